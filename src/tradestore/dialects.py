@@ -1,0 +1,32 @@
+"""Dialect differences in one place.
+
+SQLite and PostgreSQL share ``INSERT ... ON CONFLICT``; SQLAlchemy exposes it through each
+dialect's own ``insert()``. Repositories ask here instead of branching on the dialect name.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+
+def dialect_name(session: Session) -> str:
+    bind = session.get_bind()
+    return bind.dialect.name
+
+
+def upsert_insert(session_or_dialect: Session | str, table: Table | Any) -> Any:
+    """An ``insert()`` that supports ``on_conflict_do_nothing/do_update`` on this backend."""
+    name = (
+        session_or_dialect
+        if isinstance(session_or_dialect, str)
+        else dialect_name(session_or_dialect)
+    )
+    if name == "postgresql":
+        return postgresql.insert(table)
+    if name == "sqlite":
+        return sqlite.insert(table)
+    raise NotImplementedError(f"no upsert support for {name}")

@@ -1,0 +1,181 @@
+"""The exceptions tradestore raises.
+
+Callers catch ``TradestoreError`` to handle everything the library refuses, and the narrower
+classes to react to one cause. Every validation error names the offending field and value so a
+bot's log line is enough to find the bad input; no raw driver error or ``IntegrityError`` is
+meant to reach the caller.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class TradestoreError(Exception):
+    """Base class of every error tradestore raises on purpose."""
+
+
+# --- configuration and schema -------------------------------------------------------------
+
+
+class ConfigurationError(TradestoreError):
+    """The database URL or another setting cannot be used."""
+
+
+class DatabaseUnavailable(TradestoreError):
+    """The database server or file cannot be reached. The message masks the password."""
+
+
+class TransientDatabaseError(DatabaseUnavailable):
+    """The database refused the transaction without applying it (lock timeout, serialization
+    failure, deadlock, connection lost before commit): running it again is safe.
+
+    ``Database.run`` retries these on its own; code using ``unit_of_work`` may catch this and
+    re-run its block.
+    """
+
+
+class CommitOutcomeUnknown(DatabaseUnavailable):
+    """The connection was lost while COMMIT was in flight: the transaction may have committed.
+
+    Never retried automatically. Check whether the write landed (idempotent keys such as
+    client_order_id make a re-submit safe) before repeating it.
+    """
+
+
+class SchemaError(TradestoreError):
+    """The database schema does not match what this version of tradestore expects."""
+
+
+class SchemaOutOfDate(SchemaError):
+    """The database is behind the code: run the named upgrade command."""
+
+
+class SchemaTooNew(SchemaError):
+    """The database was migrated by a newer tradestore than the one running."""
+
+
+class MigrationError(TradestoreError):
+    """A migration failed; its transaction rolled back and migration_history records it."""
+
+
+# --- operations ---------------------------------------------------------------------------
+
+
+class BackupError(TradestoreError):
+    """A backup could not be written, verified or restored (also: pg_dump/pg_restore missing)."""
+
+
+class CorruptBackup(BackupError):
+    """A backup file failed verification; nothing was restored and the database is untouched."""
+
+
+# --- input validation ---------------------------------------------------------------------
+
+
+class ValidationError(TradestoreError, ValueError):
+    """An argument was refused before anything was written.
+
+    ``field`` and ``value`` are kept as attributes so callers (and the CLI) can report them
+    without parsing the message.
+    """
+
+    def __init__(self, field: str, value: Any, reason: str) -> None:
+        self.field = field
+        self.value = value
+        self.reason = reason
+        super().__init__(f"{field}={_short_repr(value)}: {reason}")
+
+
+class PrecisionError(ValidationError):
+    """A Decimal has more digits than the active backend can store exactly."""
+
+
+class NaiveDatetimeError(ValidationError):
+    """A datetime without a timezone: tradestore cannot know which instant it means."""
+
+
+# --- domain rules -------------------------------------------------------------------------
+
+
+class NotFound(TradestoreError, LookupError):
+    """A row the caller named does not exist (or belongs to another bot)."""
+
+    def __init__(self, entity: str, key: Any) -> None:
+        self.entity = entity
+        self.key = key
+        super().__init__(f"{entity} {_short_repr(key)} not found")
+
+
+class BotNotFound(NotFound):
+    pass
+
+
+class PositionNotFound(NotFound):
+    pass
+
+
+class OrderNotFound(NotFound):
+    pass
+
+
+class RunNotFound(NotFound):
+    pass
+
+
+class ConflictError(TradestoreError):
+    """The write contradicts a row that already exists."""
+
+
+class DuplicateOrder(ConflictError):
+    """A client_order_id was reused with a different payload."""
+
+
+class DuplicateFill(ConflictError):
+    """A fill_id was replayed with a different payload."""
+
+
+class Overfill(ConflictError):
+    """A fill would take an order's filled quantity above its quantity."""
+
+
+class PositionClosed(ConflictError):
+    """The position has already been closed."""
+
+
+class DuplicateRun(ConflictError):
+    """A training run with this run_id already exists."""
+
+
+class RunInEnsemble(ConflictError):
+    """The run is a member of an active ensemble version; set new weights without it first."""
+
+
+class InvalidTransition(ConflictError):
+    """A status change that the state machine does not allow."""
+
+    def __init__(self, entity: str, key: Any, current: str, requested: str) -> None:
+        self.entity = entity
+        self.key = key
+        self.current = current
+        self.requested = requested
+        super().__init__(
+            f"{entity} {_short_repr(key)}: cannot move from {current!r} to {requested!r}"
+        )
+
+
+class IntegrityViolation(ConflictError):
+    """The database refused a write on a constraint the repositories did not anticipate.
+
+    It wraps the driver's ``IntegrityError`` so callers need only catch tradestore errors; the
+    constraint name, when the driver reports it, is kept in ``constraint``.
+    """
+
+    def __init__(self, message: str, constraint: str | None = None) -> None:
+        self.constraint = constraint
+        super().__init__(message)
+
+
+def _short_repr(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -1,0 +1,398 @@
+"""Alembic plumbing shared by ``migrations/env.py``, ``Database`` and the CLI.
+
+env.py stays a three-line file that calls :func:`run_environment`; everything it does lives
+here where it is typed and tested:
+
+* the URL is resolved exactly as ``Database`` resolves it, or a caller's connection is reused
+  (``config.attributes["connection"]``, the Alembic cookbook's convention);
+* tradestore's version table has its own name, so it can share a database with an application
+  that runs its own Alembic;
+* concurrent upgrades are serialised (PostgreSQL advisory lock; a lock file beside a SQLite
+  database) so two bots starting at once cannot both apply a revision;
+* every applied, rolled-back or failed revision is appended to ``migration_history`` with its
+  duration. A failure is written after its transaction rolled back, so it survives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import functools
+import time
+from collections.abc import Callable, Iterable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic.config import Config
+from alembic.runtime.environment import EnvironmentContext
+from alembic.runtime.migration import MigrationContext, MigrationInfo
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, Engine, insert, text
+from sqlalchemy.engine import URL
+
+from tradestore.config import mask_text, mask_url, resolve_url, sqlite_path
+from tradestore.errors import MigrationError
+from tradestore.models import Base, MigrationHistory
+from tradestore.types import MigrationStatus
+
+VERSION_TABLE = "tradestore_alembic_version"
+#: Arbitrary but fixed: the key of the PostgreSQL advisory lock held while migrating.
+ADVISORY_LOCK_KEY = 0x7472_6164_6573  # "trades"
+
+
+def script_location() -> Path:
+    """The migrations folder: shipped inside the wheel, or the checkout's ``migrations/``."""
+    packaged = resources.files("tradestore") / "_migrations"
+    if packaged.is_dir():
+        return Path(str(packaged))
+    checkout = Path(__file__).resolve().parents[2] / "migrations"
+    if checkout.is_dir():
+        return checkout
+    raise FileNotFoundError("tradestore's migrations folder is missing from this installation")
+
+
+def alembic_config(url: str | URL | None = None, connection: Connection | None = None) -> Config:
+    """An Alembic Config for tradestore's migrations without needing alembic.ini on disk."""
+    config = Config()
+    config.set_main_option("script_location", str(script_location()))
+    if url is not None:
+        # '%' must be escaped for ConfigParser interpolation.
+        rendered = url.render_as_string(hide_password=False) if isinstance(url, URL) else url
+        config.set_main_option("sqlalchemy.url", rendered.replace("%", "%%"))
+    if connection is not None:
+        config.attributes["connection"] = connection
+    return config
+
+
+def script_directory() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
+@functools.cache
+def known_revisions() -> frozenset[str]:
+    """Every revision this installation ships (read once: revisions do not change at runtime)."""
+    return frozenset(script.revision for script in script_directory().walk_revisions())
+
+
+@functools.cache
+def head_revision() -> str:
+    heads = script_directory().get_heads()
+    if len(heads) != 1:
+        raise RuntimeError(f"tradestore's migrations must have one head, found {heads}")
+    return heads[0]
+
+
+def current_heads(connection: Connection) -> tuple[str, ...]:
+    context = MigrationContext.configure(connection, opts={"version_table": VERSION_TABLE})
+    return context.get_current_heads()
+
+
+def compare_schema(connection: Connection) -> list[Any]:
+    """What Alembic's autogenerate would change to make the database match ``Base.metadata``.
+
+    Configured exactly as env.py configures migrations (same type comparison, same view
+    filter, same version table), so an empty list here means ``alembic check`` prints "No new
+    upgrade operations detected". The items are Alembic's diff tuples (or lists of them for
+    column modifications), see ``alembic.autogenerate.compare_metadata``.
+    """
+    import warnings
+
+    from alembic.autogenerate import compare_metadata
+    from sqlalchemy.exc import SAWarning
+
+    context = MigrationContext.configure(
+        connection, opts=_configure_options(connection.dialect.name)
+    )
+    with warnings.catch_warnings():
+        # SQLAlchemy 2.1 reflects a PostgreSQL ``NOT VALID`` CHECK constraint with a
+        # ``dialect_options`` key that CheckConstraint() then warns about. Harmless here
+        # (ops.verify reports NOT VALID constraints itself); without the filter a test run
+        # with warnings as errors, or an operator's terminal, would show SQLAlchemy's noise.
+        warnings.filterwarnings(
+            "ignore", message="Can't validate argument 'dialect_options'", category=SAWarning
+        )
+        return list(compare_metadata(context, Base.metadata))
+
+
+# --- env.py ------------------------------------------------------------------------------------
+
+
+def run_environment(context: EnvironmentContext) -> None:
+    """Body of ``migrations/env.py``."""
+    if context.is_offline_mode():
+        _run_offline(context)
+        return
+    shared = context.config.attributes.get("connection")
+    if isinstance(shared, Engine):  # pytest-alembic and some apps hand over an Engine
+        with shared.connect() as conn:
+            _run_online(context, conn)
+        return
+    if shared is not None:
+        _run_online(context, shared)
+        return
+    from tradestore.database import create_engine_for  # here to avoid an import cycle
+
+    engine = create_engine_for(_environment_url(context))
+    try:
+        with engine.connect() as conn:
+            _run_online(context, conn)
+    finally:
+        engine.dispose()
+
+
+def _configure_options(dialect_name: str) -> dict[str, Any]:
+    return {
+        "target_metadata": Base.metadata,
+        "version_table": VERSION_TABLE,
+        "render_as_batch": dialect_name == "sqlite",
+        "compare_type": True,
+        "compare_server_default": False,
+        "include_object": _include_object,
+        "render_item": _render_item,
+    }
+
+
+def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
+    """Render tradestore's column types as the plain SQLAlchemy types they store as.
+
+    Revisions then describe the schema without importing tradestore, so a later change to a
+    Python type can never rewrite what an old revision created.
+    """
+    if type_ != "type":
+        return False
+    from tradestore.types import Money, Real, UTCDateTime
+
+    if isinstance(obj, Money):
+        return "sa.Numeric(precision=38, scale=18)"
+    if isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    if isinstance(obj, Real):
+        return "sa.Double()"
+    return False
+
+
+#: Indexes a revision creates with raw SQL on one backend only, outside ``Base.metadata``:
+#: expression indexes, which SQLite cannot reflect (so they cannot be declared in the models
+#: without autogenerate warning on SQLite). Revision 0004 creates them on PostgreSQL.
+UNMODELLED_INDEXES = frozenset({"idx_orders_trade_date"})
+
+
+def _include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Keep autogenerate away from what revisions create with raw SQL and the models lack.
+
+    Neither backend's inspector lists views among tables today; the ``v_`` rule is the guard
+    for an inspector that does (and for views a user adds), so they never show up as
+    "removed tables". Expression indexes in ``UNMODELLED_INDEXES`` are likewise skipped.
+    """
+    if not reflected or compare_to is not None or name is None:
+        return True
+    if type_ == "table":
+        return not name.startswith("v_")
+    if type_ == "index":
+        return name not in UNMODELLED_INDEXES
+    return True
+
+
+def _environment_url(context: EnvironmentContext) -> URL:
+    """``-x url=...`` on the alembic command line, then the usual resolution order."""
+    explicit = context.get_x_argument(as_dictionary=True).get("url")
+    return resolve_url(explicit or context.config.get_main_option("sqlalchemy.url") or None)
+
+
+def _run_offline(context: EnvironmentContext) -> None:
+    url = _environment_url(context)
+    context.configure(
+        url=url,
+        literal_binds=True,
+        dialect_opts={"paramstyle": "named"},
+        **_configure_options(url.get_backend_name()),
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _run_online(context: EnvironmentContext, connection: Connection) -> None:
+    dialect_name = connection.dialect.name
+    with migration_lock(connection):
+        _ensure_history_table(connection)
+        with sqlite_foreign_keys_off(connection) as checking:
+            _migrate(context, connection, dialect_name, check_foreign_keys=checking)
+
+
+def _migrate(
+    context: EnvironmentContext,
+    connection: Connection,
+    dialect_name: str,
+    *,
+    check_foreign_keys: bool,
+) -> None:
+    recorder = _HistoryRecorder(connection, check_foreign_keys=check_foreign_keys)
+    options: dict[str, Any] = {
+        "connection": connection,
+        "transaction_per_migration": True,
+        "on_version_apply": [recorder.on_version_apply],
+        **_configure_options(dialect_name),
+    }
+    # The command's work function ("fn") is only reachable through a configured
+    # MigrationContext's public ``opts``; configure once to read it, then again with it
+    # wrapped so the recorder knows which revision is running when one fails.
+    context.configure(**options)
+    work: Callable[..., Iterable[Any]] | None = context.get_context().opts.get("fn")
+    if work is not None:
+        context.configure(**options, fn=recorder.observe(work))
+    try:
+        with context.begin_transaction():
+            context.run_migrations()
+    except BaseException as exc:
+        recorder.record_failure(exc)
+        raise
+    if connection.in_transaction() and not recorder.external:
+        connection.commit()
+
+
+@contextlib.contextmanager
+def sqlite_foreign_keys_off(connection: Connection) -> Iterator[bool]:
+    """Turn SQLite's foreign-key enforcement off while revisions run; yield whether it did.
+
+    Batch mode rebuilds a table by copying it, dropping the original and renaming the copy.
+    With ``foreign_keys=ON`` that DROP is an implicit ``DELETE FROM``: it cascades into the
+    child tables (rebuilding ``orders`` would delete every fill) or fails on RESTRICT. SQLite
+    ignores the pragma inside a transaction, so it is switched on the driver connection
+    before the revisions' transactions begin, and each revision instead ends with
+    ``PRAGMA foreign_key_check`` (see ``_HistoryRecorder``). Alembic's batch documentation
+    gives the same advice. Nothing changes on other backends or for a caller's connection
+    that is already inside a transaction.
+    """
+    if connection.dialect.name != "sqlite" or connection.in_transaction():
+        yield False
+        return
+    driver = connection.connection.driver_connection
+    assert driver is not None
+    if not driver.execute("PRAGMA foreign_keys").fetchone()[0]:
+        yield False
+        return
+    driver.execute("PRAGMA foreign_keys=OFF")
+    try:
+        yield True
+    finally:
+        if connection.in_transaction():  # not expected: never hand on a connection without FKs
+            connection.invalidate()
+        else:
+            driver.execute("PRAGMA foreign_keys=ON")
+
+
+@contextlib.contextmanager
+def migration_lock(connection: Connection) -> Iterator[None]:
+    """Hold a lock that only one migrating process can have at a time."""
+    if connection.dialect.name == "postgresql":
+        was_in_transaction = connection.in_transaction()
+        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
+        if not was_in_transaction:
+            connection.commit()
+        try:
+            yield
+        finally:
+            if connection.in_transaction() and not was_in_transaction:
+                connection.rollback()
+            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
+            if not was_in_transaction:
+                connection.commit()
+        return
+    path = sqlite_path(connection.engine.url)
+    if path is None:  # in-memory: no other process can see it
+        yield
+        return
+    lock_path = path.with_name(path.name + ".migrate-lock")
+    with open(lock_path, "a") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def _ensure_history_table(connection: Connection) -> None:
+    table = MigrationHistory.__table__
+    if connection.in_transaction():
+        table.create(connection, checkfirst=True)  # type: ignore[attr-defined]
+        return
+    with connection.begin():
+        table.create(connection, checkfirst=True)  # type: ignore[attr-defined]
+
+
+class _HistoryRecorder:
+    """Times each revision step and appends its outcome to migration_history."""
+
+    def __init__(self, connection: Connection, *, check_foreign_keys: bool = False) -> None:
+        self.connection = connection
+        self.check_foreign_keys = check_foreign_keys
+        self.external = connection.in_transaction()
+        self.database = mask_url(connection.engine.url)
+        self.current: MigrationInfo | None = None
+        self.started = time.perf_counter()
+
+    def observe(self, work: Callable[..., Iterable[Any]]) -> Callable[..., Iterator[Any]]:
+        def steps(heads: Any, ctx: MigrationContext) -> Iterator[Any]:
+            for step in work(heads, ctx):
+                self.current = step.info
+                self.started = time.perf_counter()
+                yield step
+            self.current = None
+
+        return steps
+
+    def on_version_apply(self, *, ctx: MigrationContext, step: MigrationInfo, **_: Any) -> None:
+        if step.is_stamp:
+            return
+        if self.check_foreign_keys:
+            assert ctx.connection is not None
+            violations = ctx.connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+            if violations:
+                table, rowid, parent, _key = violations[0]
+                raise MigrationError(
+                    f"revision {step.up_revision_id if step.is_upgrade else step.down_revision_ids}"
+                    f" left {len(violations)} row(s) violating foreign keys "
+                    f"(first: {table} rowid {rowid} -> {parent}); it was rolled back"
+                )
+        status = MigrationStatus.APPLIED if step.is_upgrade else MigrationStatus.ROLLED_BACK
+        self._write(ctx.connection, step, status, None)
+        self.current = None
+
+    def record_failure(self, exc: BaseException) -> None:
+        step = self.current
+        if step is None or step.is_stamp or self.external:
+            return
+        if self.connection.in_transaction():
+            self.connection.rollback()
+        with self.connection.begin():
+            message = mask_text(f"{type(exc).__name__}: {exc}")[:4000]
+            self._write(self.connection, step, MigrationStatus.FAILED, message)
+
+    def _write(
+        self,
+        connection: Connection | None,
+        step: MigrationInfo,
+        status: MigrationStatus,
+        error: str | None,
+    ) -> None:
+        assert connection is not None
+        revision = step.up_revision
+        now = dt.datetime.now(dt.UTC)
+        connection.execute(
+            insert(MigrationHistory.__table__),  # type: ignore[arg-type]
+            {
+                "migration_id": step.up_revision_id,
+                # The revision map holds Script objects, which carry the docstring's first line.
+                "migration_name": str(getattr(revision, "doc", "") or ""),
+                "database_path": self.database,
+                "applied_at": now,
+                "applied_date": now.date(),
+                "duration_seconds": time.perf_counter() - self.started,
+                "status": status,
+                "error_message": error,
+            },
+        )

@@ -1,0 +1,46 @@
+"""The declarative base every tradestore model shares.
+
+One ``MetaData`` with a naming convention, so every constraint has a predictable name that
+migrations can address on both backends (SQLite batch mode needs names to drop constraints).
+Seed indexes keep the names seed 000 gave them and are declared explicitly in each model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, ClassVar
+
+from sqlalchemy import BigInteger, Integer, MetaData, func
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from tradestore.types import JSONDocument, UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+#: Surrogate keys: BIGINT on PostgreSQL; INTEGER on SQLite so the column aliases the rowid.
+BigIntPK = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        dt.datetime: UTCDateTime(),
+        dict[str, Any]: JSONDocument,
+    }
+
+
+class Timestamps:
+    """created_at / updated_at, set by the database clock so every writer agrees on them."""
+
+    created_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), server_default=func.current_timestamp()
+    )
+    updated_at: Mapped[dt.datetime] = mapped_column(
+        UTCDateTime(), server_default=func.current_timestamp()
+    )

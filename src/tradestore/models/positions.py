@@ -1,0 +1,140 @@
+"""Open and closed positions (seed 000's positions database).
+
+A position lives in ``positions`` while open and moves to ``closed_positions`` when closed; a
+partial close moves the closed part and shrinks the open row. ``position_id`` is kept on every
+closed part, so it stays a valid lineage key for ``orders.position_id`` and ``fills.position_id``
+after the open row is gone (see docs/schema.md).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any, Final
+
+from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tradestore.models.base import Base, BigIntPK
+from tradestore.types import ExitReason, Money, PositionSide, Real, enum_column
+
+#: Width of the strategy columns (positions, closed_positions).
+MAX_STRATEGY_LENGTH: Final = 100
+
+_STOPS_BY_SIDE = (
+    "(stop_loss_price IS NULL"
+    " OR (side = 'long' AND stop_loss_price < entry_price)"
+    " OR (side = 'short' AND stop_loss_price > entry_price))"
+    " AND (take_profit_price IS NULL"
+    " OR (side = 'long' AND take_profit_price > entry_price)"
+    " OR (side = 'short' AND take_profit_price < entry_price))"
+)
+
+
+class Position(Base):
+    __tablename__ = "positions"
+
+    position_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.bot_id", ondelete="RESTRICT"))
+    ticker: Mapped[str] = mapped_column(String(32))
+    side: Mapped[PositionSide] = mapped_column(enum_column(PositionSide, "side"))
+    quantity: Mapped[Decimal] = mapped_column(Money())
+    entry_price: Mapped[Decimal] = mapped_column(Money())
+    current_price: Mapped[Decimal] = mapped_column(Money())
+    unrealized_pnl: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    unrealized_pnl_pct: Mapped[float] = mapped_column(Real(), default=0.0)
+    stop_loss_price: Mapped[Decimal | None] = mapped_column(Money())
+    take_profit_price: Mapped[Decimal | None] = mapped_column(Money())
+    #: Best and worst market price seen while open (seed 000: "best price achieved").
+    max_favorable_excursion: Mapped[Decimal | None] = mapped_column(Money())
+    max_adverse_excursion: Mapped[Decimal | None] = mapped_column(Money())
+    #: Entry commission not yet attributed to a closed part.
+    commission: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    opened_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    strategy: Mapped[str | None] = mapped_column(String(MAX_STRATEGY_LENGTH))
+    signal_score: Mapped[float | None] = mapped_column(Real())
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("entry_price > 0", name="entry_price_positive"),
+        CheckConstraint("current_price > 0", name="current_price_positive"),
+        CheckConstraint(
+            "stop_loss_price IS NULL OR stop_loss_price > 0", name="stop_loss_positive"
+        ),
+        CheckConstraint(
+            "take_profit_price IS NULL OR take_profit_price > 0", name="take_profit_positive"
+        ),
+        CheckConstraint(_STOPS_BY_SIDE, name="stops_by_side"),
+        CheckConstraint(
+            "signal_score IS NULL OR (signal_score >= 0 AND signal_score <= 1)",
+            name="signal_score_range",
+        ),
+        CheckConstraint("commission >= 0", name="commission_non_negative"),
+        Index("idx_positions_ticker", "ticker"),
+        Index("idx_positions_strategy", "strategy"),
+        Index("idx_positions_opened_at", "opened_at"),
+        Index("idx_positions_unrealized_pnl", "unrealized_pnl"),
+        Index("idx_positions_ticker_side", "ticker", "side"),
+        Index("idx_positions_bot_ticker", "bot_id", "ticker"),
+    )
+
+
+class ClosedPosition(Base):
+    __tablename__ = "closed_positions"
+
+    closed_position_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    position_id: Mapped[str] = mapped_column(String(64))
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.bot_id", ondelete="RESTRICT"))
+    ticker: Mapped[str] = mapped_column(String(32))
+    side: Mapped[PositionSide] = mapped_column(enum_column(PositionSide, "side"))
+    quantity: Mapped[Decimal] = mapped_column(Money())
+    entry_price: Mapped[Decimal] = mapped_column(Money())
+    exit_price: Mapped[Decimal] = mapped_column(Money())
+    current_price: Mapped[Decimal | None] = mapped_column(Money())
+    realized_pnl: Mapped[Decimal] = mapped_column(Money())
+    realized_pnl_pct: Mapped[float] = mapped_column(Real())
+    stop_loss_price: Mapped[Decimal | None] = mapped_column(Money())
+    take_profit_price: Mapped[Decimal | None] = mapped_column(Money())
+    opened_at: Mapped[dt.datetime]
+    closed_at: Mapped[dt.datetime]
+    updated_at: Mapped[dt.datetime]
+    holding_period_hours: Mapped[float] = mapped_column(Real())
+    exit_reason: Mapped[ExitReason] = mapped_column(enum_column(ExitReason, "exit_reason"))
+    commission: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    slippage: Mapped[Decimal | None] = mapped_column(Money())
+    max_favorable_excursion: Mapped[Decimal | None] = mapped_column(Money())
+    max_adverse_excursion: Mapped[Decimal | None] = mapped_column(Money())
+    strategy: Mapped[str | None] = mapped_column(String(MAX_STRATEGY_LENGTH))
+    signal_score: Mapped[float | None] = mapped_column(Real())
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
+
+    __table_args__ = (
+        CheckConstraint("quantity > 0", name="quantity_positive"),
+        CheckConstraint("entry_price > 0", name="entry_price_positive"),
+        CheckConstraint("exit_price > 0", name="exit_price_positive"),
+        CheckConstraint("commission >= 0", name="commission_non_negative"),
+        CheckConstraint("closed_at >= opened_at", name="closed_after_opened"),
+        CheckConstraint("holding_period_hours >= 0", name="holding_period_non_negative"),
+        CheckConstraint(
+            "signal_score IS NULL OR (signal_score >= 0 AND signal_score <= 1)",
+            name="signal_score_range",
+        ),
+        Index("idx_closed_positions_ticker", "ticker"),
+        Index("idx_closed_positions_strategy", "strategy"),
+        Index("idx_closed_positions_opened_at", "opened_at"),
+        Index("idx_closed_positions_closed_at", "closed_at"),
+        Index("idx_closed_positions_realized_pnl", "realized_pnl"),
+        Index("idx_closed_positions_ticker_side", "ticker", "side"),
+        Index("idx_closed_positions_exit_reason", "exit_reason"),
+        Index("idx_closed_positions_holding_period", "holding_period_hours"),
+        Index("idx_closed_positions_position_id", "position_id"),
+        Index("idx_closed_positions_bot_closed_at", "bot_id", "closed_at"),
+        # Revision 0004 (read side): covering indexes for a bot's win rate, best performers,
+        # total P&L and holding period by exit reason. See docs/performance-indexes.md.
+        Index("idx_closed_positions_bot_realized_pnl", "bot_id", "realized_pnl"),
+        Index(
+            "idx_closed_positions_bot_exit_reason", "bot_id", "exit_reason", "holding_period_hours"
+        ),
+    )

@@ -1,0 +1,410 @@
+"""Column types and enumerations shared by every domain.
+
+Money and time are where trading databases silently go wrong: floats that lose cents, NUMERIC
+columns that round quietly, naive datetimes that mean different instants on different hosts.
+The types here refuse those inputs instead of storing something the caller did not write.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import math
+from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
+from typing import Any
+
+from sqlalchemy import JSON, DateTime, Double, Numeric
+from sqlalchemy import Enum as SAEnum
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator, TypeEngine
+
+from tradestore.errors import NaiveDatetimeError, PrecisionError, ValidationError
+
+# --- money ---------------------------------------------------------------------------------
+
+#: NUMERIC(38, 18) on PostgreSQL: 20 integer digits and 18 decimals, enough for wei-scale
+#: token quantities and for any fiat amount.
+MONEY_PRECISION = 38
+MONEY_SCALE = 18
+MAX_INTEGER_DIGITS = MONEY_PRECISION - MONEY_SCALE
+#: SQLite keeps NUMERIC values as IEEE-754 doubles: every decimal of at most 15 significant
+#: digits survives the trip through a double and back (DBL_DIG), more digits may not.
+SQLITE_SIGNIFICANT_DIGITS = 15
+#: Arithmetic on amounts runs in this context: products of two 38-digit amounts stay exact
+#: instead of being rounded to the default 28 digits before ``fit`` decides.
+MONEY_CONTEXT = Context(prec=100, rounding=ROUND_HALF_EVEN)
+
+
+def _digits(value: Decimal) -> tuple[int, int, int]:
+    """(significant digits, decimals, integer digits) of a finite Decimal, ignoring zeros."""
+    if value.is_zero():
+        return 0, 0, 0
+    _sign, digits, exponent = value.normalize().as_tuple()
+    assert isinstance(exponent, int)
+    significant = len(digits)
+    decimals = max(0, -exponent)
+    integer_digits = max(0, significant + exponent)
+    return significant, decimals, integer_digits
+
+
+def to_decimal(field: str, value: Any) -> Decimal:
+    """Coerce ``value`` to a finite Decimal, refusing floats and anything non-numeric.
+
+    Floats are refused rather than converted: ``0.1 + 0.2`` style errors are exactly what a
+    money column must not absorb, and the caller is the only one who knows the intended digits.
+    """
+    if isinstance(value, bool):
+        raise ValidationError(field, value, "expected a Decimal, got bool")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValidationError(field, value, "not a decimal number") from None
+    elif isinstance(value, float):
+        raise ValidationError(
+            field, value, "floats lose precision; pass Decimal(str) or a string such as '150.25'"
+        )
+    else:
+        raise ValidationError(field, value, f"expected a Decimal, got {type(value).__name__}")
+    if not result.is_finite():
+        raise ValidationError(field, value, "must be a finite number")
+    return result
+
+
+def check_storable(field: str, value: Decimal, dialect_name: str) -> Decimal:
+    """Refuse a Decimal that the backend ``dialect_name`` would not store exactly."""
+    significant, decimals, integer_digits = _digits(value)
+    if decimals > MONEY_SCALE:
+        raise PrecisionError(
+            field, value, f"more than {MONEY_SCALE} decimal places would be rounded"
+        )
+    if integer_digits > MAX_INTEGER_DIGITS:
+        raise PrecisionError(field, value, f"more than {MAX_INTEGER_DIGITS} integer digits")
+    if dialect_name == "sqlite" and significant > SQLITE_SIGNIFICANT_DIGITS:
+        raise PrecisionError(
+            field,
+            value,
+            f"SQLite stores at most {SQLITE_SIGNIFICANT_DIGITS} significant digits exactly "
+            f"(this value has {significant}); use PostgreSQL for more",
+        )
+    return value
+
+
+def fit(value: Decimal, dialect_name: str) -> Decimal:
+    """Round a *derived* amount (a VWAP, a P&L) to what the backend stores exactly.
+
+    Inputs are never rounded (``check_storable`` refuses them); values the library computes,
+    such as a division, may carry many digits and are rounded half-even here instead.
+    """
+    if not value.is_finite() or value.is_zero():
+        return value
+    with localcontext(MONEY_CONTEXT):
+        if _digits(value)[1] > MONEY_SCALE:
+            value = value.quantize(Decimal(1).scaleb(-MONEY_SCALE))
+        if dialect_name == "sqlite" and _digits(value)[0] > SQLITE_SIGNIFICANT_DIGITS:
+            value = value.quantize(
+                Decimal(1).scaleb(value.adjusted() - SQLITE_SIGNIFICANT_DIGITS + 1)
+            )
+    return value
+
+
+class Money(TypeDecorator[Decimal]):
+    """Exact decimal amounts: NUMERIC(38, 18) on PostgreSQL, a double on SQLite.
+
+    Binding refuses what the backend would round (the repositories check first and name the
+    field; this is the last line for code that writes through the ORM directly). Reading from
+    SQLite turns the double back into the shortest decimal that maps to it, which is the
+    original value for every input of at most 15 significant digits.
+    """
+
+    impl = Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            # asdecimal=False: read the raw double and convert it ourselves (see class doc).
+            return dialect.type_descriptor(Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=False))
+        return dialect.type_descriptor(Numeric(MONEY_PRECISION, MONEY_SCALE))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        amount = check_storable("amount", to_decimal("amount", value), dialect.name)
+        if dialect.name == "sqlite":
+            return float(amount)
+        return amount
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if isinstance(value, Decimal):
+            return value
+        if isinstance(value, float):
+            return Decimal(repr(value))
+        return Decimal(value)
+
+    @property
+    def python_type(self) -> type[Decimal]:
+        return Decimal
+
+
+def from_db_number(value: Any) -> Decimal | None:
+    """Convert a money value read through raw SQL (an aggregate, a view) like ``Money`` does."""
+    if value is None:
+        return None
+    if isinstance(value, Decimal):
+        return value
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    return Decimal(value)
+
+
+# --- time ----------------------------------------------------------------------------------
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+def ensure_aware(field: str, value: Any) -> dt.datetime:
+    """Return ``value`` as an aware UTC datetime, refusing naive ones."""
+    if not isinstance(value, dt.datetime):
+        raise ValidationError(field, value, f"expected a datetime, got {type(value).__name__}")
+    if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+        raise NaiveDatetimeError(
+            field, value, "naive datetime: attach a timezone, e.g. datetime.now(timezone.utc)"
+        )
+    return value.astimezone(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware instants: ``timestamptz`` on PostgreSQL, ISO-8601 UTC text on SQLite.
+
+    Everything is normalised to UTC before it is stored, so text comparison on SQLite orders
+    instants correctly and values read back are always aware.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        aware = ensure_aware("datetime", value)
+        if dialect.name == "sqlite":
+            return aware.replace(tzinfo=None)
+        return aware
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        instant: dt.datetime = value
+        if instant.tzinfo is None:
+            return instant.replace(tzinfo=dt.UTC)
+        return instant.astimezone(dt.UTC)
+
+    @property
+    def python_type(self) -> type[dt.datetime]:
+        return dt.datetime
+
+
+class Real(TypeDecorator[float]):
+    """A double that keeps NaN and infinities on both backends.
+
+    PostgreSQL's float8 stores them natively. SQLite turns a bound NaN into NULL, so NaN is
+    stored as the text ``'NaN'`` (a REAL-affinity column keeps text that is not a number) and
+    read back as ``float('nan')``. Rewards and losses of a diverging RL run are data, not errors.
+    """
+
+    impl = Double()
+    cache_ok = True
+
+    def bind_processor(self, dialect: Dialect) -> Any:
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+
+        # Not chained to the impl's processor, which would turn "NaN" back into a float.
+        def process(value: Any) -> Any:
+            if value is None:
+                return None
+            number = float(value)
+            return "NaN" if math.isnan(number) else number
+
+        return process
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        return None if value is None else float(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> float | None:
+        if value is None:
+            return None
+        return float(value)
+
+    @property
+    def python_type(self) -> type[float]:
+        return float
+
+
+#: JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
+#: ``None`` is stored as SQL NULL (not the JSON document ``null``) so ``IS NULL`` finds it.
+JSONDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+def ensure_finite(field: str, value: Any, *, allow_none: bool = True) -> float | None:
+    """Validate a float statistic (ratio, score): numbers only, never NaN or infinity."""
+    if value is None and allow_none:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise ValidationError(field, value, f"expected a number, got {type(value).__name__}")
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValidationError(field, value, "must be finite")
+    return number
+
+
+# --- enumerations ----------------------------------------------------------------------------
+
+
+class PositionSide(enum.StrEnum):
+    LONG = "long"
+    SHORT = "short"
+
+
+class OrderSide(enum.StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(enum.StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+    STOP_LIMIT = "stop_limit"
+    TRAILING_STOP = "trailing_stop"
+
+
+class TimeInForce(enum.StrEnum):
+    DAY = "day"
+    GTC = "gtc"
+    IOC = "ioc"
+    FOK = "fok"
+    OPG = "opg"
+    CLS = "cls"
+
+
+class OrderStatus(enum.StrEnum):
+    PENDING = "pending"
+    NEW = "new"
+    ACCEPTED = "accepted"
+    PARTIALLY_FILLED = "partially_filled"
+    FILLED = "filled"
+    CANCELLED = "cancelled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+    @property
+    def is_terminal(self) -> bool:
+        return self in TERMINAL_ORDER_STATUSES
+
+
+TERMINAL_ORDER_STATUSES = frozenset(
+    {OrderStatus.FILLED, OrderStatus.CANCELLED, OrderStatus.REJECTED, OrderStatus.EXPIRED}
+)
+
+
+class ExitReason(enum.StrEnum):
+    STOP_LOSS = "stop_loss"
+    TAKE_PROFIT = "take_profit"
+    TRAILING_STOP = "trailing_stop"
+    TIME_EXIT = "time_exit"
+    MANUAL = "manual"
+    RISK_LIMIT = "risk_limit"
+    CIRCUIT_BREAKER = "circuit_breaker"
+    MARKET_CLOSE = "market_close"
+
+
+class Liquidity(enum.StrEnum):
+    MAKER = "maker"
+    TAKER = "taker"
+    UNKNOWN = "unknown"
+
+
+class BotMode(enum.StrEnum):
+    PAPER = "paper"
+    LIVE = "live"
+    BACKTEST = "backtest"
+
+
+class BotStatus(enum.StrEnum):
+    STARTING = "starting"
+    RUNNING = "running"
+    PAUSED = "paused"
+    STOPPED = "stopped"
+    ERROR = "error"
+
+
+class Algorithm(enum.StrEnum):
+    PPO = "PPO"
+    SAC = "SAC"
+    A2C = "A2C"
+    TD3 = "TD3"
+    DQN = "DQN"
+    DDPG = "DDPG"
+    ENSEMBLE = "Ensemble"
+
+
+class RunStatus(enum.StrEnum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    STOPPED = "stopped"
+    ABORTED = "aborted"
+
+
+class Device(enum.StrEnum):
+    CPU = "cpu"
+    CUDA = "cuda"
+
+
+class EvaluationType(enum.StrEnum):
+    TRAIN = "train"
+    VALIDATION = "validation"
+    TEST = "test"
+    LIVE_PAPER = "live_paper"
+    BACKTEST = "backtest"
+
+
+class WeightingMethod(enum.StrEnum):
+    EQUAL = "equal"
+    SHARPE_WEIGHTED = "sharpe_weighted"
+    PERFORMANCE_WEIGHTED = "performance_weighted"
+    ADAPTIVE = "adaptive"
+    MANUAL = "manual"
+
+
+class MigrationStatus(enum.StrEnum):
+    APPLIED = "applied"
+    ROLLED_BACK = "rolled_back"
+    FAILED = "failed"
+
+
+def enum_column(enum_cls: type[enum.StrEnum], name: str) -> SAEnum:
+    """A portable enum column: VARCHAR plus a named CHECK constraint on both backends.
+
+    Native PostgreSQL ENUM types are avoided because adding a value needs its own
+    non-transactional migration; a CHECK constraint is altered like any other.
+    """
+    return SAEnum(
+        enum_cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=max(len(member.value) for member in enum_cls),
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )

@@ -1,0 +1,170 @@
+"""Money, time and float types: the values stored are the values written, or an error."""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from decimal import Decimal
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import Column, Integer, MetaData, Table, insert, select
+from sqlalchemy.exc import StatementError
+
+from tradestore import Database
+from tradestore.errors import NaiveDatetimeError, PrecisionError, ValidationError
+from tradestore.types import (
+    SQLITE_SIGNIFICANT_DIGITS,
+    Money,
+    Real,
+    UTCDateTime,
+    check_storable,
+    fit,
+    to_decimal,
+)
+
+probe_metadata = MetaData()
+probe = Table(
+    "type_probe",
+    probe_metadata,
+    Column("id", Integer, primary_key=True),
+    Column("amount", Money()),
+    Column("at", UTCDateTime()),
+    Column("ratio", Real()),
+)
+
+
+@pytest.fixture
+def probe_db(db: Database) -> Database:
+    with db.engine.begin() as conn:
+        probe_metadata.create_all(conn)
+    return db
+
+
+def _roundtrip(db: Database, **values: object) -> dict[str, object]:
+    with db.engine.begin() as conn:
+        conn.execute(probe.delete())
+        conn.execute(insert(probe), [{"id": 1, **values}])
+        row = conn.execute(select(probe)).mappings().one()
+    return dict(row)
+
+
+def _max_digits(backend: str) -> int:
+    return SQLITE_SIGNIFICANT_DIGITS if backend == "sqlite" else 38
+
+
+@st.composite
+def storable_decimals(draw: st.DrawFn, max_significant: int) -> Decimal:
+    """Decimals with at most ``max_significant`` digits, <= 18 decimals, <= 20 integer digits."""
+    digits = draw(st.integers(min_value=1, max_value=max_significant))
+    decimals = draw(st.integers(min_value=0, max_value=min(18, digits)))
+    if digits - decimals > 20:
+        decimals = digits - 20
+    coefficient = draw(st.integers(min_value=0, max_value=10**digits - 1))
+    sign = draw(st.sampled_from([1, -1]))
+    return Decimal(sign * coefficient).scaleb(-decimals)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_money_round_trips_exactly(probe_db: Database, backend: str, data: st.DataObject) -> None:
+    value = data.draw(storable_decimals(_max_digits(backend)))
+    stored = _roundtrip(probe_db, amount=value)["amount"]
+    assert isinstance(stored, Decimal)
+    assert stored == value
+
+
+def test_crypto_scale_prices_round_trip(probe_db: Database) -> None:
+    for raw in ("0.000001234", "0.000000000000000001", "65432.12345678", "123456789012345"):
+        assert _roundtrip(probe_db, amount=Decimal(raw))["amount"] == Decimal(raw)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_more_digits_than_the_backend_keeps_are_refused(
+    probe_db: Database, backend: str, data: st.DataObject
+) -> None:
+    limit = _max_digits(backend)
+    extra = data.draw(st.integers(min_value=1, max_value=5))
+    coefficient = data.draw(
+        st.integers(min_value=10 ** (limit + extra - 1), max_value=10 ** (limit + extra) - 1)
+    )
+    if coefficient % 10 == 0:
+        coefficient += 1  # keep the last digit significant
+    value = Decimal(coefficient).scaleb(-18)
+    with pytest.raises(PrecisionError) as info:
+        check_storable("price", value, backend)
+    assert info.value.field == "price"
+    with pytest.raises(StatementError) as stmt:
+        _roundtrip(probe_db, amount=value)
+    assert isinstance(stmt.value.orig, PrecisionError)
+
+
+def test_too_many_decimals_refused_everywhere() -> None:
+    for backend in ("sqlite", "postgresql"):
+        with pytest.raises(PrecisionError):
+            check_storable("qty", Decimal("1e-19"), backend)
+
+
+@pytest.mark.parametrize(
+    "bad", [0.1, float("nan"), "abc", Decimal("NaN"), Decimal("Infinity"), True, None, [1]]
+)
+def test_to_decimal_refuses_non_decimals(bad: object) -> None:
+    with pytest.raises(ValidationError) as info:
+        to_decimal("entry_price", bad)
+    assert info.value.field == "entry_price"
+    assert "entry_price" in str(info.value)
+
+
+def test_to_decimal_accepts_decimal_int_and_str() -> None:
+    assert to_decimal("x", Decimal("1.5")) == Decimal("1.5")
+    assert to_decimal("x", 3) == Decimal(3)
+    assert to_decimal("x", " 2.25 ") == Decimal("2.25")
+
+
+def test_fit_rounds_derived_values_to_what_the_backend_stores() -> None:
+    third = Decimal(1) / Decimal(3)
+    assert fit(third, "postgresql") == Decimal("0.333333333333333333")
+    assert fit(third, "sqlite") == Decimal("0.333333333333333")
+    big = Decimal("12345678901234567.891")
+    assert fit(big, "sqlite") == Decimal("12345678901234600")
+    assert fit(big, "postgresql") == big
+    assert fit(Decimal("1.5"), "sqlite") == Decimal("1.5")
+
+
+def test_fitted_values_always_pass_check_storable() -> None:
+    values = [Decimal(2).sqrt().scaleb(k) for k in range(-10, 19)]
+    for backend in ("sqlite", "postgresql"):
+        for value in values:
+            check_storable("v", fit(value, backend), backend)
+
+
+def test_datetimes_are_stored_and_returned_as_aware_utc(probe_db: Database) -> None:
+    eastern = dt.timezone(dt.timedelta(hours=-5))
+    written = dt.datetime(2026, 3, 1, 9, 30, 0, 123456, tzinfo=eastern)
+    read = _roundtrip(probe_db, at=written)["at"]
+    assert isinstance(read, dt.datetime)
+    assert read.tzinfo is not None
+    assert read.utcoffset() == dt.timedelta(0)
+    assert read == written
+
+
+def test_naive_datetimes_are_refused(probe_db: Database) -> None:
+    with pytest.raises(StatementError) as info:
+        _roundtrip(probe_db, at=dt.datetime(2026, 3, 1, 9, 30))
+    assert isinstance(info.value.orig, NaiveDatetimeError)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf"), -0.0, 1e-300, 1e300])
+def test_real_keeps_nan_and_infinities(probe_db: Database, value: float) -> None:
+    read = _roundtrip(probe_db, ratio=value)["ratio"]
+    assert isinstance(read, float)
+    if math.isnan(value):
+        assert math.isnan(read)
+    else:
+        assert read == value
