@@ -1,0 +1,25 @@
+"""Run every benchmark module: ``python -m benchmarks [name ...]``."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str]) -> int:
+    wanted = set(argv)
+    here = Path(__file__).parent
+    for module in sorted(m.name for m in pkgutil.iter_modules([str(here)])):
+        if not module.startswith("bench_"):
+            continue
+        if wanted and module.removeprefix("bench_") not in wanted and module not in wanted:
+            continue
+        print(f"== {module}", flush=True)
+        importlib.import_module(f"benchmarks.{module}").main()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,415 @@
+"""Orders and fills: tradestore against the same work hand-written with sqlite3 / psycopg2.
+
+Two benchmarks, each timed in the same run on the same database:
+
+* ``submit + 2 fills``: one unit of work that submits a limit order and records two partial
+  fills (the bot's hot path). The hand-written side runs the same statements a careful author
+  would need for the same guarantees: an idempotent ``INSERT ... ON CONFLICT DO NOTHING`` of
+  the order; per fill, a locking read of the order and its fills (``FOR UPDATE OF`` on
+  PostgreSQL), an idempotent fill insert, and an order update computed with Decimal arithmetic
+  (exact VWAP) that returns the order; then COMMIT.
+* ``ingest 100k fills``: 50,000 accepted orders receive two fills each in one call. Compared
+  with (a) the same work by hand: ``executemany`` / ``execute_values`` of the fills plus one
+  set-based ``UPDATE ... FROM (SELECT ... GROUP BY)`` of the orders (float arithmetic on
+  SQLite, like any hand-written SQL there), and (b) the bare fill insert alone
+  (``sqlite3.executemany`` / ``psycopg2.extras.execute_values``, page size 1000).
+
+Run: ``python -m benchmarks orders`` (PostgreSQL from TRADESTORE_BENCH_POSTGRES_URL or
+TRADESTORE_TEST_POSTGRES_URL, default postgresql://postgres@127.0.0.1:5432/test; set
+TRADESTORE_BENCH_SKIP_POSTGRES=1 to skip it).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+import json
+import os
+import sqlite3
+import statistics
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from decimal import Decimal, localcontext
+from typing import Any
+
+from sqlalchemy import text
+
+from benchmarks.harness import Result, fresh_database, postgres_admin_url, report
+from tradestore import Database
+from tradestore.types import MONEY_CONTEXT, fit
+
+BOT = "bench-bot"
+UNITS_PER_SAMPLE = int(os.environ.get("TRADESTORE_BENCH_UNITS", "300"))
+SAMPLES = 7
+INGEST_ORDERS = int(os.environ.get("TRADESTORE_BENCH_INGEST_ORDERS", "50000"))
+FILLS_PER_ORDER = 2
+INGEST_REPEAT = int(os.environ.get("TRADESTORE_BENCH_INGEST_REPEAT", "5"))
+T0 = dt.datetime(2026, 1, 5, 14, 30, tzinfo=dt.UTC)
+
+_counter = itertools.count()
+
+
+def _sqlite_time(value: dt.datetime) -> str:
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+# --- the hot path -------------------------------------------------------------------------
+
+
+def tradestore_unit(db: Database) -> None:
+    n = next(_counter)
+    with db.unit_of_work(bot_id=BOT) as uow:
+        order = uow.orders.submit(
+            client_order_id=f"c-{n}",
+            ticker="TSLA",
+            side="buy",
+            order_type="limit",
+            quantity=Decimal("50"),
+            limit_price=Decimal("250.00"),
+            strategy="ppo_agent",
+        )
+        uow.orders.record_fill(
+            order.order_id,
+            fill_id=f"f-{n}-1",
+            quantity=Decimal("20"),
+            price=Decimal("249.90"),
+            filled_at=T0,
+            commission=Decimal("0.10"),
+        )
+        uow.orders.record_fill(
+            order.order_id,
+            fill_id=f"f-{n}-2",
+            quantity=Decimal("30"),
+            price=Decimal("249.95"),
+            filled_at=T0,
+            commission=Decimal("0.15"),
+        )
+
+
+_ORDER_COLUMNS = (
+    "order_id, bot_id, client_order_id, broker_order_id, ticker, side, order_type, quantity, "
+    "limit_price, stop_price, reference_price, time_in_force, status, submitted_at, "
+    "accepted_at, filled_at, cancelled_at, rejected_at, expired_at, updated_at, "
+    "filled_quantity, filled_avg_price, commission, slippage, position_id, strategy, "
+    "reject_reason, metadata"
+)
+_FILL_COLUMNS = (
+    "bot_id, fill_id, order_id, ticker, side, quantity, price, filled_at, liquidity, "
+    "commission, position_id"
+)
+_LOCK_SQL = (
+    "SELECT o.status, o.quantity, o.filled_quantity, o.side, o.ticker, o.position_id, "
+    "o.limit_price, o.stop_price, o.reference_price, f.fill_id, f.quantity, f.price, "
+    "f.commission, f.filled_at, f.liquidity FROM orders o LEFT OUTER JOIN fills f "
+    "ON f.bot_id = o.bot_id AND f.order_id = o.order_id "
+    "WHERE o.bot_id = {p} AND o.order_id = {p}"
+)
+_UPDATE_SQL = (
+    "UPDATE orders SET filled_quantity = {p}, filled_avg_price = {p}, commission = {p}, "
+    "slippage = {p}, status = {p}, filled_at = {p}, updated_at = {p} "
+    "WHERE bot_id = {p} AND order_id = {p} AND filled_quantity = {p} AND status = {p} "
+    f"RETURNING {_ORDER_COLUMNS}"
+)
+
+
+class RawUnit:
+    """The hot path by hand: same statements, Decimal accounting, driver values by hand."""
+
+    def __init__(self, connection: Any, backend: str) -> None:
+        self.connection = connection
+        self.backend = backend
+        p = "?" if backend == "sqlite" else "%s"
+        self.insert_order = (
+            f"INSERT INTO orders ({_ORDER_COLUMNS}) VALUES ({', '.join([p] * 28)}) "
+            "ON CONFLICT DO NOTHING"
+        )
+        self.insert_fill = (
+            f"INSERT INTO fills ({_FILL_COLUMNS}) VALUES ({', '.join([p] * 11)}) "
+            "ON CONFLICT DO NOTHING"
+        )
+        lock_clause = "" if backend == "sqlite" else " FOR NO KEY UPDATE OF o"
+        self.lock = _LOCK_SQL.format(p=p) + lock_clause
+        self.update = _UPDATE_SQL.format(p=p)
+
+    def money(self, value: Decimal | None) -> Any:
+        if value is None:
+            return None
+        return float(value) if self.backend == "sqlite" else value
+
+    def time(self, value: dt.datetime | None) -> Any:
+        if value is None:
+            return None
+        return _sqlite_time(value) if self.backend == "sqlite" else value
+
+    def decimal(self, value: Any) -> Decimal:
+        return Decimal(repr(value)) if isinstance(value, float) else Decimal(value)
+
+    def __call__(self) -> None:
+        n = next(_counter)
+        cursor = self.connection.cursor()
+        if self.backend == "sqlite":
+            cursor.execute("BEGIN IMMEDIATE")
+        now = dt.datetime.now(dt.UTC)
+        order_id = f"raw-{n}"
+        cursor.execute(
+            self.insert_order,
+            (
+                order_id, BOT, f"rc-{n}", None, "TSLA", "buy", "limit",
+                self.money(Decimal("50")), self.money(Decimal("250.00")), None, None, "day",
+                "pending", self.time(now), None, None, None, None, None, self.time(now),
+                self.money(Decimal(0)), None, self.money(Decimal(0)), None, None,
+                "ppo_agent", None, None,
+            ),
+        )  # fmt: skip
+        assert cursor.rowcount == 1
+        for k, (quantity, price, commission) in enumerate(
+            ((Decimal("20"), Decimal("249.90"), Decimal("0.10")),
+             (Decimal("30"), Decimal("249.95"), Decimal("0.15"))),
+            start=1,
+        ):  # fmt: skip
+            cursor.execute(self.lock, (BOT, order_id))
+            rows = cursor.fetchall()
+            status, order_quantity, filled = rows[0][0], self.decimal(rows[0][1]), rows[0][2]
+            with localcontext(MONEY_CONTEXT):
+                total_q, notional, total_c = quantity, quantity * price, commission
+                for row in rows:
+                    if row[9] is not None:
+                        q = self.decimal(row[10])
+                        total_q += q
+                        notional += q * self.decimal(row[11])
+                        total_c += self.decimal(row[12])
+                assert total_q <= order_quantity
+                vwap = fit(notional / total_q, self.backend)
+                slip = fit(vwap - Decimal("250.00"), self.backend)
+            new_status = "filled" if total_q == order_quantity else "partially_filled"
+            fill_id = f"rf-{n}-{k}"
+            cursor.execute(
+                self.insert_fill,
+                (BOT, fill_id, order_id, "TSLA", "buy", self.money(quantity), self.money(price),
+                 self.time(T0), "unknown", self.money(commission), None),
+            )  # fmt: skip
+            assert cursor.rowcount == 1
+            cursor.execute(
+                self.update,
+                (self.money(total_q), self.money(vwap), self.money(total_c), self.money(slip),
+                 new_status, self.time(T0) if new_status == "filled" else None,
+                 self.time(now), BOT, order_id, filled, status),
+            )  # fmt: skip
+            assert cursor.fetchall()
+        self.connection.commit()
+        cursor.close()
+
+
+# --- bulk ingest ----------------------------------------------------------------------------
+
+
+def ingest_rows(order_ids: list[str], run: int) -> list[dict[str, Any]]:
+    rows = []
+    for i, order_id in enumerate(order_ids):
+        for k in range(FILLS_PER_ORDER):
+            rows.append(
+                {
+                    "fill_id": f"x{run}-{i}-{k}",
+                    "order_id": order_id,
+                    "quantity": Decimal("50"),
+                    "price": Decimal("149.95") + Decimal(k) / 100,
+                    "filled_at": T0 + dt.timedelta(seconds=i, milliseconds=k),
+                    "liquidity": "maker",
+                    "commission": Decimal("0.35"),
+                }
+            )
+    return rows
+
+
+def create_orders(db: Database, run: int) -> list[str]:
+    """INGEST_ORDERS accepted orders of 100 shares, written directly (setup, not timed)."""
+    ids = [f"o{run}-{i}" for i in range(INGEST_ORDERS)]
+    with db.unit_of_work(bot_id=BOT) as uow:
+        connection = uow.session.connection()
+        connection.execute(
+            text(
+                "INSERT INTO orders (order_id, bot_id, client_order_id, ticker, order_type, "
+                "side, quantity, limit_price, time_in_force, status, submitted_at, updated_at, "
+                "filled_quantity, commission) VALUES (:id, :bot, :id, 'AAPL', 'limit', 'buy', "
+                "100, 150, 'day', 'accepted', :at, :at, 0, 0)"
+            ),
+            [{"id": oid, "bot": BOT, "at": _sqlite_time(T0)} for oid in ids],
+        )
+    return ids
+
+
+_RAW_UPDATE = (
+    "UPDATE orders SET filled_quantity = a.q, filled_avg_price = a.n / a.q, commission = a.c, "
+    "status = CASE WHEN a.q >= orders.quantity THEN 'filled' ELSE 'partially_filled' END, "
+    "filled_at = CASE WHEN a.q >= orders.quantity THEN a.last END, updated_at = {p} "
+    "FROM (SELECT order_id, SUM(quantity) AS q, SUM(quantity * price) AS n, "
+    "SUM(commission) AS c, MAX(filled_at) AS last FROM fills "
+    "WHERE bot_id = {p} AND order_id {ids} GROUP BY order_id) AS a "
+    "WHERE orders.order_id = a.order_id"
+)
+
+
+def raw_ingest_sqlite(
+    connection: sqlite3.Connection, rows: list[dict[str, Any]], *, update: bool
+) -> None:
+    connection.execute("BEGIN IMMEDIATE")
+    tuples = [
+        (BOT, r["fill_id"], r["order_id"], "AAPL", "buy", float(r["quantity"]),
+         float(r["price"]), _sqlite_time(r["filled_at"]), r["liquidity"],
+         float(r["commission"]), None)
+        for r in rows
+    ]  # fmt: skip
+    connection.executemany(
+        f"INSERT INTO fills ({_FILL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
+        "ON CONFLICT DO NOTHING",
+        tuples,
+    )
+    if update:
+        ids = json.dumps(sorted({r["order_id"] for r in rows}))
+        connection.execute(
+            _RAW_UPDATE.format(p="?", ids="IN (SELECT value FROM json_each(?))"),
+            (_sqlite_time(dt.datetime.now(dt.UTC)), BOT, ids),
+        )
+    connection.execute("COMMIT")
+
+
+def raw_ingest_postgresql(connection: Any, rows: list[dict[str, Any]], *, update: bool) -> None:
+    from psycopg2.extras import execute_values
+
+    with connection.cursor() as cursor:
+        tuples = [
+            (BOT, r["fill_id"], r["order_id"], "AAPL", "buy", r["quantity"], r["price"],
+             r["filled_at"], r["liquidity"], r["commission"], None)
+            for r in rows
+        ]  # fmt: skip
+        execute_values(
+            cursor,
+            f"INSERT INTO fills ({_FILL_COLUMNS}) VALUES %s ON CONFLICT DO NOTHING",
+            tuples,
+            page_size=1000,
+        )
+        if update:
+            ids = sorted({r["order_id"] for r in rows})
+            cursor.execute(
+                _RAW_UPDATE.format(p="%s", ids="= ANY(%s)"),
+                (dt.datetime.now(dt.UTC), BOT, ids),
+            )
+    connection.commit()
+
+
+# --- plumbing ---------------------------------------------------------------------------------
+
+
+@contextmanager
+def raw_connection(db: Database) -> Iterator[Any]:
+    if db.dialect_name == "sqlite":
+        path = db.url.database
+        assert path
+        connection = sqlite3.connect(path, isolation_level=None)
+        connection.execute("PRAGMA synchronous=NORMAL")
+        connection.execute("PRAGMA foreign_keys=ON")
+        connection.execute("PRAGMA busy_timeout=30000")
+        connection.execute("PRAGMA cache_size=-40000")
+        connection.execute("PRAGMA temp_store=MEMORY")
+        connection.execute("PRAGMA mmap_size=30000000000")
+        try:
+            yield connection
+        finally:
+            connection.close()
+        return
+    import psycopg2
+
+    connection = psycopg2.connect(db.url.set(drivername="postgresql").render_as_string(False))
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def interleaved_medians(
+    ours: Callable[[], object], raw: Callable[[], object], *, units: int, samples: int
+) -> tuple[float, float]:
+    """Per-unit medians, alternating the two sides so drift hits both equally."""
+    for _ in range(units // 5 + 1):
+        ours()
+        raw()
+    ours_samples, raw_samples = [], []
+    for _ in range(samples):
+        for fn, out in ((ours, ours_samples), (raw, raw_samples)):
+            start = time.perf_counter()
+            for _ in range(units):
+                fn()
+            out.append((time.perf_counter() - start) / units)
+    return statistics.median(ours_samples), statistics.median(raw_samples)
+
+
+def setup_bot(db: Database) -> None:
+    with db.session() as session:
+        session.execute(
+            text(
+                "INSERT INTO bots (bot_id, mode, status, total_pnl, total_commission) "
+                "VALUES (:bot, 'paper', 'running', 0, 0)"
+            ),
+            {"bot": BOT},
+        )
+
+
+def bench_backend(backend: str) -> list[Result]:
+    results = []
+    hot_target = 2.0 if backend == "sqlite" else 1.3
+    raw_label = "sqlite3" if backend == "sqlite" else "psycopg2"
+    with fresh_database(backend) as db, raw_connection(db) as raw:
+        setup_bot(db)
+        ours_s, raw_s = interleaved_medians(
+            lambda: tradestore_unit(db),
+            RawUnit(raw, backend),
+            units=UNITS_PER_SAMPLE,
+            samples=SAMPLES,
+        )
+        results.append(
+            Result("submit + 2 fills (one unit)", backend, ours_s, raw_s, raw_label, hot_target)
+        )
+        report(results[-1:])
+        ingest = raw_ingest_sqlite if backend == "sqlite" else raw_ingest_postgresql
+        ours_t, full_t, insert_t = [], [], []
+        sides = [("ours", ours_t), ("full", full_t), ("insert", insert_t)]
+        for repeat in range(INGEST_REPEAT):
+            # Rotate who goes first: the database grows with every run and load drifts.
+            for side, out in sides[repeat % 3 :] + sides[: repeat % 3]:
+                batch = next(_counter)
+                rows = ingest_rows(create_orders(db, batch), batch)
+                start = time.perf_counter()
+                if side == "ours":
+                    with db.unit_of_work(bot_id=BOT) as uow:
+                        report_ = uow.orders.ingest_fills(rows)
+                    assert report_.inserted == len(rows), report_
+                else:
+                    ingest(raw, rows, update=side == "full")
+                out.append(time.perf_counter() - start)
+        n = INGEST_ORDERS * FILLS_PER_ORDER
+        label = f"ingest_fills {n // 1000}k"
+        full_label = f"{raw_label} insert+update"
+        insert_label = "sqlite3.executemany" if backend == "sqlite" else "execute_values"
+        results.append(
+            Result(label, backend, statistics.median(ours_t), statistics.median(full_t),
+                   full_label, 1.5 if backend == "sqlite" else 1.0)
+        )  # fmt: skip
+        results.append(
+            Result(label, backend, statistics.median(ours_t), statistics.median(insert_t),
+                   insert_label, 1.5 if backend == "sqlite" else 1.0)
+        )  # fmt: skip
+        report(results[-2:])
+    return results
+
+
+def main() -> None:
+    backends = ["sqlite"]
+    if postgres_admin_url() is not None:
+        backends.append("postgresql")
+    for backend in backends:
+        bench_backend(backend)
+
+
+if __name__ == "__main__":
+    main()

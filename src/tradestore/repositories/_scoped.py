@@ -1,0 +1,22 @@
+"""The common base of the repositories that see one bot's rows only."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from tradestore import validation
+from tradestore.dialects import dialect_name
+
+
+class BotScopedRepository:
+    """Holds the session, the bot every statement is filtered by, and the backend's name
+    (precision rules and statement variants depend on it). Never commits."""
+
+    def __init__(self, session: Session, bot_id: str) -> None:
+        self._session = session
+        self._bot_id = validation.required_text("bot_id", bot_id)
+        self._dialect = dialect_name(session)
+
+    @property
+    def bot_id(self) -> str:
+        return self._bot_id

@@ -1,0 +1,415 @@
+"""Bots: registration, liveness, lifecycle and restart recovery (seeds 002 and 004).
+
+Liveness is judged by the *database* clock: ``heartbeat`` stores the server's time and
+``stale`` compares against it, so several bots on hosts with drifting clocks are still judged
+by one clock. On SQLite the "server" is the SQLite library of whichever process writes; its
+timestamps are written in exactly the text format SQLAlchemy uses for ``UTCDateTime``
+(``YYYY-MM-DD HH:MM:SS.ffffff``), so they sort and compare correctly against every other
+timestamp in the table.
+"""
+
+from __future__ import annotations
+
+import builtins
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from decimal import Decimal, localcontext
+from typing import Any, Final, cast
+
+from sqlalchemy import (
+    Table,
+    and_,
+    bindparam,
+    case,
+    func,
+    null,
+    select,
+    update,
+)
+from sqlalchemy.orm import Session
+
+from tradestore import validation
+from tradestore.dialects import dialect_name, upsert_insert
+from tradestore.errors import BotNotFound, ConflictError, ValidationError
+from tradestore.models.bots import Bot
+from tradestore.models.positions import ClosedPosition
+from tradestore.models.trading import Fill, Order
+from tradestore.repositories._clock import database_now
+from tradestore.repositories._integrity import translated
+from tradestore.repositories._money import exact_sums
+from tradestore.repositories.order_records import FillRecord, OrderRecord
+from tradestore.repositories.order_sql import FILL_COLUMNS, ORDER_COLUMNS
+from tradestore.repositories.positions import PositionRecord, PositionRepository
+from tradestore.repositories.snapshots import SnapshotRecord, SnapshotRepository
+from tradestore.types import (
+    MONEY_CONTEXT,
+    TERMINAL_ORDER_STATUSES,
+    BotMode,
+    BotStatus,
+    OrderStatus,
+    fit,
+)
+
+MAX_NAME_LENGTH: Final = 200
+MAX_BROKER_LENGTH: Final = 50
+MAX_CONFIG_FILE_LENGTH: Final = 500
+MAX_NOTES_LENGTH: Final = 10_000
+#: A bot in one of these statuses is expected to heartbeat; ``stale`` only looks at them.
+LIVE_STATUSES: Final = frozenset({BotStatus.STARTING, BotStatus.RUNNING, BotStatus.PAUSED})
+#: Fields that a repeated ``register`` call updates when it passes a (new) value.
+DESCRIPTIVE_FIELDS: Final = ("name", "broker", "config_file", "config", "metadata", "notes")
+
+
+@dataclass(frozen=True)
+class BotRecord:
+    bot_id: str
+    name: str | None
+    mode: BotMode
+    broker: str | None
+    status: BotStatus
+    config_file: str | None
+    started_at: dt.datetime | None
+    ended_at: dt.datetime | None
+    last_heartbeat: dt.datetime | None
+    starting_balance: Decimal | None
+    current_balance: Decimal | None
+    #: Realized P&L and commission of all closed positions, as of the last ``refresh_totals``
+    #: (done automatically when the bot is stopped or errors).
+    total_pnl: Decimal
+    total_commission: Decimal
+    config: dict[str, Any] | None
+    metadata: dict[str, Any] | None
+    notes: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True, slots=True)
+class OrderState(OrderRecord):
+    """A non-terminal order as a restarting bot needs it, with every fill recorded so far
+    (oldest first): the order as ``OrderRepository.get`` returns it, plus its fills."""
+
+    fills: tuple[FillRecord, ...] = ()
+
+
+@dataclass(frozen=True)
+class Balances:
+    """Money figures of one bot, computed exactly from its rows at recovery time."""
+
+    starting_balance: Decimal | None
+    #: As last stored with ``set_balance`` (or the starting balance): tradestore does not
+    #: move cash, the bot or its broker does.
+    current_balance: Decimal | None
+    #: SUM(realized_pnl) of every closed position (net of commission).
+    realized_pnl: Decimal
+    #: SUM(unrealized_pnl) of the open positions.
+    unrealized_pnl: Decimal
+    #: Commission of closed positions plus the entry commission still on open ones.
+    commission_paid: Decimal
+
+
+@dataclass(frozen=True)
+class RecoveryState:
+    """Everything a restarting bot reloads: see ``BotRepository.recover``."""
+
+    bot: BotRecord
+    open_positions: tuple[PositionRecord, ...]
+    open_orders: tuple[OrderState, ...]
+    latest_snapshot: SnapshotRecord | None
+    balances: Balances
+
+
+_B = cast(Table, Bot.__table__)
+_O = cast(Table, Order.__table__)
+_F = cast(Table, Fill.__table__)
+_BOT_FIELDS = tuple(f.name for f in fields(BotRecord))
+_BOT_COLUMNS = tuple(_B.c[name] for name in _BOT_FIELDS)
+_SELECT_BOT = select(*_BOT_COLUMNS).where(_B.c.bot_id == bindparam("bot_id"))
+
+
+def _bot(row: Any) -> BotRecord:
+    return BotRecord(*row)
+
+
+class BotRepository:
+    """The bots sharing this database. Not scoped to one bot: every method names its bot."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._dialect = dialect_name(session)
+
+    @translated
+    def register(
+        self,
+        bot_id: str,
+        *,
+        mode: BotMode | str = BotMode.PAPER,
+        name: str | None = None,
+        broker: str | None = None,
+        config_file: str | None = None,
+        starting_balance: Decimal | int | str | None = None,
+        config: Mapping[str, Any] | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        notes: str | None = None,
+    ) -> BotRecord:
+        """Create the bot, or return it unchanged when it exists: idempotent, race-free.
+
+        ``mode`` and ``starting_balance`` are the bot's accounting identity: registering an
+        existing bot with a different mode, or a starting balance different from the one
+        stored, raises ``ConflictError`` (a new mode or capital is a new bot_id). The
+        descriptive fields (name, broker, config_file, config, metadata, notes) are updated
+        when passed with a new value, so a bot restarting with a new configuration records it;
+        omitted (None) fields are left as they are. A starting balance given for a bot that
+        had none is stored, and becomes its current balance if that is unset too.
+        """
+        d = self._dialect
+        bot_id_ = validation.required_text("bot_id", bot_id)
+        values: dict[str, Any] = {
+            "mode": validation.choice("mode", mode, BotMode),
+            "name": validation.optional_text("name", name, max_length=MAX_NAME_LENGTH),
+            "broker": validation.optional_text("broker", broker, max_length=MAX_BROKER_LENGTH),
+            "config_file": validation.optional_text(
+                "config_file", config_file, max_length=MAX_CONFIG_FILE_LENGTH
+            ),
+            "starting_balance": validation.optional_money(
+                "starting_balance", starting_balance, d, non_negative=True
+            ),
+            "config": validation.json_document("config", config),
+            "metadata": validation.json_document("metadata", metadata),
+            "notes": validation.optional_text("notes", notes, max_length=MAX_NOTES_LENGTH),
+        }
+        stored = {
+            # SQL NULL for an absent document, not the JSON document 'null'
+            key: null() if key in ("config", "metadata") and value is None else value
+            for key, value in values.items()
+        }
+        stmt = (
+            upsert_insert(self._session, _B)
+            .values(
+                bot_id=bot_id_,
+                current_balance=values["starting_balance"],
+                status=BotStatus.STARTING,
+                **stored,
+            )
+            .on_conflict_do_nothing(index_elements=[_B.c.bot_id])
+            .returning(*_BOT_COLUMNS)
+        )
+        row = self._session.execute(stmt).one_or_none()
+        if row is not None:
+            return _bot(row)
+        existing = self.get(bot_id_)
+        if existing.mode is not values["mode"]:
+            raise ConflictError(
+                f"bot {bot_id_!r} is registered in mode {existing.mode.value!r}, "
+                f"not {values['mode'].value!r}: use a new bot_id for another mode"
+            )
+        changes = {
+            key: values[key]
+            for key in DESCRIPTIVE_FIELDS
+            if values[key] is not None and values[key] != getattr(existing, key)
+        }
+        balance = values["starting_balance"]
+        if balance is not None:
+            if existing.starting_balance is None:
+                changes["starting_balance"] = balance
+                if existing.current_balance is None:
+                    changes["current_balance"] = balance
+            elif existing.starting_balance != balance:
+                raise ConflictError(
+                    f"bot {bot_id_!r} was registered with starting_balance "
+                    f"{existing.starting_balance}, not {balance}"
+                )
+        if not changes:
+            return existing
+        return self._update(bot_id_, changes)
+
+    @translated
+    def get(self, bot_id: str) -> BotRecord:
+        bot_id_ = validation.required_text("bot_id", bot_id)
+        row = self._session.execute(_SELECT_BOT, {"bot_id": bot_id_}).one_or_none()
+        if row is None:
+            raise BotNotFound("bot", bot_id_)
+        return _bot(row)
+
+    @translated
+    def list(self, *, status: BotStatus | str | None = None) -> list[BotRecord]:
+        stmt = select(*_BOT_COLUMNS).order_by(_B.c.bot_id)
+        if status is not None:
+            stmt = stmt.where(_B.c.status == validation.choice("status", status, BotStatus))
+        return [_bot(row) for row in self._session.execute(stmt)]
+
+    @translated
+    def heartbeat(self, bot_id: str) -> dt.datetime:
+        """Record that the bot is alive, at the database's time; returns that time."""
+        bot_id_ = validation.required_text("bot_id", bot_id)
+        now = database_now(self._dialect)
+        stmt = (
+            update(_B)
+            .where(_B.c.bot_id == bot_id_)
+            .values(last_heartbeat=now, updated_at=now)
+            .returning(_B.c.last_heartbeat)
+        )
+        beat: dt.datetime | None = self._session.execute(stmt).scalar_one_or_none()
+        if beat is None:
+            raise BotNotFound("bot", bot_id_)
+        return beat
+
+    @translated
+    def stale(self, *, older_than: dt.timedelta) -> builtins.list[BotRecord]:
+        """Live bots (starting, running, paused) whose last sign of life is too old.
+
+        The last sign of life is the last heartbeat, else the start, else the registration;
+        "too old" is judged against the database clock.
+        """
+        if not isinstance(older_than, dt.timedelta) or older_than < dt.timedelta(0):
+            raise ValidationError("older_than", older_than, "expected a timedelta >= 0")
+        last_seen = func.coalesce(_B.c.last_heartbeat, _B.c.started_at, _B.c.created_at)
+        stmt = (
+            select(*_BOT_COLUMNS)
+            .where(
+                _B.c.status.in_(sorted(LIVE_STATUSES)),
+                last_seen < database_now(self._dialect, minus=older_than),
+            )
+            .order_by(_B.c.bot_id)
+        )
+        return [_bot(row) for row in self._session.execute(stmt)]
+
+    @translated
+    def set_status(
+        self, bot_id: str, status: BotStatus | str, *, notes: str | None = None
+    ) -> BotRecord:
+        """Move the bot to ``status`` with the session bookkeeping, by the database clock.
+
+        * running: a new session starts (started_at = now, ended_at cleared) unless the bot
+          was already running or paused, which keeps its started_at (a resume).
+        * starting: ended_at is cleared (a restart is under way).
+        * stopped / error: ended_at = now (kept if it was already stopped or in error), and
+          the lifetime totals are refreshed (``refresh_totals``).
+        * paused: no timestamps change.
+
+        Any status may follow any other: a supervisor must be able to force a state.
+        """
+        bot_id_ = validation.required_text("bot_id", bot_id)
+        new = validation.choice("status", status, BotStatus)
+        note = validation.optional_text("notes", notes, max_length=MAX_NOTES_LENGTH)
+        now = database_now(self._dialect)
+        values: dict[str, Any] = {"status": new, "updated_at": now}
+        if note is not None:
+            values["notes"] = note
+        if new is BotStatus.RUNNING:
+            resumed = and_(
+                _B.c.status.in_((BotStatus.RUNNING, BotStatus.PAUSED)),
+                _B.c.started_at.is_not(None),
+            )
+            values["started_at"] = case((resumed, _B.c.started_at), else_=now)
+            values["ended_at"] = None
+        elif new is BotStatus.STARTING:
+            values["ended_at"] = None
+        elif new in (BotStatus.STOPPED, BotStatus.ERROR):
+            already = and_(
+                _B.c.status.in_((BotStatus.STOPPED, BotStatus.ERROR)),
+                _B.c.ended_at.is_not(None),
+            )
+            values["ended_at"] = case((already, _B.c.ended_at), else_=now)
+            values.update(self._totals(bot_id_))
+        return self._update(bot_id_, values)
+
+    @translated
+    def set_balance(self, bot_id: str, *, current_balance: Decimal | int | str) -> BotRecord:
+        """Store the bot's current balance (from its broker, or its own paper accounting)."""
+        bot_id_ = validation.required_text("bot_id", bot_id)
+        balance = validation.money("current_balance", current_balance, self._dialect)
+        return self._update(bot_id_, {"current_balance": balance})
+
+    @translated
+    def refresh_totals(self, bot_id: str) -> BotRecord:
+        """Recompute total_pnl and total_commission from the bot's closed positions."""
+        bot_id_ = validation.required_text("bot_id", bot_id)
+        return self._update(bot_id_, self._totals(bot_id_))
+
+    @translated
+    def recover(self, bot_id: str) -> RecoveryState:
+        """Everything a restarting bot needs, read in one transaction.
+
+        Its registration, open positions (oldest first), non-terminal orders (oldest first)
+        each with its fills in the order they happened, the latest portfolio snapshot, and
+        its balances computed exactly from the rows. Reads only: the bot decides what to do
+        next (typically ``set_status(bot_id, "running")``).
+        """
+        bot = self.get(bot_id)
+        positions = PositionRepository(self._session, bot.bot_id)
+        open_positions = tuple(positions.list_open(order_by="opened_at"))
+        orders = self._open_orders(bot.bot_id)
+        latest = SnapshotRepository(self._session, bot.bot_id).latest()
+        realized, closed_commission = self._closed_sums(bot.bot_id)
+        d = self._dialect
+        with localcontext(MONEY_CONTEXT):
+            unrealized = sum((p.unrealized_pnl for p in open_positions), Decimal(0))
+            open_commission = sum((p.commission for p in open_positions), Decimal(0))
+            balances = Balances(
+                starting_balance=bot.starting_balance,
+                current_balance=bot.current_balance,
+                realized_pnl=realized,
+                unrealized_pnl=fit(unrealized, d),
+                commission_paid=fit(closed_commission + open_commission, d),
+            )
+        return RecoveryState(
+            bot=bot,
+            open_positions=open_positions,
+            open_orders=orders,
+            latest_snapshot=latest,
+            balances=balances,
+        )
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _update(self, bot_id: str, values: Mapping[str, Any]) -> BotRecord:
+        changes = dict(values)
+        changes.setdefault("updated_at", database_now(self._dialect))
+        stmt = update(_B).where(_B.c.bot_id == bot_id).values(changes).returning(*_BOT_COLUMNS)
+        row = self._session.execute(stmt).one_or_none()
+        if row is None:
+            raise BotNotFound("bot", bot_id)
+        return _bot(row)
+
+    def _closed_sums(self, bot_id: str) -> tuple[Decimal, Decimal]:
+        """Exact SUM(realized_pnl), SUM(commission) of the bot's closed positions."""
+        closed = cast(Table, ClosedPosition.__table__)
+        realized, commission = exact_sums(
+            self._session,
+            self._dialect,
+            (closed.c.realized_pnl, closed.c.commission),
+            closed.c.bot_id == bot_id,
+        )
+        return realized, commission
+
+    def _totals(self, bot_id: str) -> dict[str, Decimal]:
+        realized, commission = self._closed_sums(bot_id)
+        return {"total_pnl": realized, "total_commission": commission}
+
+    def _open_orders(self, bot_id: str) -> tuple[OrderState, ...]:
+        open_statuses = sorted(set(OrderStatus) - TERMINAL_ORDER_STATUSES)
+        orders = self._session.execute(
+            select(*ORDER_COLUMNS)
+            .where(_O.c.bot_id == bot_id, _O.c.status.in_(open_statuses))
+            .order_by(_O.c.submitted_at, _O.c.order_id)
+        ).all()
+        if not orders:
+            return ()
+        fills: dict[str, list[FillRecord]] = {}
+        open_ids = select(_O.c.order_id).where(
+            _O.c.bot_id == bot_id, _O.c.status.in_(open_statuses)
+        )
+        for row in self._session.execute(
+            select(*FILL_COLUMNS)
+            .where(_F.c.bot_id == bot_id, _F.c.order_id.in_(open_ids))
+            .order_by(_F.c.filled_at, _F.c.fill_id)
+        ):
+            fill = FillRecord(*row)
+            fills.setdefault(fill.order_id, []).append(fill)
+        return tuple(
+            dataclasses.replace(OrderState(*row), fills=tuple(fills.get(row.order_id, ())))
+            for row in orders
+        )

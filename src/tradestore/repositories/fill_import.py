@@ -1,0 +1,554 @@
+"""Bulk import of broker fills: ``OrderRepository.ingest_fills``.
+
+Thousands of fills in one call, idempotent and all-or-nothing: every row is validated before
+anything is written, replays are recognised, and the affected orders are recomputed from all
+their fills with the same accounting as ``record_fill`` (``order_accounting``).
+
+The fast paths (see docs/performance-orders.md): the common row (Decimal amounts, aware UTC
+datetime) is checked with type tests, not the general validators; fills go in with one
+``executemany`` on SQLite and one ``COPY`` on PostgreSQL; the order updates are one
+``executemany`` / one ``UPDATE ... FROM unnest(...)``. All of it inside a savepoint, so a
+``fill_id`` that only the insert finds taken leaves nothing behind.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from operator import itemgetter
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from tradestore.database import translate_errors
+from tradestore.errors import ConflictError, DuplicateFill, OrderNotFound, Overfill, ValidationError
+from tradestore.prepared import driver_errors
+from tradestore.repositories import order_sql as sql
+from tradestore.repositories.order_accounting import (
+    LockedOrder,
+    OrderChanges,
+    fast_money,
+    order_changes,
+)
+from tradestore.repositories.order_records import IngestReport
+from tradestore.types import MONEY_CONTEXT, Liquidity, utcnow
+from tradestore.validation import choice, instant, money, required_text
+
+_ZERO = Decimal(0)
+_FILL_ID_LENGTH = 128
+_CLIENT_ID_LENGTH = 128
+
+
+class FillImport:
+    """One ``ingest_fills`` call of one bot, inside the caller's unit of work."""
+
+    def __init__(self, session: Session, bot_id: str, dialect: str) -> None:
+        self._session = session
+        self._bot_id = bot_id
+        self._dialect = dialect
+
+    def run(self, rows: Iterable[Mapping[str, Any]]) -> IngestReport:
+        """Validate, lock the orders, separate replays, then write fills and orders."""
+        batch = _validate_ingest_rows(rows, self._dialect)
+        if not batch.fills:
+            return IngestReport(inserted=0, replayed=batch.duplicates, orders_updated=0)
+        with translate_errors():
+            connection = self._session.connection()
+            self._resolve_client_order_ids(connection, batch)
+            orders = self._lock_orders(connection, batch.fills)
+            stored = self._stored_fills(connection, orders)
+            new_fills, replayed = _separate_replays(batch, stored)
+            if not new_fills:
+                return IngestReport(inserted=0, replayed=replayed, orders_updated=0)
+            updates = _ingest_order_updates(orders, new_fills, self._dialect)
+            inserted = self._write(new_fills, orders, updates)
+        return IngestReport(inserted=inserted, replayed=replayed, orders_updated=len(updates))
+
+    def _lock_orders(
+        self, connection: Connection, fills: Sequence[_IngestFill]
+    ) -> dict[str, LockedOrder]:
+        """Lock every order the batch names (in order_id order: no deadlock between imports)."""
+        ids = sql.id_list_value(sorted({fill.order_id for fill in fills}), self._dialect)
+        rows = sql.INGEST_LOCK_ORDERS.execute(connection, {"bot_id": self._bot_id, "ids": ids})
+        orders = {
+            row[0]: LockedOrder.from_rows(self._bot_id, row[0], row[1:], []) for row in rows.rows
+        }
+        for fill in fills:
+            if fill.order_id not in orders:
+                raise OrderNotFound(f"rows[{fill.index}]: order", fill.order_id)
+        return orders
+
+    def _stored_fills(
+        self, connection: Connection, orders: Mapping[str, LockedOrder]
+    ) -> dict[str, tuple[str, tuple[Any, ...]]]:
+        """Fills already stored for the batch's orders, by fill_id; added to ``orders`` too.
+
+        Read after the orders are locked, so on PostgreSQL this statement's snapshot sees
+        every fill committed for them. Orders with nothing filled have no fills to read.
+        """
+        with_fills = [oid for oid, order in orders.items() if order.filled_quantity > 0]
+        stored: dict[str, tuple[str, tuple[Any, ...]]] = {}
+        if not with_fills:
+            return stored
+        ids = sql.id_list_value(with_fills, self._dialect)
+        rows = sql.INGEST_EXISTING_FILLS.execute(connection, {"bot_id": self._bot_id, "ids": ids})
+        for row in rows.rows:
+            order_id, fill_values = row[0], row[1:]
+            stored[fill_values[0]] = (order_id, fill_values)
+            orders[order_id].fill_rows.append(fill_values)
+        for order_id in with_fills:
+            orders[order_id].check_consistent()
+        return stored
+
+    def _write(
+        self,
+        new_fills: Sequence[_IngestFill],
+        orders: Mapping[str, LockedOrder],
+        updates: Sequence[tuple[str, OrderChanges]],
+    ) -> int:
+        """Insert the fills and update the orders inside a savepoint.
+
+        The savepoint is what keeps "refused means nothing written" when only the insert
+        itself can tell that a fill_id is taken (by an order outside the batch).
+        """
+        savepoint = self._session.begin_nested()
+        connection = self._session.connection()  # emits the SAVEPOINT (lazy otherwise)
+        try:
+            inserted = self._insert_fills(connection, new_fills, orders)
+            if inserted != len(new_fills):
+                savepoint.rollback()
+                self._raise_foreign_fill_ids(self._session.connection(), new_fills)
+            self._write_order_updates(connection, updates)
+        except BaseException:
+            if savepoint.is_active:
+                savepoint.rollback()
+            raise
+        savepoint.commit()
+        return inserted
+
+    def _resolve_client_order_ids(self, connection: Connection, batch: _IngestBatch) -> None:
+        wanted = sorted({f.client_order_id for f in batch.fills if f.client_order_id})
+        if not wanted:
+            return
+        found: dict[str, str] = dict(
+            sql.INGEST_ORDERS_BY_CLIENT_ID.execute(
+                connection,
+                {"bot_id": self._bot_id, "ids": sql.id_list_value(wanted, self._dialect)},
+            ).rows
+        )
+        for fill in batch.fills:
+            if fill.client_order_id is None:
+                continue
+            resolved = found.get(fill.client_order_id)
+            if resolved is None:
+                raise OrderNotFound(
+                    f"rows[{fill.index}]: order", f"client_order_id={fill.client_order_id}"
+                )
+            if fill.order_id and fill.order_id != resolved:
+                raise ValidationError(
+                    f"rows[{fill.index}].order_id",
+                    fill.order_id,
+                    f"client_order_id {fill.client_order_id!r} names order {resolved!r}",
+                )
+            fill.order_id = resolved
+
+    def _insert_fills(
+        self,
+        connection: Connection,
+        new_fills: Sequence[_IngestFill],
+        states: Mapping[str, LockedOrder],
+    ) -> int:
+        bot_id = self._bot_id
+        if self._dialect == "postgresql":
+            return _copy_fills(connection, bot_id, new_fills, states)
+        names = sql.INGEST_INSERT_FILLS.compiled(connection.dialect).names
+        if names != sql.INGEST_FILL_COLUMNS:  # pragma: no cover - a model change
+            raise AssertionError(f"fills insert binds {names}, rows are built as ...COLUMNS")
+        # What every fill of an order shares, converted once per order.
+        shared = {oid: (o.ticker, o.side.value, o.position_id) for oid, o in states.items()}
+        driver_rows = []
+        for fill in new_fills:
+            ticker, side, position_id = shared[fill.order_id]
+            driver_rows.append(
+                (
+                    bot_id,
+                    fill.fill_id,
+                    fill.order_id,
+                    ticker,
+                    side,
+                    float(fill.quantity),
+                    float(fill.price),
+                    fill.driver_time,
+                    fill.liquidity.value,
+                    float(fill.commission),
+                    position_id,
+                )
+            )
+        return sql.INGEST_INSERT_FILLS.executemany(connection, driver_rows)
+
+    def _raise_foreign_fill_ids(
+        self, connection: Connection, new_fills: Sequence[_IngestFill]
+    ) -> None:
+        ids = [fill.fill_id for fill in new_fills]
+        taken: dict[str, str] = dict(
+            sql.INGEST_FILLS_BY_ID.execute(
+                connection, {"bot_id": self._bot_id, "ids": sql.id_list_value(ids, self._dialect)}
+            ).rows
+        )
+        for fill in new_fills:
+            if fill.fill_id in taken:
+                raise DuplicateFill(
+                    f"rows[{fill.index}]: fill_id {fill.fill_id!r} was already recorded for "
+                    f"order {taken[fill.fill_id]!r}, not {fill.order_id!r}"
+                )
+        raise ConflictError(  # pragma: no cover - a concurrent writer outside the locks
+            "fills were inserted concurrently for orders of this batch; retry"
+        )
+
+    def _write_order_updates(
+        self, connection: Connection, updates: Sequence[tuple[str, OrderChanges]]
+    ) -> None:
+        now = utcnow()
+        if self._dialect == "postgresql":
+            columns = list(zip(*(changes for _, changes in updates), strict=True))
+            params: dict[str, Any] = {
+                f"v_{name}": sql.pg_array(values)
+                for name, values in zip(OrderChanges._fields, columns, strict=True)
+            }
+            params["v_order_id"] = sql.pg_array(order_id for order_id, _ in updates)
+            params["v_updated_at"] = now
+            connection.execute(sql.INGEST_UPDATE_ORDERS_POSTGRESQL, params)
+            return
+        # Driver rows in the compiled statement's parameter order (SET columns, then key).
+        names = sql.INGEST_UPDATE_ORDERS_SQLITE.compiled(connection.dialect).names
+        pick = itemgetter(*(sql.INGEST_UPDATE_POSITIONS[name] for name in names))
+        now_text = _sqlite_time(now)
+        driver_rows = [
+            pick(
+                (
+                    float(c.filled_quantity),
+                    float(c.filled_avg_price),
+                    float(c.commission),
+                    None if c.slippage is None else float(c.slippage),
+                    c.status.value,
+                    None if c.filled_at is None else _sqlite_time(c.filled_at),
+                    now_text,
+                    order_id,
+                )
+            )
+            for order_id, c in updates
+        ]
+        written = sql.INGEST_UPDATE_ORDERS_SQLITE.executemany(connection, driver_rows)
+        if written != len(updates):  # pragma: no cover - the orders are locked
+            raise ConflictError("orders changed during ingest_fills; retry")
+
+
+_INGEST_KEYS = frozenset(
+    {
+        "fill_id",
+        "order_id",
+        "client_order_id",
+        "quantity",
+        "price",
+        "filled_at",
+        "liquidity",
+        "commission",
+    }
+)
+_LIQUIDITY: dict[str, Liquidity] = {member.value: member for member in Liquidity}
+
+
+class _IngestFill:
+    """One validated ingest row."""
+
+    __slots__ = (
+        "client_order_id",
+        "commission",
+        "driver_time",
+        "fill_id",
+        "filled_at",
+        "index",
+        "liquidity",
+        "order_id",
+        "price",
+        "quantity",
+    )
+
+    def __init__(
+        self,
+        index: int,
+        fill_id: str,
+        order_id: str,
+        client_order_id: str | None,
+        quantity: Decimal,
+        price: Decimal,
+        filled_at: dt.datetime,
+        liquidity: Liquidity,
+        commission: Decimal,
+        driver_time: Any,
+    ) -> None:
+        self.index = index
+        self.fill_id = fill_id
+        self.order_id = order_id
+        self.client_order_id = client_order_id
+        self.quantity = quantity
+        self.price = price
+        self.filled_at = filled_at
+        self.liquidity = liquidity
+        self.commission = commission
+        self.driver_time = driver_time
+
+    def payload(self) -> tuple[Any, ...]:
+        return (
+            self.order_id,
+            self.quantity,
+            self.price,
+            self.commission,
+            self.filled_at,
+            self.liquidity,
+        )
+
+    def differences(self, order_id: str, stored: Sequence[Any]) -> list[str]:
+        """Fields differing from a stored fill (``stored``: sql.LOCK_FILL_COLUMNS values)."""
+        _fid, quantity, price, commission, filled_at, liquidity = stored
+        return [
+            name
+            for name, mine, theirs in (
+                ("order_id", self.order_id, order_id),
+                ("quantity", self.quantity, quantity),
+                ("price", self.price, price),
+                ("commission", self.commission, commission),
+                ("filled_at", self.filled_at, filled_at),
+                ("liquidity", self.liquidity, Liquidity(liquidity)),
+            )
+            if mine != theirs
+        ]
+
+
+@dataclass(slots=True)
+class _IngestBatch:
+    fills: list[_IngestFill]
+    #: Rows repeating an earlier row of the same batch exactly (counted as replays).
+    duplicates: int
+
+
+def _separate_replays(
+    batch: _IngestBatch, stored: Mapping[str, tuple[str, tuple[Any, ...]]]
+) -> tuple[list[_IngestFill], int]:
+    """(fills to insert, number of replays); a stored fill_id with another payload raises."""
+    new_fills: list[_IngestFill] = []
+    replayed = batch.duplicates
+    for fill in batch.fills:
+        found = stored.get(fill.fill_id)
+        if found is None:
+            new_fills.append(fill)
+            continue
+        differing = fill.differences(*found)
+        if differing:
+            raise DuplicateFill(
+                f"rows[{fill.index}]: fill_id {fill.fill_id!r} was already recorded "
+                f"(order {found[0]!r}) with a different {', '.join(differing)}"
+            )
+        replayed += 1
+    return new_fills, replayed
+
+
+def _validate_ingest_rows(rows: Iterable[Mapping[str, Any]], dialect: str) -> _IngestBatch:
+    """Validate every row before anything is written; the first bad row raises.
+
+    The common row (Decimal amounts, aware datetime, known liquidity) takes a fast path of
+    type checks; anything else goes through ``tradestore.validation`` for the same result or
+    the same error message as ``record_fill``, with the field named ``rows[i].field``.
+    """
+    sqlite = dialect == "sqlite"
+    by_fill_id: dict[str, _IngestFill] = {}
+    duplicates = 0
+    utc = dt.UTC
+    if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
+        raise ValidationError("rows", rows, "expected an iterable of mappings (one per fill)")
+    for index, row in enumerate(rows):
+        if type(row) is not dict and not isinstance(row, Mapping):
+            raise ValidationError(f"rows[{index}]", row, "expected a mapping")
+        if not row.keys() <= _INGEST_KEYS:
+            unknown = sorted(set(row.keys()) - _INGEST_KEYS)
+            raise ValidationError(f"rows[{index}]", unknown, "unknown keys")
+        fill_id = _fast_text(row.get("fill_id"), _FILL_ID_LENGTH) or required_text(
+            f"rows[{index}].fill_id", row.get("fill_id"), max_length=_FILL_ID_LENGTH
+        )
+        raw_order_id = row.get("order_id")
+        client_order_id = row.get("client_order_id")
+        order_id = ""
+        if raw_order_id is not None:
+            order_id = _fast_text(raw_order_id, 64) or required_text(
+                f"rows[{index}].order_id", raw_order_id
+            )
+        if client_order_id is not None:
+            client_order_id = required_text(
+                f"rows[{index}].client_order_id", client_order_id, max_length=_CLIENT_ID_LENGTH
+            )
+        elif raw_order_id is None:
+            raise ValidationError(
+                f"rows[{index}].order_id", None, "give order_id or client_order_id"
+            )
+        quantity = fast_money(row.get("quantity"), sqlite, positive=True)
+        if quantity is None:
+            quantity = money(f"rows[{index}].quantity", row.get("quantity"), dialect, positive=True)
+        price = fast_money(row.get("price"), sqlite, positive=True)
+        if price is None:
+            price = money(f"rows[{index}].price", row.get("price"), dialect, positive=True)
+        raw_commission = row.get("commission", _ZERO)
+        commission = fast_money(raw_commission, sqlite, positive=False)
+        if commission is None:
+            commission = money(
+                f"rows[{index}].commission", raw_commission, dialect, non_negative=True
+            )
+        filled_at = row.get("filled_at")
+        if type(filled_at) is dt.datetime and filled_at.tzinfo is utc:
+            pass
+        else:
+            filled_at = instant(f"rows[{index}].filled_at", filled_at)
+            assert filled_at is not None
+        raw_liquidity = row.get("liquidity", Liquidity.UNKNOWN)
+        liquidity = _LIQUIDITY.get(raw_liquidity) if isinstance(raw_liquidity, str) else None
+        if liquidity is None:
+            liquidity = choice(f"rows[{index}].liquidity", row.get("liquidity"), Liquidity)
+        fill = _IngestFill(
+            index,
+            fill_id,
+            order_id,
+            client_order_id,
+            quantity,
+            price,
+            filled_at,
+            liquidity,
+            commission,
+            _sqlite_time(filled_at) if sqlite else filled_at,
+        )
+        earlier = by_fill_id.get(fill_id)
+        if earlier is None:
+            by_fill_id[fill_id] = fill
+            continue
+        if (earlier.client_order_id, earlier.payload()) != (fill.client_order_id, fill.payload()):
+            raise DuplicateFill(
+                f"rows[{index}]: fill_id {fill_id!r} repeats rows[{earlier.index}] "
+                "with a different payload"
+            )
+        duplicates += 1
+    return _IngestBatch(list(by_fill_id.values()), duplicates)
+
+
+def _fast_text(value: Any, max_length: int) -> str | None:
+    """The common identifier, accepted without the general checks; None means "check it"."""
+    if (
+        type(value) is str
+        and 0 < len(value) <= max_length
+        and not value[0].isspace()
+        and not value[-1].isspace()
+        and "\x00" not in value
+    ):
+        return value
+    return None
+
+
+def _ingest_order_updates(
+    states: Mapping[str, LockedOrder], new_fills: Sequence[_IngestFill], dialect: str
+) -> list[tuple[str, OrderChanges]]:
+    """Recompute every affected order from all its fills; refuse overfills and closed orders.
+
+    Plain Decimal sums in one exact context: this runs once per fill of the batch.
+    """
+    by_order: dict[str, list[_IngestFill]] = {}
+    for fill in new_fills:
+        by_order.setdefault(fill.order_id, []).append(fill)
+    updates = []
+    with localcontext(MONEY_CONTEXT):
+        for order_id, fills in by_order.items():
+            state = states[order_id]
+            state.check_fillable(fills[0].index)
+            filled, notional, commission, last = _ZERO, _ZERO, _ZERO, None
+            for _fid, q, p, c, at, _liq in state.fill_rows:
+                filled, notional, commission = filled + q, notional + q * p, commission + c
+                last = at if last is None or at > last else last
+            limit = state.quantity
+            for fill in fills:
+                filled += fill.quantity
+                if filled > limit:
+                    raise Overfill(
+                        f"rows[{fill.index}]: fill {fill.fill_id!r} of {fill.quantity} would "
+                        f"bring order {order_id!r} to {filled}, above its quantity {limit}"
+                    )
+                notional += fill.quantity * fill.price
+                commission += fill.commission
+                if last is None or fill.filled_at > last:
+                    last = fill.filled_at
+            changes = order_changes(
+                state,
+                filled_quantity=filled,
+                notional=notional,
+                commission=commission,
+                last_filled_at=last,
+                dialect=dialect,
+                row=fills[-1].index,
+            )
+            updates.append((order_id, changes))
+    return updates
+
+
+def _copy_fills(
+    connection: Connection,
+    bot_id: str,
+    new_fills: Sequence[_IngestFill],
+    states: Mapping[str, LockedOrder],
+) -> int:
+    """COPY the fills in (CSV), inside the unit of work's transaction.
+
+    COPY has no ON CONFLICT: a fill_id taken by an order outside the batch raises a unique
+    violation, which the caller's savepoint turns into ``DuplicateFill`` for the row.
+    """
+    shared = {oid: (o.ticker, o.side.value, o.position_id) for oid, o in states.items()}
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    for fill in new_fills:
+        ticker, side, position_id = shared[fill.order_id]
+        writer.writerow(
+            (
+                bot_id,
+                fill.fill_id,
+                fill.order_id,
+                ticker,
+                side,
+                fill.quantity,
+                fill.price,
+                fill.filled_at.isoformat(),
+                fill.liquidity.value,
+                fill.commission,
+                position_id,
+            )
+        )
+    buffer.seek(0)
+    copy = f"COPY fills ({', '.join(sql.INGEST_FILL_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
+    cursor = connection.connection.cursor()
+    try:
+        with driver_errors(connection.dialect, copy):
+            cursor.copy_expert(copy, buffer)
+    except IntegrityError:
+        return -1
+    finally:
+        cursor.close()
+    return len(new_fills)
+
+
+def _sqlite_time(value: dt.datetime) -> str:
+    """UTCDateTime's SQLite storage text (SQLAlchemy's DATETIME format, always 6 decimals).
+
+    A test compares it with what the column type itself binds.
+    """
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.isoformat(" ", "microseconds")[:26]

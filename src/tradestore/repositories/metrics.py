@@ -1,0 +1,332 @@
+"""Performance metrics of one bot: stored rows, and their computation from its own data.
+
+The formulas are pure functions in ``tradestore.analytics.metrics`` (documented in
+docs/metrics.md); this module selects their inputs (snapshots, closed positions), rounds the
+money amounts for the backend and upserts the row of (bot, date, strategy).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Mapping
+from decimal import Decimal, localcontext
+from typing import Any, Final, cast
+
+from sqlalchemy import Table, select
+from sqlalchemy.exc import IntegrityError
+
+from tradestore import validation
+from tradestore.analytics.metrics import (
+    TRADE_WINDOW_DAYS,
+    TRADING_DAYS_PER_YEAR,
+    DatedEquity,
+    MetricValues,
+    compute_metrics,
+)
+from tradestore.dialects import upsert_insert
+from tradestore.errors import BotNotFound, ValidationError
+from tradestore.models.bots import Bot
+from tradestore.models.positions import ClosedPosition
+from tradestore.models.trading import ALL_STRATEGIES, PerformanceMetric, PortfolioSnapshot
+from tradestore.repositories._clock import database_now
+from tradestore.repositories._integrity import is_foreign_key_violation, translated
+from tradestore.repositories._scoped import BotScopedRepository
+from tradestore.types import MONEY_CONTEXT, fit
+
+MAX_STRATEGY_LENGTH: Final = 100
+
+_M = cast(Table, PerformanceMetric.__table__)
+_S = cast(Table, PortfolioSnapshot.__table__)
+_C = cast(Table, ClosedPosition.__table__)
+_B = cast(Table, Bot.__table__)
+_VALUE_FIELDS = tuple(f.name for f in dataclasses.fields(MetricValues))
+_MONEY_FIELDS = frozenset(
+    {"max_drawdown", "current_drawdown", "avg_win_30d", "avg_loss_30d", "expectancy_30d"}
+)
+_COUNT_FIELDS = frozenset(
+    {"days_in_drawdown", "total_trades_30d", "winning_trades_30d", "losing_trades_30d"}
+)
+_KEY_FIELDS = ("metric_id", "bot_id", "metric_date", "strategy", "created_at", "updated_at")
+_COLUMNS = tuple(_M.c[name] for name in _KEY_FIELDS + _VALUE_FIELDS)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class MetricRecord(MetricValues):
+    """A stored performance_metrics row; ``strategy`` None is the whole portfolio."""
+
+    metric_id: int
+    bot_id: str
+    metric_date: dt.date
+    strategy: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+    @property
+    def values(self) -> MetricValues:
+        return MetricValues(**{name: getattr(self, name) for name in _VALUE_FIELDS})
+
+
+def _record(row: Any) -> MetricRecord:
+    data = dict(row._mapping)
+    if data["strategy"] == ALL_STRATEGIES:
+        data["strategy"] = None
+    return MetricRecord(**data)
+
+
+class MetricsRepository(BotScopedRepository):
+    """performance_metrics rows of one bot. Validates, then writes; never commits."""
+
+    @translated
+    def record(
+        self,
+        metric_date: dt.date,
+        values: MetricValues | None = None,
+        *,
+        strategy: str | None = None,
+    ) -> MetricRecord:
+        """Store ``values`` as the row of (bot, metric_date, strategy), replacing any row there.
+
+        One ``INSERT ... ON CONFLICT DO UPDATE``; every metric column is written, so a field
+        left None in ``values`` becomes NULL. ``strategy`` None is the portfolio row.
+        """
+        date_ = validation.day("metric_date", metric_date, allow_none=False)
+        assert date_ is not None
+        key = self._strategy_key(strategy)
+        if values is None:
+            values = MetricValues()
+        if not isinstance(values, MetricValues):
+            raise ValidationError("values", values, "expected a MetricValues")
+        columns = self._validated(values)
+        insert_ = upsert_insert(self._session, _M).values(
+            bot_id=self._bot_id, metric_date=date_, strategy=key, **columns
+        )
+        stmt = insert_.on_conflict_do_update(
+            index_elements=[_M.c.bot_id, _M.c.metric_date, _M.c.strategy],
+            set_={
+                **{name: insert_.excluded[name] for name in _VALUE_FIELDS},
+                "updated_at": database_now(self._dialect),
+            },
+        ).returning(*_COLUMNS)
+        try:
+            row = self._session.execute(stmt).one()
+        except IntegrityError as exc:
+            if is_foreign_key_violation(exc):
+                raise BotNotFound("bot", self._bot_id) from None
+            raise
+        return _record(row)
+
+    @translated
+    def compute(
+        self,
+        as_of: dt.date,
+        strategy: str | None = None,
+        benchmark_returns: Mapping[dt.date, float] | None = None,
+        *,
+        risk_free_rate: float = 0.0,
+        periods_per_year: int = TRADING_DAYS_PER_YEAR,
+        window_days: int | None = None,
+    ) -> MetricRecord:
+        """Derive every metric as of ``as_of`` from this bot's rows, store and return them.
+
+        The portfolio row (``strategy`` None) uses the snapshots' equity curve. A strategy row
+        uses that strategy's *realized* curve: the portfolio's inception equity plus the
+        strategy's cumulative realized P&L, sampled on the snapshot dates (snapshots are
+        per bot, so a strategy's open risk is not in it). Trade statistics cover the trades
+        closed in the 30 calendar days ending on ``as_of`` (UTC). ``benchmark_returns`` maps
+        a date to the benchmark's simple return that day (0.01 = 1 %); ``risk_free_rate`` is
+        annual (0.04 = 4 %). See docs/metrics.md for every formula.
+        """
+        date_ = validation.day("as_of", as_of, allow_none=False)
+        assert date_ is not None
+        key = self._strategy_key(strategy)
+        benchmark = _benchmark(benchmark_returns)
+        rate = validation.number("risk_free_rate", risk_free_rate, minimum=-0.99, allow_none=False)
+        periods = validation.integer(
+            "periods_per_year", periods_per_year, minimum=1, maximum=100_000, allow_none=False
+        )
+        window = validation.integer("window_days", window_days, minimum=1)
+        assert rate is not None
+        assert periods is not None
+
+        end = dt.datetime.combine(date_ + dt.timedelta(days=1), dt.time(), dt.UTC)
+        start = end - dt.timedelta(days=TRADE_WINDOW_DAYS)
+        points = self._equity_points(date_)
+        inception = self._starting_balance()
+        if inception is None and points:
+            inception = points[0][1]
+        if key != ALL_STRATEGIES:
+            points = self._strategy_points(points, inception, key, end)
+        trades = select(_C.c.realized_pnl).where(
+            _C.c.bot_id == self._bot_id, _C.c.closed_at >= start, _C.c.closed_at < end
+        )
+        if key != ALL_STRATEGIES:
+            trades = trades.where(_C.c.strategy == key)
+        values = compute_metrics(
+            points,
+            self._session.execute(trades).scalars(),
+            as_of=date_,
+            inception_equity=inception,
+            benchmark_returns=benchmark,
+            risk_free_rate=rate,
+            periods_per_year=periods,
+            window_days=window,
+        )
+        fitted: dict[str, Any] = {
+            name: fit(getattr(values, name), self._dialect)
+            for name in _MONEY_FIELDS
+            if getattr(values, name) is not None
+        }
+        return self.record(date_, dataclasses.replace(values, **fitted), strategy=strategy)
+
+    @translated
+    def get(self, metric_date: dt.date, *, strategy: str | None = None) -> MetricRecord | None:
+        date_ = validation.day("metric_date", metric_date, allow_none=False)
+        row = self._session.execute(
+            select(*_COLUMNS).where(
+                _M.c.bot_id == self._bot_id,
+                _M.c.metric_date == date_,
+                _M.c.strategy == self._strategy_key(strategy),
+            )
+        ).one_or_none()
+        return None if row is None else _record(row)
+
+    @translated
+    def latest(self, *, strategy: str | None = None) -> MetricRecord | None:
+        """The most recent row (seed 000: "current Sharpe ratio and drawdown")."""
+        row = self._session.execute(
+            select(*_COLUMNS)
+            .where(_M.c.bot_id == self._bot_id, _M.c.strategy == self._strategy_key(strategy))
+            .order_by(_M.c.metric_date.desc())
+            .limit(1)
+        ).one_or_none()
+        return None if row is None else _record(row)
+
+    @translated
+    def history(
+        self,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        *,
+        strategy: str | None = None,
+    ) -> list[MetricRecord]:
+        """Rows with start <= metric_date <= end, oldest first."""
+        stmt = select(*_COLUMNS).where(
+            _M.c.bot_id == self._bot_id, _M.c.strategy == self._strategy_key(strategy)
+        )
+        first = validation.day("start", start)
+        last = validation.day("end", end)
+        if first is not None:
+            stmt = stmt.where(_M.c.metric_date >= first)
+        if last is not None:
+            stmt = stmt.where(_M.c.metric_date <= last)
+        return [_record(row) for row in self._session.execute(stmt.order_by(_M.c.metric_date))]
+
+    @translated
+    def strategies(self) -> list[str]:
+        """Strategies with a stored row (the portfolio row excluded)."""
+        stmt = (
+            select(_M.c.strategy)
+            .where(_M.c.bot_id == self._bot_id, _M.c.strategy != ALL_STRATEGIES)
+            .distinct()
+            .order_by(_M.c.strategy)
+        )
+        return list(self._session.execute(stmt).scalars())
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _strategy_key(self, strategy: str | None) -> str:
+        if strategy is None:
+            return ALL_STRATEGIES
+        name = validation.required_text("strategy", strategy, max_length=MAX_STRATEGY_LENGTH)
+        if name == ALL_STRATEGIES:
+            raise ValidationError(
+                "strategy", strategy, f"{ALL_STRATEGIES!r} names the portfolio row: pass None"
+            )
+        return name
+
+    def _validated(self, values: MetricValues) -> dict[str, Any]:
+        columns: dict[str, Any] = {}
+        for name in _VALUE_FIELDS:
+            value = getattr(values, name)
+            if name in _MONEY_FIELDS:
+                columns[name] = validation.optional_money(name, value, self._dialect)
+            elif name in _COUNT_FIELDS:
+                columns[name] = validation.integer(name, value, minimum=0)
+            elif name == "win_rate_30d":
+                columns[name] = validation.number(name, value, minimum=0.0, maximum=1.0)
+            else:
+                columns[name] = validation.number(name, value)
+        for name in ("max_drawdown", "current_drawdown"):
+            if columns[name] is not None and columns[name] < 0:
+                raise ValidationError(name, columns[name], "a drawdown is a decline: >= 0")
+        total, wins, losses = (
+            columns["total_trades_30d"],
+            columns["winning_trades_30d"],
+            columns["losing_trades_30d"],
+        )
+        if total is not None and (wins or 0) + (losses or 0) > total:
+            raise ValidationError(
+                "winning_trades_30d", wins, f"wins + losses exceed total_trades_30d={total}"
+            )
+        return columns
+
+    def _starting_balance(self) -> Decimal | None:
+        balance: Decimal | None = self._session.execute(
+            select(_B.c.starting_balance).where(_B.c.bot_id == self._bot_id)
+        ).scalar_one_or_none()
+        return balance
+
+    def _equity_points(self, as_of: dt.date) -> list[DatedEquity]:
+        rows = self._session.execute(
+            select(_S.c.snapshot_date, _S.c.total_equity)
+            .where(_S.c.bot_id == self._bot_id, _S.c.snapshot_date <= as_of)
+            .order_by(_S.c.snapshot_date)
+        )
+        return [(day, equity) for day, equity in rows]
+
+    def _strategy_points(
+        self,
+        points: list[DatedEquity],
+        inception: Decimal | None,
+        strategy: str,
+        end: dt.datetime,
+    ) -> list[DatedEquity]:
+        """inception + cumulative realized P&L of ``strategy``, on the snapshot dates."""
+        if not points or inception is None:
+            return []
+        closes = self._session.execute(
+            select(_C.c.closed_at, _C.c.realized_pnl)
+            .where(_C.c.bot_id == self._bot_id, _C.c.strategy == strategy, _C.c.closed_at < end)
+            .order_by(_C.c.closed_at)
+        ).all()
+        curve: list[DatedEquity] = []
+        index = 0
+        cumulative = Decimal(0)
+        with localcontext(MONEY_CONTEXT):
+            for day, _equity in points:
+                day_end = dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), dt.UTC)
+                while index < len(closes) and closes[index][0] < day_end:
+                    cumulative += closes[index][1]
+                    index += 1
+                curve.append((day, inception + cumulative))
+        return curve
+
+
+def _benchmark(returns: Mapping[dt.date, float] | None) -> dict[dt.date, float] | None:
+    if returns is None:
+        return None
+    if not isinstance(returns, Mapping):
+        raise ValidationError(
+            "benchmark_returns", returns, "expected a mapping of date to daily return"
+        )
+    checked: dict[dt.date, float] = {}
+    for day, value in returns.items():
+        key = validation.day("benchmark_returns", day, allow_none=False)
+        number = validation.number(
+            f"benchmark_returns[{day}]", value, minimum=-1.0, allow_none=False
+        )
+        assert key is not None
+        assert number is not None
+        checked[key] = number
+    return checked

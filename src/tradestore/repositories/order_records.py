@@ -1,0 +1,148 @@
+"""What the orders repository returns: frozen records with typed fields.
+
+Plain dataclasses rather than ORM entities: a record is a value the bot can keep, compare,
+log and pass to another thread after the unit of work has ended, with no session attached
+and nothing lazily loaded.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal, localcontext
+from typing import Any
+
+from tradestore import orders_state
+from tradestore.types import (
+    MONEY_CONTEXT,
+    Liquidity,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+)
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRecord:
+    """An order as stored. Money is ``Decimal``, times are aware UTC ``datetime``s."""
+
+    order_id: str
+    bot_id: str
+    client_order_id: str
+    broker_order_id: str | None
+    ticker: str
+    side: OrderSide
+    order_type: OrderType
+    quantity: Decimal
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    reference_price: Decimal | None
+    time_in_force: TimeInForce
+    status: OrderStatus
+    submitted_at: dt.datetime
+    accepted_at: dt.datetime | None
+    filled_at: dt.datetime | None
+    cancelled_at: dt.datetime | None
+    rejected_at: dt.datetime | None
+    expired_at: dt.datetime | None
+    updated_at: dt.datetime
+    filled_quantity: Decimal
+    filled_avg_price: Decimal | None
+    commission: Decimal
+    slippage: Decimal | None
+    position_id: str | None
+    strategy: str | None
+    reject_reason: str | None
+    metadata: dict[str, Any] | None
+
+    @property
+    def remaining_quantity(self) -> Decimal:
+        with localcontext(MONEY_CONTEXT):  # 38 digits: the default context keeps 28
+            return self.quantity - self.filled_quantity
+
+    @property
+    def is_open(self) -> bool:
+        """Not in a terminal status: the broker may still fill, cancel or expire it."""
+        return self.status in orders_state.OPEN_STATUSES
+
+
+@dataclass(frozen=True, slots=True)
+class FillRecord:
+    """One execution reported by the broker."""
+
+    bot_id: str
+    fill_id: str
+    order_id: str
+    ticker: str
+    side: OrderSide
+    quantity: Decimal
+    price: Decimal
+    filled_at: dt.datetime
+    liquidity: Liquidity
+    commission: Decimal
+    position_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class RecordedFill:
+    """What ``record_fill`` did: the stored fill and the order's state after it.
+
+    On a replay (``replayed=True``) ``fill`` is the fill stored the first time and nothing
+    was written.
+    """
+
+    fill: FillRecord
+    order: OrderRecord
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True)
+class IngestReport:
+    """What ``ingest_fills`` did."""
+
+    inserted: int
+    replayed: int
+    orders_updated: int
+
+
+@dataclass(frozen=True, slots=True)
+class DailyFillRate:
+    """Seed 000's "daily fill rate": orders submitted on ``day`` (UTC) and how many filled."""
+
+    day: dt.date
+    orders: int
+    filled: int
+    fill_rate: float
+
+
+@dataclass(frozen=True, slots=True)
+class SlippageByType:
+    """Seed 000's "average slippage by order type" (orders with a slippage only)."""
+
+    order_type: OrderType
+    orders: int
+    avg_slippage: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class OrderFillStats:
+    """Seed 000's v_order_fill_stats for one order.
+
+    ``avg_fill_price`` is volume-weighted (the order's ``filled_avg_price``). ``best`` is the
+    lowest price for a buy and the highest for a sell; ``worst`` the opposite.
+    """
+
+    order_id: str
+    ticker: str
+    side: OrderSide
+    status: OrderStatus
+    quantity: Decimal
+    filled_quantity: Decimal
+    num_fills: int
+    avg_fill_price: Decimal | None
+    best_fill_price: Decimal
+    worst_fill_price: Decimal
+    commission: Decimal
+    first_fill_at: dt.datetime
+    last_fill_at: dt.datetime

@@ -1,0 +1,865 @@
+"""Orders and fills of one bot: idempotent submission, the status machine, fill accounting.
+
+Everything here is keyed by natural ids a broker retries with: ``client_order_id`` for orders
+and ``fill_id`` for fills, both unique *per bot*. A retried submit or a replayed fill returns
+what is already stored and writes nothing; the same id with a different payload raises.
+
+Concurrency. Two writers recording fills for one order must never lose an update:
+
+* PostgreSQL: every fill writer first takes the order's row lock (``SELECT ... FOR NO KEY
+  UPDATE OF orders``: the lock PostgreSQL's own UPDATE takes, so two writers exclude each
+  other while inserts referencing the order through its foreign key are not blocked); the
+  fill insert and the order update happen under it. The fills the lock query
+  joined are checked against the locked row (their quantities must add up to its
+  ``filled_quantity``) and re-read if a concurrent writer committed in between.
+* SQLite: every write transaction starts with ``BEGIN IMMEDIATE`` (see tradestore.database),
+  so writers are serialised for the whole transaction.
+* Both: the order ``UPDATE`` is guarded by the state it was computed from (``filled_quantity``
+  and ``status``); a guard miss undoes the fill and raises instead of overwriting.
+
+Fill accounting (VWAP, slippage) is in ``tradestore.fill_accounting``, the status machine in
+``tradestore.orders_state``; both are pure. The hot paths (submit, record_fill, set_status)
+run through ``tradestore.prepared`` (Core statements compiled once, executed on the driver
+cursor); ``ingest_fills`` uses ``executemany`` on SQLite and ``COPY`` on PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any, cast
+
+from sqlalchemy import Connection, Table, and_, case, func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql import Select
+
+from tradestore import orders_state
+from tradestore.analytics import orders as orders_read
+from tradestore.database import translate_errors
+from tradestore.errors import (
+    BotNotFound,
+    ConflictError,
+    DuplicateFill,
+    DuplicateOrder,
+    InvalidTransition,
+    OrderNotFound,
+    Overfill,
+    PositionNotFound,
+    ValidationError,
+)
+from tradestore.models import Fill, Order
+from tradestore.repositories import order_sql as sql
+from tradestore.repositories._scoped import BotScopedRepository
+from tradestore.repositories.fill_import import FillImport
+from tradestore.repositories.order_accounting import LockedOrder, fast_money, order_changes
+from tradestore.repositories.order_records import (
+    DailyFillRate,
+    FillRecord,
+    IngestReport,
+    OrderFillStats,
+    OrderRecord,
+    RecordedFill,
+    SlippageByType,
+)
+from tradestore.types import (
+    Liquidity,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    TimeInForce,
+    fit,
+    from_db_number,
+    utcnow,
+)
+from tradestore.validation import (
+    choice,
+    instant,
+    integer,
+    json_document,
+    money,
+    optional_money,
+    optional_text,
+    required_text,
+)
+
+__all__ = [
+    "DailyFillRate",
+    "FillRecord",
+    "IngestReport",
+    "OrderFillStats",
+    "OrderRecord",
+    "OrderRepository",
+    "RecordedFill",
+    "SlippageByType",
+]
+
+_ZERO = Decimal(0)
+_CLIENT_ID_LENGTH = 128
+_FILL_ID_LENGTH = 128
+_BROKER_ID_LENGTH = 128
+_TICKER_LENGTH = 32
+_STRATEGY_LENGTH = 100
+_REASON_LENGTH = 10_000
+#: Initial statuses ``submit`` accepts: a bot may record an order before sending it
+#: (pending), once sent (new) or once acknowledged (accepted). Anything later needs events.
+_SUBMIT_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.NEW, OrderStatus.ACCEPTED})
+
+_O = cast(Table, Order.__table__)
+_F = cast(Table, Fill.__table__)
+
+
+# --- the repository --------------------------------------------------------------------------
+
+
+class OrderRepository(BotScopedRepository):
+    """Orders and fills of one bot. Validates, then writes; never commits."""
+
+    def _connection(self) -> Connection:
+        return self._session.connection()
+
+    # --- submit ---------------------------------------------------------------------------
+
+    def submit(
+        self,
+        *,
+        client_order_id: str,
+        ticker: str,
+        side: OrderSide | str,
+        order_type: OrderType | str,
+        quantity: Decimal | int | str,
+        limit_price: Decimal | int | str | None = None,
+        stop_price: Decimal | int | str | None = None,
+        reference_price: Decimal | int | str | None = None,
+        time_in_force: TimeInForce | str = TimeInForce.DAY,
+        strategy: str | None = None,
+        position_id: str | None = None,
+        order_id: str | None = None,
+        broker_order_id: str | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        submitted_at: dt.datetime | None = None,
+        status: OrderStatus | str = OrderStatus.PENDING,
+    ) -> OrderRecord:
+        """Record an order; idempotent on ``client_order_id`` (per bot).
+
+        A retry with the same payload returns the stored order unchanged, whatever happened
+        to it since (it may be filled by now). The payload is the order's intent: ticker,
+        side, type, quantity, prices, time in force, strategy, position and metadata, plus
+        ``order_id`` / ``broker_order_id`` when the retry names them. ``submitted_at`` and
+        ``status`` are not compared: a retry's clock differs and the status is the broker's.
+        A different payload raises ``DuplicateOrder`` naming the fields that differ.
+
+        Race-free: one ``INSERT ... ON CONFLICT DO NOTHING``, then a read of the winner.
+        """
+        dialect = self._dialect
+        request = _OrderRequest(
+            client_order_id=required_text(
+                "client_order_id", client_order_id, max_length=_CLIENT_ID_LENGTH
+            ),
+            ticker=required_text("ticker", ticker, max_length=_TICKER_LENGTH),
+            side=choice("side", side, OrderSide),
+            order_type=choice("order_type", order_type, OrderType),
+            quantity=money("quantity", quantity, dialect, positive=True),
+            limit_price=optional_money("limit_price", limit_price, dialect, positive=True),
+            stop_price=optional_money("stop_price", stop_price, dialect, positive=True),
+            reference_price=optional_money(
+                "reference_price", reference_price, dialect, positive=True
+            ),
+            time_in_force=choice("time_in_force", time_in_force, TimeInForce),
+            strategy=optional_text("strategy", strategy, max_length=_STRATEGY_LENGTH),
+            position_id=optional_text("position_id", position_id, max_length=64),
+            order_id=optional_text("order_id", order_id, max_length=64),
+            broker_order_id=optional_text(
+                "broker_order_id", broker_order_id, max_length=_BROKER_ID_LENGTH
+            ),
+            metadata=json_document("metadata", metadata),
+        )
+        _check_prices_by_type(request)
+        initial = choice("status", status, OrderStatus)
+        if initial not in _SUBMIT_STATUSES:
+            allowed = ", ".join(sorted(repr(s.value) for s in _SUBMIT_STATUSES))
+            raise ValidationError(
+                "status",
+                status,
+                f"an order is submitted as one of {allowed}; later statuses "
+                "come from set_status and fills",
+            )
+        at = instant("submitted_at", submitted_at, allow_none=True) or utcnow()
+        now = utcnow()
+
+        with translate_errors():
+            connection = self._connection()
+            if request.position_id is not None:
+                self._require_position(connection, request.position_id)
+            record = OrderRecord(
+                order_id=request.order_id or uuid.uuid4().hex,
+                bot_id=self._bot_id,
+                client_order_id=request.client_order_id,
+                broker_order_id=request.broker_order_id,
+                ticker=request.ticker,
+                side=request.side,
+                order_type=request.order_type,
+                quantity=request.quantity,
+                limit_price=request.limit_price,
+                stop_price=request.stop_price,
+                reference_price=request.reference_price,
+                time_in_force=request.time_in_force,
+                status=initial,
+                submitted_at=at,
+                accepted_at=at if initial is OrderStatus.ACCEPTED else None,
+                filled_at=None,
+                cancelled_at=None,
+                rejected_at=None,
+                expired_at=None,
+                updated_at=now,
+                filled_quantity=_ZERO,
+                filled_avg_price=None,
+                commission=_ZERO,
+                slippage=None,
+                position_id=request.position_id,
+                strategy=request.strategy,
+                reject_reason=None,
+                metadata=request.metadata,
+            )
+            try:
+                inserted = sql.INSERT_ORDER.execute(connection, _record_params(record)).rowcount
+            except IntegrityError as exc:
+                if _is_foreign_key_violation(exc):
+                    raise BotNotFound("bot", self._bot_id) from None
+                raise
+            if inserted == 1:
+                return record
+            return self._existing_order_for(connection, request)
+
+    def _existing_order_for(self, connection: Connection, request: _OrderRequest) -> OrderRecord:
+        """The order a conflicting insert ran into: the same client id, or an order_id clash."""
+        rows = sql.ORDER_BY_CLIENT_ID.execute(
+            connection, {"bot_id": self._bot_id, "client_order_id": request.client_order_id}
+        ).rows
+        if rows:
+            existing = OrderRecord(*rows[0])
+            differing = request.differences(existing)
+            if differing:
+                raise DuplicateOrder(
+                    f"client_order_id {request.client_order_id!r} already names order "
+                    f"{existing.order_id!r} with a different {', '.join(differing)}"
+                )
+            return existing
+        if not sql.BOT_EXISTS.execute(connection, {"bot_id": self._bot_id}).rows[0][0]:
+            raise BotNotFound("bot", self._bot_id)
+        raise DuplicateOrder(
+            f"order_id {request.order_id!r} is already used by another order; "
+            "leave order_id out to have one generated"
+        )
+
+    def _require_position(self, connection: Connection, position_id: str) -> None:
+        params = {"bot_id": self._bot_id, "position_id": position_id}
+        if not sql.POSITION_EXISTS.execute(connection, params).rows[0][0]:
+            raise PositionNotFound("position", position_id)
+
+    # --- status ---------------------------------------------------------------------------
+
+    def set_status(
+        self,
+        order_id: str,
+        status: OrderStatus | str,
+        *,
+        at: dt.datetime | None = None,
+        reason: str | None = None,
+        broker_order_id: str | None = None,
+    ) -> OrderRecord:
+        """Move an order along the status machine (see tradestore.orders_state).
+
+        ``at`` (default now) is stored in the status's timestamp column (accepted_at,
+        cancelled_at, rejected_at, expired_at). ``reason`` is the broker's rejection text,
+        stored in ``reject_reason``; only a rejection has one. ``broker_order_id`` records the
+        broker's id when the acknowledgement brings it (never overwritten with None).
+
+        The status the order already has is a no-op (brokers redeliver events); a move the
+        machine does not allow raises ``InvalidTransition``; ``partially_filled`` and
+        ``filled`` come from fills only.
+        """
+        order_id = required_text("order_id", order_id)
+        target = choice("status", status, OrderStatus)
+        if target in orders_state.FILL_DRIVEN:
+            raise ValidationError(
+                "status",
+                status,
+                "partially_filled and filled follow from fills: use record_fill or ingest_fills",
+            )
+        when = instant("at", at, allow_none=True) or utcnow()
+        reason = optional_text("reason", reason, max_length=_REASON_LENGTH)
+        if reason is not None and target is not OrderStatus.REJECTED:
+            raise ValidationError(
+                "reason", reason, "only a rejection records a reason (reject_reason)"
+            )
+        broker_order_id = optional_text(
+            "broker_order_id", broker_order_id, max_length=_BROKER_ID_LENGTH
+        )
+        statement = sql.SET_STATUS.get(target)
+        with translate_errors():
+            connection = self._connection()
+            if statement is not None:
+                params = {
+                    "bot_id": self._bot_id,
+                    "order_id": order_id,
+                    "status": target,
+                    "updated_at": utcnow(),
+                    "broker_order_id": broker_order_id,
+                    "at": when,
+                    "reject_reason": reason,
+                }
+                rows = statement.execute(connection, params).rows
+                if rows:
+                    return OrderRecord(*rows[0])
+            current = self._fetch(connection, order_id)
+            if orders_state.is_noop(current.status, target):
+                return current
+            raise InvalidTransition("order", order_id, current.status.value, target.value)
+
+    def cancel(self, order_id: str, *, at: dt.datetime | None = None) -> OrderRecord:
+        """``set_status(order_id, "cancelled", at=at)``: a cancelled order is a no-op."""
+        return self.set_status(order_id, OrderStatus.CANCELLED, at=at)
+
+    def reject(
+        self, order_id: str, *, reason: str | None = None, at: dt.datetime | None = None
+    ) -> OrderRecord:
+        """``set_status(order_id, "rejected", reason=reason, at=at)``."""
+        return self.set_status(order_id, OrderStatus.REJECTED, at=at, reason=reason)
+
+    def expire(self, order_id: str, *, at: dt.datetime | None = None) -> OrderRecord:
+        """``set_status(order_id, "expired", at=at)`` (end of a day order, say)."""
+        return self.set_status(order_id, OrderStatus.EXPIRED, at=at)
+
+    # --- fills ----------------------------------------------------------------------------
+
+    def record_fill(
+        self,
+        order_id: str,
+        *,
+        fill_id: str,
+        quantity: Decimal | int | str,
+        price: Decimal | int | str,
+        filled_at: dt.datetime | None = None,
+        liquidity: Liquidity | str = Liquidity.UNKNOWN,
+        commission: Decimal | int | str = _ZERO,
+    ) -> RecordedFill:
+        """Record one execution and update the order in the same transaction.
+
+        Idempotent on ``fill_id`` (per bot): a replay with the same order, quantity, price,
+        liquidity, commission (and ``filled_at``, when given) returns the stored fill and
+        writes nothing; anything different raises ``DuplicateFill``. Refuses an overfill
+        (``Overfill``) and fills on cancelled, rejected or expired orders
+        (``InvalidTransition``). Updates ``filled_quantity``, the VWAP ``filled_avg_price``,
+        ``commission``, ``slippage`` and the status (``partially_filled`` / ``filled``,
+        setting ``filled_at`` to the last execution time when complete).
+        """
+        dialect = self._dialect
+        sqlite = dialect == "sqlite"
+        order_id = required_text("order_id", order_id)
+        fill_id = required_text("fill_id", fill_id, max_length=_FILL_ID_LENGTH)
+        fill_quantity = fast_money(quantity, sqlite, positive=True) or money(
+            "quantity", quantity, dialect, positive=True
+        )
+        fill_price = fast_money(price, sqlite, positive=True) or money(
+            "price", price, dialect, positive=True
+        )
+        fill_commission = fast_money(commission, sqlite, positive=False)
+        if fill_commission is None:
+            fill_commission = money("commission", commission, dialect, non_negative=True)
+        fill_liquidity = choice("liquidity", liquidity, Liquidity)
+        given_time = instant("filled_at", filled_at, allow_none=True)
+        fill_time = given_time or utcnow()
+        bot_id = self._bot_id
+
+        with translate_errors():
+            connection = self._connection()
+            state = self._lock_for_fills(connection, order_id)
+            existing = state.fill(fill_id)
+            if existing is not None:
+                return self._replay(
+                    connection,
+                    existing,
+                    order_id=order_id,
+                    quantity=fill_quantity,
+                    price=fill_price,
+                    commission=fill_commission,
+                    liquidity=fill_liquidity,
+                    filled_at=given_time,
+                )
+            state.check_fillable()
+            totals = state.current_totals.add(fill_quantity, fill_price, fill_commission, fill_time)
+            if totals.filled_quantity > state.quantity:
+                raise Overfill(
+                    f"fill {fill_id!r} of {fill_quantity} would bring order {order_id!r} to "
+                    f"{totals.filled_quantity}, above its quantity {state.quantity}"
+                )
+            changes = order_changes(
+                state,
+                filled_quantity=totals.filled_quantity,
+                notional=totals.notional,
+                commission=totals.commission,
+                last_filled_at=totals.last_filled_at,
+                dialect=dialect,
+            )
+            fill = FillRecord(
+                bot_id=bot_id,
+                fill_id=fill_id,
+                order_id=order_id,
+                ticker=state.ticker,
+                side=state.side,
+                quantity=fill_quantity,
+                price=fill_price,
+                filled_at=fill_time,
+                liquidity=fill_liquidity,
+                commission=fill_commission,
+                position_id=state.position_id,
+            )
+            params = {name: getattr(fill, name) for name in sql.FILL_FIELDS}
+            if sql.INSERT_FILL.execute(connection, params).rowcount != 1:
+                # The fill_id is taken by another order's fill (or was inserted concurrently
+                # for this one): compare with what is stored.
+                stored = self._fill(connection, fill_id)
+                return self._replay(
+                    connection,
+                    stored,
+                    order_id=order_id,
+                    quantity=fill_quantity,
+                    price=fill_price,
+                    commission=fill_commission,
+                    liquidity=fill_liquidity,
+                    filled_at=given_time,
+                )
+            rows = sql.APPLY_FILL.execute(
+                connection,
+                {
+                    "bot_id": bot_id,
+                    "order_id": order_id,
+                    "was_filled_quantity": state.filled_quantity,
+                    "was_status": state.status,
+                    "updated_at": utcnow(),
+                    **changes._asdict(),
+                },
+            ).rows
+            if not rows:
+                sql.DELETE_FILL.execute(connection, {"bot_id": bot_id, "fill_id": fill_id})
+                raise ConflictError(
+                    f"order {order_id!r} changed while fill {fill_id!r} was being recorded "
+                    "(written outside this repository in the same transaction?); "
+                    "nothing was recorded, retry the unit of work"
+                )
+            return RecordedFill(fill=fill, order=OrderRecord(*rows[0]), replayed=False)
+
+    def _lock_for_fills(self, connection: Connection, order_id: str) -> LockedOrder:
+        """Lock the order and read its fills; raises OrderNotFound for another bot's order."""
+        params = {"bot_id": self._bot_id, "order_id": order_id}
+        rows = sql.LOCK_ORDER_WITH_FILLS.execute(connection, params).rows
+        if not rows:
+            raise OrderNotFound("order", order_id)
+        first = rows[0]
+        fill_rows = [row[9:] for row in rows if row[9] is not None]
+        state = LockedOrder.from_rows(self._bot_id, order_id, first[:9], fill_rows)
+        state.current_totals = state.totals
+        if state.current_totals.filled_quantity != state.filled_quantity:
+            # PostgreSQL: another writer committed fills while we waited for the row lock;
+            # the locked row is current, the joined fills were not. Read them again (this
+            # statement's snapshot is taken after the lock was granted).
+            fill_rows = sql.FILLS_OF_ORDER.execute(connection, params).rows
+            state = LockedOrder.from_rows(self._bot_id, order_id, first[:9], fill_rows)
+            state.check_consistent()
+            state.current_totals = state.totals
+        return state
+
+    def _replay(
+        self,
+        connection: Connection,
+        stored: FillRecord,
+        *,
+        order_id: str,
+        quantity: Decimal,
+        price: Decimal,
+        commission: Decimal,
+        liquidity: Liquidity,
+        filled_at: dt.datetime | None,
+    ) -> RecordedFill:
+        differing = [
+            name
+            for name, mine, theirs in (
+                ("order_id", order_id, stored.order_id),
+                ("quantity", quantity, stored.quantity),
+                ("price", price, stored.price),
+                ("commission", commission, stored.commission),
+                ("liquidity", liquidity, stored.liquidity),
+                (
+                    "filled_at",
+                    filled_at if filled_at is not None else stored.filled_at,
+                    stored.filled_at,
+                ),
+            )
+            if mine != theirs
+        ]
+        if differing:
+            raise DuplicateFill(
+                f"fill_id {stored.fill_id!r} was already recorded (order {stored.order_id!r}) "
+                f"with a different {', '.join(differing)}"
+            )
+        return RecordedFill(
+            fill=stored, order=self._fetch(connection, stored.order_id), replayed=True
+        )
+
+    def _fill(self, connection: Connection, fill_id: str) -> FillRecord:
+        rows = sql.FILL_BY_ID.execute(connection, {"bot_id": self._bot_id, "fill_id": fill_id}).rows
+        if not rows:  # pragma: no cover - only if a concurrent writer deleted it
+            raise ConflictError(f"fill {fill_id!r} conflicted but cannot be read back")
+        return FillRecord(*rows[0])
+
+    # --- bulk import ----------------------------------------------------------------------
+
+    def ingest_fills(self, rows: Iterable[Mapping[str, Any]]) -> IngestReport:
+        """Import many broker fills at once: idempotent, all-or-nothing, set-based.
+
+        Each row is a mapping with ``fill_id``, ``order_id`` *or* ``client_order_id``,
+        ``quantity``, ``price``, ``filled_at`` (aware) and optionally ``liquidity`` and
+        ``commission``. Rows already stored with the same payload are skipped (replays);
+        the batch is refused as a whole, naming the row (``rows[i].field``), if any row is
+        invalid, names another bot's or an unknown order, reuses a fill_id with a different
+        payload, would overfill its order or fills a cancelled/rejected/expired order.
+
+        Fills go in with one ``executemany`` (SQLite) or one ``COPY`` (PostgreSQL); the
+        affected orders are then recomputed from all their fills and written with one
+        ``executemany`` / one ``UPDATE ... FROM unnest(...)`` (see fill_import).
+        """
+        return FillImport(self._session, self._bot_id, self._dialect).run(rows)
+
+    # --- reads ----------------------------------------------------------------------------
+
+    def get(
+        self, order_id: str | None = None, *, client_order_id: str | None = None
+    ) -> OrderRecord:
+        """The order named by ``order_id`` or ``client_order_id``; ``OrderNotFound`` if none."""
+        found = self.find(order_id, client_order_id=client_order_id)
+        if found is None:
+            key = order_id if order_id is not None else f"client_order_id={client_order_id}"
+            raise OrderNotFound("order", key)
+        return found
+
+    def find(
+        self, order_id: str | None = None, *, client_order_id: str | None = None
+    ) -> OrderRecord | None:
+        """Like ``get`` but None when absent: "did my submit land before the crash?"."""
+        if (order_id is None) == (client_order_id is None):
+            raise ValidationError(
+                "order_id", order_id, "give exactly one of order_id or client_order_id"
+            )
+        with translate_errors():
+            connection = self._connection()
+            if order_id is not None:
+                params = {"bot_id": self._bot_id, "order_id": required_text("order_id", order_id)}
+                rows = sql.ORDER_BY_ID.execute(connection, params).rows
+            else:
+                params = {
+                    "bot_id": self._bot_id,
+                    "client_order_id": required_text(
+                        "client_order_id", client_order_id, max_length=_CLIENT_ID_LENGTH
+                    ),
+                }
+                rows = sql.ORDER_BY_CLIENT_ID.execute(connection, params).rows
+        return OrderRecord(*rows[0]) if rows else None
+
+    def _fetch(self, connection: Connection, order_id: str) -> OrderRecord:
+        rows = sql.ORDER_BY_ID.execute(
+            connection, {"bot_id": self._bot_id, "order_id": order_id}
+        ).rows
+        if not rows:
+            raise OrderNotFound("order", order_id)
+        return OrderRecord(*rows[0])
+
+    def list_open(
+        self,
+        *,
+        ticker: str | None = None,
+        side: OrderSide | str | None = None,
+        strategy: str | None = None,
+        status: OrderStatus | str | None = None,
+        position_id: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[OrderRecord]:
+        """Non-terminal orders (pending, new, accepted, partially_filled), oldest first."""
+        statement: Select[Any] = select(*sql.ORDER_COLUMNS).where(_O.c.bot_id == self._bot_id)
+        if status is not None:
+            wanted = choice("status", status, OrderStatus)
+            if wanted not in orders_state.OPEN_STATUSES:
+                raise ValidationError("status", status, "not an open status")
+            statement = statement.where(_O.c.status == wanted)
+        else:
+            statement = statement.where(_O.c.status.in_(sorted(orders_state.OPEN_STATUSES)))
+        if ticker is not None:
+            statement = statement.where(
+                _O.c.ticker == required_text("ticker", ticker, max_length=_TICKER_LENGTH)
+            )
+        if side is not None:
+            statement = statement.where(_O.c.side == choice("side", side, OrderSide))
+        if strategy is not None:
+            statement = statement.where(
+                _O.c.strategy == required_text("strategy", strategy, max_length=_STRATEGY_LENGTH)
+            )
+        if position_id is not None:
+            statement = statement.where(
+                _O.c.position_id == required_text("position_id", position_id)
+            )
+        statement = _paginate(
+            statement.order_by(_O.c.submitted_at, _O.c.order_id), limit=limit, offset=offset
+        )
+        with translate_errors():
+            rows = self._connection().execute(statement).all()
+        return [OrderRecord(*row) for row in rows]
+
+    def fills(self, order_id: str) -> list[FillRecord]:
+        """The order's fills in execution order; ``OrderNotFound`` for another bot's order."""
+        order_id = required_text("order_id", order_id)
+        statement = (
+            select(*sql.FILL_COLUMNS)
+            .where(_F.c.bot_id == self._bot_id, _F.c.order_id == order_id)
+            .order_by(_F.c.filled_at, _F.c.fill_id)
+        )
+        with translate_errors():
+            connection = self._connection()
+            rows = connection.execute(statement).all()
+            if not rows:
+                self._fetch(connection, order_id)  # raises OrderNotFound
+        return [FillRecord(*row) for row in rows]
+
+    # --- seed queries ---------------------------------------------------------------------
+
+    def daily_fill_rate(
+        self,
+        *,
+        since: dt.date | None = None,
+        until: dt.date | None = None,
+        limit: int | None = None,
+    ) -> list[DailyFillRate]:
+        """Orders per UTC submission day and the share that ended ``filled``, newest first.
+
+        Seed 000's query: an order partially filled and then cancelled counts as not filled.
+        ``since`` / ``until`` are inclusive days. The query is ``analytics.orders``'.
+        """
+        start = None if since is None else _day_start("since", since)
+        end = None if until is None else _day_start("until", until) + dt.timedelta(days=1)
+        page = integer("limit", limit, minimum=1)
+        with translate_errors():
+            rows = orders_read.daily_fill_rate(
+                self._session, bot_id=self._bot_id, since=start, until=end, limit=page
+            )
+        return [
+            DailyFillRate(
+                day=row.date, orders=row.orders, filled=row.filled, fill_rate=row.fill_rate
+            )
+            for row in rows
+        ]
+
+    def average_slippage_by_order_type(self) -> list[SlippageByType]:
+        """Seed 000's "average slippage by order type": the plain mean over orders."""
+        with translate_errors():
+            rows = orders_read.slippage_by_order_type(self._session, bot_id=self._bot_id)
+        return [
+            SlippageByType(
+                order_type=row.order_type,
+                orders=row.orders,
+                avg_slippage=_average(row.avg_slippage, self._dialect),
+            )
+            for row in rows
+        ]
+
+    def fill_stats(
+        self,
+        order_id: str | None = None,
+        *,
+        ticker: str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[OrderFillStats]:
+        """Per-order fill statistics (seed 000's v_order_fill_stats), latest fill first.
+
+        Orders without fills are left out, as in the seed's view (an inner join).
+        """
+        best = case((_O.c.side == OrderSide.BUY, func.min(_F.c.price)), else_=func.max(_F.c.price))
+        worst = case((_O.c.side == OrderSide.BUY, func.max(_F.c.price)), else_=func.min(_F.c.price))
+        last = func.max(_F.c.filled_at)
+        statement: Select[Any] = (
+            select(
+                _O.c.order_id,
+                _O.c.ticker,
+                _O.c.side,
+                _O.c.status,
+                _O.c.quantity,
+                _O.c.filled_quantity,
+                func.count().label("num_fills"),
+                _O.c.filled_avg_price,
+                best.label("best"),
+                worst.label("worst"),
+                _O.c.commission,
+                func.min(_F.c.filled_at).label("first_fill_at"),
+                last.label("last_fill_at"),
+            )
+            .select_from(
+                _O.join(_F, and_(_F.c.bot_id == _O.c.bot_id, _F.c.order_id == _O.c.order_id))
+            )
+            .where(_O.c.bot_id == self._bot_id)
+            .group_by(
+                _O.c.order_id,
+                _O.c.ticker,
+                _O.c.side,
+                _O.c.status,
+                _O.c.quantity,
+                _O.c.filled_quantity,
+                _O.c.filled_avg_price,
+                _O.c.commission,
+            )
+            .order_by(last.desc(), _O.c.order_id)
+        )
+        if order_id is not None:
+            statement = statement.where(_O.c.order_id == required_text("order_id", order_id))
+        if ticker is not None:
+            statement = statement.where(
+                _O.c.ticker == required_text("ticker", ticker, max_length=_TICKER_LENGTH)
+            )
+        statement = _paginate(statement, limit=limit, offset=offset)
+        with translate_errors():
+            rows = self._connection().execute(statement).all()
+        return [
+            OrderFillStats(
+                order_id=row.order_id,
+                ticker=row.ticker,
+                side=row.side,
+                status=row.status,
+                quantity=row.quantity,
+                filled_quantity=row.filled_quantity,
+                num_fills=int(row.num_fills),
+                avg_fill_price=row.filled_avg_price,
+                best_fill_price=row.best,
+                worst_fill_price=row.worst,
+                commission=row.commission,
+                first_fill_at=row.first_fill_at,
+                last_fill_at=row.last_fill_at,
+            )
+            for row in rows
+        ]
+
+
+# --- helpers: submit -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class _OrderRequest:
+    """A validated submit payload: what idempotency compares."""
+
+    client_order_id: str
+    ticker: str
+    side: OrderSide
+    order_type: OrderType
+    quantity: Decimal
+    limit_price: Decimal | None
+    stop_price: Decimal | None
+    reference_price: Decimal | None
+    time_in_force: TimeInForce
+    strategy: str | None
+    position_id: str | None
+    order_id: str | None
+    broker_order_id: str | None
+    metadata: dict[str, Any] | None
+
+    def differences(self, stored: OrderRecord) -> list[str]:
+        differing = [
+            name
+            for name in (
+                "ticker",
+                "side",
+                "order_type",
+                "quantity",
+                "limit_price",
+                "stop_price",
+                "reference_price",
+                "time_in_force",
+                "strategy",
+                "position_id",
+                "metadata",
+            )
+            if getattr(self, name) != getattr(stored, name)
+        ]
+        if self.order_id is not None and self.order_id != stored.order_id:
+            differing.append("order_id")
+        if (
+            self.broker_order_id is not None
+            and stored.broker_order_id is not None
+            and self.broker_order_id != stored.broker_order_id
+        ):
+            differing.append("broker_order_id")
+        return differing
+
+
+def _check_prices_by_type(request: _OrderRequest) -> None:
+    """Which prices each order type needs, and which it must not have."""
+    kind = request.order_type
+    needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+    needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
+    if needs_limit and request.limit_price is None:
+        raise ValidationError("limit_price", None, f"a {kind.value} order needs a limit price")
+    if needs_stop and request.stop_price is None:
+        raise ValidationError("stop_price", None, f"a {kind.value} order needs a stop price")
+    if not needs_limit and request.limit_price is not None:
+        raise ValidationError(
+            "limit_price",
+            request.limit_price,
+            f"a {kind.value} order has no limit price"
+            + ("; use stop_limit" if kind is OrderType.STOP else ""),
+        )
+    if kind is OrderType.MARKET and request.stop_price is not None:
+        raise ValidationError("stop_price", request.stop_price, "a market order has no stop price")
+    if kind is OrderType.LIMIT and request.stop_price is not None:
+        raise ValidationError(
+            "stop_price", request.stop_price, "a limit order has no stop price; use stop_limit"
+        )
+
+
+def _record_params(record: OrderRecord) -> dict[str, Any]:
+    return {name: getattr(record, name) for name in sql.ORDER_FIELDS}
+
+
+def _is_foreign_key_violation(exc: IntegrityError) -> bool:
+    diag = getattr(exc.orig, "diag", None)
+    constraint = getattr(diag, "constraint_name", None)
+    if constraint:
+        return str(constraint).startswith("fk_")
+    return "FOREIGN KEY constraint failed" in str(exc.orig)
+
+
+# --- helpers: reads --------------------------------------------------------------------------
+
+
+def _paginate(statement: Select[Any], *, limit: int | None, offset: int) -> Select[Any]:
+    limit = integer("limit", limit, minimum=1)
+    offset_value = integer("offset", offset, minimum=0, allow_none=False)
+    if limit is not None:
+        statement = statement.limit(limit)
+    if offset_value:
+        statement = statement.offset(offset_value)
+    return statement
+
+
+def _day_start(field: str, value: Any) -> dt.datetime:
+    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+        raise ValidationError(field, value, f"expected a date, got {type(value).__name__}")
+    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+
+
+def _average(value: Any, dialect: str) -> Decimal:
+    """An AVG() of amounts: rounded like a stored amount, without trailing zeros."""
+    amount = from_db_number(value)
+    assert amount is not None
+    amount = fit(amount, dialect)
+    if amount == amount.to_integral_value():
+        return amount.quantize(Decimal(1))
+    return amount.normalize()

@@ -1,0 +1,893 @@
+"""Open and closed positions of one bot (seed 000's positions database).
+
+``open`` and ``close`` run on every trade and ``mark_to_market`` on every price tick, so they
+are written as a handful of prebuilt Core statements executed through the session (their
+compiled form and cache key are built once per process), return frozen records built from the
+values already in hand, and never load ORM entities. A full close is two statements: a
+``DELETE ... RETURNING`` of the open row and an ``INSERT`` of the closed one.
+
+Money arithmetic happens in Python on ``Decimal`` (``tradestore.pnl``) and every derived amount
+is rounded with ``types.fit`` for the backend before it is written: SQLite would otherwise do
+the arithmetic in binary floating point and store 0.30000000000000004.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+import json
+import uuid
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields
+from decimal import Decimal, localcontext
+from typing import Any, Final, cast
+
+from sqlalchemy import (
+    ARRAY,
+    JSON,
+    Column,
+    Double,
+    Enum,
+    Numeric,
+    Row,
+    Select,
+    String,
+    Table,
+    any_,
+    bindparam,
+    case,
+    delete,
+    func,
+    insert,
+    literal_column,
+    select,
+    type_coerce,
+    update,
+)
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.sql.elements import ColumnElement
+from sqlalchemy.types import TypeEngine
+
+from tradestore import pnl, validation
+from tradestore.analytics import positions as positions_read
+from tradestore.errors import (
+    BotNotFound,
+    ConflictError,
+    PositionClosed,
+    PositionNotFound,
+    ValidationError,
+)
+from tradestore.models.positions import MAX_STRATEGY_LENGTH, ClosedPosition, Position
+from tradestore.repositories._clock import sqlite_now_literal
+from tradestore.repositories._integrity import (
+    is_foreign_key_violation,
+    is_unique_violation,
+    translated,
+)
+from tradestore.repositories._money import exact_sums
+from tradestore.repositories._scoped import BotScopedRepository
+from tradestore.types import (
+    MAX_INTEGER_DIGITS,
+    MONEY_CONTEXT,
+    MONEY_SCALE,
+    SQLITE_SIGNIFICANT_DIGITS,
+    ExitReason,
+    Money,
+    PositionSide,
+    Real,
+    UTCDateTime,
+    utcnow,
+)
+
+MAX_TICKER_LENGTH: Final = 32
+MAX_PAGE_SIZE: Final = 10_000
+
+
+@dataclass(frozen=True)
+class PositionRecord:
+    """An open position as stored (field order = column order of ``_POSITION_COLUMNS``)."""
+
+    position_id: str
+    bot_id: str
+    ticker: str
+    side: PositionSide
+    quantity: Decimal
+    entry_price: Decimal
+    current_price: Decimal
+    unrealized_pnl: Decimal
+    #: Percent of the entry price (2.5 means +2.5 %), positive when the position gains.
+    unrealized_pnl_pct: float
+    stop_loss_price: Decimal | None
+    take_profit_price: Decimal | None
+    #: Best / worst *price* seen while open (entry included); see tradestore.pnl.
+    max_favorable_excursion: Decimal | None
+    max_adverse_excursion: Decimal | None
+    #: Entry commission not yet attributed to a closed part.
+    commission: Decimal
+    opened_at: dt.datetime
+    updated_at: dt.datetime
+    strategy: str | None
+    signal_score: float | None
+    metadata: dict[str, Any] | None
+
+    @property
+    def market_value(self) -> Decimal:
+        """quantity * current_price (unsigned: shorts are not negated)."""
+        with localcontext(MONEY_CONTEXT):
+            return self.quantity * self.current_price
+
+
+@dataclass(frozen=True)
+class ClosedPositionRecord:
+    """One closed position or one closed part of a position."""
+
+    closed_position_id: int
+    position_id: str
+    bot_id: str
+    ticker: str
+    side: PositionSide
+    quantity: Decimal
+    entry_price: Decimal
+    exit_price: Decimal
+    current_price: Decimal | None
+    #: Net of ``commission`` (the entry share plus the exit commission).
+    realized_pnl: Decimal
+    realized_pnl_pct: float
+    stop_loss_price: Decimal | None
+    take_profit_price: Decimal | None
+    opened_at: dt.datetime
+    closed_at: dt.datetime
+    updated_at: dt.datetime
+    holding_period_hours: float
+    exit_reason: ExitReason
+    commission: Decimal
+    slippage: Decimal | None
+    max_favorable_excursion: Decimal | None
+    max_adverse_excursion: Decimal | None
+    strategy: str | None
+    signal_score: float | None
+    metadata: dict[str, Any] | None
+
+    @property
+    def outcome(self) -> str:
+        """WIN / LOSS / BREAKEVEN, as seed 000's v_recent_closed_trades classifies trades."""
+        if self.realized_pnl > 0:
+            return "WIN"
+        if self.realized_pnl < 0:
+            return "LOSS"
+        return "BREAKEVEN"
+
+
+# --- prebuilt statements -------------------------------------------------------------------
+
+_P = cast(Table, Position.__table__)
+_C = cast(Table, ClosedPosition.__table__)
+_POSITION_FIELDS = tuple(f.name for f in fields(PositionRecord))
+_CLOSED_FIELDS = tuple(f.name for f in fields(ClosedPositionRecord))
+_POSITION_COLUMNS = tuple(_P.c[name] for name in _POSITION_FIELDS)
+_CLOSED_COLUMNS = tuple(_C.c[name] for name in _CLOSED_FIELDS)
+
+# Statements that write values the repository has already validated (inputs) or fitted
+# (derived amounts) bind them with plain types: Money's bind processor would check every value
+# again, which is a tenth of an open+close (docs/performance-positions.md). A Decimal becomes a
+# float on SQLite (exact for the <= 15 significant digits validated) and stays a Decimal on
+# PostgreSQL. JSON binds None as SQL NULL, not as the JSON document 'null'.
+_BIND_MONEY = Numeric(asdecimal=False)
+_BIND_JSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
+
+
+def _bind_type(column: Column[Any]) -> TypeEngine[Any]:
+    if isinstance(column.type, Money):
+        return _BIND_MONEY
+    if isinstance(column.type, Real):
+        return Double()
+    if isinstance(column.type, Enum):
+        return String()
+    if isinstance(column.type, JSON):
+        return _BIND_JSON
+    return column.type
+
+
+def _typed_values(table: Table, names: Sequence[str]) -> dict[str, Any]:
+    """{column: bindparam("v_<column>")} with the plain bind type of each column."""
+    return {name: bindparam(f"v_{name}", type_=_bind_type(table.c[name])) for name in names}
+
+
+def _bind(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Execution parameters for ``_typed_values``: keys prefixed, enum members as values.
+
+    Built with zip() over the values in order: this runs twice per open+close, where a
+    per-item comprehension with isinstance checks was measurable.
+    """
+    params = dict(zip([f"v_{name}" for name in values], values.values(), strict=True))
+    for key in ("v_side", "v_exit_reason"):
+        member = params.get(key)
+        if isinstance(member, enum.Enum):
+            params[key] = member.value
+    return params
+
+
+_BY_ID = (_P.c.position_id == bindparam("key_position_id"), _P.c.bot_id == bindparam("key_bot_id"))
+_INSERT_POSITION = insert(_P).values(_typed_values(_P, _POSITION_FIELDS))
+_SELECT_POSITION = select(*_POSITION_COLUMNS).where(*_BY_ID)
+_SELECT_POSITION_FOR_UPDATE = _SELECT_POSITION.with_for_update()
+_DELETE_POSITION_RETURNING = delete(_P).where(*_BY_ID).returning(*_POSITION_COLUMNS)
+_DELETE_POSITION = delete(_P).where(*_BY_ID)
+_SHRINK_FIELDS = (
+    "quantity",
+    "commission",
+    "current_price",
+    "unrealized_pnl",
+    "unrealized_pnl_pct",
+    "max_favorable_excursion",
+    "max_adverse_excursion",
+    "updated_at",
+)
+_SHRINK_POSITION = update(_P).where(*_BY_ID).values(_typed_values(_P, _SHRINK_FIELDS))
+_CLOSED_WRITTEN = tuple(name for name in _CLOSED_FIELDS if name != "closed_position_id")
+_INSERT_CLOSED = (
+    insert(_C).values(_typed_values(_C, _CLOSED_WRITTEN)).returning(_C.c.closed_position_id)
+)
+_CLOSED_EXISTS = (
+    select(_C.c.closed_position_id)
+    .where(_C.c.position_id == bindparam("key_position_id"), _C.c.bot_id == bindparam("key_bot_id"))
+    .limit(1)
+)
+
+# mark_to_market: read what the P&L needs, compute it in Python, write back in one statement.
+# The excursions are folded in SQL: max / min of two stored prices is exact on both backends
+# (SQLite compares the doubles, which order like the decimals they hold), so they need not make
+# the trip through Python. ``side`` is read as its plain string, skipping the Enum processing.
+_MARK_COLUMNS = (
+    _P.c.position_id,
+    _P.c.ticker,
+    type_coerce(_P.c.side, String()),
+    _P.c.quantity,
+    _P.c.entry_price,
+)
+#: The tickers are one parameter on both backends, so the SQL text never depends on how many
+#: there are: a JSON array read by json_each() on SQLite, an array on PostgreSQL.
+_TICKERS_JSON = func.json_each(bindparam("tickers_json", type_=String())).table_valued("value")
+_SELECT_MARKED_SQLITE = select(*_MARK_COLUMNS).where(
+    _P.c.bot_id == bindparam("bot_id"),
+    _P.c.ticker.in_(select(_TICKERS_JSON.c.value)),
+)
+_SELECT_MARKED_POSTGRESQL = (
+    select(*_MARK_COLUMNS)
+    .where(
+        _P.c.bot_id == bindparam("bot_id"),
+        _P.c.ticker == any_(bindparam("tickers", type_=ARRAY(String()))),
+    )
+    .with_for_update()
+)
+
+
+def _fold(dialect: str, column: Column[Any], price: Any, *, favorable: bool) -> Any:
+    """SQL for folding ``price`` into an excursion column: the higher price is favorable for a
+    long and adverse for a short (NULL, never set, takes the price)."""
+    higher: Any
+    lower: Any
+    if dialect == "sqlite":
+        higher = func.max(func.coalesce(column, price), price)
+        lower = func.min(func.coalesce(column, price), price)
+    else:
+        higher, lower = func.greatest(column, price), func.least(column, price)
+    is_long = type_coerce(_P.c.side, String()) == literal_column(f"'{PositionSide.LONG.value}'")
+    if favorable:
+        return case((is_long, higher), else_=lower)
+    return case((is_long, lower), else_=higher)
+
+
+# SQLite: one UPDATE run by the driver's executemany (a C loop over the rows). It is compiled
+# from Core once and run with ``exec_driver_sql``: SQLAlchemy's executemany would process the
+# parameters of each of the 500 rows in Python, which costs more than the UPDATE itself
+# (docs/performance-positions.md). The values are validated or fitted Decimals, converted to
+# floats (exact for the <= 15 significant digits kept on SQLite); updated_at is SQLite's clock.
+_MARK_PRICE = bindparam("b_price", type_=_BIND_MONEY)
+_MARK_SQLITE = (
+    update(_P)
+    .where(_P.c.position_id == bindparam("b_position_id"))
+    .values(
+        current_price=_MARK_PRICE,
+        unrealized_pnl=bindparam("b_pnl", type_=_BIND_MONEY),
+        unrealized_pnl_pct=bindparam("b_pct", type_=Double()),
+        max_favorable_excursion=_fold(
+            "sqlite", _P.c.max_favorable_excursion, _MARK_PRICE, favorable=True
+        ),
+        max_adverse_excursion=_fold(
+            "sqlite", _P.c.max_adverse_excursion, _MARK_PRICE, favorable=False
+        ),
+        updated_at=sqlite_now_literal(),
+    )
+    .compile(dialect=sqlite.dialect())
+)
+#: (price, pnl, pct, position_id) per row, each name at the positions the SQL uses it.
+_MARK_SQLITE_ORDER = ("b_price", "b_pnl", "b_pct", *("b_price",) * 8, "b_position_id")
+assert tuple(_MARK_SQLITE.positiontup or ()) == _MARK_SQLITE_ORDER, _MARK_SQLITE.positiontup
+_MARK_SQLITE_SQL = _MARK_SQLITE.string
+# PostgreSQL: one UPDATE ... FROM unnest(arrays): one round trip, one constant SQL text.
+_MARK_VALUES = (
+    func.unnest(
+        bindparam("ids", type_=ARRAY(String())),
+        bindparam("prices", type_=ARRAY(Numeric())),
+        bindparam("pnls", type_=ARRAY(Numeric())),
+        bindparam("pcts", type_=ARRAY(Double())),
+    )
+    .table_valued("position_id", "price", "pnl", "pct")
+    .render_derived(name="marks")
+)
+_MARK_POSTGRESQL = (
+    update(_P)
+    .where(_P.c.position_id == _MARK_VALUES.c.position_id)
+    .values(
+        current_price=_MARK_VALUES.c.price,
+        unrealized_pnl=_MARK_VALUES.c.pnl,
+        unrealized_pnl_pct=_MARK_VALUES.c.pct,
+        max_favorable_excursion=_fold(
+            "postgresql", _P.c.max_favorable_excursion, _MARK_VALUES.c.price, favorable=True
+        ),
+        max_adverse_excursion=_fold(
+            "postgresql", _P.c.max_adverse_excursion, _MARK_VALUES.c.price, favorable=False
+        ),
+        updated_at=bindparam("updated_at", type_=UTCDateTime()),
+    )
+)
+
+_ORDERINGS: Final[Mapping[str, ColumnElement[Any]]] = {
+    "opened_at": _P.c.opened_at,
+    "updated_at": _P.c.updated_at,
+    "ticker": _P.c.ticker,
+    "quantity": _P.c.quantity,
+    "unrealized_pnl": _P.c.unrealized_pnl,
+    "unrealized_pnl_pct": _P.c.unrealized_pnl_pct,
+}
+
+
+def _position(row: Row[Any] | Sequence[Any]) -> PositionRecord:
+    return PositionRecord(*row)
+
+
+def _closed(row: Row[Any] | Sequence[Any]) -> ClosedPositionRecord:
+    return ClosedPositionRecord(*row)
+
+
+class PositionRepository(BotScopedRepository):
+    """Open positions of one bot and the history of the ones it closed.
+
+    Validates, then writes; never commits. Every statement is filtered by ``bot_id``: another
+    bot's position ids behave exactly like unknown ones.
+    """
+
+    # --- writes ----------------------------------------------------------------------------
+
+    @translated
+    def open(
+        self,
+        ticker: str,
+        *,
+        side: PositionSide | str,
+        quantity: Decimal | int | str,
+        entry_price: Decimal | int | str,
+        position_id: str | None = None,
+        current_price: Decimal | int | str | None = None,
+        stop_loss_price: Decimal | int | str | None = None,
+        take_profit_price: Decimal | int | str | None = None,
+        commission: Decimal | int | str | None = None,
+        strategy: str | None = None,
+        signal_score: float | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        opened_at: dt.datetime | None = None,
+    ) -> PositionRecord:
+        """Open a position; ``position_id`` is generated (``pos_<uuid4 hex>``) when omitted.
+
+        ``commission`` is the entry commission; it stays on the open row and is attributed pro
+        rata to each closed part. ``opened_at`` defaults to now (this host's clock).
+        """
+        d = self._dialect
+        ticker_ = validation.required_text("ticker", ticker, max_length=MAX_TICKER_LENGTH)
+        side_ = validation.choice("side", side, PositionSide)
+        quantity_ = validation.money("quantity", quantity, d, positive=True)
+        entry = validation.money("entry_price", entry_price, d, positive=True)
+        current = validation.optional_money("current_price", current_price, d, positive=True)
+        stop = validation.optional_money("stop_loss_price", stop_loss_price, d, positive=True)
+        take = validation.optional_money("take_profit_price", take_profit_price, d, positive=True)
+        _check_stops(side_, entry, stop, take)
+        fee = validation.optional_money("commission", commission, d, non_negative=True)
+        strategy_ = validation.optional_text("strategy", strategy, max_length=MAX_STRATEGY_LENGTH)
+        score = validation.number("signal_score", signal_score, minimum=0.0, maximum=1.0)
+        meta = validation.json_document("metadata", metadata)
+        now = utcnow()
+        opened = validation.instant("opened_at", opened_at, allow_none=True) or now
+        explicit_id = position_id is not None
+        pid = (
+            validation.required_text("position_id", position_id)
+            if explicit_id
+            else f"pos_{uuid.uuid4().hex}"
+        )
+        price = entry if current is None else current
+        best, worst = pnl.excursions(side_, *pnl.excursions(side_, None, None, entry), price)
+        unrealized = pnl.fit_amount(pnl.pnl(side_, quantity_, entry, price), d)
+        record = PositionRecord(
+            position_id=pid,
+            bot_id=self._bot_id,
+            ticker=ticker_,
+            side=side_,
+            quantity=quantity_,
+            entry_price=entry,
+            current_price=price,
+            unrealized_pnl=unrealized,
+            unrealized_pnl_pct=pnl.pnl_pct(side_, entry, price),
+            stop_loss_price=stop,
+            take_profit_price=take,
+            max_favorable_excursion=best,
+            max_adverse_excursion=worst,
+            commission=Decimal(0) if fee is None else fee,
+            opened_at=opened,
+            updated_at=now,
+            strategy=strategy_,
+            signal_score=score,
+            metadata=meta,
+        )
+        if explicit_id and self._was_closed(pid):
+            raise PositionClosed(f"position {pid!r} was already closed: use a new position_id")
+        try:
+            self._session.execute(_INSERT_POSITION, _bind(record.__dict__))
+        except IntegrityError as exc:
+            if is_foreign_key_violation(exc):
+                raise BotNotFound("bot", self._bot_id) from None
+            if is_unique_violation(exc):
+                raise ConflictError(f"position {pid!r} is already open") from None
+            raise
+        return record
+
+    @translated
+    def mark_to_market(self, prices: Mapping[str, Decimal | int | str]) -> int:
+        """Mark every open position of the given tickers; returns how many were updated.
+
+        Sets current_price, unrealized_pnl (gross), unrealized_pnl_pct and folds the price into
+        the favorable / adverse excursions. Tickers without an open position are ignored.
+        Two statements whatever the number of tickers: a SELECT of the affected positions
+        (locked on PostgreSQL, so a concurrent close cannot interleave) and one set-based
+        UPDATE.
+        """
+        if not isinstance(prices, Mapping):
+            raise ValidationError("prices", prices, "expected a mapping of ticker to price")
+        d = self._dialect
+        marks: dict[str, Decimal] = {}
+        for ticker, price in prices.items():
+            key = validation.required_text("ticker", ticker, max_length=MAX_TICKER_LENGTH)
+            if isinstance(price, Decimal) and _plainly_storable_price(price, d):
+                marks[key] = price
+            else:
+                marks[key] = validation.money(f"prices[{key!r}]", price, d, positive=True)
+        if not marks:
+            return 0
+        if d == "postgresql":
+            select_ = _SELECT_MARKED_POSTGRESQL
+            params: dict[str, Any] = {"bot_id": self._bot_id, "tickers": list(marks)}
+        else:
+            select_ = _SELECT_MARKED_SQLITE
+            params = {"bot_id": self._bot_id, "tickers_json": json.dumps(list(marks))}
+        rows = self._session.execute(select_, params).all()
+        if not rows:
+            return 0
+        ids: list[str] = []
+        new_prices: list[Decimal] = []
+        pnls: list[Decimal] = []
+        pcts: list[float] = []
+        long = PositionSide.LONG.value
+        fit_amount = pnl.fit_amount
+        with localcontext(MONEY_CONTEXT):
+            for position_id, ticker, side, quantity, entry in rows:
+                price = marks[ticker]
+                move = price - entry if side == long else entry - price
+                ids.append(position_id)
+                new_prices.append(price)
+                pnls.append(fit_amount(move * quantity, d))
+                pcts.append(float(move) / float(entry) * 100.0)
+        if d == "postgresql":
+            self._session.execute(
+                _MARK_POSTGRESQL,
+                {
+                    "ids": ids,
+                    "prices": new_prices,
+                    "pnls": pnls,
+                    "pcts": pcts,
+                    "updated_at": utcnow(),
+                },
+            )
+        else:
+            rows_ = []
+            for position_id, price, amount, pct in zip(ids, new_prices, pnls, pcts, strict=True):
+                p = float(price)
+                rows_.append((p, float(amount), pct, p, p, p, p, p, p, p, p, position_id))
+            self._session.connection().exec_driver_sql(_MARK_SQLITE_SQL, rows_)
+        return len(ids)
+
+    @translated
+    def close(
+        self,
+        position_id: str,
+        *,
+        exit_price: Decimal | int | str,
+        exit_reason: ExitReason | str,
+        quantity: Decimal | int | str | None = None,
+        commission: Decimal | int | str | None = None,
+        slippage: Decimal | int | str | None = None,
+        closed_at: dt.datetime | None = None,
+    ) -> ClosedPositionRecord:
+        """Close the position, or ``quantity`` of it, at ``exit_price``; atomic within the unit
+        of work.
+
+        A full close moves the row to closed_positions. A partial close records the closed part
+        there and shrinks the open row: its quantity, its remaining share of the entry
+        commission, and its mark (the exit price is the freshest price there is). ``commission``
+        is the exit commission; the closed row's commission adds the entry share to it and
+        realized_pnl is net of both. ``slippage`` is recorded as given (signed, in price units)
+        and not deducted again. Raises PositionNotFound for an unknown id or another bot's, and
+        PositionClosed for one already closed.
+        """
+        d = self._dialect
+        pid = validation.required_text("position_id", position_id)
+        exit_ = validation.money("exit_price", exit_price, d, positive=True)
+        reason = validation.choice("exit_reason", exit_reason, ExitReason)
+        part = validation.optional_money("quantity", quantity, d, positive=True)
+        fee = validation.optional_money("commission", commission, d, non_negative=True)
+        slip = validation.optional_money("slippage", slippage, d)
+        closed = validation.instant("closed_at", closed_at, allow_none=True) or utcnow()
+        exit_fee = Decimal(0) if fee is None else fee
+        key = {"key_position_id": pid, "key_bot_id": self._bot_id}
+
+        if part is None:
+            row = self._session.execute(_DELETE_POSITION_RETURNING, key).one_or_none()
+            if row is None:
+                raise self._missing(pid)
+            position = _position(row)
+            try:
+                figures = self._figures(position, exit_, None, exit_fee, closed)
+                return self._insert_closed(position, figures, exit_, reason, slip, closed)
+            except BaseException:
+                # "Bad input writes nothing" must hold even for a caller who catches the error
+                # and commits: put the open row back (on PostgreSQL a failed statement has
+                # already doomed the transaction, and this is a no-op).
+                self._restore(position)
+                raise
+
+        row = self._session.execute(_SELECT_POSITION_FOR_UPDATE, key).one_or_none()
+        if row is None:
+            raise self._missing(pid)
+        position = _position(row)
+        figures = self._figures(position, exit_, part, exit_fee, closed)
+        if figures.is_full:
+            self._session.execute(_DELETE_POSITION, key)
+        else:
+            self._session.execute(
+                _SHRINK_POSITION,
+                {
+                    "key_position_id": pid,
+                    "key_bot_id": self._bot_id,
+                    **_bind(
+                        {
+                            "quantity": figures.remaining_quantity,
+                            "commission": figures.remaining_commission,
+                            "current_price": exit_,
+                            "unrealized_pnl": figures.remaining_unrealized_pnl,
+                            "unrealized_pnl_pct": pnl.pnl_pct(
+                                position.side, position.entry_price, exit_
+                            ),
+                            "max_favorable_excursion": figures.max_favorable_excursion,
+                            "max_adverse_excursion": figures.max_adverse_excursion,
+                            "updated_at": utcnow(),
+                        }
+                    ),
+                },
+            )
+        return self._insert_closed(position, figures, exit_, reason, slip, closed)
+
+    # --- reads -----------------------------------------------------------------------------
+
+    @translated
+    def get(self, position_id: str) -> PositionRecord:
+        """The open position; raises PositionNotFound (or PositionClosed once it is closed)."""
+        pid = validation.required_text("position_id", position_id)
+        row = self._session.execute(
+            _SELECT_POSITION, {"key_position_id": pid, "key_bot_id": self._bot_id}
+        ).one_or_none()
+        if row is None:
+            raise self._missing(pid)
+        return _position(row)
+
+    @translated
+    def find(self, position_id: str) -> PositionRecord | None:
+        """The open position, or None when it is not open (unknown, closed, another bot's)."""
+        pid = validation.required_text("position_id", position_id)
+        row = self._session.execute(
+            _SELECT_POSITION, {"key_position_id": pid, "key_bot_id": self._bot_id}
+        ).one_or_none()
+        return None if row is None else _position(row)
+
+    @translated
+    def list_open(
+        self,
+        *,
+        ticker: str | None = None,
+        strategy: str | None = None,
+        side: PositionSide | str | None = None,
+        order_by: str = "opened_at",
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> list[PositionRecord]:
+        """Open positions, filtered and paginated.
+
+        ``order_by`` is a column name, ``-`` prefixed for descending: opened_at, updated_at,
+        ticker, quantity, unrealized_pnl, unrealized_pnl_pct. position_id breaks ties, so
+        pages are stable.
+        """
+        descending = order_by.startswith("-") if isinstance(order_by, str) else False
+        column = _ORDERINGS.get(order_by.removeprefix("-")) if isinstance(order_by, str) else None
+        if column is None:
+            allowed = ", ".join(sorted(_ORDERINGS))
+            raise ValidationError("order_by", order_by, f"must be one of {allowed} (- for desc)")
+        stmt = select(*_POSITION_COLUMNS).where(_P.c.bot_id == self._bot_id)
+        stmt = _ticker_strategy_filter(stmt, _P, ticker=ticker, strategy=strategy)
+        if side is not None:
+            stmt = stmt.where(_P.c.side == validation.choice("side", side, PositionSide))
+        stmt = stmt.order_by(column.desc() if descending else column.asc(), _P.c.position_id)
+        stmt = _paginate(stmt, limit, offset)
+        return [_position(row) for row in self._session.execute(stmt)]
+
+    @translated
+    def list_closed(
+        self,
+        *,
+        ticker: str | None = None,
+        strategy: str | None = None,
+        exit_reason: ExitReason | str | None = None,
+        position_id: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        limit: int | None = 100,
+        offset: int = 0,
+    ) -> list[ClosedPositionRecord]:
+        """Closed positions (and closed parts), newest first; ``since`` <= closed_at < ``until``."""
+        stmt = select(*_CLOSED_COLUMNS).where(_C.c.bot_id == self._bot_id)
+        stmt = _ticker_strategy_filter(stmt, _C, ticker=ticker, strategy=strategy)
+        if exit_reason is not None:
+            stmt = stmt.where(
+                _C.c.exit_reason == validation.choice("exit_reason", exit_reason, ExitReason)
+            )
+        if position_id is not None:
+            stmt = stmt.where(
+                _C.c.position_id == validation.required_text("position_id", position_id)
+            )
+        stmt = _closed_window(stmt, since, until)
+        stmt = stmt.order_by(_C.c.closed_at.desc(), _C.c.closed_position_id.desc())
+        stmt = _paginate(stmt, limit, offset)
+        return [_closed(row) for row in self._session.execute(stmt)]
+
+    # --- seed 000's common queries ---------------------------------------------------------
+
+    @translated
+    def total_unrealized_pnl(self) -> Decimal:
+        """SUM(unrealized_pnl) of the open positions, exact on both backends
+        (``analytics.positions.total_unrealized_pnl``)."""
+        return positions_read.total_unrealized_pnl(self._session, bot_id=self._bot_id)
+
+    @translated
+    def win_rate(
+        self,
+        *,
+        strategy: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> float | None:
+        """Share of closed rows with realized_pnl > 0, None when nothing was closed (a
+        partial close is a trade of its own; ``analytics.positions.win_rate``)."""
+        return positions_read.win_rate(
+            self._session, bot_id=self._bot_id, strategy=strategy, since=since, until=until
+        )
+
+    @translated
+    def average_holding_period_by_exit_reason(
+        self,
+        *,
+        strategy: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> dict[ExitReason, float]:
+        """AVG(holding_period_hours) per exit reason, over the closed rows."""
+        rows = positions_read.holding_period_by_exit_reason(
+            self._session, bot_id=self._bot_id, strategy=strategy, since=since, until=until
+        )
+        return {row.exit_reason: row.avg_hours for row in rows if row.avg_hours is not None}
+
+    @translated
+    def best_performers(
+        self,
+        limit: int = 10,
+        *,
+        strategy: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> list[ClosedPositionRecord]:
+        """Closed rows by realized_pnl, highest first (seed 000: ``ORDER BY realized_pnl DESC``)."""
+        stmt = positions_read.best_performers_query(
+            *_CLOSED_COLUMNS, criteria=self._closed_criteria(strategy, since, until), limit=None
+        )
+        return [_closed(row) for row in self._session.execute(_paginate(stmt, limit, 0))]
+
+    @translated
+    def total_realized_pnl(
+        self,
+        *,
+        strategy: str | None = None,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+    ) -> Decimal:
+        """SUM(realized_pnl) of the closed rows, exact (see ``total_unrealized_pnl``)."""
+        criteria = self._closed_criteria(strategy, since, until)
+        [total] = exact_sums(self._session, self._dialect, (_C.c.realized_pnl,), *criteria)
+        return total
+
+    # --- helpers ---------------------------------------------------------------------------
+
+    def _figures(
+        self,
+        position: PositionRecord,
+        exit_price: Decimal,
+        quantity: Decimal | None,
+        exit_commission: Decimal,
+        closed_at: dt.datetime,
+    ) -> pnl.CloseFigures:
+        return pnl.close_figures(
+            side=position.side,
+            open_quantity=position.quantity,
+            entry_price=position.entry_price,
+            open_commission=position.commission,
+            max_favorable_excursion=position.max_favorable_excursion,
+            max_adverse_excursion=position.max_adverse_excursion,
+            opened_at=position.opened_at,
+            exit_price=exit_price,
+            close_quantity=quantity,
+            exit_commission=exit_commission,
+            closed_at=closed_at,
+            dialect_name=self._dialect,
+        )
+
+    def _insert_closed(
+        self,
+        position: PositionRecord,
+        figures: pnl.CloseFigures,
+        exit_price: Decimal,
+        reason: ExitReason,
+        slippage: Decimal | None,
+        closed_at: dt.datetime,
+    ) -> ClosedPositionRecord:
+        values: dict[str, Any] = {
+            "position_id": position.position_id,
+            "bot_id": self._bot_id,
+            "ticker": position.ticker,
+            "side": position.side,
+            "quantity": figures.quantity,
+            "entry_price": position.entry_price,
+            "exit_price": exit_price,
+            "current_price": exit_price,
+            "realized_pnl": figures.realized_pnl,
+            "realized_pnl_pct": figures.realized_pnl_pct,
+            "stop_loss_price": position.stop_loss_price,
+            "take_profit_price": position.take_profit_price,
+            "opened_at": position.opened_at,
+            "closed_at": closed_at,
+            "updated_at": closed_at,
+            "holding_period_hours": figures.holding_period_hours,
+            "exit_reason": reason,
+            "commission": figures.commission,
+            "slippage": slippage,
+            "max_favorable_excursion": figures.max_favorable_excursion,
+            "max_adverse_excursion": figures.max_adverse_excursion,
+            "strategy": position.strategy,
+            "signal_score": position.signal_score,
+            "metadata": position.metadata,
+        }
+        closed_id = self._session.execute(_INSERT_CLOSED, _bind(values)).scalar_one()
+        return ClosedPositionRecord(closed_position_id=closed_id, **values)
+
+    def _restore(self, position: PositionRecord) -> None:
+        try:
+            with self._session.begin_nested():
+                self._session.execute(_INSERT_POSITION, _bind(position.__dict__))
+        except Exception:  # noqa: S110 - the original error is the one to report
+            pass
+
+    def _was_closed(self, position_id: str) -> bool:
+        found = self._session.execute(
+            _CLOSED_EXISTS, {"key_position_id": position_id, "key_bot_id": self._bot_id}
+        ).first()
+        return found is not None
+
+    def _missing(self, position_id: str) -> Exception:
+        if self._was_closed(position_id):
+            return PositionClosed(f"position {position_id!r} is already closed")
+        return PositionNotFound("position", position_id)
+
+    def _closed_criteria(
+        self, strategy: str | None, since: dt.datetime | None, until: dt.datetime | None
+    ) -> list[ColumnElement[bool]]:
+        return positions_read.closed_criteria(
+            bot_id=self._bot_id, strategy=strategy, since=since, until=until
+        )
+
+
+def _plainly_storable_price(value: Any, dialect: str) -> bool:
+    """True for a positive Decimal that ``validation.money(positive=True)`` accepts as is.
+
+    A shortcut for the 500-price loop of mark_to_market, where the full check is a quarter of
+    the time: a finite positive Decimal with at most 15 digits (SQLite) and at most 18
+    decimals and 20 integer digits passes the full check unchanged. Trailing zeros count as
+    digits here, so anything doubtful goes through ``validation.money`` and gets its verdict
+    (and its error message) there.
+    """
+    if type(value) is not Decimal or not value.is_finite() or value <= 0:
+        return False
+    _sign, digits, exponent = value.as_tuple()
+    assert isinstance(exponent, int)
+    return (
+        exponent >= -MONEY_SCALE
+        and len(digits) + exponent <= MAX_INTEGER_DIGITS
+        and (dialect != "sqlite" or len(digits) <= SQLITE_SIGNIFICANT_DIGITS)
+    )
+
+
+def _check_stops(
+    side: PositionSide, entry: Decimal, stop: Decimal | None, take: Decimal | None
+) -> None:
+    """Seed 000: a long's stop is below the entry and its target above; a short's reversed."""
+    if side is PositionSide.LONG:
+        if stop is not None and stop >= entry:
+            raise ValidationError("stop_loss_price", stop, f"a long's stop must be < {entry}")
+        if take is not None and take <= entry:
+            raise ValidationError("take_profit_price", take, f"a long's target must be > {entry}")
+    else:
+        if stop is not None and stop <= entry:
+            raise ValidationError("stop_loss_price", stop, f"a short's stop must be > {entry}")
+        if take is not None and take >= entry:
+            raise ValidationError("take_profit_price", take, f"a short's target must be < {entry}")
+
+
+def _closed_window(stmt: Any, since: dt.datetime | None, until: dt.datetime | None) -> Any:
+    start = validation.instant("since", since, allow_none=True)
+    end = validation.instant("until", until, allow_none=True)
+    if start is not None:
+        stmt = stmt.where(_C.c.closed_at >= start)
+    if end is not None:
+        stmt = stmt.where(_C.c.closed_at < end)
+    return stmt
+
+
+def _ticker_strategy_filter(
+    stmt: Select[Any], table: Table, *, ticker: str | None, strategy: str | None
+) -> Select[Any]:
+    """The ticker / strategy filters open and closed listings share, validated first."""
+    if ticker is not None:
+        stmt = stmt.where(
+            table.c.ticker
+            == validation.required_text("ticker", ticker, max_length=MAX_TICKER_LENGTH)
+        )
+    if strategy is not None:
+        stmt = stmt.where(
+            table.c.strategy
+            == validation.required_text("strategy", strategy, max_length=MAX_STRATEGY_LENGTH)
+        )
+    return stmt
+
+
+def _paginate(stmt: Any, limit: int | None, offset: int) -> Any:
+    limit_ = validation.integer("limit", limit, minimum=1, maximum=MAX_PAGE_SIZE)
+    offset_ = validation.integer("offset", offset, minimum=0, allow_none=False)
+    if limit_ is not None:
+        stmt = stmt.limit(limit_)
+    if offset_:
+        stmt = stmt.offset(offset_)
+    return stmt

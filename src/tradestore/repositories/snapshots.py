@@ -1,0 +1,268 @@
+"""Daily portfolio snapshots of one bot (seed 000's portfolio_snapshots, seed 003's P&L
+snapshots): one row per bot per date, the input of the equity curve and of the metrics.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, fields
+from decimal import Decimal, localcontext
+from typing import Any, Final, cast
+
+from sqlalchemy import Table, bindparam, select
+from sqlalchemy.exc import IntegrityError
+
+from tradestore import validation
+from tradestore.dialects import upsert_insert
+from tradestore.errors import BotNotFound, ValidationError
+from tradestore.models.bots import Bot
+from tradestore.models.trading import PortfolioSnapshot
+from tradestore.repositories._clock import database_now
+from tradestore.repositories._integrity import is_foreign_key_violation, translated
+from tradestore.repositories._scoped import BotScopedRepository
+from tradestore.types import MONEY_CONTEXT, fit, utcnow
+
+_HUNDRED: Final = Decimal(100)
+
+
+@dataclass(frozen=True)
+class SnapshotRecord:
+    snapshot_id: int
+    bot_id: str
+    snapshot_date: dt.date
+    snapshot_time: dt.datetime
+    total_equity: Decimal
+    cash_balance: Decimal
+    long_market_value: Decimal
+    short_market_value: Decimal
+    positions_count: int
+    daily_pnl: Decimal | None
+    #: Percent (1.5 means +1.5 %), like every *_pct column.
+    daily_return_pct: float | None
+    cumulative_pnl: Decimal | None
+    cumulative_return_pct: float | None
+    buying_power: Decimal | None
+    leverage: float | None
+    unrealized_pnl: Decimal | None
+    realized_pnl_today: Decimal | None
+    trades_today: int
+    wins_today: int
+    losses_today: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+@dataclass(frozen=True)
+class EquityPoint:
+    """One point of the equity curve (seed 000's v_equity_curve, plus the daily return)."""
+
+    snapshot_date: dt.date
+    total_equity: Decimal
+    daily_return_pct: float | None
+    cumulative_return_pct: float | None
+
+
+_S = cast(Table, PortfolioSnapshot.__table__)
+_B = cast(Table, Bot.__table__)
+_SNAPSHOT_FIELDS = tuple(f.name for f in fields(SnapshotRecord))
+_SNAPSHOT_COLUMNS = tuple(_S.c[name] for name in _SNAPSHOT_FIELDS)
+#: Columns ``record`` writes (everything but the keys and the audit timestamps).
+_WRITTEN = tuple(
+    name
+    for name in _SNAPSHOT_FIELDS
+    if name not in ("snapshot_id", "bot_id", "snapshot_date", "created_at", "updated_at")
+)
+
+_before = (_S.c.bot_id == bindparam("bot_id"), _S.c.snapshot_date < bindparam("snapshot_date"))
+#: Previous equity, first equity and the bot's starting balance, in one round trip.
+_BASES = select(
+    select(_S.c.total_equity)
+    .where(*_before)
+    .order_by(_S.c.snapshot_date.desc())
+    .limit(1)
+    .scalar_subquery(),
+    select(_S.c.total_equity)
+    .where(*_before)
+    .order_by(_S.c.snapshot_date.asc())
+    .limit(1)
+    .scalar_subquery(),
+    select(_B.c.starting_balance).where(_B.c.bot_id == bindparam("bot_id")).scalar_subquery(),
+)
+
+
+class SnapshotRepository(BotScopedRepository):
+    """Portfolio snapshots of one bot. Validates, then writes; never commits."""
+
+    @translated
+    def record(
+        self,
+        *,
+        total_equity: Decimal | int | str,
+        cash_balance: Decimal | int | str,
+        snapshot_date: dt.date | None = None,
+        snapshot_time: dt.datetime | None = None,
+        long_market_value: Decimal | int | str = Decimal(0),
+        short_market_value: Decimal | int | str = Decimal(0),
+        positions_count: int = 0,
+        daily_pnl: Decimal | int | str | None = None,
+        daily_return_pct: float | None = None,
+        cumulative_pnl: Decimal | int | str | None = None,
+        cumulative_return_pct: float | None = None,
+        buying_power: Decimal | int | str | None = None,
+        leverage: float | None = None,
+        unrealized_pnl: Decimal | int | str | None = None,
+        realized_pnl_today: Decimal | int | str | None = None,
+        trades_today: int = 0,
+        wins_today: int = 0,
+        losses_today: int = 0,
+    ) -> SnapshotRecord:
+        """Record the snapshot of ``snapshot_date``; a second call for that date replaces it.
+
+        The write is one ``INSERT ... ON CONFLICT (bot_id, snapshot_date) DO UPDATE``, so two
+        writers racing on the same day cannot both insert. ``snapshot_time`` defaults to now
+        and ``snapshot_date`` to its UTC date. Left as None, daily_pnl / daily_return_pct are
+        derived from the previous snapshot's equity, and cumulative_pnl /
+        cumulative_return_pct from the bot's starting balance (else its first snapshot's
+        equity); values passed are stored as given.
+        """
+        d = self._dialect
+        time_ = validation.instant("snapshot_time", snapshot_time, allow_none=True) or utcnow()
+        date_ = validation.day("snapshot_date", snapshot_date) or time_.date()
+        equity = validation.money("total_equity", total_equity, d)
+        counts = {
+            "positions_count": _count("positions_count", positions_count),
+            "trades_today": _count("trades_today", trades_today),
+            "wins_today": _count("wins_today", wins_today),
+            "losses_today": _count("losses_today", losses_today),
+        }
+        if counts["wins_today"] + counts["losses_today"] > counts["trades_today"]:
+            raise ValidationError(
+                "wins_today", counts["wins_today"], "wins_today + losses_today > trades_today"
+            )
+        values: dict[str, Any] = {
+            "snapshot_time": time_,
+            "total_equity": equity,
+            "cash_balance": validation.money("cash_balance", cash_balance, d),
+            "long_market_value": validation.money(
+                "long_market_value", long_market_value, d, non_negative=True
+            ),
+            "short_market_value": validation.money("short_market_value", short_market_value, d),
+            "daily_pnl": validation.optional_money("daily_pnl", daily_pnl, d),
+            "daily_return_pct": validation.number("daily_return_pct", daily_return_pct),
+            "cumulative_pnl": validation.optional_money("cumulative_pnl", cumulative_pnl, d),
+            "cumulative_return_pct": validation.number(
+                "cumulative_return_pct", cumulative_return_pct
+            ),
+            "buying_power": validation.optional_money("buying_power", buying_power, d),
+            "leverage": validation.number("leverage", leverage, minimum=0.0),
+            "unrealized_pnl": validation.optional_money("unrealized_pnl", unrealized_pnl, d),
+            "realized_pnl_today": validation.optional_money(
+                "realized_pnl_today", realized_pnl_today, d
+            ),
+            **counts,
+        }
+        if any(
+            values[key] is None
+            for key in ("daily_pnl", "daily_return_pct", "cumulative_pnl", "cumulative_return_pct")
+        ):
+            self._derive(values, date_)
+        insert_ = upsert_insert(self._session, _S).values(
+            bot_id=self._bot_id, snapshot_date=date_, **values
+        )
+        stmt = insert_.on_conflict_do_update(
+            index_elements=[_S.c.bot_id, _S.c.snapshot_date],
+            set_={
+                **{name: insert_.excluded[name] for name in _WRITTEN},
+                "updated_at": database_now(d),
+            },
+        ).returning(*_SNAPSHOT_COLUMNS)
+        try:
+            row = self._session.execute(stmt).one()
+        except IntegrityError as exc:
+            if is_foreign_key_violation(exc):
+                raise BotNotFound("bot", self._bot_id) from None
+            raise
+        return SnapshotRecord(*row)
+
+    @translated
+    def get(self, snapshot_date: dt.date) -> SnapshotRecord | None:
+        date_ = validation.day("snapshot_date", snapshot_date, allow_none=False)
+        row = self._session.execute(
+            select(*_SNAPSHOT_COLUMNS).where(
+                _S.c.bot_id == self._bot_id, _S.c.snapshot_date == date_
+            )
+        ).one_or_none()
+        return None if row is None else SnapshotRecord(*row)
+
+    @translated
+    def latest(self, *, on_or_before: dt.date | None = None) -> SnapshotRecord | None:
+        """The most recent snapshot (on or before ``on_or_before`` when given)."""
+        stmt = select(*_SNAPSHOT_COLUMNS).where(_S.c.bot_id == self._bot_id)
+        limit_date = validation.day("on_or_before", on_or_before)
+        if limit_date is not None:
+            stmt = stmt.where(_S.c.snapshot_date <= limit_date)
+        row = self._session.execute(stmt.order_by(_S.c.snapshot_date.desc()).limit(1)).one_or_none()
+        return None if row is None else SnapshotRecord(*row)
+
+    @translated
+    def history(
+        self, start: dt.date | None = None, end: dt.date | None = None
+    ) -> list[SnapshotRecord]:
+        """Snapshots with start <= snapshot_date <= end (either bound optional), oldest first."""
+        stmt = self._window(select(*_SNAPSHOT_COLUMNS), start, end)
+        return [SnapshotRecord(*row) for row in self._session.execute(stmt)]
+
+    @translated
+    def equity_curve(
+        self, start: dt.date | None = None, end: dt.date | None = None
+    ) -> list[EquityPoint]:
+        """(date, equity, daily and cumulative return) from start to end inclusive."""
+        stmt = self._window(
+            select(
+                _S.c.snapshot_date,
+                _S.c.total_equity,
+                _S.c.daily_return_pct,
+                _S.c.cumulative_return_pct,
+            ),
+            start,
+            end,
+        )
+        return [EquityPoint(*row) for row in self._session.execute(stmt)]
+
+    def _window(self, stmt: Any, start: dt.date | None, end: dt.date | None) -> Any:
+        first = validation.day("start", start)
+        last = validation.day("end", end)
+        if first is not None and last is not None and last < first:
+            raise ValidationError("end", last, f"before start {first}")
+        stmt = stmt.where(_S.c.bot_id == self._bot_id)
+        if first is not None:
+            stmt = stmt.where(_S.c.snapshot_date >= first)
+        if last is not None:
+            stmt = stmt.where(_S.c.snapshot_date <= last)
+        return stmt.order_by(_S.c.snapshot_date)
+
+    def _derive(self, values: dict[str, Any], snapshot_date: dt.date) -> None:
+        previous, first, starting_balance = self._session.execute(
+            _BASES, {"bot_id": self._bot_id, "snapshot_date": snapshot_date}
+        ).one()
+        equity: Decimal = values["total_equity"]
+        base = starting_balance if starting_balance is not None else first
+        if base is None:
+            base = equity  # the first snapshot of a bot without a starting balance
+        d = self._dialect
+        with localcontext(MONEY_CONTEXT):
+            if previous is not None:
+                if values["daily_pnl"] is None:
+                    values["daily_pnl"] = fit(equity - previous, d)
+                if values["daily_return_pct"] is None and previous > 0:
+                    values["daily_return_pct"] = float((equity / previous - 1) * _HUNDRED)
+            if values["cumulative_pnl"] is None:
+                values["cumulative_pnl"] = fit(equity - base, d)
+            if values["cumulative_return_pct"] is None and base > 0:
+                values["cumulative_return_pct"] = float((equity / base - 1) * _HUNDRED)
+
+
+def _count(field: str, value: Any) -> int:
+    result = validation.integer(field, value, minimum=0, allow_none=False)
+    assert result is not None
+    return result

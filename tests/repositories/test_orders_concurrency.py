@@ -1,0 +1,230 @@
+"""No lost fill updates under concurrency: threads on both backends, processes on SQLite.
+
+PostgreSQL serialises fill writers with the order's row lock; SQLite with BEGIN IMMEDIATE.
+Each test is bounded (futures and joins time out) and takes about a second.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal, localcontext
+from typing import Any
+
+import pytest
+
+from tradestore import Database
+from tradestore.errors import Overfill
+from tradestore.models import Bot
+from tradestore.repositories import order_sql
+from tradestore.types import MONEY_CONTEXT, OrderStatus, fit
+
+pytestmark = [pytest.mark.reliability, pytest.mark.timeout(120)]
+
+D = Decimal
+BOT = "alpha"
+THREADS = 6
+FILLS_EACH = 5
+TIMEOUT = 60
+
+
+@pytest.fixture
+def order_id(db: Database) -> str:
+    """An order of THREADS x FILLS_EACH units, committed."""
+    with db.session() as session:
+        session.add(Bot(bot_id=BOT))
+    with db.unit_of_work(bot_id=BOT) as uow:
+        order = uow.orders.submit(
+            client_order_id="c-1",
+            ticker="TSLA",
+            side="buy",
+            order_type="market",
+            quantity=D(THREADS * FILLS_EACH),
+            reference_price=D("100"),
+        )
+    return order.order_id
+
+
+def run_threads(count: int, work: Callable[[int], Any]) -> list[Any]:
+    """Run ``work(i)`` in ``count`` threads released together; results or exceptions."""
+    barrier = threading.Barrier(count)
+
+    def start(i: int) -> Any:
+        barrier.wait(timeout=TIMEOUT)
+        try:
+            return work(i)
+        except Exception as exc:
+            return exc
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        futures = [pool.submit(start, i) for i in range(count)]
+        return [future.result(timeout=TIMEOUT) for future in futures]
+
+
+def price_of(i: int, k: int) -> Decimal:
+    return D("100") + D(i) / 10 + D(k) / 100
+
+
+def assert_accounted(db: Database, order_id: str, expected: list[tuple[Decimal, Decimal]]) -> None:
+    """The order equals the sum of its fills, and the fills are exactly ``expected``."""
+    backend = db.dialect_name
+    with db.unit_of_work(bot_id=BOT) as uow:
+        order = uow.orders.get(order_id)
+        fills = uow.orders.fills(order_id)
+    assert sorted((f.quantity, f.price) for f in fills) == sorted(expected)
+    total = sum((q for q, _ in expected), D(0))
+    assert order.filled_quantity == total == sum(f.quantity for f in fills)
+    with localcontext(MONEY_CONTEXT):
+        vwap = sum((q * p for q, p in expected), D(0)) / total
+    assert order.filled_avg_price == fit(vwap, backend)
+    assert order.status is (
+        OrderStatus.FILLED if total == order.quantity else OrderStatus.PARTIALLY_FILLED
+    )
+
+
+def test_concurrent_fills_lose_no_update(db: Database, order_id: str) -> None:
+    def work(i: int) -> None:
+        for k in range(FILLS_EACH):
+            with db.unit_of_work(bot_id=BOT) as uow:
+                uow.orders.record_fill(
+                    order_id, fill_id=f"t{i}-{k}", quantity=D("1"), price=price_of(i, k)
+                )
+
+    results = run_threads(THREADS, work)
+    assert results == [None] * THREADS
+    expected = [(D("1"), price_of(i, k)) for i in range(THREADS) for k in range(FILLS_EACH)]
+    assert_accounted(db, order_id, expected)
+
+
+def test_exactly_the_fills_that_fit_succeed(db: Database, order_id: str) -> None:
+    # 30 units, 6 threads each wanting 12: only two fit, the others must be refused.
+    def work(i: int) -> bool:
+        with db.unit_of_work(bot_id=BOT) as uow:
+            uow.orders.record_fill(order_id, fill_id=f"big-{i}", quantity=D("12"), price=D("100"))
+        return True
+
+    results = run_threads(THREADS, work)
+    assert sum(r is True for r in results) == 2
+    assert all(isinstance(r, Overfill) for r in results if r is not True)
+    assert_accounted(db, order_id, [(D("12"), D("100"))] * 2)
+
+
+def test_a_fill_delivered_to_many_writers_at_once_is_recorded_once(
+    db: Database, order_id: str
+) -> None:
+    def work(i: int) -> bool:
+        with db.unit_of_work(bot_id=BOT) as uow:
+            result = uow.orders.record_fill(
+                order_id, fill_id="same", quantity=D("3"), price=D("101")
+            )
+        return result.replayed
+
+    results = run_threads(THREADS, work)
+    assert sorted(results) == [False] + [True] * (THREADS - 1)
+    assert_accounted(db, order_id, [(D("3"), D("101"))])
+
+
+def test_concurrent_submits_of_one_client_order_id(db: Database, order_id: str) -> None:
+    def work(i: int) -> str:
+        with db.unit_of_work(bot_id=BOT) as uow:
+            return uow.orders.submit(
+                client_order_id="retried",
+                ticker="AAPL",
+                side="sell",
+                order_type="limit",
+                quantity=D("5"),
+                limit_price=D("190"),
+            ).order_id
+
+    results = run_threads(THREADS, work)
+    assert len(set(results)) == 1
+    assert all(isinstance(r, str) for r in results)
+    with db.unit_of_work(bot_id=BOT) as uow:
+        assert uow.orders.get(client_order_id="retried").order_id == results[0]
+
+
+def test_a_writer_that_waited_for_the_lock_rereads_the_fills(
+    db: Database, order_id: str, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: B's lock query joins the fills as of its snapshot; A commits a fill while
+    B waits for the row lock. B must notice (its fills do not add up to the locked row) and
+    re-read, or its VWAP would miss A's fill. On SQLite B simply waits at BEGIN IMMEDIATE.
+    """
+    rereads: list[int] = []
+    original = order_sql.FILLS_OF_ORDER
+
+    class Counting:
+        def execute(self, connection: Any, params: Any) -> Any:
+            rereads.append(1)
+            return original.execute(connection, params)
+
+    monkeypatch.setattr(order_sql, "FILLS_OF_ORDER", Counting())
+    a_holds_lock = threading.Event()
+    release_a = threading.Event()
+
+    def writer_a() -> None:
+        with db.unit_of_work(bot_id=BOT) as uow:
+            uow.orders.record_fill(order_id, fill_id="a", quantity=D("10"), price=D("100"))
+            a_holds_lock.set()
+            assert release_a.wait(TIMEOUT)
+
+    def writer_b() -> None:
+        assert a_holds_lock.wait(TIMEOUT)
+        with db.unit_of_work(bot_id=BOT) as uow:
+            uow.orders.record_fill(order_id, fill_id="b", quantity=D("10"), price=D("110"))
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = pool.submit(writer_a), pool.submit(writer_b)
+        assert a_holds_lock.wait(TIMEOUT)
+        time.sleep(0.3)  # B is now blocked on A's row lock (or A's write lock on SQLite)
+        release_a.set()
+        first.result(timeout=TIMEOUT)
+        second.result(timeout=TIMEOUT)
+    assert_accounted(db, order_id, [(D("10"), D("100")), (D("10"), D("110"))])
+    if backend == "postgresql":
+        assert rereads == [1]
+
+
+# --- SQLite: separate processes ---------------------------------------------------------------
+
+PROCESSES = 5
+PROCESS_FILLS = THREADS * FILLS_EACH // PROCESSES
+
+
+def _process_writer(url: str, order_id: str, worker: int, barrier: Any) -> None:
+    database = Database(url)
+    try:
+        barrier.wait(TIMEOUT)
+        for k in range(PROCESS_FILLS):
+            with database.unit_of_work(bot_id=BOT) as uow:
+                uow.orders.record_fill(
+                    order_id, fill_id=f"p{worker}-{k}", quantity=D("1"), price=price_of(worker, k)
+                )
+    finally:
+        database.dispose()
+
+
+@pytest.mark.sqlite_only
+def test_processes_on_one_sqlite_file_lose_no_update(
+    db: Database, db_url: str, order_id: str, backend: str
+) -> None:
+    if backend != "sqlite":
+        pytest.skip("processes sharing one database file are the SQLite case")
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    db.dispose()  # no inherited connections in the children
+    barrier = context.Barrier(PROCESSES)
+    workers = [
+        context.Process(target=_process_writer, args=(db_url, order_id, i, barrier))
+        for i in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(TIMEOUT)
+    assert [w.exitcode for w in workers] == [0] * PROCESSES
+    expected = [(D("1"), price_of(i, k)) for i in range(PROCESSES) for k in range(PROCESS_FILLS)]
+    assert_accounted(db, order_id, expected)

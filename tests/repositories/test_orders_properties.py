@@ -1,0 +1,126 @@
+"""Fill accounting invariants against the database, on both backends (hypothesis).
+
+For any sequence of fills offered to an order: the stored fills add up to the order's
+filled_quantity, which never exceeds its quantity; an offered fill is refused exactly when it
+would overfill; the VWAP is the exact VWAP of the accepted fills rounded once to storage; the
+commission is the sum; the status follows. Importing the same fills with ingest_fills leaves
+a twin order in exactly the same state.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from decimal import Decimal, localcontext
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tradestore import Database
+from tradestore.errors import Overfill
+from tradestore.fill_accounting import vwap
+from tradestore.models import Bot
+from tradestore.types import MONEY_CONTEXT, OrderStatus, fit
+
+D = Decimal
+BOT = "alpha"
+T0 = dt.datetime(2026, 1, 5, 14, 30, tzinfo=dt.UTC)
+_ids = itertools.count()
+
+# At most 4 decimals and 5 integer digits each: sums of up to 10 stay within SQLite's 15
+# significant digits, so every refusal below is an overfill, never a precision error.
+amounts = st.decimals(min_value=D("0.0001"), max_value=D("5000"), places=4)
+fills = st.lists(
+    st.tuples(amounts, amounts, st.decimals(min_value=0, max_value=D("5"), places=2)),
+    min_size=1,
+    max_size=10,
+)
+
+
+@pytest.fixture
+def bot(db: Database) -> Database:
+    with db.session() as session:
+        session.add(Bot(bot_id=BOT))
+    return db
+
+
+@settings(
+    max_examples=50,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(quantity=amounts, offered=fills)
+def test_fill_accounting_invariants(
+    bot: Database, backend: str, quantity: Decimal, offered: list[tuple[Decimal, Decimal, Decimal]]
+) -> None:
+    n = next(_ids)
+    accepted: list[tuple[Decimal, Decimal, Decimal]] = []
+    with bot.unit_of_work(bot_id=BOT) as uow:
+        orders = uow.orders
+        order = orders.submit(
+            client_order_id=f"live-{n}",
+            ticker="X",
+            side="buy",
+            order_type="market",
+            quantity=quantity,
+        )
+        twin = orders.submit(
+            client_order_id=f"bulk-{n}",
+            ticker="X",
+            side="buy",
+            order_type="market",
+            quantity=quantity,
+        )
+        for i, (q, p, c) in enumerate(offered):
+            filled_before = sum((a[0] for a in accepted), D(0))
+            try:
+                orders.record_fill(
+                    order.order_id,
+                    fill_id=f"{n}-{i}",
+                    quantity=q,
+                    price=p,
+                    commission=c,
+                    filled_at=T0 + dt.timedelta(seconds=i),
+                )
+            except Overfill:
+                assert filled_before + q > quantity
+            else:
+                assert filled_before + q <= quantity
+                accepted.append((q, p, c))
+
+        stored = orders.get(order.order_id)
+        stored_fills = orders.fills(order.order_id)
+        total = sum((q for q, _, _ in accepted), D(0))
+        assert sum((f.quantity for f in stored_fills), D(0)) == stored.filled_quantity == total
+        assert stored.filled_quantity <= stored.quantity
+        assert stored.commission == sum((c for _, _, c in accepted), D(0))
+        if accepted:
+            exact = vwap([(q, p) for q, p, _ in accepted])
+            assert exact is not None
+            assert stored.filled_avg_price == fit(exact, backend)
+            assert stored.status is (
+                OrderStatus.FILLED if total == quantity else OrderStatus.PARTIALLY_FILLED
+            )
+            with localcontext(MONEY_CONTEXT):
+                assert min(p for _, p, _ in accepted) <= exact <= max(p for _, p, _ in accepted)
+        else:
+            assert stored.filled_avg_price is None
+            assert stored.status is OrderStatus.PENDING
+
+        if accepted:
+            report = orders.ingest_fills(
+                {
+                    "fill_id": f"bulk-{n}-{i}",
+                    "order_id": twin.order_id,
+                    "quantity": q,
+                    "price": p,
+                    "commission": c,
+                    "filled_at": T0 + dt.timedelta(seconds=i),
+                }
+                for i, (q, p, c) in enumerate(accepted)
+            )
+            assert report.inserted == len(accepted)
+            bulk = orders.get(twin.order_id)
+            for field in ("filled_quantity", "filled_avg_price", "commission", "status"):
+                assert getattr(bulk, field) == getattr(stored, field), field

@@ -1,0 +1,32 @@
+"""The README's main command runs the demo bot session: it must keep working."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tradestore import Database
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_demo_session_runs_end_to_end(db_url: str, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "examples" / "paper_bot.py"), "--url", db_url],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "restarted" in result.stdout
+    assert "take_profit" in result.stdout
+    assert "stop_loss" in result.stdout
+    db = Database(db_url)
+    with db.unit_of_work() as uow:
+        bots = uow.bots.list()
+    assert len(bots) == 2
+    assert all(str(bot.status) == "stopped" for bot in bots)
+    db.dispose()

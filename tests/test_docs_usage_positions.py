@@ -1,0 +1,51 @@
+"""docs/usage-positions.md runs as written: its Python blocks execute in order on SQLite."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "usage-positions.md"
+BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
+
+
+def test_the_guide_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("TRADESTORE_DATABASE_URL", f"sqlite:///{tmp_path / 'guide.db'}")
+    blocks = BLOCK.findall(GUIDE.read_text())
+    assert len(blocks) >= 10
+    namespace: dict[str, Any] = {}
+    for number, block in enumerate(blocks, 1):
+        exec(compile(block, f"{GUIDE.name} block {number}", "exec"), namespace)
+    out = capsys.readouterr().out
+    # a few of the figures the guide's comments promise
+    lines = out.splitlines()
+    for expected in (
+        "starting 100000",
+        "2 550 99",
+        "3.96",
+        "499.00 1.00",
+        "50 0.5",
+        "399.50 -110.00 LOSS",
+        "['NVDA'] ['NVDA', 'AMD']",
+        "2.0 2.50485",
+        "10.32 0.5 2.98",
+        "1.4",
+        "2 0",
+        "788.5 True",
+        "[] None",
+        "0",
+    ):
+        assert expected in lines, expected
+    assert namespace["first_half"].realized_pnl == Decimal("499.00")
+    assert namespace["second_half"].realized_pnl == Decimal("399.50")
+    assert namespace["stopped"].realized_pnl == Decimal("-110.00")
+    assert namespace["rest"].commission == Decimal("0.50")
+    assert "PositionClosed" in out
+    assert "PositionNotFound" in out
+    assert namespace["row"].total_trades_30d == 3
