@@ -1,0 +1,378 @@
+"""The read side: every seed view and common query as a typed Python call.
+
+``uow.analytics`` is an ``Analytics`` bound to the unit of work's session and bot::
+
+    with db.unit_of_work(bot_id="alpha") as uow:
+        uow.analytics.win_rate()                      # alpha's closed trades
+        uow.analytics.daily_summary(days=7).to_dataframe()
+    with db.unit_of_work() as uow:                    # no bot: every bot's rows
+        uow.analytics.active_positions()              # rows carry bot_id
+        uow.analytics.agent_leaderboard(limit=10)     # training is shared anyway
+
+Methods return ``Rows`` of frozen dataclasses (``.to_dataframe()`` with pandas installed) or a
+single value. The same answers are in SQL for psql, sqlite3 and Grafana users: the views and
+PostgreSQL functions that revision 0004 creates (docs/queries.md maps each method to its view
+or seed query). Queries live in one module per domain: ``positions``, ``orders``,
+``portfolio``, ``training``; this class validates arguments and delegates.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from sqlalchemy.orm import Session
+
+from tradestore.analytics import orders, portfolio, positions, training
+from tradestore.analytics.orders import (
+    DailyFillRate,
+    DailySummary,
+    OrderFillStats,
+    PaperRecentOrder,
+    RecentOrder,
+    SlippageByOrderType,
+    SlippageStats,
+    SymbolFillRate,
+)
+from tradestore.analytics.portfolio import (
+    EquityPoint,
+    PerformancePoint,
+    PerformanceSummary,
+    RiskSnapshot,
+)
+from tradestore.analytics.positions import (
+    ActivePosition,
+    BestPerformer,
+    ClosedTrade,
+    ExitReasonHolding,
+    PositionSummary,
+)
+from tradestore.analytics.results import Rows
+from tradestore.analytics.training import (
+    AlgorithmComparison,
+    EnsembleMember,
+    EnsembleWeightChange,
+    HyperparameterResult,
+    HyperparameterScore,
+    LeaderboardEntry,
+    TrainingSummary,
+)
+from tradestore.models import ALL_STRATEGIES
+from tradestore.types import Algorithm, EvaluationType, RunStatus, utcnow
+from tradestore.validation import day, instant, integer, optional_text, required_text
+
+__all__ = [
+    "ActivePosition",
+    "AlgorithmComparison",
+    "Analytics",
+    "BestPerformer",
+    "ClosedTrade",
+    "DailyFillRate",
+    "DailySummary",
+    "EnsembleMember",
+    "EnsembleWeightChange",
+    "EquityPoint",
+    "ExitReasonHolding",
+    "HyperparameterResult",
+    "HyperparameterScore",
+    "LeaderboardEntry",
+    "OrderFillStats",
+    "PaperRecentOrder",
+    "PerformancePoint",
+    "PerformanceSummary",
+    "PositionSummary",
+    "RecentOrder",
+    "RiskSnapshot",
+    "Rows",
+    "SlippageByOrderType",
+    "SlippageStats",
+    "SymbolFillRate",
+    "TrainingSummary",
+]
+
+#: The views keep at most this many rows per bot (seed 000's "last 100").
+RECENT_LIMIT = 100
+MAX_LIMIT = 100_000
+MAX_DAYS = 36_600
+
+
+def _limit(value: int, *, maximum: int = MAX_LIMIT) -> int:
+    result = integer("limit", value, minimum=1, maximum=maximum, allow_none=False)
+    assert result is not None
+    return result
+
+
+def _days(value: int) -> int:
+    result = integer("days", value, minimum=0, maximum=MAX_DAYS, allow_none=False)
+    assert result is not None
+    return result
+
+
+def _now(value: dt.datetime | None) -> dt.datetime:
+    if value is None:
+        return utcnow()
+    result = instant("now", value)
+    assert result is not None
+    return result
+
+
+class Analytics:
+    """Read-only queries over one session, scoped to ``bot_id`` or to every bot when None.
+
+    Trading results (positions, orders, snapshots, metrics) are the bot's; training results
+    are shared by all bots and ignore ``bot_id``. Nothing here writes or commits.
+
+    Time windows ("last 7 days") are measured back from ``now``, the current time unless a
+    caller, such as a backtest, passes its own aware datetime. The views with a window
+    (``v_paper_recent_orders``, ``v_performance_summary``) use the database's clock.
+    """
+
+    def __init__(self, session: Session, *, bot_id: str | None = None) -> None:
+        self._session = session
+        self.bot_id = None if bot_id is None else required_text("bot_id", bot_id)
+
+    # --- positions (seed 000 positions database, seed 003 positions) ---------------------
+
+    def position_summary(self) -> Rows[PositionSummary]:
+        """v_position_summary: open positions with calculated fields."""
+        return positions.position_summary(self._session, bot_id=self.bot_id)
+
+    def recent_closed_trades(self, *, limit: int = RECENT_LIMIT) -> Rows[ClosedTrade]:
+        """v_recent_closed_trades: the last closed trades with WIN/LOSS/BREAKEVEN."""
+        return positions.recent_closed_trades(
+            self._session, bot_id=self.bot_id, limit=_limit(limit, maximum=RECENT_LIMIT)
+        )
+
+    def active_positions(self) -> Rows[ActivePosition]:
+        """v_paper_active_positions: open positions with P&L, largest total P&L first."""
+        return positions.active_positions(self._session, bot_id=self.bot_id)
+
+    def total_unrealized_pnl(self) -> Decimal:
+        """Seed 000: total unrealized P&L of open positions."""
+        return positions.total_unrealized_pnl(self._session, bot_id=self.bot_id)
+
+    def total_pnl(self) -> Decimal:
+        """Seed 003's get_paper_total_pnl(): realized plus unrealized P&L."""
+        return positions.total_pnl(self._session, bot_id=self.bot_id)
+
+    def win_rate(self) -> float | None:
+        """Seed 000: share of closed trades with a positive realized P&L."""
+        return positions.win_rate(self._session, bot_id=self.bot_id)
+
+    def holding_period_by_exit_reason(self) -> Rows[ExitReasonHolding]:
+        """Seed 000: average holding period by exit reason."""
+        return positions.holding_period_by_exit_reason(self._session, bot_id=self.bot_id)
+
+    def best_performers(self, *, limit: int = 10) -> Rows[BestPerformer]:
+        """Seed 000: closed trades with the largest realized P&L."""
+        return positions.best_performers(self._session, bot_id=self.bot_id, limit=_limit(limit))
+
+    # --- orders and fills ------------------------------------------------------------------
+
+    def recent_orders(self, *, limit: int = RECENT_LIMIT) -> Rows[RecentOrder]:
+        """v_recent_orders: the last orders with formatted timestamps."""
+        return orders.recent_orders(
+            self._session, bot_id=self.bot_id, limit=_limit(limit, maximum=RECENT_LIMIT)
+        )
+
+    def order_fill_stats(self, *, order_id: str | None = None) -> Rows[OrderFillStats]:
+        """v_order_fill_stats: fills per order, VWAP, best and worst fill price."""
+        return orders.order_fill_stats(
+            self._session,
+            bot_id=self.bot_id,
+            order_id=optional_text("order_id", order_id, max_length=64),
+        )
+
+    def orders_last_24h(self) -> Rows[PaperRecentOrder]:
+        """v_paper_recent_orders: orders submitted in the last 24 hours."""
+        return orders.orders_last_24h(self._session, bot_id=self.bot_id)
+
+    def daily_summary(self, *, days: int = 7, now: dt.datetime | None = None) -> Rows[DailySummary]:
+        """v_paper_daily_summary for today and the ``days`` days before (seed 003)."""
+        return orders.daily_summary(
+            self._session, bot_id=self.bot_id, days=_days(days), now=_now(now)
+        )
+
+    def daily_fill_rate(
+        self, *, days: int | None = None, now: dt.datetime | None = None
+    ) -> Rows[DailyFillRate]:
+        """Seed 000: orders, filled orders and fill rate per day (all history by default)."""
+        return orders.daily_fill_rate(
+            self._session,
+            bot_id=self.bot_id,
+            days=None if days is None else _days(days),
+            now=_now(now),
+        )
+
+    def slippage_by_order_type(self) -> Rows[SlippageByOrderType]:
+        """Seed 000: average slippage by order type."""
+        return orders.slippage_by_order_type(self._session, bot_id=self.bot_id)
+
+    def fill_rate(
+        self, ticker: str, *, days: int = 7, now: dt.datetime | None = None
+    ) -> float | None:
+        """Seed 003's get_paper_fill_rate(symbol, days): filled / submitted orders."""
+        return orders.fill_rate(
+            self._session,
+            bot_id=self.bot_id,
+            ticker=required_text("ticker", ticker, max_length=32),
+            days=_days(days),
+            now=_now(now),
+        )
+
+    def fill_rate_by_symbol(self, *, now: dt.datetime | None = None) -> Rows[SymbolFillRate]:
+        """Seed 003: 7- and 30-day fill rate of every ticker."""
+        return orders.fill_rate_by_symbol(self._session, bot_id=self.bot_id, now=_now(now))
+
+    def slippage_analysis(
+        self, *, days: int = 7, now: dt.datetime | None = None
+    ) -> Rows[SlippageStats]:
+        """Seed 003: average, median and maximum slippage per ticker of recent fills."""
+        return orders.slippage_analysis(
+            self._session, bot_id=self.bot_id, days=_days(days), now=_now(now)
+        )
+
+    # --- portfolio ---------------------------------------------------------------------------
+
+    def equity_curve(
+        self, *, start: dt.date | None = None, end: dt.date | None = None
+    ) -> Rows[EquityPoint]:
+        """v_equity_curve: portfolio value per day."""
+        return portfolio.equity_curve(
+            self._session, bot_id=self.bot_id, start=day("start", start), end=day("end", end)
+        )
+
+    def performance_summary(self, *, strategy: str | None = None) -> Rows[PerformanceSummary]:
+        """v_performance_summary: the last 30 days of performance metrics."""
+        return portfolio.performance_summary(
+            self._session,
+            bot_id=self.bot_id,
+            strategy=optional_text("strategy", strategy, max_length=100),
+        )
+
+    def current_risk(self, *, strategy: str = ALL_STRATEGIES) -> Rows[RiskSnapshot]:
+        """Seed 000: current Sharpe ratio and drawdown (one row per bot)."""
+        return portfolio.current_risk(
+            self._session,
+            bot_id=self.bot_id,
+            strategy=required_text("strategy", strategy, max_length=100),
+        )
+
+    def performance_over_time(
+        self, *, days: int = 30, now: dt.datetime | None = None
+    ) -> Rows[PerformancePoint]:
+        """Seed 003: daily P&L, win rate and trades over the last ``days`` days."""
+        return portfolio.performance_over_time(
+            self._session, bot_id=self.bot_id, days=_days(days), now=_now(now)
+        )
+
+    # --- training (shared by every bot) ---------------------------------------------------
+
+    def agent_leaderboard(
+        self,
+        *,
+        limit: int = 10,
+        evaluation_type: EvaluationType | str | None = None,
+        algorithm: Algorithm | str | None = None,
+    ) -> Rows[LeaderboardEntry]:
+        """v_agent_leaderboard: best evaluations of completed runs by Sharpe ratio (seed 000's
+        "best agents"); every evaluation of a run is ranked, as in the view."""
+        return Rows(
+            LeaderboardEntry,
+            training.agent_leaderboard(
+                self._session,
+                limit=_limit(limit),
+                evaluation_type=evaluation_type,
+                algorithm=algorithm,
+                latest_only=False,
+            ),
+        )
+
+    best_agents = agent_leaderboard
+
+    def current_ensemble(self, *, ensemble_id: str | None = None) -> Rows[EnsembleMember]:
+        """v_current_ensemble: active ensemble composition."""
+        return Rows(
+            EnsembleMember,
+            training.current_ensembles(
+                self._session,
+                ensemble_id=optional_text("ensemble_id", ensemble_id, max_length=100),
+            ),
+        )
+
+    def training_summary(
+        self,
+        *,
+        algorithm: Algorithm | str | None = None,
+        status: RunStatus | str | None = None,
+    ) -> Rows[TrainingSummary]:
+        """v_training_summary: every run with duration, performance (latest validation, else
+        latest evaluation) and learning rate, newest first."""
+        return Rows(
+            TrainingSummary,
+            training.training_summary(
+                self._session,
+                evaluation_type=None,
+                algorithm=algorithm,
+                status=status,
+                limit=None,
+            ),
+        )
+
+    def hyperparameter_results(
+        self,
+        *,
+        limit: int = 10,
+        algorithm: Algorithm | str | None = None,
+        evaluation_type: EvaluationType | str | None = None,
+    ) -> Rows[HyperparameterResult]:
+        """v_hyperparameter_results: hyperparameters with their evaluations."""
+        return Rows(
+            HyperparameterResult,
+            training.hyperparameter_results(
+                self._session,
+                limit=_limit(limit),
+                algorithm=algorithm,
+                evaluation_type=evaluation_type,
+            ),
+        )
+
+    def algorithm_comparison(
+        self, *, evaluation_type: EvaluationType | str = EvaluationType.VALIDATION
+    ) -> Rows[AlgorithmComparison]:
+        """Seed 000: compare algorithms by Sharpe ratio over completed runs.
+
+        ``evaluations`` is the seed's ``runs`` column (COUNT(*) over the joined evaluations);
+        ``runs`` counts distinct runs.
+        """
+        return Rows(
+            AlgorithmComparison,
+            training.algorithm_comparison(self._session, evaluation_type=evaluation_type),
+        )
+
+    def best_hyperparameters(
+        self,
+        *,
+        algorithm: Algorithm | str = Algorithm.PPO,
+        evaluation_type: EvaluationType | str = EvaluationType.VALIDATION,
+        limit: int = 5,
+    ) -> Rows[HyperparameterScore]:
+        """Seed 000: best hyperparameters for an algorithm (PPO by default); ``average`` is
+        the seed's ``avg_sharpe``."""
+        return Rows(
+            HyperparameterScore,
+            training.best_hyperparameters(
+                self._session, algorithm, evaluation_type=evaluation_type, limit=_limit(limit)
+            ),
+        )
+
+    def ensemble_weight_history(
+        self, *, ensemble_id: str = "production", limit: int = 20
+    ) -> Rows[EnsembleWeightChange]:
+        """Seed 000: an ensemble's weight history, newest first."""
+        return Rows(
+            EnsembleWeightChange,
+            training.ensemble_weight_history(
+                self._session, ensemble_id=ensemble_id, limit=_limit(limit)
+            ),
+        )

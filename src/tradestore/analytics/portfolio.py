@@ -1,0 +1,203 @@
+"""Read-side queries on portfolio snapshots and performance metrics.
+
+Seed 000's equity curve and performance summary views and its "current Sharpe ratio and
+drawdown" query; seed 003's "Performance Over Time".
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tradestore.analytics import schema
+from tradestore.analytics.results import Rows
+from tradestore.models import ALL_STRATEGIES, PerformanceMetric, PortfolioSnapshot
+
+
+@dataclass(frozen=True, slots=True)
+class EquityPoint:
+    """A row of v_equity_curve."""
+
+    bot_id: str
+    snapshot_date: dt.date
+    snapshot_time: dt.datetime
+    total_equity: Decimal
+    cash_balance: Decimal
+    daily_pnl: Decimal | None
+    daily_return_pct: float | None
+    cumulative_pnl: Decimal | None
+    cumulative_return_pct: float | None
+
+
+def equity_curve(
+    session: Session,
+    *,
+    bot_id: str | None,
+    start: dt.date | None = None,
+    end: dt.date | None = None,
+) -> Rows[EquityPoint]:
+    """Portfolio value per day, oldest first, optionally between two dates (inclusive)."""
+    view = schema.v_equity_curve
+    query = select(*view.c).order_by(view.c.bot_id, view.c.snapshot_date)
+    if bot_id is not None:
+        query = query.where(view.c.bot_id == bot_id)
+    if start is not None:
+        query = query.where(view.c.snapshot_date >= start)
+    if end is not None:
+        query = query.where(view.c.snapshot_date <= end)
+    return Rows.from_result(EquityPoint, session.execute(query))
+
+
+@dataclass(frozen=True, slots=True)
+class PerformanceSummary:
+    """A row of v_performance_summary (metrics of the last 30 days)."""
+
+    bot_id: str
+    metric_date: dt.date
+    strategy: str
+    sharpe_ratio: float | None
+    sortino_ratio: float | None
+    calmar_ratio: float | None
+    max_drawdown: Decimal | None
+    max_drawdown_pct: float | None
+    current_drawdown: Decimal | None
+    current_drawdown_pct: float | None
+    days_in_drawdown: int | None
+    return_1d: float | None
+    return_7d: float | None
+    return_30d: float | None
+    volatility_annualized: float | None
+    total_trades_30d: int | None
+    winning_trades_30d: int | None
+    win_rate: float | None
+    profit_factor: float | None
+    expectancy_30d: Decimal | None
+
+
+def performance_summary(
+    session: Session, *, bot_id: str | None, strategy: str | None = None
+) -> Rows[PerformanceSummary]:
+    """The last 30 days of performance metrics, newest first; one strategy's or all rows."""
+    view = schema.v_performance_summary
+    query = select(*view.c).order_by(view.c.metric_date.desc(), view.c.bot_id, view.c.strategy)
+    if bot_id is not None:
+        query = query.where(view.c.bot_id == bot_id)
+    if strategy is not None:
+        query = query.where(view.c.strategy == strategy)
+    return Rows.from_result(PerformanceSummary, session.execute(query))
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSnapshot:
+    """The latest risk figures of one bot (seed 000's "current Sharpe ratio and drawdown")."""
+
+    bot_id: str
+    metric_date: dt.date
+    strategy: str
+    sharpe_ratio: float | None
+    sortino_ratio: float | None
+    max_drawdown_pct: float | None
+    current_drawdown_pct: float | None
+
+
+def current_risk(
+    session: Session, *, bot_id: str | None, strategy: str = ALL_STRATEGIES
+) -> Rows[RiskSnapshot]:
+    """The newest metrics row of ``strategy`` (default: the portfolio-wide row), one per bot.
+
+    Bot-scoped this is seed 000's ``ORDER BY metric_date DESC LIMIT 1``, served by the
+    (bot_id, metric_date, strategy) index.
+    """
+    m = PerformanceMetric
+    columns = (
+        m.bot_id,
+        m.metric_date,
+        m.strategy,
+        m.sharpe_ratio,
+        m.sortino_ratio,
+        m.max_drawdown_pct,
+        m.current_drawdown_pct,
+    )
+    if bot_id is not None:
+        query = (
+            select(*columns)
+            .where(m.bot_id == bot_id, m.strategy == strategy)
+            .order_by(m.metric_date.desc())
+            .limit(1)
+        )
+    else:
+        newest = (
+            select(m.bot_id, func.max(m.metric_date).label("metric_date"))
+            .where(m.strategy == strategy)
+            .group_by(m.bot_id)
+            .subquery()
+        )
+        query = (
+            select(*columns)
+            .join(newest, (newest.c.bot_id == m.bot_id) & (newest.c.metric_date == m.metric_date))
+            .where(m.strategy == strategy)
+            .order_by(m.bot_id)
+        )
+    return Rows.from_result(RiskSnapshot, session.execute(query))
+
+
+@dataclass(frozen=True, slots=True)
+class PerformancePoint:
+    """One daily snapshot in seed 003's "Performance Over Time".
+
+    ``total_pnl`` is the snapshot's cumulative P&L; ``win_rate`` is the day's wins over
+    decided (won or lost) trades, None on a day without any; ``total_trades`` the day's trades.
+    """
+
+    bot_id: str
+    date: dt.date
+    snapshot_time: dt.datetime
+    total_pnl: Decimal | None
+    win_rate: float | None
+    total_trades: int
+    total_equity: Decimal
+    daily_pnl: Decimal | None
+
+
+def performance_over_time(
+    session: Session, *, bot_id: str | None, days: int = 30, now: dt.datetime
+) -> Rows[PerformancePoint]:
+    """Daily snapshots taken in the ``days`` days before ``now``, oldest first."""
+    s = PortfolioSnapshot
+    query = (
+        select(
+            s.bot_id,
+            s.snapshot_date,
+            s.snapshot_time,
+            s.cumulative_pnl,
+            s.wins_today,
+            s.losses_today,
+            s.trades_today,
+            s.total_equity,
+            s.daily_pnl,
+        )
+        .where(s.snapshot_time >= now - dt.timedelta(days=days))
+        .order_by(s.snapshot_time, s.bot_id)
+    )
+    if bot_id is not None:
+        query = query.where(s.bot_id == bot_id)
+    points = []
+    for row in session.execute(query):
+        decided = row.wins_today + row.losses_today
+        points.append(
+            PerformancePoint(
+                bot_id=row.bot_id,
+                date=row.snapshot_date,
+                snapshot_time=row.snapshot_time,
+                total_pnl=row.cumulative_pnl,
+                win_rate=row.wins_today / decided if decided else None,
+                total_trades=row.trades_today,
+                total_equity=row.total_equity,
+                daily_pnl=row.daily_pnl,
+            )
+        )
+    return Rows(PerformancePoint, points)
