@@ -1,0 +1,54 @@
+"""Operations on a whole database, as a Python API (the ``tradestore`` command is built on it).
+
+One module per operation: ``status`` (migration status), ``verify``, ``backup``, ``restore``,
+``retention`` (prune), ``stats`` and ``export``. None of them prints; long ones accept a
+``progress(phase, done, total)`` callback. The functions are named apart from their modules
+(``verify_database`` in ``ops.verify``) so that neither shadows the other.
+
+    from tradestore import Database
+    from tradestore.ops import backup_database, verify_database
+
+    db = Database.from_env(check_schema=False)
+    report = verify_database(db)
+    result = backup_database(db, directory="data/backups", keep_days=30)
+"""
+
+from tradestore.ops._common import Progress
+from tradestore.ops.backup import (
+    BackupInfo,
+    BackupResult,
+    backup_database,
+    prune_backups,
+    verify_backup,
+)
+from tradestore.ops.export import ExportResult, export_table
+from tradestore.ops.restore import RestoreResult, restore_database
+from tradestore.ops.retention import PruneReport, prune
+from tradestore.ops.stats import DatabaseStats, IndexStats, TableStats, database_stats, row_counts
+from tradestore.ops.status import SchemaStatus, schema_status
+from tradestore.ops.verify import Check, VerifyReport, verify_database
+
+__all__ = [
+    "BackupInfo",
+    "BackupResult",
+    "Check",
+    "DatabaseStats",
+    "ExportResult",
+    "IndexStats",
+    "Progress",
+    "PruneReport",
+    "RestoreResult",
+    "SchemaStatus",
+    "TableStats",
+    "VerifyReport",
+    "backup_database",
+    "database_stats",
+    "export_table",
+    "prune",
+    "prune_backups",
+    "restore_database",
+    "row_counts",
+    "schema_status",
+    "verify_backup",
+    "verify_database",
+]

@@ -1,0 +1,319 @@
+"""Deleting old history without touching live state (seeds 003 and 004's cleanup).
+
+What is pruned, and by which timestamp a row is aged (a row goes when that instant is strictly
+before the cut-off):
+
+=====================  ====================================  ==================================
+table                  aged by                               never pruned while
+=====================  ====================================  ==================================
+orders                 ``updated_at`` of a *terminal* order  the order is not terminal
+                       (filled, cancelled, rejected,         (pending, new, accepted,
+                       expired): the instant it reached its  partially filled); its
+                       final state, or a later correction.   ``position_id`` or one of its
+                       ``submitted_at`` must be before the   fills' is an open position
+                       cut-off too (always, unless clocks
+                       disagree; it lets an index help)
+fills                  with their order, never on their own  their order is kept
+closed_positions       ``closed_at``                         the same ``position_id`` is
+                                                             still open (a partial close)
+training_episodes      the run's ``end_time``: a run's       the run is running, or any of
+                       episodes go together, never half a    its ensemble weights is active
+                       learning curve
+portfolio_snapshots    ``snapshot_time``                     -
+performance_metrics    ``metric_date``: the row of day D     -
+                       goes when all of D (UTC) is before
+                       the cut-off, i.e. D < cut-off's date
+=====================  ====================================  ==================================
+
+Bots, open positions, training runs, hyperparameters, evaluations, ensemble weights and
+migration_history are never pruned.
+
+Rows are deleted in batches of ``batch_size``, each in its own short transaction (on SQLite a
+``BEGIN IMMEDIATE`` that holds the write lock for one batch only; on PostgreSQL the batch's rows
+are locked ``FOR UPDATE`` and the predicate re-checked), so a bot writing at the same time
+waits for one batch at most. A dry run counts with the very same predicates the deletes use,
+so its figures are what a real run deletes from the same data.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Connection,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    exists,
+    func,
+    select,
+)
+
+from tradestore.database import Database
+from tradestore.errors import ValidationError
+from tradestore.models import (
+    Base,
+    ClosedPosition,
+    EnsembleWeight,
+    Fill,
+    Order,
+    PerformanceMetric,
+    PortfolioSnapshot,
+    Position,
+    TrainingEpisode,
+    TrainingRun,
+)
+from tradestore.ops._common import Progress, no_progress, read_connection
+from tradestore.types import TERMINAL_ORDER_STATUSES, RunStatus, ensure_aware
+
+#: What ``prune`` can be limited to (``tables=``); fills always go with their orders.
+PRUNABLE = (
+    "orders",
+    "closed_positions",
+    "training_episodes",
+    "portfolio_snapshots",
+    "performance_metrics",
+)
+#: The tables a report counts, in the order they are pruned.
+REPORTED = (
+    "fills",
+    "orders",
+    "closed_positions",
+    "training_episodes",
+    "portfolio_snapshots",
+    "performance_metrics",
+)
+DEFAULT_BATCH_SIZE = 1000
+
+
+@dataclass(frozen=True)
+class PruneReport:
+    cutoff: dt.datetime
+    dry_run: bool
+    #: Rows deleted (or, in a dry run, that would be deleted) per table.
+    counts: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+def prune(
+    database: Database,
+    *,
+    older_than: dt.timedelta | None = None,
+    cutoff: dt.datetime | None = None,
+    now: dt.datetime | None = None,
+    dry_run: bool = False,
+    tables: Collection[str] | None = None,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    progress: Progress = no_progress,
+) -> PruneReport:
+    """Delete (or with ``dry_run`` count) history older than the cut-off; see the module doc.
+
+    Give either ``older_than`` (the cut-off is ``now - older_than``) or ``cutoff``.
+    """
+    started = time.monotonic()
+    limit = _cutoff(older_than=older_than, cutoff=cutoff, now=now)
+    selected = _selected(tables)
+    if batch_size <= 0:
+        raise ValidationError("batch_size", batch_size, "must be greater than zero")
+    database.check_schema()
+    plan = _count_plan(database, limit, selected)
+    if dry_run:
+        return PruneReport(limit, True, plan, time.monotonic() - started)
+    deleted = dict.fromkeys(plan, 0)
+    with database.connect() as connection:
+        for group in selected:
+            _GROUPS[group].delete(connection, limit, batch_size, deleted, plan, progress)
+    return PruneReport(limit, False, deleted, time.monotonic() - started)
+
+
+def _cutoff(
+    *, older_than: dt.timedelta | None, cutoff: dt.datetime | None, now: dt.datetime | None
+) -> dt.datetime:
+    if (older_than is None) == (cutoff is None):
+        raise ValidationError("older_than", older_than, "give exactly one of older_than, cutoff")
+    if cutoff is not None:
+        return ensure_aware("cutoff", cutoff)
+    assert older_than is not None
+    if older_than <= dt.timedelta(0):
+        raise ValidationError("older_than", older_than, "must be greater than zero")
+    reference = ensure_aware("now", now) if now is not None else dt.datetime.now(dt.UTC)
+    return reference - older_than
+
+
+def _selected(tables: Collection[str] | None) -> list[str]:
+    if tables is None:
+        return list(PRUNABLE)
+    unknown = sorted(set(tables) - set(PRUNABLE))
+    if unknown:
+        hint = " (fills are pruned with their orders)" if "fills" in unknown else ""
+        raise ValidationError(
+            "tables",
+            sorted(tables),
+            f"cannot prune {', '.join(unknown)}{hint}; choose from {', '.join(PRUNABLE)}",
+        )
+    return [name for name in PRUNABLE if name in tables]
+
+
+def _count_plan(database: Database, limit: dt.datetime, selected: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    with read_connection(database) as connection:  # one snapshot for every count
+        for group in selected:
+            counts.update(_GROUPS[group].count(connection, limit))
+    return {name: counts[name] for name in REPORTED if name in counts}
+
+
+# --- predicates: one definition each, used by both the count and the delete ----------------------
+
+
+def _open_position(position_id: Any) -> ColumnElement[bool]:
+    return exists().where(Position.position_id == position_id)
+
+
+def _orders_predicate(limit: dt.datetime) -> ColumnElement[bool]:
+    fill_of_open_position = (
+        exists().where(Fill.order_id == Order.order_id).where(_open_position(Fill.position_id))
+    )
+    return and_(
+        Order.status.in_(sorted(TERMINAL_ORDER_STATUSES)),
+        Order.updated_at < limit,
+        # Implied by the line above for every order whose updated_at is not earlier than its
+        # submitted_at; stated so the planner can use idx_orders_submitted_at (updated_at has
+        # no index), and so an order with a skewed clock is kept rather than pruned.
+        Order.submitted_at < limit,
+        ~_open_position(Order.position_id),
+        ~fill_of_open_position,
+    )
+
+
+def _closed_positions_predicate(limit: dt.datetime) -> ColumnElement[bool]:
+    return and_(ClosedPosition.closed_at < limit, ~_open_position(ClosedPosition.position_id))
+
+
+def _episodes_predicate(limit: dt.datetime) -> ColumnElement[bool]:
+    active_ensemble = exists().where(
+        EnsembleWeight.run_id == TrainingRun.run_id, EnsembleWeight.is_active.is_(True)
+    )
+    finished_runs = select(TrainingRun.run_id).where(
+        TrainingRun.status != RunStatus.RUNNING,
+        TrainingRun.end_time < limit,
+        ~active_ensemble,
+    )
+    return TrainingEpisode.run_id.in_(finished_runs)
+
+
+def _snapshots_predicate(limit: dt.datetime) -> ColumnElement[bool]:
+    return PortfolioSnapshot.snapshot_time < limit
+
+
+def _metrics_predicate(limit: dt.datetime) -> ColumnElement[bool]:
+    return PerformanceMetric.metric_date < limit.date()
+
+
+# --- groups ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Group:
+    """A table pruned by primary key in batches, with dependants deleted first."""
+
+    name: str
+    table: Table
+    key: Any
+    predicate: Callable[[dt.datetime], ColumnElement[bool]]
+    #: (table, column referencing ``key``) whose rows go first, in the same batch: fills.
+    dependants: tuple[tuple[Table, Any], ...] = ()
+
+    def count(self, connection: Connection, limit: dt.datetime) -> dict[str, int]:
+        condition = self.predicate(limit)
+        counts = {self.name: _scalar(connection, self.table, condition)}
+        for table, column in self.dependants:
+            keys = select(self.key).where(condition)
+            counts[table.name] = _scalar(connection, table, column.in_(keys))
+        return counts
+
+    def delete(
+        self,
+        connection: Connection,
+        limit: dt.datetime,
+        batch_size: int,
+        deleted: dict[str, int],
+        plan: dict[str, int],
+        progress: Progress,
+    ) -> None:
+        condition = self.predicate(limit)
+        phase = f"pruning {self.name}"
+        progress(phase, 0, plan.get(self.name))
+        # Built once: each batch only binds its keys (an expanding IN parameter).
+        keys_param: BindParameter[Any] = bindparam("keys", expanding=True)
+        choose = select(self.key).where(condition).limit(batch_size).with_for_update(of=self.table)
+        dependants = [
+            (table.name, delete(table).where(column.in_(keys_param)))
+            for table, column in self.dependants
+        ]
+        remove = delete(self.table).where(self.key.in_(keys_param))
+        while True:
+            keys = list(connection.execute(choose).scalars())
+            if not keys:
+                connection.commit()
+                break
+            for name, statement in dependants:
+                deleted[name] += connection.execute(statement, {"keys": keys}).rowcount
+            deleted[self.name] += connection.execute(remove, {"keys": keys}).rowcount
+            connection.commit()  # one short transaction per batch
+            progress(phase, deleted[self.name], max(plan.get(self.name, 0), deleted[self.name]))
+
+
+def _table(model: type[Base]) -> Table:
+    return cast(Table, model.__table__)
+
+
+def _scalar(connection: Connection, table: Any, condition: ColumnElement[bool]) -> int:
+    return int(
+        connection.execute(select(func.count()).select_from(table).where(condition)).scalar_one()
+    )
+
+
+_GROUPS: dict[str, _Group] = {
+    "orders": _Group(
+        "orders",
+        _table(Order),
+        Order.order_id,
+        _orders_predicate,
+        dependants=((_table(Fill), Fill.order_id),),
+    ),
+    "closed_positions": _Group(
+        "closed_positions",
+        _table(ClosedPosition),
+        ClosedPosition.closed_position_id,
+        _closed_positions_predicate,
+    ),
+    "training_episodes": _Group(
+        "training_episodes",
+        _table(TrainingEpisode),
+        TrainingEpisode.episode_id,
+        _episodes_predicate,
+    ),
+    "portfolio_snapshots": _Group(
+        "portfolio_snapshots",
+        _table(PortfolioSnapshot),
+        PortfolioSnapshot.snapshot_id,
+        _snapshots_predicate,
+    ),
+    "performance_metrics": _Group(
+        "performance_metrics",
+        _table(PerformanceMetric),
+        PerformanceMetric.metric_id,
+        _metrics_predicate,
+    ),
+}

@@ -1,0 +1,117 @@
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from ops_scenario import CUTOFF, NOW, RETENTION, RetentionScenario, count
+from sqlalchemy import select
+
+from tradestore import Database
+from tradestore.errors import NaiveDatetimeError, SchemaOutOfDate, ValidationError
+from tradestore.models import (
+    Bot,
+    ClosedPosition,
+    Fill,
+    Order,
+    PerformanceMetric,
+    PortfolioSnapshot,
+    Position,
+    TrainingEpisode,
+    TrainingRun,
+)
+from tradestore.ops.retention import prune
+
+
+def _ids(db: Database, column: object) -> set[str]:
+    with db.engine.connect() as conn:
+        values = set(conn.execute(select(column)).scalars())  # type: ignore[call-overload]
+        conn.rollback()
+    return values
+
+
+def test_dry_run_counts_equal_the_real_run(db: Database, scenario: RetentionScenario) -> None:
+    dry = prune(db, older_than=RETENTION, now=NOW, dry_run=True)
+    assert dry.dry_run
+    assert dry.counts == scenario.expected
+    assert count(db, Order) == 10  # the dry run deleted nothing
+
+    real = prune(db, older_than=RETENTION, now=NOW)
+    assert not real.dry_run
+    assert real.counts == dry.counts
+    assert real.cutoff == dry.cutoff == CUTOFF
+    assert real.total == sum(scenario.expected.values()) == 23
+
+    again = prune(db, older_than=RETENTION, now=NOW, dry_run=True)
+    assert again.total == 0
+
+
+def test_prune_keeps_live_state_and_recent_history(
+    db: Database, scenario: RetentionScenario
+) -> None:
+    prune(db, older_than=RETENTION, now=NOW)
+    assert _ids(db, Order.order_id) == scenario.kept_orders
+    assert _ids(db, Fill.fill_id) == scenario.kept_fills
+    assert _ids(db, ClosedPosition.position_id) == scenario.kept_closed
+    assert _ids(db, Position.position_id) == {"pos-open"}
+    assert _ids(db, Bot.bot_id) == {"alpha", "beta"}
+    assert count(db, TrainingRun) == 5  # runs themselves are never pruned
+    for run_id, episodes in scenario.kept_episode_runs.items():
+        assert count(db, TrainingEpisode, TrainingEpisode.run_id == run_id) == episodes
+    assert count(db, TrainingEpisode) == sum(scenario.kept_episode_runs.values())
+    # the snapshot taken exactly at the cut-off is not older than it
+    times = _ids(db, PortfolioSnapshot.snapshot_time)
+    assert min(times) == CUTOFF
+    assert min(_ids(db, PerformanceMetric.metric_date)) == CUTOFF.date()
+
+
+def test_small_batches_delete_the_same_rows(db: Database, scenario: RetentionScenario) -> None:
+    report = prune(db, older_than=RETENTION, now=NOW, batch_size=1)
+    assert report.counts == scenario.expected
+    assert _ids(db, Order.order_id) == scenario.kept_orders
+
+
+def test_tables_limits_the_prune(db: Database, scenario: RetentionScenario) -> None:
+    report = prune(db, older_than=RETENTION, now=NOW, tables=["portfolio_snapshots"])
+    assert report.counts == {"portfolio_snapshots": 4}
+    assert count(db, Order) == 10
+    orders_only = prune(db, older_than=RETENTION, now=NOW, tables=["orders"], dry_run=True)
+    assert orders_only.counts == {"fills": 2, "orders": 4}
+
+
+def test_explicit_cutoff(db: Database, scenario: RetentionScenario) -> None:
+    # a cut-off before every row: nothing is old enough
+    report = prune(db, cutoff=dt.datetime(2020, 1, 1, tzinfo=dt.UTC), dry_run=True)
+    assert report.total == 0
+    assert prune(db, cutoff=CUTOFF, dry_run=True).counts == scenario.expected
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "field"),
+    [
+        ({}, "older_than"),
+        ({"older_than": RETENTION, "cutoff": CUTOFF}, "older_than"),
+        ({"older_than": dt.timedelta(0)}, "older_than"),
+        ({"older_than": RETENTION, "batch_size": 0}, "batch_size"),
+        ({"older_than": RETENTION, "tables": ["fills"]}, "tables"),
+        ({"older_than": RETENTION, "tables": ["bots"]}, "tables"),
+    ],
+)
+def test_bad_arguments_are_refused(db: Database, kwargs: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        prune(db, **kwargs)  # type: ignore[arg-type]
+    assert info.value.field == field
+
+
+def test_naive_cutoff_is_refused(db: Database) -> None:
+    with pytest.raises(NaiveDatetimeError):
+        prune(db, cutoff=dt.datetime(2025, 1, 1))
+
+
+def test_prune_refuses_a_schema_behind_head(fresh_url: str) -> None:
+    database = Database(fresh_url, check_schema=False)
+    try:
+        database.upgrade("0002")
+        with pytest.raises(SchemaOutOfDate):
+            prune(database, older_than=RETENTION, dry_run=True)
+    finally:
+        database.dispose()
