@@ -1,0 +1,142 @@
+"""Issue 7, test 4: the server cuts tradestore's connections between and during units of work.
+
+The library's connections carry a unique ``application_name``; an admin connection ends them
+with ``pg_terminate_backend``. Between units of work the pool's pre-ping replaces the dead
+connections; during one, the statement fails with a lost connection, the unit of work rolls
+back, and ``Database.run`` runs it again on a new connection. The caller does nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from decimal import Decimal as D  # noqa: N817
+
+import pytest
+from reliability_support import record_figure
+from sqlalchemy import create_engine, func, select, text
+from sqlalchemy.engine import Engine
+
+from tradestore import Database
+from tradestore.errors import TransientDatabaseError
+from tradestore.models import Bot, Order
+from tradestore.retry import RetryPolicy
+from tradestore.unit_of_work import UnitOfWork
+
+pytestmark = [pytest.mark.reliability, pytest.mark.postgres_only]
+
+BOT = "rel-cut"
+ROUNDS = 25
+
+
+@pytest.fixture
+def admin(db_url: str) -> Iterator[Engine]:
+    engine = create_engine(db_url, isolation_level="AUTOCOMMIT", pool_size=1)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def app_db(db_url: str) -> Iterator[Database]:
+    name = f"ts-cut-{uuid.uuid4().hex[:10]}"
+    database = Database(
+        db_url, application_name=name, retry=RetryPolicy(attempts=5, base_delay=0.01)
+    )
+    database.application_name = name  # type: ignore[attr-defined]
+    yield database
+    database.dispose()
+
+
+def _terminate(admin: Engine, application_name: str) -> int:
+    with admin.connect() as conn:
+        return len(
+            conn.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE application_name = :name AND pid <> pg_backend_pid()"
+                ),
+                {"name": application_name},
+            ).all()
+        )
+
+
+def _submit(uow: UnitOfWork, n: int) -> str:
+    return uow.orders.submit(
+        client_order_id=f"c-{n}",
+        ticker="MSFT",
+        side="buy",
+        order_type="market",
+        quantity=D(1),
+        reference_price=D(10),
+    ).order_id
+
+
+def _orders(db: Database) -> int:
+    with db.session(readonly=True) as session:
+        return int(session.scalar(select(func.count()).select_from(Order)) or 0)
+
+
+def test_connections_cut_between_units_of_work(app_db: Database, admin: Engine) -> None:
+    with app_db.session() as session:
+        session.add(Bot(bot_id=BOT))
+    name: str = app_db.application_name  # type: ignore[attr-defined]
+    cut = 0
+    for n in range(ROUNDS):
+        # several pooled connections, so pre-ping has more than one dead one to replace
+        with app_db.unit_of_work(bot_id=BOT) as a, app_db.unit_of_work(bot_id=BOT) as b:
+            _submit(a, 2 * n)
+            _submit(b, 2 * n + 1)
+        cut += _terminate(admin, name)
+        # plain `with unit_of_work`: no retry needed, the pool pings before handing out
+        with app_db.unit_of_work(bot_id=BOT) as uow:
+            assert uow.orders.find(client_order_id=f"c-{2 * n}") is not None
+    assert cut >= 2 * ROUNDS
+    assert _orders(app_db) == 2 * ROUNDS
+    record_figure("lost_connections_between", "connections_cut", cut)
+    record_figure("lost_connections_between", "rows_lost", 2 * ROUNDS - _orders(app_db))
+
+
+def test_connection_cut_during_a_unit_of_work_is_retried(app_db: Database, admin: Engine) -> None:
+    with app_db.session() as session:
+        session.add(Bot(bot_id=BOT))
+    name: str = app_db.application_name  # type: ignore[attr-defined]
+    cut = attempts = 0
+    for n in range(ROUNDS):
+        calls: list[int] = []
+
+        def work(uow: UnitOfWork, n: int = n, calls: list[int] = calls) -> str:
+            calls.append(1)
+            order_id = _submit(uow, n)
+            if len(calls) == 1:
+                # the server ends this very connection in the middle of the transaction
+                nonlocal cut
+                cut += _terminate(admin, name)
+            uow.orders.get(order_id)  # the next statement finds the connection gone
+            return order_id
+
+        order_id = app_db.run(work, bot_id=BOT)
+        attempts += len(calls)
+        assert len(calls) == 2  # the whole unit of work ran again, once
+        with app_db.unit_of_work(bot_id=BOT) as uow:
+            assert uow.orders.get(order_id).client_order_id == f"c-{n}"
+    assert cut >= ROUNDS
+    assert _orders(app_db) == ROUNDS  # the first attempt's insert was rolled back, not kept
+    record_figure("lost_connections_during", "connections_cut", cut)
+    record_figure("lost_connections_during", "unit_of_work_attempts", attempts)
+    record_figure("lost_connections_during", "rows_lost", ROUNDS - _orders(app_db))
+
+
+def test_a_cut_inside_unit_of_work_surfaces_as_transient(app_db: Database, admin: Engine) -> None:
+    """Without ``run`` the caller sees one retryable tradestore error, never a driver error,
+    and the next unit of work works."""
+    with app_db.session() as session:
+        session.add(Bot(bot_id=BOT))
+    name: str = app_db.application_name  # type: ignore[attr-defined]
+    with pytest.raises(TransientDatabaseError), app_db.unit_of_work(bot_id=BOT) as uow:
+        _submit(uow, 1)
+        _terminate(admin, name)
+        uow.orders.find(client_order_id="c-1")
+    assert _orders(app_db) == 0
+    with app_db.unit_of_work(bot_id=BOT) as uow:
+        _submit(uow, 2)
+    assert _orders(app_db) == 1
