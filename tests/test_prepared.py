@@ -84,3 +84,22 @@ def test_a_statement_per_dialect(db: Database) -> None:
     prepared.compiled(db.engine.dialect)
     prepared.compiled(db.engine.dialect)
     assert seen == [db.dialect_name]
+
+
+def test_a_value_the_statement_carries_is_used_unless_one_is_passed(db: Database) -> None:
+    """``.limit(1)`` binds its own value; a missing required name still fails loudly."""
+    first = Prepared(
+        select(BOTS.c.bot_id)
+        .where(BOTS.c.mode == bindparam("mode"))
+        .order_by(BOTS.c.bot_id)
+        .limit(1),
+        name="test.bots.first",
+    )
+    with db.session() as session:
+        connection = session.connection()
+        for bot_id in ("b-2", "b-1"):
+            INSERT.execute(connection, VALUES | {"bot_id": bot_id})
+        assert first.execute(connection, {"mode": "paper"}).rows == [("b-1",)]
+        assert first.execute(connection, {"mode": "live"}).rows == []
+        with pytest.raises(KeyError, match="mode"):
+            first.execute(connection, {})

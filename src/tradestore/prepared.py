@@ -32,7 +32,7 @@ from typing import Any, cast
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.selectable import ReturnsRows
 from sqlalchemy.types import TypeDecorator
@@ -40,6 +40,8 @@ from sqlalchemy.types import TypeDecorator
 log = logging.getLogger(__name__)
 
 Processor = Callable[[Any], Any] | None
+#: Marks a bind parameter with no value of its own: the caller must pass it.
+_REQUIRED: Any = object()
 Row = tuple[Any, ...]
 
 
@@ -78,11 +80,17 @@ class _Compiled:
         self.names: tuple[str, ...] = (
             tuple(compiled.positiontup or ()) if self.positional else tuple(compiled.binds)
         )
-        binders = {
-            name: _bind_processor(bind.type, dialect, validated=validated)
-            for name, bind in compiled.binds.items()
-        }
-        self._bind_plan = tuple((name, binders[name]) for name in self.names)
+        binds = compiled.binds
+        # A bind the statement gave a value itself (``.limit(1)``, ``literal(...)``) takes
+        # that value unless the caller passes one; every other name must be passed.
+        self._bind_plan = tuple(
+            (
+                name,
+                _bind_processor(binds[name].type, dialect, validated=validated),
+                _REQUIRED if binds[name].required else binds[name].effective_value,
+            )
+            for name in self.names
+        )
         self._result_types = (
             [column.type for column in statement.exported_columns]
             if isinstance(statement, ReturnsRows)
@@ -93,8 +101,8 @@ class _Compiled:
     def bind(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
         values = [
             value if binder is None or value is None else binder(value)
-            for name, binder in self._bind_plan
-            for value in (params[name],)
+            for name, binder, default in self._bind_plan
+            for value in (params[name] if default is _REQUIRED else params.get(name, default),)
         ]
         if self.positional:
             return tuple(values)
@@ -225,8 +233,11 @@ class Prepared:
 
 
 def _run(method: Callable[[str, Any], Any], compiled: _Compiled, args: Any) -> None:
-    with driver_errors(compiled.dialect, compiled.sql):
+    # ``driver_errors`` inlined: a generator context manager per statement is measurable here.
+    try:
         method(compiled.sql, args)
+    except compiled.dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(compiled.dialect, compiled.sql, exc) from exc
 
 
 @contextmanager
@@ -236,10 +247,13 @@ def driver_errors(dialect: Dialect, statement: str) -> Iterator[None]:
     For code that talks to the driver directly (these statements, ``COPY``), so that
     ``translate_errors`` maps its failures like any other; parameters stay out of messages.
     """
-    dbapi = dialect.loaded_dbapi
     try:
         yield
-    except dbapi.Error as exc:
-        raise DBAPIError.instance(
-            statement, None, exc, dbapi.Error, hide_parameters=True, dialect=dialect
-        ) from exc
+    except dialect.loaded_dbapi.Error as exc:
+        raise _wrapped(dialect, statement, exc) from exc
+
+
+def _wrapped(dialect: Dialect, statement: str, exc: Exception) -> StatementError:
+    return DBAPIError.instance(
+        statement, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
+    )

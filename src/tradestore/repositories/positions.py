@@ -60,6 +60,7 @@ from tradestore.errors import (
     ValidationError,
 )
 from tradestore.models.positions import MAX_STRATEGY_LENGTH, ClosedPosition, Position
+from tradestore.prepared import Prepared
 from tradestore.repositories._clock import sqlite_now_literal
 from tradestore.repositories._integrity import (
     is_foreign_key_violation,
@@ -210,10 +211,17 @@ def _bind(values: Mapping[str, Any]) -> dict[str, Any]:
 
 
 _BY_ID = (_P.c.position_id == bindparam("key_position_id"), _P.c.bot_id == bindparam("key_bot_id"))
-_INSERT_POSITION = insert(_P).values(_typed_values(_P, _POSITION_FIELDS))
+# The statements of open and close run through ``Prepared`` (the driver's cursor): a bot opens
+# and closes positions all day, one short unit of work each, and ``Session.execute`` costs
+# more than the statement itself on SQLite (docs/performance-positions.md).
+_INSERT_POSITION = Prepared(
+    insert(_P).values(_typed_values(_P, _POSITION_FIELDS)), name="positions.insert"
+)
 _SELECT_POSITION = select(*_POSITION_COLUMNS).where(*_BY_ID)
 _SELECT_POSITION_FOR_UPDATE = _SELECT_POSITION.with_for_update()
-_DELETE_POSITION_RETURNING = delete(_P).where(*_BY_ID).returning(*_POSITION_COLUMNS)
+_DELETE_POSITION_RETURNING = Prepared(
+    delete(_P).where(*_BY_ID).returning(*_POSITION_COLUMNS), name="positions.delete_returning"
+)
 _DELETE_POSITION = delete(_P).where(*_BY_ID)
 _SHRINK_FIELDS = (
     "quantity",
@@ -227,13 +235,15 @@ _SHRINK_FIELDS = (
 )
 _SHRINK_POSITION = update(_P).where(*_BY_ID).values(_typed_values(_P, _SHRINK_FIELDS))
 _CLOSED_WRITTEN = tuple(name for name in _CLOSED_FIELDS if name != "closed_position_id")
-_INSERT_CLOSED = (
-    insert(_C).values(_typed_values(_C, _CLOSED_WRITTEN)).returning(_C.c.closed_position_id)
+_INSERT_CLOSED = Prepared(
+    insert(_C).values(_typed_values(_C, _CLOSED_WRITTEN)).returning(_C.c.closed_position_id),
+    name="closed_positions.insert",
 )
-_CLOSED_EXISTS = (
+_CLOSED_EXISTS = Prepared(
     select(_C.c.closed_position_id)
     .where(_C.c.position_id == bindparam("key_position_id"), _C.c.bot_id == bindparam("key_bot_id"))
-    .limit(1)
+    .limit(1),
+    name="closed_positions.exists",
 )
 
 # mark_to_market: read what the P&L needs, compute it in Python, write back in one statement.
@@ -433,7 +443,7 @@ class PositionRepository(BotScopedRepository):
         if explicit_id and self._was_closed(pid):
             raise PositionClosed(f"position {pid!r} was already closed: use a new position_id")
         try:
-            self._session.execute(_INSERT_POSITION, _bind(record.__dict__))
+            _INSERT_POSITION.execute(self._session.connection(), _bind(record.__dict__))
         except IntegrityError as exc:
             if is_foreign_key_violation(exc):
                 raise BotNotFound("bot", self._bot_id) from None
@@ -541,10 +551,10 @@ class PositionRepository(BotScopedRepository):
         key = {"key_position_id": pid, "key_bot_id": self._bot_id}
 
         if part is None:
-            row = self._session.execute(_DELETE_POSITION_RETURNING, key).one_or_none()
-            if row is None:
+            rows = _DELETE_POSITION_RETURNING.execute(self._session.connection(), key).rows
+            if not rows:
                 raise self._missing(pid)
-            position = _position(row)
+            position = _position(rows[0])
             try:
                 figures = self._figures(position, exit_, None, exit_fee, closed)
                 return self._insert_closed(position, figures, exit_, reason, slip, closed)
@@ -791,21 +801,22 @@ class PositionRepository(BotScopedRepository):
             "signal_score": position.signal_score,
             "metadata": position.metadata,
         }
-        closed_id = self._session.execute(_INSERT_CLOSED, _bind(values)).scalar_one()
+        [(closed_id,)] = _INSERT_CLOSED.execute(self._session.connection(), _bind(values)).rows
         return ClosedPositionRecord(closed_position_id=closed_id, **values)
 
     def _restore(self, position: PositionRecord) -> None:
         try:
             with self._session.begin_nested():
-                self._session.execute(_INSERT_POSITION, _bind(position.__dict__))
+                _INSERT_POSITION.execute(self._session.connection(), _bind(position.__dict__))
         except Exception:  # noqa: S110 - the original error is the one to report
             pass
 
     def _was_closed(self, position_id: str) -> bool:
-        found = self._session.execute(
-            _CLOSED_EXISTS, {"key_position_id": position_id, "key_bot_id": self._bot_id}
-        ).first()
-        return found is not None
+        found = _CLOSED_EXISTS.execute(
+            self._session.connection(),
+            {"key_position_id": position_id, "key_bot_id": self._bot_id},
+        ).rows
+        return bool(found)
 
     def _missing(self, position_id: str) -> Exception:
         if self._was_closed(position_id):
