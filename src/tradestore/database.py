@@ -41,6 +41,7 @@ from tradestore.errors import (
     TransientDatabaseError,
 )
 from tradestore.retry import RetryPolicy, is_connection_lost, is_transient
+from tradestore.thread_sessions import ThreadSession, ThreadSessions
 from tradestore.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -149,6 +150,14 @@ def _enable_wal(cursor: sqlite3.Cursor, *, timeout_s: float) -> None:
             delay = min(delay * 2, 0.05)
 
 
+def _thread_sessions_for(engine: Engine) -> ThreadSessions | None:
+    """Per-thread Sessions for a SQLite file (see thread_sessions); None elsewhere."""
+    if engine.dialect.name != "sqlite" or sqlite_path(engine.url) is None:
+        return None
+    size = getattr(engine.pool, "size", None)
+    return ThreadSessions(engine, limit=size() if callable(size) else 5)
+
+
 class Database:
     """One database: its engine, session factories and schema state.
 
@@ -174,6 +183,7 @@ class Database:
         self._check_schema = check_schema
         self._schema_checked = False
         self._schema_lock = threading.Lock()
+        self._thread_sessions = _thread_sessions_for(self.engine)
 
     @classmethod
     def from_env(cls, **options: Any) -> Database:
@@ -195,6 +205,8 @@ class Database:
         return f"Database({self.safe_url!r})"
 
     def dispose(self) -> None:
+        if self._thread_sessions is not None:
+            self._thread_sessions.close()
         self.engine.dispose()
 
     def __enter__(self) -> Database:
@@ -215,24 +227,30 @@ class Database:
         :meth:`run` for that.
         """
         self.ensure_schema()
-        session = self._begin(readonly=readonly)
+        sessions = None if readonly else self._thread_sessions
+        slot = sessions.claim() if sessions is not None else None
         try:
-            with translate_errors(self.url):
-                yield session
-                if not readonly:
-                    session.flush()
-        except BaseException:
-            _quiet_rollback(session)
-            session.close()
-            raise
-        try:
-            with translate_errors(self.url, committing=not readonly):
-                if readonly:
-                    session.rollback()
-                else:
-                    session.commit()
+            session = self._begin(readonly=readonly, slot=slot)
+            try:
+                with translate_errors(self.url):
+                    yield session
+                    if not readonly:
+                        session.flush()
+            except BaseException:
+                _quiet_rollback(session)
+                session.close()
+                raise
+            try:
+                with translate_errors(self.url, committing=not readonly):
+                    if readonly:
+                        session.rollback()
+                    else:
+                        session.commit()
+            finally:
+                session.close()
         finally:
-            session.close()
+            if sessions is not None and slot is not None:
+                sessions.release(slot)
 
     @contextmanager
     def unit_of_work(self, bot_id: str | None = None) -> Iterator[UnitOfWork]:
@@ -279,12 +297,16 @@ class Database:
                 time.sleep(delay)
                 attempt += 1
 
-    def _begin(self, *, readonly: bool) -> Session:
-        """A session whose transaction has begun, retrying connect/BEGIN on transient errors."""
+    def _begin(self, *, readonly: bool, slot: ThreadSession | None = None) -> Session:
+        """A session whose transaction has begun, retrying connect/BEGIN on transient errors.
+
+        ``slot`` is this thread's reusable Session (SQLite writers, see thread_sessions);
+        without one a Session comes from the pool.
+        """
         factory = self._read_sessions if readonly else self._sessions
         attempt = 1
         while True:
-            session = factory()
+            session = slot.session if slot is not None else factory()
             try:
                 with translate_errors(self.url):
                     session.connection()  # checkout + BEGIN (IMMEDIATE on SQLite writers)

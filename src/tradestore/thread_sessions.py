@@ -1,0 +1,152 @@
+"""A long-lived Session per thread for SQLite write units of work.
+
+Why this exists. On SQLite a unit of work's fixed cost outweighs its statements: a new
+Session, a pool checkout (events, the reset-on-return rollback) and their teardown cost about
+100 microseconds, against 2-20 for ``BEGIN IMMEDIATE``, an INSERT and ``COMMIT`` on the
+driver. A bot opens thousands of such units a day, each one a few statements long
+(docs/performance.md measures it). So each thread that writes keeps one Connection checked
+out and one Session bound to it, and reuses both for every unit of work it runs.
+
+Why only SQLite files. A SQLite connection is a file handle: it cannot be dropped by a server,
+so holding it costs nothing and never needs the pool's pre-ping. A PostgreSQL connection can
+be terminated at any time; there the pool, with its pre-ping, stays in charge, and a
+network round trip already dwarfs the Session's cost.
+
+The rules that keep this safe:
+
+* a slot serves one unit of work at a time; a nested unit of work in the same thread falls
+  back to a pooled Session, exactly as before;
+* at most ``limit`` threads hold a slot, so threads never starve the pool; the rest use it;
+* the Session is closed (identity map emptied, transaction ended) after every unit of work,
+  so nothing leaks from one unit to the next: only the objects are reused, not their state;
+* a slot whose connection was invalidated is discarded, never reused;
+* slots of threads that have ended are closed when the next slot is made, all of them on
+  ``Database.dispose()`` or when the Database is garbage-collected, and none is ever used
+  by a forked child (the parent owns those connections).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import weakref
+from dataclasses import dataclass, field
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+
+@dataclass(eq=False)
+class ThreadSession:
+    """One thread's connection and the Session bound to it."""
+
+    thread: threading.Thread
+    connection: Connection
+    session: Session
+    busy: bool = field(default=False)
+    #: Taken out of service by ``close()`` while busy: closed when its unit of work ends.
+    retired: bool = field(default=False)
+    #: The process that opened the connection: the only one that may close it.
+    pid: int = field(default_factory=os.getpid)
+
+    @property
+    def usable(self) -> bool:
+        return not (self.connection.closed or self.connection.invalidated)
+
+    def close(self) -> None:
+        if self.pid != os.getpid():
+            return  # inherited through fork: the parent's connection, not ours to close
+        try:
+            self.session.close()
+        finally:
+            self.connection.close()
+
+
+class ThreadSessions:
+    """Hands each writing thread its own Session, bounded and cleaned up."""
+
+    def __init__(self, engine: Engine, *, limit: int) -> None:
+        self._engine = engine
+        self._limit = limit
+        self._lock = threading.Lock()
+        self._slots: dict[int, ThreadSession] = {}
+        self._pid = os.getpid()
+        # Close the slots when the owning Database goes away without dispose(): a
+        # connection garbage-collected while checked out makes SQLAlchemy warn.
+        self._finalizer = weakref.finalize(self, _close_all, self._slots)
+
+    def claim(self) -> ThreadSession | None:
+        """This thread's slot, marked busy; None when the caller should use the pool."""
+        with self._lock:
+            if os.getpid() != self._pid:
+                self._forget_inherited()
+            ident = threading.get_ident()
+            slot = self._slots.get(ident)
+            if slot is not None:
+                if slot.busy:
+                    return None  # a unit of work nested in another one
+                if slot.usable and slot.thread is threading.current_thread():
+                    slot.busy = True
+                    return slot
+                # Bad connection, or an ended thread's slot under a recycled thread id.
+                del self._slots[ident]
+                slot.close()
+            return self._new_slot(ident)
+
+    def release(self, slot: ThreadSession) -> None:
+        """End ``slot``'s unit of work; a retired or broken slot is closed, not kept."""
+        with self._lock:
+            slot.busy = False
+            if slot.retired or not slot.usable:
+                if self._slots.get(threading.get_ident()) is slot:
+                    del self._slots[threading.get_ident()]
+                slot.close()
+
+    def close(self) -> None:
+        """Close every slot (``Database.dispose()``); threads make new ones on next use.
+
+        A slot in the middle of a unit of work is retired instead: its thread closes it
+        when the unit ends, so a dispose() never pulls a connection from under a commit.
+        """
+        with self._lock:
+            _close_all(self._slots)
+
+    def _new_slot(self, ident: int) -> ThreadSession | None:
+        self._close_ended_threads()
+        if len(self._slots) >= self._limit:
+            return None
+        connection = self._engine.connect()
+        session = Session(bind=connection, expire_on_commit=False)
+        slot = ThreadSession(threading.current_thread(), connection, session, busy=True)
+        self._slots[ident] = slot
+        return slot
+
+    def _close_ended_threads(self) -> None:
+        for ident, slot in list(self._slots.items()):
+            if not slot.thread.is_alive() and not slot.busy:
+                del self._slots[ident]
+                slot.close()
+
+    def _forget_inherited(self) -> None:
+        # The parent process owns these connections; closing them here could disturb it.
+        # Keep them referenced (never garbage-collected, so never finalized) and start over.
+        _inherited.extend(self._slots.values())
+        self._slots.clear()
+        self._pid = os.getpid()
+
+
+#: Slots a forked child inherited from its parent: kept alive, deliberately never touched.
+_inherited: list[ThreadSession] = []
+
+
+def _close_all(slots: dict[int, ThreadSession]) -> None:
+    if not slots:
+        return
+    pending = list(slots.values())
+    slots.clear()
+    for slot in pending:
+        if slot.busy:
+            slot.retired = True
+        else:
+            slot.close()
