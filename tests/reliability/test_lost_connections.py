@@ -8,6 +8,8 @@ back, and ``Database.run`` runs it again on a new connection. The caller does no
 
 from __future__ import annotations
 
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal as D  # noqa: N817
@@ -18,7 +20,7 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine
 
 from tradestore import Database
-from tradestore.errors import TransientDatabaseError
+from tradestore.errors import CommitOutcomeUnknown, TransientDatabaseError
 from tradestore.models import Bot, Order
 from tradestore.retry import RetryPolicy
 from tradestore.unit_of_work import UnitOfWork
@@ -136,6 +138,66 @@ def test_a_cut_inside_unit_of_work_surfaces_as_transient(app_db: Database, admin
         _submit(uow, 1)
         _terminate(admin, name)
         uow.orders.find(client_order_id="c-1")
+    assert _orders(app_db) == 0
+    with app_db.unit_of_work(bot_id=BOT) as uow:
+        _submit(uow, 2)
+    assert _orders(app_db) == 1
+
+
+def _cut_when_committing(admin: Engine, pid: int, done: threading.Event) -> None:
+    """End backend ``pid`` once it is running COMMIT (held there by a deferred trigger)."""
+    deadline = time.monotonic() + 30
+    with admin.connect() as conn:
+        while time.monotonic() < deadline and not done.is_set():
+            query = conn.execute(
+                text("SELECT query FROM pg_stat_activity WHERE pid = :pid AND state = 'active'"),
+                {"pid": pid},
+            ).scalar()
+            if query is not None and query.strip().upper() == "COMMIT":
+                conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+                return
+            time.sleep(0.01)
+
+
+def test_a_cut_during_commit_is_reported_as_unknown_and_never_retried(
+    app_db: Database, admin: Engine
+) -> None:
+    """Issue 7: never retry after a commit may have happened. A deferred constraint trigger
+    holds COMMIT open on the server while an admin connection ends the backend."""
+    with app_db.session() as session:
+        session.add(Bot(bot_id=BOT))
+    calls: list[int] = []
+    done = threading.Event()
+    cutter: list[threading.Thread] = []
+
+    def work(uow: UnitOfWork) -> str:
+        calls.append(1)
+        for statement in (
+            "CREATE TEMPORARY TABLE commit_gate (x integer)",
+            "CREATE FUNCTION pg_temp.commit_gate_wait() RETURNS trigger LANGUAGE plpgsql AS "
+            "$$ BEGIN PERFORM pg_sleep(5); RETURN NULL; END $$",
+            "CREATE CONSTRAINT TRIGGER commit_gate_wait AFTER INSERT ON commit_gate "
+            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+            "EXECUTE FUNCTION pg_temp.commit_gate_wait()",
+            "INSERT INTO commit_gate VALUES (1)",
+        ):
+            uow.session.execute(text(statement))
+        pid = uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
+        thread = threading.Thread(target=_cut_when_committing, args=(admin, pid, done))
+        thread.start()
+        cutter.append(thread)
+        return _submit(uow, 1)
+
+    try:
+        with pytest.raises(CommitOutcomeUnknown, match="COMMIT"):
+            app_db.run(work, bot_id=BOT)
+    finally:
+        done.set()
+        for thread in cutter:
+            thread.join()
+    assert calls == [1]  # not retried: the caller must look before repeating
+    # Here the server had not written the commit record, so the order is not there; in
+    # general the caller cannot know that, which is why the error says "may have committed".
     assert _orders(app_db) == 0
     with app_db.unit_of_work(bot_id=BOT) as uow:
         _submit(uow, 2)
