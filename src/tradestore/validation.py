@@ -25,23 +25,29 @@ MAX_ID_LENGTH = 64
 
 
 def text(
-    field: str, value: Any, *, max_length: int, allow_none: bool = False, strip: bool = True
+    field: str, value: Any, *, max_length: int, allow_none: bool = False, trimmed: bool = True
 ) -> str | None:
-    """A non-empty string of at most ``max_length`` characters, without NUL bytes."""
+    """A non-empty string of at most ``max_length`` characters, without NUL bytes.
+
+    Text is stored exactly as given or refused, never silently altered: with ``trimmed`` (ids,
+    tickers, names) leading or trailing whitespace is refused rather than stripped, because
+    a client_order_id of ``"x "`` quietly becoming ``"x"`` would no longer match the broker's.
+    """
     if value is None:
         if allow_none:
             return None
         raise ValidationError(field, value, "is required")
     if not isinstance(value, str):
         raise ValidationError(field, value, f"expected a string, got {type(value).__name__}")
-    result = value.strip() if strip else value
-    if not result:
+    if not (value.strip() if trimmed else value):
         raise ValidationError(field, value, "must not be empty")
-    if len(result) > max_length:
+    if trimmed and value != value.strip():
+        raise ValidationError(field, value, "has leading or trailing whitespace")
+    if len(value) > max_length:
         raise ValidationError(field, value, f"longer than {max_length} characters")
-    if "\x00" in result:
+    if "\x00" in value:
         raise ValidationError(field, value, "contains a NUL character")
-    return result
+    return value
 
 
 def required_text(field: str, value: Any, *, max_length: int = MAX_ID_LENGTH) -> str:

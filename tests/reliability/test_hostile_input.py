@@ -345,3 +345,71 @@ def test_hostile_command_lines(
 
     check()
     record_figure("hostile_cli", "command_lines", tried)
+
+
+# --- legal hostile text is stored verbatim -------------------------------------------------
+
+
+def _write_text(uow: UnitOfWork, n: int, value: str) -> None:
+    document = {"note": value, value: [value]}
+    uow.positions.open(
+        "AAPL",
+        position_id=f"p-{n}",
+        side="long",
+        quantity=Decimal(1),
+        entry_price=Decimal(10),
+        strategy=value,
+        metadata=document,
+    )
+    uow.orders.submit(
+        client_order_id=value,
+        order_id=f"o-{n}",
+        ticker="AAPL",
+        side="buy",
+        order_type="market",
+        quantity=Decimal(1),
+        reference_price=Decimal(10),
+        strategy=value,
+        metadata=document,
+    )
+    uow.training.start_run(
+        "PPO", value, run_id=f"r-{n}", hyperparameters={"note": value}, metadata=document
+    )
+
+
+def test_legal_hostile_text_reads_back_verbatim(seeded: Database) -> None:
+    """Unicode, 10 kB strings and SQL-injection text are data: what is accepted comes back
+    character for character, in columns, JSON values and JSON keys, on both backends."""
+    counter = iter(range(10**6))
+    tally = {"accepted": 0, "refused": 0}
+
+    @SETTINGS
+    @given(value=texts)
+    def check(value: str) -> None:
+        n = next(counter)
+        before = database_state(seeded)
+        try:
+            with seeded.unit_of_work(bot_id=BOT) as uow:
+                _write_text(uow, n, value)
+        except TradestoreError:
+            tally["refused"] += 1
+            assert database_state(seeded) == before, f"{value!r} refused but wrote"
+            return
+        tally["accepted"] += 1
+        document = {"note": value, value: [value]}
+        with seeded.unit_of_work(bot_id=BOT) as uow:
+            position = uow.positions.get(f"p-{n}")
+            order = uow.orders.get(client_order_id=value)
+            run = uow.training.get(f"r-{n}")
+            hyperparameters = uow.training.hyperparameters(f"r-{n}")
+        assert (position.strategy, position.metadata) == (value, document)
+        assert (order.order_id, order.client_order_id) == (f"o-{n}", value)
+        assert (order.strategy, order.metadata) == (value, document)
+        assert (run.model_name, run.metadata) == (value, document)
+        assert hyperparameters is not None
+        assert hyperparameters.params == {"note": value}
+
+    check()
+    assert tally["accepted"] > 0  # the legal part of the pool did reach the database
+    record_figure("hostile_text_verbatim", "accepted", tally["accepted"])
+    record_figure("hostile_text_verbatim", "refused", tally["refused"])

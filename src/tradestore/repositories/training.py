@@ -394,7 +394,7 @@ class TrainingRepository:
             "best_reward": number("best_reward", best_reward, allow_nonfinite=True),
             "model_path": optional_text("model_path", model_path, max_length=4096),
             "error_message": validated_text(
-                "error_message", error_message, max_length=100_000, allow_none=True, strip=False
+                "error_message", error_message, max_length=100_000, allow_none=True, trimmed=False
             ),
             "total_timesteps": integer("total_timesteps", total_timesteps, minimum=0),
         }
