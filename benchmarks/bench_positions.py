@@ -107,6 +107,26 @@ def ours_floor(db: Database) -> Callable[[], None]:
     return run
 
 
+def ours_empty(db: Database) -> Callable[[], None]:
+    """The unit of work alone: begin and commit a writing transaction that does nothing."""
+
+    def run() -> None:
+        for _ in range(OPS_PER_SAMPLE):
+            with db.unit_of_work(bot_id=BOT):
+                pass
+
+    return run
+
+
+def raw_sqlite_empty(conn: sqlite3.Connection) -> Callable[[], None]:
+    def run() -> None:
+        for _ in range(OPS_PER_SAMPLE):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.execute("COMMIT")
+
+    return run
+
+
 def raw_sqlite_floor(conn: sqlite3.Connection) -> Callable[[], None]:
     def run() -> None:
         for i in range(OPS_PER_SAMPLE):
@@ -447,6 +467,11 @@ def run_backend(backend: str) -> list[Result]:
             ours_fl, raw_fl = (
                 seconds / OPS_PER_SAMPLE for seconds in paired_medians(ours_floor(db), raw_floor)
             )
+            empty: tuple[float, float] | None = None
+            if backend == "sqlite":
+                # On PostgreSQL an empty transaction sends nothing (psycopg2 begins lazily).
+                a, b = paired_medians(ours_empty(db), raw_sqlite_empty(raw))
+                empty = (a / OPS_PER_SAMPLE, b / OPS_PER_SAMPLE)
             ours_oc, raw_oc_s = (
                 seconds / OPS_PER_SAMPLE for seconds in paired_medians(ours_open_close(db), raw_oc)
             )
@@ -468,6 +493,8 @@ def run_backend(backend: str) -> list[Result]:
         finally:
             raw.close()
     target = TARGET[backend]
+    if empty is not None:
+        results.append(Result("empty unit of work", backend, *empty, raw_label))
     results.append(Result("floor: unit of work, one UPDATE", backend, ours_fl, raw_fl, raw_label))
     results.append(
         Result("open+close (one unit of work)", backend, ours_oc, raw_oc_s, raw_label, target)
