@@ -167,3 +167,27 @@ def test_a_forked_child_never_uses_the_parents_connection(db: Database) -> None:
     assert db._thread_sessions.claim() is parent_session  # type: ignore[union-attr]
     db._thread_sessions.release(parent_session)  # type: ignore[union-attr]
     assert _rows(db) == ["parent before", "child", "parent after"]
+
+
+def test_a_fork_while_the_table_is_locked_does_not_hang_the_child(db: Database) -> None:
+    _insert(db, "parent")
+    sessions = db._thread_sessions
+    assert sessions is not None
+    with sessions._lock:  # as if another parent thread were claiming at the moment of fork
+        child = mp.get_context("fork").Process(target=_child_insert, args=(db,))
+        child.start()
+        child.join(timeout=60)
+    assert child.exitcode == 0
+    assert _rows(db) == ["parent", "child"]
+
+
+class _Unreachable:
+    """An engine whose connect() fails, as a full disk or a vanished directory would."""
+
+    def connect(self) -> None:
+        raise OSError("disk I/O error")
+
+
+def test_a_slot_that_cannot_connect_leaves_the_error_to_the_pool() -> None:
+    sessions = ThreadSessions(_Unreachable(), limit=1)  # type: ignore[arg-type]
+    assert sessions.claim() is None

@@ -75,6 +75,7 @@ class ThreadSessions:
         # Close the slots when the owning Database goes away without dispose(): a
         # connection garbage-collected while checked out makes SQLAlchemy warn.
         self._finalizer = weakref.finalize(self, _close_all, self._slots)
+        _instances.add(self)
 
     def claim(self) -> ThreadSession | None:
         """This thread's slot, marked busy; None when the caller should use the pool."""
@@ -116,7 +117,12 @@ class ThreadSessions:
         self._close_ended_threads()
         if len(self._slots) >= self._limit:
             return None
-        connection = self._engine.connect()
+        try:
+            connection = self._engine.connect()
+        except Exception:
+            # The pool will meet the same failure inside the unit of work's error
+            # translation and report it as a tradestore error; nothing to do here.
+            return None
         session = Session(bind=connection, expire_on_commit=False)
         slot = ThreadSession(threading.current_thread(), connection, session, busy=True)
         self._slots[ident] = slot
@@ -138,6 +144,21 @@ class ThreadSessions:
 
 #: Slots a forked child inherited from its parent: kept alive, deliberately never touched.
 _inherited: list[ThreadSession] = []
+_instances: weakref.WeakSet[ThreadSessions] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    """Give every instance a fresh lock and no slots in a forked child.
+
+    Another thread of the parent may have held the lock at the moment of the fork; the child
+    has no such thread and would wait on it forever.
+    """
+    for instance in list(_instances):
+        instance._lock = threading.Lock()
+        instance._forget_inherited()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def _close_all(slots: dict[int, ThreadSession]) -> None:
