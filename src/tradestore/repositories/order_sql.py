@@ -234,18 +234,8 @@ def pg_array(values: Iterable[Any]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-INGEST_ORDER_COLUMNS = [
-    _O.c.order_id,
-    _O.c.status,
-    _O.c.quantity,
-    _O.c.filled_quantity,
-    _O.c.side,
-    _O.c.ticker,
-    _O.c.position_id,
-    _O.c.limit_price,
-    _O.c.stop_price,
-    _O.c.reference_price,
-]
+#: The bulk import locks many orders at once, so each row starts with its order_id.
+INGEST_ORDER_COLUMNS = [_O.c.order_id, *LOCK_ORDER_COLUMNS]
 INGEST_LOCK_ORDERS = Prepared(
     lambda d: (
         select(*INGEST_ORDER_COLUMNS)
