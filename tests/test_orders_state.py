@@ -10,6 +10,7 @@ from tradestore import orders_state
 from tradestore.orders_state import (
     FILL_DRIVEN,
     FILLABLE,
+    LATE_FILL_STATUSES,
     OPEN_STATUSES,
     TRANSITIONS,
     is_allowed,
@@ -81,3 +82,14 @@ def test_status_after_fill() -> None:
         status_after_fill(Decimal("3"), Decimal("2"))
     with pytest.raises(ValueError, match="positive"):
         status_after_fill(Decimal("0"), Decimal("2"))
+
+
+def test_a_late_fill_keeps_an_ended_status() -> None:
+    assert {S.CANCELLED, S.EXPIRED} == LATE_FILL_STATUSES
+    assert not LATE_FILL_STATUSES & FILLABLE
+    for ended in LATE_FILL_STATUSES:
+        assert status_after_fill(Decimal("1"), Decimal("2"), ended) is ended
+        assert status_after_fill(Decimal("2"), Decimal("2"), ended) is ended
+        with pytest.raises(ValueError, match="overfill"):
+            status_after_fill(Decimal("3"), Decimal("2"), ended)
+    assert status_after_fill(Decimal("2"), Decimal("2"), S.ACCEPTED) is S.FILLED

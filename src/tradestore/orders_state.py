@@ -13,6 +13,13 @@ the bot's record disagree with the broker's. What is refused:
 * setting ``partially_filled`` or ``filled`` by hand: they follow from recorded fills, so that
   ``filled_quantity`` and the status can never disagree (see ``FILL_DRIVEN``).
 
+A fill is not a status change, and a cancelled or expired order still takes one: an execution
+that happened before the cancel or the expiry took effect can be reported after it (the
+broker's cancel acknowledgement and its execution report cross, or the bot reconciles from
+two feeds). The execution is real money; refusing it would leave the bot's books short of the
+broker's. So the fill is recorded and counted, and the order keeps its terminal status
+(``LATE_FILL_STATUSES``). A ``rejected`` order never reached the market and takes none.
+
 Setting the status an order already has is a no-op, not an error: brokers redeliver events,
 and a replayed "accepted" must not crash the bot (the same idempotency rule as for fills).
 
@@ -51,6 +58,8 @@ FILL_DRIVEN = frozenset({_S.PARTIALLY_FILLED, _S.FILLED})
 #: complete order is an overfill, reported as such rather than as a bad transition.
 FILLABLE = frozenset({_S.PENDING, _S.NEW, _S.ACCEPTED, _S.PARTIALLY_FILLED})
 OPEN_STATUSES = frozenset(_S) - TERMINAL_ORDER_STATUSES
+#: Ended orders that still accept a fill reported late; the fill leaves their status as it is.
+LATE_FILL_STATUSES = frozenset({_S.CANCELLED, _S.EXPIRED})
 
 
 def is_allowed(current: OrderStatus, requested: OrderStatus) -> bool:
@@ -71,10 +80,18 @@ def sources_of(requested: OrderStatus) -> frozenset[OrderStatus]:
     return frozenset(status for status, targets in TRANSITIONS.items() if requested in targets)
 
 
-def status_after_fill(filled_quantity: Decimal, quantity: Decimal) -> OrderStatus:
-    """The status an order has once ``filled_quantity`` of its ``quantity`` is filled."""
+def status_after_fill(
+    filled_quantity: Decimal, quantity: Decimal, current: OrderStatus | None = None
+) -> OrderStatus:
+    """The status an order has once ``filled_quantity`` of its ``quantity`` is filled.
+
+    ``current`` is the status before the fill: a late fill on a cancelled or expired order
+    leaves that status in place (see ``LATE_FILL_STATUSES``).
+    """
     if filled_quantity <= 0:
         raise ValueError("status_after_fill needs a positive filled quantity")
     if filled_quantity > quantity:
         raise ValueError("filled quantity above the order quantity is an overfill")
+    if current in LATE_FILL_STATUSES:
+        return current
     return _S.FILLED if filled_quantity == quantity else _S.PARTIALLY_FILLED

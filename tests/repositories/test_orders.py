@@ -553,21 +553,51 @@ def test_overfill_is_refused(repo: OrderRepository) -> None:
     assert len(repo.fills(order.order_id)) == 2
 
 
-@pytest.mark.parametrize("ending", ["cancelled", "rejected", "expired"])
-def test_no_fills_on_closed_orders(repo: OrderRepository, ending: str) -> None:
+@pytest.mark.parametrize("ending", ["cancelled", "expired"])
+def test_a_late_fill_on_an_ended_order_is_counted(repo: OrderRepository, ending: str) -> None:
+    """The broker's cancel (or expiry) and an execution that came first can cross: the fill
+    is recorded and counted, and the order keeps the status it ended with."""
     order = limit_order(repo)
     repo.record_fill(order.order_id, fill_id="f-1", quantity=D("10"), price=D("250"))
-    repo.set_status(order.order_id, ending)
-    with pytest.raises(InvalidTransition) as err:
-        repo.record_fill(order.order_id, fill_id="f-2", quantity=D("10"), price=D("250"))
-    assert err.value.current == ending
-    # A replay of a fill recorded before the cancel is still a harmless replay.
+    ended = repo.set_status(order.order_id, ending)
+    late = repo.record_fill(
+        order.order_id, fill_id="f-2", quantity=D("30"), price=D("249"), commission=D("0.30")
+    )
+    assert not late.replayed
+    assert late.order.status == OrderStatus(ending)
+    assert late.order.filled_quantity == D("40")
+    assert late.order.filled_avg_price == D("249.25")  # (10 * 250 + 30 * 249) / 40
+    assert late.order.commission == D("0.30")
+    assert late.order.filled_at is None
+    assert (late.order.cancelled_at, late.order.expired_at) == (
+        ended.cancelled_at,
+        ended.expired_at,
+    )
+    assert repo.get(order.order_id) == late.order
+    # Replays stay replays; the quantity is still capped by the order's.
     assert repo.record_fill(
-        order.order_id, fill_id="f-1", quantity=D("10"), price=D("250")
+        order.order_id, fill_id="f-2", quantity=D("30"), price=D("249"), commission=D("0.30")
     ).replayed
-    after = repo.get(order.order_id)
-    assert after.status == OrderStatus(ending)
-    assert after.filled_quantity == D("10")
+    with pytest.raises(Overfill, match="above its quantity 50"):
+        repo.record_fill(order.order_id, fill_id="f-3", quantity=D("11"), price=D("250"))
+    # Even the fill that completes it does not reopen or re-status the order.
+    last = repo.record_fill(order.order_id, fill_id="f-4", quantity=D("10"), price=D("250"))
+    assert (last.order.status, last.order.filled_quantity) == (OrderStatus(ending), D("50"))
+    assert sum(f.quantity for f in repo.fills(order.order_id)) == D("50")
+    assert order.order_id not in {o.order_id for o in repo.list_open()}
+
+
+def test_no_fills_on_rejected_orders(repo: OrderRepository) -> None:
+    """A rejected order never reached the market: a fill for it is a bot or broker error."""
+    order = repo.submit(
+        client_order_id="c-r", ticker="TSLA", side="buy", order_type="market", quantity=D("5")
+    )
+    rejected = repo.reject(order.order_id, reason="insufficient buying power")
+    with pytest.raises(InvalidTransition) as err:
+        repo.record_fill(order.order_id, fill_id="f-1", quantity=D("1"), price=D("250"))
+    assert err.value.current == "rejected"
+    assert repo.get(order.order_id) == rejected
+    assert repo.fills(order.order_id) == []
 
 
 @pytest.mark.parametrize(
@@ -743,11 +773,11 @@ def test_ingest_refuses_an_overfill_naming_the_row(repo: OrderRepository) -> Non
     assert repo.get(one.order_id).filled_quantity == 0
 
 
-def test_ingest_refuses_closed_and_unknown_orders(repo: OrderRepository) -> None:
-    open_order, closed = limit_order(repo, "c-1"), limit_order(repo, "c-2")
-    repo.cancel(closed.order_id)
+def test_ingest_refuses_rejected_and_unknown_orders(repo: OrderRepository) -> None:
+    open_order, rejected = limit_order(repo, "c-1"), limit_order(repo, "c-2")
+    repo.reject(rejected.order_id, reason="halted")
     with pytest.raises(InvalidTransition, match=r"rows\[1\]"):
-        repo.ingest_fills(_rows(open_order.order_id, 1) + _rows(closed.order_id, 1))
+        repo.ingest_fills(_rows(open_order.order_id, 1) + _rows(rejected.order_id, 1))
     with pytest.raises(OrderNotFound, match=r"rows\[1\]"):
         repo.ingest_fills(_rows(open_order.order_id, 1) + _rows("missing", 1))
     filled = limit_order(repo, "c-3")
@@ -755,6 +785,27 @@ def test_ingest_refuses_closed_and_unknown_orders(repo: OrderRepository) -> None
     with pytest.raises(Overfill, match=r"rows\[0\].*completely filled"):
         repo.ingest_fills(_rows(filled.order_id, 1))
     assert repo.fills(open_order.order_id) == []
+
+
+def test_ingest_counts_late_fills_like_record_fill(repo: OrderRepository) -> None:
+    """A cancelled order's late fills, imported, leave it as record_fill would."""
+    live, bulk = limit_order(repo, "c-live"), limit_order(repo, "c-bulk")
+    for order in (live, bulk):
+        repo.record_fill(order.order_id, fill_id=f"{order.order_id}-0", quantity=D("5"),
+                         price=D("250"))  # fmt: skip
+        repo.cancel(order.order_id)
+    rows = _rows(bulk.order_id, 3)
+    report = repo.ingest_fills(rows)
+    assert report.inserted == 3
+    for row in _rows(live.order_id, 3):
+        repo.record_fill(live.order_id, **{k: v for k, v in row.items() if k != "order_id"})
+    after_live, after_bulk = repo.get(live.order_id), repo.get(bulk.order_id)
+    assert after_bulk.status is OrderStatus.CANCELLED
+    assert after_bulk.filled_quantity == D("35")
+    same = ("status", "filled_quantity", "filled_avg_price", "commission", "slippage", "filled_at")
+    assert [getattr(after_bulk, f) for f in same] == [getattr(after_live, f) for f in same]
+    with pytest.raises(Overfill, match=r"rows\[1\]"):
+        repo.ingest_fills(_rows(bulk.order_id, 2, start=3, quantity="10"))
 
 
 def test_ingest_fill_id_taken_by_an_order_outside_the_batch(bots: Database) -> None:

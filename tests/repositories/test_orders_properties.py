@@ -3,8 +3,9 @@
 For any sequence of fills offered to an order: the stored fills add up to the order's
 filled_quantity, which never exceeds its quantity; an offered fill is refused exactly when it
 would overfill; the VWAP is the exact VWAP of the accepted fills rounded once to storage; the
-commission is the sum; the status follows. Importing the same fills with ingest_fills leaves
-a twin order in exactly the same state.
+commission is the sum; the status follows, except that an order cancelled along the way stays
+cancelled while its late fills are still counted. Importing the same fills with ingest_fills
+leaves a twin order in exactly the same state.
 """
 
 from __future__ import annotations
@@ -50,12 +51,18 @@ def bot(db: Database) -> Database:
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
-@given(quantity=amounts, offered=fills)
+@given(quantity=amounts, offered=fills, cancel_at=st.none() | st.integers(0, 10))
 def test_fill_accounting_invariants(
-    bot: Database, backend: str, quantity: Decimal, offered: list[tuple[Decimal, Decimal, Decimal]]
+    bot: Database,
+    backend: str,
+    quantity: Decimal,
+    offered: list[tuple[Decimal, Decimal, Decimal]],
+    cancel_at: int | None,
 ) -> None:
     n = next(_ids)
     accepted: list[tuple[Decimal, Decimal, Decimal]] = []
+    accepted_at: list[dt.datetime] = []
+    cancelled = False
     with bot.unit_of_work(bot_id=BOT) as uow:
         orders = uow.orders
         order = orders.submit(
@@ -74,6 +81,9 @@ def test_fill_accounting_invariants(
         )
         for i, (q, p, c) in enumerate(offered):
             filled_before = sum((a[0] for a in accepted), D(0))
+            if i == cancel_at and filled_before < quantity:
+                orders.cancel(order.order_id)  # later fills are late reports
+                cancelled = True
             try:
                 orders.record_fill(
                     order.order_id,
@@ -88,6 +98,7 @@ def test_fill_accounting_invariants(
             else:
                 assert filled_before + q <= quantity
                 accepted.append((q, p, c))
+                accepted_at.append(T0 + dt.timedelta(seconds=i))
 
         stored = orders.get(order.order_id)
         stored_fills = orders.fills(order.order_id)
@@ -100,14 +111,20 @@ def test_fill_accounting_invariants(
             assert exact is not None
             assert stored.filled_avg_price == fit(exact, backend)
             assert stored.status is (
-                OrderStatus.FILLED if total == quantity else OrderStatus.PARTIALLY_FILLED
+                OrderStatus.CANCELLED
+                if cancelled
+                else OrderStatus.FILLED
+                if total == quantity
+                else OrderStatus.PARTIALLY_FILLED
             )
             with localcontext(MONEY_CONTEXT):
                 assert min(p for _, p, _ in accepted) <= exact <= max(p for _, p, _ in accepted)
         else:
             assert stored.filled_avg_price is None
-            assert stored.status is OrderStatus.PENDING
+            assert stored.status is (OrderStatus.CANCELLED if cancelled else OrderStatus.PENDING)
 
+        if cancelled:
+            orders.cancel(twin.order_id)  # before any fill: all of them arrive late
         if accepted:
             report = orders.ingest_fills(
                 {
@@ -116,11 +133,17 @@ def test_fill_accounting_invariants(
                     "quantity": q,
                     "price": p,
                     "commission": c,
-                    "filled_at": T0 + dt.timedelta(seconds=i),
+                    "filled_at": accepted_at[i],
                 }
                 for i, (q, p, c) in enumerate(accepted)
             )
             assert report.inserted == len(accepted)
             bulk = orders.get(twin.order_id)
-            for field in ("filled_quantity", "filled_avg_price", "commission", "status"):
+            for field in (
+                "filled_quantity",
+                "filled_avg_price",
+                "commission",
+                "status",
+                "filled_at",
+            ):
                 assert getattr(bulk, field) == getattr(stored, field), field

@@ -459,7 +459,7 @@ def _fast_text(value: Any, max_length: int) -> str | None:
 def _ingest_order_updates(
     states: Mapping[str, LockedOrder], new_fills: Sequence[_IngestFill], dialect: str
 ) -> list[tuple[str, OrderChanges]]:
-    """Recompute every affected order from all its fills; refuse overfills and closed orders.
+    """Recompute every affected order from all its fills; refuse overfills and rejected orders.
 
     Plain Decimal sums in one exact context: this runs once per fill of the batch.
     """

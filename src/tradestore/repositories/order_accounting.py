@@ -112,8 +112,12 @@ class LockedOrder:
             )
 
     def check_fillable(self, row: int | None = None) -> None:
-        """Raise unless the order's status accepts a fill (naming the ingest ``row``)."""
-        if self.status in orders_state.FILLABLE:
+        """Raise unless the order's status accepts a fill (naming the ingest ``row``).
+
+        Open orders do, and so do cancelled and expired ones (a late report of an
+        execution that came first: see ``orders_state.LATE_FILL_STATUSES``).
+        """
+        if self.status in orders_state.FILLABLE or self.status in orders_state.LATE_FILL_STATUSES:
             return
         where = "" if row is None else f"rows[{row}]: "
         if self.status is OrderStatus.FILLED:
@@ -152,7 +156,7 @@ def order_changes(
     filled_quantity = exact_sum("quantity", filled_quantity, dialect, "filled_quantity", row)
     commission = exact_sum("commission", commission, dialect, "order commission", row)
     average = fit_derived(MONEY_CONTEXT.divide(notional, filled_quantity), dialect)
-    status = orders_state.status_after_fill(filled_quantity, state.quantity)
+    status = orders_state.status_after_fill(filled_quantity, state.quantity, state.status)
     reference = reference_price(
         reference=state.reference_price, limit_price=state.limit_price, stop_price=state.stop_price
     )

@@ -351,10 +351,12 @@ class OrderRepository(BotScopedRepository):
         Idempotent on ``fill_id`` (per bot): a replay with the same order, quantity, price,
         liquidity, commission (and ``filled_at``, when given) returns the stored fill and
         writes nothing; anything different raises ``DuplicateFill``. Refuses an overfill
-        (``Overfill``) and fills on cancelled, rejected or expired orders
-        (``InvalidTransition``). Updates ``filled_quantity``, the VWAP ``filled_avg_price``,
-        ``commission``, ``slippage`` and the status (``partially_filled`` / ``filled``,
-        setting ``filled_at`` to the last execution time when complete).
+        (``Overfill``) and fills on rejected orders (``InvalidTransition``). Updates
+        ``filled_quantity``, the VWAP ``filled_avg_price``, ``commission``, ``slippage`` and
+        the status (``partially_filled`` / ``filled``, setting ``filled_at`` to the last
+        execution time when complete). A fill on a cancelled or expired order is a late
+        report of an execution that came first: it is recorded and counted, and the order
+        keeps its status.
         """
         dialect = self._dialect
         sqlite = dialect == "sqlite"
@@ -525,7 +527,8 @@ class OrderRepository(BotScopedRepository):
         ``commission``. Rows already stored with the same payload are skipped (replays);
         the batch is refused as a whole, naming the row (``rows[i].field``), if any row is
         invalid, names another bot's or an unknown order, reuses a fill_id with a different
-        payload, would overfill its order or fills a cancelled/rejected/expired order.
+        payload, would overfill its order or fills a rejected order. Fills of cancelled and
+        expired orders are late reports, counted as ``record_fill`` counts them.
 
         Fills go in with one ``executemany`` (SQLite) or one ``COPY`` (PostgreSQL); the
         affected orders are then recomputed from all their fills and written with one
