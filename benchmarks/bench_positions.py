@@ -305,11 +305,20 @@ def pg_connect(db: Database) -> Any:
     )  # fmt: skip
 
 
-def raw_pg_open_close(conn: Any) -> Callable[[], None]:
+def raw_pg_open_close(conn: Any, *, ping: bool = False) -> Callable[[], None]:
+    """``ping``: first a ``SELECT 1`` outside the transaction, as the pool's pre-ping sends.
+
+    That variant is the floor for any library that checks a connection before using it: the
+    same statements plus one round trip, with no library code at all.
+    """
 
     def run() -> None:
         cur = conn.cursor()
         for _ in range(OPS_PER_SAMPLE):
+            if ping:
+                conn.autocommit = True
+                cur.execute("SELECT 1")
+                conn.autocommit = False
             pid = f"pos_{uuid.uuid4().hex}"
             now = dt.datetime.now(dt.UTC)
             cur.execute(
@@ -472,9 +481,19 @@ def run_backend(backend: str) -> list[Result]:
                 # On PostgreSQL an empty transaction sends nothing (psycopg2 begins lazily).
                 a, b = paired_medians(ours_empty(db), raw_sqlite_empty(raw))
                 empty = (a / OPS_PER_SAMPLE, b / OPS_PER_SAMPLE)
-            ours_oc, raw_oc_s = (
-                seconds / OPS_PER_SAMPLE for seconds in paired_medians(ours_open_close(db), raw_oc)
-            )
+            pinged: float | None = None
+            if backend == "sqlite":
+                ours_oc, raw_oc_s = (
+                    seconds / OPS_PER_SAMPLE
+                    for seconds in paired_medians(ours_open_close(db), raw_oc)
+                )
+            else:
+                ours_oc, raw_oc_s, pinged = (
+                    seconds / OPS_PER_SAMPLE
+                    for seconds in paired_medians(
+                        ours_open_close(db), raw_oc, raw_pg_open_close(raw, ping=True)
+                    )
+                )
             no_ping: tuple[float, float] | None = None
             if backend == "postgresql":
                 # Diagnostic, not a configuration tradestore offers: the same unit of work
@@ -499,6 +518,13 @@ def run_backend(backend: str) -> list[Result]:
     results.append(
         Result("open+close (one unit of work)", backend, ours_oc, raw_oc_s, raw_label, target)
     )
+    if pinged is not None:
+        # The floor with pre-ping on: what is left is tradestore's own cost.
+        results.append(
+            Result(
+                "open+close vs raw + ping (diag.)", backend, ours_oc, pinged, "psycopg2 + SELECT 1"
+            )
+        )
     if no_ping is not None:
         results.append(
             Result("open+close, pool pre-ping off (diag.)", backend, *no_ping, raw_label, target)

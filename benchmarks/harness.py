@@ -27,10 +27,13 @@ DEFAULT_PG = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
 
 
 def postgres_admin_url() -> str | None:
+    """The server to benchmark on; None when TRADESTORE_BENCH_SKIP_POSTGRES is set."""
+    if os.environ.get("TRADESTORE_BENCH_SKIP_POSTGRES"):
+        return None
     for name in PG_ENV:
         if os.environ.get(name):
             return os.environ[name]
-    return DEFAULT_PG if os.environ.get("TRADESTORE_BENCH_SKIP_POSTGRES") is None else None
+    return DEFAULT_PG
 
 
 @contextmanager
