@@ -196,6 +196,11 @@ def exact_sum(
         ) from None
 
 
+#: A plain decimal string this short has at most 15 digits in all, so it fits SQLite's 15
+#: significant digits and PostgreSQL's NUMERIC(38, 18) whatever the point's position.
+_SHORT = SQLITE_SIGNIFICANT_DIGITS
+
+
 def fast_money(value: Any, sqlite: bool, *, positive: bool) -> Decimal | None:
     """A Decimal that passes ``validation.money`` trivially; None means "check it fully"."""
     if type(value) is not Decimal or not value.is_finite():
@@ -205,6 +210,9 @@ def fast_money(value: Any, sqlite: bool, *, positive: bool) -> Decimal | None:
             return None
     elif value < 0:
         return None
+    text = str(value)
+    if len(text) <= _SHORT and "E" not in text:
+        return value  # the common amount: certainly storable (see _SHORT)
     return value if storable_at_a_glance(value, sqlite) else None
 
 
@@ -219,6 +227,8 @@ def storable_at_a_glance(value: Decimal, sqlite: bool) -> bool:
     text = str(value)
     if "E" in text:
         return False
+    if len(text) <= _SHORT:
+        return True
     point = text.find(".")
     digits = len(text) - (point >= 0) - (text[0] == "-")
     if point >= 0 and len(text) - point - 1 > MONEY_SCALE:
