@@ -55,6 +55,8 @@ def test_fast_money_agrees_with_validation(dialect: str, positive: bool, value: 
         ("0.000000000000000001", False, False),  # scientific str(): the full check decides
         ("1.000000000000000000000", False, False),  # >18 decimals written out
         ("-0.5", True, True),
+        ("-1234567.890123", True, True),  # 15 characters: storable without counting digits
+        ("0.000001234567", False, True),  # 14 characters, 12 decimals
         ("99999999999999999999", False, True),  # 20 integer digits
     ],
 )
