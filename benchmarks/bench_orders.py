@@ -252,10 +252,8 @@ _RAW_UPDATE = (
 )
 
 
-def raw_ingest_sqlite(
-    connection: sqlite3.Connection, rows: list[dict[str, Any]], *, update: bool
-) -> None:
-    connection.execute("BEGIN IMMEDIATE")
+def _raw_insert_fills_sqlite(connection: sqlite3.Connection, rows: list[dict[str, Any]]) -> None:
+    """The bare insert every SQLite baseline starts with: one ``executemany``."""
     tuples = [
         (BOT, r["fill_id"], r["order_id"], "AAPL", "buy", float(r["quantity"]),
          float(r["price"]), _sqlite_time(r["filled_at"]), r["liquidity"],
@@ -267,6 +265,13 @@ def raw_ingest_sqlite(
         "ON CONFLICT DO NOTHING",
         tuples,
     )
+
+
+def raw_ingest_sqlite(
+    connection: sqlite3.Connection, rows: list[dict[str, Any]], *, update: bool
+) -> None:
+    connection.execute("BEGIN IMMEDIATE")
+    _raw_insert_fills_sqlite(connection, rows)
     if update:
         ids = json.dumps(sorted({r["order_id"] for r in rows}))
         connection.execute(
@@ -285,17 +290,7 @@ def raw_ingest_sqlite_exact(connection: sqlite3.Connection, rows: list[dict[str,
     No validation, no idempotency check of replays: only the arithmetic and the I/O.
     """
     connection.execute("BEGIN IMMEDIATE")
-    tuples = [
-        (BOT, r["fill_id"], r["order_id"], "AAPL", "buy", float(r["quantity"]),
-         float(r["price"]), _sqlite_time(r["filled_at"]), r["liquidity"],
-         float(r["commission"]), None)
-        for r in rows
-    ]  # fmt: skip
-    connection.executemany(
-        f"INSERT INTO fills ({_FILL_COLUMNS}) VALUES (?,?,?,?,?,?,?,?,?,?,?) "
-        "ON CONFLICT DO NOTHING",
-        tuples,
-    )
+    _raw_insert_fills_sqlite(connection, rows)
     ids = sorted({r["order_id"] for r in rows})
     totals: dict[str, list[Any]] = {}
     for order_id, quantity, filled, average, commission in connection.execute(
