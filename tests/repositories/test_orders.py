@@ -581,8 +581,12 @@ def test_a_late_fill_on_an_ended_order_is_counted(repo: OrderRepository, ending:
     with pytest.raises(Overfill, match="above its quantity 50"):
         repo.record_fill(order.order_id, fill_id="f-3", quantity=D("11"), price=D("250"))
     # Even the fill that completes it does not reopen or re-status the order.
-    last = repo.record_fill(order.order_id, fill_id="f-4", quantity=D("10"), price=D("250"))
+    done_at = max(f.filled_at for f in repo.fills(order.order_id)) + dt.timedelta(minutes=5)
+    last = repo.record_fill(
+        order.order_id, fill_id="f-4", quantity=D("10"), price=D("250"), filled_at=done_at
+    )
     assert (last.order.status, last.order.filled_quantity) == (OrderStatus(ending), D("50"))
+    assert last.order.filled_at == done_at  # when it was fully executed, whatever its status
     assert sum(f.quantity for f in repo.fills(order.order_id)) == D("50")
     assert order.order_id not in {o.order_id for o in repo.list_open()}
 

@@ -167,7 +167,9 @@ def order_changes(
         commission,
         None if slip is None else fit_derived(slip, dialect),
         status,
-        last_filled_at if status is OrderStatus.FILLED else None,
+        # The completing execution's time, also for a late fill completing a cancelled
+        # order: filled_at says when the order was fully executed, whatever its status.
+        last_filled_at if filled_quantity == state.quantity else None,
     )
 
 

@@ -63,7 +63,11 @@ class OrderRecord:
 
     @property
     def is_open(self) -> bool:
-        """Not in a terminal status: the broker may still fill, cancel or expire it."""
+        """Not in a terminal status: the broker may still fill, cancel or expire it.
+
+        A cancelled or expired order can still receive a late fill (an execution reported
+        after the cancel); it is not open all the same.
+        """
         return self.status in orders_state.OPEN_STATUSES
 
 
