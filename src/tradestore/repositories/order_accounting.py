@@ -212,9 +212,6 @@ def fast_money(value: Any, sqlite: bool, *, positive: bool) -> Decimal | None:
             return None
     elif value < 0:
         return None
-    text = str(value)
-    if len(text) <= _SHORT and "E" not in text:
-        return value  # the common amount: certainly storable (see _SHORT)
     return value if storable_at_a_glance(value, sqlite) else None
 
 
