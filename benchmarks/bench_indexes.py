@@ -17,7 +17,7 @@ each seed common query and view it:
   sqlite3), same database, same run, and prints a ``Result`` line (medians).
 
 Queries are scoped to bot ``alpha``, the largest (40% of the rows), which is where a planner
-is most tempted to scan. docs/performance-indexes.md records the figures.
+is most tempted to scan. docs/performance.md records the figures.
 """
 
 from __future__ import annotations

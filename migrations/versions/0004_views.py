@@ -15,7 +15,7 @@ a table under these views keeps them alive with ``tradestore.views.preserved_vie
 that module), and a later revision that changes a view writes the new SQL out in full.
 
 Indexes: the ones ``benchmarks/bench_indexes.py`` showed the common queries need at scale
-(see docs/performance-indexes.md), plus, on PostgreSQL only, an expression index on the
+(see docs/performance.md), plus, on PostgreSQL only, an expression index on the
 UTC trading day of ``orders.submitted_at`` so that ``v_paper_daily_summary`` filtered by
 ``trade_date`` is an index range scan. SQLite cannot reflect expression indexes (SQLAlchemy
 warns and Alembic cannot compare them), so that one index exists on PostgreSQL only and

@@ -3,7 +3,7 @@
 Why this exists. A bot records an order and its fills thousands of times a day, each in its
 own short transaction. On SQLite such a statement costs the driver 2-4 microseconds, and
 ``Connection.execute()`` adds about 20 more per call (cache-key generation, execution
-context, result wrapping; measured in docs/performance-orders.md). Five statements per unit
+context, result wrapping; measured in docs/performance.md). Five statements per unit
 of work put the whole unit far outside the 2x-of-sqlite3 budget, whatever else is done.
 
 What is kept from SQLAlchemy. The SQL text comes from a Core statement compiled for the

@@ -132,7 +132,7 @@ class ClosedPosition(Base):
         Index("idx_closed_positions_position_id", "position_id"),
         Index("idx_closed_positions_bot_closed_at", "bot_id", "closed_at"),
         # Revision 0004 (read side): covering indexes for a bot's win rate, best performers,
-        # total P&L and holding period by exit reason. See docs/performance-indexes.md.
+        # total P&L and holding period by exit reason. See docs/performance.md.
         Index("idx_closed_positions_bot_realized_pnl", "bot_id", "realized_pnl"),
         Index(
             "idx_closed_positions_bot_exit_reason", "bot_id", "exit_reason", "holding_period_hours"

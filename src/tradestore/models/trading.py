@@ -101,7 +101,7 @@ class Order(Base):
         Index("idx_orders_bot_status", "bot_id", "status"),
         # Revision 0004 (read side): a bot's recent orders, time windows and daily fill rate
         # (status makes the all-history fill rate index-only), fill rate and tickers by bot,
-        # slippage by order type, slippage of recent fills. See docs/performance-indexes.md.
+        # slippage by order type, slippage of recent fills. See docs/performance.md.
         Index("idx_orders_bot_submitted_at", "bot_id", "submitted_at", "status"),
         Index("idx_orders_bot_ticker_submitted_at", "bot_id", "ticker", "submitted_at"),
         Index("idx_orders_bot_order_type_slippage", "bot_id", "order_type", "slippage"),

@@ -4,7 +4,7 @@ Thousands of fills in one call, idempotent and all-or-nothing: every row is vali
 anything is written, replays are recognised, and the affected orders are recomputed from all
 their fills with the same accounting as ``record_fill`` (``order_accounting``).
 
-The fast paths (see docs/performance-orders.md): the common row (Decimal amounts, aware UTC
+The fast paths (see docs/performance.md): the common row (Decimal amounts, aware UTC
 datetime) is checked with type tests, not the general validators; fills go in with one
 ``executemany`` on SQLite and one ``COPY`` on PostgreSQL; the order updates are one
 ``executemany`` / one ``UPDATE ... FROM unnest(...)``. All of it inside a savepoint, so a

@@ -172,7 +172,7 @@ _CLOSED_COLUMNS = tuple(_C.c[name] for name in _CLOSED_FIELDS)
 
 # Statements that write values the repository has already validated (inputs) or fitted
 # (derived amounts) bind them with plain types: Money's bind processor would check every value
-# again, which is a tenth of an open+close (docs/performance-positions.md). A Decimal becomes a
+# again, which is a tenth of an open+close (docs/performance.md). A Decimal becomes a
 # float on SQLite (exact for the <= 15 significant digits validated) and stays a Decimal on
 # PostgreSQL. JSON binds None as SQL NULL, not as the JSON document 'null'.
 _BIND_MONEY = Numeric(asdecimal=False)
@@ -213,7 +213,7 @@ def _bind(values: Mapping[str, Any]) -> dict[str, Any]:
 _BY_ID = (_P.c.position_id == bindparam("key_position_id"), _P.c.bot_id == bindparam("key_bot_id"))
 # The statements of open and close run through ``Prepared`` (the driver's cursor): a bot opens
 # and closes positions all day, one short unit of work each, and ``Session.execute`` costs
-# more than the statement itself on SQLite (docs/performance-positions.md).
+# more than the statement itself on SQLite (docs/performance.md).
 _INSERT_POSITION = Prepared(
     insert(_P).values(_typed_values(_P, _POSITION_FIELDS)), name="positions.insert"
 )
@@ -293,7 +293,7 @@ def _fold(dialect: str, column: Column[Any], price: Any, *, favorable: bool) -> 
 # SQLite: one UPDATE run by the driver's executemany (a C loop over the rows). It is compiled
 # from Core once and run with ``exec_driver_sql``: SQLAlchemy's executemany would process the
 # parameters of each of the 500 rows in Python, which costs more than the UPDATE itself
-# (docs/performance-positions.md). The values are validated or fitted Decimals, converted to
+# (docs/performance.md). The values are validated or fitted Decimals, converted to
 # floats (exact for the <= 15 significant digits kept on SQLite); updated_at is SQLite's clock.
 _MARK_PRICE = bindparam("b_price", type_=_BIND_MONEY)
 _MARK_SQLITE = (
