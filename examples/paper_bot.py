@@ -19,12 +19,13 @@ import random
 import sys
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 
 from rich.console import Console
 from rich.table import Table
 
 from tradestore import Database
-from tradestore.errors import TradestoreError
+from tradestore.errors import MissingDependency, TradestoreError
 from tradestore.unit_of_work import UnitOfWork
 
 WEEK = [dt.date(2026, 11, 9) + dt.timedelta(days=i) for i in range(5)]  # Monday..Friday
@@ -437,6 +438,20 @@ def summary(db: Database, bots: list[str], ensemble: str) -> None:
         console.print(board)
 
 
+def write_report(db: Database, bot: str, ensemble: str) -> None:
+    """The first bot's performance report, with the reward curves of the ensemble's runs."""
+    try:
+        with db.unit_of_work(bot_id=bot) as uow:
+            current = uow.ensembles.current(ensemble)
+            runs = sorted(current.weights) if current is not None else []
+            report = uow.analytics.report(runs=runs)
+    except MissingDependency as exc:
+        console.print(f"[yellow]no report:[/] {exc}")
+        return
+    path = report.write(Path("data") / f"report-{_label(bot)}.html")
+    console.print(f"performance report of {_label(bot)}: {path.resolve()}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--url", help="database URL (default: the usual resolution)")
@@ -489,6 +504,7 @@ def main(argv: list[str] | None = None) -> int:
                 uow.bots.set_status(bot, "stopped")
         ensemble = train(db, tag)
         summary(db, bots, ensemble)
+        write_report(db, bots[0], ensemble)
         db.dispose()
     except TradestoreError as exc:
         console.print(f"[red]error:[/] {exc}")

@@ -22,6 +22,20 @@ class ConfigurationError(TradestoreError):
     """The database URL or another setting cannot be used."""
 
 
+class MissingDependency(TradestoreError, ImportError):
+    """A call needs an optional extra that is not installed; the message names the extra.
+
+    Also an ``ImportError``, so code that guards an optional feature the usual way still works.
+    """
+
+    def __init__(self, feature: str, extra: str, module: str) -> None:
+        self.extra = extra
+        super().__init__(
+            f"{feature} needs {module}, which is not installed: pip install 'tradestore[{extra}]'",
+            name=module,
+        )
+
+
 class DatabaseUnavailable(TradestoreError):
     """The database server or file cannot be reached. The message masks the password."""
 

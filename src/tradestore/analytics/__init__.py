@@ -19,7 +19,9 @@ or seed query). Queries live in one module per domain: ``positions``, ``orders``
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -47,6 +49,11 @@ from tradestore.analytics.positions import (
     ExitReasonHolding,
     PositionSummary,
 )
+from tradestore.analytics.report import (
+    DEFAULT_REWARD_WINDOW,
+    DEFAULT_ROLLING_WINDOW,
+    PerformanceReport,
+)
 from tradestore.analytics.results import Rows
 from tradestore.analytics.training import (
     AlgorithmComparison,
@@ -57,9 +64,13 @@ from tradestore.analytics.training import (
     LeaderboardEntry,
     TrainingSummary,
 )
+from tradestore.errors import ValidationError
 from tradestore.models import ALL_STRATEGIES
 from tradestore.types import Algorithm, EvaluationType, RunStatus, utcnow
 from tradestore.validation import day, instant, integer, optional_text, required_text
+
+if TYPE_CHECKING:
+    import pandas
 
 __all__ = [
     "ActivePosition",
@@ -79,6 +90,7 @@ __all__ = [
     "OrderFillStats",
     "PaperRecentOrder",
     "PerformancePoint",
+    "PerformanceReport",
     "PerformanceSummary",
     "PositionSummary",
     "RecentOrder",
@@ -265,6 +277,62 @@ class Analytics:
         return portfolio.performance_over_time(
             self._session, bot_id=self.bot_id, days=_days(days), now=_now(now)
         )
+
+    def returns(self, *, start: dt.date | None = None, end: dt.date | None = None) -> pandas.Series:
+        """The bot's daily returns as a pandas Series, for quantstats, empyrical and friends.
+
+        The series the metrics are computed from (``analytics.metrics.simple_returns``):
+        r_t = E_t / E_(t-1) - 1 between consecutive snapshots, as fractions, on a
+        DatetimeIndex of the snapshot dates (the later one of each pair). Needs the
+        ``pandas`` extra; ``start``/``end`` select snapshots (inclusive).
+        """
+        from tradestore.analytics.report import returns_series
+
+        return returns_series(
+            self._session, self._one_bot("returns"), start=day("start", start), end=day("end", end)
+        )
+
+    def report(
+        self,
+        *,
+        runs: Sequence[str] = (),
+        rolling_window: int = DEFAULT_ROLLING_WINDOW,
+        reward_window: int = DEFAULT_REWARD_WINDOW,
+        now: dt.datetime | None = None,
+    ) -> PerformanceReport:
+        """The bot's performance report: one self-contained HTML page (``.write(path)``).
+
+        Equity curve with drawdown, monthly returns, rolling Sharpe ratio over
+        ``rolling_window`` returns, trade P&L distribution, whole-history metrics, and the
+        reward curves of the training ``runs`` named (training is shared by every bot, so
+        the caller says which runs belong in this bot's report). Needs the ``plots`` extra
+        (matplotlib); ``MissingDependency`` says so otherwise. See docs/report.md.
+        """
+        from tradestore.analytics.report import build_report
+
+        bot_id = self._one_bot("report")
+        if isinstance(runs, str):
+            raise ValidationError("runs", runs, "expected a list of run ids")
+        run_ids = [required_text("runs", run_id, max_length=64) for run_id in runs]
+        window = integer("rolling_window", rolling_window, minimum=2, maximum=MAX_DAYS)
+        reward = integer("reward_window", reward_window, minimum=1, maximum=1_000_000)
+        assert window is not None
+        assert reward is not None
+        return build_report(
+            self._session,
+            bot_id,
+            runs=run_ids,
+            rolling_window=window,
+            reward_window=reward,
+            now=_now(now),
+        )
+
+    def _one_bot(self, call: str) -> str:
+        if self.bot_id is None:
+            raise ValidationError(
+                "bot_id", None, f"{call}() is about one bot: open the unit of work with bot_id="
+            )
+        return self.bot_id
 
     # --- training (shared by every bot) ---------------------------------------------------
 

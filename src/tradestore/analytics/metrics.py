@@ -24,10 +24,10 @@ import datetime as dt
 import itertools
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
-from typing import Any
+from typing import Any, TypeVar
 
 from tradestore.types import MONEY_CONTEXT
 
@@ -37,6 +37,7 @@ TRADING_DAYS_PER_YEAR = 252
 TRADE_WINDOW_DAYS = 30
 
 _HUNDRED = Decimal(100)
+K = TypeVar("K")
 
 #: One point of an equity curve: (snapshot date, total equity).
 DatedEquity = tuple[dt.date, Decimal]
@@ -228,6 +229,87 @@ def drawdown(points: Sequence[DatedEquity], *, as_of: dt.date | None = None) -> 
     end = points[-1][0] if as_of is None else as_of
     days = (end - peak_date).days if current > 0 else 0
     return Drawdown(worst, worst_pct, current, current_pct, days)
+
+
+# --- series over the history (the report's charts, ``Analytics.returns``) -------------------
+
+
+def dated_returns(points: Sequence[DatedEquity]) -> list[tuple[dt.date, float]] | None:
+    """``simple_returns`` dated by the later snapshot of each pair (the day the return was
+    earned); None where ``simple_returns`` is."""
+    returns = simple_returns([equity for _day, equity in points])
+    if returns is None:
+        return None
+    return [(day, r) for (day, _equity), r in zip(points[1:], returns, strict=True)]
+
+
+def underwater(points: Sequence[DatedEquity]) -> list[tuple[dt.date, float | None]]:
+    """Percent below the running peak at every point (0 at a new high, negative below it).
+
+    The same running peak as ``drawdown``: its ``max_drawdown_pct`` is the deepest point of
+    this curve, negated. None where the peak so far is <= 0 (no percentage of it exists).
+    """
+    curve: list[tuple[dt.date, float | None]] = []
+    peak: Decimal | None = None
+    with localcontext(MONEY_CONTEXT):
+        for day, equity in points:
+            peak = equity if peak is None or equity > peak else peak
+            if peak <= 0:
+                curve.append((day, None))
+            else:
+                curve.append((day, float((equity - peak) / peak * _HUNDRED)))
+    return curve
+
+
+def monthly_returns(points: Sequence[DatedEquity]) -> dict[tuple[int, int], float | None]:
+    """Percent return of each calendar (year, month) with a snapshot: its last equity over
+    the previous period's last (over the first snapshot for the first), so they compound
+    to the total."""
+    return _calendar_returns(points, lambda day: (day.year, day.month))
+
+
+def yearly_returns(points: Sequence[DatedEquity]) -> dict[int, float | None]:
+    """``monthly_returns`` by calendar year."""
+    return _calendar_returns(points, lambda day: day.year)
+
+
+def _calendar_returns(
+    points: Sequence[DatedEquity], period: Callable[[dt.date], K]
+) -> dict[K, float | None]:
+    last: dict[K, Decimal] = {}
+    for day, equity in points:
+        last[period(day)] = equity
+    returns: dict[K, float | None] = {}
+    base: Decimal | None = points[0][1] if points else None
+    for key, equity in last.items():  # insertion order: points are oldest first
+        returns[key] = growth_pct(base, equity)
+        base = equity
+    return returns
+
+
+def rolling_sharpe(
+    returns: Sequence[tuple[dt.date, float]],
+    window: int,
+    *,
+    risk_free_rate: float = 0.0,
+    periods_per_year: int = TRADING_DAYS_PER_YEAR,
+) -> list[tuple[dt.date, float | None, bool]]:
+    """Annualised Sharpe ratio of the last ``window`` returns at each date.
+
+    Until ``window`` returns exist the ratio covers all returns so far, and the third item
+    (``full``) is False, so a short history still shows its trend, marked as a warm-up.
+    """
+    values = [r for _day, r in returns]
+    series: list[tuple[dt.date, float | None, bool]] = []
+    for index, (day, _r) in enumerate(returns):
+        start = max(0, index + 1 - window)
+        ratio = sharpe_ratio(
+            values[start : index + 1],
+            risk_free_rate=risk_free_rate,
+            periods_per_year=periods_per_year,
+        )
+        series.append((day, ratio, index + 1 >= window))
+    return series
 
 
 # --- point-to-point returns ------------------------------------------------------------------
