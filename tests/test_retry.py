@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import threading
 import time
@@ -12,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from tradestore import Database
-from tradestore.errors import TransientDatabaseError
+from tradestore.errors import DatabaseUnavailable, TransientDatabaseError
 from tradestore.retry import RetryPolicy, is_transient
 from tradestore.unit_of_work import UnitOfWork
 
@@ -42,6 +43,70 @@ class _PgError(Exception):
 )
 def test_transient_classification(orig: Exception, expected: bool) -> None:
     assert is_transient(OperationalError("stmt", {}, orig)) is expected
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        'connection to server at "127.0.0.1", port 5432 failed: Connection refused\n\tIs the '
+        "server running on that host and accepting TCP/IP connections?",
+        'connection to server at "127.0.0.1", port 5432 failed: FATAL:  the database system '
+        "is shutting down",
+        'connection to server at "127.0.0.1", port 5432 failed: FATAL:  the database system '
+        "is starting up",
+        "FATAL:  the database system is not yet accepting connections",
+        "could not connect to server: Connection refused",
+        'connection to server on socket "/run/postgresql/.s.PGSQL.5432" failed: No such file '
+        "or directory\n\tIs the server running locally and accepting connections?",
+    ],
+)
+def test_connect_failures_are_transient(message: str) -> None:
+    """Issue 11: psycopg2 gives connection-time failures no SQLSTATE; a restart is one."""
+    assert is_transient(OperationalError("connect", {}, Exception(message))) is True
+
+
+def test_a_mistyped_host_is_not_waited_for() -> None:
+    error = Exception('could not translate host name "db.exmaple" to address: Name unknown')
+    assert is_transient(OperationalError("connect", {}, error)) is False
+
+
+def test_default_policy_has_a_deadline_sized_for_a_restart() -> None:
+    policy = RetryPolicy()
+    assert policy.attempts is None
+    assert policy.deadline is not None
+    assert policy.deadline >= 30
+    with pytest.raises(ValueError, match="attempts or a deadline"):
+        RetryPolicy(attempts=None, deadline=None)
+    with pytest.raises(ValueError, match="deadline"):
+        RetryPolicy(deadline=-1)
+
+
+def test_a_spent_deadline_stops_at_once_and_attempts_still_count() -> None:
+    assert RetryPolicy(deadline=0).start().backoff() is None
+    progress = RetryPolicy(attempts=3, deadline=None, base_delay=0).start()
+    assert [progress.backoff(), progress.backoff(), progress.backoff()] == [0, 0, None]
+
+
+@pytest.mark.postgres_only
+def test_run_waits_for_a_server_that_is_down_then_says_so(backend: str) -> None:
+    """A refused connection was reported after one attempt; now it is retried until the
+    policy is spent, and the error says how long it tried."""
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    db = Database(f"postgresql+psycopg2://postgres@127.0.0.1:{port}/x", connect_timeout=2)
+    calls: list[int] = []
+    try:
+        with pytest.raises(DatabaseUnavailable, match=r"still failing after [2-9]\d* attempt"):
+            db.run(lambda uow: calls.append(1), retry=RetryPolicy(attempts=4, base_delay=0))
+        with (
+            pytest.raises(DatabaseUnavailable, match=r"still failing after 4 attempt"),
+            db.unit_of_work(retry=RetryPolicy(attempts=4, base_delay=0)),
+        ):
+            pass
+    finally:
+        db.dispose()
+    assert calls == []
 
 
 def test_backoff_is_bounded_and_jittered() -> None:

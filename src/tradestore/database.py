@@ -21,27 +21,30 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, create_engine, event
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
+from sqlalchemy.pool import PoolResetState, StaticPool
 
-from tradestore.config import mask_text, mask_url, resolve_url, sqlite_path
+from tradestore.config import DEFAULT_URL, mask_text, mask_url, parse_url, resolve_url, sqlite_path
 from tradestore.errors import (
     CommitOutcomeUnknown,
+    ConfigurationError,
     DatabaseUnavailable,
     IntegrityViolation,
     MigrationError,
+    NestedUnitOfWork,
     SchemaOutOfDate,
     SchemaTooNew,
     TradestoreError,
     TransientDatabaseError,
 )
-from tradestore.retry import RetryPolicy, is_connection_lost, is_transient
-from tradestore.thread_sessions import ThreadSession, ThreadSessions
+from tradestore.retry import NO_RETRY, Retrying, RetryPolicy, is_connection_lost, is_transient
+from tradestore.thread_sessions import ThreadSession, ThreadSessions, driver_in_transaction
 from tradestore.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,9 @@ T = TypeVar("T")
 
 #: Execution option naming how a SQLite transaction begins: "IMMEDIATE" (default) or "DEFERRED".
 SQLITE_BEGIN = "tradestore_sqlite_begin"
+#: SQLite ``synchronous`` settings tradestore accepts (docs/reliability.md, Durability). OFF is
+#: refused: with it a power loss can corrupt the file, not just lose the last commits.
+SQLITE_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
 UPGRADE_HINT = (
     "run `tradestore db upgrade` (or `alembic upgrade head`, or `python scripts/init_database.py`)"
 )
@@ -65,12 +71,23 @@ def create_engine_for(
     pool_recycle: int = 1800,
     connect_timeout: int = 10,
     application_name: str = "tradestore",
+    sqlite_synchronous: str = "NORMAL",
 ) -> Engine:
-    """Build an engine with tradestore's settings for the URL's backend."""
+    """Build an engine with tradestore's settings for the URL's backend.
+
+    ``sqlite_synchronous`` is SQLite's durability setting (NORMAL, FULL or EXTRA; ignored on
+    PostgreSQL, whose durability is the server's ``synchronous_commit``): docs/reliability.md
+    says what each one survives.
+    """
     url = resolve_url(url)
+    synchronous = _sqlite_synchronous(sqlite_synchronous)
     if url.get_backend_name() == "sqlite":
-        return _sqlite_engine(url, echo=echo, busy_timeout_ms=busy_timeout_ms)
-    return create_engine(
+        engine = _sqlite_engine(
+            url, echo=echo, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous
+        )
+        event.listen(engine, "reset", _end_leftover_transaction)
+        return engine
+    engine = create_engine(
         url,
         echo=echo,
         pool_pre_ping=True,
@@ -80,9 +97,56 @@ def create_engine_for(
         pool_recycle=pool_recycle,
         connect_args={"connect_timeout": connect_timeout, "application_name": application_name},
     )
+    event.listen(engine, "connect", _pin_utc)
+    event.listen(engine, "reset", _end_leftover_transaction)
+    return engine
 
 
-def _sqlite_engine(url: URL, *, echo: bool, busy_timeout_ms: int) -> Engine:
+def _end_leftover_transaction(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+    """Roll back a transaction the driver still has open when its connection is returned.
+
+    After a failed COMMIT, SQLAlchemy considers the transaction ended and tells the pool to
+    skip its rollback-on-return, but the database has not ended it: SQLite keeps it open
+    (and the write lock with it) after "database or disk is full", and a PostgreSQL
+    connection would carry the uncommitted rows into the next unit of work, which would
+    commit them as its own. One attribute read per return; a rollback only when needed. If
+    the rollback fails the pool invalidates the connection.
+    """
+    if state.transaction_was_reset and driver_in_transaction(dbapi_connection):
+        dbapi_connection.rollback()
+
+
+def _pin_utc(dbapi_connection: Any, _record: Any) -> None:
+    """Make every PostgreSQL session's time zone UTC, whatever the server or role default.
+
+    ``timestamptz`` values are rendered in the session time zone before psycopg2 parses them:
+    under a server default such as Asia/Tokyo, an instant near 9999-12-31 UTC comes back as
+    year 10000 and cannot be read at all, and any text rendering (views, exports) changes.
+    A ``SET`` on connect rather than the libpq ``options`` startup parameter: PgBouncer in
+    transaction mode refuses (or, with ``ignore_startup_parameters``, silently drops)
+    ``options``, but tracks ``TimeZone`` and re-applies it on every server connection it
+    hands this client. It costs one round trip per new connection, not per transaction.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    finally:
+        cursor.close()
+    if not getattr(dbapi_connection, "autocommit", False):
+        dbapi_connection.commit()
+
+
+def _sqlite_synchronous(value: str) -> str:
+    setting = value.strip().upper() if isinstance(value, str) else value
+    if setting not in SQLITE_SYNCHRONOUS:
+        raise ConfigurationError(
+            f"sqlite_synchronous={value!r}: use one of {', '.join(SQLITE_SYNCHRONOUS)} "
+            "(docs/reliability.md, Durability)"
+        )
+    return str(setting)
+
+
+def _sqlite_engine(url: URL, *, echo: bool, busy_timeout_ms: int, synchronous: str) -> Engine:
     path = sqlite_path(url)
     if path is None:
         # One shared connection, or every session would see its own empty in-memory database.
@@ -90,7 +154,7 @@ def _sqlite_engine(url: URL, *, echo: bool, busy_timeout_ms: int) -> Engine:
             url, echo=echo, poolclass=StaticPool, connect_args={"check_same_thread": False}
         )
     else:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _require_directory(path)
         engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000})
 
     @event.listens_for(engine, "connect")
@@ -101,7 +165,7 @@ def _sqlite_engine(url: URL, *, echo: bool, busy_timeout_ms: int) -> Engine:
         try:
             if path is not None:
                 _enable_wal(cursor, timeout_s=busy_timeout_ms / 1000)
-            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute(f"PRAGMA synchronous={synchronous}")  # one of SQLITE_SYNCHRONOUS
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
             cursor.execute("PRAGMA cache_size=-40000")  # 40 MB, seed 000's 10,000 pages
@@ -123,6 +187,24 @@ def _sqlite_engine(url: URL, *, echo: bool, busy_timeout_ms: int) -> Engine:
             raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
 
     return engine
+
+
+def _require_directory(path: Path) -> None:
+    """Create the default database's folder; refuse any other missing folder.
+
+    A fresh checkout has no ``data/`` yet, and the default URL should just work. Anywhere
+    else a missing folder is almost always a mistyped path: creating it would start a new,
+    empty database in the wrong place and send the user off to initialise it there.
+    """
+    if path.parent.is_dir():
+        return
+    if path == sqlite_path(parse_url(DEFAULT_URL)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return
+    raise ConfigurationError(
+        f"SQLite database {str(path)!r}: its directory {str(path.parent)!r} does not exist "
+        "(check the path, or create the directory first)"
+    )
 
 
 def _enable_wal(cursor: sqlite3.Cursor, *, timeout_s: float) -> None:
@@ -184,6 +266,7 @@ class Database:
         self._schema_checked = False
         self._schema_lock = threading.Lock()
         self._thread_sessions = _thread_sessions_for(self.engine)
+        self._writing = threading.local()  # .open: this thread has a write unit of work open
 
     @classmethod
     def from_env(cls, **options: Any) -> Database:
@@ -218,19 +301,27 @@ class Database:
     # --- transactions ---------------------------------------------------------------------
 
     @contextmanager
-    def session(self, *, readonly: bool = False) -> Iterator[Session]:
+    def session(
+        self, *, readonly: bool = False, retry: RetryPolicy | None = None
+    ) -> Iterator[Session]:
         """A Session in one transaction: committed if the block finishes, else rolled back.
 
         ``readonly=True`` starts a deferred transaction on SQLite, so readers never wait for
-        the write lock, and rolls back at the end. Starting the transaction is retried under
-        the retry policy (nothing has happened yet); the block itself is not re-run: use
-        :meth:`run` for that.
+        the write lock, and rolls back at the end. Starting the transaction (the schema check,
+        connect and BEGIN) is retried under ``retry`` or the Database's policy, so a server
+        restart costs a reconnect (nothing has happened yet); the block itself is not re-run:
+        use :meth:`run` for that.
+
+        One write session per thread at a time: a second one opened inside the first raises
+        ``NestedUnitOfWork`` (see :meth:`_enter_writer`). Read-only sessions may nest.
         """
-        self.ensure_schema()
         sessions = None if readonly else self._thread_sessions
-        slot = sessions.claim() if sessions is not None else None
+        if not readonly:
+            self._enter_writer()
+        slot = None
         try:
-            session = self._begin(readonly=readonly, slot=slot)
+            slot = sessions.claim() if sessions is not None else None
+            session = self._begin(readonly=readonly, slot=slot, retry=retry)
             try:
                 with translate_errors(self.url):
                     yield session
@@ -249,18 +340,43 @@ class Database:
             finally:
                 session.close()
         finally:
+            if not readonly:
+                self._writing.open = False
             if sessions is not None and slot is not None:
                 sessions.release(slot)
 
+    def _enter_writer(self) -> None:
+        """Refuse a write unit of work nested in another one of this thread, at once.
+
+        On SQLite the inner one's ``BEGIN IMMEDIATE`` waits for the write lock that the outer
+        one holds: ``busy_timeout`` per attempt, for the whole retry policy, then "database is
+        locked". On PostgreSQL it is a second transaction that cannot see the outer one's
+        uncommitted rows, commits on its own, and blocks forever on a row the outer one has
+        locked (the server sees no deadlock: the outer one waits on the client, not on a
+        lock). The same rule on both backends, so code that passes on one does not hang on
+        the other. Read-only sessions take no write locks and may nest.
+        """
+        if getattr(self._writing, "open", False):
+            raise NestedUnitOfWork(
+                f"a unit of work is already open in this thread on {self.safe_url}: a second "
+                "one would wait for the first one's locks and commit separately. Pass the "
+                "open `uow` down to the code that needs it instead of opening another "
+                "(`db.session(readonly=True)` may be used for reads)"
+            )
+        self._writing.open = True
+
     @contextmanager
-    def unit_of_work(self, bot_id: str | None = None) -> Iterator[UnitOfWork]:
+    def unit_of_work(
+        self, bot_id: str | None = None, *, retry: RetryPolicy | None = None
+    ) -> Iterator[UnitOfWork]:
         """One transaction with the repositories of ``bot_id`` (trading) and the shared ones.
 
-        Commits when the block finishes, rolls back if it raises. A transient failure inside
-        the block (lock timeout, serialization failure, dropped connection) surfaces as
+        Commits when the block finishes, rolls back if it raises. Connect and BEGIN are
+        retried under ``retry`` or the Database's policy. A transient failure inside the
+        block (lock timeout, serialization failure, dropped connection) surfaces as
         ``TransientDatabaseError``; :meth:`run` re-runs a whole unit of work on those.
         """
-        with self.session() as session:
+        with self.session(retry=retry) as session:
             yield UnitOfWork(session, bot_id=bot_id)
 
     def run(
@@ -274,49 +390,47 @@ class Database:
 
         ``work`` must be safe to run again from the start: it is, as long as it only touches
         the database through ``uow`` (its writes were rolled back) and has no other side
-        effects. Attempts and backoff come from ``retry`` or the Database's policy. A failure
-        while COMMIT was in flight raises ``CommitOutcomeUnknown`` and is never retried.
+        effects. Attempts, deadline and backoff come from ``retry`` or the Database's policy
+        (by default 30 s: a server restart is waited out); when it is spent the last error is
+        raised as ``TransientDatabaseError`` saying so. A failure while COMMIT was in flight
+        raises ``CommitOutcomeUnknown`` and is never retried.
         """
-        policy = retry or self.retry_policy
-        attempt = 1
+        progress = (retry or self.retry_policy).start()
         while True:
             try:
-                with self.unit_of_work(bot_id) as uow:
+                # Connect/BEGIN failures come here too: one policy, one deadline, not two
+                # nested ones multiplying each other.
+                with self.unit_of_work(bot_id, retry=NO_RETRY) as uow:
                     return work(uow)
             except TransientDatabaseError as exc:
-                if attempt >= policy.attempts:
-                    raise
-                delay = policy.delay(attempt)
-                log.info(
-                    "transient database error (attempt %d of %d), retrying in %.3fs: %s",
-                    attempt,
-                    policy.attempts,
-                    delay,
-                    exc,
-                )
-                time.sleep(delay)
-                attempt += 1
+                _wait_or_give_up(progress, exc)
 
-    def _begin(self, *, readonly: bool, slot: ThreadSession | None = None) -> Session:
+    def _begin(
+        self,
+        *,
+        readonly: bool,
+        slot: ThreadSession | None = None,
+        retry: RetryPolicy | None = None,
+    ) -> Session:
         """A session whose transaction has begun, retrying connect/BEGIN on transient errors.
 
-        ``slot`` is this thread's reusable Session (SQLite writers, see thread_sessions);
-        without one a Session comes from the pool.
+        The schema check is inside the retried part: it is the first connection a bot makes,
+        and a bot started while its server restarts should wait, not crash. ``slot`` is this
+        thread's reusable Session (SQLite writers, see thread_sessions); without one a
+        Session comes from the pool.
         """
         factory = self._read_sessions if readonly else self._sessions
-        attempt = 1
+        progress = (retry or self.retry_policy).start()
         while True:
             session = slot.session if slot is not None else factory()
             try:
                 with translate_errors(self.url):
+                    self.ensure_schema()
                     session.connection()  # checkout + BEGIN (IMMEDIATE on SQLite writers)
                 return session
-            except TransientDatabaseError:
+            except TransientDatabaseError as exc:
                 session.close()
-                if attempt >= self.retry_policy.attempts:
-                    raise
-                time.sleep(self.retry_policy.delay(attempt))
-                attempt += 1
+                _wait_or_give_up(progress, exc)
             except BaseException:
                 session.close()
                 raise
@@ -444,6 +558,21 @@ def translate_errors(url: URL | str | None = None, *, committing: bool = False) 
         if isinstance(exc, OperationalError):
             raise DatabaseUnavailable(detail) from None
         raise TradestoreError(detail) from None
+
+
+def _wait_or_give_up(progress: Retrying, exc: TransientDatabaseError) -> None:
+    """Sleep before the next attempt, or raise when the retry policy is spent."""
+    delay = progress.backoff()
+    if delay is None:
+        raise TransientDatabaseError(progress.gave_up(exc)) from exc
+    log.info(
+        "transient database error (attempt %d, %.1fs so far), retrying in %.3fs: %s",
+        progress.attempt - 1,
+        progress.elapsed,
+        delay,
+        exc,
+    )
+    time.sleep(delay)
 
 
 def _quiet_rollback(session: Session) -> None:

@@ -57,6 +57,14 @@ class CommitOutcomeUnknown(DatabaseUnavailable):
     """
 
 
+class NestedUnitOfWork(TradestoreError, RuntimeError):
+    """A write unit of work was opened while this thread already has one open.
+
+    Raised at once, before any lock is waited for, on every backend: pass the open ``uow``
+    down to the code that needs it. Never retried: running it again cannot help.
+    """
+
+
 class SchemaError(TradestoreError):
     """The database schema does not match what this version of tradestore expects."""
 

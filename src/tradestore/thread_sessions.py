@@ -14,12 +14,15 @@ network round trip already dwarfs the Session's cost.
 
 The rules that keep this safe:
 
-* a slot serves one unit of work at a time; a nested unit of work in the same thread falls
-  back to a pooled Session, exactly as before;
+* a slot serves one unit of work at a time (``Database`` refuses a nested write unit of work
+  with ``NestedUnitOfWork``; should one reach here, it falls back to a pooled Session);
 * at most ``limit`` threads hold a slot, so threads never starve the pool; the rest use it;
 * the Session is closed (identity map emptied, transaction ended) after every unit of work,
   so nothing leaks from one unit to the next: only the objects are reused, not their state;
-* a slot whose connection was invalidated is discarded, never reused;
+* a slot whose connection was invalidated, or that is still in a transaction when its unit
+  of work ends, is discarded, never reused: after a failed COMMIT (disk full, I/O error)
+  neither the Session nor the driver ended the transaction, and a kept slot would fail
+  every later unit of work of its thread while holding SQLite's write lock;
 * slots of threads that have ended are closed when the next slot is made, all of them on
   ``Database.dispose()`` or when the Database is garbage-collected, and none is ever used
   by a forked child (the parent owns those connections).
@@ -27,14 +30,18 @@ The rules that keep this safe:
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import weakref
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
@@ -53,6 +60,17 @@ class ThreadSession:
     @property
     def usable(self) -> bool:
         return not (self.connection.closed or self.connection.invalidated)
+
+    @property
+    def reusable(self) -> bool:
+        """Usable and back to no transaction at all, in SQLAlchemy and in the driver.
+
+        ``get_transaction()``, not ``in_transaction()``: after a failed COMMIT the Connection
+        still holds its (deactivated) Transaction, which ``in_transaction()`` hides.
+        """
+        if not self.usable or self.connection.get_transaction() is not None:
+            return False
+        return not driver_in_transaction(self.connection.connection.dbapi_connection)
 
     def close(self) -> None:
         if self.pid != os.getpid():
@@ -99,10 +117,10 @@ class ThreadSessions:
         """End ``slot``'s unit of work; a retired or broken slot is closed, not kept."""
         with self._lock:
             slot.busy = False
-            if slot.retired or not slot.usable:
+            if slot.retired or not slot.reusable:
                 if self._slots.get(threading.get_ident()) is slot:
                     del self._slots[threading.get_ident()]
-                slot.close()
+                _discard(slot)
 
     def close(self) -> None:
         """Close every slot (``Database.dispose()``); threads make new ones on next use.
@@ -159,6 +177,38 @@ def _after_fork_in_child() -> None:
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def driver_in_transaction(dbapi_connection: Any) -> bool:
+    """True when the driver connection itself still has a transaction open.
+
+    SQLAlchemy tracks its own Transaction objects; when COMMIT fails in the driver (SQLite's
+    "database or disk is full", an I/O error) the Transaction is marked done while the
+    database still has it open, holding SQLite's write lock and, on PostgreSQL, the
+    uncommitted rows that the connection's next user would commit as its own.
+    """
+    if dbapi_connection is None:
+        return False
+    status = getattr(dbapi_connection, "get_transaction_status", None)
+    if callable(status):  # psycopg2: TRANSACTION_STATUS_IDLE is 0
+        return bool(status())
+    return bool(getattr(dbapi_connection, "in_transaction", False))
+
+
+def _discard(slot: ThreadSession) -> None:
+    """Close a slot taken out of service; if even that fails, drop its connection.
+
+    Closing rolls back what is left of the transaction. It runs in the unit of work's
+    ``finally``: raising here would replace the error the caller needs to see.
+    """
+    try:
+        slot.close()
+    except Exception:
+        log.warning("closing a failed thread session failed; invalidating it", exc_info=True)
+        try:
+            slot.connection.invalidate()
+        except Exception:
+            log.debug("invalidating the thread session failed", exc_info=True)
 
 
 def _close_all(slots: dict[int, ThreadSession]) -> None:
