@@ -31,11 +31,12 @@ ENV_VARS = ("TRADESTORE_DATABASE_URL", "DATABASE_URL")
 #: the user's password and must not be shown while saying so.
 _SECRET_KEY = re.compile(r"pass(?:word|wd|file|phrase)|pwd|secret|token|credential", re.IGNORECASE)
 
-#: ``scheme://user:password@`` in free text. The password runs to the *last* ``@`` of the
-#: whitespace- or quote-delimited token: a password holding an unencoded ``@`` (or ``/``) is
-#: hidden whole, at the cost of also hiding the host when a later part of the URL has an ``@``.
+#: ``scheme://user:password@`` in free text. The password runs from the first ``:`` to the
+#: *last* ``@`` of the whitespace- or quote-delimited token: a user name or password holding an
+#: unencoded ``@`` (or ``/``) still has its password hidden whole, at the cost of also hiding
+#: the host when a later part of the URL holds an ``@``.
 _PASSWORD_IN_URL = re.compile(
-    r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/@\s'\"]*:)(?P<pw>[^\s'\"]*)@(?=[^@\s'\"]*(?:[\s'\"]|$))"
+    r"(?P<head>[a-zA-Z][a-zA-Z0-9+.\-]*://[^:/\s'\"]*:)(?P<pw>[^\s'\"]*)@(?=[^@\s'\"]*(?:[\s'\"]|$))"
 )
 #: ``key=value`` as in libpq keyword strings, URL query strings and psycopg2's DSN.
 _KEYWORD_IN_TEXT = re.compile(
