@@ -30,7 +30,17 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolResetState, StaticPool
 
-from tradestore.config import DEFAULT_URL, mask_text, mask_url, parse_url, resolve_url, sqlite_path
+from tradestore._pgconnect import masked_connection_factory
+from tradestore.config import (
+    DEFAULT_URL,
+    mask_text,
+    mask_url,
+    parse_url,
+    resolve_url,
+    secret_fragments,
+    split_secret_query,
+    sqlite_path,
+)
 from tradestore.errors import (
     CommitOutcomeUnknown,
     ConfigurationError,
@@ -87,6 +97,8 @@ def create_engine_for(
         )
         event.listen(engine, "reset", _end_leftover_transaction)
         return engine
+    # Secret query arguments (sslpassword, ...) go to the driver, never into engine.url.
+    url, secret_args = split_secret_query(url)
     engine = create_engine(
         url,
         echo=echo,
@@ -95,7 +107,12 @@ def create_engine_for(
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_recycle=pool_recycle,
-        connect_args={"connect_timeout": connect_timeout, "application_name": application_name},
+        connect_args={
+            "connect_timeout": connect_timeout,
+            "application_name": application_name,
+            "connection_factory": masked_connection_factory(),
+            **secret_args,
+        },
     )
     event.listen(engine, "connect", _pin_utc)
     event.listen(engine, "reset", _end_leftover_transaction)
@@ -471,6 +488,7 @@ class Database:
         from tradestore.migrate import alembic_config
 
         run = command.upgrade if direction == "upgrade" else command.downgrade
+        secrets = secret_fragments(self.url)
         with self.connect() as connection:
             try:
                 run(alembic_config(connection=connection), revision)
@@ -481,17 +499,17 @@ class Database:
                     raise  # translated to DatabaseUnavailable by connect()
                 raise MigrationError(
                     f"{direction} to {revision!r} failed and was rolled back "
-                    f"(recorded in migration_history): {mask_text(str(exc.orig)).strip()}"
+                    f"(recorded in migration_history): {mask_text(str(exc.orig), secrets).strip()}"
                 ) from None
             except CommandError as exc:
                 raise MigrationError(
-                    f"{direction} to {revision!r}: {mask_text(str(exc))}"
+                    f"{direction} to {revision!r}: {mask_text(str(exc), secrets)}"
                 ) from None
             except Exception as exc:
                 raise MigrationError(
                     f"{direction} to {revision!r} failed and was rolled back "
                     f"(recorded in migration_history): {type(exc).__name__}: "
-                    f"{mask_text(str(exc)).strip()}"
+                    f"{mask_text(str(exc), secrets).strip()}"
                 ) from exc
         self._schema_checked = False
 
@@ -543,12 +561,12 @@ def translate_errors(url: URL | str | None = None, *, committing: bool = False) 
         constraint = _constraint_name(exc)
         raise IntegrityViolation(
             f"the database refused the write ({constraint or 'constraint'}): "
-            f"{mask_text(str(exc.orig))}",
+            f"{mask_text(str(exc.orig), secret_fragments(url))}",
             constraint,
         ) from None
     except DBAPIError as exc:
         where = mask_url(url) if url is not None else "database"
-        detail = f"{where}: {mask_text(str(exc.orig)).strip()}"
+        detail = f"{where}: {mask_text(str(exc.orig), secret_fragments(url)).strip()}"
         if committing and is_connection_lost(exc):
             raise CommitOutcomeUnknown(
                 f"connection lost during COMMIT, the transaction may have committed: {detail}"

@@ -29,10 +29,10 @@ from alembic.config import Config
 from alembic.runtime.environment import EnvironmentContext
 from alembic.runtime.migration import MigrationContext, MigrationInfo
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, Engine, insert, text
+from sqlalchemy import Connection, Engine, insert, select, text, update
 from sqlalchemy.engine import URL
 
-from tradestore.config import mask_text, mask_url, resolve_url, sqlite_path
+from tradestore.config import mask_text, mask_url, resolve_url, secret_fragments, sqlite_path
 from tradestore.errors import MigrationError
 from tradestore.models import Base, MigrationHistory
 from tradestore.types import MigrationStatus
@@ -319,9 +319,27 @@ def _ensure_history_table(connection: Connection) -> None:
     table = MigrationHistory.__table__
     if connection.in_transaction():
         table.create(connection, checkfirst=True)  # type: ignore[attr-defined]
+        _mask_recorded_urls(connection)
         return
     with connection.begin():
         table.create(connection, checkfirst=True)  # type: ignore[attr-defined]
+        _mask_recorded_urls(connection)
+
+
+def _mask_recorded_urls(connection: Connection) -> None:
+    """Re-mask ``database_path`` values that older tradestore versions stored.
+
+    They masked only the netloc password, so a ``?password=`` URL was stored in clear and
+    copied into every backup and export. Each migration run rewrites such rows; the table
+    holds one row per revision step, so this reads a handful of distinct values.
+    """
+    column = MigrationHistory.database_path
+    for value in connection.execute(select(column).distinct()).scalars().all():
+        masked = mask_text(value)
+        if masked != value:
+            connection.execute(
+                update(MigrationHistory).where(column == value).values(database_path=masked)
+            )
 
 
 class _HistoryRecorder:
@@ -331,7 +349,9 @@ class _HistoryRecorder:
         self.connection = connection
         self.check_foreign_keys = check_foreign_keys
         self.external = connection.in_transaction()
+        # Stored in every row, so in every backup and export of migration_history: masked.
         self.database = mask_url(connection.engine.url)
+        self.secrets = secret_fragments(connection.engine.url)
         self.current: MigrationInfo | None = None
         self.started = time.perf_counter()
 
@@ -369,7 +389,7 @@ class _HistoryRecorder:
         if self.connection.in_transaction():
             self.connection.rollback()
         with self.connection.begin():
-            message = mask_text(f"{type(exc).__name__}: {exc}")[:4000]
+            message = mask_text(f"{type(exc).__name__}: {exc}", self.secrets)[:4000]
             self._write(self.connection, step, MigrationStatus.FAILED, message)
 
     def _write(

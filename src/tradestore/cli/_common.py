@@ -10,7 +10,7 @@ import functools
 import json
 import os
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, TypeVar
@@ -27,7 +27,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from tradestore.config import mask_text
+from tradestore.config import mask_text, secret_fragments
 from tradestore.errors import ValidationError
 from tradestore.ops._common import Progress as ProgressCallback
 from tradestore.ops._common import no_progress
@@ -50,8 +50,20 @@ def console(*, stderr: bool = False) -> Console:
     return Console(file=stream, highlight=False, width=width, soft_wrap=not terminal)
 
 
-def fail(message: str) -> None:
-    console(stderr=True).print(f"[bold red]error:[/] {_escape(mask_text(message))}")
+def fail(message: str, secrets: Iterable[str] = ()) -> None:
+    """Print an error, masked: ``secrets`` are the fragments of the command's password."""
+    console(stderr=True).print(f"[bold red]error:[/] {_escape(mask_text(message, secrets))}")
+
+
+def _command_secrets(ctx: click.Context) -> frozenset[str]:
+    """What is known of the password the command was given (``--url`` or the environment)."""
+    from tradestore.config import resolve_url
+
+    raw = ctx.params.get("url")
+    try:
+        return secret_fragments(resolve_url(raw))
+    except Exception:  # an unusable URL: scrub what its raw text would have given
+        return secret_fragments(raw if isinstance(raw, str) else None)
 
 
 def _escape(text: str) -> str:
@@ -75,7 +87,7 @@ def handle_errors(func: F) -> F:
             if debug:
                 raise
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            fail(text)
+            fail(text, _command_secrets(ctx))
             sys.exit(EXIT_FAILED)
 
     return wrapper  # type: ignore[return-value]
