@@ -9,13 +9,14 @@ or silently deleted everything. Every test is bounded to seconds.
 
 from __future__ import annotations
 
-import datetime as dt
 import gzip
 import hashlib
 import importlib.util
 import os
+import shutil
 import sqlite3
 import stat
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -24,10 +25,15 @@ from types import ModuleType
 import pytest
 from click.testing import CliRunner, Result
 from reliability_support import database_state, record_figure
+from sqlalchemy import insert
 
 from tradestore import Database
 from tradestore.cli import main
 from tradestore.config import sqlite_path
+from tradestore.errors import CorruptBackup, InsufficientSpace
+from tradestore.models import Bot
+from tradestore.ops.backup import backup_database
+from tradestore.ops.restore import restore_database
 from tradestore.ops.verify import verify_database
 
 pytestmark = pytest.mark.reliability
@@ -198,3 +204,199 @@ def test_a_new_export_is_private_and_a_failed_one_leaves_nothing(
         export_module.export_table(db, "orders", out / "new.jsonl", format="jsonl")
     assert not [path for path in tmp_path.rglob("*") if path.name.endswith(".tmp")]
     assert list(out.iterdir()) == []
+
+
+# --- items 10 and 11: a full disk is a full disk, and leaves nothing behind ----------------------
+
+DISK_BYTES = 8 << 20
+
+
+@pytest.fixture
+def small_disk(tmp_path: Path) -> Iterator[Path]:
+    """An 8 MiB tmpfs of the test's own, unmounted in teardown (needs root)."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    done = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", f"size={DISK_BYTES},mode=0700", "tmpfs", str(mount)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        if os.environ.get("CI"):
+            pytest.fail(f"cannot mount a tmpfs in CI: {done.stderr.strip()}")
+        pytest.skip(f"mounting a tmpfs is not permitted here: {done.stderr.strip()}")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+
+
+def _fill(disk: Path, leave: int) -> Path:
+    """Write a filler file so that about ``leave`` bytes stay free on ``disk``."""
+    filler = disk / "filler"
+    usage = os.statvfs(disk)  # not shutil.disk_usage: some tests blind it
+    free = usage.f_bavail * usage.f_frsize
+    with filler.open("ab") as handle:
+        handle.write(b"\0" * max(0, free - leave))
+    return filler
+
+
+def _big_database(db: Database, megabytes: float) -> None:
+    """About ``megabytes`` of bot notes: a database whose backup unpacks to that size."""
+    rows = int(megabytes * 1024 * 1024 / 3200)
+    with db.engine.begin() as conn:
+        conn.execute(
+            insert(Bot),
+            [
+                {"bot_id": f"bot-{n}", "name": f"bot {n}", "notes": os.urandom(1500).hex()}
+                for n in range(rows)
+            ],
+        )
+
+
+def _blind_space_checks(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every free-space check see plenty, so that writing itself hits ENOSPC."""
+    usage = shutil.disk_usage("/")
+    monkeypatch.setattr(shutil, "disk_usage", lambda _path: type(usage)(usage.total, 0, 1 << 50))
+
+
+def _leftovers(*folders: Path) -> list[str]:
+    ignored = {"filler", "live.db", "live.db-wal", "live.db-shm"}
+    return sorted(
+        str(path.relative_to(folder))
+        for folder in folders
+        if folder.exists()
+        for path in folder.rglob("*")
+        if path.is_file() and path.name not in ignored
+    )
+
+
+@pytest.fixture
+def sqlite_only(backend: str) -> None:
+    if backend != "sqlite":
+        pytest.skip("unpacking into the live database's directory is SQLite's restore")
+
+
+@pytest.mark.usefixtures("sqlite_only")
+@pytest.mark.parametrize("checks", ["checked", "blinded"])
+def test_restore_onto_a_full_disk_reports_a_full_disk(
+    db: Database,
+    db_url: str,
+    tmp_path: Path,
+    small_disk: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    checks: str,
+) -> None:
+    """A good 1.5 MiB backup restored onto a disk with 512 KiB free: InsufficientSpace naming
+    needed and free bytes (checked up front, or from ENOSPC when the checks are blinded), the
+    live database unchanged, no scratch file left; once space is freed the same file restores.
+    """
+    _big_database(db, 1.5)
+    backup = backup_database(db, directory=tmp_path / "backups", keep_days=None).backup.path
+    template = sqlite_path(db.url)
+    assert template is not None
+    db.dispose()
+    small = tmp_path / "small.db"  # the live database: other content, much smaller
+    shutil.copyfile(template, small)
+    conn = sqlite3.connect(small, isolation_level=None)
+    try:
+        conn.execute("DELETE FROM bots WHERE bot_id <> 'bot-0'")
+        conn.execute("VACUUM")
+    finally:
+        conn.close()
+    live = small_disk / "live.db"
+    shutil.copyfile(small, live)
+    target = Database(f"sqlite:///{live}")
+    before = database_state(target)
+    filler = _fill(small_disk, 512 << 10)
+    if checks == "blinded":
+        _blind_space_checks(monkeypatch)
+    with pytest.raises(InsufficientSpace) as caught:
+        restore_database(target, backup, backup_dir=tmp_path / "safety")
+    error = caught.value
+    assert not isinstance(error, CorruptBackup)
+    assert "not enough free disk space" in str(error)
+    assert error.directory == str(small_disk)
+    assert error.free is not None
+    assert error.needed is not None
+    if checks == "checked":
+        assert error.needed > error.free
+    assert _leftovers(small_disk) == []
+    monkeypatch.undo()
+    assert database_state(target) == before
+    filler.unlink()
+    result = restore_database(target, backup, backup_dir=tmp_path / "safety")
+    assert result.ok
+    assert result.row_counts["bots"] > 100
+    target.dispose()
+    record_figure("restore_full_disk", "rows_lost", 0)
+
+
+@pytest.mark.usefixtures("sqlite_only")
+@pytest.mark.parametrize("announced", ["honest", "forged"])
+def test_a_gzip_bomb_never_fills_the_disk(
+    db: Database, tmp_path: Path, small_disk: Path, announced: str
+) -> None:
+    """64 MiB of zeros in a 64 KiB gzip file, restored onto an 8 MiB disk: refused before
+    unpacking when the trailer says 64 MiB, stopped short of the headroom when the trailer is
+    forged to say 1000 bytes. The disk never fills, the live database is untouched."""
+    bomb = tmp_path / "bomb.db.gz"
+    with gzip.open(bomb, "wb", compresslevel=9) as handle:
+        block = b"\0" * (1 << 20)
+        for _ in range(64):
+            handle.write(block)
+    if announced == "forged":
+        with bomb.open("r+b") as handle:
+            handle.seek(-4, os.SEEK_END)
+            handle.write((1000).to_bytes(4, "little"))
+    template = sqlite_path(db.url)
+    assert template is not None
+    db.dispose()
+    live = small_disk / "live.db"
+    shutil.copyfile(template, live)
+    live_bytes = _digest(live)
+    target = Database(f"sqlite:///{live}")
+    lowest_free = [shutil.disk_usage(small_disk).free]
+
+    def watch(_phase: str, _done: int, _total: int | None) -> None:
+        lowest_free.append(shutil.disk_usage(small_disk).free)
+
+    with pytest.raises(InsufficientSpace, match="not enough free disk space"):
+        restore_database(target, bomb, backup_dir=tmp_path / "safety", progress=watch)
+    target.dispose()
+    assert min(lowest_free) > 0
+    assert _leftovers(small_disk) == []
+    assert _digest(live) == live_bytes
+    record_figure("restore_gzip_bomb", "bytes_of_bomb", 64 << 20)
+
+
+@pytest.mark.parametrize("checks", ["checked", "blinded"])
+def test_failed_backups_leave_no_temporary_files(
+    db: Database, small_disk: Path, monkeypatch: pytest.MonkeyPatch, checks: str
+) -> None:
+    """Backups onto a disk filling up step by step: every failure is InsufficientSpace, and
+    after each one the backup directory holds nothing (no ``.db.tmp-journal``, no partial)."""
+    _big_database(db, 1.5)
+    folder = small_disk / "backups"
+    folder.mkdir()
+    if checks == "blinded":
+        _blind_space_checks(monkeypatch)
+    failures = 0
+    filler = small_disk / "filler"
+    for leave in (16 << 10, 64 << 10, 128 << 10, 256 << 10, 512 << 10, 1 << 20, 2 << 20, None):
+        filler.unlink(missing_ok=True)
+        if leave is not None:
+            _fill(small_disk, leave)
+        try:
+            backup_database(db, directory=folder, keep_days=None)
+        except InsufficientSpace:
+            failures += 1
+            assert _leftovers(folder) == [], leave
+            continue
+        break
+    else:
+        pytest.fail("the backup never succeeded, even on an empty disk")
+    assert failures >= 2
+    record_figure("failed_backup_leftovers", "failed_backups", failures)
+    record_figure("failed_backup_leftovers", "files_left", 0)
