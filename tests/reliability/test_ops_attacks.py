@@ -9,6 +9,7 @@ or silently deleted everything. Every test is bounded to seconds.
 
 from __future__ import annotations
 
+import datetime as dt
 import gzip
 import hashlib
 import importlib.util
@@ -25,15 +26,16 @@ from types import ModuleType
 import pytest
 from click.testing import CliRunner, Result
 from reliability_support import database_state, record_figure
-from sqlalchemy import insert
+from sqlalchemy import insert, select
 
 from tradestore import Database
 from tradestore.cli import main
 from tradestore.config import sqlite_path
-from tradestore.errors import CorruptBackup, InsufficientSpace
-from tradestore.models import Bot
+from tradestore.errors import CorruptBackup, InsufficientSpace, ValidationError
+from tradestore.models import Bot, ClosedPosition, Order, Position
 from tradestore.ops.backup import backup_database
 from tradestore.ops.restore import restore_database
+from tradestore.ops.retention import prune
 from tradestore.ops.verify import verify_database
 
 pytestmark = pytest.mark.reliability
@@ -400,3 +402,100 @@ def test_failed_backups_leave_no_temporary_files(
     assert failures >= 2
     record_figure("failed_backup_leftovers", "failed_backups", failures)
     record_figure("failed_backup_leftovers", "files_left", 0)
+
+
+# --- item 14: retention's "still open" is scoped by bot ---------------------------------------
+
+
+def test_another_bots_open_position_does_not_pin_a_bots_history(db: Database) -> None:
+    """Bot beta's position P-1 closed long ago (its closed row, an order and a fill name it);
+    bot alpha then opens its own P-1. Beta's history must still be pruned; alpha's open
+    position and alpha's own partial close of P-1 are kept."""
+    with db.engine.begin() as conn:
+        scenario.add_bot(conn, "alpha")
+        scenario.add_bot(conn, "beta")
+        scenario.add_closed(conn, "P-1", bot_id="beta", closed=scenario.OLD)
+        scenario.add_order(
+            conn,
+            "o-beta",
+            bot_id="beta",
+            status="filled",
+            updated=scenario.OLD,
+            position_id="P-1",
+            fills=1,
+            fill_position_id="P-1",
+        )
+        scenario.add_order(
+            conn,
+            "o-beta-fill-only",
+            bot_id="beta",
+            status="filled",
+            updated=scenario.OLD,
+            fills=1,
+            fill_position_id="P-1",
+        )
+        scenario.add_position(conn, "P-1", "alpha", scenario.OLD)
+        scenario.add_closed(conn, "P-1", bot_id="alpha", closed=scenario.OLD)  # partial close
+        scenario.add_order(
+            conn, "o-alpha", status="filled", updated=scenario.OLD, position_id="P-1", fills=1
+        )
+    dry = prune(db, older_than=scenario.RETENTION, now=scenario.NOW, dry_run=True)
+    report = prune(db, older_than=scenario.RETENTION, now=scenario.NOW)
+    assert report.counts == dry.counts
+    assert report.counts["closed_positions"] == 1
+    assert report.counts["orders"] == 2
+    assert report.counts["fills"] == 2
+    with db.engine.connect() as conn:
+        closed = conn.execute(select(ClosedPosition.bot_id)).scalars().all()
+        orders = conn.execute(select(Order.order_id)).scalars().all()
+        positions = conn.execute(select(Position.bot_id, Position.position_id)).all()
+    assert closed == ["alpha"]
+    assert orders == ["o-alpha"]
+    assert [tuple(row) for row in positions] == [("alpha", "P-1")]
+    record_figure("retention_bot_scope", "rows_pruned_that_were_pinned", report.total)
+
+
+# --- item 15: time specs -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--older-than", "999999999d"], "too long ago"),
+        (["--older-than", "9" * 5000 + "d"], "too long ago"),
+        (["--older-than", "99999999999w"], "too long ago"),
+        (["--before", ""], "empty"),
+        (["--before", "   "], "empty"),
+        (["--older-than", ""], "expected a number and a unit"),
+        (["--older-than", "\u0669\u0660d"], "expected a number and a unit"),  # Arabic-Indic 90
+        (["--older-than", "\uff19\uff10d"], "expected a number and a unit"),  # full-width 90
+        (["--older-than", "\u096fd"], "expected a number and a unit"),  # Devanagari 9
+        (["--before", "\u0662\u0660\u0662\u0665-01-31"], "only ASCII"),
+        (["--before", "0001-01-01T00:00:00+05:00"], "outside the years 1 to 9999"),
+        (["--before", "2999-01-01"], "in the future"),
+        (["--before", "1d", "--older-than", "1d"], "either --older-than"),
+    ],
+)
+def test_hostile_prune_time_specs_are_usage_errors(
+    db: Database, db_url: str, cli: Cli, args: list[str], message: str
+) -> None:
+    """Each exits 2 with the reason, never 1, never a traceback, and deletes nothing."""
+    _with_orders(db)
+    before = database_state(db)
+    result = cli("prune", "--url", db_url, *args)
+    assert result.exit_code == 2, result.output
+    assert message in result.output, result.output
+    assert "Traceback" not in result.output
+    assert "older_than=" not in result.output  # no internal field spelling
+    assert database_state(db) == before
+    record_figure("prune_time_specs", "hostile_specs_refused", 1)
+
+
+def test_a_future_cutoff_needs_yes(db: Database, db_url: str, cli: Cli) -> None:
+    _with_orders(db)
+    with pytest.raises(ValidationError, match="in the future"):
+        prune(db, cutoff=dt.datetime(2999, 1, 1, tzinfo=dt.UTC))
+    assert database_state(db)["orders"][0] == 3
+    result = cli("prune", "--url", db_url, "--before", "2999-01-01", "--yes", "--json")
+    assert result.exit_code == 0, result.output
+    assert database_state(db)["orders"][0] == 0
