@@ -9,6 +9,7 @@ or silently deleted everything. Every test is bounded to seconds.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import gzip
 import hashlib
@@ -20,6 +21,7 @@ import stat
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from types import ModuleType
 
@@ -31,7 +33,7 @@ from sqlalchemy import insert, select
 from tradestore import Database
 from tradestore.cli import main
 from tradestore.config import sqlite_path
-from tradestore.errors import CorruptBackup, InsufficientSpace, ValidationError
+from tradestore.errors import BackupError, CorruptBackup, InsufficientSpace, ValidationError
 from tradestore.models import Bot, ClosedPosition, Order, Position
 from tradestore.ops.backup import backup_database
 from tradestore.ops.restore import restore_database
@@ -499,3 +501,147 @@ def test_a_future_cutoff_needs_yes(db: Database, db_url: str, cli: Cli) -> None:
     result = cli("prune", "--url", db_url, "--before", "2999-01-01", "--yes", "--json")
     assert result.exit_code == 0, result.output
     assert database_state(db)["orders"][0] == 0
+
+
+# --- item 12: schema objects that are not tradestore's ------------------------------------------
+
+_FOREIGN: dict[str, dict[str, tuple[list[str], list[str], str]]] = {
+    # kind -> backend -> (create, drop, how verify names it)
+    "trigger": {
+        "sqlite": (
+            [
+                "CREATE TRIGGER trg_evil AFTER INSERT ON fills BEGIN "
+                "DELETE FROM orders WHERE bot_id = NEW.bot_id AND order_id <> NEW.order_id; END"
+            ],
+            ["DROP TRIGGER trg_evil"],
+            "trigger fills.trg_evil",
+        ),
+        "postgresql": (
+            [
+                "CREATE FUNCTION evil() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+                "DELETE FROM orders WHERE bot_id = NEW.bot_id AND order_id <> NEW.order_id; "
+                "RETURN NEW; END $$",
+                "CREATE TRIGGER trg_evil AFTER INSERT ON fills "
+                "FOR EACH ROW EXECUTE FUNCTION evil()",
+            ],
+            ["DROP TRIGGER trg_evil ON fills", "DROP FUNCTION evil()"],
+            "trigger fills.trg_evil",
+        ),
+    },
+    "view": {
+        backend: (["CREATE VIEW v_extra AS SELECT 1 AS x"], ["DROP VIEW v_extra"], "view v_extra")
+        for backend in ("sqlite", "postgresql")
+    },
+    "table": {
+        backend: (["CREATE TABLE extra (x INTEGER)"], ["DROP TABLE extra"], "table extra")
+        for backend in ("sqlite", "postgresql")
+    },
+    "index": {
+        backend: (
+            ["CREATE INDEX idx_extra ON orders (ticker, side)"],
+            ["DROP INDEX idx_extra"],
+            "index orders.idx_extra",
+        )
+        for backend in ("sqlite", "postgresql")
+    },
+    "function": {
+        "postgresql": (
+            ["CREATE FUNCTION extra_fn() RETURNS integer LANGUAGE sql AS 'SELECT 1'"],
+            ["DROP FUNCTION extra_fn()"],
+            "function extra_fn",
+        ),
+    },
+    "rule": {
+        "postgresql": (
+            ["CREATE RULE r_evil AS ON INSERT TO fills DO ALSO DELETE FROM orders"],
+            ["DROP RULE r_evil ON fills"],
+            "rule fills.r_evil",
+        ),
+    },
+}
+
+
+def _run_sql(db: Database, statements: list[str]) -> None:
+    with db.engine.begin() as conn:
+        for statement in statements:
+            conn.exec_driver_sql(statement)
+
+
+def _drop_quietly(db: Database, statements: list[str]) -> None:
+    """Teardown: the PostgreSQL test database is shared by the session, so a foreign object
+    left by a failed test would fail every later verify."""
+    for statement in statements:
+        try:
+            _run_sql(db, [statement])
+        except Exception:
+            pass
+
+
+def _name(named: str) -> str:
+    """The bare name in "index orders.idx_extra" (a dump's index entry names no table)."""
+    return named.split(" ")[-1].split(".")[-1]
+
+
+@pytest.mark.parametrize("kind", sorted(_FOREIGN))
+def test_verify_and_restore_refuse_foreign_schema_objects(
+    db: Database, backend: str, tmp_path: Path, kind: str
+) -> None:
+    """A database carrying a foreign object fails ``verify`` naming it; a backup of it is
+    refused by restore before anything changed (no safety backup, no row touched)."""
+    if backend not in _FOREIGN[kind]:
+        pytest.skip(f"SQLite has no {kind}s")
+    create, drop, named = _FOREIGN[kind][backend]
+    _with_orders(db)
+    assert verify_database(db).ok
+    try:
+        _run_sql(db, create)
+        report = verify_database(db)
+        failed = {check.name: check.detail for check in report.failures}
+        assert "foreign_objects" in failed, report.checks
+        assert named in failed["foreign_objects"]
+        backup = backup_database(db, directory=tmp_path / "backups", keep_days=None).backup
+        assert _name(named) in " ".join(backup.foreign_objects)
+    finally:
+        _drop_quietly(db, drop)
+    assert verify_database(db).ok
+    before = database_state(db)
+    with pytest.raises(BackupError, match="tradestore did not create") as caught:
+        restore_database(db, backup.path, backup_dir=tmp_path / "safety")
+    assert _name(named) in str(caught.value)
+    assert database_state(db) == before
+    assert verify_database(db).ok  # the object did not come back
+    assert not (tmp_path / "safety").exists()
+    record_figure("foreign_schema_objects", "refused", 1)
+
+
+def test_a_foreign_trigger_cannot_delete_orders_through_a_restore(
+    db: Database, backend: str, tmp_path: Path
+) -> None:
+    """The reported attack end to end: the trigger's backup is refused, so recording a fill
+    afterwards deletes none of the bot's other orders."""
+    create, drop, _named = _FOREIGN["trigger"][backend]
+    with db.unit_of_work() as uow:
+        uow.bots.register("alpha")
+    with db.unit_of_work(bot_id="alpha") as uow:
+        for number in range(3):
+            uow.orders.submit(
+                client_order_id=f"c-{number}",
+                ticker="AAPL",
+                side="buy",
+                order_type="market",
+                quantity=Decimal("2"),
+            )
+    try:
+        _run_sql(db, create)
+        backup = backup_database(db, directory=tmp_path / "backups", keep_days=None).backup
+    finally:
+        _drop_quietly(db, drop)
+    with pytest.raises(BackupError, match="trg_evil"):
+        restore_database(db, backup.path, backup_dir=tmp_path / "safety")
+    with db.unit_of_work(bot_id="alpha") as uow:
+        first = uow.orders.list_open()[0]
+        uow.orders.record_fill(
+            first.order_id, fill_id="f-1", quantity=Decimal("1"), price=Decimal("10")
+        )
+    assert database_state(db)["orders"][0] == 3
+    record_figure("foreign_trigger_restore", "orders_lost", 0)

@@ -61,6 +61,7 @@ from tradestore.ops._space import (
     is_disk_full,
     require_space,
 )
+from tradestore.ops.schema_objects import dump_objects, foreign, sqlite_file_objects
 
 DEFAULT_BACKUP_DIR = Path("data/backups")
 SQLITE_SUFFIX = ".db.gz"
@@ -92,6 +93,9 @@ class BackupInfo:
     revision: str | None
     #: SQLite: the uncompressed database size; PostgreSQL: None.
     database_bytes: int | None
+    #: Schema objects in the backup that tradestore did not create (triggers, rules, views,
+    #: functions, tables, indexes, constraints): restore refuses such a backup.
+    foreign_objects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -268,6 +272,7 @@ def _backup_sqlite(
         size_bytes=final.stat().st_size,
         revision=info.revision,
         database_bytes=database_bytes,
+        foreign_objects=info.foreign_objects,
     )
 
 
@@ -369,7 +374,7 @@ def inflate_sqlite_backup(
                 progress("verifying", raw.tell(), total)
         if expected_sha256 is not None and digest.hexdigest() != expected_sha256:
             raise CorruptBackup(f"{path}: decompressed bytes differ from the database copy")
-        revision = _check_sqlite_file(path, scratch)
+        revision, foreign_objects = _check_sqlite_file(path, scratch)
     except (OSError, EOFError, zlib.error) as exc:
         remove_sqlite_files(scratch)
         if isinstance(exc, FileNotFoundError):
@@ -386,6 +391,7 @@ def inflate_sqlite_backup(
         size_bytes=total,
         revision=revision,
         database_bytes=scratch.stat().st_size,
+        foreign_objects=foreign_objects,
     )
     return scratch, info
 
@@ -403,7 +409,7 @@ def _announced_size(path: Path) -> int | None:
         return None
 
 
-def _check_sqlite_file(label: Path, file: Path) -> str | None:
+def _check_sqlite_file(label: Path, file: Path) -> tuple[str | None, tuple[str, ...]]:
     if file.stat().st_size == 0:
         raise CorruptBackup(f"{label} holds an empty file, not a database")
     try:
@@ -414,13 +420,14 @@ def _check_sqlite_file(label: Path, file: Path) -> str | None:
         result = [str(row[0]) for row in connection.execute("PRAGMA integrity_check")]
         if result != ["ok"]:
             raise CorruptBackup(f"{label} fails integrity_check: {'; '.join(result[:3])}")
+        foreign_objects = tuple(str(item) for item in foreign(sqlite_file_objects(connection)))
         has_version = connection.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (VERSION_TABLE,)
         ).fetchone()
         if not has_version:
-            return None
+            return None, foreign_objects
         row = connection.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()  # noqa: S608 - our constant
-        return str(row[0]) if row else None
+        return (str(row[0]) if row else None), foreign_objects
     except sqlite3.DatabaseError as exc:
         raise CorruptBackup(f"{label} is not a valid SQLite database: {exc}") from None
     finally:
@@ -487,6 +494,7 @@ def _backup_postgres(
         size_bytes=final.stat().st_size,
         revision=info.revision,
         database_bytes=None,
+        foreign_objects=info.foreign_objects,
     )
 
 
@@ -543,6 +551,7 @@ def verify_postgres_dump(
         size_bytes=path.stat().st_size,
         revision=revision,
         database_bytes=None,
+        foreign_objects=tuple(str(item) for item in foreign(dump_objects(listing))),
     )
 
 

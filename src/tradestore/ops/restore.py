@@ -101,6 +101,7 @@ def restore_database(
         scratch, info = inflate_sqlite_backup(source, live.parent, progress)
         try:
             _require_known_revision(source, info)
+            _require_tradestore_objects(source, info)
             _require_restore_space(live, info)
             safety = _safety_backup(database, backup_dir, safety_backup, progress, pg_bin)
             database.dispose()
@@ -111,6 +112,7 @@ def restore_database(
         pg_restore = _pgtools.find_tool("pg_restore", pg_bin)
         info = verify_postgres_dump(source, progress=progress, pg_bin=pg_bin)
         _require_known_revision(source, info)
+        _require_tradestore_objects(source, info)
         safety = _safety_backup(database, backup_dir, safety_backup, progress, pg_bin)
         database.dispose()
         _restore_postgres(database, source, pg_restore, progress, lock_timeout_ms)
@@ -142,6 +144,20 @@ def _require_known_revision(source: Path, info: BackupInfo) -> None:
             f"{source} is at revision {info.revision!r}, which this tradestore does not know: "
             "upgrade the tradestore package first"
         ) from None
+
+
+def _require_tradestore_objects(source: Path, info: BackupInfo) -> None:
+    """A backup carrying a trigger, rule, view, function, table or index that tradestore's
+    migrations did not create is refused: once restored it would run inside tradestore's own
+    statements (a trigger on ``fills`` that deletes orders) while every check still passes."""
+    if not info.foreign_objects:
+        return
+    shown = ", ".join(info.foreign_objects[:10])
+    more = f" (and {len(info.foreign_objects) - 10} more)" if len(info.foreign_objects) > 10 else ""
+    raise BackupError(
+        f"{source} holds {len(info.foreign_objects)} schema objects tradestore did not create: "
+        f"{shown}{more}; not restored (nothing was changed)"
+    )
 
 
 def _require_restore_space(live: Path, info: BackupInfo) -> None:
