@@ -571,10 +571,8 @@ def _drop_quietly(db: Database, statements: list[str]) -> None:
     """Teardown: the PostgreSQL test database is shared by the session, so a foreign object
     left by a failed test would fail every later verify."""
     for statement in statements:
-        try:
+        with contextlib.suppress(Exception):  # already dropped
             _run_sql(db, [statement])
-        except Exception:
-            pass
 
 
 def _name(named: str) -> str:
