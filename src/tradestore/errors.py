@@ -92,6 +92,23 @@ class CorruptBackup(BackupError):
     """A backup file failed verification; nothing was restored and the database is untouched."""
 
 
+class InsufficientSpace(BackupError):
+    """Not enough free disk space to write a backup or unpack and restore one.
+
+    Not a damaged backup: the same file restores once space is freed. ``directory`` is where
+    the space ran out, ``needed`` a lower bound of the bytes required (None when unknown) and
+    ``free`` the bytes that were free there. Nothing was changed.
+    """
+
+    def __init__(
+        self, message: str, *, directory: str, needed: int | None, free: int | None
+    ) -> None:
+        self.directory = directory
+        self.needed = needed
+        self.free = free
+        super().__init__(message)
+
+
 # --- input validation ---------------------------------------------------------------------
 
 

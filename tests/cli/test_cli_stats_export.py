@@ -68,3 +68,18 @@ def test_export_usage_errors(cli: Cli, db_url: str) -> None:
     ):
         result = cli("export", *args, "--url", db_url)
         assert result.exit_code == 2, (args, result.output)
+
+
+def test_export_refuses_an_existing_file_unless_forced(
+    cli: Cli, db_url: str, scenario: Any, tmp_path: Path
+) -> None:
+    target = tmp_path / "orders.csv"
+    target.write_text("old\n")
+    result = cli("export", "orders", "--url", db_url, "-o", str(target))
+    assert result.exit_code == 2, result.output
+    assert "--force" in result.output
+    assert target.read_text() == "old\n"
+    result = cli("export", "orders", "--url", db_url, "-o", str(target), "--force")
+    assert result.exit_code == 0, result.output
+    assert len(list(csv.DictReader(io.StringIO(target.read_text())))) == 10
+    assert sorted(path.name for path in tmp_path.iterdir() if path.name.startswith(".")) == []

@@ -24,7 +24,24 @@ def test_durations(text: str, expected: dt.timedelta) -> None:
     assert parse_duration(text) == expected
 
 
-@pytest.mark.parametrize("text", ["", "90", "d", "0d", "-5d", "1.5d", "90 days", "1y"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "90",
+        "d",
+        "0d",
+        "-5d",
+        "1.5d",
+        "90 days",
+        "1y",
+        "\u0669\u0660d",  # Arabic-Indic 90
+        "\uff19\uff10d",  # full-width 90
+        "9" * 5000 + "d",  # more digits than int() reads
+        "99999999999w",  # beyond timedelta
+        "90d\n\u00a0",  # non-ASCII space
+    ],
+)
 def test_bad_durations(text: str) -> None:
     with pytest.raises(ValidationError):
         parse_duration(text, field="--older-than")
@@ -50,3 +67,13 @@ def test_instants(text: str, expected: dt.datetime) -> None:
 def test_bad_instants(text: str) -> None:
     with pytest.raises(ValidationError):
         parse_instant(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "  ", "999999999d", "\u0662\u0660\u0662\u0665-01-31", "0001-01-01T00:00:00+05:00"],
+)
+def test_bad_instants_are_validation_errors(text: str) -> None:
+    with pytest.raises(ValidationError) as caught:
+        parse_instant(text, field="--before", now=NOW)
+    assert caught.value.field == "--before"

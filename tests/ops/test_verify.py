@@ -37,7 +37,7 @@ def test_a_migrated_database_passes(db: Database, scenario: RetentionScenario) -
     report = verify_database(db)
     assert report.ok, report.failures
     names = [check.name for check in report.checks]
-    common = ["revision", "schema", "check_constraints", "views"]
+    common = ["revision", "schema", "check_constraints", "views", "foreign_objects"]
     if db.dialect_name == "sqlite":
         assert names == [*common, "integrity_check", "foreign_key_check"]
     else:
@@ -173,3 +173,34 @@ def test_postgres_invalid_constraints_and_indexes(fresh: Database) -> None:
     assert _check(report, "valid_constraints").detail == "NOT VALID: orders.ck_orders_extra"
     assert _check(report, "valid_indexes").detail == "invalid: orders.idx_orders_ticker"
     assert not report.ok
+
+
+def test_tradestores_objects_are_exactly_what_the_migrations_create(db: Database) -> None:
+    """The derived set of tradestore's objects neither misses nor invents one: a migrated
+    database holds no foreign object, and every expected table, view, index and function."""
+    from tradestore.migrate import UNMODELLED_INDEXES
+    from tradestore.ops._common import read_connection
+    from tradestore.ops.schema_objects import (
+        expected_objects,
+        foreign,
+        postgres_objects,
+        sqlite_objects,
+    )
+
+    with read_connection(db) as connection:
+        if db.dialect_name == "postgresql":
+            present = postgres_objects(connection)
+        else:
+            present = sqlite_objects(connection)
+    assert foreign(present) == []
+    expected = expected_objects()
+    names = {kind: {o.name for o in present if o.kind == kind} for kind in ("table", "view")}
+    assert names["table"] == expected.tables
+    assert names["view"] == expected.views
+    indexes = {o.name for o in present if o.kind == "index"}
+    functions = {o.name for o in present if o.kind == "function"}
+    if db.dialect_name == "postgresql":
+        assert expected.indexes <= indexes
+        assert functions == expected.functions
+    else:
+        assert expected.indexes - UNMODELLED_INDEXES <= indexes

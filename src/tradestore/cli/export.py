@@ -50,7 +50,12 @@ from tradestore.ops.timespec import parse_instant
     type=click.Path(dir_okay=False, path_type=Path, allow_dash=True),
     default=Path("-"),
     show_default=True,
-    help="File to write (mode 0600); '-' is stdout.",
+    help="File to write (mode 0600, renamed into place when complete); '-' is stdout.",
+)
+@click.option(
+    "--force",
+    is_flag=True,
+    help="Replace FILE if it exists (a symbolic link is replaced, never followed).",
 )
 @click.option(
     "--batch-size",
@@ -67,6 +72,7 @@ def export_command(
     since: str | None,
     time_column: str | None,
     output: Path,
+    force: bool,
     batch_size: int,
 ) -> None:
     """Export TABLE (a table or a v_* view) without loading it into memory."""
@@ -89,10 +95,15 @@ def export_command(
                 time_column=time_column,
                 batch_size=batch_size,
                 progress=progress,
+                force=force,
             )
         except ValidationError as exc:
             if exc.field in ("table", "since"):
                 raise click.BadParameter(exc.reason, param_hint=exc.field.upper()) from None
+            if exc.field == "output":
+                raise click.BadParameter(
+                    f"{exc.value}: {exc.reason}", param_hint="'-o' / '--output'"
+                ) from None
             raise
     where = "stdout" if to_stdout else str(output)
     console(stderr=True).print(

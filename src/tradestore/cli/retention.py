@@ -34,6 +34,11 @@ from tradestore.ops.timespec import parse_duration, parse_instant
 )
 @click.option("--dry-run", is_flag=True, help="Count what would be deleted; delete nothing.")
 @click.option(
+    "--yes",
+    is_flag=True,
+    help="Confirm a --before in the future (every terminal row is then old enough).",
+)
+@click.option(
     "--table",
     "tables",
     multiple=True,
@@ -54,6 +59,7 @@ def prune_command(
     older_than: str | None,
     before: str | None,
     dry_run: bool,
+    yes: bool,
     tables: tuple[str, ...],
     batch_size: int,
     as_json: bool,
@@ -65,22 +71,35 @@ def prune_command(
     running training runs or runs in an active ensemble. See docs/operations.md for the
     timestamp each table is aged by.
     """
+    from tradestore.errors import ValidationError
     from tradestore.ops.retention import prune
 
     if (older_than is None) == (before is None):
         raise click.UsageError("give either --older-than AGE or --before WHEN")
-    age = parse_or_usage("--older-than", parse_duration, older_than) if older_than else None
-    cutoff = parse_or_usage("--before", parse_instant, before) if before else None
+    # ``is not None``: an empty value is a bad value, not a missing option.
+    age = (
+        parse_or_usage("--older-than", parse_duration, older_than)
+        if older_than is not None
+        else None
+    )
+    cutoff = parse_or_usage("--before", parse_instant, before) if before is not None else None
     with open_database(url) as database, progress_bar() as progress:
-        report = prune(
-            database,
-            older_than=age,
-            cutoff=cutoff,
-            dry_run=dry_run,
-            tables=tables or None,
-            batch_size=batch_size,
-            progress=progress,
-        )
+        try:
+            report = prune(
+                database,
+                older_than=age,
+                cutoff=cutoff,
+                dry_run=dry_run,
+                tables=tables or None,
+                batch_size=batch_size,
+                progress=progress,
+                allow_future=yes,
+            )
+        except ValidationError as exc:
+            hints = {"cutoff": "--before", "older_than": "--older-than"}
+            if exc.field in hints:
+                raise click.BadParameter(exc.reason, param_hint=hints[exc.field]) from None
+            raise
     if as_json:
         print_json(report)
         return

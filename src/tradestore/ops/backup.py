@@ -32,6 +32,7 @@ import sqlite3
 import time
 import uuid
 import zlib
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,7 +40,7 @@ from sqlalchemy import text
 
 from tradestore.config import sqlite_path
 from tradestore.database import Database
-from tradestore.errors import BackupError, CorruptBackup, ValidationError
+from tradestore.errors import BackupError, CorruptBackup, InsufficientSpace, ValidationError
 from tradestore.migrate import VERSION_TABLE
 from tradestore.ops import _pgtools
 from tradestore.ops._common import (
@@ -50,7 +51,17 @@ from tradestore.ops._common import (
     publish,
     read_connection,
     remove_quietly,
+    remove_sqlite_files,
 )
+from tradestore.ops._space import (
+    disk_full,
+    free_bytes,
+    headroom,
+    insufficient,
+    is_disk_full,
+    require_space,
+)
+from tradestore.ops.schema_objects import dump_objects, foreign, sqlite_file_objects
 
 DEFAULT_BACKUP_DIR = Path("data/backups")
 SQLITE_SUFFIX = ".db.gz"
@@ -82,6 +93,9 @@ class BackupInfo:
     revision: str | None
     #: SQLite: the uncompressed database size; PostgreSQL: None.
     database_bytes: int | None
+    #: Schema objects in the backup that tradestore did not create (triggers, rules, views,
+    #: functions, tables, indexes, constraints): restore refuses such a backup.
+    foreign_objects: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -208,7 +222,7 @@ def verify_backup(
         scratch, info = inflate_sqlite_backup(
             file, Path(work_dir) if work_dir else file.parent, progress
         )
-        remove_quietly(scratch)
+        remove_sqlite_files(scratch)
         return info
     return verify_postgres_dump(file, progress=progress, pg_bin=pg_bin)
 
@@ -227,26 +241,38 @@ def _backup_sqlite(
     token = uuid.uuid4().hex[:8]
     raw = final.with_name(f".{final.name}.{token}.db.tmp")
     partial = final.with_name(f".{final.name}.{token}.partial")
+    # The uncompressed copy comes first: the database's size is the least the backup needs.
+    require_space(final.parent, source_path.stat().st_size, f"back up {source_path}")
     try:
         create_private_file(raw)
         copy_sqlite(source_path, raw, progress=progress, pages_per_step=pages_per_step)
         digest, database_bytes = _compress(raw, partial, progress)
-        remove_quietly(raw)
+        remove_sqlite_files(raw)
         scratch, info = inflate_sqlite_backup(
             partial, final.parent, progress, expected_sha256=digest
         )
-        remove_quietly(scratch)
+        remove_sqlite_files(scratch)
         _publish_with_checksum(partial, final)
+    except InsufficientSpace:
+        raise
     except CorruptBackup as exc:
         raise BackupError(f"the new backup failed verification and was deleted: {exc}") from None
+    except OSError as exc:
+        if is_disk_full(exc):
+            raise disk_full(final.parent, f"back up {source_path}") from None
+        raise
     finally:
-        remove_quietly(raw, partial)
+        # Every artifact of this attempt, including the -journal SQLite leaves beside the
+        # uncompressed copy when a step fails (a full disk) and the checksum's partial.
+        remove_sqlite_files(raw)
+        remove_quietly(partial, partial.with_name(partial.name + ".sha256"))
     return BackupInfo(
         path=final,
         backend="sqlite",
         size_bytes=final.stat().st_size,
         revision=info.revision,
         database_bytes=database_bytes,
+        foreign_objects=info.foreign_objects,
     )
 
 
@@ -278,6 +304,8 @@ def copy_sqlite(
             target_conn.close()
         source_conn.execute("ROLLBACK")
     except sqlite3.Error as exc:
+        if is_disk_full(exc):
+            raise disk_full(target.parent, f"copy {source}") from None
         raise BackupError(f"SQLite backup of {source} failed: {exc}") from None
     finally:
         source_conn.close()
@@ -311,13 +339,26 @@ def inflate_sqlite_backup(
 ) -> tuple[Path, BackupInfo]:
     """Decompress a SQLite backup into ``work_dir`` and check it; return the file and its info.
 
-    The caller owns (and deletes) the decompressed file. Any damage raises CorruptBackup and
-    leaves nothing behind.
+    The caller owns (and deletes, with ``remove_sqlite_files``) the decompressed file. Any
+    damage raises CorruptBackup and leaves nothing behind. Too little free space in
+    ``work_dir`` raises InsufficientSpace: before unpacking when the size the gzip file
+    announces does not fit, and while unpacking as soon as the output would eat into the
+    headroom kept for the live database (the announced size can be forged: a gzip bomb).
     """
     work_dir.mkdir(parents=True, exist_ok=True)
     scratch = work_dir / f".{path.name}.{uuid.uuid4().hex[:8]}.verify.tmp"
-    total = path.stat().st_size
+    what = f"unpack {path.name}"
+    try:
+        total = path.stat().st_size
+        free = free_bytes(work_dir)
+    except FileNotFoundError:
+        raise BackupError(f"backup file {path} does not exist") from None
+    budget = free - headroom(free)
+    announced = _announced_size(path)
+    if announced is not None and announced > budget:
+        raise insufficient(work_dir, what, needed=announced, free=free)
     digest = hashlib.sha256()
+    written = 0
     try:
         with (
             path.open("rb") as raw,
@@ -325,19 +366,24 @@ def inflate_sqlite_backup(
             open_private(scratch) as sink,
         ):
             while chunk := source.read(_CHUNK):
+                written += len(chunk)
+                if written > budget:
+                    raise insufficient(work_dir, what, needed=written, free=free, at_least=True)
                 digest.update(chunk)
                 sink.write(chunk)
                 progress("verifying", raw.tell(), total)
         if expected_sha256 is not None and digest.hexdigest() != expected_sha256:
             raise CorruptBackup(f"{path}: decompressed bytes differ from the database copy")
-        revision = _check_sqlite_file(path, scratch)
+        revision, foreign_objects = _check_sqlite_file(path, scratch)
     except (OSError, EOFError, zlib.error) as exc:
-        remove_quietly(scratch)
+        remove_sqlite_files(scratch)
         if isinstance(exc, FileNotFoundError):
             raise BackupError(f"backup file {path} does not exist") from None
+        if is_disk_full(exc):
+            raise disk_full(work_dir, what, needed=written) from None
         raise CorruptBackup(f"{path} is damaged: {exc}") from None
     except BaseException:
-        remove_quietly(scratch)
+        remove_sqlite_files(scratch)
         raise
     info = BackupInfo(
         path=path,
@@ -345,11 +391,25 @@ def inflate_sqlite_backup(
         size_bytes=total,
         revision=revision,
         database_bytes=scratch.stat().st_size,
+        foreign_objects=foreign_objects,
     )
     return scratch, info
 
 
-def _check_sqlite_file(label: Path, file: Path) -> str | None:
+def _announced_size(path: Path) -> int | None:
+    """The uncompressed size a gzip file's trailer states (modulo 2**32): a hint, not a fact."""
+    try:
+        with path.open("rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            if handle.tell() < 18:  # smaller than an empty gzip member: damaged, found later
+                return None
+            handle.seek(-4, os.SEEK_END)
+            return int.from_bytes(handle.read(4), "little")
+    except OSError:
+        return None
+
+
+def _check_sqlite_file(label: Path, file: Path) -> tuple[str | None, tuple[str, ...]]:
     if file.stat().st_size == 0:
         raise CorruptBackup(f"{label} holds an empty file, not a database")
     try:
@@ -360,13 +420,14 @@ def _check_sqlite_file(label: Path, file: Path) -> str | None:
         result = [str(row[0]) for row in connection.execute("PRAGMA integrity_check")]
         if result != ["ok"]:
             raise CorruptBackup(f"{label} fails integrity_check: {'; '.join(result[:3])}")
+        foreign_objects = tuple(str(item) for item in foreign(sqlite_file_objects(connection)))
         has_version = connection.execute(
             "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (VERSION_TABLE,)
         ).fetchone()
         if not has_version:
-            return None
+            return None, foreign_objects
         row = connection.execute(f"SELECT version_num FROM {VERSION_TABLE}").fetchone()  # noqa: S608 - our constant
-        return str(row[0]) if row else None
+        return (str(row[0]) if row else None), foreign_objects
     except sqlite3.DatabaseError as exc:
         raise CorruptBackup(f"{label} is not a valid SQLite database: {exc}") from None
     finally:
@@ -402,8 +463,13 @@ def _backup_postgres(
             progress("dumping tables", dumped, max(tables, dumped))
 
     try:
-        create_private_file(partial)
-        _pgtools.run(
+        try:
+            create_private_file(partial)
+        except OSError as exc:
+            if is_disk_full(exc):
+                raise disk_full(final.parent, "write the dump") from None
+            raise
+        _run_dump(
             [
                 pg_dump,
                 "--format=custom",
@@ -413,6 +479,7 @@ def _backup_postgres(
             ],
             env=target.env,
             on_stderr_line=on_line,
+            folder=final.parent,
         )
         os.chmod(partial, 0o600)
         info = verify_postgres_dump(partial, progress=progress, pg_bin=pg_bin)
@@ -427,7 +494,24 @@ def _backup_postgres(
         size_bytes=final.stat().st_size,
         revision=info.revision,
         database_bytes=None,
+        foreign_objects=info.foreign_objects,
     )
+
+
+def _run_dump(
+    command: list[str],
+    *,
+    env: Mapping[str, str],
+    on_stderr_line: Callable[[str], None],
+    folder: Path,
+) -> None:
+    """pg_dump; its "No space left on device" becomes InsufficientSpace, not a vague failure."""
+    try:
+        _pgtools.run(command, env=env, on_stderr_line=on_stderr_line)
+    except BackupError as exc:
+        if "No space left on device" in str(exc) or "Disk quota exceeded" in str(exc):
+            raise disk_full(folder, "write the dump") from None
+        raise
 
 
 def verify_postgres_dump(
@@ -467,6 +551,7 @@ def verify_postgres_dump(
         size_bytes=path.stat().st_size,
         revision=revision,
         database_bytes=None,
+        foreign_objects=tuple(str(item) for item in foreign(dump_objects(listing))),
     )
 
 

@@ -20,12 +20,15 @@ Encodings:
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import datetime as dt
 import decimal
 import enum
+import io
 import json
 import math
+import os
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,10 +55,19 @@ from sqlalchemy import (
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from tradestore.config import sqlite_path
 from tradestore.database import Database
 from tradestore.errors import ConfigurationError, ValidationError
 from tradestore.models import Base
-from tradestore.ops._common import Progress, no_progress, open_private, read_connection
+from tradestore.ops._common import (
+    Progress,
+    atomic_output,
+    check_output_target,
+    no_progress,
+    read_connection,
+    refuse_live_database,
+    sqlite_files,
+)
 from tradestore.types import Money, Real, UTCDateTime
 
 FORMATS = ("csv", "jsonl", "parquet")
@@ -106,10 +118,15 @@ def export_table(
     time_column: str | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress = no_progress,
+    force: bool = False,
 ) -> ExportResult:
     """Stream ``table`` into ``destination`` (a path, or a text stream for csv/jsonl and a
     binary stream for parquet). ``since`` keeps rows whose time column (``TIME_COLUMNS`` or
     ``time_column``) is at or after that instant; a date column compares with its UTC date.
+
+    A path is written as a new private file beside it and renamed into place once complete
+    (see ``atomic_output``): an existing file is refused unless ``force``, a symbolic link is
+    never followed, and the live SQLite database (or its ``-wal``/``-shm``) is always refused.
     """
     if format not in FORMATS:
         raise ValidationError("format", format, f"choose one of {', '.join(FORMATS)}")
@@ -117,31 +134,66 @@ def export_table(
         raise ValidationError("batch_size", batch_size, "must be greater than zero")
     if format == "parquet":
         _require_pyarrow()
+    path = Path(destination) if isinstance(destination, str | Path) else None
+    live = sqlite_path(database.url) if database.dialect_name == "sqlite" else None
+    if path is not None:
+        refuse_live_database(path, live)
+        check_output_target(path, force=force)
+    else:
+        _refuse_live_stream(destination, live)  # type: ignore[arg-type]
     with read_connection(database) as connection:
         source = _source_table(connection, table)
         statement = _statement(source, since=since, time_column=time_column)
-        result = connection.execution_options(stream_results=True, yield_per=batch_size).execute(
-            statement
-        )
-        batches = (list(partition) for partition in result.partitions())
-        columns = [column.name for column in source.columns]
-        path = Path(destination) if isinstance(destination, str | Path) else None
-        if format == "parquet":
-            rows = _write_parquet(source, batches, destination, progress)
-        else:
-            writer = _write_csv if format == "csv" else _write_jsonl
+        with contextlib.ExitStack() as stack:
+            sink: IO[str] | IO[bytes]
             if path is not None:
-                with open_private(path) as raw, _text(raw) as text_stream:
-                    rows = writer(columns, batches, text_stream, progress)
+                raw = stack.enter_context(atomic_output(path, force=force))
+                sink = raw if format == "parquet" else stack.enter_context(_text(raw))
             else:
-                rows = writer(columns, batches, destination, progress)  # type: ignore[arg-type]
+                sink = destination  # type: ignore[assignment]
+            result = connection.execution_options(
+                stream_results=True, yield_per=batch_size
+            ).execute(statement)
+            batches = (list(partition) for partition in result.partitions())
+            columns = [column.name for column in source.columns]
+            if format == "parquet":
+                rows = _write_parquet(source, batches, sink, progress)
+            else:
+                writer = _write_csv if format == "csv" else _write_jsonl
+                rows = writer(columns, batches, sink, progress)  # type: ignore[arg-type]
     return ExportResult(table=source.name, format=format, rows=rows, path=path)
 
 
-def _text(raw: IO[bytes]) -> IO[str]:
-    import io
+def _refuse_live_stream(stream: IO[Any], live: Path | None) -> None:
+    """A stream that is the live database (``export ... >> data/tradestore.db``) is refused."""
+    if live is None:
+        return
+    try:
+        info = os.fstat(stream.fileno())
+    except (AttributeError, OSError, ValueError, io.UnsupportedOperation):
+        return  # not backed by a file descriptor: cannot be the database
+    for candidate in sqlite_files(live):
+        try:
+            other = os.stat(candidate)
+        except OSError:
+            continue
+        if (info.st_dev, info.st_ino) == (other.st_dev, other.st_ino):
+            raise ValidationError(
+                "output",
+                str(candidate),
+                "the output stream is the live database (or its journal): refusing to write",
+            )
 
-    return io.TextIOWrapper(raw, encoding="utf-8", newline="")
+
+@contextlib.contextmanager
+def _text(raw: IO[bytes]) -> Iterator[IO[str]]:
+    """A text view of ``raw`` that is flushed, then detached: ``raw`` stays open for its owner."""
+    wrapper = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+    try:
+        yield wrapper
+    finally:
+        wrapper.flush()
+        wrapper.detach()
 
 
 def _require_pyarrow() -> None:
@@ -362,7 +414,7 @@ def _arrow_type(type_: TypeEngine[Any]) -> tuple[Any, Callable[[Any], Any]]:
 def _write_parquet(
     source: Table,
     batches: Iterator[list[Any]],
-    destination: Path | str | IO[str] | IO[bytes],
+    destination: IO[str] | IO[bytes],
     progress: Progress,
 ) -> int:
     import pyarrow as pa
@@ -376,24 +428,16 @@ def _write_parquet(
         converters.append(convert)
     schema = pa.schema(fields)
     sink: Any = destination
-    handle: IO[bytes] | None = None
-    if isinstance(destination, str | Path):
-        handle = open_private(Path(destination))
-        sink = handle
-    elif hasattr(destination, "buffer"):  # a text stream such as sys.stdout: its bytes
+    if hasattr(destination, "buffer"):  # a text stream such as sys.stdout: its bytes
         sink = destination.buffer
     rows = 0
-    try:
-        with pq.ParquetWriter(sink, schema) as writer:
-            for batch in batches:
-                arrays = [
-                    pa.array([convert(row[i]) for row in batch], type=field.type)
-                    for i, (field, convert) in enumerate(zip(schema, converters, strict=True))
-                ]
-                writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
-                rows += len(batch)
-                progress("exporting rows", rows, None)
-    finally:
-        if handle is not None:
-            handle.close()
+    with pq.ParquetWriter(sink, schema) as writer:
+        for batch in batches:
+            arrays = [
+                pa.array([convert(row[i]) for row in batch], type=field.type)
+                for i, (field, convert) in enumerate(zip(schema, converters, strict=True))
+            ]
+            writer.write_batch(pa.RecordBatch.from_arrays(arrays, schema=schema))
+            rows += len(batch)
+            progress("exporting rows", rows, None)
     return rows

@@ -34,10 +34,11 @@ from pathlib import Path
 
 from tradestore.config import sqlite_path
 from tradestore.database import Database
-from tradestore.errors import BackupError, CorruptBackup
+from tradestore.errors import BackupError, CorruptBackup, InsufficientSpace
 from tradestore.migrate import script_directory
 from tradestore.ops import _pgtools
-from tradestore.ops._common import Progress, no_progress, remove_quietly
+from tradestore.ops._common import Progress, no_progress, remove_sqlite_files
+from tradestore.ops._space import disk_full, is_disk_full, require_space
 from tradestore.ops.backup import (
     DEFAULT_BACKUP_DIR,
     PAGES_PER_STEP,
@@ -100,15 +101,18 @@ def restore_database(
         scratch, info = inflate_sqlite_backup(source, live.parent, progress)
         try:
             _require_known_revision(source, info)
+            _require_tradestore_objects(source, info)
+            _require_restore_space(live, info)
             safety = _safety_backup(database, backup_dir, safety_backup, progress, pg_bin)
             database.dispose()
             _restore_sqlite(scratch, live, progress)
         finally:
-            remove_quietly(scratch)
+            remove_sqlite_files(scratch)
     else:
         pg_restore = _pgtools.find_tool("pg_restore", pg_bin)
         info = verify_postgres_dump(source, progress=progress, pg_bin=pg_bin)
         _require_known_revision(source, info)
+        _require_tradestore_objects(source, info)
         safety = _safety_backup(database, backup_dir, safety_backup, progress, pg_bin)
         database.dispose()
         _restore_postgres(database, source, pg_restore, progress, lock_timeout_ms)
@@ -142,6 +146,29 @@ def _require_known_revision(source: Path, info: BackupInfo) -> None:
         ) from None
 
 
+def _require_tradestore_objects(source: Path, info: BackupInfo) -> None:
+    """A backup carrying a trigger, rule, view, function, table or index that tradestore's
+    migrations did not create is refused: once restored it would run inside tradestore's own
+    statements (a trigger on ``fills`` that deletes orders) while every check still passes."""
+    if not info.foreign_objects:
+        return
+    shown = ", ".join(info.foreign_objects[:10])
+    more = f" (and {len(info.foreign_objects) - 10} more)" if len(info.foreign_objects) > 10 else ""
+    raise BackupError(
+        f"{source} holds {len(info.foreign_objects)} schema objects tradestore did not create: "
+        f"{shown}{more}; not restored (nothing was changed)"
+    )
+
+
+def _require_restore_space(live: Path, info: BackupInfo) -> None:
+    """The online backup writes every page of the restored database into the live file's WAL
+    (then checkpoints it into the file, which grows if the backup is larger): that much must
+    fit beside the unpacked copy, or SQLite stops half way with "database or disk is full"."""
+    new = info.database_bytes or 0
+    old = live.stat().st_size if live.exists() else 0
+    require_space(live.parent, new + max(0, new - old), f"restore into {live}")
+
+
 def _safety_backup(
     database: Database,
     backup_dir: Path | str,
@@ -164,6 +191,15 @@ def _safety_backup(
             progress=lambda phase, done, total: progress(f"safety backup: {phase}", done, total),
             pg_bin=pg_bin,
         )
+    except InsufficientSpace as exc:
+        raise InsufficientSpace(
+            f"the safety backup of the current database failed, nothing was restored ({exc}); "
+            "free space in the backup directory, choose another with --backup-dir, or pass "
+            "--no-safety-backup",
+            directory=exc.directory,
+            needed=exc.needed,
+            free=exc.free,
+        ) from None
     except (BackupError, CorruptBackup) as exc:
         raise BackupError(
             f"the safety backup of the current database failed, nothing was restored ({exc}); "
@@ -190,6 +226,8 @@ def _restore_sqlite(scratch: Path, live: Path, progress: Progress) -> None:
         finally:
             target.close()
     except sqlite3.Error as exc:
+        if is_disk_full(exc):
+            raise disk_full(live.parent, f"restore into {live} (it is unchanged)") from None
         raise BackupError(
             f"restoring into {live} failed, the database is unchanged: {exc}"
         ) from None

@@ -71,6 +71,7 @@ from tradestore.models import (
     TrainingRun,
 )
 from tradestore.ops._common import Progress, no_progress, read_connection
+from tradestore.ops.timespec import cutoff_before
 from tradestore.types import TERMINAL_ORDER_STATUSES, RunStatus, ensure_aware
 
 #: What ``prune`` can be limited to (``tables=``); fills always go with their orders.
@@ -116,13 +117,16 @@ def prune(
     tables: Collection[str] | None = None,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress = no_progress,
+    allow_future: bool = False,
 ) -> PruneReport:
     """Delete (or with ``dry_run`` count) history older than the cut-off; see the module doc.
 
-    Give either ``older_than`` (the cut-off is ``now - older_than``) or ``cutoff``.
+    Give either ``older_than`` (the cut-off is ``now - older_than``) or ``cutoff``. A
+    ``cutoff`` after ``now`` (default: the current time) makes every terminal row old enough,
+    which is almost always a typo (2052 for 2025): it is refused unless ``allow_future``.
     """
     started = time.monotonic()
-    limit = _cutoff(older_than=older_than, cutoff=cutoff, now=now)
+    limit = _cutoff(older_than=older_than, cutoff=cutoff, now=now, allow_future=allow_future)
     selected = _selected(tables)
     if batch_size <= 0:
         raise ValidationError("batch_size", batch_size, "must be greater than zero")
@@ -138,17 +142,29 @@ def prune(
 
 
 def _cutoff(
-    *, older_than: dt.timedelta | None, cutoff: dt.datetime | None, now: dt.datetime | None
+    *,
+    older_than: dt.timedelta | None,
+    cutoff: dt.datetime | None,
+    now: dt.datetime | None,
+    allow_future: bool,
 ) -> dt.datetime:
     if (older_than is None) == (cutoff is None):
         raise ValidationError("older_than", older_than, "give exactly one of older_than, cutoff")
+    reference = ensure_aware("now", now) if now is not None else dt.datetime.now(dt.UTC)
     if cutoff is not None:
-        return ensure_aware("cutoff", cutoff)
+        limit = ensure_aware("cutoff", cutoff)
+        if limit > reference and not allow_future:
+            raise ValidationError(
+                "cutoff",
+                limit.isoformat(),
+                f"is in the future (now is {reference.astimezone(dt.UTC):%Y-%m-%d %H:%M} UTC): "
+                "every terminal row would be deleted; confirm with --yes (allow_future=True)",
+            )
+        return limit
     assert older_than is not None
     if older_than <= dt.timedelta(0):
         raise ValidationError("older_than", older_than, "must be greater than zero")
-    reference = ensure_aware("now", now) if now is not None else dt.datetime.now(dt.UTC)
-    return reference - older_than
+    return cutoff_before(reference, older_than, field="older_than", text=older_than)
 
 
 def _selected(tables: Collection[str] | None) -> list[str]:
@@ -176,13 +192,18 @@ def _count_plan(database: Database, limit: dt.datetime, selected: list[str]) -> 
 # --- predicates: one definition each, used by both the count and the delete ----------------------
 
 
-def _open_position(position_id: Any) -> ColumnElement[bool]:
-    return exists().where(Position.position_id == position_id)
+def _open_position(bot_id: Any, position_id: Any) -> ColumnElement[bool]:
+    """The bot's own position of that id is open. Scoped by bot: a position id only means
+    something within its bot, so another bot's open position of the same id (which it can
+    open once this bot's is closed) must not keep this bot's history forever."""
+    return exists().where(Position.bot_id == bot_id, Position.position_id == position_id)
 
 
 def _orders_predicate(limit: dt.datetime) -> ColumnElement[bool]:
     fill_of_open_position = (
-        exists().where(Fill.order_id == Order.order_id).where(_open_position(Fill.position_id))
+        exists()
+        .where(Fill.order_id == Order.order_id)
+        .where(_open_position(Fill.bot_id, Fill.position_id))
     )
     return and_(
         Order.status.in_(sorted(TERMINAL_ORDER_STATUSES)),
@@ -191,13 +212,16 @@ def _orders_predicate(limit: dt.datetime) -> ColumnElement[bool]:
         # submitted_at; stated so the planner can use idx_orders_submitted_at (updated_at has
         # no index), and so an order with a skewed clock is kept rather than pruned.
         Order.submitted_at < limit,
-        ~_open_position(Order.position_id),
+        ~_open_position(Order.bot_id, Order.position_id),
         ~fill_of_open_position,
     )
 
 
 def _closed_positions_predicate(limit: dt.datetime) -> ColumnElement[bool]:
-    return and_(ClosedPosition.closed_at < limit, ~_open_position(ClosedPosition.position_id))
+    return and_(
+        ClosedPosition.closed_at < limit,
+        ~_open_position(ClosedPosition.bot_id, ClosedPosition.position_id),
+    )
 
 
 def _episodes_predicate(limit: dt.datetime) -> ColumnElement[bool]:

@@ -9,6 +9,9 @@ of them at once and exit non-zero when any failed:
 * ``check_constraints``: every named CHECK constraint of the models exists (Alembic's compare
   does not look at CHECK constraints);
 * ``views``: every view in :data:`EXPECTED_VIEWS` exists and can be queried;
+* ``foreign_objects``: no trigger, rule, view, function, table, index, constraint or policy
+  that tradestore's migrations did not create (see ``tradestore.ops.schema_objects``): such
+  an object can change what tradestore's own statements do while every table still matches;
 * SQLite: ``integrity_check`` (or ``quick_check``) and ``foreign_key_check``;
 * PostgreSQL: no constraint left ``NOT VALID`` and no invalid index (e.g. from a failed
   ``CREATE INDEX CONCURRENTLY``).
@@ -30,6 +33,7 @@ from tradestore.database import Database
 from tradestore.migrate import compare_schema, current_heads, head_revision
 from tradestore.models import Base
 from tradestore.ops._common import read_connection
+from tradestore.ops.schema_objects import describe, foreign, postgres_objects, sqlite_objects
 
 #: Views that revisions create and ``verify`` requires: the read side's declarations.
 EXPECTED_VIEWS: tuple[str, ...] = tuple(view.name for view in VIEWS)
@@ -74,6 +78,7 @@ def verify_database(
         _check_schema(connection, report)
         _check_check_constraints(connection, report)
         _check_views(connection, expected_views, report)
+        _check_foreign_objects(connection, expected_views, report)
         if connection.dialect.name == "sqlite":
             _check_sqlite_integrity(connection, report, quick=quick)
         elif connection.dialect.name == "postgresql":
@@ -167,6 +172,21 @@ def _check_views(connection: Connection, expected: Sequence[str], report: Verify
         problems.append(f"cannot be queried: {', '.join(broken)}")
     report.add(
         "views", not problems, "; ".join(problems) if problems else f"{len(expected)} present"
+    )
+
+
+def _check_foreign_objects(
+    connection: Connection, expected_views: Sequence[str], report: VerifyReport
+) -> None:
+    if connection.dialect.name == "postgresql":
+        present = postgres_objects(connection)
+    else:
+        present = sqlite_objects(connection)
+    strangers = foreign(present, also_views=expected_views)
+    report.add(
+        "foreign_objects",
+        not strangers,
+        describe(strangers) if strangers else f"{len(present)} objects, all tradestore's",
     )
 
 
