@@ -39,11 +39,18 @@ MONEY_CONTEXT = Context(prec=100, rounding=ROUND_HALF_EVEN)
 
 
 def _digits(value: Decimal) -> tuple[int, int, int]:
-    """(significant digits, decimals, integer digits) of a finite Decimal, ignoring zeros."""
+    """(significant digits, decimals, integer digits) of a finite Decimal, ignoring zeros.
+
+    Trailing zeros are stripped from the digit tuple rather than with ``normalize()``, which
+    rounds to the context's 28 digits: 99999999999999999999.999999999999999999 would count as
+    1E+20 (21 integer digits) and a 30-digit value with 19 decimals as one with 17.
+    """
     if value.is_zero():
         return 0, 0, 0
-    _sign, digits, exponent = value.normalize().as_tuple()
+    _sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
+    zeros = len(digits) - len(bytes(digits).rstrip(b"\0"))
+    digits, exponent = digits[: len(digits) - zeros], exponent + zeros
     significant = len(digits)
     decimals = max(0, -exponent)
     integer_digits = max(0, significant + exponent)
