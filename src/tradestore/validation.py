@@ -116,10 +116,12 @@ def choice(field: str, value: Any, enum_cls: type[E]) -> E:
     """An enum member from the member itself or its value ('long' -> PositionSide.LONG)."""
     if isinstance(value, enum_cls):
         return value
+    allowed = ", ".join(repr(member.value) for member in enum_cls)
+    if not isinstance(value, str | int):  # the lookup's own error message reprs the value whole
+        raise ValidationError(field, value, f"must be one of {allowed}")
     try:
         return enum_cls(value)
     except (ValueError, TypeError):
-        allowed = ", ".join(repr(member.value) for member in enum_cls)
         raise ValidationError(field, value, f"must be one of {allowed}") from None
 
 
