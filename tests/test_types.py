@@ -7,7 +7,7 @@ import math
 from decimal import Decimal
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 from sqlalchemy.exc import StatementError
@@ -56,25 +56,61 @@ def _max_digits(backend: str) -> int:
 
 @st.composite
 def storable_decimals(draw: st.DrawFn, max_significant: int) -> Decimal:
-    """Decimals with at most ``max_significant`` digits, <= 18 decimals, <= 20 integer digits."""
+    """Decimals with at most ``max_significant`` digits, <= 18 decimals, <= 20 integer digits.
+
+    Built from a string, which is exact: ``Decimal(n).scaleb(k)`` rounds to the context's 28
+    digits, and rounded 99999999999999999999.9999999x became 100000000000000000000.0000000,
+    one integer digit past what the strategy meant to draw.
+    """
     digits = draw(st.integers(min_value=1, max_value=max_significant))
     decimals = draw(st.integers(min_value=0, max_value=min(18, digits)))
     if digits - decimals > 20:
         decimals = digits - 20
     coefficient = draw(st.integers(min_value=0, max_value=10**digits - 1))
     sign = draw(st.sampled_from([1, -1]))
-    return Decimal(sign * coefficient).scaleb(-decimals)
+    return Decimal(f"{sign * coefficient}E-{decimals}")
+
+
+def _significant(value: Decimal) -> int:
+    return len(format(value.copy_abs(), "f").replace(".", "").strip("0"))
 
 
 @settings(
     max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
-@given(data=st.data())
-def test_money_round_trips_exactly(probe_db: Database, backend: str, data: st.DataObject) -> None:
-    value = data.draw(storable_decimals(_max_digits(backend)))
+@given(value=st.one_of(storable_decimals(SQLITE_SIGNIFICANT_DIGITS), storable_decimals(38)))
+# The bounds of NUMERIC(38, 18): 20 integer digits, 18 decimals (PostgreSQL).
+@example(value=Decimal("99999999999999999999.999999999999999999"))
+@example(value=Decimal("-99999999999999999999.999999999999999999"))
+@example(value=Decimal("99999999999999999999"))
+@example(value=Decimal("10000000000000000000"))
+@example(value=Decimal("12345678901234567890.123456789012345678"))
+@example(value=Decimal("0.000000000000000001"))
+@example(value=Decimal("-0.000000000000000001"))
+# SQLite's 15 significant digits.
+@example(value=Decimal("999999999999999"))
+@example(value=Decimal("-99999.9999999999"))
+@example(value=Decimal("0.000999999999999999"))
+def test_money_round_trips_exactly(probe_db: Database, backend: str, value: Decimal) -> None:
+    assume(_significant(value) <= _max_digits(backend))
     stored = _roundtrip(probe_db, amount=value)["amount"]
     assert isinstance(stored, Decimal)
     assert stored == value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "100000000000000000000",  # 21 integer digits
+        "100000000000000000000.0000000",  # what the rounding strategy drew
+        "-100000000000000000000",
+        "0.0000000000000000001",  # 19 decimals
+        "12345678901.1234567890123456789",  # 30 digits, 19 decimals: not 28 digits, 17
+    ],
+)
+def test_one_digit_past_the_bounds_is_refused(backend: str, value: str) -> None:
+    with pytest.raises(PrecisionError):
+        check_storable("amount", Decimal(value), backend)
 
 
 def test_crypto_scale_prices_round_trip(probe_db: Database) -> None:
@@ -96,7 +132,7 @@ def test_more_digits_than_the_backend_keeps_are_refused(
     )
     if coefficient % 10 == 0:
         coefficient += 1  # keep the last digit significant
-    value = Decimal(coefficient).scaleb(-18)
+    value = Decimal(f"{coefficient}E-18")
     with pytest.raises(PrecisionError) as info:
         check_storable("price", value, backend)
     assert info.value.field == "price"

@@ -55,6 +55,7 @@ from tradestore.errors import (
 )
 from tradestore.retry import NO_RETRY, Retrying, RetryPolicy, is_connection_lost, is_transient
 from tradestore.thread_sessions import ThreadSession, ThreadSessions, driver_in_transaction
+from tradestore.types import encode_json
 from tradestore.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -102,6 +103,7 @@ def create_engine_for(
     engine = create_engine(
         url,
         echo=echo,
+        json_serializer=encode_json,
         pool_pre_ping=True,
         pool_size=pool_size,
         max_overflow=max_overflow,
@@ -168,11 +170,20 @@ def _sqlite_engine(url: URL, *, echo: bool, busy_timeout_ms: int, synchronous: s
     if path is None:
         # One shared connection, or every session would see its own empty in-memory database.
         engine = create_engine(
-            url, echo=echo, poolclass=StaticPool, connect_args={"check_same_thread": False}
+            url,
+            echo=echo,
+            json_serializer=encode_json,
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False},
         )
     else:
         _require_directory(path)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000})
+        engine = create_engine(
+            url,
+            echo=echo,
+            json_serializer=encode_json,
+            connect_args={"timeout": busy_timeout_ms / 1000},
+        )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -8,6 +8,7 @@ meant to reach the caller.
 
 from __future__ import annotations
 
+import reprlib
 from typing import Any
 
 
@@ -215,6 +216,35 @@ class IntegrityViolation(ConflictError):
         super().__init__(message)
 
 
+class _BoundedRepr(reprlib.Repr):
+    """``reprlib`` limits, and an int too long for ``str`` shown by its size."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__()
+        self.maxlevel = 3
+        self.maxstring = self.maxlong = self.maxother = limit
+        self.maxdict = self.maxlist = self.maxtuple = self.maxset = self.maxfrozenset = 6
+
+    def repr_int(self, x: int, level: int) -> str:
+        try:
+            return super().repr_int(x, level)
+        except ValueError:  # more digits than sys.get_int_max_str_digits()
+            return f"<int of {x.bit_length()} bits>"
+
+
+_REPR = _BoundedRepr(80)
+
+
 def _short_repr(value: Any, limit: int = 80) -> str:
-    text = repr(value)
+    """At most ``limit`` characters, and never an exception of its own.
+
+    The message of an error about bad input must survive the input: ``repr`` raises on an int
+    of more than ``sys.get_int_max_str_digits()`` digits, recurses without bound into a deeply
+    nested document and may raise from a hostile ``__repr__``. ``reprlib`` stops at a depth and
+    a width, so only the first levels of the value are walked.
+    """
+    try:
+        text = _REPR.repr(value)
+    except Exception:  # a __repr__ that raises
+        text = f"<{type(value).__name__}>"
     return text if len(text) <= limit else text[: limit - 3] + "..."

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import json
 import math
+import re
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
 from typing import Any
 
@@ -37,11 +39,18 @@ MONEY_CONTEXT = Context(prec=100, rounding=ROUND_HALF_EVEN)
 
 
 def _digits(value: Decimal) -> tuple[int, int, int]:
-    """(significant digits, decimals, integer digits) of a finite Decimal, ignoring zeros."""
+    """(significant digits, decimals, integer digits) of a finite Decimal, ignoring zeros.
+
+    Trailing zeros are stripped from the digit tuple rather than with ``normalize()``, which
+    rounds to the context's 28 digits: 99999999999999999999.999999999999999999 would count as
+    1E+20 (21 integer digits) and a 30-digit value with 19 decimals as one with 17.
+    """
     if value.is_zero():
         return 0, 0, 0
-    _sign, digits, exponent = value.normalize().as_tuple()
+    _sign, digits, exponent = value.as_tuple()
     assert isinstance(exponent, int)
+    zeros = len(digits) - len(bytes(digits).rstrip(b"\0"))
+    digits, exponent = digits[: len(digits) - zeros], exponent + zeros
     significant = len(digits)
     decimals = max(0, -exponent)
     integer_digits = max(0, significant + exponent)
@@ -179,7 +188,14 @@ def ensure_aware(field: str, value: Any) -> dt.datetime:
         raise NaiveDatetimeError(
             field, value, "naive datetime: attach a timezone, e.g. datetime.now(timezone.utc)"
         )
-    return value.astimezone(dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError:
+        # datetime.max at -05:00 is year 10000 in UTC. PostgreSQL would store it, but no
+        # driver can return it as a datetime: every later read of the row would fail.
+        raise ValidationError(
+            field, value, "outside the years 1 to 9999 in UTC: it could not be read back"
+        ) from None
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):
@@ -252,19 +268,34 @@ class Real(TypeDecorator[float]):
 
 #: JSON documents: JSONB on PostgreSQL (indexable, compact), JSON text on SQLite.
 #: ``None`` is stored as SQL NULL (not the JSON document ``null``) so ``IS NULL`` finds it.
+#: Engines encode them with :func:`encode_json`.
 JSONDocument = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
+#: A JSON string (skipped whole) or a number in exponent notation with a positive exponent:
+#: the only form in which ``json.dumps`` writes a float that has no fraction digits.
+_STRING_OR_BIG_FLOAT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?[0-9]+(?:\.[0-9]+)?e\+[0-9]+)')
 
-def ensure_finite(field: str, value: Any, *, allow_none: bool = True) -> float | None:
-    """Validate a float statistic (ratio, score): numbers only, never NaN or infinity."""
-    if value is None and allow_none:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValidationError(field, value, f"expected a number, got {type(value).__name__}")
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValidationError(field, value, "must be finite")
-    return number
+
+def _positional(match: re.Match[str]) -> str:
+    number = match.group(1)
+    if number is None:
+        return match.group(0)
+    return format(Decimal(number), "f") + ".0"
+
+
+def encode_json(value: Any) -> str:
+    """The JSON text stored for a document: ``json.dumps``, with floats kept floats.
+
+    ``json.dumps`` writes 1e16 as ``1e+16``. JSONB keeps numbers as NUMERIC, which prints that
+    back as ``10000000000000000``, and the document then reads back with an int where a float
+    was written (SQLite keeps the text as it is). Written positionally with a ``.0``, the float
+    survives on both backends, exactly: the digits are those of its shortest repr. Every other
+    number, and every document stored before, is read as before.
+    """
+    encoded = json.dumps(value)
+    if "e+" not in encoded:
+        return encoded
+    return _STRING_OR_BIG_FLOAT.sub(_positional, encoded)
 
 
 # --- enumerations ----------------------------------------------------------------------------

@@ -11,6 +11,7 @@ import datetime as dt
 import enum
 import json
 import math
+import numbers
 from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
@@ -45,9 +46,30 @@ def text(
         raise ValidationError(field, value, "has leading or trailing whitespace")
     if len(value) > max_length:
         raise ValidationError(field, value, f"longer than {max_length} characters")
+    storable_text(field, value)
+    return value
+
+
+def storable_text(field: str, value: str) -> None:
+    """Refuse what no backend can store as text: NUL, and lone surrogates.
+
+    PostgreSQL refuses NUL in text and in JSON strings; SQLite would keep it, so both refuse
+    it here. A lone surrogate (``'\\udc80'``, what ``surrogateescape`` decodes an invalid
+    byte into) has no UTF-8 encoding: the driver would fail on it with a raw
+    ``UnicodeEncodeError``.
+    """
     if "\x00" in value:
         raise ValidationError(field, value, "contains a NUL character")
-    return value
+    if not value.isascii():
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValidationError(
+                field,
+                value,
+                f"contains the lone surrogate {value[exc.start]!r} at index {exc.start}, "
+                "which is not Unicode text",
+            ) from None
 
 
 def required_text(field: str, value: Any, *, max_length: int = MAX_ID_LENGTH) -> str:
@@ -94,10 +116,12 @@ def choice(field: str, value: Any, enum_cls: type[E]) -> E:
     """An enum member from the member itself or its value ('long' -> PositionSide.LONG)."""
     if isinstance(value, enum_cls):
         return value
+    allowed = ", ".join(repr(member.value) for member in enum_cls)
+    if not isinstance(value, str | int):  # the lookup's own error message reprs the value whole
+        raise ValidationError(field, value, f"must be one of {allowed}")
     try:
         return enum_cls(value)
     except (ValueError, TypeError):
-        allowed = ", ".join(repr(member.value) for member in enum_cls)
         raise ValidationError(field, value, f"must be one of {allowed}") from None
 
 
@@ -115,10 +139,17 @@ def number(
         if allow_none:
             return None
         raise ValidationError(field, value, "is required")
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
         raise ValidationError(field, value, f"expected a number, got {type(value).__name__}")
-    result = float(value)
+    if isinstance(value, Decimal) and value.is_snan():
+        raise ValidationError(field, value, "a signaling NaN is not a number")
+    try:
+        result = float(value)
+    except (OverflowError, ValueError):  # 10**400; a Real whose __float__ refuses
+        raise ValidationError(field, value, "does not fit a double") from None
     if not math.isfinite(result):
+        if isinstance(value, Decimal) and value.is_finite():  # Decimal('1E+400') -> inf
+            raise ValidationError(field, value, "does not fit a double")
         if allow_nonfinite:
             return result
         raise ValidationError(field, value, "must be a finite number")
@@ -170,12 +201,49 @@ def day(field: str, value: Any, *, allow_none: bool = True) -> dt.date | None:
     return value
 
 
+#: How deep a JSON document may nest (a document at the top is depth 1). Configs and
+#: metadata nest a few levels; the bound keeps the check below, ``json.dumps`` and the
+#: database's JSON parser clear of any recursion limit, whatever the caller passes.
+MAX_JSON_DEPTH = 64
+
+
+D = TypeVar("D", dt.date, dt.datetime)
+
+
+def room(field: str, value: D, *, days_before: int = 0, days_after: int = 0) -> D:
+    """``value`` if the window from ``days_before`` days before it to ``days_after`` days
+    after it is on the calendar (years 1 to 9999).
+
+    Queries and metrics compute windows around the day or instant a caller gives (the 30 days
+    before ``as_of``, the day after ``until``); ``date.max`` or ``datetime.min`` would make
+    that arithmetic overflow, so it is refused up front, naming the argument.
+    """
+    try:
+        value - dt.timedelta(days=days_before)
+        value + dt.timedelta(days=days_after)
+    except OverflowError:
+        raise ValidationError(
+            field,
+            value,
+            f"too close to the ends of the calendar for a window from {days_before} days "
+            f"before it to {days_after} days after it",
+        ) from None
+    return value
+
+
 def json_document(field: str, value: Any, *, max_bytes: int = 1_000_000) -> dict[str, Any] | None:
-    """A JSON object that serialises (strictly: no NaN) within ``max_bytes``."""
+    """A JSON object that serialises (strictly: no NaN) within ``max_bytes``.
+
+    Also refused, naming the place in the document: nesting deeper than ``MAX_JSON_DEPTH``,
+    object keys that are not strings (``json.dumps`` would turn ``1`` and ``True`` into
+    ``"1"`` and ``"true"``, silently merging them with keys already spelled so), and strings
+    (keys included) that ``storable_text`` refuses.
+    """
     if value is None:
         return None
     if not isinstance(value, Mapping):
         raise ValidationError(field, value, f"expected a mapping, got {type(value).__name__}")
+    _check_json(field, value)
     try:
         encoded = json.dumps(value, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -184,3 +252,37 @@ def json_document(field: str, value: Any, *, max_bytes: int = 1_000_000) -> dict
         raise ValidationError(field, "<document>", f"larger than {max_bytes} bytes as JSON")
     result: dict[str, Any] = json.loads(encoded)
     return result
+
+
+def _check_json(field: str, document: Mapping[str, Any]) -> None:
+    """The checks of ``json_document`` that ``json.dumps`` does not make, without recursion."""
+    pending: list[tuple[str, Any, int]] = [(field, document, 1)]
+    while pending:
+        path, node, depth = pending.pop()
+        if isinstance(node, str):
+            storable_text(path, node)
+            continue
+        if not isinstance(node, Mapping | list | tuple):
+            continue  # numbers and None; other types are left to json.dumps to refuse
+        if depth > MAX_JSON_DEPTH:
+            raise ValidationError(path, "<document>", f"nested deeper than {MAX_JSON_DEPTH} levels")
+        if isinstance(node, Mapping):
+            for key, item in node.items():
+                if not isinstance(key, str):
+                    raise ValidationError(
+                        path, key, f"a JSON object key must be a string, not {type(key).__name__}"
+                    )
+                storable_text(path, key)
+                place = _json_path(path, repr(key) if len(key) <= 40 else "...")
+                pending.append((place, item, depth + 1))
+        else:
+            pending.extend(
+                (_json_path(path, str(i)), item, depth + 1) for i, item in enumerate(node)
+            )
+
+
+def _json_path(path: str, step: str) -> str:
+    """``metadata['a'][0]``: where a value sits, shortened once it grows long."""
+    if path.endswith("[...]"):
+        return path
+    return f"{path}[...]" if len(path) > 80 else f"{path}[{step}]"

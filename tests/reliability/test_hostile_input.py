@@ -98,6 +98,11 @@ numbers = st.one_of(
             Decimal("1E-400"),
             Decimal("123456789012345678901234567890.123456789012345678901"),
             Decimal("0.000000000000000000001"),
+            Decimal("-sNaN"),
+            Decimal("99999999999999999999.999999999999999999"),
+            10**400,
+            -(10**400),
+            10**5000,  # more digits than str() converts
             True,
             False,
         ]
@@ -108,20 +113,65 @@ numbers = st.one_of(
 )
 texts = st.one_of(
     st.sampled_from(["", " ", "x" * 10_240, "é" * 5_000, "\u202e", "😀", *INJECTION]),
+    st.sampled_from(["\udc80", "a\ud800b", "x\x00"]),  # lone surrogates, NUL
     st.text(max_size=40),
+    st.text(st.characters(codec=None, categories=["Cs", "Cc"]), min_size=1, max_size=4),
 )
+EASTERN = dt.timezone(dt.timedelta(hours=-5))
+INDIA = dt.timezone(dt.timedelta(hours=5, minutes=30))
 times = st.one_of(
     st.datetimes(),  # naive
     st.datetimes(timezones=st.just(dt.UTC)),
     st.dates(),
     st.sampled_from(
-        [dt.timedelta(0), dt.timedelta(days=-1), dt.timedelta.max, dt.datetime.min, "2026-01-05"]
+        [
+            dt.timedelta(0),
+            dt.timedelta(days=-1),
+            dt.timedelta.max,
+            dt.datetime.min,
+            "2026-01-05",
+            # aware, but outside the years 1..9999 once in UTC
+            dt.datetime.max.replace(tzinfo=EASTERN),
+            dt.datetime.min.replace(tzinfo=INDIA),
+            dt.datetime.max.replace(tzinfo=dt.UTC),
+            dt.datetime.min.replace(tzinfo=dt.UTC),
+            dt.date.max,
+            dt.date.min,
+        ]
     ),
+    st.datetimes(timezones=st.timezones()),
+)
+
+
+def _nested(depth: int) -> dict[str, Any]:
+    document: dict[str, Any] = {}
+    for _ in range(depth):
+        document = {"a": document}
+    return document
+
+
+#: Documents JSON cannot hold as given: too deep, keys that are not strings (or collide once
+#: stringified), NUL and lone surrogates in keys and values.
+HOSTILE_JSON = st.sampled_from(
+    [
+        _nested(200),  # past MAX_JSON_DEPTH; 5,000 deep is in test_unreadable_values
+        {1: "int", "1": "str"},
+        {True: "t", "true": "x"},
+        {None: 1},
+        {(1, 2): 1},
+        {"a\x00": 1},
+        {"a": "\x00"},
+        {"\udc80": 1},
+        {"a": ["\udc80"]},
+        {"n": 10**5000},
+        {"f": 1e16},
+    ]
 )
 scalars = st.one_of(st.none(), numbers, texts, times, st.binary(max_size=8), LEGAL)
 HOSTILE = st.one_of(
     scalars,
     scalars,
+    HOSTILE_JSON,
     st.lists(scalars, max_size=3),
     st.dictionaries(st.one_of(texts, LEGAL), scalars, max_size=3),
     st.lists(
@@ -314,6 +364,16 @@ def cli_calls(draw: st.DrawFn, db_url: str) -> list[str]:
     return args
 
 
+def _argv(text: str) -> str:
+    """``text`` as argv can carry it: no NUL, and of the lone surrogates only U+DC80-U+DCFF,
+    which decoding argv bytes that are not UTF-8 with ``surrogateescape`` produces."""
+    return "".join(
+        c
+        for c in text
+        if c != "\x00" and (not "\ud800" <= c <= "\udfff" or "\udc80" <= c <= "\udcff")
+    )
+
+
 def test_hostile_command_lines(
     seeded: Database, db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -328,7 +388,7 @@ def test_hostile_command_lines(
     @given(args=cli_calls(db_url))
     def check(args: list[str]) -> None:
         nonlocal before, tried
-        args = [a.replace("\x00", "") for a in args]  # argv cannot carry NUL
+        args = [_argv(a) for a in args]
         result = runner.invoke(main, args, env=env, input="")  # type: ignore[arg-type]
         tried += 1
         assert result.exception is None or isinstance(result.exception, SystemExit), (

@@ -67,7 +67,7 @@ from tradestore.analytics.training import (
 from tradestore.errors import ValidationError
 from tradestore.models import ALL_STRATEGIES
 from tradestore.types import Algorithm, EvaluationType, RunStatus, utcnow
-from tradestore.validation import day, instant, integer, optional_text, required_text
+from tradestore.validation import day, instant, integer, optional_text, required_text, room
 
 if TYPE_CHECKING:
     import pandas
@@ -125,7 +125,7 @@ def _now(value: dt.datetime | None) -> dt.datetime:
         return utcnow()
     result = instant("now", value)
     assert result is not None
-    return result
+    return room("now", result, days_before=MAX_DAYS + 1)
 
 
 class Analytics:

@@ -34,7 +34,6 @@ import sys
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from decimal import Decimal
 from itertools import repeat
 from operator import attrgetter, floordiv, itemgetter, sub
 from typing import Any, Final
@@ -43,7 +42,9 @@ from sqlalchemy import Connection
 from sqlalchemy.exc import DBAPIError
 
 from tradestore.database import translate_errors
-from tradestore.errors import NaiveDatetimeError, ValidationError
+from tradestore.errors import ValidationError
+from tradestore.types import ensure_aware
+from tradestore.validation import number
 
 INT32_MAX: Final = 2**31 - 1
 
@@ -256,13 +257,7 @@ def _float_column(name: str, column: Sequence[Any], types: set[type], offset: in
         if value is None or type(value) is float:
             result.append(value)
             continue
-        field = f"episodes[{offset + i}].{name}"
-        if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
-            raise ValidationError(field, value, f"expected a number, got {type(value).__name__}")
-        try:
-            result.append(float(value))
-        except (OverflowError, ValueError):
-            raise ValidationError(field, value, "does not fit a double") from None
+        result.append(number(f"episodes[{offset + i}].{name}", value, allow_nonfinite=True))
     return result
 
 
@@ -275,7 +270,7 @@ def _time_column(
         if set(map(_TZINFO, present)) <= {_UTC}:
             return column, True
         offsets = set(map(dt.datetime.utcoffset, present))
-        if None not in offsets:
+        if None not in offsets and (offsets <= {_ZERO} or _readable(min(present), max(present))):
             return column, offsets <= {_ZERO}
     result: list[Any] = []
     for i, value in enumerate(column):
@@ -283,12 +278,7 @@ def _time_column(
         if value is None:
             result.append(None)
             continue
-        if not isinstance(value, dt.datetime):
-            raise ValidationError(field, value, f"expected a datetime, got {type(value).__name__}")
-        if value.utcoffset() is None:
-            raise NaiveDatetimeError(
-                field, value, "naive datetime: attach a timezone, e.g. datetime.now(timezone.utc)"
-            )
+        ensure_aware(field, value)  # a datetime, aware, and readable back in UTC
         if type(value) is not dt.datetime:  # a subclass such as pandas.Timestamp
             value = dt.datetime(
                 value.year,
@@ -303,6 +293,21 @@ def _time_column(
             )
         result.append(value)
     return result, False
+
+
+def _readable(earliest: dt.datetime, latest: dt.datetime) -> bool:
+    """Whether every time between the earliest and the latest instant converts to UTC.
+
+    Aware datetimes compare as instants (without converting), so the two extremes decide for
+    the whole column; with an offset, ``datetime.max`` or ``datetime.min`` falls outside the
+    years 1..9999 in UTC and the column takes the per-value path, which names the row.
+    """
+    try:
+        ensure_aware("episode_time", earliest)
+        ensure_aware("episode_time", latest)
+    except ValidationError:
+        return False
+    return True
 
 
 # --- SQLite ---------------------------------------------------------------------------------------

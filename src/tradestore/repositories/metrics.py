@@ -145,9 +145,14 @@ class MetricsRepository(BotScopedRepository):
         periods = validation.integer(
             "periods_per_year", periods_per_year, minimum=1, maximum=100_000, allow_none=False
         )
-        window = validation.integer("window_days", window_days, minimum=1)
+        window = validation.integer(
+            "window_days", window_days, minimum=1, maximum=(dt.date.max - dt.date.min).days
+        )
         assert rate is not None
         assert periods is not None
+        # The windows below: the trade window, window_days, and the year before as_of (YTD).
+        reach = max(TRADE_WINDOW_DAYS, window or 0, 366) + 1
+        validation.room("as_of", date_, days_before=reach, days_after=1)
 
         end = dt.datetime.combine(date_ + dt.timedelta(days=1), dt.time(), dt.UTC)
         start = end - dt.timedelta(days=TRADE_WINDOW_DAYS)

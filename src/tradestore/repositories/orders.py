@@ -83,6 +83,7 @@ from tradestore.validation import (
     optional_money,
     optional_text,
     required_text,
+    room,
 )
 
 __all__ = [
@@ -650,7 +651,11 @@ class OrderRepository(BotScopedRepository):
         ``since`` / ``until`` are inclusive days. The query is ``analytics.orders``'.
         """
         start = None if since is None else _day_start("since", since)
-        end = None if until is None else _day_start("until", until) + dt.timedelta(days=1)
+        end = (
+            None
+            if until is None
+            else room("until", _day_start("until", until), days_after=1) + dt.timedelta(days=1)
+        )
         page = integer("limit", limit, minimum=1)
         with translate_errors():
             rows = orders_read.daily_fill_rate(
