@@ -24,7 +24,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, create_engine, event
+from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import URL, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -421,17 +421,61 @@ class Database:
         effects. Attempts, deadline and backoff come from ``retry`` or the Database's policy
         (by default 30 s: a server restart is waited out); when it is spent the last error is
         raised as ``TransientDatabaseError`` saying so. A failure while COMMIT was in flight
-        raises ``CommitOutcomeUnknown`` and is never retried.
+        raises ``CommitOutcomeUnknown`` on SQLite; on PostgreSQL ``run`` first asks the
+        server what became of the transaction (see :meth:`_settle_commit`): committed, the
+        result is returned; aborted, ``work`` runs again; only an answer that cannot be had
+        within the policy raises ``CommitOutcomeUnknown``.
         """
         progress = (retry or self.retry_policy).start()
         while True:
+            xid: str | None = None
             try:
                 # Connect/BEGIN failures come here too: one policy, one deadline, not two
                 # nested ones multiplying each other.
                 with self.unit_of_work(bot_id, retry=NO_RETRY) as uow:
-                    return work(uow)
+                    result = work(uow)
+                    if self.dialect_name == "postgresql":
+                        xid = _transaction_id(uow.session)
+                return result
+            except CommitOutcomeUnknown as exc:
+                if xid is None:
+                    raise
+                if self._settle_commit(xid, progress, exc):
+                    return result
+                # Aborted: nothing of it was applied, so it is run again like any transient.
             except TransientDatabaseError as exc:
                 _wait_or_give_up(progress, exc)
+
+    def _settle_commit(self, xid: str, progress: Retrying, unknown: CommitOutcomeUnknown) -> bool:
+        """After a connection lost during COMMIT: True if transaction ``xid`` committed.
+
+        A server restart ends backends at any point, also between the COMMIT reaching the
+        server and its answer reaching the client, so a bot riding out restarts meets this
+        every few restarts. ``pg_xact_status`` answers from the commit log once the server is
+        back: "committed" (return the result), "aborted" (False: run the work again). "in
+        progress" means the old backend is still finishing and is asked again; no answer
+        (the server unreachable past the policy, or the id no longer known) re-raises
+        ``unknown``, the honest outcome.
+        """
+        while True:
+            try:
+                with self.connect() as connection:
+                    status = connection.execute(_XACT_STATUS, {"xid": xid}).scalar_one_or_none()
+                    connection.rollback()
+            except TransientDatabaseError as exc:
+                if not _pause(progress):
+                    raise unknown from exc
+                continue
+            except TradestoreError as exc:
+                raise unknown from exc
+            if status == "committed":
+                log.info("COMMIT outcome settled: transaction %s committed", xid)
+                return True
+            if status == "aborted":
+                log.info("COMMIT outcome settled: transaction %s aborted, running again", xid)
+                return False
+            if status is None or not _pause(progress):
+                raise unknown
 
     def _begin(
         self,
@@ -589,10 +633,37 @@ def translate_errors(url: URL | str | None = None, *, committing: bool = False) 
         raise TradestoreError(detail) from None
 
 
+#: The id of the open transaction, NULL while it has written nothing (PostgreSQL 13+).
+_CURRENT_XID = text("SELECT CAST(pg_current_xact_id_if_assigned() AS text)")
+#: What became of a transaction: committed, aborted, in progress, or NULL when too old.
+_XACT_STATUS = text("SELECT pg_xact_status(CAST(:xid AS xid8))")
+
+
+def _transaction_id(session: Session) -> str | None:
+    """The open transaction's id, asked just before COMMIT; None for one that wrote nothing.
+
+    One round trip per ``run`` on PostgreSQL, the price of settling a COMMIT whose answer
+    was lost instead of reporting it as unknown.
+    """
+    value = session.execute(_CURRENT_XID).scalar_one_or_none()
+    return None if value is None else str(value)
+
+
+def _pause(progress: Retrying) -> bool:
+    """Sleep before the next attempt; False, without sleeping, when the policy is spent."""
+    delay = progress.backoff()
+    if delay is None:
+        return False
+    time.sleep(delay)
+    return True
+
+
 def _wait_or_give_up(progress: Retrying, exc: TransientDatabaseError) -> None:
     """Sleep before the next attempt, or raise when the retry policy is spent."""
     delay = progress.backoff()
     if delay is None:
+        if progress.attempt == 1 and progress.policy.attempts == 1:
+            raise exc  # a policy of one attempt (NO_RETRY): nothing was retried, say nothing
         raise TransientDatabaseError(progress.gave_up(exc)) from exc
     log.info(
         "transient database error (attempt %d, %.1fs so far), retrying in %.3fs: %s",

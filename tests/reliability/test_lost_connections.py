@@ -13,7 +13,9 @@ import time
 import uuid
 from collections.abc import Iterator
 from decimal import Decimal as D  # noqa: N817
+from typing import Any
 
+import psycopg2
 import pytest
 from reliability_support import record_figure
 from sqlalchemy import create_engine, func, select, text
@@ -161,11 +163,28 @@ def _cut_when_committing(admin: Engine, pid: int, done: threading.Event) -> None
             time.sleep(0.01)
 
 
-def test_a_cut_during_commit_is_reported_as_unknown_and_never_retried(
-    app_db: Database, admin: Engine
-) -> None:
-    """Issue 7: never retry after a commit may have happened. A deferred constraint trigger
-    holds COMMIT open on the server while an admin connection ends the backend."""
+def _commit_gate(uow: UnitOfWork) -> int:
+    """Make this transaction's COMMIT wait 5 s on the server (a deferred constraint trigger)."""
+    for statement in (
+        "CREATE TEMPORARY TABLE commit_gate (x integer)",
+        "CREATE FUNCTION pg_temp.commit_gate_wait() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN PERFORM pg_sleep(5); RETURN NULL; END $$",
+        "CREATE CONSTRAINT TRIGGER commit_gate_wait AFTER INSERT ON commit_gate "
+        "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
+        "EXECUTE FUNCTION pg_temp.commit_gate_wait()",
+        "INSERT INTO commit_gate VALUES (1)",
+    ):
+        uow.session.execute(text(statement))
+    return int(uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one())
+
+
+def test_a_cut_during_commit_is_settled_by_run_not_guessed(app_db: Database, admin: Engine) -> None:
+    """Never retry blindly after a COMMIT may have happened: ``run`` asks the server.
+
+    The backend is ended while its COMMIT runs (held open by a deferred trigger), so the
+    client gets no answer; the server aborted the transaction, ``pg_xact_status`` says so,
+    and ``run`` runs the work again, exactly once more. Nothing is doubled.
+    """
     with app_db.session() as session:
         session.add(Bot(bot_id=BOT))
     calls: list[int] = []
@@ -174,33 +193,78 @@ def test_a_cut_during_commit_is_reported_as_unknown_and_never_retried(
 
     def work(uow: UnitOfWork) -> str:
         calls.append(1)
-        for statement in (
-            "CREATE TEMPORARY TABLE commit_gate (x integer)",
-            "CREATE FUNCTION pg_temp.commit_gate_wait() RETURNS trigger LANGUAGE plpgsql AS "
-            "$$ BEGIN PERFORM pg_sleep(5); RETURN NULL; END $$",
-            "CREATE CONSTRAINT TRIGGER commit_gate_wait AFTER INSERT ON commit_gate "
-            "DEFERRABLE INITIALLY DEFERRED FOR EACH ROW "
-            "EXECUTE FUNCTION pg_temp.commit_gate_wait()",
-            "INSERT INTO commit_gate VALUES (1)",
-        ):
-            uow.session.execute(text(statement))
-        pid = uow.session.execute(text("SELECT pg_backend_pid()")).scalar_one()
-        thread = threading.Thread(target=_cut_when_committing, args=(admin, pid, done))
-        thread.start()
-        cutter.append(thread)
+        if len(calls) == 1:  # only the first attempt is cut
+            pid = _commit_gate(uow)
+            thread = threading.Thread(target=_cut_when_committing, args=(admin, pid, done))
+            thread.start()
+            cutter.append(thread)
         return _submit(uow, 1)
 
     try:
-        with pytest.raises(CommitOutcomeUnknown, match="COMMIT"):
-            app_db.run(work, bot_id=BOT)
+        order_id = app_db.run(work, bot_id=BOT)
     finally:
         done.set()
         for thread in cutter:
             thread.join()
-    assert calls == [1]  # not retried: the caller must look before repeating
+    assert calls == [1, 1]  # settled as aborted, then run once more
+    assert _orders(app_db) == 1
+    with app_db.unit_of_work(bot_id=BOT) as uow:
+        assert uow.orders.get(order_id).client_order_id == "c-1"
+
+
+def test_a_cut_during_commit_of_a_plain_unit_of_work_is_reported_as_unknown(
+    app_db: Database, admin: Engine
+) -> None:
+    """A ``with`` block cannot be run again, so there the outcome is the caller's to find."""
+    with app_db.session() as session:
+        session.add(Bot(bot_id=BOT))
+    done = threading.Event()
+    cutter: list[threading.Thread] = []
+    try:
+        with pytest.raises(CommitOutcomeUnknown, match="COMMIT"):  # noqa: SIM117
+            with app_db.unit_of_work(bot_id=BOT) as uow:
+                pid = _commit_gate(uow)
+                thread = threading.Thread(target=_cut_when_committing, args=(admin, pid, done))
+                thread.start()
+                cutter.append(thread)
+                _submit(uow, 1)
+    finally:
+        done.set()
+        for thread in cutter:
+            thread.join()
     # Here the server had not written the commit record, so the order is not there; in
     # general the caller cannot know that, which is why the error says "may have committed".
     assert _orders(app_db) == 0
     with app_db.unit_of_work(bot_id=BOT) as uow:
         _submit(uow, 2)
     assert _orders(app_db) == 1
+
+
+def test_a_commit_whose_answer_was_lost_is_settled_as_committed(app_db: Database) -> None:
+    """The COMMIT is applied on the server, then the answer is lost on the way back: ``run``
+    returns the work's result without running it again (a blind retry would double it)."""
+    with app_db.session() as session:
+        session.add(Bot(bot_id=BOT))
+    dialect: Any = app_db.engine.dialect
+    real = dialect.do_commit
+    lost: list[bool] = [True]
+
+    def do_commit(dbapi_connection: Any) -> None:
+        real(dbapi_connection)
+        if lost:
+            lost.clear()
+            dbapi_connection.close()  # the answer never arrives: the socket is gone
+            raise psycopg2.OperationalError("server closed the connection unexpectedly")
+
+    dialect.do_commit = do_commit
+    calls: list[int] = []
+
+    def work(uow: UnitOfWork) -> str:
+        calls.append(1)
+        return _submit(uow, 1)
+
+    order_id = app_db.run(work, bot_id=BOT)
+    assert calls == [1]  # settled as committed: not run again
+    assert _orders(app_db) == 1
+    with app_db.unit_of_work(bot_id=BOT) as uow:
+        assert uow.orders.get(order_id).client_order_id == "c-1"
