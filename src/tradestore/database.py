@@ -645,6 +645,7 @@ def _transaction_id(session: Session) -> str | None:
     One round trip per ``run`` on PostgreSQL, the price of settling a COMMIT whose answer
     was lost instead of reporting it as unknown.
     """
+    session.flush()  # pending ORM writes first: they are part of what COMMIT applies
     value = session.execute(_CURRENT_XID).scalar_one_or_none()
     return None if value is None else str(value)
 
