@@ -60,9 +60,11 @@ from tradestore.analytics.training import (
     AlgorithmComparison,
     EnsembleMember,
     EnsembleWeightChange,
+    HyperparameterGroup,
     HyperparameterResult,
     HyperparameterScore,
     LeaderboardEntry,
+    RunWithHyperparameters,
     TrainingSummary,
 )
 from tradestore.errors import ValidationError
@@ -85,6 +87,7 @@ __all__ = [
     "EnsembleWeightChange",
     "EquityPoint",
     "ExitReasonHolding",
+    "HyperparameterGroup",
     "HyperparameterResult",
     "HyperparameterScore",
     "LeaderboardEntry",
@@ -97,6 +100,7 @@ __all__ = [
     "RecentOrder",
     "RiskSnapshot",
     "Rows",
+    "RunWithHyperparameters",
     "SlippageByOrderType",
     "SlippageStats",
     "SymbolFillRate",
@@ -395,9 +399,16 @@ class Analytics:
         limit: int = 10,
         evaluation_type: EvaluationType | str | None = None,
         algorithm: Algorithm | str | None = None,
+        by: str = "sharpe_ratio",
+        ascending: bool = False,
     ) -> Rows[LeaderboardEntry]:
         """v_agent_leaderboard: best evaluations of completed runs by Sharpe ratio (seed 000's
-        "best agents"); every evaluation of a run is ranked, as in the view."""
+        "best agents"); every evaluation of a run is ranked, as in the view.
+
+        ``by`` ranks by any other evaluation metric, or by a figure of the run itself
+        (``final_reward``, ``best_reward``: one row per run, no evaluation needed, each with
+        its latest evaluation attached); ``ascending=True`` puts the lowest first.
+        """
         return Rows(
             LeaderboardEntry,
             training.agent_leaderboard(
@@ -406,6 +417,61 @@ class Analytics:
                 evaluation_type=evaluation_type,
                 algorithm=algorithm,
                 latest_only=False,
+                by=by,
+                ascending=ascending,
+            ),
+        )
+
+    def runs_with_hyperparameters(
+        self,
+        *,
+        algorithm: Algorithm | str | None = None,
+        status: RunStatus | str | None = None,
+        model_name: str | None = None,
+        started_after: dt.datetime | None = None,
+        started_before: dt.datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Rows[RunWithHyperparameters]:
+        """Every run, newest first, with the complete dict of its hyperparameters: one
+        statement however many runs (Optuna's ``get_trials()``, MLflow's ``search_runs``)."""
+        return Rows(
+            RunWithHyperparameters,
+            training.runs_with_hyperparameters(
+                self._session,
+                algorithm=algorithm,
+                status=status,
+                model_name=model_name,
+                started_after=started_after,
+                started_before=started_before,
+                limit=limit,
+                offset=offset,
+            ),
+        )
+
+    def runs_by_hyperparameter(
+        self,
+        key: str,
+        *,
+        by: str = "final_reward",
+        evaluation_type: EvaluationType | str = EvaluationType.VALIDATION,
+        algorithm: Algorithm | str | None = None,
+        status: RunStatus | str | None = RunStatus.COMPLETED,
+        ascending: bool = False,
+    ) -> Rows[HyperparameterGroup]:
+        """Completed runs grouped by the value of any hyperparameter ``key``, with the
+        average, minimum and maximum of ``by`` per value (a run figure, or an evaluation
+        metric of each run's latest evaluation of ``evaluation_type``), best average first."""
+        return Rows(
+            HyperparameterGroup,
+            training.runs_by_hyperparameter(
+                self._session,
+                key,
+                by=by,
+                evaluation_type=evaluation_type,
+                algorithm=algorithm,
+                status=status,
+                ascending=ascending,
             ),
         )
 
