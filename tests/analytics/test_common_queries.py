@@ -513,6 +513,12 @@ def test_performance_over_time(db: Database, seeded: Dataset, read: Read, bot_id
         "postgresql": "CAST(:now AS TIMESTAMPTZ) - INTERVAL '30 days'",
         "sqlite": "strftime('%Y-%m-%d %H:%M:%f', :now, '-30 days')",
     }[db.dialect_name]
+    # Given now=, the call answers as of that instant: today's snapshot, stamped 21:05 UTC,
+    # is after it for most of the day.
+    until = {
+        "postgresql": "CAST(:now AS TIMESTAMPTZ)",
+        "sqlite": "strftime('%Y-%m-%d %H:%M:%f', :now)",
+    }[db.dialect_name]
     sql = scoped(
         f"""
         SELECT
@@ -521,7 +527,7 @@ def test_performance_over_time(db: Database, seeded: Dataset, read: Read, bot_id
             wins_today * 1.0 / NULLIF(wins_today + losses_today, 0) as win_rate,
             trades_today as total_trades
         FROM portfolio_snapshots
-        WHERE snapshot_time >= {since} {{and_bot}}
+        WHERE snapshot_time >= {since} AND snapshot_time <= {until} {{and_bot}}
         ORDER BY snapshot_time
         """,
         bot_id,
@@ -537,7 +543,7 @@ def test_performance_over_time(db: Database, seeded: Dataset, read: Read, bot_id
     expected = [
         s
         for s in seeded.of(seeded.snapshots, bot_id)
-        if s["snapshot_time"] >= seeded.now - dt.timedelta(days=30)
+        if seeded.now - dt.timedelta(days=30) <= s["snapshot_time"] <= seeded.now
     ]
     assert len(ours) == len(expected)
 

@@ -73,7 +73,7 @@ def test_record_upserts_per_date_and_strategy(db: Database, bot: str) -> None:
     with db.unit_of_work(bot_id=bot) as uow:
         again = uow.metrics.record(MONDAY, MetricValues(sharpe_ratio=2.0, max_drawdown=D("12.5")))
         assert again.metric_id == first.metric_id
-        assert again.strategy is None
+        assert again.strategy == ALL_STRATEGIES
         assert (again.sharpe_ratio, again.total_trades_30d, again.max_drawdown) == (
             2.0,
             None,  # the row is replaced, not merged
@@ -108,10 +108,23 @@ def test_record_validates(db: Database, bot: str, field: str, values: MetricValu
     assert info.value.field == field
 
 
-def test_the_portfolio_sentinel_is_not_a_strategy_name(db: Database, bot: str) -> None:
-    with pytest.raises(ValidationError) as info, db.unit_of_work(bot_id=bot) as uow:
-        uow.metrics.record(MONDAY, MetricValues(), strategy=ALL_STRATEGIES)
-    assert info.value.field == "strategy"
+def test_the_portfolio_row_is_all_as_in_analytics_and_none_is_its_alias(
+    db: Database, bot: str
+) -> None:
+    # Before: compute/record refused 'all', the spelling performance_summary, current_risk
+    # and the views use for the same row.
+    with db.unit_of_work(bot_id=bot) as uow:
+        first = uow.metrics.record(MONDAY, MetricValues(sharpe_ratio=1.0), strategy=ALL_STRATEGIES)
+        alias = uow.metrics.record(MONDAY, MetricValues(sharpe_ratio=2.0), strategy=None)
+        assert alias.metric_id == first.metric_id
+        assert alias.strategy == ALL_STRATEGIES
+        computed = uow.metrics.compute(MONDAY, strategy="all")
+        assert computed.metric_id == first.metric_id
+        assert uow.metrics.get(MONDAY, strategy="all") == computed == uow.metrics.latest()
+        assert uow.metrics.history(strategy="all") == [computed]
+        assert uow.metrics.strategies() == []
+        [risk] = uow.analytics.current_risk(strategy=computed.strategy)
+        assert (risk.metric_date, risk.strategy) == (MONDAY, computed.strategy)
 
 
 def test_record_for_an_unregistered_bot(db: Database) -> None:
@@ -132,7 +145,7 @@ def test_compute_the_portfolio_row_by_hand(db: Database, bot: str) -> None:
     with db.unit_of_work(bot_id=bot) as uow:
         row = uow.metrics.compute(as_of)
     assert row.metric_date == as_of
-    assert row.strategy is None
+    assert row.strategy == ALL_STRATEGIES
     assert row.sharpe_ratio == pytest.approx(4 * math.sqrt(3))
     assert row.sortino_ratio == pytest.approx(2 / 3 * math.sqrt(756))
     assert row.omega_ratio == pytest.approx(3.0)

@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy.orm import Session
 
 from tradestore.analytics import orders, portfolio, positions, training
+from tradestore.analytics.metrics import TradeStatistics
 from tradestore.analytics.orders import (
     DailyFillRate,
     DailySummary,
@@ -59,9 +60,11 @@ from tradestore.analytics.training import (
     AlgorithmComparison,
     EnsembleMember,
     EnsembleWeightChange,
+    HyperparameterGroup,
     HyperparameterResult,
     HyperparameterScore,
     LeaderboardEntry,
+    RunWithHyperparameters,
     TrainingSummary,
 )
 from tradestore.errors import ValidationError
@@ -84,6 +87,7 @@ __all__ = [
     "EnsembleWeightChange",
     "EquityPoint",
     "ExitReasonHolding",
+    "HyperparameterGroup",
     "HyperparameterResult",
     "HyperparameterScore",
     "LeaderboardEntry",
@@ -96,9 +100,11 @@ __all__ = [
     "RecentOrder",
     "RiskSnapshot",
     "Rows",
+    "RunWithHyperparameters",
     "SlippageByOrderType",
     "SlippageStats",
     "SymbolFillRate",
+    "TradeStatistics",
     "TrainingSummary",
 ]
 
@@ -128,15 +134,26 @@ def _now(value: dt.datetime | None) -> dt.datetime:
     return room("now", result, days_before=MAX_DAYS + 1)
 
 
+def _as_of(value: dt.datetime | None) -> dt.datetime | None:
+    """A caller's ``now``, validated; None when the caller means the present."""
+    return None if value is None else _now(value)
+
+
 class Analytics:
     """Read-only queries over one session, scoped to ``bot_id`` or to every bot when None.
 
     Trading results (positions, orders, snapshots, metrics) are the bot's; training results
     are shared by all bots and ignore ``bot_id``. Nothing here writes or commits.
 
-    Time windows ("last 7 days") are measured back from ``now``, the current time unless a
-    caller, such as a backtest, passes its own aware datetime. The views with a window
-    (``v_paper_recent_orders``, ``v_performance_summary``) use the database's clock.
+    Every answer that depends on the current time takes ``now=``. Without it, windows
+    ("last 7 days") end at the present: the process's clock, or the database's where the
+    call reads a view with a window (``v_paper_recent_orders``, ``v_performance_summary``,
+    ``v_position_summary``'s ``hours_held``). With an aware ``now`` (a backtest's simulated
+    present), windows are measured back from it *and* end at it: rows stamped after ``now``
+    are the backtest's future and are left out.
+
+    The whole-portfolio metrics row is ``strategy='all'`` (``models.ALL_STRATEGIES``)
+    everywhere: it is what the table stores and what SQL against the views filters on.
     """
 
     def __init__(self, session: Session, *, bot_id: str | None = None) -> None:
@@ -145,9 +162,10 @@ class Analytics:
 
     # --- positions (seed 000 positions database, seed 003 positions) ---------------------
 
-    def position_summary(self) -> Rows[PositionSummary]:
-        """v_position_summary: open positions with calculated fields."""
-        return positions.position_summary(self._session, bot_id=self.bot_id)
+    def position_summary(self, *, now: dt.datetime | None = None) -> Rows[PositionSummary]:
+        """v_position_summary: open positions with calculated fields (``hours_held`` to
+        ``now``)."""
+        return positions.position_summary(self._session, bot_id=self.bot_id, now=_as_of(now))
 
     def recent_closed_trades(self, *, limit: int = RECENT_LIMIT) -> Rows[ClosedTrade]:
         """v_recent_closed_trades: the last closed trades with WIN/LOSS/BREAKEVEN."""
@@ -179,6 +197,21 @@ class Analytics:
         """Seed 000: closed trades with the largest realized P&L."""
         return positions.best_performers(self._session, bot_id=self.bot_id, limit=_limit(limit))
 
+    def trade_statistics(
+        self,
+        *,
+        since: dt.datetime | None = None,
+        until: dt.datetime | None = None,
+        strategy: str | None = None,
+    ) -> TradeStatistics:
+        """Trade count, win rate, average and largest win and loss, profit factor and
+        expectancy of the trades closed in [since, until) (whole history by default), of one
+        strategy or all. The computation behind the stored ``*_30d`` metrics, over any span.
+        """
+        return positions.trade_statistics(
+            self._session, bot_id=self.bot_id, strategy=strategy, since=since, until=until
+        )
+
     # --- orders and fills ------------------------------------------------------------------
 
     def recent_orders(self, *, limit: int = RECENT_LIMIT) -> Rows[RecentOrder]:
@@ -195,14 +228,18 @@ class Analytics:
             order_id=optional_text("order_id", order_id, max_length=64),
         )
 
-    def orders_last_24h(self) -> Rows[PaperRecentOrder]:
-        """v_paper_recent_orders: orders submitted in the last 24 hours."""
-        return orders.orders_last_24h(self._session, bot_id=self.bot_id)
+    def orders_last_24h(self, *, now: dt.datetime | None = None) -> Rows[PaperRecentOrder]:
+        """v_paper_recent_orders: orders submitted in the 24 hours before ``now``."""
+        return orders.orders_last_24h(self._session, bot_id=self.bot_id, now=_as_of(now))
 
     def daily_summary(self, *, days: int = 7, now: dt.datetime | None = None) -> Rows[DailySummary]:
         """v_paper_daily_summary for today and the ``days`` days before (seed 003)."""
         return orders.daily_summary(
-            self._session, bot_id=self.bot_id, days=_days(days), now=_now(now)
+            self._session,
+            bot_id=self.bot_id,
+            days=_days(days),
+            now=_now(now),
+            as_of=now is not None,
         )
 
     def daily_fill_rate(
@@ -214,6 +251,7 @@ class Analytics:
             bot_id=self.bot_id,
             days=None if days is None else _days(days),
             now=_now(now),
+            as_of=now is not None,
         )
 
     def slippage_by_order_type(self) -> Rows[SlippageByOrderType]:
@@ -230,18 +268,25 @@ class Analytics:
             ticker=required_text("ticker", ticker, max_length=32),
             days=_days(days),
             now=_now(now),
+            as_of=now is not None,
         )
 
     def fill_rate_by_symbol(self, *, now: dt.datetime | None = None) -> Rows[SymbolFillRate]:
         """Seed 003: 7- and 30-day fill rate of every ticker."""
-        return orders.fill_rate_by_symbol(self._session, bot_id=self.bot_id, now=_now(now))
+        return orders.fill_rate_by_symbol(
+            self._session, bot_id=self.bot_id, now=_now(now), as_of=now is not None
+        )
 
     def slippage_analysis(
         self, *, days: int = 7, now: dt.datetime | None = None
     ) -> Rows[SlippageStats]:
         """Seed 003: average, median and maximum slippage per ticker of recent fills."""
         return orders.slippage_analysis(
-            self._session, bot_id=self.bot_id, days=_days(days), now=_now(now)
+            self._session,
+            bot_id=self.bot_id,
+            days=_days(days),
+            now=_now(now),
+            as_of=now is not None,
         )
 
     # --- portfolio ---------------------------------------------------------------------------
@@ -254,20 +299,28 @@ class Analytics:
             self._session, bot_id=self.bot_id, start=day("start", start), end=day("end", end)
         )
 
-    def performance_summary(self, *, strategy: str | None = None) -> Rows[PerformanceSummary]:
-        """v_performance_summary: the last 30 days of performance metrics."""
+    def performance_summary(
+        self, *, strategy: str | None = None, now: dt.datetime | None = None
+    ) -> Rows[PerformanceSummary]:
+        """v_performance_summary: the 30 days of performance metrics up to ``now``, every
+        strategy's rows unless ``strategy`` names one (``'all'``: the portfolio row)."""
         return portfolio.performance_summary(
             self._session,
             bot_id=self.bot_id,
             strategy=optional_text("strategy", strategy, max_length=100),
+            now=_as_of(now),
         )
 
-    def current_risk(self, *, strategy: str = ALL_STRATEGIES) -> Rows[RiskSnapshot]:
-        """Seed 000: current Sharpe ratio and drawdown (one row per bot)."""
+    def current_risk(
+        self, *, strategy: str = ALL_STRATEGIES, now: dt.datetime | None = None
+    ) -> Rows[RiskSnapshot]:
+        """Seed 000: current Sharpe ratio and drawdown (one row per bot), the newest on or
+        before ``now``'s date."""
         return portfolio.current_risk(
             self._session,
             bot_id=self.bot_id,
             strategy=required_text("strategy", strategy, max_length=100),
+            now=_as_of(now),
         )
 
     def performance_over_time(
@@ -275,7 +328,11 @@ class Analytics:
     ) -> Rows[PerformancePoint]:
         """Seed 003: daily P&L, win rate and trades over the last ``days`` days."""
         return portfolio.performance_over_time(
-            self._session, bot_id=self.bot_id, days=_days(days), now=_now(now)
+            self._session,
+            bot_id=self.bot_id,
+            days=_days(days),
+            now=_now(now),
+            as_of=now is not None,
         )
 
     def returns(self, *, start: dt.date | None = None, end: dt.date | None = None) -> pandas.Series:
@@ -342,9 +399,16 @@ class Analytics:
         limit: int = 10,
         evaluation_type: EvaluationType | str | None = None,
         algorithm: Algorithm | str | None = None,
+        by: str = "sharpe_ratio",
+        ascending: bool = False,
     ) -> Rows[LeaderboardEntry]:
         """v_agent_leaderboard: best evaluations of completed runs by Sharpe ratio (seed 000's
-        "best agents"); every evaluation of a run is ranked, as in the view."""
+        "best agents"); every evaluation of a run is ranked, as in the view.
+
+        ``by`` ranks by any other evaluation metric, or by a figure of the run itself
+        (``final_reward``, ``best_reward``: one row per run, no evaluation needed, each with
+        its latest evaluation attached); ``ascending=True`` puts the lowest first.
+        """
         return Rows(
             LeaderboardEntry,
             training.agent_leaderboard(
@@ -353,6 +417,61 @@ class Analytics:
                 evaluation_type=evaluation_type,
                 algorithm=algorithm,
                 latest_only=False,
+                by=by,
+                ascending=ascending,
+            ),
+        )
+
+    def runs_with_hyperparameters(
+        self,
+        *,
+        algorithm: Algorithm | str | None = None,
+        status: RunStatus | str | None = None,
+        model_name: str | None = None,
+        started_after: dt.datetime | None = None,
+        started_before: dt.datetime | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Rows[RunWithHyperparameters]:
+        """Every run, newest first, with the complete dict of its hyperparameters: one
+        statement however many runs (Optuna's ``get_trials()``, MLflow's ``search_runs``)."""
+        return Rows(
+            RunWithHyperparameters,
+            training.runs_with_hyperparameters(
+                self._session,
+                algorithm=algorithm,
+                status=status,
+                model_name=model_name,
+                started_after=started_after,
+                started_before=started_before,
+                limit=limit,
+                offset=offset,
+            ),
+        )
+
+    def runs_by_hyperparameter(
+        self,
+        key: str,
+        *,
+        by: str = "final_reward",
+        evaluation_type: EvaluationType | str = EvaluationType.VALIDATION,
+        algorithm: Algorithm | str | None = None,
+        status: RunStatus | str | None = RunStatus.COMPLETED,
+        ascending: bool = False,
+    ) -> Rows[HyperparameterGroup]:
+        """Completed runs grouped by the value of any hyperparameter ``key``, with the
+        average, minimum and maximum of ``by`` per value (a run figure, or an evaluation
+        metric of each run's latest evaluation of ``evaluation_type``), best average first."""
+        return Rows(
+            HyperparameterGroup,
+            training.runs_by_hyperparameter(
+                self._session,
+                key,
+                by=by,
+                evaluation_type=evaluation_type,
+                algorithm=algorithm,
+                status=status,
+                ascending=ascending,
             ),
         )
 

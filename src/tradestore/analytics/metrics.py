@@ -368,6 +368,9 @@ class TradeStatistics:
     profit_factor: float | None
     #: Mean P&L per trade (= win_rate * avg_win + loss_rate * avg_loss).
     expectancy: Decimal | None
+    #: The best winning trade (positive) / the worst losing trade (negative).
+    largest_win: Decimal | None = None
+    largest_loss: Decimal | None = None
 
 
 def trade_statistics(pnls: Iterable[Decimal]) -> TradeStatistics:
@@ -395,6 +398,8 @@ def trade_statistics(pnls: Iterable[Decimal]) -> TradeStatistics:
             avg_loss=gross_loss / len(losses) if losses else None,
             profit_factor=float(gross_profit / -gross_loss) if losses else None,
             expectancy=net / total if total else None,
+            largest_win=max(wins) if wins else None,
+            largest_loss=min(losses) if losses else None,
         )
 
 

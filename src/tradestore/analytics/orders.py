@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, Numeric, case, cast, func, select, type_coerce
 from sqlalchemy.orm import Session
@@ -142,12 +143,34 @@ class PaperRecentOrder:
     filled_at: dt.datetime | None
 
 
-def orders_last_24h(session: Session, *, bot_id: str | None) -> Rows[PaperRecentOrder]:
-    """Orders submitted in the last 24 hours by the database's clock, newest first."""
-    view = schema.v_paper_recent_orders
-    query = select(*view.c).order_by(view.c.submitted_at.desc(), view.c.order_id.desc())
+def orders_last_24h(
+    session: Session, *, bot_id: str | None, now: dt.datetime | None = None
+) -> Rows[PaperRecentOrder]:
+    """Orders submitted in the 24 hours before now, newest first.
+
+    Without ``now`` these are the rows of v_paper_recent_orders, whose window the database's
+    clock places. A view takes no parameter, so with ``now`` (a backtest's simulated present)
+    the same columns come from ``orders`` with the window [now - 24 h, now] as bound values:
+    a range on (bot_id, submitted_at), as the view's is.
+    """
+    source: Any
+    if now is None:
+        source = schema.v_paper_recent_orders
+    else:
+        window = [
+            recent(Order.submitted_at >= now - dt.timedelta(hours=24), dialect_name(session)),
+            Order.submitted_at <= now,
+        ]
+        if bot_id is not None:
+            window.append(Order.bot_id == bot_id)
+        source = (
+            select(*(getattr(Order, c.name) for c in schema.v_paper_recent_orders.c))
+            .where(*window)
+            .subquery("v_paper_recent_orders")
+        )
+    query = select(*source.c).order_by(source.c.submitted_at.desc(), source.c.order_id.desc())
     if bot_id is not None:
-        query = query.where(view.c.bot_id == bot_id)
+        query = query.where(source.c.bot_id == bot_id)
     return Rows.from_result(PaperRecentOrder, session.execute(query))
 
 
@@ -171,14 +194,16 @@ class DailySummary:
 
 
 def daily_summary(
-    session: Session, *, bot_id: str | None, days: int = 7, now: dt.datetime
+    session: Session, *, bot_id: str | None, days: int = 7, now: dt.datetime, as_of: bool = False
 ) -> Rows[DailySummary]:
     """Seed 003's Daily Summary: days from ``days`` days before today (UTC) through today,
     newest first, tickers alphabetically within a day.
 
     The rows of v_paper_daily_summary, computed from ``orders`` with the same SQL so that the
     window is a range on ``submitted_at`` (an index range scan on both backends; the view's
-    ``trade_date`` can only be indexed on PostgreSQL). A test holds the two equal.
+    ``trade_date`` can only be indexed on PostgreSQL). A test holds the two equal. ``as_of``
+    also leaves out orders submitted after ``now``: a backtest asking about its simulated
+    present, whose future is already stored.
     """
     dialect = dialect_name(session)
     day = utc_date(Order.submitted_at)
@@ -209,6 +234,8 @@ def daily_summary(
         .group_by(Order.bot_id, day, Order.ticker)
         .order_by(day.desc(), Order.ticker, Order.bot_id)
     )
+    if as_of:
+        query = query.where(Order.submitted_at <= now)
     if bot_id is not None:
         query = query.where(Order.bot_id == bot_id)
     return Rows(
@@ -254,13 +281,15 @@ def daily_fill_rate(
     since: dt.datetime | None = None,
     until: dt.datetime | None = None,
     limit: int | None = None,
+    as_of: bool = False,
 ) -> Rows[DailyFillRate]:
     """Orders submitted per UTC day, how many ended filled, and the ratio; newest day first.
 
     ``days=None`` covers all history like seed 000's query; ``days=n`` covers today (the day
     of ``now``) and the ``n`` days before it, as a range on ``submitted_at`` (an index range
     scan). ``since`` / ``until`` bound ``submitted_at`` as [since, until); ``limit`` keeps
-    the newest days. Shared with ``OrderRepository.daily_fill_rate``.
+    the newest days; ``as_of`` leaves out orders submitted after ``now``. Shared with
+    ``OrderRepository.daily_fill_rate``.
     """
     day = utc_date(Order.submitted_at).label("date")
     filled = func.count(case((Order.status == OrderStatus.FILLED, 1)))
@@ -279,6 +308,10 @@ def daily_fill_rate(
         query = query.where(recent(Order.submitted_at >= since, dialect_name(session)))
     if until is not None:
         query = query.where(Order.submitted_at < until)
+    if as_of:
+        if now is None:
+            raise TypeError("daily_fill_rate: as_of needs now")
+        query = query.where(Order.submitted_at <= now)
     if limit is not None:
         query = query.limit(limit)
     return Rows(
@@ -315,13 +348,22 @@ def slippage_by_order_type(session: Session, *, bot_id: str | None) -> Rows[Slip
 
 
 def fill_rate(
-    session: Session, *, bot_id: str | None, ticker: str, days: int = 7, now: dt.datetime
+    session: Session,
+    *,
+    bot_id: str | None,
+    ticker: str,
+    days: int = 7,
+    now: dt.datetime,
+    as_of: bool = False,
 ) -> float | None:
     """Filled / all orders submitted for ``ticker`` in the ``days`` days before ``now``;
-    None when there were none. PostgreSQL's ``get_paper_fill_rate(ticker, days, bot_id)``."""
+    None when there were none. PostgreSQL's ``get_paper_fill_rate(ticker, days, bot_id)``.
+    ``as_of`` leaves out orders submitted after ``now``."""
     query = select(func.count(), func.count(case((Order.status == OrderStatus.FILLED, 1)))).where(
         Order.ticker == ticker, Order.submitted_at >= now - dt.timedelta(days=days)
     )
+    if as_of:
+        query = query.where(Order.submitted_at <= now)
     if bot_id is not None:
         query = query.where(Order.bot_id == bot_id)
     orders, fills = session.execute(query).one()
@@ -358,10 +400,11 @@ class SymbolFillRate:
 
 
 def fill_rate_by_symbol(
-    session: Session, *, bot_id: str | None, now: dt.datetime
+    session: Session, *, bot_id: str | None, now: dt.datetime, as_of: bool = False
 ) -> Rows[SymbolFillRate]:
     """Seed 003's Fill Rate by Symbol: every ticker ever ordered with its 7- and 30-day fill
-    rates (None without orders in the window); best 7-day rate first, None last."""
+    rates (None without orders in the window); best 7-day rate first, None last. ``as_of``
+    leaves out orders submitted after ``now`` (the ticker list is every ticker still)."""
     since_7 = now - dt.timedelta(days=7)
     since_30 = now - dt.timedelta(days=30)
     in_7 = Order.submitted_at >= since_7
@@ -377,6 +420,8 @@ def fill_rate_by_symbol(
         .where(recent(Order.submitted_at >= since_30, dialect_name(session)))
         .group_by(Order.ticker)
     )
+    if as_of:
+        query = query.where(Order.submitted_at <= now)
     if bot_id is not None:
         query = query.where(Order.bot_id == bot_id)
     counts = {row.ticker: row for row in session.execute(query)}
@@ -402,7 +447,7 @@ class SlippageStats:
 
 
 def slippage_analysis(
-    session: Session, *, bot_id: str | None, days: int = 7, now: dt.datetime
+    session: Session, *, bot_id: str | None, days: int = 7, now: dt.datetime, as_of: bool = False
 ) -> Rows[SlippageStats]:
     """Seed 003's Slippage Analysis: average, median and maximum slippage per ticker of the
     orders filled in the last ``days`` days; highest average first.
@@ -416,6 +461,8 @@ def slippage_analysis(
         Order.status == OrderStatus.FILLED,
         recent(Order.filled_at >= now - dt.timedelta(days), dialect),
     ]
+    if as_of:  # fills after now are a backtest's future
+        conditions.append(Order.filled_at <= now)
     if bot_id is not None:
         conditions.append(Order.bot_id == bot_id)
     if dialect == "postgresql":

@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from tradestore.analytics import schema
@@ -79,16 +80,66 @@ class PerformanceSummary:
 
 
 def performance_summary(
-    session: Session, *, bot_id: str | None, strategy: str | None = None
+    session: Session,
+    *,
+    bot_id: str | None,
+    strategy: str | None = None,
+    now: dt.datetime | None = None,
 ) -> Rows[PerformanceSummary]:
-    """The last 30 days of performance metrics, newest first; one strategy's or all rows."""
-    view = schema.v_performance_summary
-    query = select(*view.c).order_by(view.c.metric_date.desc(), view.c.bot_id, view.c.strategy)
+    """The last 30 days of performance metrics, newest first; one strategy's or all rows.
+
+    Without ``now`` these are the rows of v_performance_summary, whose window the database's
+    clock places. A view takes no parameter, so with ``now`` (a backtest's simulated present)
+    the same columns come from performance_metrics with the window as bound values, from 30
+    days before now's UTC date through that date: rows dated after it are the backtest's
+    future and are left out. Both are a range on the (bot_id, metric_date, strategy) index.
+    """
+    source: Any
+    if now is None:
+        source = schema.v_performance_summary
+    else:
+        m = PerformanceMetric
+        today = now.astimezone(dt.UTC).date()
+        source = (
+            select(
+                *(getattr(m, name) for name in _SUMMARY_COLUMNS),
+                m.win_rate_30d.label("win_rate"),
+                m.profit_factor_30d.label("profit_factor"),
+                m.expectancy_30d,
+            )
+            .where(m.metric_date >= today - dt.timedelta(days=30), m.metric_date <= today)
+            .subquery("v_performance_summary")
+        )
+    query = select(*source.c).order_by(
+        source.c.metric_date.desc(), source.c.bot_id, source.c.strategy
+    )
     if bot_id is not None:
-        query = query.where(view.c.bot_id == bot_id)
+        query = query.where(source.c.bot_id == bot_id)
     if strategy is not None:
-        query = query.where(view.c.strategy == strategy)
+        query = query.where(source.c.strategy == strategy)
     return Rows.from_result(PerformanceSummary, session.execute(query))
+
+
+#: v_performance_summary's columns that are performance_metrics' columns under the same name.
+_SUMMARY_COLUMNS = (
+    "bot_id",
+    "metric_date",
+    "strategy",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "calmar_ratio",
+    "max_drawdown",
+    "max_drawdown_pct",
+    "current_drawdown",
+    "current_drawdown_pct",
+    "days_in_drawdown",
+    "return_1d",
+    "return_7d",
+    "return_30d",
+    "volatility_annualized",
+    "total_trades_30d",
+    "winning_trades_30d",
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,12 +156,17 @@ class RiskSnapshot:
 
 
 def current_risk(
-    session: Session, *, bot_id: str | None, strategy: str = ALL_STRATEGIES
+    session: Session,
+    *,
+    bot_id: str | None,
+    strategy: str = ALL_STRATEGIES,
+    now: dt.datetime | None = None,
 ) -> Rows[RiskSnapshot]:
     """The newest metrics row of ``strategy`` (default: the portfolio-wide row), one per bot.
 
     Bot-scoped this is seed 000's ``ORDER BY metric_date DESC LIMIT 1``, served by the
-    (bot_id, metric_date, strategy) index.
+    (bot_id, metric_date, strategy) index. With ``now``, the newest row dated on or before
+    now's UTC date: what a backtest knew at its simulated present.
     """
     m = PerformanceMetric
     columns = (
@@ -122,17 +178,20 @@ def current_risk(
         m.max_drawdown_pct,
         m.current_drawdown_pct,
     )
+    dated: list[ColumnElement[bool]] = [m.strategy == strategy]
+    if now is not None:
+        dated.append(m.metric_date <= now.astimezone(dt.UTC).date())
     if bot_id is not None:
         query = (
             select(*columns)
-            .where(m.bot_id == bot_id, m.strategy == strategy)
+            .where(m.bot_id == bot_id, *dated)
             .order_by(m.metric_date.desc())
             .limit(1)
         )
     else:
         newest = (
             select(m.bot_id, func.max(m.metric_date).label("metric_date"))
-            .where(m.strategy == strategy)
+            .where(*dated)
             .group_by(m.bot_id)
             .subquery()
         )
@@ -164,9 +223,10 @@ class PerformancePoint:
 
 
 def performance_over_time(
-    session: Session, *, bot_id: str | None, days: int = 30, now: dt.datetime
+    session: Session, *, bot_id: str | None, days: int = 30, now: dt.datetime, as_of: bool = False
 ) -> Rows[PerformancePoint]:
-    """Daily snapshots taken in the ``days`` days before ``now``, oldest first."""
+    """Daily snapshots taken in the ``days`` days before ``now``, oldest first (``as_of``:
+    none taken after ``now`` either)."""
     s = PortfolioSnapshot
     query = (
         select(
@@ -183,6 +243,8 @@ def performance_over_time(
         .where(s.snapshot_time >= now - dt.timedelta(days=days))
         .order_by(s.snapshot_time, s.bot_id)
     )
+    if as_of:
+        query = query.where(s.snapshot_time <= now)
     if bot_id is not None:
         query = query.where(s.bot_id == bot_id)
     points = []

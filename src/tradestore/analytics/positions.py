@@ -7,6 +7,7 @@ None (rows then carry ``bot_id`` to tell them apart).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -17,8 +18,9 @@ from sqlalchemy import ColumnElement, Select, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
 from tradestore import validation
-from tradestore.analytics import schema
+from tradestore.analytics import metrics, schema
 from tradestore.analytics._sql import DerivedMoney
+from tradestore.analytics.metrics import TradeStatistics
 from tradestore.analytics.results import Rows
 from tradestore.dialects import dialect_name
 from tradestore.models import ClosedPosition, Position
@@ -53,13 +55,30 @@ class PositionSummary:
     hours_held: float
 
 
-def position_summary(session: Session, *, bot_id: str | None) -> Rows[PositionSummary]:
-    """Open positions with calculated fields, oldest first."""
+def position_summary(
+    session: Session, *, bot_id: str | None, now: dt.datetime | None = None
+) -> Rows[PositionSummary]:
+    """Open positions with calculated fields, oldest first.
+
+    ``hours_held`` is measured to the database's clock by the view, or to ``now`` when given
+    (a backtest's simulated present): a view takes no parameter, so that one column is then
+    computed here from ``opened_at``, exactly.
+    """
     view = schema.v_position_summary
-    query = select(*view.c).order_by(view.c.opened_at, view.c.position_id)
+    columns = [c for c in view.c if c.name != "hours_held" or now is None]
+    query = select(*columns).order_by(view.c.opened_at, view.c.position_id)
     if bot_id is not None:
         query = query.where(view.c.bot_id == bot_id)
-    return Rows.from_result(PositionSummary, session.execute(query))
+    if now is None:
+        return Rows.from_result(PositionSummary, session.execute(query))
+    hour = dt.timedelta(hours=1)
+    return Rows(
+        PositionSummary,
+        (
+            PositionSummary(**row._mapping, hours_held=(now - row.opened_at) / hour)
+            for row in session.execute(query)
+        ),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -215,6 +234,39 @@ def win_rate(
     )
     wins, trades = session.execute(query).one()
     return wins / trades if trades else None
+
+
+def trade_statistics(
+    session: Session,
+    *,
+    bot_id: str | None,
+    strategy: str | None = None,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> TradeStatistics:
+    """Win rate, average and largest win and loss, profit factor and expectancy of the closed
+    trades (every closed row is one trade, as in ``win_rate``) closed in [since, until).
+
+    The computation is ``analytics.metrics.trade_statistics``, the one behind the stored
+    ``*_30d`` metric columns, over the whole history by default. The P&L values are read
+    exactly and combined in Decimal, so SQLite's double-precision SUM/AVG never touch them;
+    averages are then fitted to what the backend stores, like every derived amount.
+    """
+    query = select(ClosedPosition.realized_pnl).where(
+        *closed_criteria(bot_id=bot_id, strategy=strategy, since=since, until=until)
+    )
+    stats = metrics.trade_statistics(session.execute(query).scalars())
+    dialect = dialect_name(session)
+    return dataclasses.replace(
+        stats,
+        avg_win=_fitted(stats.avg_win, dialect),
+        avg_loss=_fitted(stats.avg_loss, dialect),
+        expectancy=_fitted(stats.expectancy, dialect),
+    )
+
+
+def _fitted(value: Decimal | None, dialect: str) -> Decimal | None:
+    return None if value is None else fit(value, dialect)
 
 
 @dataclass(frozen=True, slots=True)

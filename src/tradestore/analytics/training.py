@@ -16,6 +16,8 @@ appears once on the leaderboard, with its current standing.
 from __future__ import annotations
 
 import datetime as dt
+import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -47,26 +49,39 @@ from tradestore.validation import choice, integer, required_text
 #: every float metric and the trade counts (``num_episodes`` describes the evaluation, not the
 #: agent).
 METRICS: Final = (*FLOAT_METRICS, *(c for c in COUNT_METRICS if c != "num_episodes"))
+#: Figures of the run itself (training_runs columns) the leaderboard and the hyperparameter
+#: grouping can rank by, with no evaluation recorded.
+RUN_FIGURES: Final = ("final_reward", "best_reward")
 
 MAX_LIMIT: Final = 10_000
 
 
 @dataclass(frozen=True, slots=True)
 class LeaderboardEntry:
-    """One evaluation ranked by its Sharpe ratio (by default a run's latest of its type)."""
+    """One evaluation ranked by one of its metrics (by default a run's latest of its type),
+    or one run ranked by a figure of its own.
+
+    ``metric`` is what the ranking used and ``value`` its value. Ranked by a run figure
+    (``final_reward``, ``best_reward``), the evaluation columns are the run's latest
+    evaluation of the type asked for, None when it has none.
+    """
 
     rank: int
-    performance_id: int
+    performance_id: int | None
     run_id: str
     algorithm: Algorithm
     model_name: str
-    evaluation_type: EvaluationType
-    evaluation_date: dt.date
-    sharpe_ratio: float
+    evaluation_type: EvaluationType | None
+    evaluation_date: dt.date | None
+    sharpe_ratio: float | None
     total_return_pct: float | None
     max_drawdown_pct: float | None
     win_rate: float | None
     total_trades: int | None
+    final_reward: float | None
+    best_reward: float | None
+    metric: str
+    value: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,11 +185,31 @@ def _offset(value: Any) -> int:
     return result
 
 
-def metric_name(value: Any, field: str = "by") -> str:
-    if value not in METRICS:
-        raise ValidationError(field, value, f"must be one of {', '.join(METRICS)}")
-    result: str = value
-    return result
+def metric_name(value: Any, field: str = "by", *, run_figures: bool = False) -> str:
+    allowed = (*RUN_FIGURES, *METRICS) if run_figures else METRICS
+    if not isinstance(value, str) or value not in allowed:
+        raise ValidationError(field, value, f"must be one of {', '.join(allowed)}")
+    return value
+
+
+def _latest_evaluation_id(run_id: Any, kind: EvaluationType | None) -> Any:
+    """The performance_id of the run's latest evaluation of ``kind``; of any kind (the
+    latest validation first) when None: ``v_training_summary``'s choice."""
+    latest = select(AgentPerformance.performance_id).where(AgentPerformance.run_id == run_id)
+    if kind is not None:
+        latest = latest.where(AgentPerformance.evaluation_type == kind)
+    else:
+        validation_first = case(
+            (AgentPerformance.evaluation_type == EvaluationType.VALIDATION, 0), else_=1
+        )
+        latest = latest.order_by(validation_first)
+    return (
+        latest.order_by(
+            AgentPerformance.evaluation_date.desc(), AgentPerformance.performance_id.desc()
+        )
+        .limit(1)
+        .scalar_subquery()
+    )
 
 
 def latest_of_its_type(evaluation: Any) -> ColumnElement[bool]:
@@ -208,14 +243,22 @@ def agent_leaderboard(
     algorithm: Algorithm | str | None = None,
     status: RunStatus | str | None = RunStatus.COMPLETED,
     latest_only: bool = True,
+    by: str = "sharpe_ratio",
+    ascending: bool = False,
 ) -> list[LeaderboardEntry]:
-    """Best agents by Sharpe ratio: one row per run, its latest evaluation of the type.
+    """Best agents by Sharpe ratio (or ``by`` any other metric): one row per run, its latest
+    evaluation of the type.
 
-    Runs whose Sharpe ratio is NULL or NaN have no rank and are left out. ``status=None``
+    Runs whose figure is NULL or NaN have no rank and are left out. ``status=None``
     includes runs in every status (by default only completed runs, the deployable agents).
     ``evaluation_type=None`` ranks evaluations of every type; ``latest_only=False`` ranks
     every evaluation, not only each run's latest: with ``evaluation_type=None`` that is seed
     000's ``v_agent_leaderboard`` (ties broken by ``performance_id`` like the view).
+
+    ``by`` is any evaluation metric (``METRICS``) or a figure of the run itself
+    (``RUN_FIGURES``: ``final_reward``, ``best_reward``), which ranks runs with no
+    evaluation needed; ``ascending=True`` puts the lowest first (a loss, a drawdown:
+    Optuna's ``direction="minimize"``). +inf ranks first, -inf last (reversed ascending).
     """
     kind = (
         None
@@ -223,6 +266,11 @@ def agent_leaderboard(
         else choice("evaluation_type", evaluation_type, EvaluationType)
     )
     count = _limit(limit)
+    metric = metric_name(by, run_figures=True)
+    if metric in RUN_FIGURES:
+        return _run_leaderboard(
+            session, count, kind, algorithm, status, metric=metric, ascending=ascending
+        )
     ap = aliased(AgentPerformance)
     run_conditions: list[ColumnElement[bool]] = [TrainingRun.run_id == ap.run_id]
     if algorithm is not None:
@@ -238,9 +286,10 @@ def agent_leaderboard(
     # drives the query from the runs and probes every evaluation (100 ms); comparing
     # evaluation_type through ``|| ''`` keeps it off that column's index, which it would
     # otherwise prefer. PostgreSQL finds the Sharpe-index plan either way.
+    ranked = getattr(ap, metric)
     conditions: list[ColumnElement[bool]] = [
-        ap.sharpe_ratio.is_not(None),
-        ap.sharpe_ratio != nan_literal(),
+        ranked.is_not(None),
+        ranked != nan_literal(),
         exists().where(*run_conditions),
     ]
     if kind is not None:
@@ -260,13 +309,73 @@ def agent_leaderboard(
             ap.max_drawdown_pct,
             ap.win_rate,
             ap.total_trades,
+            of_run(TrainingRun.final_reward),
+            of_run(TrainingRun.best_reward),
+            ranked,
         )
         .where(*conditions)
-        .order_by(ap.sharpe_ratio.desc(), *((ap.run_id,) if latest_only else ()), ap.performance_id)
+        .order_by(
+            ranked.asc() if ascending else ranked.desc(),
+            *((ap.run_id,) if latest_only else ()),
+            ap.performance_id,
+        )
         .limit(count)
     )
     rows: list[Sequence[Any]] = list(session.execute(statement).all())
-    return [LeaderboardEntry(rank, *row) for rank, row in enumerate(rows, start=1)]
+    return _entries(rows, metric)
+
+
+def _entries(rows: Sequence[Sequence[Any]], metric: str) -> list[LeaderboardEntry]:
+    """Entries from rows of the entry's columns up to ``best_reward``, then the ranked value."""
+    return [
+        LeaderboardEntry(rank, *row[:-1], metric=metric, value=row[-1])  # type: ignore[misc]
+        for rank, row in enumerate(rows, start=1)
+    ]
+
+
+def _run_leaderboard(
+    session: Session,
+    count: int,
+    kind: EvaluationType | None,
+    algorithm: Algorithm | str | None,
+    status: RunStatus | str | None,
+    *,
+    metric: str,
+    ascending: bool,
+) -> list[LeaderboardEntry]:
+    """Runs ranked by one of their own columns, each with its latest evaluation attached."""
+    ranked = getattr(TrainingRun, metric)
+    ap = aliased(AgentPerformance)
+    statement = (
+        select(
+            ap.performance_id,
+            TrainingRun.run_id,
+            TrainingRun.algorithm,
+            TrainingRun.model_name,
+            ap.evaluation_type,
+            ap.evaluation_date,
+            ap.sharpe_ratio,
+            ap.total_return_pct,
+            ap.max_drawdown_pct,
+            ap.win_rate,
+            ap.total_trades,
+            TrainingRun.final_reward,
+            TrainingRun.best_reward,
+            ranked,
+        )
+        .outerjoin(ap, ap.performance_id == _latest_evaluation_id(TrainingRun.run_id, kind))
+        .where(ranked.is_not(None), ranked != nan_literal())
+        .order_by(ranked.asc() if ascending else ranked.desc(), TrainingRun.run_id)
+        .limit(count)
+    )
+    if algorithm is not None:
+        statement = statement.where(
+            TrainingRun.algorithm == choice("algorithm", algorithm, Algorithm)
+        )
+    if status is not None:
+        statement = statement.where(TrainingRun.status == choice("status", status, RunStatus))
+    rows: list[Sequence[Any]] = list(session.execute(statement).all())
+    return _entries(rows, metric)
 
 
 def algorithm_comparison(
@@ -505,6 +614,179 @@ def best_hyperparameters(
             session.execute(statement)
         )
     ]
+
+
+@dataclass(frozen=True, slots=True)
+class RunWithHyperparameters:
+    """A run as stored, with every hyperparameter it was started with (Optuna's trial
+    ``params``, MLflow's run params): ``hyperparameters`` is the complete dict, {} for a run
+    started without any."""
+
+    run_id: str
+    algorithm: Algorithm
+    model_name: str
+    status: RunStatus
+    start_time: dt.datetime
+    end_time: dt.datetime | None
+    duration_seconds: float | None
+    total_timesteps: int | None
+    final_reward: float | None
+    best_reward: float | None
+    convergence_achieved: bool
+    random_seed: int | None
+    model_path: str | None
+    error_message: str | None
+    metadata: dict[str, Any] | None
+    hyperparameters: dict[str, Any]
+
+
+_RUN_FIELDS: Final = tuple(
+    name for name in RunWithHyperparameters.__dataclass_fields__ if name != "hyperparameters"
+)
+
+
+def runs_with_hyperparameters(
+    session: Session,
+    *,
+    algorithm: Algorithm | str | None = None,
+    status: RunStatus | str | None = None,
+    model_name: str | None = None,
+    started_after: dt.datetime | None = None,
+    started_before: dt.datetime | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[RunWithHyperparameters]:
+    """Every run (newest first) with all its hyperparameters, in one statement.
+
+    A LEFT JOIN of runs and their hyperparameters row, so the cost does not grow with a
+    statement per run as ``TrainingRepository.list()`` then ``hyperparameters(run_id)`` does.
+    Filters as ``TrainingRepository.list``; ``limit=None`` returns every run.
+    """
+    # The filters TrainingRepository.list validates with; imported here because that module
+    # imports this one.
+    from tradestore.repositories.training import _run_filters
+
+    table = TrainingRun.__table__
+    statement = (
+        select(*(table.c[name] for name in _RUN_FIELDS), Hyperparameters.params_json)
+        .select_from(table)
+        .outerjoin(Hyperparameters, Hyperparameters.run_id == TrainingRun.run_id)
+        .where(*_run_filters(algorithm, status, model_name, started_after, started_before))
+        .order_by(TrainingRun.start_time.desc(), TrainingRun.run_id)
+        .offset(_offset(offset))
+    )
+    if limit is not None:
+        statement = statement.limit(_limit(limit))
+    runs = []
+    for row in session.execute(statement):
+        fields = row._asdict()
+        params = fields.pop("params_json")
+        fields["convergence_achieved"] = bool(fields["convergence_achieved"])
+        runs.append(RunWithHyperparameters(**fields, hyperparameters=params or {}))
+    return runs
+
+
+@dataclass(frozen=True, slots=True)
+class HyperparameterGroup:
+    """The runs whose hyperparameter ``key`` had one ``value``, and how ``metric`` scored.
+
+    ``runs`` counts the runs in the group, ``scored`` those with a defined ``metric`` (not
+    NULL, not NaN); ``average``, ``minimum`` and ``maximum`` are over those (None without
+    any; ±inf are values, so an average of +inf and -inf is NaN).
+    """
+
+    key: str
+    value: Any
+    metric: str
+    runs: int
+    scored: int
+    average: float | None
+    minimum: float | None
+    maximum: float | None
+
+
+def runs_by_hyperparameter(
+    session: Session,
+    key: str,
+    *,
+    by: str = "final_reward",
+    evaluation_type: EvaluationType | str = EvaluationType.VALIDATION,
+    algorithm: Algorithm | str | None = None,
+    status: RunStatus | str | None = RunStatus.COMPLETED,
+    ascending: bool = False,
+) -> list[HyperparameterGroup]:
+    """Runs grouped by the value of any hyperparameter ``key``, best average ``by`` first.
+
+    ``by`` is a run figure (``final_reward``, ``best_reward``) or an evaluation metric, taken
+    from each run's latest evaluation of ``evaluation_type``. Runs without ``key`` are not in
+    any group. One statement reads (the run's hyperparameters, its figure) per run; the
+    grouping happens here, on the decoded values, because the two backends disagree on
+    grouping JSON (SQLite compares text and formats a double with 15 digits; PostgreSQL
+    compares jsonb numerically): 0.0003 is one group and 64 and 64.0 are one value on both.
+    """
+    name = required_text("key", key, max_length=200)
+    metric = metric_name(by, run_figures=True)
+    statement = select(Hyperparameters.params_json).join(
+        TrainingRun, TrainingRun.run_id == Hyperparameters.run_id
+    )
+    if metric in RUN_FIGURES:
+        statement = statement.add_columns(getattr(TrainingRun, metric))
+    else:
+        kind = choice("evaluation_type", evaluation_type, EvaluationType)
+        ap = aliased(AgentPerformance)
+        statement = statement.add_columns(getattr(ap, metric)).outerjoin(
+            ap, ap.performance_id == _latest_evaluation_id(TrainingRun.run_id, kind)
+        )
+    if algorithm is not None:
+        statement = statement.where(
+            TrainingRun.algorithm == choice("algorithm", algorithm, Algorithm)
+        )
+    if status is not None:
+        statement = statement.where(TrainingRun.status == choice("status", status, RunStatus))
+    groups: dict[Any, tuple[Any, list[float | None]]] = {}
+    for params, figure in session.execute(statement):
+        if name not in params:
+            continue
+        value = params[name]
+        groups.setdefault(_group_key(value), (value, []))[1].append(
+            None if figure is None else float(figure)
+        )
+    result = [_group(name, value, metric, figures) for value, figures in groups.values()]
+
+    def order(group: HyperparameterGroup) -> tuple[bool, float, str]:
+        score = group.average
+        if score is None or math.isnan(score):
+            return (True, 0.0, json.dumps(group.value, default=str))
+        return (False, score if ascending else -score, json.dumps(group.value, default=str))
+
+    return sorted(result, key=order)
+
+
+def _group_key(value: Any) -> Any:
+    """Equal JSON values, equal keys: 64 and 64.0 alike, True apart from 1, lists by content."""
+    if isinstance(value, list | dict):
+        return ("json", json.dumps(value, sort_keys=True))
+    return (type(value) is bool, value)
+
+
+def _group(key: str, value: Any, metric: str, figures: list[float | None]) -> HyperparameterGroup:
+    defined_values = [f for f in figures if f is not None and not math.isnan(f)]
+    average: float | None = None
+    if defined_values:
+        if math.inf in defined_values and -math.inf in defined_values:
+            average = math.nan
+        else:
+            average = math.fsum(defined_values) / len(defined_values)
+    return HyperparameterGroup(
+        key=key,
+        value=value,
+        metric=metric,
+        runs=len(figures),
+        scored=len(defined_values),
+        average=average,
+        minimum=min(defined_values, default=None),
+        maximum=max(defined_values, default=None),
+    )
 
 
 def current_ensembles(session: Session, *, ensemble_id: str | None = None) -> list[EnsembleMember]:

@@ -53,12 +53,12 @@ _COLUMNS = tuple(_M.c[name] for name in _KEY_FIELDS + _VALUE_FIELDS)
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class MetricRecord(MetricValues):
-    """A stored performance_metrics row; ``strategy`` None is the whole portfolio."""
+    """A stored performance_metrics row; ``strategy`` ``'all'`` is the whole portfolio."""
 
     metric_id: int
     bot_id: str
     metric_date: dt.date
-    strategy: str | None
+    strategy: str
     created_at: dt.datetime
     updated_at: dt.datetime
 
@@ -68,10 +68,7 @@ class MetricRecord(MetricValues):
 
 
 def _record(row: Any) -> MetricRecord:
-    data = dict(row._mapping)
-    if data["strategy"] == ALL_STRATEGIES:
-        data["strategy"] = None
-    return MetricRecord(**data)
+    return MetricRecord(**row._mapping)
 
 
 class MetricsRepository(BotScopedRepository):
@@ -83,12 +80,12 @@ class MetricsRepository(BotScopedRepository):
         metric_date: dt.date,
         values: MetricValues | None = None,
         *,
-        strategy: str | None = None,
+        strategy: str | None = ALL_STRATEGIES,
     ) -> MetricRecord:
         """Store ``values`` as the row of (bot, metric_date, strategy), replacing any row there.
 
         One ``INSERT ... ON CONFLICT DO UPDATE``; every metric column is written, so a field
-        left None in ``values`` becomes NULL. ``strategy`` None is the portfolio row.
+        left None in ``values`` becomes NULL. ``strategy`` ``'all'`` is the portfolio row.
         """
         date_ = validation.day("metric_date", metric_date, allow_none=False)
         assert date_ is not None
@@ -120,7 +117,7 @@ class MetricsRepository(BotScopedRepository):
     def compute(
         self,
         as_of: dt.date,
-        strategy: str | None = None,
+        strategy: str | None = ALL_STRATEGIES,
         benchmark_returns: Mapping[dt.date, float] | None = None,
         *,
         risk_free_rate: float = 0.0,
@@ -129,7 +126,7 @@ class MetricsRepository(BotScopedRepository):
     ) -> MetricRecord:
         """Derive every metric as of ``as_of`` from this bot's rows, store and return them.
 
-        The portfolio row (``strategy`` None) uses the snapshots' equity curve. A strategy row
+        The portfolio row (``strategy`` ``'all'``) uses the snapshots' equity curve. A strategy row
         uses that strategy's *realized* curve: the portfolio's inception equity plus the
         strategy's cumulative realized P&L, sampled on the snapshot dates (snapshots are
         per bot, so a strategy's open risk is not in it). Trade statistics cover the trades
@@ -185,7 +182,9 @@ class MetricsRepository(BotScopedRepository):
         return self.record(date_, dataclasses.replace(values, **fitted), strategy=strategy)
 
     @translated
-    def get(self, metric_date: dt.date, *, strategy: str | None = None) -> MetricRecord | None:
+    def get(
+        self, metric_date: dt.date, *, strategy: str | None = ALL_STRATEGIES
+    ) -> MetricRecord | None:
         date_ = validation.day("metric_date", metric_date, allow_none=False)
         row = self._session.execute(
             select(*_COLUMNS).where(
@@ -197,7 +196,7 @@ class MetricsRepository(BotScopedRepository):
         return None if row is None else _record(row)
 
     @translated
-    def latest(self, *, strategy: str | None = None) -> MetricRecord | None:
+    def latest(self, *, strategy: str | None = ALL_STRATEGIES) -> MetricRecord | None:
         """The most recent row (seed 000: "current Sharpe ratio and drawdown")."""
         row = self._session.execute(
             select(*_COLUMNS)
@@ -213,7 +212,7 @@ class MetricsRepository(BotScopedRepository):
         start: dt.date | None = None,
         end: dt.date | None = None,
         *,
-        strategy: str | None = None,
+        strategy: str | None = ALL_STRATEGIES,
     ) -> list[MetricRecord]:
         """Rows with start <= metric_date <= end, oldest first."""
         stmt = select(*_COLUMNS).where(
@@ -241,14 +240,11 @@ class MetricsRepository(BotScopedRepository):
     # --- helpers ---------------------------------------------------------------------------
 
     def _strategy_key(self, strategy: str | None) -> str:
+        """``'all'`` is the portfolio row, as analytics and the views spell it; None, the
+        spelling this repository used first, is kept as an alias of it."""
         if strategy is None:
             return ALL_STRATEGIES
-        name = validation.required_text("strategy", strategy, max_length=MAX_STRATEGY_LENGTH)
-        if name == ALL_STRATEGIES:
-            raise ValidationError(
-                "strategy", strategy, f"{ALL_STRATEGIES!r} names the portfolio row: pass None"
-            )
-        return name
+        return validation.required_text("strategy", strategy, max_length=MAX_STRATEGY_LENGTH)
 
     def _validated(self, values: MetricValues) -> dict[str, Any]:
         columns: dict[str, Any] = {}
