@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 from sqlalchemy.engine import URL
 
 from tradestore.config import mask_text, mask_url, resolve_url, secret_fragments, sqlite_path
-from tradestore.errors import MigrationError
+from tradestore.errors import ConfigurationError, MigrationError
 from tradestore.models import Base, MigrationHistory
 from tradestore.types import MigrationStatus
 
@@ -198,9 +198,33 @@ def _include_object(
 
 
 def _environment_url(context: EnvironmentContext) -> URL:
-    """``-x url=...`` on the alembic command line, then the usual resolution order."""
+    """``-x url=...`` on the alembic command line, then the usual resolution order.
+
+    A ``sqlalchemy.url`` set in code (``alembic_config(url)``, what ``Database.upgrade``
+    passes) is used; one written in an ini file is refused rather than used or ignored: the
+    URL, and its password, live in the environment only, and silently ignoring it would
+    migrate whatever database the environment names instead of the one the file shows.
+    """
     explicit = context.get_x_argument(as_dictionary=True).get("url")
+    if not explicit:
+        _refuse_file_url(context.config)
     return resolve_url(explicit or context.config.get_main_option("sqlalchemy.url") or None)
+
+
+def _refuse_file_url(config: Config) -> None:
+    if config.config_file_name is None:
+        return
+    import configparser
+
+    parser = configparser.ConfigParser(interpolation=None)
+    parser.read(config.config_file_name, encoding="utf-8")
+    section = config.config_ini_section
+    if parser.get(section, "sqlalchemy.url", fallback="").strip():
+        raise ConfigurationError(
+            f"{config.config_file_name} sets sqlalchemy.url (section [{section}]): tradestore "
+            "never reads its database URL from an ini file; remove it and set "
+            "TRADESTORE_DATABASE_URL, or pass -x url=..."
+        )
 
 
 def _run_offline(context: EnvironmentContext) -> None:

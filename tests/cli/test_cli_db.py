@@ -152,3 +152,17 @@ def test_read_commands_do_not_create_a_missing_sqlite_file(
     assert not missing.exists()
     assert cli("db", "upgrade", "--url", f"sqlite:///{missing}").exit_code == 0
     assert missing.exists()
+
+
+def test_alembic_config_in_a_checkout_is_the_checkout_s(cli: Cli) -> None:
+    """Run from a checkout the packaged migrations do not exist: the checkout's ini finds
+    ``migrations/``. (From a wheel: tests/migrations/test_installed_wheel.py.)"""
+    from pathlib import Path
+
+    from tradestore.migrate import script_location
+
+    result = cli("db", "alembic-config")
+    assert result.exit_code == 0, result.output
+    printed = Path(result.stdout.strip())
+    assert printed == script_location().parent / "alembic.ini"
+    assert printed.is_file()

@@ -115,6 +115,34 @@ def history() -> None:
     console().print(table)
 
 
+@db.command("alembic-config")
+@handle_errors
+def alembic_config_command() -> None:
+    """Print the path of an alembic.ini for tradestore's migrations.
+
+    For plain Alembic from any directory: alembic -c "$(tradestore db alembic-config)"
+    upgrade head. The URL comes from TRADESTORE_DATABASE_URL (or -x url=...), never the file.
+    """
+    click.echo(str(alembic_ini()))
+
+
+def alembic_ini() -> Path:
+    """The alembic.ini that finds this installation's migrations.
+
+    Installed from a wheel, the one shipped in the package (``script_location =
+    tradestore:_migrations``); run from a checkout, where the migrations are the checkout's
+    ``migrations/`` folder and that package resource does not exist, the checkout's own.
+    """
+    from importlib import resources
+
+    from tradestore.migrate import script_location
+
+    package = Path(str(resources.files("tradestore")))
+    if script_location() == package / "_migrations":
+        return package / "alembic.ini"
+    return script_location().parent / "alembic.ini"
+
+
 @db.command()
 @url_option
 @click.option(

@@ -3,7 +3,9 @@
 Rows are fetched ``batch_size`` at a time (a server-side cursor on PostgreSQL, SQLite's own
 cursor stepping) and written as they arrive, so memory stays flat however large the table
 is. Tables are read through the models, so values come out as the API returns them: money as
-exact ``Decimal``, instants as aware UTC. On SQLite the read runs in a deferred transaction:
+exact ``Decimal``, instants as aware UTC; tradestore's views are read with the column types
+the analytics API declares for them (``tradestore.analytics.schema``), so they come out the
+same way on both backends. On SQLite the read runs in a deferred transaction:
 one consistent snapshot, and a bot's writes are never blocked.
 
 Encodings:
@@ -50,11 +52,13 @@ from sqlalchemy import (
     Select,
     SmallInteger,
     Table,
+    TableClause,
     select,
 )
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
+from tradestore.analytics.schema import VIEWS
 from tradestore.config import sqlite_path
 from tradestore.database import Database
 from tradestore.errors import ConfigurationError, ValidationError
@@ -69,6 +73,9 @@ from tradestore.ops._common import (
     sqlite_files,
 )
 from tradestore.types import Money, Real, UTCDateTime
+
+#: The views the read side declares, by name (their column types; see ``_view_table``).
+_DECLARED_VIEWS: dict[str, TableClause] = {view.name: view for view in VIEWS}
 
 FORMATS = ("csv", "jsonl", "parquet")
 DEFAULT_BATCH_SIZE = 5000
@@ -212,9 +219,39 @@ def _source_table(connection: Connection, name: str) -> Table:
     from sqlalchemy import inspect
 
     if name in inspect(connection).get_view_names():
-        return Table(name, MetaData(), autoload_with=connection)
+        return _view_table(Table(name, MetaData(), autoload_with=connection))
     choices = ", ".join(sorted(Base.metadata.tables))
     raise ValidationError("table", name, f"no such table or view; tables: {choices}")
+
+
+def _view_table(reflected: Table) -> Table:
+    """A view with the column types the read side declares for it.
+
+    Reflection cannot give a view's types on SQLite: a column computed by the view has no
+    declared type, and one copied from a table keeps only its storage type, so money came
+    out as the stored double (``249.840000000000003411``) and instants as naive text. The
+    declarations in ``tradestore.analytics.schema`` are what the analytics API reads the
+    views with (and are checked against the migrated views on both backends), so an export
+    of a view agrees with the API value for value. The columns themselves still come from
+    the database: a column the declaration lacks (a view a user redefined, or a later
+    revision's) keeps its reflected type, and a view tradestore does not declare is exported
+    as reflected.
+    """
+    declared = _DECLARED_VIEWS.get(reflected.name)
+    if declared is None:
+        return reflected
+    return Table(
+        reflected.name,
+        MetaData(),
+        *(
+            Column(
+                column.name,
+                declared.c[column.name].type if column.name in declared.c else column.type,
+                nullable=column.nullable,
+            )
+            for column in reflected.columns
+        ),
+    )
 
 
 def _statement(source: Table, *, since: dt.datetime | None, time_column: str | None) -> Select[Any]:
