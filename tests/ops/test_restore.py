@@ -123,6 +123,7 @@ def test_restore_into_a_new_sqlite_file(
     if backend != "sqlite":
         pytest.skip("SQLite only")
     taken = backup_database(db, directory=tmp_path / "b").backup.path
+    (tmp_path / "new").mkdir()  # a mistyped directory is refused, never created (reliability)
     target = Database(f"sqlite:///{tmp_path / 'new' / 'copy.db'}", check_schema=False)
     try:
         result = restore_database(target, taken, backup_dir=tmp_path / "b")
