@@ -42,7 +42,8 @@ from tradestore.errors import (
 )
 from tradestore.retry import RetryPolicy, is_connection_lost, is_transient
 from tradestore.thread_sessions import ThreadSession, ThreadSessions
-from tradestore.unit_of_work import UnitOfWork
+from tradestore.unit_of_work import UnitOfWork, forget_failure
+from tradestore.unit_of_work import failure as uow_failure
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -236,10 +237,17 @@ class Database:
                     yield session
                     if not readonly:
                         session.flush()
+                    # A refusal the block caught may have left the transaction unable to
+                    # commit: raise rather than let COMMIT drop the block's writes silently.
+                    aborted = None if readonly else uow_failure(session)
+                    if aborted is not None:
+                        raise aborted
             except BaseException:
                 _quiet_rollback(session)
                 session.close()
                 raise
+            finally:
+                forget_failure(session)
             try:
                 with translate_errors(self.url, committing=not readonly):
                     if readonly:

@@ -36,6 +36,7 @@ from tradestore import orders_state
 from tradestore.dialects import upsert_insert
 from tradestore.models import Bot, ClosedPosition, Fill, Order, Position
 from tradestore.prepared import Prepared
+from tradestore.repositories._integrity import insert_for_registered_bot
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.types import OrderStatus
 
@@ -88,7 +89,15 @@ def insert_all(table: Any, dialect: str) -> Any:
     )
 
 
-INSERT_ORDER = Prepared(lambda d: insert_all(_O, d), name="orders.insert", validated=True)
+#: An unregistered bot, like a key already taken, inserts nothing (rowcount 0) rather than
+#: failing: the caller's transaction stays usable (repositories/_integrity.py).
+INSERT_ORDER = Prepared(
+    lambda d: insert_for_registered_bot(
+        _O, {column.name: param(column) for column in _O.columns}, d
+    ),
+    name="orders.insert",
+    validated=True,
+)
 INSERT_FILL = Prepared(lambda d: insert_all(_F, d), name="fills.insert", validated=True)
 ORDER_BY_CLIENT_ID = Prepared(
     select(*ORDER_COLUMNS).where(

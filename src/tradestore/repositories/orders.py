@@ -52,6 +52,7 @@ from tradestore.errors import (
 )
 from tradestore.models import Fill, Order
 from tradestore.repositories import order_sql as sql
+from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.repositories.fill_import import FillImport
 from tradestore.repositories.order_accounting import LockedOrder, fast_money, order_changes
@@ -122,6 +123,7 @@ class OrderRepository(BotScopedRepository):
 
     # --- submit ---------------------------------------------------------------------------
 
+    @translated
     def submit(
         self,
         *,
@@ -261,6 +263,7 @@ class OrderRepository(BotScopedRepository):
 
     # --- status ---------------------------------------------------------------------------
 
+    @translated
     def set_status(
         self,
         order_id: str,
@@ -319,22 +322,26 @@ class OrderRepository(BotScopedRepository):
                 return current
             raise InvalidTransition("order", order_id, current.status.value, target.value)
 
+    @translated
     def cancel(self, order_id: str, *, at: dt.datetime | None = None) -> OrderRecord:
         """``set_status(order_id, "cancelled", at=at)``: a cancelled order is a no-op."""
         return self.set_status(order_id, OrderStatus.CANCELLED, at=at)
 
+    @translated
     def reject(
         self, order_id: str, *, reason: str | None = None, at: dt.datetime | None = None
     ) -> OrderRecord:
         """``set_status(order_id, "rejected", reason=reason, at=at)``."""
         return self.set_status(order_id, OrderStatus.REJECTED, at=at, reason=reason)
 
+    @translated
     def expire(self, order_id: str, *, at: dt.datetime | None = None) -> OrderRecord:
         """``set_status(order_id, "expired", at=at)`` (end of a day order, say)."""
         return self.set_status(order_id, OrderStatus.EXPIRED, at=at)
 
     # --- fills ----------------------------------------------------------------------------
 
+    @translated
     def record_fill(
         self,
         order_id: str,
@@ -519,6 +526,7 @@ class OrderRepository(BotScopedRepository):
 
     # --- bulk import ----------------------------------------------------------------------
 
+    @atomic
     def ingest_fills(self, rows: Iterable[Mapping[str, Any]]) -> IngestReport:
         """Import many broker fills at once: idempotent, all-or-nothing, set-based.
 
@@ -538,6 +546,7 @@ class OrderRepository(BotScopedRepository):
 
     # --- reads ----------------------------------------------------------------------------
 
+    @translated
     def get(
         self, order_id: str | None = None, *, client_order_id: str | None = None
     ) -> OrderRecord:
@@ -548,6 +557,7 @@ class OrderRepository(BotScopedRepository):
             raise OrderNotFound("order", key)
         return found
 
+    @translated
     def find(
         self, order_id: str | None = None, *, client_order_id: str | None = None
     ) -> OrderRecord | None:
@@ -579,6 +589,7 @@ class OrderRepository(BotScopedRepository):
             raise OrderNotFound("order", order_id)
         return OrderRecord(*rows[0])
 
+    @translated
     def list_open(
         self,
         *,
@@ -620,6 +631,7 @@ class OrderRepository(BotScopedRepository):
             rows = self._connection().execute(statement).all()
         return [OrderRecord(*row) for row in rows]
 
+    @translated
     def fills(self, order_id: str) -> list[FillRecord]:
         """The order's fills in execution order; ``OrderNotFound`` for another bot's order."""
         order_id = required_text("order_id", order_id)
@@ -637,6 +649,7 @@ class OrderRepository(BotScopedRepository):
 
     # --- seed queries ---------------------------------------------------------------------
 
+    @translated
     def daily_fill_rate(
         self,
         *,
@@ -663,6 +676,7 @@ class OrderRepository(BotScopedRepository):
             for row in rows
         ]
 
+    @translated
     def average_slippage_by_order_type(self) -> list[SlippageByType]:
         """Seed 000's "average slippage by order type": the plain mean over orders."""
         with translate_errors():
@@ -676,6 +690,7 @@ class OrderRepository(BotScopedRepository):
             for row in rows
         ]
 
+    @translated
     def fill_stats(
         self,
         order_id: str | None = None,
