@@ -11,12 +11,14 @@ commits, or (when the refusal has left the transaction unusable) the block raise
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import pytest
 from reliability_support import record_figure
 from sqlalchemy import create_engine, event, select, text
+from sqlalchemy.exc import DBAPIError
 
 from tradestore import Database
 from tradestore.errors import (
@@ -178,16 +180,15 @@ def test_a_refusal_that_breaks_the_transaction_raises_on_exit(store: Database) -
     """A hot-path insert the database refuses outside any savepoint: the block cannot commit
     everything it did, so it commits nothing and says why, on both backends."""
     before = _rows(store)
-    with pytest.raises(TransactionAborted) as raised:
-        with store.unit_of_work(bot_id=BOT) as uow:
-            _submit(uow, "before")
-            with pytest.raises(TradestoreError) as first:
-                uow.positions.open("HALT", side="long", quantity=D(1), entry_price=D(1))
-            # Every later call says so at once, on both backends (PostgreSQL would refuse
-            # it anyway, SQLite would accept it only to roll it back).
-            with pytest.raises(TransactionAborted) as later:
-                _submit(uow, "after")
-            assert later.value.first_error is first.value
+    with pytest.raises(TransactionAborted) as raised, store.unit_of_work(bot_id=BOT) as uow:
+        _submit(uow, "before")
+        with pytest.raises(TradestoreError) as first:
+            uow.positions.open("HALT", side="long", quantity=D(1), entry_price=D(1))
+        # Every later call says so at once, on both backends (PostgreSQL would refuse it
+        # anyway, SQLite would accept it only to roll it back).
+        with pytest.raises(TransactionAborted) as later:
+            _submit(uow, "after")
+        assert later.value.first_error is first.value
     assert raised.value.first_error is first.value
     assert "refused by the test trigger on positions" in str(raised.value)
     assert _rows(store) == before, "a block that raised committed something"
@@ -204,13 +205,11 @@ def test_a_failed_statement_of_the_bots_own_is_not_committed_silently(
     if store.dialect_name != "postgresql":
         pytest.skip("SQLite has no aborted-transaction state: its statement undoes itself")
     before = _rows(store)
-    with pytest.raises(TransactionAborted, match="aborted its transaction"):
-        with store.unit_of_work(bot_id=BOT) as uow:
-            _submit(uow, "before")
-            try:
-                uow.session.execute(text("SELECT 1 / 0"))
-            except Exception:  # noqa: S110 - the bot's own handler, as bot code writes it
-                pass
+    aborted = pytest.raises(TransactionAborted, match="aborted its transaction")
+    with aborted, store.unit_of_work(bot_id=BOT) as uow:
+        _submit(uow, "before")
+        with contextlib.suppress(DBAPIError):  # the bot's own handler
+            uow.session.execute(text("SELECT 1 / 0"))
     assert _rows(store) == before
 
 

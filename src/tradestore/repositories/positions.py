@@ -304,7 +304,7 @@ def _fold(dialect: str, column: Column[Any], price: Any, *, favorable: bool) -> 
 _MARK_PRICE = bindparam("b_price", type_=_BIND_MONEY)
 _MARK_SQLITE = (
     update(_P)
-    .where(_P.c.position_id == bindparam("b_position_id"))
+    .where(_P.c.bot_id == bindparam("b_bot_id"), _P.c.position_id == bindparam("b_position_id"))
     .values(
         current_price=_MARK_PRICE,
         unrealized_pnl=bindparam("b_pnl", type_=_BIND_MONEY),
@@ -319,8 +319,8 @@ _MARK_SQLITE = (
     )
     .compile(dialect=sqlite.dialect())
 )
-#: (price, pnl, pct, position_id) per row, each name at the positions the SQL uses it.
-_MARK_SQLITE_ORDER = ("b_price", "b_pnl", "b_pct", *("b_price",) * 8, "b_position_id")
+#: (price, pnl, pct, bot_id, position_id) per row, each name at the positions the SQL uses it.
+_MARK_SQLITE_ORDER = ("b_price", "b_pnl", "b_pct", *("b_price",) * 8, "b_bot_id", "b_position_id")
 assert tuple(_MARK_SQLITE.positiontup or ()) == _MARK_SQLITE_ORDER, _MARK_SQLITE.positiontup
 _MARK_SQLITE_SQL = _MARK_SQLITE.string
 # PostgreSQL: one UPDATE ... FROM unnest(arrays): one round trip, one constant SQL text.
@@ -336,7 +336,7 @@ _MARK_VALUES = (
 )
 _MARK_POSTGRESQL = (
     update(_P)
-    .where(_P.c.position_id == _MARK_VALUES.c.position_id)
+    .where(_P.c.bot_id == bindparam("key_bot_id"), _P.c.position_id == _MARK_VALUES.c.position_id)
     .values(
         current_price=_MARK_VALUES.c.price,
         unrealized_pnl=_MARK_VALUES.c.pnl,
@@ -509,13 +509,15 @@ class PositionRepository(BotScopedRepository):
                     "pnls": pnls,
                     "pcts": pcts,
                     "updated_at": utcnow(),
+                    "key_bot_id": self._bot_id,
                 },
             )
         else:
             rows_ = []
+            bot = self._bot_id
             for position_id, price, amount, pct in zip(ids, new_prices, pnls, pcts, strict=True):
                 p = float(price)
-                rows_.append((p, float(amount), pct, p, p, p, p, p, p, p, p, position_id))
+                rows_.append((p, float(amount), pct, p, p, p, p, p, p, p, p, bot, position_id))
             self._session.connection().exec_driver_sql(_MARK_SQLITE_SQL, rows_)
         return len(ids)
 
