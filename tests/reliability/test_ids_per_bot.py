@@ -155,3 +155,46 @@ def test_another_bots_ids_behave_like_unknown_ones(db: Database) -> None:
         assert stats.num_fills == 1
         assert [row.client_order_id for row in uow.analytics.recent_orders()] == ["b-1"]
     record_figure("ids_per_bot", "calls_compared", len(with_b_ids))
+
+
+def test_pruning_one_bots_order_leaves_another_bots_order_of_the_same_id(db: Database) -> None:
+    """Retention deletes by key: with ids per bot the key is (bot_id, order_id), or pruning
+    bot A's old order would delete bot B's live order of the same id, fills and all."""
+    from tradestore.ops.retention import prune
+
+    old = dt.datetime(2020, 1, 2, 15, 0, tzinfo=dt.UTC)
+    with db.unit_of_work(bot_id="bot-a") as uow:
+        for bot in ("bot-a", "bot-b"):
+            uow.bots.register(bot)
+        uow.orders.submit(
+            client_order_id="a-1",
+            order_id=B_ORDER,
+            ticker="AAPL",
+            side="buy",
+            order_type="market",
+            quantity=D(1),
+            submitted_at=old,
+        )
+        uow.orders.cancel(B_ORDER, at=old)
+    with db.unit_of_work() as uow:  # make A's order old enough to prune
+        uow.session.execute(
+            Order.__table__.update()
+            .where(Order.__table__.c.bot_id == "bot-a")
+            .values(updated_at=old)
+        )
+    with db.unit_of_work(bot_id="bot-b") as uow:
+        uow.orders.submit(
+            client_order_id="b-1",
+            order_id=B_ORDER,
+            ticker="AAPL",
+            side="buy",
+            order_type="market",
+            quantity=D(2),
+        )
+        uow.orders.record_fill(B_ORDER, fill_id="b-f1", quantity=D(1), price=D(100))
+    before = _b_state(db)
+    report = prune(db, older_than=dt.timedelta(days=30), tables=["orders"])
+    assert report.counts["orders"] == 1
+    assert _b_state(db) == before, "pruning bot A's order deleted bot B's"
+    with db.unit_of_work(bot_id="bot-a") as uow:
+        assert uow.orders.find(B_ORDER) is None
