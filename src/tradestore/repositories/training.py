@@ -556,13 +556,17 @@ class TrainingRepository:
         raises ``ValidationError`` naming it, and nothing of the call is written.
         """
         key = required_text("run_id", run_id)
+        try:
+            iterator = iter(episodes)
+        except TypeError:
+            reason = "expected an iterable of episodes"
+            raise ValidationError("episodes", episodes, reason) from None
         self._require_run(key, lock=True)
         write = (
             episode_batch.write_postgresql
             if dialect_name(self._session) == "postgresql"
             else episode_batch.write_sqlite
         )
-        iterator = iter(episodes)
         first = list(islice(iterator, EPISODE_CHUNK))
         if not first:
             return 0
