@@ -51,12 +51,14 @@ from tradestore.errors import (
     SchemaOutOfDate,
     SchemaTooNew,
     TradestoreError,
+    TransactionAborted,
     TransientDatabaseError,
 )
 from tradestore.retry import NO_RETRY, Retrying, RetryPolicy, is_connection_lost, is_transient
 from tradestore.thread_sessions import ThreadSession, ThreadSessions, driver_in_transaction
 from tradestore.types import encode_json
-from tradestore.unit_of_work import UnitOfWork
+from tradestore.unit_of_work import UnitOfWork, forget_failure
+from tradestore.unit_of_work import failure as uow_failure
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -355,10 +357,17 @@ class Database:
                     yield session
                     if not readonly:
                         session.flush()
+                    # A refusal the block caught may have left the transaction unable to
+                    # commit: raise rather than let COMMIT drop the block's writes silently.
+                    aborted = None if readonly else uow_failure(session)
+                    if aborted is not None:
+                        raise aborted
             except BaseException:
                 _quiet_rollback(session)
                 session.close()
                 raise
+            finally:
+                forget_failure(session)
             try:
                 with translate_errors(self.url, committing=not readonly):
                     if readonly:
@@ -434,7 +443,7 @@ class Database:
                 # nested ones multiplying each other.
                 with self.unit_of_work(bot_id, retry=NO_RETRY) as uow:
                     result = work(uow)
-                    if self.dialect_name == "postgresql":
+                    if self.dialect_name == "postgresql" and uow_failure(uow.session) is None:
                         xid = _transaction_id(uow.session)
                 return result
             except CommitOutcomeUnknown as exc:
@@ -445,6 +454,12 @@ class Database:
                 # Aborted: nothing of it was applied, so it is run again like any transient.
             except TransientDatabaseError as exc:
                 _wait_or_give_up(progress, exc)
+            except TransactionAborted as exc:
+                # The work caught a transient error (a deadlock, a dropped connection) and
+                # went on; the block was refused at its end. Nothing was applied: run again.
+                if not isinstance(exc.first_error, TransientDatabaseError):
+                    raise
+                _wait_or_give_up(progress, exc.first_error)
 
     def _settle_commit(self, xid: str, progress: Retrying, unknown: CommitOutcomeUnknown) -> bool:
         """After a connection lost during COMMIT: True if transaction ``xid`` committed.

@@ -66,6 +66,20 @@ class NestedUnitOfWork(TradestoreError, RuntimeError):
     """
 
 
+class TransactionAborted(TradestoreError):
+    """A call inside the unit of work was refused in a way that left the transaction unusable
+    (or half done), and the block went on as if nothing happened: nothing was committed.
+
+    Raised when the ``with`` block ends instead of committing, because committing would have
+    silently dropped the block's earlier writes (PostgreSQL rolls an aborted transaction back
+    at COMMIT). ``first_error`` is the refusal that broke the transaction, when known.
+    """
+
+    def __init__(self, message: str, first_error: BaseException | None = None) -> None:
+        self.first_error = first_error
+        super().__init__(message)
+
+
 class SchemaError(TradestoreError):
     """The database schema does not match what this version of tradestore expects."""
 

@@ -28,7 +28,8 @@ def _csv_rows(db: Database, table: str, **options: object) -> list[dict[str, str
 def test_csv_values_are_exact_and_unambiguous(db: Database, scenario: RetentionScenario) -> None:
     rows = _csv_rows(db, "orders")
     assert len(rows) == 10
-    assert [row["order_id"] for row in rows] == sorted(row["order_id"] for row in rows)
+    keys = [(row["bot_id"], row["order_id"]) for row in rows]
+    assert keys == sorted(keys)  # primary-key order: (bot_id, order_id) since revision 0005
     filled = next(row for row in rows if row["order_id"] == "o-filled-old")
     assert filled["quantity"] == "10"
     assert filled["filled_quantity"] == "10"

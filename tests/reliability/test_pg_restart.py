@@ -222,7 +222,9 @@ def test_writers_ride_out_server_restarts(cluster: Cluster) -> None:
         logging.getLogger("tradestore.database").removeHandler(counter)
 
     assert not any(t.is_alive() for t in threads), "a writer is still blocked"
-    assert [[repr(e) for e in w.errors] for w in writers] == [[] for _ in writers]  # every run returned
+    assert [[repr(e) for e in w.errors] for w in writers] == [
+        [] for _ in writers
+    ]  # every run returned
     assert counter.retries > 0  # the restarts were felt, and waited out
     with db.session(readonly=True) as session:
         rows = session.execute(

@@ -197,11 +197,12 @@ def test_explicit_order_ids_and_broker_ids(repo: OrderRepository) -> None:
         limit_order(repo, "c-other", order_id="ord-1")
 
 
-def test_order_id_taken_by_another_bot(bots: Database) -> None:
+def test_order_id_used_by_another_bot_is_free(bots: Database) -> None:
+    """Order ids are unique per bot (revision 0005): another bot's id tells nothing."""
     with bots.unit_of_work(bot_id=ALPHA) as uow:
         limit_order(uow.orders, order_id="shared")
-    with pytest.raises(DuplicateOrder, match="already used"), bots.unit_of_work(bot_id=BETA) as uow:
-        limit_order(uow.orders, order_id="shared")
+    with bots.unit_of_work(bot_id=BETA) as uow:
+        assert limit_order(uow.orders, order_id="shared").bot_id == BETA
     with bots.unit_of_work(bot_id=ALPHA) as uow:
         assert uow.orders.get("shared").bot_id == ALPHA
 

@@ -3,7 +3,8 @@
 A position lives in ``positions`` while open and moves to ``closed_positions`` when closed; a
 partial close moves the closed part and shrinks the open row. ``position_id`` is kept on every
 closed part, so it stays a valid lineage key for ``orders.position_id`` and ``fills.position_id``
-after the open row is gone (see docs/schema.md).
+after the open row is gone (see docs/schema.md). Position ids are unique per bot: the key is
+(bot_id, position_id), and every lineage join includes bot_id.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, String
+from sqlalchemy import CheckConstraint, ForeignKey, Index, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradestore.models.base import Base, BigIntPK
@@ -34,7 +35,9 @@ _STOPS_BY_SIDE = (
 class Position(Base):
     __tablename__ = "positions"
 
-    position_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Unique per bot (revision 0005): another bot's ids behave exactly like unknown ones,
+    #: so no write can tell bot A that bot B uses an id.
+    position_id: Mapped[str] = mapped_column(String(64))
     bot_id: Mapped[str] = mapped_column(ForeignKey("bots.bot_id", ondelete="RESTRICT"))
     ticker: Mapped[str] = mapped_column(String(32))
     side: Mapped[PositionSide] = mapped_column(enum_column(PositionSide, "side"))
@@ -57,6 +60,7 @@ class Position(Base):
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
 
     __table_args__ = (
+        PrimaryKeyConstraint("bot_id", "position_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("entry_price > 0", name="entry_price_positive"),
         CheckConstraint("current_price > 0", name="current_price_positive"),

@@ -6,7 +6,17 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    PrimaryKeyConstraint,
+    String,
+    Text,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradestore.models.base import Base, BigIntPK, Timestamps
@@ -35,7 +45,9 @@ _PRICES_BY_TYPE = (
 class Order(Base):
     __tablename__ = "orders"
 
-    order_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Unique per bot (revision 0005), like client_order_id: another bot's order ids behave
+    #: exactly like unknown ones.
+    order_id: Mapped[str] = mapped_column(String(64))
     bot_id: Mapped[str] = mapped_column(ForeignKey("bots.bot_id", ondelete="RESTRICT"))
     client_order_id: Mapped[str] = mapped_column(String(128))
     broker_order_id: Mapped[str | None] = mapped_column(String(128))
@@ -74,6 +86,7 @@ class Order(Base):
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
 
     __table_args__ = (
+        PrimaryKeyConstraint("bot_id", "order_id"),
         CheckConstraint("client_order_id <> ''", name="client_order_id_not_empty"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("limit_price IS NULL OR limit_price > 0", name="limit_price_positive"),
@@ -117,7 +130,7 @@ class Fill(Base):
     )
     #: Broker fill ids are unique per account, so per bot: two paper bots may both say "f-1".
     fill_id: Mapped[str] = mapped_column(String(128), primary_key=True)
-    order_id: Mapped[str] = mapped_column(ForeignKey("orders.order_id", ondelete="CASCADE"))
+    order_id: Mapped[str] = mapped_column(String(64))
     ticker: Mapped[str] = mapped_column(String(32))
     side: Mapped[OrderSide] = mapped_column(enum_column(OrderSide, "side"))
     quantity: Mapped[Decimal] = mapped_column(Money())
@@ -130,6 +143,10 @@ class Fill(Base):
     position_id: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (
+        # The order is found by (bot_id, order_id): order ids are unique per bot only.
+        ForeignKeyConstraint(
+            ["bot_id", "order_id"], ["orders.bot_id", "orders.order_id"], ondelete="CASCADE"
+        ),
         CheckConstraint("fill_id <> ''", name="fill_id_not_empty"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("price > 0", name="price_positive"),

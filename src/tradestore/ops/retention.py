@@ -54,6 +54,7 @@ from sqlalchemy import (
     exists,
     func,
     select,
+    tuple_,
 )
 
 from tradestore.database import Database
@@ -202,7 +203,7 @@ def _open_position(bot_id: Any, position_id: Any) -> ColumnElement[bool]:
 def _orders_predicate(limit: dt.datetime) -> ColumnElement[bool]:
     fill_of_open_position = (
         exists()
-        .where(Fill.order_id == Order.order_id)
+        .where(Fill.bot_id == Order.bot_id, Fill.order_id == Order.order_id)
         .where(_open_position(Fill.bot_id, Fill.position_id))
     )
     return and_(
@@ -253,17 +254,18 @@ class _Group:
 
     name: str
     table: Table
-    key: Any
+    #: The primary key's columns: (bot_id, order_id) for orders, whose ids are per bot.
+    key: tuple[Any, ...]
     predicate: Callable[[dt.datetime], ColumnElement[bool]]
-    #: (table, column referencing ``key``) whose rows go first, in the same batch: fills.
-    dependants: tuple[tuple[Table, Any], ...] = ()
+    #: (table, columns referencing ``key``) whose rows go first, in the same batch: fills.
+    dependants: tuple[tuple[Table, tuple[Any, ...]], ...] = ()
 
     def count(self, connection: Connection, limit: dt.datetime) -> dict[str, int]:
         condition = self.predicate(limit)
         counts = {self.name: _scalar(connection, self.table, condition)}
-        for table, column in self.dependants:
-            keys = select(self.key).where(condition)
-            counts[table.name] = _scalar(connection, table, column.in_(keys))
+        for table, columns in self.dependants:
+            keys = select(*self.key).where(condition)
+            counts[table.name] = _scalar(connection, table, _key_in(columns, keys))
         return counts
 
     def delete(
@@ -280,22 +282,31 @@ class _Group:
         progress(phase, 0, plan.get(self.name))
         # Built once: each batch only binds its keys (an expanding IN parameter).
         keys_param: BindParameter[Any] = bindparam("keys", expanding=True)
-        choose = select(self.key).where(condition).limit(batch_size).with_for_update(of=self.table)
+        choose = select(*self.key).where(condition).limit(batch_size).with_for_update(of=self.table)
         dependants = [
-            (table.name, delete(table).where(column.in_(keys_param)))
-            for table, column in self.dependants
+            (table.name, delete(table).where(_key_in(columns, keys_param)))
+            for table, columns in self.dependants
         ]
-        remove = delete(self.table).where(self.key.in_(keys_param))
+        remove = delete(self.table).where(_key_in(self.key, keys_param))
         while True:
-            keys = list(connection.execute(choose).scalars())
-            if not keys:
+            rows = connection.execute(choose).all()
+            if not rows:
                 connection.commit()
                 break
+            keys = [row[0] for row in rows] if len(self.key) == 1 else [tuple(r) for r in rows]
             for name, statement in dependants:
                 deleted[name] += connection.execute(statement, {"keys": keys}).rowcount
             deleted[self.name] += connection.execute(remove, {"keys": keys}).rowcount
             connection.commit()  # one short transaction per batch
             progress(phase, deleted[self.name], max(plan.get(self.name, 0), deleted[self.name]))
+
+
+def _key_in(columns: tuple[Any, ...], keys: Any) -> ColumnElement[bool]:
+    """``column IN keys``, or ``(a, b) IN keys`` for a composite key (row values: both
+    backends)."""
+    if len(columns) == 1:
+        return cast(ColumnElement[bool], columns[0].in_(keys))
+    return tuple_(*columns).in_(keys)
 
 
 def _table(model: type[Base]) -> Table:
@@ -312,32 +323,32 @@ _GROUPS: dict[str, _Group] = {
     "orders": _Group(
         "orders",
         _table(Order),
-        Order.order_id,
+        (Order.bot_id, Order.order_id),
         _orders_predicate,
-        dependants=((_table(Fill), Fill.order_id),),
+        dependants=((_table(Fill), (Fill.bot_id, Fill.order_id)),),
     ),
     "closed_positions": _Group(
         "closed_positions",
         _table(ClosedPosition),
-        ClosedPosition.closed_position_id,
+        (ClosedPosition.closed_position_id,),
         _closed_positions_predicate,
     ),
     "training_episodes": _Group(
         "training_episodes",
         _table(TrainingEpisode),
-        TrainingEpisode.episode_id,
+        (TrainingEpisode.episode_id,),
         _episodes_predicate,
     ),
     "portfolio_snapshots": _Group(
         "portfolio_snapshots",
         _table(PortfolioSnapshot),
-        PortfolioSnapshot.snapshot_id,
+        (PortfolioSnapshot.snapshot_id,),
         _snapshots_predicate,
     ),
     "performance_metrics": _Group(
         "performance_metrics",
         _table(PerformanceMetric),
-        PerformanceMetric.metric_id,
+        (PerformanceMetric.metric_id,),
         _metrics_predicate,
     ),
 }

@@ -37,7 +37,7 @@ from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import Fill, Order
 from tradestore.repositories._clock import database_now
-from tradestore.repositories._integrity import translated
+from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories._money import exact_sums
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.repositories.order_sql import FILL_COLUMNS, ORDER_COLUMNS
@@ -140,7 +140,7 @@ class BotRepository:
         self._session = session
         self._dialect = dialect_name(session)
 
-    @translated
+    @atomic
     def register(
         self,
         bot_id: str,
@@ -276,7 +276,7 @@ class BotRepository:
         )
         return [_bot(row) for row in self._session.execute(stmt)]
 
-    @translated
+    @atomic
     def set_status(
         self, bot_id: str, status: BotStatus | str, *, notes: str | None = None
     ) -> BotRecord:
@@ -316,14 +316,14 @@ class BotRepository:
             values.update(self._totals(bot_id_))
         return self._update(bot_id_, values)
 
-    @translated
+    @atomic
     def set_balance(self, bot_id: str, *, current_balance: Decimal | int | str) -> BotRecord:
         """Store the bot's current balance (from its broker, or its own paper accounting)."""
         bot_id_ = validation.required_text("bot_id", bot_id)
         balance = validation.money("current_balance", current_balance, self._dialect)
         return self._update(bot_id_, {"current_balance": balance})
 
-    @translated
+    @atomic
     def refresh_totals(self, bot_id: str) -> BotRecord:
         """Recompute total_pnl and total_commission from the bot's closed positions."""
         bot_id_ = validation.required_text("bot_id", bot_id)

@@ -29,6 +29,7 @@ from tradestore.analytics.training import latest_of_its_type
 from tradestore.dialects import dialect_name
 from tradestore.errors import RunNotFound, ValidationError
 from tradestore.models.training import AgentPerformance, EnsembleWeight, TrainingRun
+from tradestore.repositories._integrity import atomic, translated
 from tradestore.types import Algorithm, EvaluationType, RunStatus, WeightingMethod, utcnow
 from tradestore.validation import choice, instant, integer, number, required_text
 
@@ -159,6 +160,7 @@ class EnsembleRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
+    @atomic
     def set_weights(
         self,
         ensemble_id: str,
@@ -261,12 +263,14 @@ class EnsembleRepository:
         found = self._select(key, active_only=False, version=version)
         return found[0]
 
+    @translated
     def current(self, ensemble_id: str) -> EnsembleVersion | None:
         """The active version, or None if the ensemble has none (never set, or retired)."""
         key = required_text("ensemble_id", ensemble_id, max_length=ENSEMBLE_ID_LENGTH)
         found = self._select(key, active_only=True)
         return found[0] if found else None
 
+    @translated
     def history(self, ensemble_id: str, *, limit: int | None = None) -> list[EnsembleVersion]:
         """Every version, newest first (the active one, if any, is the first)."""
         key = required_text("ensemble_id", ensemble_id, max_length=ENSEMBLE_ID_LENGTH)
@@ -275,6 +279,7 @@ class EnsembleRepository:
             versions = versions[: integer("limit", limit, minimum=1, allow_none=False)]
         return versions
 
+    @atomic
     def retire(self, ensemble_id: str) -> bool:
         """Deactivate the ensemble's active version (kept as history); False if none was active.
 

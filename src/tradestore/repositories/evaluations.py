@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tradestore.errors import NotFound, RunNotFound, ValidationError
 from tradestore.models.training import AgentPerformance, TrainingRun
+from tradestore.repositories._integrity import atomic, translated
 from tradestore.types import EvaluationType
 from tradestore.validation import choice, day, integer, number, required_text
 
@@ -111,6 +112,7 @@ class EvaluationRepository:
     def __init__(self, session: Session) -> None:
         self._session = session
 
+    @atomic
     def record(
         self,
         run_id: str,
@@ -185,6 +187,7 @@ class EvaluationRepository:
         ).scalar_one()
         return self.get(performance_id)
 
+    @translated
     def get(self, performance_id: int) -> Evaluation:
         key = integer("performance_id", performance_id, minimum=1, allow_none=False)
         row = self._session.execute(
@@ -194,6 +197,7 @@ class EvaluationRepository:
             raise NotFound("evaluation", key)
         return _evaluation(row)
 
+    @translated
     def latest(
         self, run_id: str, evaluation_type: EvaluationType | str = EvaluationType.VALIDATION
     ) -> Evaluation | None:
@@ -201,6 +205,7 @@ class EvaluationRepository:
         found = self.list(run_id=run_id, evaluation_type=evaluation_type, limit=1)
         return found[0] if found else None
 
+    @translated
     def list(
         self,
         *,

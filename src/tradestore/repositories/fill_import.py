@@ -223,6 +223,7 @@ class FillImport:
             }
             params["v_order_id"] = sql.pg_array(order_id for order_id, _ in updates)
             params["v_updated_at"] = now
+            params["key_bot_id"] = self._bot_id
             connection.execute(sql.INGEST_UPDATE_ORDERS_POSTGRESQL, params)
             return
         # Driver rows in the compiled statement's parameter order (SET columns, then key).
@@ -240,6 +241,7 @@ class FillImport:
                     None if c.filled_at is None else _sqlite_time(c.filled_at),
                     now_text,
                     order_id,
+                    self._bot_id,
                 )
             )
             for order_id, c in updates

@@ -30,7 +30,7 @@ from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import ALL_STRATEGIES, PerformanceMetric, PortfolioSnapshot
 from tradestore.repositories._clock import database_now
-from tradestore.repositories._integrity import is_foreign_key_violation, translated
+from tradestore.repositories._integrity import atomic, is_foreign_key_violation, translated
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.types import MONEY_CONTEXT, fit
 
@@ -74,7 +74,7 @@ def _record(row: Any) -> MetricRecord:
 class MetricsRepository(BotScopedRepository):
     """performance_metrics rows of one bot. Validates, then writes; never commits."""
 
-    @translated
+    @atomic
     def record(
         self,
         metric_date: dt.date,
@@ -113,7 +113,7 @@ class MetricsRepository(BotScopedRepository):
             raise
         return _record(row)
 
-    @translated
+    @atomic
     def compute(
         self,
         as_of: dt.date,

@@ -36,6 +36,7 @@ from tradestore import orders_state
 from tradestore.dialects import upsert_insert
 from tradestore.models import Bot, ClosedPosition, Fill, Order, Position
 from tradestore.prepared import Prepared
+from tradestore.repositories._integrity import insert_for_registered_bot
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.types import OrderStatus
 
@@ -88,7 +89,15 @@ def insert_all(table: Any, dialect: str) -> Any:
     )
 
 
-INSERT_ORDER = Prepared(lambda d: insert_all(_O, d), name="orders.insert", validated=True)
+#: An unregistered bot, like a key already taken, inserts nothing (rowcount 0) rather than
+#: failing: the caller's transaction stays usable (repositories/_integrity.py).
+INSERT_ORDER = Prepared(
+    lambda d: insert_for_registered_bot(
+        _O, {column.name: param(column) for column in _O.columns}, d
+    ),
+    name="orders.insert",
+    validated=True,
+)
 INSERT_FILL = Prepared(lambda d: insert_all(_F, d), name="fills.insert", validated=True)
 ORDER_BY_CLIENT_ID = Prepared(
     select(*ORDER_COLUMNS).where(
@@ -296,11 +305,11 @@ INGEST_ORDER_UPDATE_FIELDS = (
 )
 #: Where each parameter of the SQLite update sits in the row ``_write_order_updates`` builds.
 INGEST_UPDATE_POSITIONS = {
-    name: i for i, name in enumerate((*INGEST_ORDER_UPDATE_FIELDS, "key_order_id"))
+    name: i for i, name in enumerate((*INGEST_ORDER_UPDATE_FIELDS, "key_order_id", "key_bot_id"))
 }
 INGEST_UPDATE_ORDERS_SQLITE = Prepared(
     update(_O)
-    .where(_O.c.order_id == bindparam("key_order_id"))
+    .where(_O.c.bot_id == bindparam("key_bot_id"), _O.c.order_id == bindparam("key_order_id"))
     .values({name: param(_O.c[name]) for name in INGEST_ORDER_UPDATE_FIELDS}),
     name="orders.ingest_update",
 )
@@ -328,7 +337,7 @@ def _ingest_update_orders_postgresql() -> Any:
     rows = func.unnest(*arrays).table_valued(*array_types).render_derived(name="v")
     return (
         update(_O)
-        .where(_O.c.order_id == rows.c.order_id)
+        .where(_O.c.bot_id == bindparam("key_bot_id"), _O.c.order_id == rows.c.order_id)
         .values(
             {name: rows.c[name] for name in array_types if name != "order_id"}
             | {"updated_at": bindparam("v_updated_at", type_=_O.c.updated_at.type)}

@@ -52,6 +52,7 @@ from tradestore.errors import (
 )
 from tradestore.models import Fill, Order
 from tradestore.repositories import order_sql as sql
+from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.repositories.fill_import import FillImport
 from tradestore.repositories.order_accounting import LockedOrder, fast_money, order_changes
@@ -123,6 +124,7 @@ class OrderRepository(BotScopedRepository):
 
     # --- submit ---------------------------------------------------------------------------
 
+    @translated
     def submit(
         self,
         *,
@@ -262,6 +264,7 @@ class OrderRepository(BotScopedRepository):
 
     # --- status ---------------------------------------------------------------------------
 
+    @translated
     def set_status(
         self,
         order_id: str,
@@ -320,22 +323,26 @@ class OrderRepository(BotScopedRepository):
                 return current
             raise InvalidTransition("order", order_id, current.status.value, target.value)
 
+    @translated
     def cancel(self, order_id: str, *, at: dt.datetime | None = None) -> OrderRecord:
         """``set_status(order_id, "cancelled", at=at)``: a cancelled order is a no-op."""
         return self.set_status(order_id, OrderStatus.CANCELLED, at=at)
 
+    @translated
     def reject(
         self, order_id: str, *, reason: str | None = None, at: dt.datetime | None = None
     ) -> OrderRecord:
         """``set_status(order_id, "rejected", reason=reason, at=at)``."""
         return self.set_status(order_id, OrderStatus.REJECTED, at=at, reason=reason)
 
+    @translated
     def expire(self, order_id: str, *, at: dt.datetime | None = None) -> OrderRecord:
         """``set_status(order_id, "expired", at=at)`` (end of a day order, say)."""
         return self.set_status(order_id, OrderStatus.EXPIRED, at=at)
 
     # --- fills ----------------------------------------------------------------------------
 
+    @translated
     def record_fill(
         self,
         order_id: str,
@@ -520,6 +527,7 @@ class OrderRepository(BotScopedRepository):
 
     # --- bulk import ----------------------------------------------------------------------
 
+    @atomic
     def ingest_fills(self, rows: Iterable[Mapping[str, Any]]) -> IngestReport:
         """Import many broker fills at once: idempotent, all-or-nothing, set-based.
 
@@ -539,6 +547,7 @@ class OrderRepository(BotScopedRepository):
 
     # --- reads ----------------------------------------------------------------------------
 
+    @translated
     def get(
         self, order_id: str | None = None, *, client_order_id: str | None = None
     ) -> OrderRecord:
@@ -549,6 +558,7 @@ class OrderRepository(BotScopedRepository):
             raise OrderNotFound("order", key)
         return found
 
+    @translated
     def find(
         self, order_id: str | None = None, *, client_order_id: str | None = None
     ) -> OrderRecord | None:
@@ -580,6 +590,7 @@ class OrderRepository(BotScopedRepository):
             raise OrderNotFound("order", order_id)
         return OrderRecord(*rows[0])
 
+    @translated
     def list_open(
         self,
         *,
@@ -621,6 +632,7 @@ class OrderRepository(BotScopedRepository):
             rows = self._connection().execute(statement).all()
         return [OrderRecord(*row) for row in rows]
 
+    @translated
     def fills(self, order_id: str) -> list[FillRecord]:
         """The order's fills in execution order; ``OrderNotFound`` for another bot's order."""
         order_id = required_text("order_id", order_id)
@@ -638,6 +650,7 @@ class OrderRepository(BotScopedRepository):
 
     # --- seed queries ---------------------------------------------------------------------
 
+    @translated
     def daily_fill_rate(
         self,
         *,
@@ -668,6 +681,7 @@ class OrderRepository(BotScopedRepository):
             for row in rows
         ]
 
+    @translated
     def average_slippage_by_order_type(self) -> list[SlippageByType]:
         """Seed 000's "average slippage by order type": the plain mean over orders."""
         with translate_errors():
@@ -681,6 +695,7 @@ class OrderRepository(BotScopedRepository):
             for row in rows
         ]
 
+    @translated
     def fill_stats(
         self,
         order_id: str | None = None,

@@ -37,6 +37,7 @@ from sqlalchemy import (
     bindparam,
     case,
     delete,
+    exists,
     func,
     insert,
     literal_column,
@@ -46,7 +47,6 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
@@ -59,14 +59,11 @@ from tradestore.errors import (
     PositionNotFound,
     ValidationError,
 )
+from tradestore.models.bots import Bot
 from tradestore.models.positions import MAX_STRATEGY_LENGTH, ClosedPosition, Position
 from tradestore.prepared import Prepared
 from tradestore.repositories._clock import sqlite_now_literal
-from tradestore.repositories._integrity import (
-    is_foreign_key_violation,
-    is_unique_violation,
-    translated,
-)
+from tradestore.repositories._integrity import insert_for_registered_bot, translated
 from tradestore.repositories._money import exact_sums
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.types import (
@@ -217,6 +214,15 @@ _BY_ID = (_P.c.position_id == bindparam("key_position_id"), _P.c.bot_id == bindp
 _INSERT_POSITION = Prepared(
     insert(_P).values(_typed_values(_P, _POSITION_FIELDS)), name="positions.insert"
 )
+#: What ``open`` runs: an unregistered bot or an id already open inserts nothing (rowcount 0)
+#: rather than failing, so a caller who catches the error keeps the rest of its transaction.
+_OPEN_POSITION = Prepared(
+    lambda dialect: insert_for_registered_bot(_P, _typed_values(_P, _POSITION_FIELDS), dialect),
+    name="positions.open",
+)
+_BOT_EXISTS = Prepared(
+    select(exists().where(Bot.__table__.c.bot_id == bindparam("bot_id"))), name="bots.exists"
+)
 _SELECT_POSITION = select(*_POSITION_COLUMNS).where(*_BY_ID)
 _SELECT_POSITION_FOR_UPDATE = _SELECT_POSITION.with_for_update()
 _DELETE_POSITION_RETURNING = Prepared(
@@ -298,7 +304,7 @@ def _fold(dialect: str, column: Column[Any], price: Any, *, favorable: bool) -> 
 _MARK_PRICE = bindparam("b_price", type_=_BIND_MONEY)
 _MARK_SQLITE = (
     update(_P)
-    .where(_P.c.position_id == bindparam("b_position_id"))
+    .where(_P.c.bot_id == bindparam("b_bot_id"), _P.c.position_id == bindparam("b_position_id"))
     .values(
         current_price=_MARK_PRICE,
         unrealized_pnl=bindparam("b_pnl", type_=_BIND_MONEY),
@@ -313,8 +319,8 @@ _MARK_SQLITE = (
     )
     .compile(dialect=sqlite.dialect())
 )
-#: (price, pnl, pct, position_id) per row, each name at the positions the SQL uses it.
-_MARK_SQLITE_ORDER = ("b_price", "b_pnl", "b_pct", *("b_price",) * 8, "b_position_id")
+#: (price, pnl, pct, bot_id, position_id) per row, each name at the positions the SQL uses it.
+_MARK_SQLITE_ORDER = ("b_price", "b_pnl", "b_pct", *("b_price",) * 8, "b_bot_id", "b_position_id")
 assert tuple(_MARK_SQLITE.positiontup or ()) == _MARK_SQLITE_ORDER, _MARK_SQLITE.positiontup
 _MARK_SQLITE_SQL = _MARK_SQLITE.string
 # PostgreSQL: one UPDATE ... FROM unnest(arrays): one round trip, one constant SQL text.
@@ -330,7 +336,7 @@ _MARK_VALUES = (
 )
 _MARK_POSTGRESQL = (
     update(_P)
-    .where(_P.c.position_id == _MARK_VALUES.c.position_id)
+    .where(_P.c.bot_id == bindparam("key_bot_id"), _P.c.position_id == _MARK_VALUES.c.position_id)
     .values(
         current_price=_MARK_VALUES.c.price,
         unrealized_pnl=_MARK_VALUES.c.pnl,
@@ -442,15 +448,12 @@ class PositionRepository(BotScopedRepository):
         )
         if explicit_id and self._was_closed(pid):
             raise PositionClosed(f"position {pid!r} was already closed: use a new position_id")
-        try:
-            _INSERT_POSITION.execute(self._session.connection(), _bind(record.__dict__))
-        except IntegrityError as exc:
-            if is_foreign_key_violation(exc):
-                raise BotNotFound("bot", self._bot_id) from None
-            if is_unique_violation(exc):
-                raise ConflictError(f"position {pid!r} is already open") from None
-            raise
-        return record
+        connection = self._session.connection()
+        if _OPEN_POSITION.execute(connection, _bind(record.__dict__)).rowcount == 1:
+            return record
+        if not _BOT_EXISTS.execute(connection, {"bot_id": self._bot_id}).rows[0][0]:
+            raise BotNotFound("bot", self._bot_id)
+        raise ConflictError(f"position {pid!r} is already open")
 
     @translated
     def mark_to_market(self, prices: Mapping[str, Decimal | int | str]) -> int:
@@ -506,13 +509,15 @@ class PositionRepository(BotScopedRepository):
                     "pnls": pnls,
                     "pcts": pcts,
                     "updated_at": utcnow(),
+                    "key_bot_id": self._bot_id,
                 },
             )
         else:
             rows_ = []
+            bot = self._bot_id
             for position_id, price, amount, pct in zip(ids, new_prices, pnls, pcts, strict=True):
                 p = float(price)
-                rows_.append((p, float(amount), pct, p, p, p, p, p, p, p, p, position_id))
+                rows_.append((p, float(amount), pct, p, p, p, p, p, p, p, p, bot, position_id))
             self._session.connection().exec_driver_sql(_MARK_SQLITE_SQL, rows_)
         return len(ids)
 

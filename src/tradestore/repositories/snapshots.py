@@ -18,7 +18,7 @@ from tradestore.errors import BotNotFound, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.trading import PortfolioSnapshot
 from tradestore.repositories._clock import database_now
-from tradestore.repositories._integrity import is_foreign_key_violation, translated
+from tradestore.repositories._integrity import atomic, is_foreign_key_violation, translated
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.types import MONEY_CONTEXT, fit, utcnow
 
@@ -93,7 +93,7 @@ _BASES = select(
 class SnapshotRepository(BotScopedRepository):
     """Portfolio snapshots of one bot. Validates, then writes; never commits."""
 
-    @translated
+    @atomic
     def record(
         self,
         *,

@@ -41,6 +41,7 @@ from tradestore.models.training import (
     TrainingRun,
 )
 from tradestore.repositories import episode_batch
+from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories.episode_batch import EPISODE_FIELDS
 from tradestore.types import Algorithm, Device, EvaluationType, RunStatus, utcnow
 from tradestore.validation import (
@@ -301,6 +302,7 @@ class TrainingRepository:
 
     # --- runs --------------------------------------------------------------------------
 
+    @atomic
     def start_run(
         self,
         algorithm: Algorithm | str,
@@ -369,6 +371,7 @@ class TrainingRepository:
             )
         return self.get(values["run_id"])
 
+    @atomic
     def finish(
         self,
         run_id: str,
@@ -431,6 +434,7 @@ class TrainingRepository:
             raise InvalidTransition("training run", key, latest.status.value, target.value)
         return self.get(key)
 
+    @translated
     def get(self, run_id: str) -> Run:
         key = required_text("run_id", run_id)
         row = self._session.execute(
@@ -440,6 +444,7 @@ class TrainingRepository:
             raise RunNotFound("training run", key)
         return _run_from_row(row)
 
+    @translated
     def count(
         self,
         *,
@@ -455,6 +460,7 @@ class TrainingRepository:
             statement = statement.where(condition)
         return int(self._session.execute(statement).scalar_one())
 
+    @atomic
     def delete(self, run_id: str) -> RunDeletion:
         """Remove a run with its episodes, hyperparameters, evaluations and ensemble history.
 
@@ -501,6 +507,7 @@ class TrainingRepository:
 
     # --- hyperparameters -----------------------------------------------------------------
 
+    @translated
     def hyperparameters(self, run_id: str) -> HyperparameterSet | None:
         """The run's hyperparameters, or None if it was started without them."""
         key = required_text("run_id", run_id)
@@ -516,6 +523,7 @@ class TrainingRepository:
         values: Sequence[Any] = row
         return HyperparameterSet(*values)
 
+    @translated
     def best(
         self,
         algorithm: Algorithm | str,
@@ -537,6 +545,7 @@ class TrainingRepository:
 
     # --- episodes ------------------------------------------------------------------------
 
+    @atomic
     def log_episodes(self, run_id: str, episodes: Iterable[Any]) -> int:
         """Write many episodes at once; returns how many were new.
 
@@ -547,13 +556,17 @@ class TrainingRepository:
         raises ``ValidationError`` naming it, and nothing of the call is written.
         """
         key = required_text("run_id", run_id)
+        try:
+            iterator = iter(episodes)
+        except TypeError:
+            reason = "expected an iterable of episodes"
+            raise ValidationError("episodes", episodes, reason) from None
         self._require_run(key, lock=True)
         write = (
             episode_batch.write_postgresql
             if dialect_name(self._session) == "postgresql"
             else episode_batch.write_sqlite
         )
-        iterator = iter(episodes)
         first = list(islice(iterator, EPISODE_CHUNK))
         if not first:
             return 0
@@ -571,6 +584,7 @@ class TrainingRepository:
                 chunk = list(islice(iterator, EPISODE_CHUNK))
         return inserted
 
+    @translated
     def episodes(
         self,
         run_id: str,
@@ -619,6 +633,7 @@ class TrainingRepository:
             for episode in self._episodes_of(page)
         )
 
+    @translated
     def reward_curve(
         self,
         run_id: str,
@@ -758,6 +773,7 @@ class TrainingRepository:
             ]
         return list(map(Episode, *columns))
 
+    @translated
     def episode_count(self, run_id: str) -> int:
         key = required_text("run_id", run_id)
         self._require_run(key)
@@ -767,6 +783,7 @@ class TrainingRepository:
             ).scalar_one()
         )
 
+    @atomic
     def delete_episodes(self, run_id: str, *, from_episode: int = 0) -> int:
         """Delete the run's episodes numbered ``from_episode`` and above; returns how many.
 
@@ -785,6 +802,7 @@ class TrainingRepository:
 
     # --- listing (last: ``list`` shadows the builtin in this class body) -------------------
 
+    @translated
     def list(
         self,
         *,
