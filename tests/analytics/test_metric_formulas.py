@@ -10,11 +10,14 @@ Downside deviation (target 0) = sqrt(0.01^2 / 3) = 0.01 / sqrt(3), so Sortino =
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import math
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
+import metric_reference as ref
 from tradestore.analytics import metrics as m
 
 D = Decimal
@@ -260,3 +263,114 @@ def test_negative_equity_makes_returns_undefined() -> None:
     assert values.sharpe_ratio is None
     assert values.volatility_daily is None
     assert values.max_drawdown == D(110)
+
+
+# --- agreement with exact arithmetic (float algorithms held to 1e-12) -------------------------
+
+REL = 1e-12
+TRADING_DAYS = 2_148  # backtesting.py's GOOG history, the size users compare with
+
+
+def agree(actual: float | None, expected: float | None) -> bool:
+    if expected is None or actual is None:
+        return actual is expected
+    return math.isclose(actual, expected, rel_tol=REL, abs_tol=0.0)
+
+
+def assert_agrees_with_exact_arithmetic(series: list[tuple[dt.date, Decimal]]) -> None:
+    equity = [value for _day, value in series]
+    values = m.compute_metrics(series, [], as_of=series[-1][0])
+    expected = ref.reference(equity)
+    for name, exact in expected.items():
+        assert agree(getattr(values, name), exact), (name, getattr(values, name), exact)
+    assert values.max_drawdown == ref.max_money_drawdown(equity)
+
+
+@pytest.mark.parametrize("stream", [1, 2, 3])
+def test_a_random_2148_day_history_agrees_with_exact_arithmetic(stream: int) -> None:
+    assert_agrees_with_exact_arithmetic(ref.random_walk(TRADING_DAYS, stream=stream))
+
+
+def test_every_return_is_the_exact_ratio_rounded_once() -> None:
+    equity = [value for _day, value in ref.random_walk(TRADING_DAYS, stream=4)]
+    equity += [D("0.000000000000000001"), D("12345678901234567890.123456789012345678")]
+    returns = m.simple_returns(equity)
+    assert returns == [float(r) for r in ref.exact_returns(equity)]
+
+
+def test_all_losses_agree_with_exact_arithmetic() -> None:
+    series = points([D(1000) * D("0.99") ** i + D(i % 7) / 100 for i in range(300)])
+    assert all(b < a for (_d, a), (_e, b) in itertools.pairwise(series))
+    assert_agrees_with_exact_arithmetic(series)
+    values = m.compute_metrics(series, [], as_of=series[-1][0])
+    assert values.omega_ratio == 0.0
+    assert values.sharpe_ratio is not None
+    assert values.sharpe_ratio < 0
+
+
+@pytest.mark.parametrize(
+    "returns",
+    [
+        # a large offset with tiny variations: one-pass sum-of-squares formulas cancel here
+        [0.01 + k * 1e-12 for k in (3, -1, 4, -1, 5, -9, 2, 6)] * 50,
+        [1e8 + k for k in (0.5, -0.25, 0.125, 1.0)],
+        [0.1] * 7 + [0.1 + 2**-55],  # every value equal but one, in the last bit
+        [-0.3, 0.2, 1e-300, -5e-324],
+    ],
+)
+def test_the_sample_deviation_agrees_with_exact_arithmetic_on_the_same_floats(
+    returns: list[float],
+) -> None:
+    exact = ref.exact_std([Fraction(r) for r in returns])
+    assert agree(m.sample_std(returns), ref.sqrt(exact))
+
+
+def test_equal_returns_have_exactly_zero_deviation() -> None:
+    for value in (0.1, 1 / 3, -0.0123456789, 5e-324):
+        assert m.sample_std([value] * 2_148) == 0.0
+    assert m.sample_std([0.1, 0.1]) == 0.0
+    assert m.sample_std([0.1]) is None
+
+
+def test_a_constant_history_of_2148_days() -> None:
+    series = points([D("1234.56")] * TRADING_DAYS)
+    values = m.compute_metrics(series, [], as_of=series[-1][0])
+    assert (values.volatility_daily, values.downside_deviation) == (0.0, 0.0)
+    assert values.max_drawdown == 0
+    assert values.max_drawdown_pct == 0.0
+    assert values.days_in_drawdown == 0
+    for name in ("sharpe_ratio", "sortino_ratio", "omega_ratio", "calmar_ratio"):
+        assert getattr(values, name) is None, name
+
+
+def test_a_constant_growth_rate_has_zero_volatility_over_a_long_history() -> None:
+    # Exact Decimals growing by exactly 0.5 % a day: every return is the same float.
+    series = points([D(100) * D("1.005") ** i for i in range(400)])
+    values = m.compute_metrics(series, [], as_of=series[-1][0])
+    assert values.volatility_daily == 0.0
+    assert values.sharpe_ratio is None
+    assert values.return_1d == pytest.approx(0.5, rel=REL)
+
+
+def test_drawdowns_agree_with_a_running_peak_in_exact_arithmetic() -> None:
+    series = ref.random_walk(TRADING_DAYS, stream=5)
+    equity = [value for _day, value in series]
+    dd = m.drawdown(series)
+    assert dd is not None
+    assert dd.max_drawdown == ref.max_money_drawdown(equity)
+    peak = max(equity)
+    peak_day = max(day for day, value in series if value == peak)
+    assert dd.current_drawdown == peak - equity[-1]
+    assert dd.days_in_drawdown == (0 if peak == equity[-1] else (series[-1][0] - peak_day).days)
+    # Peaks <= 0 leave the percentage undefined, as the definition says.
+    negative = m.drawdown(points([D(-10), D(-20), D(5), D(4)]))
+    assert negative is not None
+    assert (negative.max_drawdown, negative.max_drawdown_pct) == (D(10), None)
+    assert negative.current_drawdown_pct == pytest.approx(20.0)
+
+
+def test_equity_on_is_the_last_point_on_or_before_the_day() -> None:
+    series = ref.random_walk(500, stream=6)
+    for day in (series[0][0] - DAY, series[0][0], series[17][0] + DAY, series[-1][0] + 9 * DAY):
+        before = [value for point_day, value in series if point_day <= day]
+        assert m.equity_on(series, day) == (before[-1] if before else None)

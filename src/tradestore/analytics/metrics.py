@@ -20,10 +20,11 @@ means 1.5 %); ratios, beta and correlation are plain numbers; money amounts are 
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import itertools
 import math
-import statistics
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
@@ -91,15 +92,35 @@ def simple_returns(equity: Sequence[Decimal]) -> list[float] | None:
     """r_t = E_t / E_{t-1} - 1 for consecutive values; None if some E_{t-1} <= 0.
 
     A return relative to zero or negative equity has no meaning, so every return-based
-    statistic of such a series is undefined rather than silently wrong.
+    statistic of such a series is undefined rather than silently wrong. Each return is the
+    exact ratio of the amounts rounded once to a float, so equal ratios give equal floats
+    (a series growing by exactly 1 % a day has exactly zero volatility).
     """
-    returns: list[float] = []
-    with localcontext(MONEY_CONTEXT):
-        for previous, current in itertools.pairwise(equity):
-            if previous <= 0:
-                return None
-            returns.append(float(current / previous - 1))
-    return returns
+    return _returns(_scaled(equity))
+
+
+def _scaled(equity: Sequence[Decimal]) -> list[int]:
+    """The amounts times one common denominator, as exact integers.
+
+    Python's integer arithmetic is exact and its int / int division rounds correctly, so
+    returns and drawdowns computed on these integers are the exact values rounded once,
+    at a fraction of the cost of 100-digit Decimal division and of Decimal -> float.
+    """
+    ratios = list(map(_AS_INTEGER_RATIO, equity))
+    denominators = {denominator for _numerator, denominator in ratios}
+    if len(denominators) == 1:
+        return [numerator for numerator, _denominator in ratios]
+    common = math.lcm(*denominators)
+    return [numerator * (common // denominator) for numerator, denominator in ratios]
+
+
+_AS_INTEGER_RATIO = operator.methodcaller("as_integer_ratio")
+
+
+def _returns(scaled: Sequence[int]) -> list[float] | None:
+    if len(scaled) > 1 and min(scaled[:-1]) <= 0:
+        return None
+    return [(current - previous) / previous for previous, current in itertools.pairwise(scaled)]
 
 
 def periodic_rate(annual_rate: float, periods_per_year: int) -> float:
@@ -112,10 +133,25 @@ def mean(values: Sequence[float]) -> float:
 
 
 def sample_std(values: Sequence[float]) -> float | None:
-    """Sample standard deviation (n - 1); None below two values."""
-    if len(values) < 2:
+    """Sample standard deviation (n - 1); None below two values.
+
+    Two passes in floats with exactly rounded sums (``math.fsum``) and the correction term
+    of Chan, Golub & LeVeque for the rounding of the mean: within a few units in the last
+    place of the exact deviation of the floats, where ``statistics.stdev``'s exact
+    fractions cost ten times as much. Identical values have exactly zero deviation, which
+    a rounded mean would turn into a tiny positive one (and a zero-volatility series into
+    an enormous Sharpe ratio).
+    """
+    count = len(values)
+    if count < 2:
         return None
-    return statistics.stdev(values)
+    if min(values) == max(values):
+        return 0.0
+    centre = math.fsum(values) / count
+    deviations = [value - centre for value in values]
+    squares = math.fsum([deviation * deviation for deviation in deviations])
+    drift = math.fsum(deviations)
+    return math.sqrt(max(0.0, squares - drift * drift / count) / (count - 1))
 
 
 def downside_deviation(returns: Sequence[float], *, target: float = 0.0) -> float | None:
@@ -126,8 +162,8 @@ def downside_deviation(returns: Sequence[float], *, target: float = 0.0) -> floa
     """
     if len(returns) < 2:
         return None
-    shortfall = math.fsum(min(0.0, r - target) ** 2 for r in returns)
-    return math.sqrt(shortfall / len(returns))
+    shortfalls = [r - target for r in returns if r < target]
+    return math.sqrt(math.fsum([s * s for s in shortfalls]) / len(returns))
 
 
 def sharpe_ratio(
@@ -162,8 +198,8 @@ def omega_ratio(returns: Sequence[float], *, threshold: float = 0.0) -> float | 
     """sum(max(r - t, 0)) / sum(max(t - r, 0)); None without any return below the threshold."""
     if not returns:
         return None
-    gains = math.fsum(max(r - threshold, 0.0) for r in returns)
-    losses = math.fsum(max(threshold - r, 0.0) for r in returns)
+    gains = math.fsum([r - threshold for r in returns if r > threshold])
+    losses = math.fsum([threshold - r for r in returns if r < threshold])
     if losses == 0:
         return None
     return gains / losses
@@ -209,25 +245,42 @@ def drawdown(points: Sequence[DatedEquity], *, as_of: dt.date | None = None) -> 
     """
     if not points:
         return None
-    peak, peak_date = points[0][1], points[0][0]
+    equity = [value for _day, value in points]
+    return _drawdown(points, equity, _scaled(equity), as_of)
+
+
+def _drawdown(
+    points: Sequence[DatedEquity],
+    equity: Sequence[Decimal],
+    scaled: Sequence[int],
+    as_of: dt.date | None,
+) -> Drawdown:
+    """``drawdown`` on the exact integers of ``_scaled``: running peak and declines in C
+    loops (``accumulate``, ``map``), each percentage the exact ratio rounded once."""
+    peaks = list(itertools.accumulate(scaled, max))
+    declines = list(map(operator.sub, peaks, scaled))
+    deepest = max(declines)
     worst = Decimal(0)
     worst_pct: float | None = 0.0
+    if deepest > 0:
+        at = declines.index(deepest)
+        # The peak of that decline: the last new high before it (``E_t >= peak`` moves it).
+        peak_at = at - declines[at::-1].index(0)
+        with localcontext(MONEY_CONTEXT):
+            worst = equity[peak_at] - equity[at]
+        # Peaks only rise, so a first positive peak makes every one positive; otherwise a
+        # decline from a peak <= 0 has no percentage, and then neither has the maximum.
+        if peaks[0] > 0 or not any(d and p <= 0 for d, p in zip(declines, peaks, strict=True)):
+            worst_pct = max([100 * d / p for d, p in zip(declines, peaks, strict=True) if d])
+        else:
+            worst_pct = None
+    peak_at = len(declines) - 1 - declines[::-1].index(0)
+    peak = equity[peak_at]
     with localcontext(MONEY_CONTEXT):
-        for day, equity in points:
-            if equity >= peak:
-                peak, peak_date = equity, day
-                continue
-            decline = peak - equity
-            worst = max(worst, decline)
-            if peak > 0 and worst_pct is not None:
-                worst_pct = max(worst_pct, float(decline / peak * _HUNDRED))
-            else:
-                worst_pct = None
-        last = points[-1][1]
-        current = peak - last
+        current = peak - equity[-1]
         current_pct = float(current / peak * _HUNDRED) if peak > 0 else None
     end = points[-1][0] if as_of is None else as_of
-    days = (end - peak_date).days if current > 0 else 0
+    days = (end - points[peak_at][0]).days if current > 0 else 0
     return Drawdown(worst, worst_pct, current, current_pct, days)
 
 
@@ -317,12 +370,11 @@ def rolling_sharpe(
 
 def equity_on(points: Sequence[DatedEquity], day: dt.date) -> Decimal | None:
     """Equity carried forward: the last point on or before ``day`` (None before the first)."""
-    found: Decimal | None = None
-    for point_day, equity in points:
-        if point_day > day:
-            break
-        found = equity
-    return found
+    index = bisect.bisect_right(points, day, key=_DAY)
+    return points[index - 1][1] if index else None
+
+
+_DAY = operator.itemgetter(0)
 
 
 def growth_pct(base: Decimal | None, last: Decimal | None) -> float | None:
@@ -347,8 +399,9 @@ def ytd_return(points: Sequence[DatedEquity], as_of: dt.date) -> float | None:
     year_start = dt.date(as_of.year, 1, 1)
     base = equity_on(points, year_start - dt.timedelta(days=1))
     if base is None:
-        in_year = [equity for day, equity in points if year_start <= day <= as_of]
-        base = in_year[0] if in_year else None
+        first = bisect.bisect_left(points, year_start, key=_DAY)
+        in_year = first < len(points) and points[first][0] <= as_of
+        base = points[first][1] if in_year else None
     return growth_pct(base, equity_on(points, as_of))
 
 
@@ -477,7 +530,7 @@ def compute_metrics(
     ``trade_pnls`` are the realized P&L of the trades closed in the window (the caller
     selects them). Amounts come back exact; the repository rounds them for its backend.
     """
-    history = sorted((p for p in points if p[0] <= as_of), key=lambda p: p[0])
+    history = sorted((p for p in points if p[0] <= as_of), key=_DAY)
     trades = trade_statistics(trade_pnls)
     values: dict[str, Any] = {
         "total_trades_30d": trades.total_trades,
@@ -508,35 +561,33 @@ def compute_metrics(
         before = [p for p in history if p[0] <= start]
         window = before[-1:] + [p for p in history if p[0] > start]
 
-    dd = drawdown(window, as_of=as_of)
-    if dd is not None:
-        values.update(
-            max_drawdown=dd.max_drawdown,
-            max_drawdown_pct=dd.max_drawdown_pct,
-            current_drawdown=dd.current_drawdown,
-            current_drawdown_pct=dd.current_drawdown_pct,
-            days_in_drawdown=dd.days_in_drawdown,
-        )
+    equity = [value for _day, value in window]
+    scaled = _scaled(equity)
+    dd = _drawdown(window, equity, scaled, as_of)
+    values.update(
+        max_drawdown=dd.max_drawdown,
+        max_drawdown_pct=dd.max_drawdown_pct,
+        current_drawdown=dd.current_drawdown,
+        current_drawdown_pct=dd.current_drawdown_pct,
+        days_in_drawdown=dd.days_in_drawdown,
+    )
 
-    returns = simple_returns([equity for _day, equity in window])
+    returns = _returns(scaled)
     if returns is None:
         return MetricValues(**values)
+    # Each statistic once: sharpe_ratio and sortino_ratio would compute them again.
+    target = periodic_rate(risk_free_rate, periods_per_year)
     daily = sample_std(returns)
-    downside = downside_deviation(returns, target=periodic_rate(risk_free_rate, periods_per_year))
+    downside = downside_deviation(returns, target=target)
+    excess = mean(returns) - target if returns else None
     root_n = math.sqrt(periods_per_year)
     cagr = annualized_return(window[0][1], window[-1][1], len(returns), periods_per_year)
-    drawdown_fraction = (
-        dd.max_drawdown_pct / 100.0 if dd is not None and dd.max_drawdown_pct else None
-    )
+    drawdown_fraction = dd.max_drawdown_pct / 100.0 if dd.max_drawdown_pct else None
     values.update(
-        sharpe_ratio=sharpe_ratio(
-            returns, risk_free_rate=risk_free_rate, periods_per_year=periods_per_year
-        ),
-        sortino_ratio=sortino_ratio(
-            returns, risk_free_rate=risk_free_rate, periods_per_year=periods_per_year
-        ),
+        sharpe_ratio=excess / daily * root_n if excess is not None and daily else None,
+        sortino_ratio=excess / downside * root_n if excess is not None and downside else None,
         calmar_ratio=calmar_ratio(cagr, drawdown_fraction),
-        omega_ratio=omega_ratio(returns, threshold=periodic_rate(risk_free_rate, periods_per_year)),
+        omega_ratio=omega_ratio(returns, threshold=target),
         volatility_daily=None if daily is None else daily * 100.0,
         volatility_annualized=None if daily is None else daily * root_n * 100.0,
         downside_deviation=None if downside is None else downside * root_n * 100.0,
