@@ -19,7 +19,7 @@ or seed query). Queries live in one module per domain: ``positions``, ``orders``
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
@@ -369,12 +369,16 @@ class Analytics:
         from tradestore.analytics.report import build_report
 
         bot_id = self._one_bot("report")
-        if isinstance(runs, str):
+        if isinstance(runs, str | bytes) or not isinstance(runs, Iterable):
             raise ValidationError("runs", runs, "expected a list of run ids")
         run_ids = [required_text("runs", run_id, max_length=64) for run_id in runs]
-        window = integer("rolling_window", rolling_window, minimum=2, maximum=MAX_DAYS)
-        reward = integer("reward_window", reward_window, minimum=1, maximum=1_000_000)
-        assert window is not None
+        window = integer(
+            "rolling_window", rolling_window, minimum=2, maximum=MAX_DAYS, allow_none=False
+        )
+        reward = integer(
+            "reward_window", reward_window, minimum=1, maximum=1_000_000, allow_none=False
+        )
+        assert window is not None  # allow_none=False
         assert reward is not None
         return build_report(
             self._session,
