@@ -48,6 +48,7 @@ from tradestore.errors import (
     IntegrityViolation,
     MigrationError,
     NestedUnitOfWork,
+    SchemaError,
     SchemaOutOfDate,
     SchemaTooNew,
     TradestoreError,
@@ -643,9 +644,36 @@ def translate_errors(url: URL | str | None = None, *, committing: bool = False) 
             ) from None
         if is_transient(exc):
             raise TransientDatabaseError(detail) from None
+        if is_missing_schema_object(exc):
+            raise SchemaError(
+                f"{detail}: the database lacks a table or column this tradestore uses; "
+                f"{UPGRADE_HINT}, then `tradestore db verify`"
+            ) from None
         if isinstance(exc, OperationalError):
             raise DatabaseUnavailable(detail) from None
         raise TradestoreError(detail) from None
+
+
+#: PostgreSQL SQLSTATEs of a statement naming a schema object that does not exist.
+_UNDEFINED_OBJECT_SQLSTATES = frozenset({"42P01", "42703", "42883"})  # table, column, function
+_SQLITE_UNDEFINED_OBJECT = ("no such table", "no such column", "no such function")
+
+
+def is_missing_schema_object(exc: DBAPIError) -> bool:
+    """A statement named a table, column or function the database does not have.
+
+    A schema problem, not an outage: the database is reachable and answering, it is just
+    not at the schema the code expects (a dropped table, a half-restored file). Reporting
+    it as ``DatabaseUnavailable`` sends an operator after the network instead of the
+    migration.
+    """
+    root = exc.orig
+    code = getattr(root, "pgcode", None)
+    if code is not None:
+        return code in _UNDEFINED_OBJECT_SQLSTATES
+    return isinstance(root, sqlite3.OperationalError) and str(root).lower().startswith(
+        _SQLITE_UNDEFINED_OBJECT
+    )
 
 
 #: The id of the open transaction, NULL while it has written nothing (PostgreSQL 13+).
