@@ -7,13 +7,13 @@
 Loads 1,000,000 orders, 1,000,000 fills and 500,000 closed positions (``--small``: 1/100)
 with the fast bulk paths (PostgreSQL ``COPY`` through the SQLAlchemy connection, SQLite
 ``executemany`` on the driver connection), plus the smaller tables, then ``ANALYZE``s. For
-each seed common query and view it:
+each common query and view of the source schema it:
 
 * runs the ``Analytics`` method, capturing the SQL it sends, and prints that SQL's plan
   (``EXPLAIN`` / ``EXPLAIN QUERY PLAN``) reduced to one line per table access, with a verdict:
   ``index`` (every large table reached through an index), ``index-only`` for a covering
   index read in full, or ``FULL SCAN``;
-* times the method against the hand-written seed SQL on the raw driver (psycopg2 /
+* times the method against the hand-written SQL on the raw driver (psycopg2 /
   sqlite3), same database, same run, and prints a ``Result`` line (medians).
 
 Queries are scoped to bot ``alpha``, the largest (40% of the rows), which is where a planner
@@ -447,7 +447,7 @@ def explain(raw: Any, dialect: str, statement: str, parameters: Any) -> tuple[st
 class Query:
     name: str
     ours: Callable[[Analytics], object]
-    raw_sql: dict[str, str]  # dialect -> the seed's SQL as a user would type it
+    raw_sql: dict[str, str]  # dialect -> the source query's SQL as a user would type it
     params: Callable[[], dict[str, Any]] = lambda: {}
 
 
@@ -632,7 +632,7 @@ def run_backend(backend: str, scale: Scale, *, show_plans: bool, repeat: int) ->
                 cursor.close()
                 if backend == "postgresql":
                     raw.rollback()
-                result = Result(f"{query.name} [{verdict}]", backend, ours_s, raw_s, "raw seed SQL")
+                result = Result(f"{query.name} [{verdict}]", backend, ours_s, raw_s, "raw SQL")
                 results.append(result)
                 report([result])
                 if show_plans:

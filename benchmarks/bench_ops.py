@@ -93,7 +93,7 @@ def _orders(prefix: str, count: int, when: dt.datetime) -> tuple[list[dict[str, 
     return orders, fills
 
 
-def seed(database: Database, *, old_only: bool = False) -> None:
+def populate(database: Database, *, old_only: bool = False) -> None:
     with database.engine.begin() as conn:
         if not old_only:
             conn.execute(insert(Bot), [{"bot_id": f"bot{n}"} for n in range(10)])
@@ -152,7 +152,7 @@ def raw_sqlite_backup(path: Path, folder: Path) -> Path:
 
 
 def raw_file_copy(path: Path, folder: Path) -> None:
-    """Seed 000's backup script: cp + gzip (not consistent under writes, shown for scale)."""
+    """The classic backup script: cp + gzip (not consistent under writes, shown for scale)."""
     with path.open("rb") as src, gzip.open(folder / "copy.db.gz", "wb", compresslevel=6) as dst:
         shutil.copyfileobj(src, dst, 1 << 20)
 
@@ -289,7 +289,7 @@ def run_backend(backend: str) -> list[Result]:
     results: list[Result] = []
     with fresh_database(backend) as database, tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        seed(database)
+        populate(database)
         with database.engine.connect() as conn:  # planner statistics, as a live database has
             conn.execute(text("ANALYZE"))
             conn.commit()
@@ -304,9 +304,7 @@ def run_backend(backend: str) -> list[Result]:
                 Result("backup (verified, checksummed)", backend, ours, raw, "sqlite3 backup+gzip")
             )
             copy = _median(lambda: raw_file_copy(live, folder))
-            results.append(
-                Result("backup (verified, checksummed)", backend, ours, copy, "cp+gzip (seed 000)")
-            )
+            results.append(Result("backup (verified, checksummed)", backend, ours, copy, "cp+gzip"))
         else:
             raw = _median(lambda: raw_pg_dump(database, folder))
             results.append(
@@ -338,17 +336,17 @@ def run_backend(backend: str) -> list[Result]:
             Result("prune --dry-run (counts)", backend, dry, raw, "6 count(*), no guards")
         )
 
-        def reseed() -> None:
-            seed(database, old_only=True)
+        def repopulate() -> None:
+            populate(database, old_only=True)
 
         prune(database, cutoff=cutoff)  # start every timed run from the same state
-        ours = _timed(reseed, lambda: prune(database, cutoff=cutoff, tables=["orders"]))
-        raw = _timed(reseed, lambda: raw_prune(database, cutoff))
+        ours = _timed(repopulate, lambda: prune(database, cutoff=cutoff, tables=["orders"]))
+        raw = _timed(repopulate, lambda: raw_prune(database, cutoff))
         results.append(
             Result("prune 50k orders+50k fills (batched)", backend, ours, raw, "2 DELETEs, 1 txn")
         )
         # What the batching buys: the longest a bot can wait for the write lock.
-        reseed()
+        repopulate()
         marks: list[float] = []
         prune(
             database,
@@ -360,7 +358,7 @@ def run_backend(backend: str) -> list[Result]:
         results.append(
             Result("prune: longest transaction", backend, longest, raw, "the single txn")
         )
-        reseed()
+        repopulate()
 
         ours = _median(lambda: export_table(database, "fills", io.StringIO(), format="csv"))
         raw = _median(lambda: raw_export_csv(database, io.StringIO()))

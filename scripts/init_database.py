@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Create or upgrade the tradestore database, then verify it (seed 002's init_database).
+"""Create or upgrade the tradestore database, then verify it: the init_database command bot
+projects expect.
 
     python scripts/init_database.py [--url URL]
 

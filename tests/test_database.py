@@ -44,7 +44,7 @@ def test_sqlite_pragmas_are_in_force_on_every_connection(tmp_path: Path) -> None
         "busy_timeout": 12_345,
         "cache_size": -40_000,
         "temp_store": 2,  # MEMORY
-        # seed 000 asks for 30 GB; SQLite caps it at its compile-time SQLITE_MAX_MMAP_SIZE
+        # the source schema asks for 30 GB; SQLite caps it at its compile-time SQLITE_MAX_MMAP_SIZE
         "mmap_size": pragma["mmap_size"],
     }
     assert pragma["mmap_size"] > 0

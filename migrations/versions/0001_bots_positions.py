@@ -4,7 +4,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-11-22
 
-Mirrors seed 000's migration 001_create_positions_tables.
+Mirrors the source schema's migration 001_create_positions_tables (docs/lineage.md).
 """
 
 from collections.abc import Sequence

@@ -4,7 +4,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-11-22
 
-Mirrors seed 000's migration 002_create_trading_tables.
+Mirrors the source schema's migration 002_create_trading_tables (docs/lineage.md).
 """
 
 from collections.abc import Sequence

@@ -4,7 +4,7 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-22
 
-Mirrors seed 000's migration 003_create_ml_training_tables.
+Mirrors the source schema's migration 003_create_ml_training_tables (docs/lineage.md).
 """
 
 from collections.abc import Sequence

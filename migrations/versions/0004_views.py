@@ -1,4 +1,4 @@
-"""Read side: seed 000's ten views, seed 003's three views and two functions, query indexes.
+"""Read side: the ten views, the paper-trading views and two functions, query indexes.
 
 Revision ID: 0004
 Revises: 0003
@@ -56,7 +56,7 @@ PG_TRADE_DATE_INDEX = "idx_orders_trade_date"
 class _Dialect:
     """The handful of expressions SQLite and PostgreSQL spell differently."""
 
-    #: An instant as 'YYYY-MM-DD HH:MM:SS' text in UTC (seed 000's formatted timestamps).
+    #: An instant as 'YYYY-MM-DD HH:MM:SS' text in UTC (the views' formatted timestamps).
     text_ts: Callable[[str], str]
     #: The UTC calendar day of an instant, as a DATE (text 'YYYY-MM-DD' on SQLite).
     utc_date: Callable[[str], str]
@@ -313,7 +313,7 @@ GROUP BY o.bot_id, {d.utc_date("o.submitted_at")}, o.ticker""",
     ]
 
 
-# Seed 003's functions, PostgreSQL only (SQLite has no stored functions: tradestore.analytics
+# The paper-trading functions, PostgreSQL only (SQLite has no stored functions: tradestore.analytics
 # answers the same questions there). PL/pgSQL so each branch is planned on its own and the
 # bot-scoped one uses the (bot_id, ...) indexes; no BEGIN ATOMIC body, so the functions hold
 # no dependency on the tables and never block a later ALTER TABLE. Parameters are qualified

@@ -5,7 +5,7 @@ so a bot, its migrations and its operator never talk to different databases by a
 
 1. an explicit URL (argument or ``--url``),
 2. ``TRADESTORE_DATABASE_URL``,
-3. ``DATABASE_URL`` (the convention of Heroku-style platforms and seed 002),
+3. ``DATABASE_URL`` (the convention of Heroku-style platforms and bot projects),
 4. ``sqlite:///data/tradestore.db``, relative to the working directory.
 """
 

@@ -6,11 +6,11 @@ A bot creates one ``Database`` at start-up and opens a unit of work per logical 
     with db.unit_of_work(bot_id="alpha") as uow:
         uow.positions.open(...)
 
-SQLite connections get seed 000's "optimized connection" pragmas. Transactions on SQLite start
-with ``BEGIN IMMEDIATE`` (the SQLAlchemy documentation's pysqlite recipe): a writer takes the
-write lock up front and waits ``busy_timeout`` for it, instead of failing with "database is
-locked" when a deferred read transaction tries to upgrade to a write. The same recipe makes
-SQLite DDL transactional, so a failed migration leaves nothing half-applied.
+SQLite connections get the source schema's "optimized connection" pragmas. Transactions on
+SQLite start with ``BEGIN IMMEDIATE`` (the SQLAlchemy documentation's pysqlite recipe): a
+writer takes the write lock up front and waits ``busy_timeout`` for it, instead of failing with
+"database is locked" when a deferred read transaction tries to upgrade to a write. The same
+recipe makes SQLite DDL transactional, so a failed migration leaves nothing half-applied.
 """
 
 from __future__ import annotations
@@ -199,7 +199,7 @@ def _sqlite_engine(url: URL, *, echo: bool, busy_timeout_ms: int, synchronous: s
             cursor.execute(f"PRAGMA synchronous={synchronous}")  # one of SQLITE_SYNCHRONOUS
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
-            cursor.execute("PRAGMA cache_size=-40000")  # 40 MB, seed 000's 10,000 pages
+            cursor.execute("PRAGMA cache_size=-40000")  # 40 MB: 10,000 pages of 4 kB
             cursor.execute("PRAGMA temp_store=MEMORY")
             cursor.execute("PRAGMA mmap_size=30000000000")
         finally:

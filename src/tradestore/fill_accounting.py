@@ -16,7 +16,7 @@ Definitions (docs/usage-orders.md repeats them for bot authors):
   sell. Negative slippage is price improvement. The reference is the order's
   ``reference_price`` when the bot gave one (the quote or mid it decided on: the only
   reference a market order has), else the limit price (limit, stop_limit), else the stop
-  price (stop, trailing_stop). With no reference, slippage is NULL, which seed 000's
+  price (stop, trailing_stop). With no reference, slippage is NULL, which the
   "average slippage by order type" query skips. Cost in currency = slippage x filled quantity.
 """
 

@@ -14,8 +14,8 @@ by the repositories). It covers what the read side must get right:
 * daily snapshots and metrics, training runs of several algorithms and statuses with
   hyperparameters, evaluations and two ensembles with version history.
 
-No NaN anywhere: seed SQL treats NaN differently on the two backends, so NaN handling has
-its own tests. Values that the seed queries sort by are distinct, so "exactly the same rows in
+No NaN anywhere: the source SQL treats NaN differently on the two backends, so NaN handling has
+its own tests. Values that the source queries sort by are distinct, so "exactly the same rows in
 the same order" is a fair requirement.
 """
 

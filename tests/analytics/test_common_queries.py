@@ -1,20 +1,21 @@
-"""Every seed "Common Queries" statement against the analytics method that answers it.
+"""Every "Common Queries" statement of the source schema (docs/lineage.md) against the
+analytics method that answers it.
 
-Each seed statement is run as the seed wrote it, adapted only for our table and column names
+Each statement is run as its source wrote it, adapted only for our table and column names
 and for what a dialect cannot say:
 
 * ``bot_id`` scoping is added (``{where}`` / ``{and_bot}``): our tables hold several bots;
-* time: the seeds' ``NOW()`` / ``CURRENT_DATE`` become the bound ``:now`` / ``:today`` the
+* time: the sources' ``NOW()`` / ``CURRENT_DATE`` become the bound ``:now`` / ``:today`` the
   method is given, so the two never straddle a window edge; SQLite gets its date functions
-  where the seed used PostgreSQL's (or the reverse), and a window-function median where
-  seed 003 used ``PERCENTILE_CONT``, which SQLite lacks;
-* seed 003 names: ``symbol`` -> ``ticker``, ``*_usdt`` / ``slippage_pct`` -> our money columns,
+  where the source used PostgreSQL's (or the reverse), and a window-function median where
+  the paper-trading source used ``PERCENTILE_CONT``, which SQLite lacks;
+* paper-trading names: ``symbol`` -> ``ticker``, ``*_usdt`` / ``slippage_pct`` -> our money columns,
   ``'FILLED'`` -> ``'filled'``, ``paper_*`` tables -> ours.
 
 Raw values are read the way tradestore reads them (money through ``fit``, see
 ``tradestore.analytics._sql.DerivedMoney``), then compared: same rows, same values, same order
-wherever the seed's ORDER BY determines one. Values are compared with ``==``, except a float
-that the database averaged, which may differ in its last bit when the seed's plan and ours
+wherever the source's ORDER BY determines one. Values are compared with ``==``, except a float
+that the database averaged, which may differ in its last bit when the source's plan and ours
 feed the rows to AVG in a different order; those must agree to 1e-15 relative.
 """
 
@@ -49,11 +50,11 @@ def run(session: Session, sql: str, **params: Any) -> list[tuple[Any, ...]]:
     return [tuple(row) for row in session.execute(statement, values)]
 
 
-def same_rows(seed: Sequence[tuple[Any, ...]], ours: Sequence[tuple[Any, ...]]) -> bool:
+def same_rows(theirs: Sequence[tuple[Any, ...]], ours: Sequence[tuple[Any, ...]]) -> bool:
     """Equal, floats to 1e-15 relative (a database average's last bit depends on row order)."""
-    if len(seed) != len(ours):
+    if len(theirs) != len(ours):
         return False
-    for left, right in zip(seed, ours, strict=True):
+    for left, right in zip(theirs, ours, strict=True):
         for a, b in zip(left, right, strict=True):
             if isinstance(a, float) and isinstance(b, float):
                 if not math.isclose(a, b, rel_tol=1e-15):
@@ -117,7 +118,7 @@ def read(db: Database) -> Read:
     return Read(db.dialect_name)
 
 
-# --- the seed statements, adapted (shared with test_repository_written) --------------------
+# --- the source statements, adapted (shared with test_repository_written) ------------------
 
 TOTAL_UNREALIZED_PNL_SQL = "SELECT SUM(unrealized_pnl) as total_pnl FROM positions {where}"
 WIN_RATE_SQL = """
@@ -180,7 +181,7 @@ BEST_AGENTS_SQL = "SELECT * FROM v_agent_leaderboard LIMIT 10"
 
 
 def daily_fill_rate_sql(dialect: str, *, bot_id: str | None, days: int | None) -> str:
-    """Seed 000's daily fill rate; ``days`` adds the 7-day window (bound ``:today``)."""
+    """The daily fill rate query; ``days`` adds the 7-day window (bound ``:today``)."""
     day = {
         "sqlite": "DATE(submitted_at)",
         "postgresql": "CAST(submitted_at AT TIME ZONE 'UTC' AS DATE)",
@@ -203,19 +204,19 @@ def daily_fill_rate_sql(dialect: str, *, bot_id: str | None, days: int | None) -
     """
 
 
-# --- seed 000: positions -------------------------------------------------------------------
+# --- positions -----------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("bot_id", BOTS)
 def test_total_unrealized_pnl(db: Database, seeded: Dataset, read: Read, bot_id: str | None):
     with db.session(readonly=True) as session:
-        seed = run(
+        theirs = run(
             session,
             scoped(TOTAL_UNREALIZED_PNL_SQL, bot_id),
             bot_id=bot_id,
         )
         ours = Analytics(session, bot_id=bot_id).total_unrealized_pnl()
-    assert (read.money(seed[0][0]) or Decimal(0)) == ours
+    assert (read.money(theirs[0][0]) or Decimal(0)) == ours
     expected = sum((p["unrealized_pnl"] for p in seeded.of(seeded.positions, bot_id)), Decimal(0))
     assert ours == fit(expected, db.dialect_name)
 
@@ -230,12 +231,12 @@ def test_win_rate(db: Database, seeded: Dataset, bot_id: str | None):
         ours = Analytics(session, bot_id=bot_id).win_rate()
     closed = seeded.of(seeded.closed, bot_id)
     if not closed:
-        # The seed's statement divides by zero: NULL on SQLite, an error on PostgreSQL.
+        # The source statement divides by zero: NULL on SQLite, an error on PostgreSQL.
         assert ours is None
         return
     with db.session(readonly=True) as session:
-        seed = run(session, sql, bot_id=bot_id)
-    assert Read.ratio(seed[0][0]) == ours
+        theirs = run(session, sql, bot_id=bot_id)
+    assert Read.ratio(theirs[0][0]) == ours
     assert ours == sum(1 for c in closed if c["realized_pnl"] > 0) / len(closed)
 
 
@@ -248,9 +249,9 @@ def test_holding_period_by_exit_reason(
         bot_id,
     )
     with db.session(readonly=True) as session:
-        seed = run(session, sql, bot_id=bot_id)
+        theirs = run(session, sql, bot_id=bot_id)
         ours = Analytics(session, bot_id=bot_id).holding_period_by_exit_reason()
-    assert same_rows(sorted(seed), project(ours, "exit_reason", "avg_hours"))
+    assert same_rows(sorted(theirs), project(ours, "exit_reason", "avg_hours"))
     closed = seeded.of(seeded.closed, bot_id)
     assert [r.trades for r in ours] == [
         sum(1 for c in closed if c["exit_reason"] == r.exit_reason) for r in ours
@@ -267,25 +268,25 @@ def test_best_performers(db: Database, seeded: Dataset, read: Read, bot_id: str 
         bot_id,
     )
     with db.session(readonly=True) as session:
-        seed = run(session, sql, bot_id=bot_id)
+        theirs = run(session, sql, bot_id=bot_id)
         ours = Analytics(session, bot_id=bot_id).best_performers()
-    assert convert(seed, Read.same, read.money, Read.same) == project(
+    assert convert(theirs, Read.same, read.money, Read.same) == project(
         ours, "ticker", "realized_pnl", "realized_pnl_pct"
     )
     expected = sorted(seeded.of(seeded.closed, bot_id), key=lambda c: c["realized_pnl"])[::-1]
     assert [r.realized_pnl for r in ours] == [c["realized_pnl"] for c in expected[:10]]
 
 
-# --- seed 000: trading ---------------------------------------------------------------------
+# --- trading -------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("bot_id", ["alpha", "beta", "gamma"])
 def test_current_sharpe_and_drawdown(db: Database, seeded: Dataset, bot_id: str):
     sql = CURRENT_RISK_SQL
     with db.session(readonly=True) as session:
-        seed = run(session, sql, bot_id=bot_id)
+        theirs = run(session, sql, bot_id=bot_id)
         ours = Analytics(session, bot_id=bot_id).current_risk()
-    assert seed == project(ours, "sharpe_ratio", "max_drawdown_pct", "current_drawdown_pct")
+    assert theirs == project(ours, "sharpe_ratio", "max_drawdown_pct", "current_drawdown_pct")
     assert [r.metric_date for r in ours] == ([seeded.now.date()] if bot_id != "gamma" else [])
 
 
@@ -305,9 +306,9 @@ def test_daily_fill_rate(db: Database, seeded: Dataset, bot_id: str | None, days
             # A timestamptz compares with a date at midnight in the session's time zone:
             # make that UTC, as the method's window is.
             session.execute(text("SET LOCAL TIME ZONE 'UTC'"))
-        seed = run(session, sql, bot_id=bot_id, today=seeded.now.date().isoformat())
+        theirs = run(session, sql, bot_id=bot_id, today=seeded.now.date().isoformat())
         ours = Analytics(session, bot_id=bot_id).daily_fill_rate(days=days, now=seeded.now)
-    assert convert(seed, Read.day, Read.same, Read.same, Read.ratio) == project(
+    assert convert(theirs, Read.day, Read.same, Read.same, Read.ratio) == project(
         ours, "date", "orders", "filled", "fill_rate"
     )
     assert sum(r.orders for r in ours) == sum(
@@ -326,9 +327,9 @@ def test_average_slippage_by_order_type(
         bot_id,
     )
     with db.session(readonly=True) as session:
-        seed = run(session, sql, bot_id=bot_id)
+        theirs = run(session, sql, bot_id=bot_id)
         ours = Analytics(session, bot_id=bot_id).slippage_by_order_type()
-    assert sorted(convert(seed, Read.same, read.money)) == project(
+    assert sorted(convert(theirs, Read.same, read.money)) == project(
         ours, "order_type", "avg_slippage"
     )
     for row in ours:
@@ -341,17 +342,17 @@ def test_average_slippage_by_order_type(
         assert abs(row.avg_slippage - sum(values) / len(values)) < Decimal("1e-12")
 
 
-# --- seed 000: ML training -----------------------------------------------------------------
+# --- ML training ---------------------------------------------------------------------------
 
 
 def test_best_performing_agents(db: Database, seeded: Dataset):
     with db.session(readonly=True) as session:
-        seed = session.execute(text(BEST_AGENTS_SQL)).mappings()
-        seed_rows = [dict(row) for row in seed]
+        theirs = session.execute(text(BEST_AGENTS_SQL)).mappings()
+        their_rows = [dict(row) for row in theirs]
         ours = Analytics(session).agent_leaderboard(limit=10)
     assert len(ours) == 10
-    assert [r["performance_id"] for r in seed_rows] == [r.performance_id for r in ours]
-    assert [r["sharpe_ratio"] for r in seed_rows] == [r.sharpe_ratio for r in ours]
+    assert [r["performance_id"] for r in their_rows] == [r.performance_id for r in ours]
+    assert [r["sharpe_ratio"] for r in their_rows] == [r.sharpe_ratio for r in ours]
     completed = {r["run_id"] for r in seeded.runs if r["status"] == "completed"}
     expected = sorted(
         (e["sharpe_ratio"] for e in seeded.evaluations if e["run_id"] in completed),
@@ -363,9 +364,9 @@ def test_best_performing_agents(db: Database, seeded: Dataset):
 def test_compare_algorithms(db: Database, seeded: Dataset):
     sql = COMPARE_ALGORITHMS_SQL
     with db.session(readonly=True) as session:
-        seed = run(session, sql)
+        theirs = run(session, sql)
         ours = Analytics(session).algorithm_comparison()
-    assert same_rows(seed, project(ours, "algorithm", "evaluations", "avg_sharpe", "best_sharpe"))
+    assert same_rows(theirs, project(ours, "algorithm", "evaluations", "avg_sharpe", "best_sharpe"))
     assert [r.algorithm for r in ours] == ["SAC", "PPO", "A2C"]  # 1.70 > 1.698 > 0.88
     assert ours[1].evaluations == 5  # four completed PPO runs, one validated twice
 
@@ -373,9 +374,9 @@ def test_compare_algorithms(db: Database, seeded: Dataset):
 def test_best_hyperparameters_for_ppo(db: Database, seeded: Dataset):
     sql = BEST_HYPERPARAMETERS_SQL
     with db.session(readonly=True) as session:
-        seed = run(session, sql)
+        theirs = run(session, sql)
         ours = Analytics(session).best_hyperparameters()
-    assert same_rows(seed, project(ours, "learning_rate", "batch_size", "n_steps", "average"))
+    assert same_rows(theirs, project(ours, "learning_rate", "batch_size", "n_steps", "average"))
     group = next(r for r in ours if (r.learning_rate, r.batch_size) == (3e-4, 64))
     assert group.evaluations == 3
     assert group.average == pytest.approx((1.82 + 1.77 + 1.64) / 3, rel=1e-12)
@@ -384,17 +385,17 @@ def test_best_hyperparameters_for_ppo(db: Database, seeded: Dataset):
 def test_ensemble_weight_history(db: Database, seeded: Dataset, read: Read):
     sql = ENSEMBLE_WEIGHT_HISTORY_SQL
     with db.session(readonly=True) as session:
-        seed = run(session, sql)
+        theirs = run(session, sql)
         ours = Analytics(session).ensemble_weight_history()
     mine = project(ours, "update_date", "algorithm", "weight", "sharpe_ratio")
-    # Rows of one version share update_time, so the seed leaves their order open.
-    assert sorted(convert(seed, Read.day, Read.same, Read.same, Read.same)) == sorted(mine)
+    # Rows of one version share update_time, so the source query leaves their order open.
+    assert sorted(convert(theirs, Read.day, Read.same, Read.same, Read.same)) == sorted(mine)
     assert [r.update_time for r in ours] == sorted((r.update_time for r in ours), reverse=True)
     assert [r.version for r in ours[:3]] == [4, 4, 4]
     assert all(r.is_active for r in ours[:3])
 
 
-# --- seed 003 ------------------------------------------------------------------------------
+# --- paper trading -------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("bot_id", BOTS)
@@ -412,11 +413,11 @@ def test_daily_summary(db: Database, seeded: Dataset, read: Read, bot_id: str | 
         bot_id,
     )
     with db.session(readonly=True) as session:
-        seed = run(session, sql, bot_id=bot_id, today=seeded.now.date().isoformat())
+        theirs = run(session, sql, bot_id=bot_id, today=seeded.now.date().isoformat())
         ours = Analytics(session, bot_id=bot_id).daily_summary(days=7, now=seeded.now)
     m = read.money
-    seed_rows = convert(
-        seed, Read.same, Read.day, Read.same, int, int, int, int, int, Read.ratio,
+    their_rows = convert(
+        theirs, Read.same, Read.day, Read.same, int, int, int, int, int, Read.ratio,
         m, m, m, m,
     )  # fmt: skip
     fields = (
@@ -425,9 +426,9 @@ def test_daily_summary(db: Database, seeded: Dataset, read: Read, bot_id: str | 
         "filled_quantity", "filled_notional", "avg_slippage", "total_commission",
     )  # fmt: skip
     mine = project(ours, *fields)
-    if bot_id is None:  # the seed orders by day and ticker only: bots tie
-        seed_rows, mine = sorted(seed_rows, key=repr), sorted(mine, key=repr)
-    assert seed_rows == mine
+    if bot_id is None:  # the source orders by day and ticker only: bots tie
+        their_rows, mine = sorted(their_rows, key=repr), sorted(mine, key=repr)
+    assert their_rows == mine
     # independently: counts per (bot, day, ticker) from what was written
     window = seeded.now.date() - dt.timedelta(days=7)
     orders = [o for o in seeded.of(seeded.orders, bot_id) if o["submitted_at"].date() >= window]
@@ -440,11 +441,11 @@ def test_daily_summary(db: Database, seeded: Dataset, read: Read, bot_id: str | 
 def test_active_positions(db: Database, seeded: Dataset, read: Read, bot_id: str | None):
     sql = scoped("SELECT * FROM v_paper_active_positions {where} ORDER BY total_pnl DESC", bot_id)
     with db.session(readonly=True) as session:
-        seed = session.execute(text(sql), {"bot_id": bot_id}).mappings().all()
+        theirs = session.execute(text(sql), {"bot_id": bot_id}).mappings().all()
         ours = Analytics(session, bot_id=bot_id).active_positions()
-    assert [r["position_id"] for r in seed] == [r.position_id for r in ours]
-    assert [read.money(r["total_pnl"]) for r in seed] == [r.total_pnl for r in ours]
-    assert [read.money(r["realized_pnl"]) for r in seed] == [r.realized_pnl for r in ours]
+    assert [r["position_id"] for r in theirs] == [r.position_id for r in ours]
+    assert [read.money(r["total_pnl"]) for r in theirs] == [r.total_pnl for r in ours]
+    assert [read.money(r["realized_pnl"]) for r in theirs] == [r.realized_pnl for r in ours]
     assert {r.position_id for r in ours} == {
         p["position_id"] for p in seeded.of(seeded.positions, bot_id)
     }
@@ -488,11 +489,13 @@ def _fill_rate_sql(dialect: str, bot_id: str | None) -> str:
 @pytest.mark.parametrize("bot_id", BOTS)
 def test_fill_rate_by_symbol(db: Database, seeded: Dataset, bot_id: str | None):
     with db.session(readonly=True) as session:
-        seed = run(session, _fill_rate_sql(db.dialect_name, bot_id), bot_id=bot_id, now=seeded.now)
+        theirs = run(
+            session, _fill_rate_sql(db.dialect_name, bot_id), bot_id=bot_id, now=seeded.now
+        )
         ours = Analytics(session, bot_id=bot_id).fill_rate_by_symbol(now=seeded.now)
     mine = project(ours, "ticker", "fill_rate_7d", "fill_rate_30d")
-    # The seed's ORDER BY puts NULL first on PostgreSQL and last on SQLite: compare by ticker.
-    assert sorted(seed, key=repr) == sorted(mine, key=repr)
+    # The source's ORDER BY puts NULL first on PostgreSQL and last on SQLite: compare by ticker.
+    assert sorted(theirs, key=repr) == sorted(mine, key=repr)
     rates = [r.fill_rate_7d for r in ours if r.fill_rate_7d is not None]
     assert rates == sorted(rates, reverse=True)
     if bot_id != "gamma":
@@ -533,13 +536,13 @@ def test_performance_over_time(db: Database, seeded: Dataset, read: Read, bot_id
         bot_id,
     )
     with db.session(readonly=True) as session:
-        seed = run(session, sql, bot_id=bot_id, now=seeded.now)
+        theirs = run(session, sql, bot_id=bot_id, now=seeded.now)
         ours = Analytics(session, bot_id=bot_id).performance_over_time(days=30, now=seeded.now)
-    seed_rows = convert(seed, Read.day, read.money, Read.ratio, Read.same)
+    their_rows = convert(theirs, Read.day, read.money, Read.ratio, Read.same)
     mine = project(ours, "date", "total_pnl", "win_rate", "total_trades")
     if bot_id is None:  # two bots snapshot at the same time
-        seed_rows, mine = sorted(seed_rows, key=repr), sorted(mine, key=repr)
-    assert seed_rows == mine
+        their_rows, mine = sorted(their_rows, key=repr), sorted(mine, key=repr)
+    assert their_rows == mine
     expected = [
         s
         for s in seeded.of(seeded.snapshots, bot_id)
@@ -594,14 +597,14 @@ def _slippage_sql(dialect: str, bot_id: str | None) -> str:
 @pytest.mark.parametrize("bot_id", BOTS)
 def test_slippage_analysis(db: Database, seeded: Dataset, read: Read, bot_id: str | None):
     with db.session(readonly=True) as session:
-        seed = run(session, _slippage_sql(db.dialect_name, bot_id), bot_id=bot_id, now=seeded.now)
+        theirs = run(session, _slippage_sql(db.dialect_name, bot_id), bot_id=bot_id, now=seeded.now)
         ours = Analytics(session, bot_id=bot_id).slippage_analysis(days=7, now=seeded.now)
     m = read.money
-    seed_rows = convert(seed, Read.same, m, m, m)
+    their_rows = convert(theirs, Read.same, m, m, m)
     mine = project(ours, "ticker", "avg_slippage", "median_slippage", "max_slippage")
-    # The seed's ORDER BY puts a ticker without any slippage (NULL average) first on
+    # The source's ORDER BY puts a ticker without any slippage (NULL average) first on
     # PostgreSQL and last on SQLite; ours puts it last on both.
-    nulls_last = sorted(seed_rows, key=lambda r: r[1] is None)
+    nulls_last = sorted(their_rows, key=lambda r: r[1] is None)
     assert nulls_last == mine
     unknown = [r.avg_slippage is None for r in ours]
     assert unknown == sorted(unknown)

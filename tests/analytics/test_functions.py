@@ -1,4 +1,4 @@
-"""Seed 003's functions: PostgreSQL's get_paper_* and the Python API agree, on every bot.
+"""The paper-trading SQL functions: PostgreSQL's get_paper_* and the Python API agree, on every bot.
 
 On SQLite there are no stored functions; ``Analytics.total_pnl`` and ``Analytics.fill_rate``
 answer the same questions and are checked against the data set on both backends.
@@ -50,7 +50,7 @@ def test_get_paper_total_pnl_is_total_pnl(db: Database, seeded: Dataset, bot_id:
             text("SELECT get_paper_total_pnl(:bot_id)"), {"bot_id": bot_id}
         ).scalar_one()
         ours = Analytics(session, bot_id=bot_id).total_pnl()
-        if bot_id is None:  # seed 003's call, unchanged
+        if bot_id is None:  # the source's call, unchanged
             assert session.execute(text("SELECT get_paper_total_pnl()")).scalar_one() == ours
     assert function == positional == ours
 
@@ -85,11 +85,11 @@ def test_get_paper_fill_rate_is_fill_rate(db: Database, seeded: Dataset, bot_id:
             # The function measures back from the database's now(); the data set keeps its
             # rows hours away from every window edge, so the two clocks agree on them.
             assert function == analytics.fill_rate(ticker, days=days, now=seeded.now)
-            if bot_id is None and days == 7:  # seed 003's call, unchanged
-                seed = session.execute(
+            if bot_id is None and days == 7:  # the source's call, unchanged
+                theirs = session.execute(
                     text("SELECT get_paper_fill_rate(:ticker, 7)"), {"ticker": ticker}
                 ).scalar_one()
-                assert seed == function
+                assert theirs == function
 
 
 def test_postgresql_functions_default_to_seven_days(db: Database, seeded: Dataset):

@@ -1,10 +1,10 @@
-"""Issue 5's "Done when": each seed Common Query returns what the analytics method returns on
-data the repositories wrote (not Core inserts, as in test_common_queries).
+"""Issue 5's "Done when": each Common Query of the source schema returns what the analytics
+method returns on data the repositories wrote (not Core inserts, as in test_common_queries).
 
 One multi-bot scenario goes through the public write API: registered bots, long and short
 positions marked to market and closed (one in two parts), orders submitted, accepted, filled
 in parts, filled and cancelled, snapshots and computed metrics, training runs with episodes,
-evaluations and ensemble weights. The seed statements are test_common_queries' adaptations.
+evaluations and ensemble weights. The statements are test_common_queries' adaptations.
 """
 
 from __future__ import annotations
@@ -348,10 +348,10 @@ def test_position_queries(scenario: Database, bot_id: str | None) -> None:
 @pytest.mark.parametrize("bot_id", ["alpha", "beta"])
 def test_current_risk(scenario: Database, bot_id: str) -> None:
     with scenario.session(readonly=True) as session:
-        seed = run(session, CURRENT_RISK_SQL, bot_id=bot_id)
+        theirs = run(session, CURRENT_RISK_SQL, bot_id=bot_id)
         ours = Analytics(session, bot_id=bot_id).current_risk()
-    assert len(seed) == 1
-    assert seed == project(ours, "sharpe_ratio", "max_drawdown_pct", "current_drawdown_pct")
+    assert len(theirs) == 1
+    assert theirs == project(ours, "sharpe_ratio", "max_drawdown_pct", "current_drawdown_pct")
 
 
 @pytest.mark.parametrize("bot_id", BOTS)
@@ -363,11 +363,11 @@ def test_order_queries(scenario: Database, bot_id: str | None, days: int | None)
             session.execute(text("SET LOCAL TIME ZONE 'UTC'"))
         analytics = Analytics(session, bot_id=bot_id)
         sql = daily_fill_rate_sql(scenario.dialect_name, bot_id=bot_id, days=days)
-        seed = run(session, sql, bot_id=bot_id, today=NOW.date().isoformat())
+        theirs = run(session, sql, bot_id=bot_id, today=NOW.date().isoformat())
         ours = analytics.daily_fill_rate(days=days, now=NOW)
         slippage = run(session, scoped(SLIPPAGE_BY_ORDER_TYPE_SQL, bot_id), bot_id=bot_id)
         by_type = analytics.slippage_by_order_type()
-    assert convert(seed, Read.day, Read.same, Read.same, Read.ratio) == project(
+    assert convert(theirs, Read.day, Read.same, Read.same, Read.ratio) == project(
         ours, "date", "orders", "filled", "fill_rate"
     )
     assert any(0 < r.fill_rate < 1 for r in ours) or bot_id == "beta"

@@ -1,4 +1,4 @@
-"""Seed 000's ML queries on both backends, with NaN and infinities where they bite."""
+"""The ML queries on both backends, with NaN and infinities where they bite."""
 
 from __future__ import annotations
 

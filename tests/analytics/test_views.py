@@ -332,7 +332,7 @@ def test_hyperparameter_results(db: Database, seeded: Dataset):
         raw = session.execute(text("SELECT sharpe_ratio FROM v_hyperparameter_results")).all()
     everything = sorted((e["sharpe_ratio"] for e in seeded.evaluations), reverse=True)
     assert [r.sharpe_ratio for r in top] == everything[:5]
-    assert [r[0] for r in raw] == everything  # the view itself is ordered (seed: LIMIT 10)
+    assert [r[0] for r in raw] == everything  # the view itself is ordered (the source: LIMIT 10)
     assert {r.algorithm for r in ppo} == {"PPO"}
     assert top[0].run_id == "r-ppo-5"  # failed runs' parameters are results too
 

@@ -37,7 +37,7 @@ ADDED_INDEXES = {
 NOW = dt.datetime(2026, 3, 2, 15, 30, tzinfo=dt.UTC)
 
 
-def seed_rows(database: Database) -> None:
+def insert_rows(database: Database) -> None:
     with database.session() as session:
         session.execute(insert(Bot), [{"bot_id": "alpha"}])
         session.execute(
@@ -128,7 +128,7 @@ def test_round_trip_with_views_in_place(fresh_url: str):
     database = Database(fresh_url, check_schema=False)
     try:
         database.upgrade()
-        seed_rows(database)
+        insert_rows(database)
         with database.connect() as connection:
             at_head = objects(connection)
         assert at_head["views"] == VIEW_NAMES
@@ -287,7 +287,7 @@ def definitions(connection: Connection) -> dict[str, str]:
 def at_head(fresh_url: str):
     database = Database(fresh_url, check_schema=False)
     database.upgrade()
-    seed_rows(database)
+    insert_rows(database)
     with database.connect() as connection:
         # A user's view on top of ours: preserved too, and re-created after it.
         connection.execute(

@@ -285,17 +285,17 @@ def test_concurrent_set_weights_never_leave_two_active_versions(db: Database) ->
     errors: list[BaseException] = []
     barrier = threading.Barrier(4)
 
-    def writer(seed: int) -> None:
+    def writer(offset: int) -> None:
         try:
             barrier.wait()
             for i in range(8):
-                chosen = [members[(seed + i + k) % 4] for k in range(2)]
+                chosen = [members[(offset + i + k) % 4] for k in range(2)]
                 with db.unit_of_work() as uow:
                     uow.ensembles.set_weights("shared", {chosen[0]: 0.4, chosen[1]: 0.6})
         except BaseException as exc:  # pragma: no cover - reported below
             errors.append(exc)
 
-    threads = [threading.Thread(target=writer, args=(seed,)) for seed in range(4)]
+    threads = [threading.Thread(target=writer, args=(offset,)) for offset in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:

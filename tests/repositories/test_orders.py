@@ -971,7 +971,7 @@ def test_fills_of_an_order_without_fills_and_of_a_missing_one(repo: OrderReposit
         repo.fills("missing")
 
 
-# --- seed queries ---------------------------------------------------------------------------
+# --- common queries -------------------------------------------------------------------------
 
 
 def test_daily_fill_rate(repo: OrderRepository) -> None:

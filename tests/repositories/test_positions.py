@@ -1,4 +1,4 @@
-"""PositionRepository on both backends: open, mark, close, partial close, seed queries."""
+"""PositionRepository on both backends: open, mark, close, partial close, common queries."""
 
 from __future__ import annotations
 
@@ -564,7 +564,7 @@ def test_property_stored_pnl_matches_the_side(
     assert (marked.unrealized_pnl > 0) == (sign * (mark - entry) > 0 and marked.unrealized_pnl != 0)
 
 
-# --- seed 000's common queries ---------------------------------------------------------------
+# --- common queries ------------------------------------------------------------------------
 
 
 def close(db: Database, bot: str, position: PositionRecord, price: str, **kwargs: Any) -> None:

@@ -1,4 +1,4 @@
-"""The read side: every seed view and common query as a typed Python call.
+"""The read side: every view and common query of the source schema as a typed Python call.
 
 ``uow.analytics`` is an ``Analytics`` bound to the unit of work's session and bot::
 
@@ -12,7 +12,7 @@
 Methods return ``Rows`` of frozen dataclasses (``.to_dataframe()`` with pandas installed) or a
 single value. The same answers are in SQL for psql, sqlite3 and Grafana users: the views and
 PostgreSQL functions that revision 0004 creates (docs/queries.md maps each method to its view
-or seed query). Queries live in one module per domain: ``positions``, ``orders``,
+or query). Queries live in one module per domain: ``positions``, ``orders``,
 ``portfolio``, ``training``; this class validates arguments and delegates.
 """
 
@@ -109,7 +109,7 @@ __all__ = [
     "TrainingSummary",
 ]
 
-#: The views keep at most this many rows per bot (seed 000's "last 100").
+#: The views keep at most this many rows per bot ("the last 100").
 RECENT_LIMIT = 100
 MAX_LIMIT = 100_000
 MAX_DAYS = 36_600
@@ -161,7 +161,7 @@ class Analytics:
         self._session = session
         self.bot_id = None if bot_id is None else required_text("bot_id", bot_id)
 
-    # --- positions (seed 000 positions database, seed 003 positions) ---------------------
+    # --- positions ----------------------------------------------------------------------
 
     def position_summary(self, *, now: dt.datetime | None = None) -> Rows[PositionSummary]:
         """v_position_summary: open positions with calculated fields (``hours_held`` to
@@ -179,23 +179,23 @@ class Analytics:
         return positions.active_positions(self._session, bot_id=self.bot_id)
 
     def total_unrealized_pnl(self) -> Decimal:
-        """Seed 000: total unrealized P&L of open positions."""
+        """Total unrealized P&L of open positions."""
         return positions.total_unrealized_pnl(self._session, bot_id=self.bot_id)
 
     def total_pnl(self) -> Decimal:
-        """Seed 003's get_paper_total_pnl(): realized plus unrealized P&L."""
+        """The SQL function get_paper_total_pnl(): realized plus unrealized P&L."""
         return positions.total_pnl(self._session, bot_id=self.bot_id)
 
     def win_rate(self) -> float | None:
-        """Seed 000: share of closed trades with a positive realized P&L."""
+        """Share of closed trades with a positive realized P&L."""
         return positions.win_rate(self._session, bot_id=self.bot_id)
 
     def holding_period_by_exit_reason(self) -> Rows[ExitReasonHolding]:
-        """Seed 000: average holding period by exit reason."""
+        """Average holding period by exit reason."""
         return positions.holding_period_by_exit_reason(self._session, bot_id=self.bot_id)
 
     def best_performers(self, *, limit: int = 10) -> Rows[BestPerformer]:
-        """Seed 000: closed trades with the largest realized P&L."""
+        """Closed trades with the largest realized P&L."""
         return positions.best_performers(self._session, bot_id=self.bot_id, limit=_limit(limit))
 
     def trade_statistics(
@@ -234,7 +234,7 @@ class Analytics:
         return orders.orders_last_24h(self._session, bot_id=self.bot_id, now=_as_of(now))
 
     def daily_summary(self, *, days: int = 7, now: dt.datetime | None = None) -> Rows[DailySummary]:
-        """v_paper_daily_summary for today and the ``days`` days before (seed 003)."""
+        """v_paper_daily_summary for today and the ``days`` days before."""
         return orders.daily_summary(
             self._session,
             bot_id=self.bot_id,
@@ -246,7 +246,7 @@ class Analytics:
     def daily_fill_rate(
         self, *, days: int | None = None, now: dt.datetime | None = None
     ) -> Rows[DailyFillRate]:
-        """Seed 000: orders, filled orders and fill rate per day (all history by default)."""
+        """Orders, filled orders and fill rate per day (all history by default)."""
         return orders.daily_fill_rate(
             self._session,
             bot_id=self.bot_id,
@@ -256,13 +256,13 @@ class Analytics:
         )
 
     def slippage_by_order_type(self) -> Rows[SlippageByOrderType]:
-        """Seed 000: average slippage by order type."""
+        """Average slippage by order type."""
         return orders.slippage_by_order_type(self._session, bot_id=self.bot_id)
 
     def fill_rate(
         self, ticker: str, *, days: int = 7, now: dt.datetime | None = None
     ) -> float | None:
-        """Seed 003's get_paper_fill_rate(symbol, days): filled / submitted orders."""
+        """The SQL function get_paper_fill_rate(symbol, days): filled / submitted orders."""
         return orders.fill_rate(
             self._session,
             bot_id=self.bot_id,
@@ -273,7 +273,7 @@ class Analytics:
         )
 
     def fill_rate_by_symbol(self, *, now: dt.datetime | None = None) -> Rows[SymbolFillRate]:
-        """Seed 003: 7- and 30-day fill rate of every ticker."""
+        """7- and 30-day fill rate of every ticker."""
         return orders.fill_rate_by_symbol(
             self._session, bot_id=self.bot_id, now=_now(now), as_of=now is not None
         )
@@ -281,7 +281,7 @@ class Analytics:
     def slippage_analysis(
         self, *, days: int = 7, now: dt.datetime | None = None
     ) -> Rows[SlippageStats]:
-        """Seed 003: average, median and maximum slippage per ticker of recent fills."""
+        """Average, median and maximum slippage per ticker of recent fills."""
         return orders.slippage_analysis(
             self._session,
             bot_id=self.bot_id,
@@ -315,7 +315,7 @@ class Analytics:
     def current_risk(
         self, *, strategy: str = ALL_STRATEGIES, now: dt.datetime | None = None
     ) -> Rows[RiskSnapshot]:
-        """Seed 000: current Sharpe ratio and drawdown (one row per bot), the newest on or
+        """Current Sharpe ratio and drawdown (one row per bot), the newest on or
         before ``now``'s date."""
         return portfolio.current_risk(
             self._session,
@@ -327,7 +327,7 @@ class Analytics:
     def performance_over_time(
         self, *, days: int = 30, now: dt.datetime | None = None
     ) -> Rows[PerformancePoint]:
-        """Seed 003: daily P&L, win rate and trades over the last ``days`` days."""
+        """Daily P&L, win rate and trades over the last ``days`` days."""
         return portfolio.performance_over_time(
             self._session,
             bot_id=self.bot_id,
@@ -407,8 +407,8 @@ class Analytics:
         by: str = "sharpe_ratio",
         ascending: bool = False,
     ) -> Rows[LeaderboardEntry]:
-        """v_agent_leaderboard: best evaluations of completed runs by Sharpe ratio (seed 000's
-        "best agents"); every evaluation of a run is ranked, as in the view.
+        """v_agent_leaderboard: best evaluations of completed runs by Sharpe ratio ("best
+        agents"); every evaluation of a run is ranked, as in the view.
 
         ``by`` ranks by any other evaluation metric, or by a figure of the run itself
         (``final_reward``, ``best_reward``: one row per run, no evaluation needed, each with
@@ -532,9 +532,10 @@ class Analytics:
     def algorithm_comparison(
         self, *, evaluation_type: EvaluationType | str = EvaluationType.VALIDATION
     ) -> Rows[AlgorithmComparison]:
-        """Seed 000: compare algorithms by Sharpe ratio over completed runs.
+        """Compare algorithms by Sharpe ratio over completed runs.
 
-        ``evaluations`` is the seed's ``runs`` column (COUNT(*) over the joined evaluations);
+        ``evaluations`` is the source query's ``runs`` column (COUNT(*) over the joined
+        evaluations);
         ``runs`` counts distinct runs.
         """
         return Rows(
@@ -549,8 +550,8 @@ class Analytics:
         evaluation_type: EvaluationType | str = EvaluationType.VALIDATION,
         limit: int = 5,
     ) -> Rows[HyperparameterScore]:
-        """Seed 000: best hyperparameters for an algorithm (PPO by default); ``average`` is
-        the seed's ``avg_sharpe``."""
+        """Best hyperparameters for an algorithm (PPO by default); ``average`` is
+        the source query's ``avg_sharpe``."""
         return Rows(
             HyperparameterScore,
             training.best_hyperparameters(
@@ -561,7 +562,7 @@ class Analytics:
     def ensemble_weight_history(
         self, *, ensemble_id: str = "production", limit: int = 20
     ) -> Rows[EnsembleWeightChange]:
-        """Seed 000: an ensemble's weight history, newest first."""
+        """An ensemble's weight history, newest first."""
         return Rows(
             EnsembleWeightChange,
             training.ensemble_weight_history(

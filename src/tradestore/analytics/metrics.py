@@ -46,7 +46,7 @@ DatedEquity = tuple[dt.date, Decimal]
 
 @dataclass(frozen=True, kw_only=True)
 class MetricValues:
-    """Every metric column of performance_metrics (seed 000); None = not defined / unknown."""
+    """Every metric column of performance_metrics; None = not defined / unknown."""
 
     # risk-adjusted returns
     sharpe_ratio: float | None = None

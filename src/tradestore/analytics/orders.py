@@ -1,6 +1,6 @@
 """Read-side queries on orders and fills: recency, fill statistics, fill rates, slippage.
 
-Seed 000's trading views and "Common Queries", seed 003's recent orders, daily summary, fill
+The trading views and "Common Queries", the paper-trading recent orders, daily summary, fill
 rate (``get_paper_fill_rate``) and slippage analysis. Time windows are computed from ``now``
 (default: the current time) so that a backtest can ask about its own simulated week; every
 window is a range on a stored instant, which is what lets it use an index.
@@ -124,7 +124,7 @@ def order_fill_stats(
 
 @dataclass(frozen=True, slots=True)
 class PaperRecentOrder:
-    """A row of v_paper_recent_orders (seed 003: orders of the last 24 hours)."""
+    """A row of v_paper_recent_orders: orders of the last 24 hours."""
 
     bot_id: str
     order_id: str
@@ -196,7 +196,7 @@ class DailySummary:
 def daily_summary(
     session: Session, *, bot_id: str | None, days: int = 7, now: dt.datetime, as_of: bool = False
 ) -> Rows[DailySummary]:
-    """Seed 003's Daily Summary: days from ``days`` days before today (UTC) through today,
+    """The Daily Summary: days from ``days`` days before today (UTC) through today,
     newest first, tickers alphabetically within a day.
 
     The rows of v_paper_daily_summary, computed from ``orders`` with the same SQL so that the
@@ -285,7 +285,7 @@ def daily_fill_rate(
 ) -> Rows[DailyFillRate]:
     """Orders submitted per UTC day, how many ended filled, and the ratio; newest day first.
 
-    ``days=None`` covers all history like seed 000's query; ``days=n`` covers today (the day
+    ``days=None`` covers all history like the source query; ``days=n`` covers today (the day
     of ``now``) and the ``n`` days before it, as a range on ``submitted_at`` (an index range
     scan). ``since`` / ``until`` bound ``submitted_at`` as [since, until); ``limit`` keeps
     the newest days; ``as_of`` leaves out orders submitted after ``now``. Shared with
@@ -402,7 +402,7 @@ class SymbolFillRate:
 def fill_rate_by_symbol(
     session: Session, *, bot_id: str | None, now: dt.datetime, as_of: bool = False
 ) -> Rows[SymbolFillRate]:
-    """Seed 003's Fill Rate by Symbol: every ticker ever ordered with its 7- and 30-day fill
+    """Fill Rate by Symbol: every ticker ever ordered with its 7- and 30-day fill
     rates (None without orders in the window); best 7-day rate first, None last. ``as_of``
     leaves out orders submitted after ``now`` (the ticker list is every ticker still)."""
     since_7 = now - dt.timedelta(days=7)
@@ -449,7 +449,7 @@ class SlippageStats:
 def slippage_analysis(
     session: Session, *, bot_id: str | None, days: int = 7, now: dt.datetime, as_of: bool = False
 ) -> Rows[SlippageStats]:
-    """Seed 003's Slippage Analysis: average, median and maximum slippage per ticker of the
+    """Slippage Analysis: average, median and maximum slippage per ticker of the
     orders filled in the last ``days`` days; highest average first.
 
     The median is PostgreSQL's ``percentile_cont(0.5)`` (interpolated, computed in double

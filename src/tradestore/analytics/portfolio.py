@@ -1,7 +1,7 @@
 """Read-side queries on portfolio snapshots and performance metrics.
 
-Seed 000's equity curve and performance summary views and its "current Sharpe ratio and
-drawdown" query; seed 003's "Performance Over Time".
+The equity curve and performance summary views, the "current Sharpe ratio and drawdown"
+query and "Performance Over Time".
 """
 
 from __future__ import annotations
@@ -144,7 +144,7 @@ _SUMMARY_COLUMNS = (
 
 @dataclass(frozen=True, slots=True)
 class RiskSnapshot:
-    """The latest risk figures of one bot (seed 000's "current Sharpe ratio and drawdown")."""
+    """The latest risk figures of one bot ("current Sharpe ratio and drawdown")."""
 
     bot_id: str
     metric_date: dt.date
@@ -164,7 +164,7 @@ def current_risk(
 ) -> Rows[RiskSnapshot]:
     """The newest metrics row of ``strategy`` (default: the portfolio-wide row), one per bot.
 
-    Bot-scoped this is seed 000's ``ORDER BY metric_date DESC LIMIT 1``, served by the
+    Bot-scoped this is the source query's ``ORDER BY metric_date DESC LIMIT 1``, served by the
     (bot_id, metric_date, strategy) index. With ``now``, the newest row dated on or before
     now's UTC date: what a backtest knew at its simulated present.
     """
@@ -206,7 +206,7 @@ def current_risk(
 
 @dataclass(frozen=True, slots=True)
 class PerformancePoint:
-    """One daily snapshot in seed 003's "Performance Over Time".
+    """One daily snapshot in "Performance Over Time".
 
     ``total_pnl`` is the snapshot's cumulative P&L; ``win_rate`` is the day's wins over
     decided (won or lost) trades, None on a day without any; ``total_trades`` the day's trades.

@@ -1,6 +1,6 @@
 """Read-side queries on positions: open, closed, and their P&L.
 
-Seed 000's positions views and "Common Queries", seed 003's active positions and
+The positions views and "Common Queries", the paper-trading active positions and
 ``get_paper_total_pnl``. Every function takes ``bot_id``: a bot's rows, or every bot's when
 None (rows then carry ``bot_id`` to tell them apart).
 """
@@ -121,7 +121,7 @@ def recent_closed_trades(
 
 @dataclass(frozen=True, slots=True)
 class ActivePosition:
-    """A row of v_paper_active_positions (seed 003).
+    """A row of v_paper_active_positions.
 
     ``realized_pnl`` is what the position's partial closes already realized; ``total_pnl``
     adds the open remainder's ``unrealized_pnl``. ``signed_quantity`` is negative for shorts.
@@ -146,7 +146,7 @@ class ActivePosition:
 
 
 def active_positions(session: Session, *, bot_id: str | None) -> Rows[ActivePosition]:
-    """Open positions with their P&L, largest total P&L first (seed 003's Active Positions)."""
+    """Open positions with their P&L, largest total P&L first ("Active Positions")."""
     view = schema.v_paper_active_positions
     query = select(*view.c).order_by(view.c.total_pnl.desc(), view.c.position_id)
     if bot_id is not None:
@@ -222,7 +222,7 @@ def win_rate(
     """Share of closed trades with realized_pnl > 0; None when nothing was closed.
 
     Every closed row counts as one trade, so a position closed in three parts is three
-    trades, as in seed 000's query over closed_positions.
+    trades, as in the source query over closed_positions.
     """
     query = (
         select(

@@ -293,6 +293,6 @@ VIEWS: tuple[TableClause, ...] = (
     v_paper_daily_summary,
 )
 
-#: Seed 003's PostgreSQL functions (SQLite answers through ``Analytics.total_pnl`` and
+#: The paper-trading PostgreSQL functions (SQLite answers through ``Analytics.total_pnl`` and
 #: ``Analytics.fill_rate``).
 POSTGRESQL_FUNCTIONS = ("get_paper_total_pnl", "get_paper_fill_rate")

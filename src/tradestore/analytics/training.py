@@ -1,4 +1,4 @@
-"""Seed 000's ML questions as typed query functions over a Session.
+"""The ML questions of the source schema (docs/lineage.md) as typed query functions over a Session.
 
 The leaderboard (``v_agent_leaderboard``), the algorithm comparison, the training summary
 (``v_training_summary``), the hyperparameter results (``v_hyperparameter_results``), the best
@@ -86,7 +86,7 @@ class LeaderboardEntry:
 
 @dataclass(frozen=True, slots=True)
 class AlgorithmComparison:
-    """Seed 000's "compare algorithms": runs per algorithm and their Sharpe ratios."""
+    """The "compare algorithms" query: runs per algorithm and their Sharpe ratios."""
 
     algorithm: Algorithm
     runs: int
@@ -252,8 +252,8 @@ def agent_leaderboard(
     Runs whose figure is NULL or NaN have no rank and are left out. ``status=None``
     includes runs in every status (by default only completed runs, the deployable agents).
     ``evaluation_type=None`` ranks evaluations of every type; ``latest_only=False`` ranks
-    every evaluation, not only each run's latest: with ``evaluation_type=None`` that is seed
-    000's ``v_agent_leaderboard`` (ties broken by ``performance_id`` like the view).
+    every evaluation, not only each run's latest: with ``evaluation_type=None`` that is
+    ``v_agent_leaderboard`` (ties broken by ``performance_id`` like the view).
 
     ``by`` is any evaluation metric (``METRICS``) or a figure of the run itself
     (``RUN_FIGURES``: ``final_reward``, ``best_reward``), which ranks runs with no
@@ -384,7 +384,7 @@ def algorithm_comparison(
     evaluation_type: EvaluationType | str = EvaluationType.VALIDATION,
     status: RunStatus | str | None = RunStatus.COMPLETED,
 ) -> list[AlgorithmComparison]:
-    """Seed 000's "compare algorithms" over every evaluation of the type, best average first."""
+    """The "compare algorithms" query over every evaluation of the type, best average first."""
     kind = choice("evaluation_type", evaluation_type, EvaluationType)
     sharpe = AgentPerformance.sharpe_ratio
     avg = average(sharpe)
@@ -428,7 +428,7 @@ def training_summary(
     """Runs, newest first, with their latest evaluation of the type (if any).
 
     ``evaluation_type=None`` takes the latest validation, else the latest evaluation of any
-    type (seed 000's ``v_training_summary``); ``limit=None`` returns every run.
+    type (like ``v_training_summary``); ``limit=None`` returns every run.
     """
     kind = (
         None
@@ -518,7 +518,7 @@ def hyperparameter_results(
     """Every evaluation of the type with its run's hyperparameters, best Sharpe first.
 
     Evaluations whose Sharpe ratio is NULL or NaN come last. ``evaluation_type=None`` takes
-    every type (seed 000's ``v_hyperparameter_results``).
+    every type (like ``v_hyperparameter_results``).
     """
     statement = (
         select(
@@ -564,7 +564,7 @@ def best_hyperparameters(
     limit: int = 5,
     ascending: bool = False,
 ) -> list[HyperparameterScore]:
-    """Seed 000's "best hyperparameters for PPO": configurations by their average ``by``.
+    """The "best hyperparameters for PPO" query: configurations by their average ``by``.
 
     Groups the evaluations of the type by (learning_rate, batch_size, n_steps) and orders the
     groups by the average of ``by`` (highest first; ``ascending=True`` for metrics where lower
@@ -833,7 +833,7 @@ class EnsembleWeightChange:
 def ensemble_weight_history(
     session: Session, *, ensemble_id: str = "production", limit: int = 20
 ) -> list[EnsembleWeightChange]:
-    """The latest weight rows of an ensemble, newest first (seed 000's weight history)."""
+    """The latest weight rows of an ensemble, newest first (the weight history)."""
     w = EnsembleWeight
     statement = (
         select(

@@ -1,4 +1,4 @@
-"""``tradestore db ...``: migrations (seed 001's migrate runner) and verify."""
+"""``tradestore db ...``: migrations (the migrate runner) and verify."""
 
 from __future__ import annotations
 

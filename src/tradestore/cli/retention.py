@@ -1,4 +1,4 @@
-"""``tradestore prune``: retention of old history (seeds 003 and 004)."""
+"""``tradestore prune``: retention of old history."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""``tradestore stats``: rows and size per table, database size (seed 003's monitoring)."""
+"""``tradestore stats``: rows and size per table, database size."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Backups that are consistent, compressed, private and verified (seeds 000 and 002).
+"""Backups that are consistent, compressed, private and verified.
 
 SQLite goes through the online backup API, never a file copy: a copy of a WAL database taken
 while a bot writes can miss committed transactions still in the ``-wal`` file or catch pages

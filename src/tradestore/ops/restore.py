@@ -1,4 +1,4 @@
-"""Restore a backup over the current database, safely (seed 002's ``restore_database``).
+"""Restore a backup over the current database, safely (what bot projects call ``restore_database``).
 
 The order is what makes it safe:
 

@@ -1,4 +1,4 @@
-"""Deleting old history without touching live state (seeds 003 and 004's cleanup).
+"""Deleting old history without touching live state.
 
 What is pruned, and by which timestamp a row is aged (a row goes when that instant is strictly
 before the cut-off):

@@ -1,4 +1,4 @@
-"""Rows and sizes per table and index (seed 003's monitoring queries), and the database size.
+"""Rows and sizes per table and index (the usual monitoring queries), and the database size.
 
 Row counts are exact (``count(*)`` in one read snapshot), because "how many rows did that
 prune leave?" deserves an exact answer. Sizes come from ``pg_total_relation_size`` and friends on

@@ -1,4 +1,4 @@
-"""Where the schema stands (seed 001's ``migrate status``).
+"""Where the schema stands (the ``migrate status`` of migration runners).
 
 The current revision, the revisions still to apply, and the newest entries of
 ``migration_history`` (including failures, with their error message): enough to answer "what

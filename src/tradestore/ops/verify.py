@@ -1,4 +1,4 @@
-"""Is this database what tradestore expects? (seed 001's ``migrate verify``)
+"""Is this database what tradestore expects? (the ``migrate verify`` of migration runners)
 
 Every check returns a finding instead of raising, so the CLI and the init script can print all
 of them at once and exit non-zero when any failed:
