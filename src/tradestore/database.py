@@ -16,11 +16,14 @@ recipe makes SQLite DDL transactional, so a failed migration leaves nothing half
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -122,6 +125,27 @@ def create_engine_for(
     event.listen(engine, "connect", _pin_utc)
     event.listen(engine, "reset", _end_leftover_transaction)
     return engine
+
+
+#: Every engine a Database made in this process; forgotten with the Database.
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _forget_pools_in_child() -> None:
+    """A forked child must not use the connections its parent had pooled.
+
+    The child inherits the pool's open sockets and SQLite handles: a PostgreSQL connection
+    used from both processes interleaves two conversations on one socket, and a SQLite
+    handle in the child holds none of the parent's POSIX locks (a path to a corrupt file).
+    ``dispose(close=False)`` (SQLAlchemy's recipe for ``multiprocessing`` with fork) gives
+    the child a new, empty pool and leaves the parent's connections alone. The per-thread
+    SQLite sessions do the same for themselves (thread_sessions).
+    """
+    for engine in list(_engines):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_pools_in_child)
 
 
 def _end_leftover_transaction(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
@@ -298,6 +322,7 @@ class Database:
         self._schema_lock = threading.Lock()
         self._thread_sessions = _thread_sessions_for(self.engine)
         self._writing = threading.local()  # .open: this thread has a write unit of work open
+        _engines.add(self.engine)
 
     @classmethod
     def from_env(cls, **options: Any) -> Database:
@@ -431,26 +456,31 @@ class Database:
         effects. Attempts, deadline and backoff come from ``retry`` or the Database's policy
         (by default 30 s: a server restart is waited out); when it is spent the last error is
         raised as ``TransientDatabaseError`` saying so. A failure while COMMIT was in flight
-        raises ``CommitOutcomeUnknown`` on SQLite; on PostgreSQL ``run`` first asks the
-        server what became of the transaction (see :meth:`_settle_commit`): committed, the
-        result is returned; aborted, ``work`` runs again; only an answer that cannot be had
-        within the policy raises ``CommitOutcomeUnknown``.
+        is settled rather than guessed on PostgreSQL: ``run`` asks the server what became of
+        the transaction (see :meth:`_settle_commit`); committed, the result is returned; not
+        committed, ``work`` runs again; only an answer that cannot be had (or trusted) within
+        the policy raises ``CommitOutcomeUnknown``. (SQLite's COMMIT runs in this process:
+        it succeeds or fails, it is never in flight.)
         """
         progress = (retry or self.retry_policy).start()
         while True:
-            xid: str | None = None
+            marker: _CommitMarker | None = None
+            wrote = True
             try:
                 # Connect/BEGIN failures come here too: one policy, one deadline, not two
                 # nested ones multiplying each other.
                 with self.unit_of_work(bot_id, retry=NO_RETRY) as uow:
                     result = work(uow)
                     if self.dialect_name == "postgresql" and uow_failure(uow.session) is None:
-                        xid = _transaction_id(uow.session)
+                        marker = _commit_marker(uow.session)
+                        wrote = marker is not None
                 return result
             except CommitOutcomeUnknown as exc:
-                if xid is None:
+                if not wrote:
+                    return result  # it wrote nothing: whatever COMMIT did, nothing changed
+                if marker is None:
                     raise
-                if self._settle_commit(xid, progress, exc):
+                if self._settle_commit(marker, progress, exc):
                     return result
                 # Aborted: nothing of it was applied, so it is run again like any transient.
             except TransientDatabaseError as exc:
@@ -462,21 +492,31 @@ class Database:
                     raise
                 _wait_or_give_up(progress, exc.first_error)
 
-    def _settle_commit(self, xid: str, progress: Retrying, unknown: CommitOutcomeUnknown) -> bool:
-        """After a connection lost during COMMIT: True if transaction ``xid`` committed.
+    def _settle_commit(
+        self, marker: _CommitMarker, progress: Retrying, unknown: CommitOutcomeUnknown
+    ) -> bool:
+        """After a connection lost during COMMIT: True if the transaction committed.
 
         A server restart ends backends at any point, also between the COMMIT reaching the
         server and its answer reaching the client, so a bot riding out restarts meets this
-        every few restarts. ``pg_xact_status`` answers from the commit log once the server is
-        back: "committed" (return the result), "aborted" (False: run the work again). "in
-        progress" means the old backend is still finishing and is asked again; no answer
-        (the server unreachable past the policy, or the id no longer known) re-raises
-        ``unknown``, the honest outcome.
+        every few restarts. Once the server answers again, the commit log says what became
+        of the transaction id (``pg_xact_status``), with one caveat: a crash that loses WAL
+        (an immediate stop, a power loss with ``synchronous_commit=off``, a failover to an
+        async standby) hands the lost ids out again. So the answer is read with the server's
+        start time:
+
+        * same server process: "committed" returns the result, "aborted" runs the work
+          again, "in progress" (the old backend still finishing) is asked again;
+        * restarted: an id not yet handed out again, or "aborted", or one "in progress"
+          (which can only be a new transaction's) means this transaction never became
+          durable: run again. "committed" may be another transaction's: ``unknown``.
+
+        No answer within the policy re-raises ``unknown``, the honest outcome.
         """
         while True:
             try:
                 with self.connect() as connection:
-                    status = connection.execute(_XACT_STATUS, {"xid": xid}).scalar_one_or_none()
+                    row = connection.execute(_XACT_STATUS, {"xid": marker.xid}).one()
                     connection.rollback()
             except TransientDatabaseError as exc:
                 if not _pause(progress):
@@ -484,13 +524,20 @@ class Database:
                 continue
             except TradestoreError as exc:
                 raise unknown from exc
-            if status == "committed":
-                log.info("COMMIT outcome settled: transaction %s committed", xid)
+            status, started = row
+            restarted = started != marker.server_started
+            if status == "committed" and not restarted:
+                log.info("COMMIT outcome settled: transaction %s committed", marker.xid)
                 return True
-            if status == "aborted":
-                log.info("COMMIT outcome settled: transaction %s aborted, running again", xid)
+            if status in ("aborted", "not assigned") or (restarted and status == "in progress"):
+                log.info(
+                    "COMMIT outcome settled: transaction %s did not commit (%s%s), running again",
+                    marker.xid,
+                    status,
+                    ", server restarted" if restarted else "",
+                )
                 return False
-            if status is None or not _pause(progress):
+            if restarted or status is None or not _pause(progress):
                 raise unknown
 
     def _begin(
@@ -676,21 +723,38 @@ def is_missing_schema_object(exc: DBAPIError) -> bool:
     )
 
 
-#: The id of the open transaction, NULL while it has written nothing (PostgreSQL 13+).
-_CURRENT_XID = text("SELECT CAST(pg_current_xact_id_if_assigned() AS text)")
-#: What became of a transaction: committed, aborted, in progress, or NULL when too old.
-_XACT_STATUS = text("SELECT pg_xact_status(CAST(:xid AS xid8))")
+@dataclass(frozen=True)
+class _CommitMarker:
+    """What identifies a transaction to the server that may or may not have committed it."""
+
+    xid: str
+    server_started: str
 
 
-def _transaction_id(session: Session) -> str | None:
-    """The open transaction's id, asked just before COMMIT; None for one that wrote nothing.
+#: The open transaction's id (NULL while it has written nothing) and the server's start time.
+_CURRENT_XID = text(
+    "SELECT CAST(pg_current_xact_id_if_assigned() AS text), "
+    "CAST(pg_postmaster_start_time() AS text)"
+)
+#: What became of a transaction: committed, aborted, in progress, NULL when too old, or
+#: "not assigned" for an id the server has not handed out (yet, again): pg_xact_status
+#: itself refuses such an id with an error.
+_XACT_STATUS = text(
+    "SELECT CASE WHEN CAST(:xid AS xid8) >= pg_snapshot_xmax(pg_current_snapshot()) "
+    "THEN 'not assigned' ELSE pg_xact_status(CAST(:xid AS xid8)) END, "
+    "CAST(pg_postmaster_start_time() AS text)"
+)
+
+
+def _commit_marker(session: Session) -> _CommitMarker | None:
+    """Read just before COMMIT; None for a transaction that wrote nothing.
 
     One round trip per ``run`` on PostgreSQL, the price of settling a COMMIT whose answer
     was lost instead of reporting it as unknown.
     """
     session.flush()  # pending ORM writes first: they are part of what COMMIT applies
-    value = session.execute(_CURRENT_XID).scalar_one_or_none()
-    return None if value is None else str(value)
+    xid, started = session.execute(_CURRENT_XID).one()
+    return None if xid is None else _CommitMarker(str(xid), str(started))
 
 
 def _pause(progress: Retrying) -> bool:
