@@ -14,7 +14,7 @@ from sqlalchemy.exc import OperationalError
 
 from tradestore import Database
 from tradestore.errors import DatabaseUnavailable, TransientDatabaseError
-from tradestore.retry import RetryPolicy, is_transient
+from tradestore.retry import RetryPolicy, is_connection_lost, is_transient
 from tradestore.unit_of_work import UnitOfWork
 
 INSERT_BOT = text(
@@ -43,6 +43,23 @@ class _PgError(Exception):
 )
 def test_transient_classification(orig: Exception, expected: bool) -> None:
     assert is_transient(OperationalError("stmt", {}, orig)) is expected
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        "SSL SYSCALL error: EOF detected",
+        "SSL SYSCALL error: Operation timed out",
+        "SSL error: decryption failed or bad record mac",
+        "server closed the connection unexpectedly",
+    ],
+)
+def test_a_tls_connection_dying_is_a_lost_connection(message: str) -> None:
+    """The compiled hot path reports driver errors without SQLAlchemy's dialect check, so
+    tradestore must know the TLS spellings of a dropped connection itself."""
+    error = OperationalError("stmt", {}, Exception(message))
+    assert is_connection_lost(error)
+    assert is_transient(error)
 
 
 @pytest.mark.parametrize(

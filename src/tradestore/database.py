@@ -29,7 +29,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolResetState, StaticPool
 
@@ -381,13 +381,13 @@ class Database:
             try:
                 with translate_errors(self.url):
                     yield session
-                    if not readonly:
-                        session.flush()
                     # A refusal the block caught may have left the transaction unable to
                     # commit: raise rather than let COMMIT drop the block's writes silently.
                     aborted = None if readonly else uow_failure(session)
                     if aborted is not None:
                         raise aborted
+                    if not readonly:
+                        session.flush()
             except BaseException:
                 _quiet_rollback(session)
                 session.close()
@@ -675,6 +675,14 @@ def translate_errors(url: URL | str | None = None, *, committing: bool = False) 
         yield
     except TradestoreError:
         raise
+    except PendingRollbackError as exc:
+        # The bot's own ORM flush failed inside the block, the bot caught it and went on:
+        # the Session refuses to continue, and so does tradestore, naming the cause.
+        raise TransactionAborted(
+            "an earlier statement of this unit of work failed and its transaction was rolled "
+            f"back; nothing was committed: {mask_text(str(exc), secret_fragments(url))}",
+            exc,
+        ) from None
     except IntegrityError as exc:
         constraint = _constraint_name(exc)
         raise IntegrityViolation(

@@ -44,6 +44,14 @@ CONNECTION_LOST_MESSAGES = (
     "ssl connection has been closed unexpectedly",
     "connection not open",
     "connection reset by peer",
+    # TLS connections (managed PostgreSQL) die with these; SQLAlchemy's psycopg2 dialect
+    # knows them too, but the compiled hot path reports errors without asking the dialect.
+    "ssl syscall error: eof detected",
+    "ssl syscall error: operation timed out",
+    "ssl syscall error: bad file descriptor",
+    "ssl error: decryption failed or bad record mac",
+    "ssl error: sslv3 alert unexpected message",
+    "cursor already closed",
 )
 #: Fragments of libpq messages for a connection that could not be made: the server is down,
 #: restarting, shutting down, in recovery or failing over. psycopg2 gives these no SQLSTATE.

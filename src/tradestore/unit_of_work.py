@@ -19,6 +19,7 @@ from __future__ import annotations
 from functools import cached_property
 from typing import TYPE_CHECKING
 
+from psycopg2.extensions import TRANSACTION_STATUS_INERROR
 from sqlalchemy.orm import Session
 
 from tradestore.errors import TransactionAborted, ValidationError
@@ -37,8 +38,8 @@ if TYPE_CHECKING:
 
 #: ``Session.info`` key of the first refusal that left the transaction unusable.
 _FAILURE = "tradestore.failure"
-#: psycopg2.extensions.TRANSACTION_STATUS_INERROR: a statement failed, COMMIT will roll back.
-_PG_IN_ERROR = 3
+#: A statement failed, COMMIT will roll back (psycopg2.extensions, from libpq's PQTRANS_INERROR).
+_PG_IN_ERROR = TRANSACTION_STATUS_INERROR
 
 
 def note_failure(session: Session, error: BaseException) -> None:

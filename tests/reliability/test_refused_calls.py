@@ -28,7 +28,7 @@ from tradestore.errors import (
     TradestoreError,
     TransactionAborted,
 )
-from tradestore.models import Order, PortfolioSnapshot, Position, TrainingRun
+from tradestore.models import Bot, Order, PortfolioSnapshot, Position, TrainingRun
 from tradestore.unit_of_work import UnitOfWork
 
 pytestmark = pytest.mark.reliability
@@ -210,6 +210,22 @@ def test_a_failed_statement_of_the_bots_own_is_not_committed_silently(
         _submit(uow, "before")
         with contextlib.suppress(DBAPIError):  # the bot's own handler
             uow.session.execute(text("SELECT 1 / 0"))
+    assert _rows(store) == before
+
+
+def test_a_failed_orm_flush_of_the_bots_own_raises_on_exit(store: Database) -> None:
+    """The bot's own ORM write fails at flush and the bot catches it: the Session refuses to
+    go on (``PendingRollbackError``), and the block ends with ``TransactionAborted`` naming
+    it, never a raw SQLAlchemy exception and never a commit of half the block."""
+    before = _rows(store)
+    with (
+        pytest.raises(TransactionAborted, match="nothing was committed"),
+        store.unit_of_work(bot_id=BOT) as uow,
+    ):
+        _submit(uow, "before")
+        uow.session.add(Bot(bot_id=BOT))  # already registered: the flush fails
+        with contextlib.suppress(DBAPIError):  # the bot's own handler
+            uow.session.flush()
     assert _rows(store) == before
 
 

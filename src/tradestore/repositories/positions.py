@@ -78,6 +78,7 @@ from tradestore.types import (
     UTCDateTime,
     utcnow,
 )
+from tradestore.unit_of_work import note_failure
 
 MAX_TICKER_LENGTH: Final = 32
 MAX_PAGE_SIZE: Final = 10_000
@@ -810,11 +811,19 @@ class PositionRepository(BotScopedRepository):
         return ClosedPositionRecord(closed_position_id=closed_id, **values)
 
     def _restore(self, position: PositionRecord) -> None:
+        """Put back the open row a failed full close deleted, or make the block refuse.
+
+        The caller sees the original error either way. If the row cannot be put back (the
+        transaction was already doomed by the database, or the insert itself fails), the
+        unit of work is marked failed, so a caller who catches the error and carries on gets
+        ``TransactionAborted`` at the end of the block instead of committing a position
+        that vanished without a closed row.
+        """
         try:
             with self._session.begin_nested():
                 _INSERT_POSITION.execute(self._session.connection(), _bind(position.__dict__))
-        except Exception:  # noqa: S110 - the original error is the one to report
-            pass
+        except Exception as exc:
+            note_failure(self._session, exc)
 
     def _was_closed(self, position_id: str) -> bool:
         found = _CLOSED_EXISTS.execute(
