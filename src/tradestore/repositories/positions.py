@@ -74,6 +74,7 @@ from tradestore.types import (
     MONEY_CONTEXT,
     MONEY_SCALE,
     SQLITE_SIGNIFICANT_DIGITS,
+    Amount,
     ExitReason,
     Money,
     PositionSide,
@@ -378,13 +379,13 @@ class PositionRepository(BotScopedRepository):
         ticker: str,
         *,
         side: PositionSide | str,
-        quantity: Decimal | int | str,
-        entry_price: Decimal | int | str,
+        quantity: Amount,
+        entry_price: Amount,
         position_id: str | None = None,
-        current_price: Decimal | int | str | None = None,
-        stop_loss_price: Decimal | int | str | None = None,
-        take_profit_price: Decimal | int | str | None = None,
-        commission: Decimal | int | str | None = None,
+        current_price: Amount | None = None,
+        stop_loss_price: Amount | None = None,
+        take_profit_price: Amount | None = None,
+        commission: Amount | None = None,
         strategy: str | None = None,
         signal_score: float | None = None,
         metadata: Mapping[str, Any] | None = None,
@@ -453,7 +454,7 @@ class PositionRepository(BotScopedRepository):
         return record
 
     @translated
-    def mark_to_market(self, prices: Mapping[str, Decimal | int | str]) -> int:
+    def mark_to_market(self, prices: Mapping[str, Amount]) -> int:
         """Mark every open position of the given tickers; returns how many were updated.
 
         Sets current_price, unrealized_pnl (gross), unrealized_pnl_pct and folds the price into
@@ -462,11 +463,16 @@ class PositionRepository(BotScopedRepository):
         (locked on PostgreSQL, so a concurrent close cannot interleave) and one set-based
         UPDATE.
         """
-        if not isinstance(prices, Mapping):
-            raise ValidationError("prices", prices, "expected a mapping of ticker to price")
+        items = (
+            prices.items()
+            if isinstance(prices, Mapping)
+            else validation.mapping_items(
+                "prices", prices, "a mapping (or pandas Series) of ticker to price"
+            )
+        )
         d = self._dialect
         marks: dict[str, Decimal] = {}
-        for ticker, price in prices.items():
+        for ticker, price in items:
             key = validation.required_text("ticker", ticker, max_length=MAX_TICKER_LENGTH)
             if isinstance(price, Decimal) and _plainly_storable_price(price, d):
                 marks[key] = price
@@ -521,11 +527,11 @@ class PositionRepository(BotScopedRepository):
         self,
         position_id: str,
         *,
-        exit_price: Decimal | int | str,
+        exit_price: Amount,
         exit_reason: ExitReason | str,
-        quantity: Decimal | int | str | None = None,
-        commission: Decimal | int | str | None = None,
-        slippage: Decimal | int | str | None = None,
+        quantity: Amount | None = None,
+        commission: Amount | None = None,
+        slippage: Amount | None = None,
         closed_at: dt.datetime | None = None,
     ) -> ClosedPositionRecord:
         """Close the position, or ``quantity`` of it, at ``exit_price``; atomic within the unit
