@@ -213,6 +213,28 @@ def test_an_aware_timestamp_is_a_date_and_an_instant(
         assert uow.snapshots.get(stamp) == snapshot
 
 
+def test_a_timestamp_is_its_instant_whatever_library_gave_its_zone(db: Database, bot: str) -> None:
+    """01:30 on 3 November 2024 happens twice in New York; the first is 05:30 UTC."""
+    pytz = pytest.importorskip("pytz")
+    from zoneinfo import ZoneInfo
+
+    from dateutil import tz as dateutil_tz
+
+    zones = [
+        pytz.timezone("America/New_York"),
+        dateutil_tz.gettz("America/New_York"),
+        ZoneInfo("America/New_York"),
+    ]
+    first = dt.datetime(2024, 11, 3, 5, 30, tzinfo=dt.UTC)
+    for i, zone in enumerate(zones):
+        stamp = pd.Timestamp("2024-11-03 01:30").tz_localize(zone, ambiguous=True)
+        with db.unit_of_work(bot_id=bot) as uow:
+            stored = uow.snapshots.record(
+                snapshot_date=MONDAY + i * DAY, snapshot_time=stamp, total_equity=1, cash_balance=1
+            )
+        assert stored.snapshot_time == first, zone
+
+
 def test_naive_and_nanosecond_timestamps_are_refused(db: Database, bot: str) -> None:
     cases: list[tuple[dict[str, Any], type[Exception], str]] = [
         ({"snapshot_date": pd.Timestamp("2024-03-04")}, NaiveDatetimeError, "snapshot_date"),

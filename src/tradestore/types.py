@@ -297,7 +297,12 @@ def ensure_aware(field: str, value: Any) -> dt.datetime:
 
 
 def plain_datetime(field: str, value: dt.datetime) -> dt.datetime:
-    """A datetime subclass such as ``pandas.Timestamp`` as a plain ``datetime``, exactly."""
+    """An aware datetime subclass such as ``pandas.Timestamp`` as a plain UTC ``datetime``.
+
+    Converted by the subclass itself first, so its own time-zone rules (pytz, dateutil,
+    zoneinfo) decide the offset; then rebuilt field by field, which is exact to the
+    microsecond.
+    """
     if getattr(value, "nanosecond", 0):
         raise ValidationError(
             field,
@@ -305,16 +310,16 @@ def plain_datetime(field: str, value: dt.datetime) -> dt.datetime:
             "has nanoseconds, which the database does not keep (microseconds are the finest "
             "unit): round it first, e.g. Timestamp.floor('us')",
         )
+    utc = value.astimezone(dt.UTC)
     return dt.datetime(
-        value.year,
-        value.month,
-        value.day,
-        value.hour,
-        value.minute,
-        value.second,
-        value.microsecond,
-        tzinfo=value.tzinfo,
-        fold=value.fold,
+        utc.year,
+        utc.month,
+        utc.day,
+        utc.hour,
+        utc.minute,
+        utc.second,
+        utc.microsecond,
+        tzinfo=dt.UTC,
     )
 
 

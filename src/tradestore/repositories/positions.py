@@ -174,7 +174,7 @@ _CLOSED_COLUMNS = tuple(_C.c[name] for name in _CLOSED_FIELDS)
 # Statements that write values the repository has already validated (inputs) or fitted
 # (derived amounts) bind them with plain types: Money's bind processor would check every value
 # again, which is a tenth of an open+close (docs/performance.md). A Decimal becomes a
-# float on SQLite (exact for the <= 15 significant digits validated) and stays a Decimal on
+# float on SQLite (exact: validated amounts survive a double) and stays a Decimal on
 # PostgreSQL. JSON binds None as SQL NULL, not as the JSON document 'null'.
 _BIND_MONEY = Numeric(asdecimal=False)
 _BIND_JSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
@@ -295,7 +295,7 @@ def _fold(dialect: str, column: Column[Any], price: Any, *, favorable: bool) -> 
 # from Core once and run with ``exec_driver_sql``: SQLAlchemy's executemany would process the
 # parameters of each of the 500 rows in Python, which costs more than the UPDATE itself
 # (docs/performance.md). The values are validated or fitted Decimals, converted to
-# floats (exact for the <= 15 significant digits kept on SQLite); updated_at is SQLite's clock.
+# floats (exact: amounts kept on SQLite survive a double); updated_at is SQLite's clock.
 _MARK_PRICE = bindparam("b_price", type_=_BIND_MONEY)
 _MARK_SQLITE = (
     update(_P)
