@@ -128,14 +128,15 @@ def test_a_remainder_sqlite_cannot_store_exactly_is_refused_not_rounded() -> Non
     with pytest.raises(PrecisionError):
         pnl.close_figures(
             side=LONG,
-            open_quantity=Decimal("1.00000000000001"),
+            # 0.99999999999999999 remains, which a double would read back as 1.
+            open_quantity=Decimal("1"),
             entry_price=Decimal(10),
             open_commission=Decimal(0),
             max_favorable_excursion=None,
             max_adverse_excursion=None,
             opened_at=T0,
             exit_price=Decimal(11),
-            close_quantity=Decimal("0.000000000000005"),
+            close_quantity=Decimal("0.00000000000000001"),
             exit_commission=Decimal(0),
             closed_at=T0,
             dialect_name="sqlite",

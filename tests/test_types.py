@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import math
-from decimal import Decimal
+from decimal import Decimal, localcontext
 
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
@@ -15,12 +15,15 @@ from sqlalchemy.exc import StatementError
 from tradestore import Database
 from tradestore.errors import NaiveDatetimeError, PrecisionError, ValidationError
 from tradestore.types import (
+    MONEY_CONTEXT,
     SQLITE_SIGNIFICANT_DIGITS,
     Money,
     Real,
     UTCDateTime,
     check_storable,
     fit,
+    fit_aggregate,
+    survives_double,
     to_decimal,
 )
 
@@ -133,12 +136,40 @@ def test_more_digits_than_the_backend_keeps_are_refused(
     if coefficient % 10 == 0:
         coefficient += 1  # keep the last digit significant
     value = Decimal(f"{coefficient}E-18")
+    # On SQLite, digits past 15 are refused only when the double would change them.
+    assume(backend != "sqlite" or not survives_double(value))
     with pytest.raises(PrecisionError) as info:
         check_storable("price", value, backend)
     assert info.value.field == "price"
     with pytest.raises(StatementError) as stmt:
         _roundtrip(probe_db, amount=value)
     assert isinstance(stmt.value.orig, PrecisionError)
+
+
+@settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(value=storable_decimals(19))
+@example(value=Decimal("8234.86184000001") + Decimal("9083.52"))  # 17318.38184000001
+@example(value=Decimal("8234.86184000001"))
+@example(value=Decimal("0.30000000000000004"))
+@example(value=Decimal("0.3000000000000000400"))  # trailing zeros: the same number
+@example(value=Decimal("30000000000000004E-17"))  # and an exponent
+@example(value=Decimal("9007199254740993"))  # 2**53 + 1: no double holds it
+@example(value=Decimal("1.0000000000000001"))
+def test_sqlite_stores_a_decimal_exactly_when_it_survives_a_double(
+    probe_db: Database, backend: str, value: Decimal
+) -> None:
+    """SQLite: storable iff Decimal(repr(float(d))) == d, and then stored as is; PostgreSQL:
+    every value within NUMERIC(38, 18) is stored as is."""
+    if backend == "sqlite" and Decimal(repr(float(value))) != value:
+        with pytest.raises(PrecisionError) as info:
+            check_storable("price", value, backend)
+        assert str(Decimal(repr(float(value)))) in str(info.value)
+        return
+    assert check_storable("price", value, backend) == value
+    stored = _roundtrip(probe_db, amount=value)["amount"]
+    assert stored == value
 
 
 def test_too_many_decimals_refused_everywhere() -> None:
@@ -148,7 +179,8 @@ def test_too_many_decimals_refused_everywhere() -> None:
 
 
 @pytest.mark.parametrize(
-    "bad", [0.1, float("nan"), "abc", Decimal("NaN"), Decimal("Infinity"), True, None, [1]]
+    "bad",
+    [float("nan"), float("inf"), "abc", Decimal("NaN"), Decimal("Infinity"), True, None, [1]],
 )
 def test_to_decimal_refuses_non_decimals(bad: object) -> None:
     with pytest.raises(ValidationError) as info:
@@ -166,11 +198,22 @@ def test_to_decimal_accepts_decimal_int_and_str() -> None:
 def test_fit_rounds_derived_values_to_what_the_backend_stores() -> None:
     third = Decimal(1) / Decimal(3)
     assert fit(third, "postgresql") == Decimal("0.333333333333333333")
-    assert fit(third, "sqlite") == Decimal("0.333333333333333")
+    # On SQLite: the decimal the nearest double reads back as.
+    assert fit(third, "sqlite") == Decimal(repr(1 / 3)) == Decimal("0.3333333333333333")
     big = Decimal("12345678901234567.891")
-    assert fit(big, "sqlite") == Decimal("12345678901234600")
+    assert fit(big, "sqlite") == Decimal("12345678901234568")
     assert fit(big, "postgresql") == big
     assert fit(Decimal("1.5"), "sqlite") == Decimal("1.5")
+    # A sum that survives a double is kept whole, past 15 digits.
+    total = Decimal("8234.86184000001") + Decimal("9083.52")
+    assert fit(total, "sqlite") == total == Decimal("17318.38184000001")
+
+
+def test_fit_aggregate_takes_the_noise_off_sqlite_double_arithmetic() -> None:
+    noisy = Decimal(repr(sum([12.34] * 47)))  # what SQLite's SUM() returns
+    assert noisy != Decimal("12.34") * 47
+    assert fit_aggregate(noisy, "sqlite") == Decimal("12.34") * 47
+    assert fit_aggregate(Decimal("579.98"), "postgresql") == Decimal("579.98")
 
 
 def test_fitted_values_always_pass_check_storable() -> None:
@@ -178,6 +221,24 @@ def test_fitted_values_always_pass_check_storable() -> None:
     for backend in ("sqlite", "postgresql"):
         for value in values:
             check_storable("v", fit(value, backend), backend)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    value=st.decimals(
+        min_value=Decimal("-1E+19"), max_value=Decimal("1E+19"), allow_nan=False, places=24
+    )
+)
+def test_fit_on_sqlite_is_storable_idempotent_and_within_a_double_of_the_value(
+    value: Decimal,
+) -> None:
+    fitted = fit(value, "sqlite")
+    assert check_storable("v", fitted, "sqlite") == fitted
+    assert fit(fitted, "sqlite") == fitted
+    # 18 decimals first (half a unit of 1E-18), then the double: within one ulp of it.
+    with localcontext(MONEY_CONTEXT):
+        nearest = float(value.quantize(Decimal("1E-18")))
+    assert abs(fitted - value) <= Decimal("0.5E-18") + Decimal(math.ulp(nearest))
 
 
 def test_datetimes_are_stored_and_returned_as_aware_utc(probe_db: Database) -> None:

@@ -9,7 +9,7 @@ Definitions (docs/usage-orders.md repeats them for bot authors):
 * **VWAP** (``filled_avg_price``) = sum(quantity x price) / sum(quantity) over *all* fills of
   the order, recomputed from the fills rather than updated incrementally, so rounding never
   accumulates: the stored value is always the exact VWAP rounded once to what the backend
-  stores (``types.fit``: 18 decimals; 15 significant digits on SQLite).
+  stores (``types.fit``: 18 decimals; on SQLite, the decimal of the nearest double).
 * **commission** = sum of the fills' commissions.
 * **slippage** = how much worse than the reference price the order executed, per unit, in
   price units, *adverse positive*: ``VWAP - reference`` for a buy, ``reference - VWAP`` for a

@@ -170,9 +170,9 @@ def close_figures(
     """The figures of closing ``close_quantity`` (None: everything) at ``exit_price``.
 
     Raises ``ValidationError`` for a close larger than the open quantity or dated before the
-    open, and ``PrecisionError`` when the remaining quantity is not storable exactly (SQLite's
-    15 significant digits): quantities are never rounded, so closed parts plus the remainder
-    always add up to the original quantity.
+    open, and ``PrecisionError`` when the remaining quantity is not storable exactly (on
+    SQLite, when a double would change it): quantities are never rounded, so closed parts plus
+    the remainder always add up to the original quantity.
     """
     quantity = open_quantity if close_quantity is None else close_quantity
     if quantity > open_quantity:

@@ -12,6 +12,7 @@ import enum
 import json
 import math
 import re
+import sys
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
 from typing import Any
 
@@ -30,9 +31,14 @@ from tradestore.errors import NaiveDatetimeError, PrecisionError, ValidationErro
 MONEY_PRECISION = 38
 MONEY_SCALE = 18
 MAX_INTEGER_DIGITS = MONEY_PRECISION - MONEY_SCALE
-#: SQLite keeps NUMERIC values as IEEE-754 doubles: every decimal of at most 15 significant
-#: digits survives the trip through a double and back (DBL_DIG), more digits may not.
+#: SQLite keeps NUMERIC values as IEEE-754 doubles and tradestore reads a double back as the
+#: shortest decimal that maps to it, so a Decimal is storable there when that round trip
+#: returns it unchanged (``survives_double``). Every decimal of at most 15 significant digits
+#: does (DBL_DIG), which makes this the bound of the fast paths that skip the round trip;
+#: longer values are decided by the round trip itself.
 SQLITE_SIGNIFICANT_DIGITS = 15
+#: What the API takes for an amount (``to_decimal``; numpy integers and floats too, at run time).
+Amount = Decimal | int | float | str
 #: Arithmetic on amounts runs in this context: products of two 38-digit amounts stay exact
 #: instead of being rounded to the default 28 digits before ``fit`` decides.
 MONEY_CONTEXT = Context(prec=100, rounding=ROUND_HALF_EVEN)
@@ -58,14 +64,24 @@ def _digits(value: Decimal) -> tuple[int, int, int]:
 
 
 def to_decimal(field: str, value: Any) -> Decimal:
-    """Coerce ``value`` to a finite Decimal, refusing floats and anything non-numeric.
+    """Coerce ``value`` to a finite Decimal: Decimal, int, decimal text, float, numpy scalar.
 
-    Floats are refused rather than converted: ``0.1 + 0.2`` style errors are exactly what a
-    money column must not absorb, and the caller is the only one who knows the intended digits.
+    A float means the decimal its shortest repr prints: ``0.1`` is ``Decimal('0.1')``, not the
+    binary fraction ``0.1000000000000000055...`` that ``Decimal(0.1)`` gives. That is the number
+    the float was written as (a ccxt price, a pandas cell, a literal in a backtest), and the
+    only reading under which a float read back from SQLite's doubles equals the one stored.
+    numpy integers and floats follow the same rules (a float32 is read at its own precision:
+    ``numpy.float32(0.1)`` is 0.1). Booleans are refused: ``True`` is not an amount.
     """
-    if isinstance(value, bool):
+    kind = type(value)
+    result: Decimal
+    if kind is Decimal:
+        result = value
+    elif kind is float:
+        result = Decimal(float.__repr__(value))
+    elif isinstance(value, bool):
         raise ValidationError(field, value, "expected a Decimal, got bool")
-    if isinstance(value, Decimal):
+    elif isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
         result = Decimal(value)
@@ -74,19 +90,59 @@ def to_decimal(field: str, value: Any) -> Decimal:
             result = Decimal(value.strip())
         except InvalidOperation:
             raise ValidationError(field, value, "not a decimal number") from None
-    elif isinstance(value, float):
-        raise ValidationError(
-            field, value, "floats lose precision; pass Decimal(str) or a string such as '150.25'"
-        )
+    elif isinstance(value, float):  # numpy.float64 and other subclasses: their repr may differ
+        result = Decimal(float.__repr__(value))
     else:
-        raise ValidationError(field, value, f"expected a Decimal, got {type(value).__name__}")
+        result = _numpy_decimal(field, value)
     if not result.is_finite():
         raise ValidationError(field, value, "must be a finite number")
     return result
 
 
+def numpy_scalar(value: Any) -> Any:
+    """numpy's scalar type module when ``value`` is a numpy scalar, else None.
+
+    numpy is an optional dependency: it is looked up in ``sys.modules`` rather than imported,
+    since a value can only be a numpy scalar once the caller has imported numpy.
+    """
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.generic):
+        return numpy
+    return None
+
+
+def _numpy_decimal(field: str, value: Any) -> Decimal:
+    numpy = numpy_scalar(value)
+    if numpy is None:
+        raise ValidationError(field, value, f"expected a Decimal, got {type(value).__name__}")
+    if isinstance(value, numpy.bool_):
+        raise ValidationError(field, value, "expected a Decimal, got numpy.bool")
+    if isinstance(value, numpy.integer):
+        return Decimal(int(value))
+    if isinstance(value, numpy.floating):
+        # str() of a numpy float is its shortest repr at its own precision ('0.1' for
+        # float32(0.1), whose widening to a double would print 0.10000000149011612).
+        return Decimal(str(value))
+    raise ValidationError(field, value, f"expected a Decimal, got numpy.{type(value).__name__}")
+
+
+def survives_double(value: Decimal) -> bool:
+    """True if ``value`` reads back from a double as itself: SQLite's rule for amounts.
+
+    SQLite stores ``float(value)``; reading turns the double into the shortest decimal that maps
+    to it. The comparison is numeric, so trailing zeros and the exponent's spelling do not
+    matter (``1.50`` and ``15E-1`` both survive as ``1.5``).
+    """
+    return Decimal(repr(float(value))) == value
+
+
 def check_storable(field: str, value: Decimal, dialect_name: str) -> Decimal:
-    """Refuse a Decimal that the backend ``dialect_name`` would not store exactly."""
+    """Refuse a Decimal that the backend ``dialect_name`` would not store exactly.
+
+    PostgreSQL: at most 18 decimals and 20 integer digits (NUMERIC(38, 18)). SQLite: the same,
+    and the value must survive the round trip through a double (``survives_double``); values of
+    at most 15 significant digits always do and skip the round trip.
+    """
     significant, decimals, integer_digits = _digits(value)
     if decimals > MONEY_SCALE:
         raise PrecisionError(
@@ -94,12 +150,16 @@ def check_storable(field: str, value: Decimal, dialect_name: str) -> Decimal:
         )
     if integer_digits > MAX_INTEGER_DIGITS:
         raise PrecisionError(field, value, f"more than {MAX_INTEGER_DIGITS} integer digits")
-    if dialect_name == "sqlite" and significant > SQLITE_SIGNIFICANT_DIGITS:
+    if (
+        dialect_name == "sqlite"
+        and significant > SQLITE_SIGNIFICANT_DIGITS
+        and not survives_double(value)
+    ):
         raise PrecisionError(
             field,
             value,
-            f"SQLite stores at most {SQLITE_SIGNIFICANT_DIGITS} significant digits exactly "
-            f"(this value has {significant}); use PostgreSQL for more",
+            f"SQLite stores amounts as doubles and would read this back as "
+            f"{Decimal(repr(float(value)))}; use PostgreSQL to store it exactly",
         )
     return value
 
@@ -108,18 +168,50 @@ def fit(value: Decimal, dialect_name: str) -> Decimal:
     """Round a *derived* amount (a VWAP, a P&L) to what the backend stores exactly.
 
     Inputs are never rounded (``check_storable`` refuses them); values the library computes,
-    such as a division, may carry many digits and are rounded half-even here instead.
+    such as a division, may carry many digits and are rounded half-even to 18 decimals here.
+    On SQLite a value that does not survive a double becomes the decimal its nearest double
+    reads back as (what SQLite would have kept of it anyway), or, where that decimal would
+    need more than 18 decimals (small amounts), the value rounded to 15 significant digits.
     """
     if not value.is_finite() or value.is_zero():
         return value
     with localcontext(MONEY_CONTEXT):
-        if _digits(value)[1] > MONEY_SCALE:
+        significant, decimals, _integer_digits = _digits(value)
+        if decimals > MONEY_SCALE:
             value = value.quantize(Decimal(1).scaleb(-MONEY_SCALE))
-        if dialect_name == "sqlite" and _digits(value)[0] > SQLITE_SIGNIFICANT_DIGITS:
-            value = value.quantize(
-                Decimal(1).scaleb(value.adjusted() - SQLITE_SIGNIFICANT_DIGITS + 1)
-            )
+            significant = _digits(value)[0]
+        if (
+            dialect_name == "sqlite"
+            and significant > SQLITE_SIGNIFICANT_DIGITS
+            and not survives_double(value)
+        ):
+            nearest = Decimal(repr(float(value)))
+            _s, nearest_decimals, nearest_integer = _digits(nearest)
+            if nearest_decimals <= MONEY_SCALE and nearest_integer <= MAX_INTEGER_DIGITS:
+                return nearest
+            value = _significant(value, SQLITE_SIGNIFICANT_DIGITS)
     return value
+
+
+def fit_aggregate(value: Decimal, dialect_name: str) -> Decimal:
+    """``fit`` for an amount the *database* computed: a SUM, an AVG, a MAX of an expression.
+
+    PostgreSQL's NUMERIC arithmetic is exact, so this is ``fit``. SQLite's runs in doubles
+    (``SUM`` of 12.34-style amounts returns 584.7990000000001), and only 15 significant digits
+    of a double's arithmetic can be vouched for (DBL_DIG): the result is rounded to them, which
+    gives the decimal the sum stands for up to the error a long sum of doubles accumulates.
+    """
+    if dialect_name != "sqlite" or not value.is_finite() or value.is_zero():
+        return fit(value, dialect_name)
+    with localcontext(MONEY_CONTEXT):
+        if _digits(value)[0] > SQLITE_SIGNIFICANT_DIGITS:
+            value = _significant(value, SQLITE_SIGNIFICANT_DIGITS)
+    return fit(value, dialect_name)
+
+
+def _significant(value: Decimal, digits: int) -> Decimal:
+    """``value`` rounded half-even to ``digits`` significant digits (in MONEY_CONTEXT)."""
+    return value.quantize(Decimal(1).scaleb(value.adjusted() - digits + 1))
 
 
 class Money(TypeDecorator[Decimal]):
@@ -128,7 +220,7 @@ class Money(TypeDecorator[Decimal]):
     Binding refuses what the backend would round (the repositories check first and name the
     field; this is the last line for code that writes through the ORM directly). Reading from
     SQLite turns the double back into the shortest decimal that maps to it, which is the
-    original value for every input of at most 15 significant digits.
+    original value for every amount ``check_storable`` accepts (``survives_double``).
     """
 
     impl = Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=True)
@@ -181,21 +273,54 @@ def utcnow() -> dt.datetime:
 
 
 def ensure_aware(field: str, value: Any) -> dt.datetime:
-    """Return ``value`` as an aware UTC datetime, refusing naive ones."""
+    """Return ``value`` as an aware UTC datetime, refusing naive ones.
+
+    A datetime subclass (``pandas.Timestamp``) comes back as a plain ``datetime``: drivers and
+    comparisons then see one type. Nanoseconds, which a ``Timestamp`` may carry and no column
+    keeps, are refused rather than dropped.
+    """
     if not isinstance(value, dt.datetime):
         raise ValidationError(field, value, f"expected a datetime, got {type(value).__name__}")
     if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
         raise NaiveDatetimeError(
             field, value, "naive datetime: attach a timezone, e.g. datetime.now(timezone.utc)"
         )
+    instant: dt.datetime = value if type(value) is dt.datetime else plain_datetime(field, value)
     try:
-        return value.astimezone(dt.UTC)
+        return instant.astimezone(dt.UTC)
     except OverflowError:
         # datetime.max at -05:00 is year 10000 in UTC. PostgreSQL would store it, but no
         # driver can return it as a datetime: every later read of the row would fail.
         raise ValidationError(
             field, value, "outside the years 1 to 9999 in UTC: it could not be read back"
         ) from None
+
+
+def plain_datetime(field: str, value: dt.datetime) -> dt.datetime:
+    """An aware datetime subclass such as ``pandas.Timestamp`` as a plain UTC ``datetime``.
+
+    Converted by the subclass itself first, so its own time-zone rules (pytz, dateutil,
+    zoneinfo) decide the offset; then rebuilt field by field, which is exact to the
+    microsecond.
+    """
+    if getattr(value, "nanosecond", 0):
+        raise ValidationError(
+            field,
+            value,
+            "has nanoseconds, which the database does not keep (microseconds are the finest "
+            "unit): round it first, e.g. Timestamp.floor('us')",
+        )
+    utc = value.astimezone(dt.UTC)
+    return dt.datetime(
+        utc.year,
+        utc.month,
+        utc.day,
+        utc.hour,
+        utc.minute,
+        utc.second,
+        utc.microsecond,
+        tzinfo=dt.UTC,
+    )
 
 
 class UTCDateTime(TypeDecorator[dt.datetime]):

@@ -12,12 +12,14 @@ import enum
 import json
 import math
 import numbers
-from collections.abc import Mapping
+import operator
+import sys
+from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from tradestore.errors import ValidationError
-from tradestore.types import check_storable, ensure_aware, to_decimal
+from tradestore.errors import NaiveDatetimeError, ValidationError
+from tradestore.types import check_storable, ensure_aware, numpy_scalar, to_decimal
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -139,14 +141,7 @@ def number(
         if allow_none:
             return None
         raise ValidationError(field, value, "is required")
-    if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
-        raise ValidationError(field, value, f"expected a number, got {type(value).__name__}")
-    if isinstance(value, Decimal) and value.is_snan():
-        raise ValidationError(field, value, "a signaling NaN is not a number")
-    try:
-        result = float(value)
-    except (OverflowError, ValueError):  # 10**400; a Real whose __float__ refuses
-        raise ValidationError(field, value, "does not fit a double") from None
+    result = value if type(value) is float else _float(field, value)
     if not math.isfinite(result):
         if isinstance(value, Decimal) and value.is_finite():  # Decimal('1E+400') -> inf
             raise ValidationError(field, value, "does not fit a double")
@@ -158,6 +153,18 @@ def number(
     if maximum is not None and result > maximum:
         raise ValidationError(field, value, f"must be at most {maximum}")
     return result
+
+
+def _float(field: str, value: Any) -> float:
+    """float(value) for a real number (numpy's included); bools and the rest are refused."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real | Decimal):
+        raise ValidationError(field, value, f"expected a number, got {type(value).__name__}")
+    if isinstance(value, Decimal) and value.is_snan():
+        raise ValidationError(field, value, "a signaling NaN is not a number")
+    try:
+        return float(value)
+    except (OverflowError, ValueError):  # 10**400; a Real whose __float__ refuses
+        raise ValidationError(field, value, "does not fit a double") from None
 
 
 def integer(
@@ -172,17 +179,22 @@ def integer(
         if allow_none:
             return None
         raise ValidationError(field, value, "is required")
-    if isinstance(value, bool) or not isinstance(value, int):
+    if type(value) is int:
+        result: int = value
+    elif isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise ValidationError(field, value, f"expected an integer, got {type(value).__name__}")
-    if minimum is not None and value < minimum:
+    else:
+        result = operator.index(value)  # numpy.int64 and other integral types, as an int
+    if minimum is not None and result < minimum:
         raise ValidationError(field, value, f"must be at least {minimum}")
-    if maximum is not None and value > maximum:
+    if maximum is not None and result > maximum:
         raise ValidationError(field, value, f"must be at most {maximum}")
-    return value
+    return result
 
 
 def instant(field: str, value: Any, *, allow_none: bool = False) -> dt.datetime | None:
-    """An aware datetime converted to UTC; naive datetimes are refused."""
+    """An aware datetime (``pandas.Timestamp`` included) converted to UTC; naive ones are
+    refused."""
     if value is None:
         if allow_none:
             return None
@@ -191,14 +203,96 @@ def instant(field: str, value: Any, *, allow_none: bool = False) -> dt.datetime 
 
 
 def day(field: str, value: Any, *, allow_none: bool = True) -> dt.date | None:
-    """A calendar date (a datetime is refused: which day it falls on depends on a timezone)."""
+    """A calendar date; an aware datetime (``pandas.Timestamp``) stands for the day it shows.
+
+    The day is read in the datetime's own time zone, as it prints and as pandas labels it
+    (``Timestamp('2024-03-01', tz='Asia/Tokyo')`` is 1 March, although it is 29 February in
+    UTC). A naive datetime is refused with ``NaiveDatetimeError``, like everywhere else: the
+    library will not guess which zone it was meant in.
+    """
     if value is None:
         if allow_none:
             return None
         raise ValidationError(field, value, "is required")
-    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
+    if type(value) is dt.date:
+        return value
+    if isinstance(value, dt.datetime):
+        if value.tzinfo is None or value.tzinfo.utcoffset(value) is None:
+            raise NaiveDatetimeError(
+                field, value, "naive datetime: pass a date, or attach a timezone to say which day"
+            )
+        return dt.date(value.year, value.month, value.day)
+    if not isinstance(value, dt.date):
         raise ValidationError(field, value, f"expected a date, got {type(value).__name__}")
+    return dt.date(value.year, value.month, value.day)
+
+
+def flag(field: str, value: Any) -> bool:
+    """A bool; ``numpy.bool_`` (what a comparison on an array returns) counts as one."""
+    if isinstance(value, bool):
+        return value
+    numpy = numpy_scalar(value)
+    if numpy is not None and isinstance(value, numpy.bool_):
+        return bool(value)
+    raise ValidationError(field, value, f"expected a bool, got {type(value).__name__}")
+
+
+def plain(value: Any) -> Any:
+    """A numpy scalar as the Python number it holds (``.item()``); anything else as it is."""
+    if numpy_scalar(value) is not None:
+        return value.item()
     return value
+
+
+def pandas_object(value: Any, kind: str) -> Any:
+    """``value`` if it is a ``pandas.<kind>`` (Series, DataFrame), else None.
+
+    pandas is optional: a value can only be a pandas object once the caller imported pandas,
+    so ``sys.modules`` answers without importing it.
+    """
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(value, getattr(pandas, kind)):
+        return value
+    return None
+
+
+def mapping_items(field: str, value: Any, what: str) -> list[tuple[Any, Any]]:
+    """The (key, value) pairs of a mapping or a ``pandas.Series`` (index -> value).
+
+    A DataFrame is refused with a hint: which of its columns is meant is the caller's call.
+    """
+    if isinstance(value, Mapping):
+        return list(value.items())
+    if pandas_object(value, "Series") is not None:
+        return list(zip(value.index, value.tolist(), strict=True))
+    if pandas_object(value, "DataFrame") is not None:
+        raise ValidationError(
+            field, "<DataFrame>", f"expected {what}: pass one column, e.g. frame['close']"
+        )
+    raise ValidationError(field, value, f"expected {what}, got {type(value).__name__}")
+
+
+def rows(value: Any) -> Iterable[Any]:
+    """Rows as given, or a ``pandas.DataFrame``'s rows as mappings of column to value.
+
+    Iterating a DataFrame yields its column names, never its rows, so a DataFrame passed
+    where rows are taken is turned into one mapping per row (``to_dict('records')``: Python
+    numbers, ``Timestamp``s for datetime columns). pandas' missing-value markers ``NA`` and
+    ``NaT`` become None; a NaN in a float column stays NaN, which is data for a reward and a
+    refusal, naming the row, for an amount. The index is not a field: ``reset_index()`` first
+    to pass it.
+    """
+    frame = pandas_object(value, "DataFrame")
+    if frame is None:
+        return value  # type: ignore[no-any-return]
+    pandas = sys.modules["pandas"]
+    records: list[dict[str, Any]] = frame.to_dict("records")
+    missing = (pandas.NA, pandas.NaT)
+    for record in records:
+        for name, cell in record.items():
+            if any(cell is marker for marker in missing):
+                record[name] = None
+    return records
 
 
 #: How deep a JSON document may nest (a document at the top is depth 1). Configs and
@@ -245,13 +339,20 @@ def json_document(field: str, value: Any, *, max_bytes: int = 1_000_000) -> dict
         raise ValidationError(field, value, f"expected a mapping, got {type(value).__name__}")
     _check_json(field, value)
     try:
-        encoded = json.dumps(value, allow_nan=False)
+        encoded = json.dumps(value, allow_nan=False, default=_json_scalar)
     except (TypeError, ValueError) as exc:
         raise ValidationError(field, value, f"not JSON-serialisable: {exc}") from None
     if len(encoded.encode()) > max_bytes:
         raise ValidationError(field, "<document>", f"larger than {max_bytes} bytes as JSON")
     result: dict[str, Any] = json.loads(encoded)
     return result
+
+
+def _json_scalar(value: Any) -> Any:
+    """numpy scalars in a document (an RL library's hyperparameters) as Python numbers."""
+    if numpy_scalar(value) is not None:
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _check_json(field: str, document: Mapping[str, Any]) -> None:

@@ -12,7 +12,7 @@ and for what a dialect cannot say:
 * paper-trading names: ``symbol`` -> ``ticker``, ``*_usdt`` / ``slippage_pct`` -> our money columns,
   ``'FILLED'`` -> ``'filled'``, ``paper_*`` tables -> ours.
 
-Raw values are read the way tradestore reads them (money through ``fit``, see
+Raw values are read the way tradestore reads them (money through ``fit_aggregate``, see
 ``tradestore.analytics._sql.DerivedMoney``), then compared: same rows, same values, same order
 wherever the source's ORDER BY determines one. Values are compared with ``==``, except a float
 that the database averaged, which may differ in its last bit when the source's plan and ours
@@ -36,7 +36,7 @@ from sqlalchemy.orm import Session
 
 from tradestore import Database
 from tradestore.analytics import Analytics
-from tradestore.types import UTCDateTime, fit, from_db_number
+from tradestore.types import UTCDateTime, fit, fit_aggregate, from_db_number
 
 BOTS = ["alpha", "beta", "gamma", None]
 
@@ -79,7 +79,7 @@ class Read:
 
     def money(self, value: Any) -> Decimal | None:
         amount = from_db_number(value)
-        return None if amount is None else fit(amount, self.dialect)
+        return None if amount is None else fit_aggregate(amount, self.dialect)
 
     @staticmethod
     def ratio(value: Any) -> float | None:

@@ -99,7 +99,7 @@ def test_register_again_updates_only_the_descriptive_fields_given(db: Database) 
         ("bot_id", {"bot_id": 12}),
         ("mode", {"mode": "simulation"}),
         ("starting_balance", {"starting_balance": D(-1)}),
-        ("starting_balance", {"starting_balance": 100.0}),
+        ("starting_balance", {"starting_balance": float("nan")}),
         ("config", {"config": {"x": float("nan")}}),
         ("name", {"name": "n" * 201}),
     ],
@@ -240,7 +240,7 @@ def test_set_balance_and_list(db: Database) -> None:
         assert [x.bot_id for x in uow.bots.list()] == ["a", "b"]
         assert [x.bot_id for x in uow.bots.list(status="running")] == ["b"]
         with pytest.raises(ValidationError):
-            uow.bots.set_balance("a", current_balance=1.5)  # type: ignore[arg-type]
+            uow.bots.set_balance("a", current_balance=float("inf"))
 
 
 # --- recovery --------------------------------------------------------------------------------

@@ -101,7 +101,7 @@ def test_record_upserts_per_date_and_strategy(db: Database, bot: str) -> None:
         ("sharpe_ratio", MetricValues(sharpe_ratio=float("inf"))),
         ("sharpe_ratio", MetricValues(sharpe_ratio=float("nan"))),
         ("max_drawdown", MetricValues(max_drawdown=D(-5))),
-        ("avg_win_30d", MetricValues(avg_win_30d=1.5)),  # type: ignore[arg-type]
+        ("avg_win_30d", MetricValues(avg_win_30d=float("nan"))),  # type: ignore[arg-type]
     ],
 )
 def test_record_validates(db: Database, bot: str, field: str, values: MetricValues) -> None:
@@ -204,7 +204,17 @@ def test_compute_with_a_benchmark_and_a_risk_free_rate(db: Database, bot: str) -
     with pytest.raises(ValidationError), db.unit_of_work(bot_id=bot) as uow:
         uow.metrics.compute(as_of, benchmark_returns={"2024-03-05": 0.01})  # type: ignore[dict-item]
     with pytest.raises(ValidationError), db.unit_of_work(bot_id=bot) as uow:
-        uow.metrics.compute(as_of, benchmark_returns={MONDAY: float("nan")})
+        uow.metrics.compute(as_of, benchmark_returns={MONDAY + DAY: float("inf")})
+    # NaN is "no return that day": the day is left out, as if the mapping did not have it.
+    with db.unit_of_work(bot_id=bot) as uow:
+        gap = uow.metrics.compute(
+            as_of, benchmark_returns={**bench, MONDAY: float("nan")}, risk_free_rate=0.0252
+        )
+    assert (gap.beta, gap.benchmark_return) == (row.beta, row.benchmark_return)
+    # Two keys on one day (a date and a datetime of it) would silently replace each other.
+    twice = {MONDAY + DAY: 0.01, dt.datetime.combine(MONDAY + DAY, dt.time(9), dt.UTC): 0.02}
+    with pytest.raises(ValidationError, match="same day"), db.unit_of_work(bot_id=bot) as uow:
+        uow.metrics.compute(as_of, benchmark_returns=twice)  # type: ignore[arg-type]
 
 
 def test_compute_degenerate_histories(db: Database, bot: str) -> None:
@@ -256,7 +266,7 @@ def test_compute_a_strategy_row_from_its_realized_curve(db: Database) -> None:
 
 def test_compute_validates_its_arguments(db: Database, bot: str) -> None:
     cases: list[dict[str, Any]] = [
-        {"as_of": dt.datetime(2024, 3, 4, tzinfo=dt.UTC)},
+        {"as_of": dt.datetime(2024, 3, 4)},  # naive: which day is not known
         {"as_of": MONDAY, "periods_per_year": 0},
         {"as_of": MONDAY, "risk_free_rate": -1.5},
         {"as_of": MONDAY, "window_days": 0},

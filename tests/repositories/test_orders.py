@@ -240,7 +240,7 @@ def test_prices_by_order_type(
     [
         ({"quantity": D("0")}, "quantity"),
         ({"quantity": D("-1")}, "quantity"),
-        ({"quantity": 1.5}, "quantity"),
+        ({"quantity": float("nan")}, "quantity"),
         ({"quantity": "abc"}, "quantity"),
         ({"limit_price": D("0")}, "limit_price"),
         ({"reference_price": D("-1")}, "reference_price"),
@@ -266,15 +266,18 @@ def test_submit_validation(
 
 
 def test_submit_precision_bound_is_the_backends(repo: OrderRepository, backend: str) -> None:
-    sixteen_digits = D("1234567890.123456")
+    not_a_double = D("9007199254740993")  # 2**53 + 1: a double would read back ...992
     if backend == "sqlite":
         with pytest.raises(PrecisionError) as err:
-            limit_order(repo, quantity=sixteen_digits)
+            limit_order(repo, quantity=not_a_double)
         assert err.value.field == "quantity"
     else:
-        assert repo.get(limit_order(repo, quantity=sixteen_digits).order_id).quantity == (
-            sixteen_digits
+        assert repo.get(limit_order(repo, quantity=not_a_double).order_id).quantity == (
+            not_a_double
         )
+    # Past 15 digits, what survives a double is stored on SQLite too.
+    survives = D("1234567890.123456")
+    assert repo.get(limit_order(repo, "c-2", quantity=survives).order_id).quantity == survives
 
 
 def test_submit_initial_status(repo: OrderRepository) -> None:
@@ -609,7 +612,7 @@ def test_no_fills_on_rejected_orders(repo: OrderRepository) -> None:
     ("changes", "field"),
     [
         ({"quantity": D("0")}, "quantity"),
-        ({"quantity": 1.0}, "quantity"),
+        ({"quantity": float("-inf")}, "quantity"),
         ({"price": D("-1")}, "price"),
         ({"price": D("NaN")}, "price"),
         ({"commission": D("-0.01")}, "commission"),
@@ -645,24 +648,23 @@ def test_fills_inherit_the_orders_position(bots: Database) -> None:
 def test_sums_beyond_sqlites_digits_are_refused_there(repo: OrderRepository, backend: str) -> None:
     order = limit_order(repo, quantity=D("2"), limit_price=None, order_type="market")
     repo.record_fill(order.order_id, fill_id="f-1", quantity=D("1"), price=D("250"))
-    fifteen_digits = D("0.123456789012345")
+    tiny = D("0.000000000000000123")
     if backend == "sqlite":
-        # 1.123456789012345 has 16 significant digits: SQLite would round the total.
+        # A double would read the total 1.000000000000000123 back as 1.
         with pytest.raises(PrecisionError, match="filled_quantity"):
-            repo.record_fill(order.order_id, fill_id="f-2", quantity=fifteen_digits, price=D("250"))
+            repo.record_fill(order.order_id, fill_id="f-2", quantity=tiny, price=D("250"))
         assert repo.get(order.order_id).filled_quantity == D("1")
     else:
-        result = repo.record_fill(
-            order.order_id, fill_id="f-2", quantity=fifteen_digits, price=D("250")
-        )
-        assert result.order.filled_quantity == D("1.123456789012345")
+        result = repo.record_fill(order.order_id, fill_id="f-2", quantity=tiny, price=D("250"))
+        assert result.order.filled_quantity == D("1.000000000000000123")
 
 
 def test_vwap_is_rounded_once_to_storage(repo: OrderRepository, backend: str) -> None:
     order = limit_order(repo, quantity=D("3"), limit_price=D("3"))
     repo.record_fill(order.order_id, fill_id="a", quantity=D("1"), price=D("1"))
     result = repo.record_fill(order.order_id, fill_id="b", quantity=D("2"), price=D("2"))
-    expected = D("1.66666666666667") if backend == "sqlite" else D("1.666666666666666667")
+    # SQLite: the decimal of the double nearest to 5/3.
+    expected = D(repr(5 / 3)) if backend == "sqlite" else D("1.666666666666666667")
     assert result.order.filled_avg_price == expected
     assert repo.get(order.order_id).filled_avg_price == expected
 
@@ -747,7 +749,7 @@ def test_ingest_duplicates_within_the_batch(repo: OrderRepository) -> None:
     ("change", "field"),
     [
         ({"price": D("-1")}, "rows[3].price"),
-        ({"quantity": 1.5}, "rows[3].quantity"),
+        ({"quantity": float("nan")}, "rows[3].quantity"),
         ({"filled_at": dt.datetime(2026, 1, 1)}, "rows[3].filled_at"),
         ({"filled_at": None}, "rows[3].filled_at"),
         ({"liquidity": "dark"}, "rows[3].liquidity"),
@@ -888,7 +890,7 @@ def test_ingest_precision_bound(repo: OrderRepository, backend: str) -> None:
         {
             "fill_id": "b",
             "order_id": order.order_id,
-            "quantity": D("0.123456789012345"),
+            "quantity": D("0.000000000000000123"),
             "price": D("1"),
             "filled_at": T0,
         },
@@ -898,11 +900,11 @@ def test_ingest_precision_bound(repo: OrderRepository, backend: str) -> None:
             repo.ingest_fills(rows)
         assert err.value.field == "rows[1].quantity"
         with pytest.raises(PrecisionError) as err:
-            repo.ingest_fills([rows[0] | {"price": D("1.234567890123456")}])
+            repo.ingest_fills([rows[0] | {"price": D("1.000000000000000123")}])
         assert err.value.field == "rows[0].price"
     else:
         assert repo.ingest_fills(rows).inserted == 2
-        assert repo.get(order.order_id).filled_quantity == D("1.123456789012345")
+        assert repo.get(order.order_id).filled_quantity == D("1.000000000000000123")
 
 
 # --- reads ----------------------------------------------------------------------------------
@@ -1001,7 +1003,7 @@ def test_daily_fill_rate(repo: OrderRepository) -> None:
     assert [r.day for r in repo.daily_fill_rate(until=dt.date(2026, 1, 5))] == [dt.date(2026, 1, 5)]
     assert len(repo.daily_fill_rate(limit=1)) == 1
     with pytest.raises(ValidationError):
-        repo.daily_fill_rate(since=T0)  # type: ignore[arg-type]
+        repo.daily_fill_rate(since=dt.datetime(2026, 1, 6))  # type: ignore[arg-type]  # naive
 
 
 def test_average_slippage_by_order_type(repo: OrderRepository) -> None:

@@ -151,7 +151,7 @@ BAD_RUN_INPUT: list[tuple[dict[str, Any], str]] = [
         {"train_start_date": dt.date(2024, 2, 1), "train_end_date": dt.date(2024, 1, 1)},
         "train_end_date",
     ),
-    ({"val_start_date": dt.datetime(2024, 1, 1, tzinfo=dt.UTC)}, "val_start_date"),
+    ({"val_start_date": dt.datetime(2024, 1, 1)}, "val_start_date"),  # naive
 ]
 
 

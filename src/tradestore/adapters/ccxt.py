@@ -39,17 +39,16 @@ in the fee's own currency (tradestore stores amounts, not currencies).
 from __future__ import annotations
 
 import datetime as dt
-import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final
 
 from tradestore import orders_state
 from tradestore.errors import DuplicateOrder, ValidationError
 from tradestore.repositories.order_records import OrderRecord, RecordedFill
 from tradestore.repositories.orders import OrderRepository
-from tradestore.types import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
+from tradestore.types import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce, to_decimal
 
 __all__ = [
     "CCXT_LIQUIDITY",
@@ -418,28 +417,12 @@ def _vocabulary(field: str, value: Any, table: Mapping[Any, Any]) -> Any:
 def _decimal(
     field: str, value: Any, *, positive: bool = False, allow_none: bool = False
 ) -> Decimal | None:
-    """A ccxt number as the decimal it denotes: a float by its shortest repr."""
+    """A ccxt number as the decimal it denotes: a float by its shortest repr (``to_decimal``)."""
     if value is None:
         if allow_none:
             return None
         raise ValidationError(field, value, "required")
-    if isinstance(value, bool):
-        raise ValidationError(field, value, "expected a number, not a boolean")
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValidationError(field, value, "must be finite")
-        result = Decimal(repr(value))
-    elif isinstance(value, int | Decimal):
-        result = Decimal(value)
-    elif isinstance(value, str):
-        try:
-            result = Decimal(value.strip())
-        except InvalidOperation:
-            raise ValidationError(field, value, "not a number") from None
-    else:
-        raise ValidationError(field, value, "expected a number")
-    if not result.is_finite():
-        raise ValidationError(field, value, "must be finite")
+    result = to_decimal(field, value)
     if positive and result <= 0:
         raise ValidationError(field, value, "must be greater than 0")
     return result

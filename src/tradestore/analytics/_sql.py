@@ -23,7 +23,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from tradestore.types import MONEY_SCALE, SQLITE_SIGNIFICANT_DIGITS, Money, fit
+from tradestore.types import MONEY_SCALE, SQLITE_SIGNIFICANT_DIGITS, Money, fit_aggregate
 
 
 class utc_date(FunctionElement[dt.date]):  # noqa: N801 - reads like the SQL function it is
@@ -52,7 +52,7 @@ def _utc_date_sqlite(element: utc_date, compiler: SQLCompiler, **kw: Any) -> str
 
 class DerivedMoney(Money):
     """An amount the database computed (a sum, an average, a product), read like ``Money``
-    and then rounded to what the backend stores (``tradestore.types.fit``).
+    and then rounded to what the backend stores (``tradestore.types.fit_aggregate``).
 
     On SQLite the arithmetic runs in doubles, so ``SUM`` of 12.34-style amounts comes back as
     584.7990000000001; rounding to the 15 significant digits a double holds gives the decimal
@@ -73,7 +73,7 @@ class DerivedMoney(Money):
             return amount
         if dialect.name != "sqlite" and isinstance(exponent, int) and exponent >= -MONEY_SCALE:
             return amount
-        return fit(amount, dialect.name)
+        return fit_aggregate(amount, dialect.name)
 
 
 def recent(condition: ColumnElement[bool], dialect: str) -> ColumnElement[bool]:

@@ -27,13 +27,14 @@ from tradestore.types import (
     OrderType,
     Real,
     TimeInForce,
-    fit,
+    fit_aggregate,
     from_db_number,
 )
 
 
 def _derived(value: Decimal | None, dialect: str) -> Decimal | None:
-    return None if value is None else fit(value, dialect)
+    """An amount the database computed (an AVG), fitted as such (``types.fit_aggregate``)."""
+    return None if value is None else fit_aggregate(value, dialect)
 
 
 def start_of_day(day: dt.date) -> dt.datetime:

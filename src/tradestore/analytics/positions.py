@@ -26,7 +26,7 @@ from tradestore.dialects import dialect_name
 from tradestore.models import ClosedPosition, Position
 from tradestore.models.positions import MAX_STRATEGY_LENGTH
 from tradestore.repositories._money import exact_sums
-from tradestore.types import ExitReason, PositionSide, Real, fit
+from tradestore.types import ExitReason, PositionSide, Real, fit, fit_aggregate
 
 # --- views ---------------------------------------------------------------------------------
 
@@ -208,7 +208,8 @@ def total_pnl(session: Session, *, bot_id: str | None) -> Decimal:
     )
     row = session.execute(query).one()
     total = (row.unrealized or Decimal(0)) + (row.realized or Decimal(0))
-    return fit(total, dialect_name(session))
+    # Two amounts SQLite summed in doubles: their sum is cleaned up like each of them.
+    return fit_aggregate(total, dialect_name(session))
 
 
 def win_rate(

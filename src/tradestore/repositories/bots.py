@@ -46,6 +46,7 @@ from tradestore.repositories.snapshots import SnapshotRecord, SnapshotRepository
 from tradestore.types import (
     MONEY_CONTEXT,
     TERMINAL_ORDER_STATUSES,
+    Amount,
     BotMode,
     BotStatus,
     OrderStatus,
@@ -149,7 +150,7 @@ class BotRepository:
         name: str | None = None,
         broker: str | None = None,
         config_file: str | None = None,
-        starting_balance: Decimal | int | str | None = None,
+        starting_balance: Amount | None = None,
         config: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
         notes: str | None = None,
@@ -317,7 +318,7 @@ class BotRepository:
         return self._update(bot_id_, values)
 
     @atomic
-    def set_balance(self, bot_id: str, *, current_balance: Decimal | int | str) -> BotRecord:
+    def set_balance(self, bot_id: str, *, current_balance: Amount) -> BotRecord:
         """Store the bot's current balance (from its broker, or its own paper accounting)."""
         bot_id_ = validation.required_text("bot_id", bot_id)
         balance = validation.money("current_balance", current_balance, self._dialect)

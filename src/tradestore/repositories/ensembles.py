@@ -31,7 +31,14 @@ from tradestore.errors import RunNotFound, ValidationError
 from tradestore.models.training import AgentPerformance, EnsembleWeight, TrainingRun
 from tradestore.repositories._integrity import atomic, translated
 from tradestore.types import Algorithm, EvaluationType, RunStatus, WeightingMethod, utcnow
-from tradestore.validation import choice, instant, integer, number, required_text
+from tradestore.validation import (
+    choice,
+    instant,
+    integer,
+    mapping_items,
+    number,
+    required_text,
+)
 
 #: |sum of weights - 1| allowed for a version.
 WEIGHT_TOLERANCE: Final = 1e-9
@@ -79,16 +86,11 @@ def checked_weights(weights: Mapping[str, Any], *, normalize: bool) -> dict[str,
     ``WEIGHT_TOLERANCE`` of 1. With it, weights are any non-negative finite numbers with a
     positive sum, divided by that sum.
     """
-    if not isinstance(weights, Mapping):
-        raise ValidationError(
-            "weights",
-            weights,
-            f"expected a mapping of run_id to weight, got {type(weights).__name__}",
-        )
-    if not weights:
+    items = mapping_items("weights", weights, "a mapping (or pandas Series) of run_id to weight")
+    if not items:
         raise ValidationError("weights", weights, "an ensemble needs at least one member")
     result: dict[str, float] = {}
-    for run_id, weight in weights.items():
+    for run_id, weight in items:
         key = required_text("weights", run_id)
         if key in result:
             raise ValidationError("weights", run_id, "run_id given twice")
@@ -187,7 +189,16 @@ class EnsembleRepository:
         when = instant("update_time", utcnow() if update_time is None else update_time)
         assert when is not None
         scores: dict[str, float | None] = {}
-        for run_id, score in (performance_scores or {}).items():
+        given = (
+            []
+            if performance_scores is None
+            else mapping_items(
+                "performance_scores",
+                performance_scores,
+                "a mapping (or pandas Series) of run_id to score",
+            )
+        )
+        for run_id, score in given:
             if run_id not in members:
                 raise ValidationError(
                     "performance_scores", run_id, "not one of the ensemble's members"

@@ -43,7 +43,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tradestore.database import translate_errors
 from tradestore.errors import ValidationError
-from tradestore.types import ensure_aware
+from tradestore.types import ensure_aware, plain_datetime
 from tradestore.validation import number
 
 INT32_MAX: Final = 2**31 - 1
@@ -280,17 +280,7 @@ def _time_column(
             continue
         ensure_aware(field, value)  # a datetime, aware, and readable back in UTC
         if type(value) is not dt.datetime:  # a subclass such as pandas.Timestamp
-            value = dt.datetime(
-                value.year,
-                value.month,
-                value.day,
-                value.hour,
-                value.minute,
-                value.second,
-                value.microsecond,
-                tzinfo=value.tzinfo,
-                fold=value.fold,
-            )
+            value = plain_datetime(field, value)
         result.append(value)
     return result, False
 

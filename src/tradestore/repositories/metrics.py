@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
 from typing import Any, Final, cast
@@ -349,19 +350,32 @@ def _amount(value: Any) -> Decimal:
 
 
 def _benchmark(returns: Mapping[dt.date, float] | None) -> dict[dt.date, float] | None:
+    """The benchmark's returns by day, from a mapping or a pandas Series.
+
+    A NaN return means "no return that day" (the first value ``pct_change`` leaves) and the
+    day is left out, like a day the mapping does not have: the comparison covers the days
+    both series have. Keys may be dates or aware datetimes (a Series' DatetimeIndex); two
+    keys on the same day are refused, since one would silently replace the other.
+    """
     if returns is None:
         return None
-    if not isinstance(returns, Mapping):
-        raise ValidationError(
-            "benchmark_returns", returns, "expected a mapping of date to daily return"
-        )
+    items = validation.mapping_items(
+        "benchmark_returns", returns, "a mapping (or pandas Series) of date to daily return"
+    )
     checked: dict[dt.date, float] = {}
-    for day, value in returns.items():
+    seen: set[dt.date] = set()
+    for day, value in items:
         key = validation.day("benchmark_returns", day, allow_none=False)
-        number = validation.number(
-            f"benchmark_returns[{day}]", value, minimum=-1.0, allow_none=False
-        )
         assert key is not None
+        field = f"benchmark_returns[{key}]"
+        if key in seen:
+            raise ValidationError(field, day, "a second entry for the same day")
+        seen.add(key)
+        raw = validation.number(field, value, allow_none=False, allow_nonfinite=True)
+        assert raw is not None
+        if math.isnan(raw):
+            continue
+        number = validation.number(field, value, minimum=-1.0, allow_none=False)
         assert number is not None
         checked[key] = number
     return checked

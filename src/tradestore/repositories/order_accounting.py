@@ -198,8 +198,9 @@ def exact_sum(
         ) from None
 
 
-#: A plain decimal string this short has at most 15 digits in all, so it fits SQLite's 15
-#: significant digits and PostgreSQL's NUMERIC(38, 18) whatever the point's position.
+#: A plain decimal string this short has at most 15 digits in all, so it survives SQLite's
+#: double (every decimal of up to 15 digits does, no round trip needed) and fits PostgreSQL's
+#: NUMERIC(38, 18) whatever the point's position.
 _SHORT = SQLITE_SIGNIFICANT_DIGITS
 
 

@@ -66,12 +66,13 @@ from tradestore.repositories.order_records import (
     SlippageByType,
 )
 from tradestore.types import (
+    Amount,
     Liquidity,
     OrderSide,
     OrderStatus,
     OrderType,
     TimeInForce,
-    fit,
+    fit_aggregate,
     from_db_number,
     utcnow,
 )
@@ -86,6 +87,8 @@ from tradestore.validation import (
     required_text,
     room,
 )
+from tradestore.validation import day as valid_day
+from tradestore.validation import rows as rows_of
 
 __all__ = [
     "DailyFillRate",
@@ -132,10 +135,10 @@ class OrderRepository(BotScopedRepository):
         ticker: str,
         side: OrderSide | str,
         order_type: OrderType | str,
-        quantity: Decimal | int | str,
-        limit_price: Decimal | int | str | None = None,
-        stop_price: Decimal | int | str | None = None,
-        reference_price: Decimal | int | str | None = None,
+        quantity: Amount,
+        limit_price: Amount | None = None,
+        stop_price: Amount | None = None,
+        reference_price: Amount | None = None,
         time_in_force: TimeInForce | str = TimeInForce.DAY,
         strategy: str | None = None,
         position_id: str | None = None,
@@ -348,11 +351,11 @@ class OrderRepository(BotScopedRepository):
         order_id: str,
         *,
         fill_id: str,
-        quantity: Decimal | int | str,
-        price: Decimal | int | str,
+        quantity: Amount,
+        price: Amount,
         filled_at: dt.datetime | None = None,
         liquidity: Liquidity | str = Liquidity.UNKNOWN,
-        commission: Decimal | int | str = _ZERO,
+        commission: Amount = _ZERO,
     ) -> RecordedFill:
         """Record one execution and update the order in the same transaction.
 
@@ -543,7 +546,7 @@ class OrderRepository(BotScopedRepository):
         affected orders are then recomputed from all their fills and written with one
         ``executemany`` / one ``UPDATE ... FROM unnest(...)`` (see fill_import).
         """
-        return FillImport(self._session, self._bot_id, self._dialect).run(rows)
+        return FillImport(self._session, self._bot_id, self._dialect).run(rows_of(rows))
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -873,16 +876,16 @@ def _paginate(statement: Select[Any], *, limit: int | None, offset: int) -> Sele
 
 
 def _day_start(field: str, value: Any) -> dt.datetime:
-    if isinstance(value, dt.datetime) or not isinstance(value, dt.date):
-        raise ValidationError(field, value, f"expected a date, got {type(value).__name__}")
-    return dt.datetime(value.year, value.month, value.day, tzinfo=dt.UTC)
+    day_ = valid_day(field, value, allow_none=False)
+    assert day_ is not None
+    return dt.datetime(day_.year, day_.month, day_.day, tzinfo=dt.UTC)
 
 
 def _average(value: Any, dialect: str) -> Decimal:
     """An AVG() of amounts: rounded like a stored amount, without trailing zeros."""
     amount = from_db_number(value)
     assert amount is not None
-    amount = fit(amount, dialect)
+    amount = fit_aggregate(amount, dialect)
     if amount == amount.to_integral_value():
         return amount.quantize(Decimal(1))
     return amount.normalize()

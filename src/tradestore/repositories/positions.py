@@ -71,6 +71,7 @@ from tradestore.types import (
     MONEY_CONTEXT,
     MONEY_SCALE,
     SQLITE_SIGNIFICANT_DIGITS,
+    Amount,
     ExitReason,
     Money,
     PositionSide,
@@ -171,7 +172,7 @@ _CLOSED_COLUMNS = tuple(_C.c[name] for name in _CLOSED_FIELDS)
 # Statements that write values the repository has already validated (inputs) or fitted
 # (derived amounts) bind them with plain types: Money's bind processor would check every value
 # again, which is a tenth of an open+close (docs/performance.md). A Decimal becomes a
-# float on SQLite (exact for the <= 15 significant digits validated) and stays a Decimal on
+# float on SQLite (exact: validated amounts survive a double) and stays a Decimal on
 # PostgreSQL. JSON binds None as SQL NULL, not as the JSON document 'null'.
 _BIND_MONEY = Numeric(asdecimal=False)
 _BIND_JSON = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
@@ -301,7 +302,7 @@ def _fold(dialect: str, column: Column[Any], price: Any, *, favorable: bool) -> 
 # from Core once and run with ``exec_driver_sql``: SQLAlchemy's executemany would process the
 # parameters of each of the 500 rows in Python, which costs more than the UPDATE itself
 # (docs/performance.md). The values are validated or fitted Decimals, converted to
-# floats (exact for the <= 15 significant digits kept on SQLite); updated_at is SQLite's clock.
+# floats (exact: amounts kept on SQLite survive a double); updated_at is SQLite's clock.
 _MARK_PRICE = bindparam("b_price", type_=_BIND_MONEY)
 _MARK_SQLITE = (
     update(_P)
@@ -385,13 +386,13 @@ class PositionRepository(BotScopedRepository):
         ticker: str,
         *,
         side: PositionSide | str,
-        quantity: Decimal | int | str,
-        entry_price: Decimal | int | str,
+        quantity: Amount,
+        entry_price: Amount,
         position_id: str | None = None,
-        current_price: Decimal | int | str | None = None,
-        stop_loss_price: Decimal | int | str | None = None,
-        take_profit_price: Decimal | int | str | None = None,
-        commission: Decimal | int | str | None = None,
+        current_price: Amount | None = None,
+        stop_loss_price: Amount | None = None,
+        take_profit_price: Amount | None = None,
+        commission: Amount | None = None,
         strategy: str | None = None,
         signal_score: float | None = None,
         metadata: Mapping[str, Any] | None = None,
@@ -457,7 +458,7 @@ class PositionRepository(BotScopedRepository):
         raise ConflictError(f"position {pid!r} is already open")
 
     @translated
-    def mark_to_market(self, prices: Mapping[str, Decimal | int | str]) -> int:
+    def mark_to_market(self, prices: Mapping[str, Amount]) -> int:
         """Mark every open position of the given tickers; returns how many were updated.
 
         Sets current_price, unrealized_pnl (gross), unrealized_pnl_pct and folds the price into
@@ -466,11 +467,16 @@ class PositionRepository(BotScopedRepository):
         (locked on PostgreSQL, so a concurrent close cannot interleave) and one set-based
         UPDATE.
         """
-        if not isinstance(prices, Mapping):
-            raise ValidationError("prices", prices, "expected a mapping of ticker to price")
+        items = (
+            prices.items()
+            if isinstance(prices, Mapping)
+            else validation.mapping_items(
+                "prices", prices, "a mapping (or pandas Series) of ticker to price"
+            )
+        )
         d = self._dialect
         marks: dict[str, Decimal] = {}
-        for ticker, price in prices.items():
+        for ticker, price in items:
             key = validation.required_text("ticker", ticker, max_length=MAX_TICKER_LENGTH)
             if isinstance(price, Decimal) and _plainly_storable_price(price, d):
                 marks[key] = price
@@ -527,11 +533,11 @@ class PositionRepository(BotScopedRepository):
         self,
         position_id: str,
         *,
-        exit_price: Decimal | int | str,
+        exit_price: Amount,
         exit_reason: ExitReason | str,
-        quantity: Decimal | int | str | None = None,
-        commission: Decimal | int | str | None = None,
-        slippage: Decimal | int | str | None = None,
+        quantity: Amount | None = None,
+        commission: Amount | None = None,
+        slippage: Amount | None = None,
         closed_at: dt.datetime | None = None,
     ) -> ClosedPositionRecord:
         """Close the position, or ``quantity`` of it, at ``exit_price``; atomic within the unit

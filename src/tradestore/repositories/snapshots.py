@@ -20,7 +20,7 @@ from tradestore.models.trading import PortfolioSnapshot
 from tradestore.repositories._clock import database_now
 from tradestore.repositories._integrity import atomic, is_foreign_key_violation, translated
 from tradestore.repositories._scoped import BotScopedRepository
-from tradestore.types import MONEY_CONTEXT, fit, utcnow
+from tradestore.types import MONEY_CONTEXT, Amount, fit, utcnow
 
 _HUNDRED: Final = Decimal(100)
 
@@ -97,21 +97,21 @@ class SnapshotRepository(BotScopedRepository):
     def record(
         self,
         *,
-        total_equity: Decimal | int | str,
-        cash_balance: Decimal | int | str,
+        total_equity: Amount,
+        cash_balance: Amount,
         snapshot_date: dt.date | None = None,
         snapshot_time: dt.datetime | None = None,
-        long_market_value: Decimal | int | str = Decimal(0),
-        short_market_value: Decimal | int | str = Decimal(0),
+        long_market_value: Amount = Decimal(0),
+        short_market_value: Amount = Decimal(0),
         positions_count: int = 0,
-        daily_pnl: Decimal | int | str | None = None,
+        daily_pnl: Amount | None = None,
         daily_return_pct: float | None = None,
-        cumulative_pnl: Decimal | int | str | None = None,
+        cumulative_pnl: Amount | None = None,
         cumulative_return_pct: float | None = None,
-        buying_power: Decimal | int | str | None = None,
+        buying_power: Amount | None = None,
         leverage: float | None = None,
-        unrealized_pnl: Decimal | int | str | None = None,
-        realized_pnl_today: Decimal | int | str | None = None,
+        unrealized_pnl: Amount | None = None,
+        realized_pnl_today: Amount | None = None,
         trades_today: int = 0,
         wins_today: int = 0,
         losses_today: int = 0,

@@ -47,12 +47,15 @@ from tradestore.types import Algorithm, Device, EvaluationType, RunStatus, utcno
 from tradestore.validation import (
     choice,
     day,
+    flag,
     instant,
     integer,
     json_document,
     number,
     optional_text,
+    plain,
     required_text,
+    rows,
 )
 from tradestore.validation import text as validated_text
 
@@ -242,12 +245,13 @@ def typed_hyperparameters(params: Mapping[str, Any]) -> dict[str, Any]:
     A value of another type (``ent_coef="auto"``, a learning-rate schedule's name) is kept only
     in params_json; a value of the right type out of range (``gamma=1.5``) is refused.
     """
-    source: dict[str, Any] = dict(params)
+    # numpy scalars (what an RL library's config often holds) count as the numbers they are.
+    source: dict[str, Any] = {key: plain(value) for key, value in params.items()}
     policy_kwargs = params.get("policy_kwargs")
     if isinstance(policy_kwargs, Mapping):
         for key in _POLICY_KWARGS_KEYS:
             if key not in source and key in policy_kwargs:
-                source[key] = policy_kwargs[key]
+                source[key] = plain(policy_kwargs[key])
     typed: dict[str, Any] = {}
     for key, (low, exclusive, high) in _HP_FLOATS.items():
         value = source.get(key)
@@ -402,11 +406,7 @@ class TrainingRepository:
             "total_timesteps": integer("total_timesteps", total_timesteps, minimum=0),
         }
         if convergence_achieved is not None:
-            if not isinstance(convergence_achieved, bool):
-                raise ValidationError(
-                    "convergence_achieved", convergence_achieved, "expected a bool"
-                )
-            changes["convergence_achieved"] = convergence_achieved
+            changes["convergence_achieved"] = flag("convergence_achieved", convergence_achieved)
         finished_at = instant("end_time", utcnow() if end_time is None else end_time)
         assert finished_at is not None
         current = self.get(key)
@@ -550,14 +550,16 @@ class TrainingRepository:
         """Write many episodes at once; returns how many were new.
 
         ``episodes`` are mappings, dataclasses (such as ``Episode``) or named tuples whose
-        fields are training_episodes columns; only ``episode_number`` is required. Episodes are
+        fields are training_episodes columns, or a pandas DataFrame with those columns; only
+        ``episode_number`` is required. numpy numbers and aware ``Timestamp``s are taken as
+        the Python values they hold. Episodes are
         idempotent on (run_id, episode_number): one already stored is left as it is, so a
         retried batch is harmless. NaN and ±inf are stored as given. Any invalid episode
         raises ``ValidationError`` naming it, and nothing of the call is written.
         """
         key = required_text("run_id", run_id)
         try:
-            iterator = iter(episodes)
+            iterator = iter(rows(episodes))
         except TypeError:
             reason = "expected an iterable of episodes"
             raise ValidationError("episodes", episodes, reason) from None
