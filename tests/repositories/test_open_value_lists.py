@@ -139,7 +139,8 @@ def test_lowercase_ppo_is_its_own_algorithm(db: Database) -> None:
         upper = uow.training.get("r-upper")
         lower = uow.training.get("r-lower")
     assert upper.algorithm is Algorithm.PPO
-    assert lower.algorithm == "ppo" and type(lower.algorithm) is str
+    assert lower.algorithm == "ppo"
+    assert type(lower.algorithm) is str
 
 
 @pytest.mark.parametrize("algorithm", [*BAD_TEXT, "x" * (MAX_ALGORITHM_LENGTH + 1)])
