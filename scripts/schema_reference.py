@@ -17,6 +17,7 @@ from pathlib import Path
 
 from sqlalchemy import CheckConstraint, Enum, Table
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.elements import False_
 
 from tradestore.models import Base
 
@@ -52,7 +53,11 @@ def render() -> str:
             for fk in sorted(column.foreign_keys, key=lambda f: f.target_fullname):
                 notes.append(f"FK {fk.target_fullname} ON DELETE {fk.ondelete or 'NO ACTION'}")
             if column.server_default is not None:
-                notes.append("database clock")
+                default = getattr(column.server_default, "arg", None)
+                if isinstance(default, False_):
+                    notes.append("default false")
+                else:
+                    notes.append("database clock")
             pg = column.type.compile(PG_DIALECT)
             lite = column.type.compile(SQLITE_DIALECT)
             null = "yes" if column.nullable else "no"

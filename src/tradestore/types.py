@@ -14,9 +14,9 @@ import math
 import re
 import sys
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
-from typing import Any
+from typing import Any, Final
 
-from sqlalchemy import JSON, DateTime, Double, Numeric
+from sqlalchemy import JSON, DateTime, Double, Numeric, String
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -442,6 +442,8 @@ class OrderType(enum.StrEnum):
     STOP = "stop"
     STOP_LIMIT = "stop_limit"
     TRAILING_STOP = "trailing_stop"
+    #: A limit order that must rest on the book (maker only); needs a limit price like LIMIT.
+    POST_ONLY = "post_only"
 
 
 class TimeInForce(enum.StrEnum):
@@ -473,7 +475,16 @@ TERMINAL_ORDER_STATUSES = frozenset(
 )
 
 
+#: Exit reasons and algorithm names are free text (freqtrade's exit tags, any RL library's
+#: algorithm names); these are the widths of their columns.
+MAX_EXIT_REASON_LENGTH: Final = 255
+MAX_ALGORITHM_LENGTH: Final = 64
+
+
 class ExitReason(enum.StrEnum):
+    """The common exit reasons; any other non-empty text of at most 255 characters is stored
+    too (freqtrade's ``roi``, ``force_exit``, a strategy's own exit tags)."""
+
     STOP_LOSS = "stop_loss"
     TAKE_PROFIT = "take_profit"
     TRAILING_STOP = "trailing_stop"
@@ -494,6 +505,8 @@ class BotMode(enum.StrEnum):
     PAPER = "paper"
     LIVE = "live"
     BACKTEST = "backtest"
+    #: Hyperparameter optimization (freqtrade's hyperopt, an Optuna study's trials).
+    OPTIMIZATION = "optimization"
 
 
 class BotStatus(enum.StrEnum):
@@ -505,6 +518,9 @@ class BotStatus(enum.StrEnum):
 
 
 class Algorithm(enum.StrEnum):
+    """The common algorithm names; any other non-empty text of at most 64 characters is
+    stored too, exactly as given (``IMPALA``, ``ppo`` is not ``PPO``)."""
+
     PPO = "PPO"
     SAC = "SAC"
     A2C = "A2C"
@@ -564,3 +580,33 @@ def enum_column(enum_cls: type[enum.StrEnum], name: str) -> SAEnum:
         values_callable=lambda members: [member.value for member in members],
         validate_strings=True,
     )
+
+
+class OpenChoice(TypeDecorator[str]):
+    """Free text whose common values are an enumeration: VARCHAR(length), no CHECK constraint.
+
+    The column takes any text (the repositories bound its length and refuse NUL); reading
+    gives back the enum member when the text is one of the common values, so code comparing
+    with ``ExitReason.STOP_LOSS`` keeps working, and the text itself otherwise.
+    """
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_cls: type[enum.StrEnum], length: int) -> None:
+        super().__init__(length)
+        self.enum_cls = enum_cls
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
+        return None if value is None else common_value(self.enum_cls, value)
+
+
+def common_value(enum_cls: type[enum.StrEnum], value: str) -> str:
+    """The enum member spelled exactly ``value``, or ``value`` itself when it is no member."""
+    try:
+        return enum_cls(value)
+    except ValueError:
+        return value

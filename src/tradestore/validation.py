@@ -19,7 +19,17 @@ from decimal import Decimal
 from typing import Any, TypeVar
 
 from tradestore.errors import NaiveDatetimeError, ValidationError
-from tradestore.types import check_storable, ensure_aware, numpy_scalar, to_decimal
+from tradestore.types import (
+    MAX_ALGORITHM_LENGTH,
+    MAX_EXIT_REASON_LENGTH,
+    Algorithm,
+    ExitReason,
+    check_storable,
+    common_value,
+    ensure_aware,
+    numpy_scalar,
+    to_decimal,
+)
 
 E = TypeVar("E", bound=enum.Enum)
 
@@ -125,6 +135,37 @@ def choice(field: str, value: Any, enum_cls: type[E]) -> E:
         return enum_cls(value)
     except (ValueError, TypeError):
         raise ValidationError(field, value, f"must be one of {allowed}") from None
+
+
+def open_choice(field: str, value: Any, enum_cls: type[enum.StrEnum], *, max_length: int) -> str:
+    """Free text with common values: the member for a common value, else the text as given.
+
+    Exit reasons and algorithm names are open in the ecosystem (freqtrade's exit tags are a
+    strategy's own strings), so any storable text fits; only the column's width bounds it.
+    Matching is exact: ``'ppo'`` is its own algorithm name, not ``Algorithm.PPO``.
+    """
+    if isinstance(value, enum_cls):
+        return value
+    result = text(field, value, max_length=max_length)
+    assert result is not None
+    return common_value(enum_cls, result)
+
+
+def exit_reason(field: str, value: Any) -> str:
+    """An exit reason: an ``ExitReason`` or any text of at most 255 characters."""
+    return open_choice(field, value, ExitReason, max_length=MAX_EXIT_REASON_LENGTH)
+
+
+def algorithm(field: str, value: Any) -> str:
+    """An algorithm name: an ``Algorithm`` or any text of at most 64 characters."""
+    return open_choice(field, value, Algorithm, max_length=MAX_ALGORITHM_LENGTH)
+
+
+def flag(field: str, value: Any) -> bool:
+    """A real bool: ``1`` or ``"false"`` would be a guess at what the caller meant."""
+    if not isinstance(value, bool):
+        raise ValidationError(field, value, f"expected a bool, got {type(value).__name__}")
+    return value
 
 
 def number(

@@ -22,7 +22,7 @@ from tradestore.errors import NaiveDatetimeError, ValidationError
         (lambda a: a.fill_rate(""), "ticker"),
         (lambda a: a.fill_rate("AAPL", days=1.5), "days"),
         (lambda a: a.agent_leaderboard(evaluation_type="holdout"), "evaluation_type"),
-        (lambda a: a.best_hyperparameters(algorithm="XGB"), "algorithm"),
+        (lambda a: a.best_hyperparameters(algorithm=""), "algorithm"),
         (lambda a: a.training_summary(status="done"), "status"),
         (lambda a: a.equity_curve(start=dt.datetime(2026, 1, 1)), "start"),  # naive
         (lambda a: a.ensemble_weight_history(ensemble_id=""), "ensemble_id"),

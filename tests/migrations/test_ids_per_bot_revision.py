@@ -64,8 +64,11 @@ def test_keys_per_bot_round_trip(fresh_url: str) -> None:
         assert before["positions"] == ["position_id"]
         assert before["orders"] == ["order_id"]
         assert before["fills"] == [(("order_id",), "fk_fills_order_id_orders")]
-        database.upgrade("0005")
+        # Written through today's repositories at head, then taken back to 0005 (revision
+        # 0006 added orders.reduce_only, which the repositories write).
+        database.upgrade()
         _trade(database, "alpha", position_id="p-1", order_id="o-1")
+        database.downgrade("0005")
         rows = _rows(database)
         at_head = _keys(database)
         assert at_head["positions"] == ["bot_id", "position_id"]
@@ -78,6 +81,7 @@ def test_keys_per_bot_round_trip(fresh_url: str) -> None:
         database.upgrade("0005")
         assert _keys(database) == at_head
         assert _rows(database) == rows
+        database.upgrade()
         with database.unit_of_work(bot_id="alpha") as uow:  # the views still answer
             [active] = uow.analytics.active_positions()
             assert active.realized_pnl == D(40)
@@ -93,6 +97,7 @@ def test_downgrade_refuses_ids_that_bots_share(fresh_url: str) -> None:
         database.upgrade()
         _trade(database, "alpha", position_id="p-1", order_id="o-1")
         _trade(database, "beta", position_id="p-1", order_id="o-1")
+        database.downgrade("0005")
         rows = _rows(database)
         with pytest.raises(MigrationError, match="several bots use the same order_id"):
             database.downgrade("0004")

@@ -204,6 +204,7 @@ def record_order(orders: OrderRepository, order: Mapping[str, Any]) -> CcxtOrder
             limit_price=limit_price,
             stop_price=trigger,
             time_in_force=time_in_force,
+            reduce_only=bool(order.get("reduceOnly")),
             metadata=_flags(order, tif_word),
             submitted_at=placed,
             status=OrderStatus.NEW if status is OrderStatus.REJECTED else OrderStatus.ACCEPTED,
@@ -352,7 +353,8 @@ def _check_same_order(
 
 
 def _flags(order: Mapping[str, Any], tif_word: Any) -> dict[str, Any] | None:
-    """postOnly / reduceOnly: order intent tradestore has no column for, kept as metadata."""
+    """postOnly / reduceOnly as ccxt reported them, kept as metadata (reduceOnly is also the
+    ``reduce_only`` column since revision 0006; the metadata stays so replays compare equal)."""
     flags: dict[str, Any] = {}
     post_only = order.get("postOnly")
     if post_only is not None or tif_word == "PO":

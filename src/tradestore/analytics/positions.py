@@ -95,7 +95,7 @@ class ClosedTrade:
     exit_price: Decimal
     realized_pnl: Decimal
     realized_pnl_pct: float
-    exit_reason: ExitReason
+    exit_reason: ExitReason | str
     holding_period_hours: float
     strategy: str | None
     opened_at: dt.datetime
@@ -272,7 +272,7 @@ def _fitted(value: Decimal | None, dialect: str) -> Decimal | None:
 
 @dataclass(frozen=True, slots=True)
 class ExitReasonHolding:
-    exit_reason: ExitReason
+    exit_reason: ExitReason | str
     avg_hours: float
     trades: int
 
@@ -308,7 +308,7 @@ class BestPerformer:
     side: PositionSide
     realized_pnl: Decimal
     realized_pnl_pct: float
-    exit_reason: ExitReason
+    exit_reason: ExitReason | str
     closed_at: dt.datetime
 
 

@@ -43,6 +43,7 @@ from tradestore.models.training import (
 )
 from tradestore.repositories.evaluations import COUNT_METRICS, FLOAT_METRICS
 from tradestore.types import Algorithm, EvaluationType, RunStatus, WeightingMethod
+from tradestore.validation import algorithm as valid_algorithm
 from tradestore.validation import choice, integer, required_text
 
 #: Metrics ``best_hyperparameters`` and the leaderboard can rank by (agent_performance columns):
@@ -69,7 +70,7 @@ class LeaderboardEntry:
     rank: int
     performance_id: int | None
     run_id: str
-    algorithm: Algorithm
+    algorithm: Algorithm | str
     model_name: str
     evaluation_type: EvaluationType | None
     evaluation_date: dt.date | None
@@ -88,7 +89,7 @@ class LeaderboardEntry:
 class AlgorithmComparison:
     """The "compare algorithms" query: runs per algorithm and their Sharpe ratios."""
 
-    algorithm: Algorithm
+    algorithm: Algorithm | str
     runs: int
     evaluations: int
     avg_sharpe: float | None
@@ -103,7 +104,7 @@ class TrainingSummary:
     """
 
     run_id: str
-    algorithm: Algorithm
+    algorithm: Algorithm | str
     model_name: str
     status: RunStatus
     start_time: dt.datetime
@@ -126,7 +127,7 @@ class HyperparameterResult:
 
     performance_id: int
     run_id: str
-    algorithm: Algorithm
+    algorithm: Algorithm | str
     model_name: str
     evaluation_type: EvaluationType
     evaluation_date: dt.date
@@ -160,7 +161,7 @@ class EnsembleMember:
     ensemble_id: str
     version: int
     run_id: str
-    algorithm: Algorithm
+    algorithm: Algorithm | str
     model_name: str
     weight: float
     performance_score: float | None
@@ -274,7 +275,7 @@ def agent_leaderboard(
     ap = aliased(AgentPerformance)
     run_conditions: list[ColumnElement[bool]] = [TrainingRun.run_id == ap.run_id]
     if algorithm is not None:
-        run_conditions.append(TrainingRun.algorithm == choice("algorithm", algorithm, Algorithm))
+        run_conditions.append(TrainingRun.algorithm == valid_algorithm("algorithm", algorithm))
     if status is not None:
         run_conditions.append(TrainingRun.status == choice("status", status, RunStatus))
 
@@ -370,7 +371,7 @@ def _run_leaderboard(
     )
     if algorithm is not None:
         statement = statement.where(
-            TrainingRun.algorithm == choice("algorithm", algorithm, Algorithm)
+            TrainingRun.algorithm == valid_algorithm("algorithm", algorithm)
         )
     if status is not None:
         statement = statement.where(TrainingRun.status == choice("status", status, RunStatus))
@@ -450,7 +451,7 @@ def training_summary(
         TrainingRun.best_reward,
     )
     if algorithm is not None:
-        page = page.where(TrainingRun.algorithm == choice("algorithm", algorithm, Algorithm))
+        page = page.where(TrainingRun.algorithm == valid_algorithm("algorithm", algorithm))
     if status is not None:
         page = page.where(TrainingRun.status == choice("status", status, RunStatus))
     page = page.order_by(TrainingRun.start_time.desc(), TrainingRun.run_id)
@@ -549,7 +550,7 @@ def hyperparameter_results(
         statement = statement.where(AgentPerformance.evaluation_type == kind)
     if algorithm is not None:
         statement = statement.where(
-            Hyperparameters.algorithm == choice("algorithm", algorithm, Algorithm)
+            Hyperparameters.algorithm == valid_algorithm("algorithm", algorithm)
         )
     rows: Sequence[Any] = session.execute(statement).all()
     return [HyperparameterResult(*row) for row in rows]
@@ -570,7 +571,7 @@ def best_hyperparameters(
     groups by the average of ``by`` (highest first; ``ascending=True`` for metrics where lower
     is better, such as volatility). Groups whose average is undefined come last.
     """
-    algo = choice("algorithm", algorithm, Algorithm)
+    algo = valid_algorithm("algorithm", algorithm)
     kind = choice("evaluation_type", evaluation_type, EvaluationType)
     metric = metric_name(by)
     column = getattr(AgentPerformance, metric)
@@ -623,7 +624,7 @@ class RunWithHyperparameters:
     started without any."""
 
     run_id: str
-    algorithm: Algorithm
+    algorithm: Algorithm | str
     model_name: str
     status: RunStatus
     start_time: dt.datetime
@@ -739,7 +740,7 @@ def runs_by_hyperparameter(
         )
     if algorithm is not None:
         statement = statement.where(
-            TrainingRun.algorithm == choice("algorithm", algorithm, Algorithm)
+            TrainingRun.algorithm == valid_algorithm("algorithm", algorithm)
         )
     if status is not None:
         statement = statement.where(TrainingRun.status == choice("status", status, RunStatus))
@@ -824,7 +825,7 @@ class EnsembleWeightChange:
     update_time: dt.datetime
     version: int
     run_id: str
-    algorithm: Algorithm
+    algorithm: Algorithm | str
     weight: float
     sharpe_ratio: float | None
     is_active: bool

@@ -17,7 +17,15 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, PrimaryKeyConstraint,
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradestore.models.base import Base, BigIntPK
-from tradestore.types import ExitReason, Money, PositionSide, Real, enum_column
+from tradestore.types import (
+    MAX_EXIT_REASON_LENGTH,
+    ExitReason,
+    Money,
+    OpenChoice,
+    PositionSide,
+    Real,
+    enum_column,
+)
 
 #: Width of the strategy columns (positions, closed_positions).
 MAX_STRATEGY_LENGTH: Final = 100
@@ -105,7 +113,8 @@ class ClosedPosition(Base):
     closed_at: Mapped[dt.datetime]
     updated_at: Mapped[dt.datetime]
     holding_period_hours: Mapped[float] = mapped_column(Real())
-    exit_reason: Mapped[ExitReason] = mapped_column(enum_column(ExitReason, "exit_reason"))
+    #: Free text since revision 0006; the common values read back as ExitReason members.
+    exit_reason: Mapped[str] = mapped_column(OpenChoice(ExitReason, MAX_EXIT_REASON_LENGTH))
     commission: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     slippage: Mapped[Decimal | None] = mapped_column(Money())
     max_favorable_excursion: Mapped[Decimal | None] = mapped_column(Money())

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
+    Boolean,
     CheckConstraint,
     Date,
     ForeignKey,
@@ -16,6 +17,7 @@ from sqlalchemy import (
     PrimaryKeyConstraint,
     String,
     Text,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -39,6 +41,7 @@ _PRICES_BY_TYPE = (
     "(order_type <> 'limit' OR limit_price IS NOT NULL)"
     " AND (order_type <> 'stop' OR stop_price IS NOT NULL)"
     " AND (order_type <> 'stop_limit' OR (limit_price IS NOT NULL AND stop_price IS NOT NULL))"
+    " AND (order_type <> 'post_only' OR limit_price IS NOT NULL)"
 )
 
 
@@ -64,6 +67,8 @@ class Order(Base):
     time_in_force: Mapped[TimeInForce] = mapped_column(
         enum_column(TimeInForce, "time_in_force"), default=TimeInForce.DAY
     )
+    #: The order may only shrink a position, never open or grow one (revision 0006).
+    reduce_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     status: Mapped[OrderStatus] = mapped_column(
         enum_column(OrderStatus, "status"), default=OrderStatus.PENDING
     )

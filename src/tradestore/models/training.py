@@ -25,10 +25,12 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from tradestore.models.base import Base, BigIntPK, Timestamps
 from tradestore.types import (
+    MAX_ALGORITHM_LENGTH,
     Algorithm,
     Device,
     EvaluationType,
     JSONDocument,
+    OpenChoice,
     Real,
     RunStatus,
     WeightingMethod,
@@ -40,7 +42,7 @@ class TrainingRun(Timestamps, Base):
     __tablename__ = "training_runs"
 
     run_id: Mapped[str] = mapped_column(String(64), primary_key=True)
-    algorithm: Mapped[Algorithm] = mapped_column(enum_column(Algorithm, "algorithm"))
+    algorithm: Mapped[str] = mapped_column(OpenChoice(Algorithm, MAX_ALGORITHM_LENGTH))
     model_name: Mapped[str] = mapped_column(String(200))
     start_time: Mapped[dt.datetime]
     end_time: Mapped[dt.datetime | None]
@@ -160,7 +162,7 @@ class Hyperparameters(Base):
 
     hyperparameter_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     run_id: Mapped[str] = mapped_column(ForeignKey("training_runs.run_id", ondelete="CASCADE"))
-    algorithm: Mapped[Algorithm] = mapped_column(enum_column(Algorithm, "algorithm"))
+    algorithm: Mapped[str] = mapped_column(OpenChoice(Algorithm, MAX_ALGORITHM_LENGTH))
     learning_rate: Mapped[float | None] = mapped_column(Real())
     batch_size: Mapped[int | None] = mapped_column(Integer)
     n_steps: Mapped[int | None] = mapped_column(Integer)
@@ -204,7 +206,7 @@ class EnsembleWeight(Base):
     update_time: Mapped[dt.datetime]
     update_date: Mapped[dt.date] = mapped_column(Date)
     run_id: Mapped[str] = mapped_column(ForeignKey("training_runs.run_id", ondelete="CASCADE"))
-    algorithm: Mapped[Algorithm] = mapped_column(enum_column(Algorithm, "algorithm"))
+    algorithm: Mapped[str] = mapped_column(OpenChoice(Algorithm, MAX_ALGORITHM_LENGTH))
     weight: Mapped[float] = mapped_column(Real())
     performance_score: Mapped[float | None] = mapped_column(Real())
     sharpe_ratio: Mapped[float | None] = mapped_column(Real())

@@ -52,7 +52,7 @@ ENSEMBLE_ID_LENGTH: Final = 100
 @dataclass(frozen=True, slots=True)
 class EnsembleMember:
     run_id: str
-    algorithm: Algorithm
+    algorithm: Algorithm | str
     model_name: str
     weight: float
     performance_score: float | None

@@ -39,6 +39,8 @@ class OrderRecord:
     stop_price: Decimal | None
     reference_price: Decimal | None
     time_in_force: TimeInForce
+    #: May only shrink a position (ccxt's ``reduceOnly``); stored since revision 0006.
+    reduce_only: bool
     status: OrderStatus
     submitted_at: dt.datetime
     accepted_at: dt.datetime | None

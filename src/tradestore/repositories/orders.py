@@ -78,6 +78,7 @@ from tradestore.types import (
 )
 from tradestore.validation import (
     choice,
+    flag,
     instant,
     integer,
     json_document,
@@ -140,6 +141,7 @@ class OrderRepository(BotScopedRepository):
         stop_price: Amount | None = None,
         reference_price: Amount | None = None,
         time_in_force: TimeInForce | str = TimeInForce.DAY,
+        reduce_only: bool = False,
         strategy: str | None = None,
         position_id: str | None = None,
         order_id: str | None = None,
@@ -152,9 +154,10 @@ class OrderRepository(BotScopedRepository):
 
         A retry with the same payload returns the stored order unchanged, whatever happened
         to it since (it may be filled by now). The payload is the order's intent: ticker,
-        side, type, quantity, prices, time in force, strategy, position and metadata, plus
-        ``order_id`` / ``broker_order_id`` when the retry names them. ``submitted_at`` and
-        ``status`` are not compared: a retry's clock differs and the status is the broker's.
+        side, type, quantity, prices, time in force, reduce_only, strategy, position and
+        metadata, plus ``order_id`` / ``broker_order_id`` when the retry names them.
+        ``submitted_at`` and ``status`` are not compared: a retry's clock differs and the
+        status is the broker's.
         A different payload raises ``DuplicateOrder`` naming the fields that differ.
 
         Race-free: one ``INSERT ... ON CONFLICT DO NOTHING``, then a read of the winner.
@@ -174,6 +177,7 @@ class OrderRepository(BotScopedRepository):
                 "reference_price", reference_price, dialect, positive=True
             ),
             time_in_force=choice("time_in_force", time_in_force, TimeInForce),
+            reduce_only=flag("reduce_only", reduce_only),
             strategy=optional_text("strategy", strategy, max_length=_STRATEGY_LENGTH),
             position_id=optional_text("position_id", position_id, max_length=64),
             order_id=optional_text("order_id", order_id, max_length=64),
@@ -212,6 +216,7 @@ class OrderRepository(BotScopedRepository):
                 stop_price=request.stop_price,
                 reference_price=request.reference_price,
                 time_in_force=request.time_in_force,
+                reduce_only=request.reduce_only,
                 status=initial,
                 submitted_at=at,
                 accepted_at=at if initial is OrderStatus.ACCEPTED else None,
@@ -791,6 +796,7 @@ class _OrderRequest:
     stop_price: Decimal | None
     reference_price: Decimal | None
     time_in_force: TimeInForce
+    reduce_only: bool
     strategy: str | None
     position_id: str | None
     order_id: str | None
@@ -809,6 +815,7 @@ class _OrderRequest:
                 "stop_price",
                 "reference_price",
                 "time_in_force",
+                "reduce_only",
                 "strategy",
                 "position_id",
                 "metadata",
@@ -829,7 +836,7 @@ class _OrderRequest:
 def _check_prices_by_type(request: _OrderRequest) -> None:
     """Which prices each order type needs, and which it must not have."""
     kind = request.order_type
-    needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT)
+    needs_limit = kind in (OrderType.LIMIT, OrderType.STOP_LIMIT, OrderType.POST_ONLY)
     needs_stop = kind in (OrderType.STOP, OrderType.STOP_LIMIT)
     if needs_limit and request.limit_price is None:
         raise ValidationError("limit_price", None, f"a {kind.value} order needs a limit price")
@@ -844,9 +851,12 @@ def _check_prices_by_type(request: _OrderRequest) -> None:
         )
     if kind is OrderType.MARKET and request.stop_price is not None:
         raise ValidationError("stop_price", request.stop_price, "a market order has no stop price")
-    if kind is OrderType.LIMIT and request.stop_price is not None:
+    if kind in (OrderType.LIMIT, OrderType.POST_ONLY) and request.stop_price is not None:
         raise ValidationError(
-            "stop_price", request.stop_price, "a limit order has no stop price; use stop_limit"
+            "stop_price",
+            request.stop_price,
+            f"a {kind.value} order has no stop price"
+            + ("; use stop_limit" if kind is OrderType.LIMIT else ""),
         )
 
 

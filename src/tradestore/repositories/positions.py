@@ -141,7 +141,7 @@ class ClosedPositionRecord:
     closed_at: dt.datetime
     updated_at: dt.datetime
     holding_period_hours: float
-    exit_reason: ExitReason
+    exit_reason: ExitReason | str
     commission: Decimal
     slippage: Decimal | None
     max_favorable_excursion: Decimal | None
@@ -554,7 +554,7 @@ class PositionRepository(BotScopedRepository):
         d = self._dialect
         pid = validation.required_text("position_id", position_id)
         exit_ = validation.money("exit_price", exit_price, d, positive=True)
-        reason = validation.choice("exit_reason", exit_reason, ExitReason)
+        reason = validation.exit_reason("exit_reason", exit_reason)
         part = validation.optional_money("quantity", quantity, d, positive=True)
         fee = validation.optional_money("commission", commission, d, non_negative=True)
         slip = validation.optional_money("slippage", slippage, d)
@@ -678,7 +678,7 @@ class PositionRepository(BotScopedRepository):
         stmt = _ticker_strategy_filter(stmt, _C, ticker=ticker, strategy=strategy)
         if exit_reason is not None:
             stmt = stmt.where(
-                _C.c.exit_reason == validation.choice("exit_reason", exit_reason, ExitReason)
+                _C.c.exit_reason == validation.exit_reason("exit_reason", exit_reason)
             )
         if position_id is not None:
             stmt = stmt.where(
@@ -718,7 +718,7 @@ class PositionRepository(BotScopedRepository):
         strategy: str | None = None,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
-    ) -> dict[ExitReason, float]:
+    ) -> dict[ExitReason | str, float]:
         """AVG(holding_period_hours) per exit reason, over the closed rows."""
         rows = positions_read.holding_period_by_exit_reason(
             self._session, bot_id=self._bot_id, strategy=strategy, since=since, until=until
@@ -783,7 +783,7 @@ class PositionRepository(BotScopedRepository):
         position: PositionRecord,
         figures: pnl.CloseFigures,
         exit_price: Decimal,
-        reason: ExitReason,
+        reason: ExitReason | str,
         slippage: Decimal | None,
         closed_at: dt.datetime,
     ) -> ClosedPositionRecord:

@@ -44,6 +44,7 @@ from tradestore.repositories import episode_batch
 from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories.episode_batch import EPISODE_FIELDS
 from tradestore.types import Algorithm, Device, EvaluationType, RunStatus, utcnow
+from tradestore.validation import algorithm as valid_algorithm
 from tradestore.validation import (
     choice,
     day,
@@ -101,7 +102,7 @@ class Run:
     """A training run as stored."""
 
     run_id: str
-    algorithm: Algorithm
+    algorithm: Algorithm | str
     model_name: str
     status: RunStatus
     start_time: dt.datetime
@@ -134,7 +135,7 @@ class HyperparameterSet:
     """A run's hyperparameters: seed 000's typed columns and the complete dict."""
 
     run_id: str
-    algorithm: Algorithm
+    algorithm: Algorithm | str
     learning_rate: float | None
     batch_size: int | None
     n_steps: int | None
@@ -331,7 +332,7 @@ class TrainingRepository:
         ``run_id`` defaults to ``run_<32 hex digits>``; reusing an existing one raises
         ``DuplicateRun`` and writes nothing.
         """
-        algo = choice("algorithm", algorithm, Algorithm)
+        algo = valid_algorithm("algorithm", algorithm)
         values: dict[str, Any] = {
             "run_id": required_text("run_id", run_id) if run_id is not None else _new_run_id(),
             "algorithm": algo,
@@ -867,7 +868,7 @@ def _run_filters(
 ) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if algorithm is not None:
-        conditions.append(TrainingRun.algorithm == choice("algorithm", algorithm, Algorithm))
+        conditions.append(TrainingRun.algorithm == valid_algorithm("algorithm", algorithm))
     if status is not None:
         conditions.append(TrainingRun.status == choice("status", status, RunStatus))
     if model_name is not None:
