@@ -161,13 +161,6 @@ def algorithm(field: str, value: Any) -> str:
     return open_choice(field, value, Algorithm, max_length=MAX_ALGORITHM_LENGTH)
 
 
-def flag(field: str, value: Any) -> bool:
-    """A real bool: ``1`` or ``"false"`` would be a guess at what the caller meant."""
-    if not isinstance(value, bool):
-        raise ValidationError(field, value, f"expected a bool, got {type(value).__name__}")
-    return value
-
-
 def number(
     field: str,
     value: Any,
