@@ -32,7 +32,7 @@ from tradestore import Database
 from tradestore.analytics import Analytics
 from tradestore.analytics.schema import VIEWS
 from tradestore.ops.export import FORMATS, export_table
-from tradestore.types import Money, Real, UTCDateTime
+from tradestore.types import Money, OpenChoice, Real, UTCDateTime
 
 
 def _load_readside_data() -> ModuleType:
@@ -82,7 +82,7 @@ def _from_text(type_: TypeEngine[Any]) -> Callable[[str], Any]:
         return float
     if isinstance(type_, Integer):
         return int
-    assert isinstance(type_, SAEnum | String), type_
+    assert isinstance(type_, SAEnum | String | OpenChoice), type_
     return str
 
 
