@@ -221,6 +221,16 @@ def test_post_only_and_trigger_prices_map_to_tradestore_orders(orders: OrderRepo
     assert stop.stop_price == Decimal("0.065")
 
 
+def test_reduce_only_is_the_order_flag(orders: OrderRepository) -> None:
+    reducing = record_order(orders, ccxt_order(reduceOnly=True, clientOrderId="ro")).order
+    plain = record_order(orders, ccxt_order(clientOrderId="plain")).order
+    assert reducing.reduce_only is True
+    assert plain.reduce_only is False
+    assert orders.get(reducing.order_id).reduce_only is True
+    again = record_order(orders, ccxt_order(reduceOnly=True, clientOrderId="ro"))
+    assert again.order == orders.get(reducing.order_id)
+
+
 def test_a_different_order_under_the_same_key_is_refused(orders: OrderRepository) -> None:
     record_order(orders, ccxt_order())
     with pytest.raises(DuplicateOrder, match="amount"):
