@@ -458,21 +458,7 @@ def training_summary(
     if limit is not None:
         page = page.limit(_limit(limit))
     runs = page.offset(_offset(offset)).subquery("runs")
-    latest = select(AgentPerformance.performance_id).where(AgentPerformance.run_id == runs.c.run_id)
-    if kind is not None:
-        latest = latest.where(AgentPerformance.evaluation_type == kind)
-    else:
-        validation_first = case(
-            (AgentPerformance.evaluation_type == EvaluationType.VALIDATION, 0), else_=1
-        )
-        latest = latest.order_by(validation_first)
-    latest_id = (
-        latest.order_by(
-            AgentPerformance.evaluation_date.desc(), AgentPerformance.performance_id.desc()
-        )
-        .limit(1)
-        .scalar_subquery()
-    )
+    latest_id = _latest_evaluation_id(runs.c.run_id, kind)
     ap = aliased(AgentPerformance)
     statement = (
         select(
