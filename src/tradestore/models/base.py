@@ -2,7 +2,8 @@
 
 One ``MetaData`` with a naming convention, so every constraint has a predictable name that
 migrations can address on both backends (SQLite batch mode needs names to drop constraints).
-Seed indexes keep the names seed 000 gave them and are declared explicitly in each model.
+Indexes keep the names the source schema gave them (docs/lineage.md) and are declared
+explicitly in each model.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Bots: the owners of trading data.
 
-A row per bot instance (seed 004's bot_instances merged with seed 002's trading_sessions).
+A row per bot instance (bot instances and their trading session, docs/lineage.md).
 Positions, orders, fills, snapshots and metrics all carry ``bot_id`` so several bots can share
 one database without seeing each other's rows.
 """

@@ -1,4 +1,4 @@
-"""The audit log of schema changes (seed 000's migration_history).
+"""The audit log of schema changes (migration_history).
 
 Unlike the domain tables it is not created by a revision: Alembic's env.py creates it before
 the first revision runs, so it can record that revision, and a downgrade to base keeps it (an
@@ -23,7 +23,7 @@ class MigrationHistory(Base):
     #: The Alembic revision id, e.g. ``0001``.
     migration_id: Mapped[str] = mapped_column(String(64))
     migration_name: Mapped[str] = mapped_column(String(200))
-    #: Where it ran, password masked (seed 000 kept three files; we keep one URL).
+    #: Where it ran, password masked (one database, so one URL).
     database_path: Mapped[str] = mapped_column(String(500))
     applied_at: Mapped[dt.datetime]
     applied_date: Mapped[dt.date] = mapped_column(Date)

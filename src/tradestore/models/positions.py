@@ -1,4 +1,4 @@
-"""Open and closed positions (seed 000's positions database).
+"""Open and closed positions.
 
 A position lives in ``positions`` while open and moves to ``closed_positions`` when closed; a
 partial close moves the closed part and shrinks the open row. ``position_id`` is kept on every
@@ -56,7 +56,7 @@ class Position(Base):
     unrealized_pnl_pct: Mapped[float] = mapped_column(Real(), default=0.0)
     stop_loss_price: Mapped[Decimal | None] = mapped_column(Money())
     take_profit_price: Mapped[Decimal | None] = mapped_column(Money())
-    #: Best and worst market price seen while open (seed 000: "best price achieved").
+    #: Best and worst market price seen while open ("best price achieved").
     max_favorable_excursion: Mapped[Decimal | None] = mapped_column(Money())
     max_adverse_excursion: Mapped[Decimal | None] = mapped_column(Money())
     #: Entry commission not yet attributed to a closed part.

@@ -1,4 +1,4 @@
-"""Orders, fills, portfolio snapshots and performance metrics (seed 000's trading database)."""
+"""Orders, fills, portfolio snapshots and performance metrics."""
 
 from __future__ import annotations
 

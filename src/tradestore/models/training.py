@@ -1,6 +1,6 @@
 """Reinforcement-learning training: runs, hyperparameters, episodes, evaluations, ensembles.
 
-Seed 000's ml_training database. Training is not owned by a bot: a model trained once may be
+The training domain. Training is not owned by a bot: a model trained once may be
 traded by many bots, so these tables carry no ``bot_id``.
 """
 

@@ -1,4 +1,4 @@
-"""Bots: registration, liveness, lifecycle and restart recovery (seeds 002 and 004).
+"""Bots: registration, liveness, lifecycle and restart recovery.
 
 Liveness is judged by the *database* clock: ``heartbeat`` stores the server's time and
 ``stale`` compares against it, so several bots on hosts with drifting clocks are still judged

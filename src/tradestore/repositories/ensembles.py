@@ -1,4 +1,4 @@
-"""Ensemble weights (seed 000's ensemble_weights), versioned.
+"""Ensemble weights (the ensemble_weights table), versioned.
 
 Every ``set_weights`` writes a complete new version of an ensemble: one row per member, all
 active, with the next version number; the previous version's rows become inactive and stay as

@@ -1,4 +1,4 @@
-"""Agent evaluations (seed 000's agent_performance): several per run, one per evaluation.
+"""Agent evaluations (the agent_performance table): several per run, one per evaluation.
 
 An evaluation is a measurement, never edited: a run evaluated again (another period, another
 data set) gets a new row, and "the" evaluation of a run in the read side is its latest of a

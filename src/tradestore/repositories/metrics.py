@@ -190,7 +190,7 @@ class MetricsRepository(BotScopedRepository):
 
     @translated
     def latest(self, *, strategy: str | None = ALL_STRATEGIES) -> MetricRecord | None:
-        """The most recent row (seed 000: "current Sharpe ratio and drawdown")."""
+        """The most recent row (the "current Sharpe ratio and drawdown" query)."""
         row = self._session.execute(
             select(*_COLUMNS)
             .where(_M.c.bot_id == self._bot_id, _M.c.strategy == self._strategy_key(strategy))

@@ -114,7 +114,7 @@ class IngestReport:
 
 @dataclass(frozen=True, slots=True)
 class DailyFillRate:
-    """Seed 000's "daily fill rate": orders submitted on ``day`` (UTC) and how many filled."""
+    """The "daily fill rate": orders submitted on ``day`` (UTC) and how many filled."""
 
     day: dt.date
     orders: int
@@ -124,7 +124,7 @@ class DailyFillRate:
 
 @dataclass(frozen=True, slots=True)
 class SlippageByType:
-    """Seed 000's "average slippage by order type" (orders with a slippage only)."""
+    """The "average slippage by order type" query (orders with a slippage only)."""
 
     order_type: OrderType
     orders: int
@@ -133,7 +133,7 @@ class SlippageByType:
 
 @dataclass(frozen=True, slots=True)
 class OrderFillStats:
-    """Seed 000's v_order_fill_stats for one order.
+    """v_order_fill_stats for one order.
 
     ``avg_fill_price`` is volume-weighted (the order's ``filled_avg_price``). ``best`` is the
     lowest price for a buy and the highest for a sell; ``worst`` the opposite.

@@ -656,7 +656,7 @@ class OrderRepository(BotScopedRepository):
                 self._fetch(connection, order_id)  # raises OrderNotFound
         return [FillRecord(*row) for row in rows]
 
-    # --- seed queries ---------------------------------------------------------------------
+    # --- common queries -------------------------------------------------------------------
 
     @translated
     def daily_fill_rate(
@@ -668,7 +668,8 @@ class OrderRepository(BotScopedRepository):
     ) -> list[DailyFillRate]:
         """Orders per UTC submission day and the share that ended ``filled``, newest first.
 
-        Seed 000's query: an order partially filled and then cancelled counts as not filled.
+        As the source query counts them: an order partially filled and then cancelled is not
+        filled.
         ``since`` / ``until`` are inclusive days. The query is ``analytics.orders``'.
         """
         start = None if since is None else _day_start("since", since)
@@ -691,7 +692,7 @@ class OrderRepository(BotScopedRepository):
 
     @translated
     def average_slippage_by_order_type(self) -> list[SlippageByType]:
-        """Seed 000's "average slippage by order type": the plain mean over orders."""
+        """The "average slippage by order type" query: the plain mean over orders."""
         with translate_errors():
             rows = orders_read.slippage_by_order_type(self._session, bot_id=self._bot_id)
         return [
@@ -712,9 +713,9 @@ class OrderRepository(BotScopedRepository):
         limit: int | None = None,
         offset: int = 0,
     ) -> list[OrderFillStats]:
-        """Per-order fill statistics (seed 000's v_order_fill_stats), latest fill first.
+        """Per-order fill statistics (v_order_fill_stats), latest fill first.
 
-        Orders without fills are left out, as in the seed's view (an inner join).
+        Orders without fills are left out, as in the view (an inner join).
         """
         best = case((_O.c.side == OrderSide.BUY, func.min(_F.c.price)), else_=func.max(_F.c.price))
         worst = case((_O.c.side == OrderSide.BUY, func.max(_F.c.price)), else_=func.min(_F.c.price))

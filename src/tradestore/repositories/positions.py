@@ -1,4 +1,4 @@
-"""Open and closed positions of one bot (seed 000's positions database).
+"""Open and closed positions of one bot.
 
 ``open`` and ``close`` run on every trade and ``mark_to_market`` on every price tick, so they
 are written as a handful of prebuilt Core statements executed through the session (their
@@ -152,7 +152,7 @@ class ClosedPositionRecord:
 
     @property
     def outcome(self) -> str:
-        """WIN / LOSS / BREAKEVEN, as seed 000's v_recent_closed_trades classifies trades."""
+        """WIN / LOSS / BREAKEVEN, as v_recent_closed_trades classifies trades."""
         if self.realized_pnl > 0:
             return "WIN"
         if self.realized_pnl < 0:
@@ -689,7 +689,7 @@ class PositionRepository(BotScopedRepository):
         stmt = _paginate(stmt, limit, offset)
         return [_closed(row) for row in self._session.execute(stmt)]
 
-    # --- seed 000's common queries ---------------------------------------------------------
+    # --- common queries ---------------------------------------------------------------------
 
     @translated
     def total_unrealized_pnl(self) -> Decimal:
@@ -734,7 +734,7 @@ class PositionRepository(BotScopedRepository):
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
     ) -> list[ClosedPositionRecord]:
-        """Closed rows by realized_pnl, highest first (seed 000: ``ORDER BY realized_pnl DESC``)."""
+        """Closed rows by realized_pnl, highest first (``ORDER BY realized_pnl DESC``)."""
         stmt = positions_read.best_performers_query(
             *_CLOSED_COLUMNS, criteria=self._closed_criteria(strategy, since, until), limit=None
         )
@@ -874,7 +874,7 @@ def _plainly_storable_price(value: Any, dialect: str) -> bool:
 def _check_stops(
     side: PositionSide, entry: Decimal, stop: Decimal | None, take: Decimal | None
 ) -> None:
-    """Seed 000: a long's stop is below the entry and its target above; a short's reversed."""
+    """A long's stop is below the entry and its target above; a short's reversed."""
     if side is PositionSide.LONG:
         if stop is not None and stop >= entry:
             raise ValidationError("stop_loss_price", stop, f"a long's stop must be < {entry}")

@@ -1,4 +1,4 @@
-"""Daily portfolio snapshots of one bot (seed 000's portfolio_snapshots, seed 003's P&L
+"""Daily portfolio snapshots of one bot (portfolio_snapshots, with the paper-trading schema's P&L
 snapshots): one row per bot per date, the input of the equity curve and of the metrics.
 """
 
@@ -54,7 +54,7 @@ class SnapshotRecord:
 
 @dataclass(frozen=True)
 class EquityPoint:
-    """One point of the equity curve (seed 000's v_equity_curve, plus the daily return)."""
+    """One point of the equity curve (v_equity_curve, plus the daily return)."""
 
     snapshot_date: dt.date
     total_equity: Decimal

@@ -1,4 +1,4 @@
-"""Training runs, their hyperparameters and their episodes (seed 000's ml_training database).
+"""Training runs, their hyperparameters and their episodes (the training domain).
 
 A run moves through an explicit state machine: it starts ``running`` and ``finish`` moves it,
 once, to ``completed``, ``failed``, ``stopped`` or ``aborted``; nothing leaves those states.
@@ -132,7 +132,7 @@ class Run:
 
 @dataclass(frozen=True, slots=True)
 class HyperparameterSet:
-    """A run's hyperparameters: seed 000's typed columns and the complete dict."""
+    """A run's hyperparameters: the typed columns and the complete dict."""
 
     run_id: str
     algorithm: Algorithm | str
@@ -241,7 +241,7 @@ HYPERPARAMETER_COLUMNS: Final = (*_HP_FLOATS, *_HP_INTS, *_HP_TEXTS, "net_arch")
 
 
 def typed_hyperparameters(params: Mapping[str, Any]) -> dict[str, Any]:
-    """Seed 000's typed columns, from the keys of ``params`` whose values have the column's type.
+    """The typed columns, from the keys of ``params`` whose values have the column's type.
 
     A value of another type (``ent_coef="auto"``, a learning-rate schedule's name) is kept only
     in params_json; a value of the right type out of range (``gamma=1.5``) is refused.
@@ -534,7 +534,7 @@ class TrainingRepository:
         limit: int = 5,
         ascending: bool = False,
     ) -> list[HyperparameterScore]:
-        """Seed 000's "best hyperparameters for PPO" (see ``analytics.training``)."""
+        """The "best hyperparameters for PPO" query (see ``analytics.training``)."""
         return best_hyperparameters(
             self._session,
             algorithm,
