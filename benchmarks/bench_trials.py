@@ -20,8 +20,8 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
-from typing import Any
 from pathlib import Path
+from typing import Any
 
 from benchmarks.harness import Result, fresh_database, report
 from tradestore import Database
