@@ -6,35 +6,20 @@ so both test folders share one definition.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from click.testing import CliRunner, Result
 
+from sibling import load
 from tradestore import Database
 from tradestore.cli import main
 
-
-def _load_scenario() -> ModuleType:
-    if "ops_scenario" in sys.modules:
-        return sys.modules["ops_scenario"]
-    path = Path(__file__).parents[1] / "ops" / "ops_scenario.py"
-    spec = importlib.util.spec_from_file_location("ops_scenario", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ops_scenario"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-scenario_module = _load_scenario()
+scenario_module = load("ops/ops_scenario.py")
 
 #: The console script installed beside this interpreter (``pip install -e .``).
 SCRIPT = Path(sys.executable).with_name("tradestore")

@@ -12,15 +12,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
-import importlib.util
 import io
 import json
 import math
-import sys
 from collections.abc import Callable
 from decimal import Decimal
-from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 import pytest
@@ -28,28 +24,14 @@ from sqlalchemy import Date, DateTime, Integer, String, TableClause, select
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.types import TypeEngine
 
+from sibling import load
 from tradestore import Database
 from tradestore.analytics import Analytics
 from tradestore.analytics.schema import VIEWS
 from tradestore.ops.export import FORMATS, export_table
 from tradestore.types import Money, OpenChoice, Real, UTCDateTime
 
-
-def _load_readside_data() -> ModuleType:
-    """The analytics tests' data set (it fills every view), loaded by path."""
-    if "readside_data" in sys.modules:
-        return sys.modules["readside_data"]
-    path = Path(__file__).parents[1] / "analytics" / "readside_data.py"
-    spec = importlib.util.spec_from_file_location("readside_data", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["readside_data"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-readside_data = _load_readside_data()
+readside_data = load("analytics/readside_data.py")
 
 
 @pytest.fixture

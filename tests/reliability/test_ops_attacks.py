@@ -13,23 +13,21 @@ import contextlib
 import datetime as dt
 import gzip
 import hashlib
-import importlib.util
 import os
 import shutil
 import sqlite3
 import stat
 import subprocess
-import sys
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 from pathlib import Path
-from types import ModuleType
 
 import pytest
 from click.testing import CliRunner, Result
 from reliability_support import database_state, record_figure
 from sqlalchemy import insert, select
 
+from sibling import load
 from tradestore import Database
 from tradestore.cli import main
 from tradestore.config import sqlite_path
@@ -43,20 +41,7 @@ from tradestore.ops.verify import verify_database
 pytestmark = pytest.mark.reliability
 
 
-def _load_scenario() -> ModuleType:
-    if "ops_scenario" in sys.modules:
-        return sys.modules["ops_scenario"]
-    path = Path(__file__).parents[1] / "ops" / "ops_scenario.py"
-    spec = importlib.util.spec_from_file_location("ops_scenario", path)
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ops_scenario"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-scenario = _load_scenario()
+scenario = load("ops/ops_scenario.py")
 
 Cli = Callable[..., Result]
 
