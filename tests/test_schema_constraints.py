@@ -16,7 +16,7 @@ from sqlalchemy import CheckConstraint, Connection, text
 from sqlalchemy.exc import IntegrityError
 
 from tradestore import Database
-from tradestore.database import _constraint_name
+from tradestore.db.errors import _constraint_name
 from tradestore.models import Base
 
 T0 = dt.datetime(2026, 1, 5, 14, 0, tzinfo=dt.UTC)

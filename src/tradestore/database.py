@@ -29,8 +29,8 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, create_engine, event, text
 from sqlalchemy.engine import URL, Engine
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolResetState, StaticPool
 
 from tradestore._pgconnect import masked_connection_factory
@@ -44,25 +44,23 @@ from tradestore.config import (
     split_secret_query,
     sqlite_path,
 )
+from tradestore.db.connections import ThreadConnection, ThreadConnections, driver_in_transaction
+from tradestore.db.errors import UPGRADE_HINT, translate_errors
+from tradestore.db.executor import Clock, Executor, utc_now
 from tradestore.errors import (
     CommitOutcomeUnknown,
     ConfigurationError,
-    DatabaseUnavailable,
-    IntegrityViolation,
     MigrationError,
     NestedUnitOfWork,
-    SchemaError,
     SchemaOutOfDate,
     SchemaTooNew,
     TradestoreError,
     TransactionAborted,
     TransientDatabaseError,
 )
-from tradestore.retry import NO_RETRY, Retrying, RetryPolicy, is_connection_lost, is_transient
-from tradestore.thread_sessions import ThreadSession, ThreadSessions, driver_in_transaction
+from tradestore.retry import NO_RETRY, Retrying, RetryPolicy, is_connection_lost
 from tradestore.types import encode_json
-from tradestore.unit_of_work import UnitOfWork, forget_failure
-from tradestore.unit_of_work import failure as uow_failure
+from tradestore.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -72,9 +70,6 @@ SQLITE_BEGIN = "tradestore_sqlite_begin"
 #: SQLite ``synchronous`` settings tradestore accepts (docs/reliability.md, Durability). OFF is
 #: refused: with it a power loss can corrupt the file, not just lose the last commits.
 SQLITE_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
-UPGRADE_HINT = (
-    "run `tradestore db upgrade` (or `alembic upgrade head`, or `python scripts/init_database.py`)"
-)
 
 
 def create_engine_for(
@@ -287,18 +282,20 @@ def _enable_wal(cursor: sqlite3.Cursor, *, timeout_s: float) -> None:
             delay = min(delay * 2, 0.05)
 
 
-def _thread_sessions_for(engine: Engine) -> ThreadSessions | None:
-    """Per-thread Sessions for a SQLite file (see thread_sessions); None elsewhere."""
+def _thread_connections_for(engine: Engine) -> ThreadConnections | None:
+    """Per-thread connections for a SQLite file (see db.connections); None elsewhere."""
     if engine.dialect.name != "sqlite" or sqlite_path(engine.url) is None:
         return None
     size = getattr(engine.pool, "size", None)
-    return ThreadSessions(engine, limit=size() if callable(size) else 5)
+    return ThreadConnections(engine, limit=size() if callable(size) else 5)
 
 
 class Database:
-    """One database: its engine, session factories and schema state.
+    """One database: its engine, its clock and schema state.
 
     Create one per process and share it between threads; units of work are per thread.
+    ``clock`` is where every timestamp the library writes comes from (by default the host's
+    UTC clock): a backtest passes its simulated clock and its history carries simulated times.
     """
 
     def __init__(
@@ -307,20 +304,18 @@ class Database:
         *,
         check_schema: bool = True,
         retry: RetryPolicy | None = None,
+        clock: Clock | None = None,
         **engine_options: Any,
     ) -> None:
         self.url: URL = resolve_url(url)
         self.retry_policy = retry or RetryPolicy()
+        self.clock: Clock = clock or utc_now
         self.engine: Engine = create_engine_for(self.url, **engine_options)
-        self._sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
-        self._read_sessions = sessionmaker(
-            bind=self.engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"}),
-            expire_on_commit=False,
-        )
+        self._read_engine = self.engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
         self._check_schema = check_schema
         self._schema_checked = False
         self._schema_lock = threading.Lock()
-        self._thread_sessions = _thread_sessions_for(self.engine)
+        self._thread_connections = _thread_connections_for(self.engine)
         self._writing = threading.local()  # .open: this thread has a write unit of work open
         _engines.add(self.engine)
 
@@ -344,8 +339,8 @@ class Database:
         return f"Database({self.safe_url!r})"
 
     def dispose(self) -> None:
-        if self._thread_sessions is not None:
-            self._thread_sessions.close()
+        if self._thread_connections is not None:
+            self._thread_connections.close()
         self.engine.dispose()
 
     def __enter__(self) -> Database:
@@ -360,53 +355,70 @@ class Database:
     def session(
         self, *, readonly: bool = False, retry: RetryPolicy | None = None
     ) -> Iterator[Session]:
-        """A Session in one transaction: committed if the block finishes, else rolled back.
+        """An ORM Session in one unit of work's transaction, for queries of your own.
+
+        The same transaction rules as :meth:`unit_of_work`, whose ``uow.session`` this is.
+        """
+        with self.unit_of_work(readonly=readonly, retry=retry) as uow:
+            yield uow.session
+
+    @contextmanager
+    def unit_of_work(
+        self,
+        bot_id: str | None = None,
+        *,
+        readonly: bool = False,
+        retry: RetryPolicy | None = None,
+    ) -> Iterator[UnitOfWork]:
+        """One transaction with the repositories of ``bot_id`` (trading) and the shared ones.
+
+        Commits when the block finishes, rolls back if it raises. Connect and BEGIN (and the
+        schema check, the first time) are retried under ``retry`` or the Database's policy,
+        so a server restart costs a reconnect (nothing has happened yet); the block itself
+        is not re-run: :meth:`run` re-runs a whole unit of work on a transient failure
+        inside it (lock timeout, serialization failure, dropped connection), which surfaces
+        here as ``TransientDatabaseError``.
 
         ``readonly=True`` starts a deferred transaction on SQLite, so readers never wait for
-        the write lock, and rolls back at the end. Starting the transaction (the schema check,
-        connect and BEGIN) is retried under ``retry`` or the Database's policy, so a server
-        restart costs a reconnect (nothing has happened yet); the block itself is not re-run:
-        use :meth:`run` for that.
-
-        One write session per thread at a time: a second one opened inside the first raises
-        ``NestedUnitOfWork`` (see :meth:`_enter_writer`). Read-only sessions may nest.
+        the write lock, and rolls back at the end. One write unit of work per thread at a
+        time: a second one opened inside the first raises ``NestedUnitOfWork`` (see
+        :meth:`_enter_writer`). Read-only ones may nest.
         """
-        sessions = None if readonly else self._thread_sessions
+        slots = None if readonly else self._thread_connections
         if not readonly:
             self._enter_writer()
         slot = None
         try:
-            slot = sessions.claim() if sessions is not None else None
-            session = self._begin(readonly=readonly, slot=slot, retry=retry)
+            slot = slots.claim() if slots is not None else None
+            connection = self._begin(readonly=readonly, slot=slot, retry=retry)
+            uow = UnitOfWork(Executor(connection, clock=self.clock), bot_id=bot_id)
             try:
-                with translate_errors(self.url):
-                    yield session
-                    # A refusal the block caught may have left the transaction unable to
-                    # commit: raise rather than let COMMIT drop the block's writes silently.
-                    aborted = None if readonly else uow_failure(session)
-                    if aborted is not None:
-                        raise aborted
-                    if not readonly:
-                        session.flush()
-            except BaseException:
-                _quiet_rollback(session)
-                session.close()
-                raise
-            finally:
-                forget_failure(session)
-            try:
+                try:
+                    with translate_errors(self.url):
+                        yield uow
+                        # A refusal the block caught may have left the transaction unable
+                        # to commit: raise rather than let COMMIT drop its writes silently.
+                        aborted = None if readonly else uow._finish()
+                        if aborted is not None:
+                            raise aborted
+                except BaseException:
+                    uow._close()
+                    _quiet_rollback(connection)
+                    raise
+                uow._close()
                 with translate_errors(self.url, committing=not readonly):
                     if readonly:
-                        session.rollback()
+                        connection.rollback()
                     else:
-                        session.commit()
+                        connection.commit()
             finally:
-                session.close()
+                if slot is None:
+                    connection.close()
         finally:
             if not readonly:
                 self._writing.open = False
-            if sessions is not None and slot is not None:
-                sessions.release(slot)
+            if slots is not None and slot is not None:
+                slots.release(slot)
 
     def _enter_writer(self) -> None:
         """Refuse a write unit of work nested in another one of this thread, at once.
@@ -427,20 +439,6 @@ class Database:
                 "(`db.session(readonly=True)` may be used for reads)"
             )
         self._writing.open = True
-
-    @contextmanager
-    def unit_of_work(
-        self, bot_id: str | None = None, *, retry: RetryPolicy | None = None
-    ) -> Iterator[UnitOfWork]:
-        """One transaction with the repositories of ``bot_id`` (trading) and the shared ones.
-
-        Commits when the block finishes, rolls back if it raises. Connect and BEGIN are
-        retried under ``retry`` or the Database's policy. A transient failure inside the
-        block (lock timeout, serialization failure, dropped connection) surfaces as
-        ``TransientDatabaseError``; :meth:`run` re-runs a whole unit of work on those.
-        """
-        with self.session(retry=retry) as session:
-            yield UnitOfWork(session, bot_id=bot_id)
 
     def run(
         self,
@@ -471,8 +469,8 @@ class Database:
                 # nested ones multiplying each other.
                 with self.unit_of_work(bot_id, retry=NO_RETRY) as uow:
                     result = work(uow)
-                    if self.dialect_name == "postgresql" and uow_failure(uow.session) is None:
-                        marker = _commit_marker(uow.session)
+                    if self.dialect_name == "postgresql" and uow.executor.failure() is None:
+                        marker = _commit_marker(uow)
                         wrote = marker is not None
                 return result
             except CommitOutcomeUnknown as exc:
@@ -544,30 +542,31 @@ class Database:
         self,
         *,
         readonly: bool,
-        slot: ThreadSession | None = None,
+        slot: ThreadConnection | None = None,
         retry: RetryPolicy | None = None,
-    ) -> Session:
-        """A session whose transaction has begun, retrying connect/BEGIN on transient errors.
+    ) -> Connection:
+        """A connection whose transaction has begun, retrying connect/BEGIN on transient errors.
 
         The schema check is inside the retried part: it is the first connection a bot makes,
         and a bot started while its server restarts should wait, not crash. ``slot`` is this
-        thread's reusable Session (SQLite writers, see thread_sessions); without one a
-        Session comes from the pool.
+        thread's reusable connection (SQLite writers, see db.connections); without one a
+        connection comes from the pool.
         """
-        factory = self._read_sessions if readonly else self._sessions
+        engine = self._read_engine if readonly else self.engine
         progress = (retry or self.retry_policy).start()
         while True:
-            session = slot.session if slot is not None else factory()
+            connection: Connection | None = None
             try:
                 with translate_errors(self.url):
                     self.ensure_schema()
-                    session.connection()  # checkout + BEGIN (IMMEDIATE on SQLite writers)
-                return session
+                    connection = slot.connection if slot is not None else engine.connect()
+                    connection.begin()  # BEGIN (IMMEDIATE on SQLite writers)
+                return connection
             except TransientDatabaseError as exc:
-                session.close()
+                _discard_connection(connection, slot)
                 _wait_or_give_up(progress, exc)
             except BaseException:
-                session.close()
+                _discard_connection(connection, slot)
                 raise
 
     @contextmanager
@@ -663,74 +662,6 @@ class Database:
         )
 
 
-@contextmanager
-def translate_errors(url: URL | str | None = None, *, committing: bool = False) -> Iterator[None]:
-    """Turn driver errors that escaped the repositories into tradestore errors.
-
-    Repositories validate first and translate the conflicts they expect; this is the net
-    under them, so a caller never has to import sqlalchemy or psycopg2 to handle a failure.
-    ``committing`` marks the COMMIT itself: a connection lost there leaves the outcome unknown.
-    """
-    try:
-        yield
-    except TradestoreError:
-        raise
-    except PendingRollbackError as exc:
-        # The bot's own ORM flush failed inside the block, the bot caught it and went on:
-        # the Session refuses to continue, and so does tradestore, naming the cause.
-        raise TransactionAborted(
-            "an earlier statement of this unit of work failed and its transaction was rolled "
-            f"back; nothing was committed: {mask_text(str(exc), secret_fragments(url))}",
-            exc,
-        ) from None
-    except IntegrityError as exc:
-        constraint = _constraint_name(exc)
-        raise IntegrityViolation(
-            f"the database refused the write ({constraint or 'constraint'}): "
-            f"{mask_text(str(exc.orig), secret_fragments(url))}",
-            constraint,
-        ) from None
-    except DBAPIError as exc:
-        where = mask_url(url) if url is not None else "database"
-        detail = f"{where}: {mask_text(str(exc.orig), secret_fragments(url)).strip()}"
-        if committing and is_connection_lost(exc):
-            raise CommitOutcomeUnknown(
-                f"connection lost during COMMIT, the transaction may have committed: {detail}"
-            ) from None
-        if is_transient(exc):
-            raise TransientDatabaseError(detail) from None
-        if is_missing_schema_object(exc):
-            raise SchemaError(
-                f"{detail}: the database lacks a table or column this tradestore uses; "
-                f"{UPGRADE_HINT}, then `tradestore db verify`"
-            ) from None
-        if isinstance(exc, OperationalError):
-            raise DatabaseUnavailable(detail) from None
-        raise TradestoreError(detail) from None
-
-
-#: PostgreSQL SQLSTATEs of a statement naming a schema object that does not exist.
-_UNDEFINED_OBJECT_SQLSTATES = frozenset({"42P01", "42703", "42883"})  # table, column, function
-_SQLITE_UNDEFINED_OBJECT = ("no such table", "no such column", "no such function")
-
-
-def is_missing_schema_object(exc: DBAPIError) -> bool:
-    """A statement named a table, column or function the database does not have.
-
-    A schema problem, not an outage: the database is reachable and answering, it is just
-    not at the schema the code expects (a dropped table, a half-restored file). Reporting
-    it as ``DatabaseUnavailable`` sends an operator after the network instead of the
-    migration.
-    """
-    root = exc.orig
-    code = getattr(root, "pgcode", None)
-    if code is not None:
-        return code in _UNDEFINED_OBJECT_SQLSTATES
-    return isinstance(root, sqlite3.OperationalError) and str(root).lower().startswith(
-        _SQLITE_UNDEFINED_OBJECT
-    )
-
-
 @dataclass(frozen=True)
 class _CommitMarker:
     """What identifies a transaction to the server that may or may not have committed it."""
@@ -754,14 +685,15 @@ _XACT_STATUS = text(
 )
 
 
-def _commit_marker(session: Session) -> _CommitMarker | None:
+def _commit_marker(uow: UnitOfWork) -> _CommitMarker | None:
     """Read just before COMMIT; None for a transaction that wrote nothing.
 
     One round trip per ``run`` on PostgreSQL, the price of settling a COMMIT whose answer
     was lost instead of reporting it as unknown.
     """
-    session.flush()  # pending ORM writes first: they are part of what COMMIT applies
-    xid, started = session.execute(_CURRENT_XID).one()
+    if uow._session is not None:
+        uow._session.flush()  # pending ORM writes first: they are part of what COMMIT applies
+    xid, started = uow.executor.execute(_CURRENT_XID).one()
     return None if xid is None else _CommitMarker(str(xid), str(started))
 
 
@@ -791,21 +723,18 @@ def _wait_or_give_up(progress: Retrying, exc: TransientDatabaseError) -> None:
     time.sleep(delay)
 
 
-def _quiet_rollback(session: Session) -> None:
+def _quiet_rollback(connection: Connection) -> None:
     """Roll back, ignoring a connection that is already gone (the server rolled it back)."""
     try:
-        session.rollback()
+        connection.rollback()
     except DBAPIError:
         log.debug("rollback on a lost connection ignored", exc_info=True)
 
 
-def _constraint_name(exc: IntegrityError) -> str | None:
-    diag = getattr(exc.orig, "diag", None)
-    name = getattr(diag, "constraint_name", None)
-    if name:
-        return str(name)
-    message = str(exc.orig)
-    for marker in ("CHECK constraint failed: ", "UNIQUE constraint failed: "):
-        if marker in message:
-            return message.split(marker, 1)[1].strip()
-    return None
+def _discard_connection(connection: Connection | None, slot: ThreadConnection | None) -> None:
+    """After a failed connect/BEGIN: end what was started; a pooled connection goes back."""
+    if connection is None:
+        return
+    _quiet_rollback(connection)
+    if slot is None:
+        connection.close()

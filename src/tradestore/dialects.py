@@ -10,21 +10,10 @@ from typing import Any
 
 from sqlalchemy import Table
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.orm import Session
 
 
-def dialect_name(session: Session) -> str:
-    bind = session.get_bind()
-    return bind.dialect.name
-
-
-def upsert_insert(session_or_dialect: Session | str, table: Table | Any) -> Any:
-    """An ``insert()`` that supports ``on_conflict_do_nothing/do_update`` on this backend."""
-    name = (
-        session_or_dialect
-        if isinstance(session_or_dialect, str)
-        else dialect_name(session_or_dialect)
-    )
+def upsert_insert(name: str, table: Table | Any) -> Any:
+    """An ``insert()`` that supports ``on_conflict_do_nothing/do_update`` on backend ``name``."""
     if name == "postgresql":
         return postgresql.insert(table)
     if name == "sqlite":

@@ -222,11 +222,16 @@ class IntegrityViolation(ConflictError):
     """The database refused a write on a constraint the repositories did not anticipate.
 
     It wraps the driver's ``IntegrityError`` so callers need only catch tradestore errors; the
-    constraint name, when the driver reports it, is kept in ``constraint``.
+    constraint name, when the driver reports it, is kept in ``constraint``, and the kind of
+    constraint ("unique", "foreign_key", "check", "not_null"), read from the database's own
+    error code, in ``kind``.
     """
 
-    def __init__(self, message: str, constraint: str | None = None) -> None:
+    def __init__(
+        self, message: str, constraint: str | None = None, *, kind: str | None = None
+    ) -> None:
         self.constraint = constraint
+        self.kind = kind
         super().__init__(message)
 
 

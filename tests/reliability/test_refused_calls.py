@@ -117,17 +117,17 @@ def _open_taken_id(uow: UnitOfWork) -> None:
 
 
 def _ghost_submits(uow: UnitOfWork) -> None:
-    _submit(UnitOfWork(uow.session, bot_id=GHOST), "ghost-1")
+    _submit(UnitOfWork(uow.executor, bot_id=GHOST), "ghost-1")
 
 
 def _ghost_opens(uow: UnitOfWork) -> None:
-    UnitOfWork(uow.session, bot_id=GHOST).positions.open(
+    UnitOfWork(uow.executor, bot_id=GHOST).positions.open(
         "AAPL", side="long", quantity=D(1), entry_price=D(100)
     )
 
 
 def _ghost_snapshot(uow: UnitOfWork) -> None:
-    UnitOfWork(uow.session, bot_id=GHOST).snapshots.record(total_equity=D(1), cash_balance=D(1))
+    UnitOfWork(uow.executor, bot_id=GHOST).snapshots.record(total_equity=D(1), cash_balance=D(1))
 
 
 def _constraint_refuses(uow: UnitOfWork) -> None:

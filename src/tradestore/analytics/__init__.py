@@ -23,6 +23,7 @@ from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from tradestore.analytics import orders, portfolio, positions, training
@@ -67,6 +68,7 @@ from tradestore.analytics.training import (
     RunWithHyperparameters,
     TrainingSummary,
 )
+from tradestore.db.executor import Executor
 from tradestore.errors import ValidationError
 from tradestore.models import ALL_STRATEGIES
 from tradestore.repositories._integrity import translated
@@ -157,8 +159,8 @@ class Analytics:
     everywhere: it is what the table stores and what SQL against the views filters on.
     """
 
-    def __init__(self, session: Session, *, bot_id: str | None = None) -> None:
-        self._session = session
+    def __init__(self, db: Executor | Session | Connection, *, bot_id: str | None = None) -> None:
+        self._db = Executor.of(db)
         self.bot_id = None if bot_id is None else required_text("bot_id", bot_id)
 
     # --- positions ----------------------------------------------------------------------
@@ -166,37 +168,37 @@ class Analytics:
     def position_summary(self, *, now: dt.datetime | None = None) -> Rows[PositionSummary]:
         """v_position_summary: open positions with calculated fields (``hours_held`` to
         ``now``)."""
-        return positions.position_summary(self._session, bot_id=self.bot_id, now=_as_of(now))
+        return positions.position_summary(self._db, bot_id=self.bot_id, now=_as_of(now))
 
     def recent_closed_trades(self, *, limit: int = RECENT_LIMIT) -> Rows[ClosedTrade]:
         """v_recent_closed_trades: the last closed trades with WIN/LOSS/BREAKEVEN."""
         return positions.recent_closed_trades(
-            self._session, bot_id=self.bot_id, limit=_limit(limit, maximum=RECENT_LIMIT)
+            self._db, bot_id=self.bot_id, limit=_limit(limit, maximum=RECENT_LIMIT)
         )
 
     def active_positions(self) -> Rows[ActivePosition]:
         """v_paper_active_positions: open positions with P&L, largest total P&L first."""
-        return positions.active_positions(self._session, bot_id=self.bot_id)
+        return positions.active_positions(self._db, bot_id=self.bot_id)
 
     def total_unrealized_pnl(self) -> Decimal:
         """Total unrealized P&L of open positions."""
-        return positions.total_unrealized_pnl(self._session, bot_id=self.bot_id)
+        return positions.total_unrealized_pnl(self._db, bot_id=self.bot_id)
 
     def total_pnl(self) -> Decimal:
         """The SQL function get_paper_total_pnl(): realized plus unrealized P&L."""
-        return positions.total_pnl(self._session, bot_id=self.bot_id)
+        return positions.total_pnl(self._db, bot_id=self.bot_id)
 
     def win_rate(self) -> float | None:
         """Share of closed trades with a positive realized P&L."""
-        return positions.win_rate(self._session, bot_id=self.bot_id)
+        return positions.win_rate(self._db, bot_id=self.bot_id)
 
     def holding_period_by_exit_reason(self) -> Rows[ExitReasonHolding]:
         """Average holding period by exit reason."""
-        return positions.holding_period_by_exit_reason(self._session, bot_id=self.bot_id)
+        return positions.holding_period_by_exit_reason(self._db, bot_id=self.bot_id)
 
     def best_performers(self, *, limit: int = 10) -> Rows[BestPerformer]:
         """Closed trades with the largest realized P&L."""
-        return positions.best_performers(self._session, bot_id=self.bot_id, limit=_limit(limit))
+        return positions.best_performers(self._db, bot_id=self.bot_id, limit=_limit(limit))
 
     def trade_statistics(
         self,
@@ -210,7 +212,7 @@ class Analytics:
         strategy or all. The computation behind the stored ``*_30d`` metrics, over any span.
         """
         return positions.trade_statistics(
-            self._session, bot_id=self.bot_id, strategy=strategy, since=since, until=until
+            self._db, bot_id=self.bot_id, strategy=strategy, since=since, until=until
         )
 
     # --- orders and fills ------------------------------------------------------------------
@@ -218,25 +220,25 @@ class Analytics:
     def recent_orders(self, *, limit: int = RECENT_LIMIT) -> Rows[RecentOrder]:
         """v_recent_orders: the last orders with formatted timestamps."""
         return orders.recent_orders(
-            self._session, bot_id=self.bot_id, limit=_limit(limit, maximum=RECENT_LIMIT)
+            self._db, bot_id=self.bot_id, limit=_limit(limit, maximum=RECENT_LIMIT)
         )
 
     def order_fill_stats(self, *, order_id: str | None = None) -> Rows[OrderFillStats]:
         """v_order_fill_stats: fills per order, VWAP, best and worst fill price."""
         return orders.order_fill_stats(
-            self._session,
+            self._db,
             bot_id=self.bot_id,
             order_id=optional_text("order_id", order_id, max_length=64),
         )
 
     def orders_last_24h(self, *, now: dt.datetime | None = None) -> Rows[PaperRecentOrder]:
         """v_paper_recent_orders: orders submitted in the 24 hours before ``now``."""
-        return orders.orders_last_24h(self._session, bot_id=self.bot_id, now=_as_of(now))
+        return orders.orders_last_24h(self._db, bot_id=self.bot_id, now=_as_of(now))
 
     def daily_summary(self, *, days: int = 7, now: dt.datetime | None = None) -> Rows[DailySummary]:
         """v_paper_daily_summary for today and the ``days`` days before."""
         return orders.daily_summary(
-            self._session,
+            self._db,
             bot_id=self.bot_id,
             days=_days(days),
             now=_now(now),
@@ -248,7 +250,7 @@ class Analytics:
     ) -> Rows[DailyFillRate]:
         """Orders, filled orders and fill rate per day (all history by default)."""
         return orders.daily_fill_rate(
-            self._session,
+            self._db,
             bot_id=self.bot_id,
             days=None if days is None else _days(days),
             now=_now(now),
@@ -257,14 +259,14 @@ class Analytics:
 
     def slippage_by_order_type(self) -> Rows[SlippageByOrderType]:
         """Average slippage by order type."""
-        return orders.slippage_by_order_type(self._session, bot_id=self.bot_id)
+        return orders.slippage_by_order_type(self._db, bot_id=self.bot_id)
 
     def fill_rate(
         self, ticker: str, *, days: int = 7, now: dt.datetime | None = None
     ) -> float | None:
         """The SQL function get_paper_fill_rate(symbol, days): filled / submitted orders."""
         return orders.fill_rate(
-            self._session,
+            self._db,
             bot_id=self.bot_id,
             ticker=required_text("ticker", ticker, max_length=32),
             days=_days(days),
@@ -275,7 +277,7 @@ class Analytics:
     def fill_rate_by_symbol(self, *, now: dt.datetime | None = None) -> Rows[SymbolFillRate]:
         """7- and 30-day fill rate of every ticker."""
         return orders.fill_rate_by_symbol(
-            self._session, bot_id=self.bot_id, now=_now(now), as_of=now is not None
+            self._db, bot_id=self.bot_id, now=_now(now), as_of=now is not None
         )
 
     def slippage_analysis(
@@ -283,7 +285,7 @@ class Analytics:
     ) -> Rows[SlippageStats]:
         """Average, median and maximum slippage per ticker of recent fills."""
         return orders.slippage_analysis(
-            self._session,
+            self._db,
             bot_id=self.bot_id,
             days=_days(days),
             now=_now(now),
@@ -297,7 +299,7 @@ class Analytics:
     ) -> Rows[EquityPoint]:
         """v_equity_curve: portfolio value per day."""
         return portfolio.equity_curve(
-            self._session, bot_id=self.bot_id, start=day("start", start), end=day("end", end)
+            self._db, bot_id=self.bot_id, start=day("start", start), end=day("end", end)
         )
 
     def performance_summary(
@@ -306,7 +308,7 @@ class Analytics:
         """v_performance_summary: the 30 days of performance metrics up to ``now``, every
         strategy's rows unless ``strategy`` names one (``'all'``: the portfolio row)."""
         return portfolio.performance_summary(
-            self._session,
+            self._db,
             bot_id=self.bot_id,
             strategy=optional_text("strategy", strategy, max_length=100),
             now=_as_of(now),
@@ -318,7 +320,7 @@ class Analytics:
         """Current Sharpe ratio and drawdown (one row per bot), the newest on or
         before ``now``'s date."""
         return portfolio.current_risk(
-            self._session,
+            self._db,
             bot_id=self.bot_id,
             strategy=required_text("strategy", strategy, max_length=100),
             now=_as_of(now),
@@ -329,7 +331,7 @@ class Analytics:
     ) -> Rows[PerformancePoint]:
         """Daily P&L, win rate and trades over the last ``days`` days."""
         return portfolio.performance_over_time(
-            self._session,
+            self._db,
             bot_id=self.bot_id,
             days=_days(days),
             now=_now(now),
@@ -347,7 +349,7 @@ class Analytics:
         from tradestore.analytics.report import returns_series
 
         return returns_series(
-            self._session, self._one_bot("returns"), start=day("start", start), end=day("end", end)
+            self._db, self._one_bot("returns"), start=day("start", start), end=day("end", end)
         )
 
     def report(
@@ -381,7 +383,7 @@ class Analytics:
         assert window is not None  # allow_none=False
         assert reward is not None
         return build_report(
-            self._session,
+            self._db,
             bot_id,
             runs=run_ids,
             rolling_window=window,
@@ -417,7 +419,7 @@ class Analytics:
         return Rows(
             LeaderboardEntry,
             training.agent_leaderboard(
-                self._session,
+                self._db,
                 limit=_limit(limit),
                 evaluation_type=evaluation_type,
                 algorithm=algorithm,
@@ -443,7 +445,7 @@ class Analytics:
         return Rows(
             RunWithHyperparameters,
             training.runs_with_hyperparameters(
-                self._session,
+                self._db,
                 algorithm=algorithm,
                 status=status,
                 model_name=model_name,
@@ -470,7 +472,7 @@ class Analytics:
         return Rows(
             HyperparameterGroup,
             training.runs_by_hyperparameter(
-                self._session,
+                self._db,
                 key,
                 by=by,
                 evaluation_type=evaluation_type,
@@ -487,7 +489,7 @@ class Analytics:
         return Rows(
             EnsembleMember,
             training.current_ensembles(
-                self._session,
+                self._db,
                 ensemble_id=optional_text("ensemble_id", ensemble_id, max_length=100),
             ),
         )
@@ -503,7 +505,7 @@ class Analytics:
         return Rows(
             TrainingSummary,
             training.training_summary(
-                self._session,
+                self._db,
                 evaluation_type=None,
                 algorithm=algorithm,
                 status=status,
@@ -522,7 +524,7 @@ class Analytics:
         return Rows(
             HyperparameterResult,
             training.hyperparameter_results(
-                self._session,
+                self._db,
                 limit=_limit(limit),
                 algorithm=algorithm,
                 evaluation_type=evaluation_type,
@@ -540,7 +542,7 @@ class Analytics:
         """
         return Rows(
             AlgorithmComparison,
-            training.algorithm_comparison(self._session, evaluation_type=evaluation_type),
+            training.algorithm_comparison(self._db, evaluation_type=evaluation_type),
         )
 
     def best_hyperparameters(
@@ -555,7 +557,7 @@ class Analytics:
         return Rows(
             HyperparameterScore,
             training.best_hyperparameters(
-                self._session, algorithm, evaluation_type=evaluation_type, limit=_limit(limit)
+                self._db, algorithm, evaluation_type=evaluation_type, limit=_limit(limit)
             ),
         )
 
@@ -566,7 +568,7 @@ class Analytics:
         return Rows(
             EnsembleWeightChange,
             training.ensemble_weight_history(
-                self._session, ensemble_id=ensemble_id, limit=_limit(limit)
+                self._db, ensemble_id=ensemble_id, limit=_limit(limit)
             ),
         )
 

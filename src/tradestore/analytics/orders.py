@@ -14,12 +14,11 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Numeric, case, cast, func, select, type_coerce
-from sqlalchemy.orm import Session
 
 from tradestore.analytics import schema
 from tradestore.analytics._sql import DerivedMoney, recent, utc_date
 from tradestore.analytics.results import Rows
-from tradestore.dialects import dialect_name
+from tradestore.db.executor import Executor
 from tradestore.models import Order
 from tradestore.types import (
     OrderSide,
@@ -72,7 +71,7 @@ class RecentOrder:
     filled_datetime: str | None
 
 
-def recent_orders(session: Session, *, bot_id: str | None, limit: int = 100) -> Rows[RecentOrder]:
+def recent_orders(session: Executor, *, bot_id: str | None, limit: int = 100) -> Rows[RecentOrder]:
     """The most recently submitted orders, newest first (the view keeps 100 per bot)."""
     view = schema.v_recent_orders
     query = (
@@ -111,7 +110,7 @@ class OrderFillStats:
 
 
 def order_fill_stats(
-    session: Session, *, bot_id: str | None, order_id: str | None = None
+    session: Executor, *, bot_id: str | None, order_id: str | None = None
 ) -> Rows[OrderFillStats]:
     """Fill statistics of every order that has fills, or of one order."""
     view = schema.v_order_fill_stats
@@ -145,7 +144,7 @@ class PaperRecentOrder:
 
 
 def orders_last_24h(
-    session: Session, *, bot_id: str | None, now: dt.datetime | None = None
+    session: Executor, *, bot_id: str | None, now: dt.datetime | None = None
 ) -> Rows[PaperRecentOrder]:
     """Orders submitted in the 24 hours before now, newest first.
 
@@ -159,7 +158,7 @@ def orders_last_24h(
         source = schema.v_paper_recent_orders
     else:
         window = [
-            recent(Order.submitted_at >= now - dt.timedelta(hours=24), dialect_name(session)),
+            recent(Order.submitted_at >= now - dt.timedelta(hours=24), session.dialect_name),
             Order.submitted_at <= now,
         ]
         if bot_id is not None:
@@ -195,7 +194,7 @@ class DailySummary:
 
 
 def daily_summary(
-    session: Session, *, bot_id: str | None, days: int = 7, now: dt.datetime, as_of: bool = False
+    session: Executor, *, bot_id: str | None, days: int = 7, now: dt.datetime, as_of: bool = False
 ) -> Rows[DailySummary]:
     """The Daily Summary: days from ``days`` days before today (UTC) through today,
     newest first, tickers alphabetically within a day.
@@ -206,7 +205,7 @@ def daily_summary(
     also leaves out orders submitted after ``now``: a backtest asking about its simulated
     present, whose future is already stored.
     """
-    dialect = dialect_name(session)
+    dialect = session.dialect_name
     day = utc_date(Order.submitted_at)
     status = Order.status
 
@@ -274,7 +273,7 @@ class DailyFillRate:
 
 
 def daily_fill_rate(
-    session: Session,
+    session: Executor,
     *,
     bot_id: str | None,
     days: int | None = None,
@@ -306,7 +305,7 @@ def daily_fill_rate(
             raise TypeError("daily_fill_rate: days needs now")
         since = start_of_day(now.date() - dt.timedelta(days))
     if since is not None:
-        query = query.where(recent(Order.submitted_at >= since, dialect_name(session)))
+        query = query.where(recent(Order.submitted_at >= since, session.dialect_name))
     if until is not None:
         query = query.where(Order.submitted_at < until)
     if as_of:
@@ -331,7 +330,7 @@ class SlippageByOrderType:
     orders: int
 
 
-def slippage_by_order_type(session: Session, *, bot_id: str | None) -> Rows[SlippageByOrderType]:
+def slippage_by_order_type(session: Executor, *, bot_id: str | None) -> Rows[SlippageByOrderType]:
     """Average slippage per order type, over orders that recorded one."""
     query = (
         select(
@@ -349,7 +348,7 @@ def slippage_by_order_type(session: Session, *, bot_id: str | None) -> Rows[Slip
 
 
 def fill_rate(
-    session: Session,
+    session: Executor,
     *,
     bot_id: str | None,
     ticker: str,
@@ -371,7 +370,7 @@ def fill_rate(
     return fills / orders if orders else None
 
 
-def distinct_tickers(session: Session, *, bot_id: str | None) -> list[str]:
+def distinct_tickers(session: Executor, *, bot_id: str | None) -> list[str]:
     """Every ticker ever ordered (by one bot), in order, read as a loose index scan.
 
     ``SELECT DISTINCT ticker`` reads every order (an index-only scan at best); a recursive
@@ -401,7 +400,7 @@ class SymbolFillRate:
 
 
 def fill_rate_by_symbol(
-    session: Session, *, bot_id: str | None, now: dt.datetime, as_of: bool = False
+    session: Executor, *, bot_id: str | None, now: dt.datetime, as_of: bool = False
 ) -> Rows[SymbolFillRate]:
     """Fill Rate by Symbol: every ticker ever ordered with its 7- and 30-day fill
     rates (None without orders in the window); best 7-day rate first, None last. ``as_of``
@@ -418,7 +417,7 @@ def fill_rate_by_symbol(
             func.count().label("orders_30d"),
             func.count(case((filled, 1))).label("filled_30d"),
         )
-        .where(recent(Order.submitted_at >= since_30, dialect_name(session)))
+        .where(recent(Order.submitted_at >= since_30, session.dialect_name))
         .group_by(Order.ticker)
     )
     if as_of:
@@ -448,7 +447,7 @@ class SlippageStats:
 
 
 def slippage_analysis(
-    session: Session, *, bot_id: str | None, days: int = 7, now: dt.datetime, as_of: bool = False
+    session: Executor, *, bot_id: str | None, days: int = 7, now: dt.datetime, as_of: bool = False
 ) -> Rows[SlippageStats]:
     """Slippage Analysis: average, median and maximum slippage per ticker of the
     orders filled in the last ``days`` days; highest average first.
@@ -457,7 +456,7 @@ def slippage_analysis(
     precision); SQLite has no percentile function, so there it is the mean of the middle
     one or two values, found with window functions: the same number.
     """
-    dialect = dialect_name(session)
+    dialect = session.dialect_name
     conditions = [
         Order.status == OrderStatus.FILLED,
         recent(Order.filled_at >= now - dt.timedelta(days), dialect),

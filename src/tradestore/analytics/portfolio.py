@@ -12,10 +12,10 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
-from sqlalchemy.orm import Session
 
 from tradestore.analytics import schema
 from tradestore.analytics.results import Rows
+from tradestore.db.executor import Executor
 from tradestore.models import ALL_STRATEGIES, PerformanceMetric, PortfolioSnapshot
 
 
@@ -35,7 +35,7 @@ class EquityPoint:
 
 
 def equity_curve(
-    session: Session,
+    session: Executor,
     *,
     bot_id: str | None,
     start: dt.date | None = None,
@@ -80,7 +80,7 @@ class PerformanceSummary:
 
 
 def performance_summary(
-    session: Session,
+    session: Executor,
     *,
     bot_id: str | None,
     strategy: str | None = None,
@@ -156,7 +156,7 @@ class RiskSnapshot:
 
 
 def current_risk(
-    session: Session,
+    session: Executor,
     *,
     bot_id: str | None,
     strategy: str = ALL_STRATEGIES,
@@ -223,7 +223,7 @@ class PerformancePoint:
 
 
 def performance_over_time(
-    session: Session, *, bot_id: str | None, days: int = 30, now: dt.datetime, as_of: bool = False
+    session: Executor, *, bot_id: str | None, days: int = 30, now: dt.datetime, as_of: bool = False
 ) -> Rows[PerformancePoint]:
     """Daily snapshots taken in the ``days`` days before ``now``, oldest first (``as_of``:
     none taken after ``now`` either)."""

@@ -15,14 +15,13 @@ from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select, type_coerce
-from sqlalchemy.orm import Session
 
 from tradestore import validation
 from tradestore.analytics import metrics, schema
 from tradestore.analytics._sql import DerivedMoney
 from tradestore.analytics.metrics import TradeStatistics
 from tradestore.analytics.results import Rows
-from tradestore.dialects import dialect_name
+from tradestore.db.executor import Executor
 from tradestore.models import ClosedPosition, Position
 from tradestore.models.positions import MAX_STRATEGY_LENGTH
 from tradestore.repositories._money import exact_sums
@@ -56,7 +55,7 @@ class PositionSummary:
 
 
 def position_summary(
-    session: Session, *, bot_id: str | None, now: dt.datetime | None = None
+    session: Executor, *, bot_id: str | None, now: dt.datetime | None = None
 ) -> Rows[PositionSummary]:
     """Open positions with calculated fields, oldest first.
 
@@ -105,7 +104,7 @@ class ClosedTrade:
 
 
 def recent_closed_trades(
-    session: Session, *, bot_id: str | None, limit: int = 100
+    session: Executor, *, bot_id: str | None, limit: int = 100
 ) -> Rows[ClosedTrade]:
     """The most recent closed trades, newest first (the view keeps 100 per bot)."""
     view = schema.v_recent_closed_trades
@@ -145,7 +144,7 @@ class ActivePosition:
     updated_at: dt.datetime
 
 
-def active_positions(session: Session, *, bot_id: str | None) -> Rows[ActivePosition]:
+def active_positions(session: Executor, *, bot_id: str | None) -> Rows[ActivePosition]:
     """Open positions with their P&L, largest total P&L first ("Active Positions")."""
     view = schema.v_paper_active_positions
     query = select(*view.c).order_by(view.c.total_pnl.desc(), view.c.position_id)
@@ -157,14 +156,14 @@ def active_positions(session: Session, *, bot_id: str | None) -> Rows[ActivePosi
 # --- common queries ------------------------------------------------------------------------
 
 
-def total_unrealized_pnl(session: Session, *, bot_id: str | None) -> Decimal:
+def total_unrealized_pnl(session: Executor, *, bot_id: str | None) -> Decimal:
     """SUM(unrealized_pnl) of open positions, exact on both backends; 0 when there are none.
 
     SQLite's SUM() adds doubles, so there the exact Decimals read back are added in Python
     (``repositories._money``); the total is fitted like any derived amount.
     """
     criteria = [] if bot_id is None else [Position.bot_id == bot_id]
-    [total] = exact_sums(session, dialect_name(session), (Position.unrealized_pnl,), *criteria)
+    [total] = exact_sums(session, session.dialect_name, (Position.unrealized_pnl,), *criteria)
     return total
 
 
@@ -192,7 +191,7 @@ def closed_criteria(
     return criteria
 
 
-def total_pnl(session: Session, *, bot_id: str | None) -> Decimal:
+def total_pnl(session: Executor, *, bot_id: str | None) -> Decimal:
     """Realized P&L of closed positions plus unrealized P&L of open ones.
 
     What PostgreSQL's ``get_paper_total_pnl(bot_id)`` returns, on either backend.
@@ -209,11 +208,11 @@ def total_pnl(session: Session, *, bot_id: str | None) -> Decimal:
     row = session.execute(query).one()
     total = (row.unrealized or Decimal(0)) + (row.realized or Decimal(0))
     # Two amounts SQLite summed in doubles: their sum is cleaned up like each of them.
-    return fit_aggregate(total, dialect_name(session))
+    return fit_aggregate(total, session.dialect_name)
 
 
 def win_rate(
-    session: Session,
+    session: Executor,
     *,
     bot_id: str | None,
     strategy: str | None = None,
@@ -238,7 +237,7 @@ def win_rate(
 
 
 def trade_statistics(
-    session: Session,
+    session: Executor,
     *,
     bot_id: str | None,
     strategy: str | None = None,
@@ -257,7 +256,7 @@ def trade_statistics(
         *closed_criteria(bot_id=bot_id, strategy=strategy, since=since, until=until)
     )
     stats = metrics.trade_statistics(session.execute(query).scalars())
-    dialect = dialect_name(session)
+    dialect = session.dialect_name
     return dataclasses.replace(
         stats,
         avg_win=_fitted(stats.avg_win, dialect),
@@ -278,7 +277,7 @@ class ExitReasonHolding:
 
 
 def holding_period_by_exit_reason(
-    session: Session,
+    session: Executor,
     *,
     bot_id: str | None,
     strategy: str | None = None,
@@ -327,7 +326,7 @@ def best_performers_query(
 
 
 def best_performers(
-    session: Session,
+    session: Executor,
     *,
     bot_id: str | None,
     limit: int = 10,

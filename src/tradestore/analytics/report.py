@@ -21,10 +21,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from tradestore.analytics import charts, metrics, portfolio
 from tradestore.analytics.charts import Chart
+from tradestore.db.executor import Executor
 from tradestore.errors import BotNotFound, MissingDependency
 from tradestore.models import Bot, ClosedPosition
 
@@ -60,7 +60,7 @@ class PerformanceReport:
 # --- data ------------------------------------------------------------------------------------
 
 
-def equity_points(session: Session, bot_id: str) -> list[metrics.DatedEquity]:
+def equity_points(session: Executor, bot_id: str) -> list[metrics.DatedEquity]:
     """The bot's (snapshot date, total equity) curve, oldest first."""
     return [
         (point.snapshot_date, point.total_equity)
@@ -69,7 +69,7 @@ def equity_points(session: Session, bot_id: str) -> list[metrics.DatedEquity]:
 
 
 def daily_returns(
-    session: Session,
+    session: Executor,
     bot_id: str,
     *,
     start: dt.date | None = None,
@@ -89,7 +89,7 @@ def daily_returns(
 
 
 def returns_series(
-    session: Session,
+    session: Executor,
     bot_id: str,
     *,
     start: dt.date | None = None,
@@ -106,7 +106,7 @@ def returns_series(
     return pd.Series([r for _, r in returns], index=index, name=bot_id, dtype="float64")
 
 
-def _require_bot(session: Session, bot_id: str) -> Decimal | None:
+def _require_bot(session: Executor, bot_id: str) -> Decimal | None:
     row = session.execute(select(Bot.starting_balance).where(Bot.bot_id == bot_id)).one_or_none()
     if row is None:
         raise BotNotFound("bot", bot_id)
@@ -114,7 +114,7 @@ def _require_bot(session: Session, bot_id: str) -> Decimal | None:
     return balance
 
 
-def _trade_pnls(session: Session, bot_id: str) -> list[Decimal]:
+def _trade_pnls(session: Executor, bot_id: str) -> list[Decimal]:
     return list(
         session.execute(
             select(ClosedPosition.realized_pnl)
@@ -128,7 +128,7 @@ def _trade_pnls(session: Session, bot_id: str) -> list[Decimal]:
 
 
 def build_report(
-    session: Session,
+    session: Executor,
     bot_id: str,
     *,
     runs: Sequence[str] = (),

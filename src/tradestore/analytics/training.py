@@ -23,8 +23,9 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from sqlalchemy import ColumnElement, String, and_, case, exists, func, or_, select, type_coerce
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import aliased
 
+from tradestore.db.executor import Executor
 from tradestore.errors import ValidationError
 from tradestore.floats import (
     average,
@@ -237,7 +238,7 @@ def _float(value: Any) -> float | None:
 
 
 def agent_leaderboard(
-    session: Session,
+    session: Executor,
     *,
     limit: int = 10,
     evaluation_type: EvaluationType | str | None = EvaluationType.VALIDATION,
@@ -335,7 +336,7 @@ def _entries(rows: Sequence[Sequence[Any]], metric: str) -> list[LeaderboardEntr
 
 
 def _run_leaderboard(
-    session: Session,
+    session: Executor,
     count: int,
     kind: EvaluationType | None,
     algorithm: Algorithm | str | None,
@@ -380,7 +381,7 @@ def _run_leaderboard(
 
 
 def algorithm_comparison(
-    session: Session,
+    session: Executor,
     *,
     evaluation_type: EvaluationType | str = EvaluationType.VALIDATION,
     status: RunStatus | str | None = RunStatus.COMPLETED,
@@ -418,7 +419,7 @@ def algorithm_comparison(
 
 
 def training_summary(
-    session: Session,
+    session: Executor,
     *,
     evaluation_type: EvaluationType | str | None = EvaluationType.VALIDATION,
     algorithm: Algorithm | str | None = None,
@@ -496,7 +497,7 @@ def training_summary(
 
 
 def hyperparameter_results(
-    session: Session,
+    session: Executor,
     *,
     algorithm: Algorithm | str | None = None,
     evaluation_type: EvaluationType | str | None = EvaluationType.VALIDATION,
@@ -543,7 +544,7 @@ def hyperparameter_results(
 
 
 def best_hyperparameters(
-    session: Session,
+    session: Executor,
     algorithm: Algorithm | str,
     *,
     evaluation_type: EvaluationType | str = EvaluationType.VALIDATION,
@@ -633,7 +634,7 @@ _RUN_FIELDS: Final = tuple(
 
 
 def runs_with_hyperparameters(
-    session: Session,
+    session: Executor,
     *,
     algorithm: Algorithm | str | None = None,
     status: RunStatus | str | None = None,
@@ -693,7 +694,7 @@ class HyperparameterGroup:
 
 
 def runs_by_hyperparameter(
-    session: Session,
+    session: Executor,
     key: str,
     *,
     by: str = "final_reward",
@@ -776,7 +777,7 @@ def _group(key: str, value: Any, metric: str, figures: list[float | None]) -> Hy
     )
 
 
-def current_ensembles(session: Session, *, ensemble_id: str | None = None) -> list[EnsembleMember]:
+def current_ensembles(session: Executor, *, ensemble_id: str | None = None) -> list[EnsembleMember]:
     """Members of every active ensemble version (or of one ensemble), heaviest first."""
     statement = (
         select(
@@ -818,7 +819,7 @@ class EnsembleWeightChange:
 
 
 def ensemble_weight_history(
-    session: Session, *, ensemble_id: str = "production", limit: int = 20
+    session: Executor, *, ensemble_id: str = "production", limit: int = 20
 ) -> list[EnsembleWeightChange]:
     """The latest weight rows of an ensemble, newest first (the weight history)."""
     w = EnsembleWeight

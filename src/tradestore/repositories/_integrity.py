@@ -11,93 +11,29 @@ whole transaction on any failed statement, so the rule for every repository meth
 * a refusal the caller is expected to meet is decided without a failing statement
   (``ON CONFLICT DO NOTHING`` then read the winner, an insert guarded by ``EXISTS``);
 * a method that runs a statement the database may still refuse, and is off the hot path,
-  runs it in ``savepoint``, which undoes it alone on both backends;
-* anything else the database refuses is noted on the session by ``translated``, and the unit
+  runs it in the executor's savepoint (``atomic``), which undoes it alone on both backends;
+* anything else the database refuses is noted by the executor that ran it, and the unit
   of work then ends with ``TransactionAborted`` instead of committing what is left.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy import Double, Float, Numeric, String, Table, Text, exists, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import JSON, TypeDecorator, TypeEngine
 
-from tradestore.database import translate_errors
+from tradestore.db.errors import raise_translated
+from tradestore.db.executor import Executor
 from tradestore.dialects import upsert_insert
-from tradestore.errors import TradestoreError
 from tradestore.models.bots import Bot
-from tradestore.unit_of_work import note_failure, refuse_if_failed
-
-# PostgreSQL SQLSTATE codes (Appendix A of the PostgreSQL manual).
-_PG_FOREIGN_KEY = "23503"
-_PG_UNIQUE = "23505"
-#: Attribute set on a driver error that a savepoint (or SQLite's statement rollback) undid.
-_CONTAINED = "_tradestore_contained"
-
-
-def is_foreign_key_violation(exc: IntegrityError) -> bool:
-    code = getattr(exc.orig, "pgcode", None)
-    if code is not None:
-        return bool(code == _PG_FOREIGN_KEY)
-    return "FOREIGN KEY constraint failed" in str(exc.orig)
-
-
-def is_unique_violation(exc: IntegrityError) -> bool:
-    code = getattr(exc.orig, "pgcode", None)
-    if code is not None:
-        return bool(code == _PG_UNIQUE)
-    message = str(exc.orig)
-    return "UNIQUE constraint failed" in message or "PRIMARY KEY" in message
-
-
-def database_error_in(exc: BaseException) -> DBAPIError | None:
-    """The driver error ``exc`` is, or was raised while handling (``raise X from None`` too)."""
-    seen: set[int] = set()
-    current: BaseException | None = exc
-    while current is not None and id(current) not in seen:
-        if isinstance(current, DBAPIError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
-def contained(exc: BaseException) -> None:
-    """Mark the driver error behind ``exc`` as undone on its own: the transaction is intact.
-
-    For a single statement refused on SQLite, which undoes just that statement, and for
-    ``savepoint``.
-    """
-    error = database_error_in(exc)
-    if error is not None:
-        setattr(error, _CONTAINED, True)
-
-
-@contextmanager
-def savepoint(session: Session) -> Iterator[None]:
-    """Run the block in a SAVEPOINT: if the database refuses it, only the block is undone.
-
-    Costs SAVEPOINT and RELEASE (two round trips on PostgreSQL): for methods off the hot path.
-    A failed rollback to the savepoint (a lost connection) is raised as is, not contained.
-    """
-    nested = session.begin_nested()
-    try:
-        yield
-    except BaseException as exc:
-        nested.rollback()
-        contained(exc)
-        raise
-    nested.commit()
 
 
 def insert_for_registered_bot(
@@ -140,59 +76,44 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
-def translated(method: Callable[P, R]) -> Callable[P, R]:
-    """Let no driver or SQLAlchemy database error out of a repository method, and note on
-    the session any refusal that no savepoint contained (see the module docstring).
+def _executor(args: tuple[Any, ...]) -> Executor | None:
+    db = getattr(args[0], "_db", None) if args else None
+    return db if isinstance(db, Executor) else None
 
-    ``Database.session`` translates errors when the unit of work ends, but a caller catching
-    errors *inside* the ``with`` block would still see a raw ``IntegrityError``. The mapping is
-    ``database.translate_errors``'s; on success the cost is one extra call frame.
+
+def translated(method: Callable[P, R]) -> Callable[P, R]:
+    """Refuse at once in a transaction an earlier call broke, and let no driver or
+    SQLAlchemy database error out of a repository method.
+
+    The executor translates and notes every statement it runs; this is the net for what it
+    cannot see (a driver error raised while reading a result).
     """
 
     @functools.wraps(method)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        session = getattr(args[0], "_session", None) if args else None
-        if session is not None and session.info:
-            refuse_if_failed(session)
+        db = _executor(args)
+        if db is not None:
+            db.refuse_if_failed()
         try:
             return method(*args, **kwargs)
         except DBAPIError as exc:
-            try:
-                with translate_errors():
-                    raise
-            except TradestoreError as error:
-                _note(args, exc, error)
-                raise
-            raise  # pragma: no cover - translate_errors always raises
-        except TradestoreError as error:
-            cause = database_error_in(error)
-            if cause is not None:
-                _note(args, cause, error)
-            raise
+            raise_translated(exc, db.connection.engine.url if db is not None else None)
 
     return wrapper
 
 
-def _note(args: tuple[object, ...], cause: DBAPIError, error: TradestoreError) -> None:
-    if getattr(cause, _CONTAINED, False) or not args:
-        return
-    session = getattr(args[0], "_session", None)
-    if isinstance(session, Session):
-        note_failure(session, error)
-
-
 def atomic(method: Callable[P, R]) -> Callable[P, R]:
-    """``translated``, with the whole method in ``savepoint``: a refusal undoes the method's
+    """``translated``, with the whole method in a savepoint: a refusal undoes the method's
     own writes and nothing else. For writes off the hot path (registering a bot, a daily
     snapshot, a training run), where SAVEPOINT and RELEASE cost nothing that matters; the
     hot-path writes avoid failing statements instead (module docstring)."""
 
     @functools.wraps(method)
     def in_savepoint(*args: P.args, **kwargs: P.kwargs) -> R:
-        session = getattr(args[0], "_session", None) if args else None
-        if not isinstance(session, Session):
+        db = _executor(args)
+        if db is None:
             return method(*args, **kwargs)
-        with savepoint(session):
+        with db.savepoint():
             return method(*args, **kwargs)
 
     return translated(in_savepoint)

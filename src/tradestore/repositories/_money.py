@@ -13,13 +13,13 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
 
+from tradestore.db.executor import Executor
 from tradestore.types import MONEY_CONTEXT, fit
 
 
 def exact_sums(
-    session: Session, dialect: str, columns: Sequence[Any], *criteria: Any
+    session: Executor, dialect: str, columns: Sequence[Any], *criteria: Any
 ) -> list[Decimal]:
     """SUM of each money column over the rows matching ``criteria``; 0 when there are none."""
     if dialect == "postgresql":

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from tradestore import validation
-from tradestore.dialects import dialect_name
+from tradestore.db.executor import Executor
 
 
 class BotScopedRepository:
     """Holds the session, the bot every statement is filtered by, and the backend's name
     (precision rules and statement variants depend on it). Never commits."""
 
-    def __init__(self, session: Session, bot_id: str) -> None:
-        self._session = session
+    def __init__(self, db: Executor | Session | Connection, bot_id: str) -> None:
+        self._db = Executor.of(db)
         self._bot_id = validation.required_text("bot_id", bot_id)
-        self._dialect = dialect_name(session)
+        self._dialect = self._db.dialect_name
 
     @property
     def bot_id(self) -> str:

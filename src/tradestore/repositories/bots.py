@@ -19,6 +19,7 @@ from decimal import Decimal, localcontext
 from typing import Any, Final, cast
 
 from sqlalchemy import (
+    Connection,
     Table,
     and_,
     bindparam,
@@ -31,7 +32,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from tradestore import validation
-from tradestore.dialects import dialect_name, upsert_insert
+from tradestore.db.executor import Executor
+from tradestore.dialects import upsert_insert
 from tradestore.errors import BotNotFound, ConflictError, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
@@ -137,9 +139,9 @@ def _bot(row: Any) -> BotRecord:
 class BotRepository:
     """The bots sharing this database. Not scoped to one bot: every method names its bot."""
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
-        self._dialect = dialect_name(session)
+    def __init__(self, db: Executor | Session | Connection) -> None:
+        self._db = Executor.of(db)
+        self._dialect = self._db.dialect_name
 
     @atomic
     def register(
@@ -187,7 +189,7 @@ class BotRepository:
             for key, value in values.items()
         }
         stmt = (
-            upsert_insert(self._session, _B)
+            upsert_insert(self._db.dialect_name, _B)
             .values(
                 bot_id=bot_id_,
                 current_balance=values["starting_balance"],
@@ -197,7 +199,7 @@ class BotRepository:
             .on_conflict_do_nothing(index_elements=[_B.c.bot_id])
             .returning(*_BOT_COLUMNS)
         )
-        row = self._session.execute(stmt).one_or_none()
+        row = self._db.execute(stmt).one_or_none()
         if row is not None:
             return _bot(row)
         existing = self.get(bot_id_)
@@ -229,7 +231,7 @@ class BotRepository:
     @translated
     def get(self, bot_id: str) -> BotRecord:
         bot_id_ = validation.required_text("bot_id", bot_id)
-        row = self._session.execute(_SELECT_BOT, {"bot_id": bot_id_}).one_or_none()
+        row = self._db.execute(_SELECT_BOT, {"bot_id": bot_id_}).one_or_none()
         if row is None:
             raise BotNotFound("bot", bot_id_)
         return _bot(row)
@@ -239,7 +241,7 @@ class BotRepository:
         stmt = select(*_BOT_COLUMNS).order_by(_B.c.bot_id)
         if status is not None:
             stmt = stmt.where(_B.c.status == validation.choice("status", status, BotStatus))
-        return [_bot(row) for row in self._session.execute(stmt)]
+        return [_bot(row) for row in self._db.execute(stmt)]
 
     @translated
     def heartbeat(self, bot_id: str) -> dt.datetime:
@@ -252,7 +254,7 @@ class BotRepository:
             .values(last_heartbeat=now, updated_at=now)
             .returning(_B.c.last_heartbeat)
         )
-        beat: dt.datetime | None = self._session.execute(stmt).scalar_one_or_none()
+        beat: dt.datetime | None = self._db.execute(stmt).scalar_one_or_none()
         if beat is None:
             raise BotNotFound("bot", bot_id_)
         return beat
@@ -275,7 +277,7 @@ class BotRepository:
             )
             .order_by(_B.c.bot_id)
         )
-        return [_bot(row) for row in self._session.execute(stmt)]
+        return [_bot(row) for row in self._db.execute(stmt)]
 
     @atomic
     def set_status(
@@ -340,10 +342,10 @@ class BotRepository:
         next (typically ``set_status(bot_id, "running")``).
         """
         bot = self.get(bot_id)
-        positions = PositionRepository(self._session, bot.bot_id)
+        positions = PositionRepository(self._db, bot.bot_id)
         open_positions = tuple(positions.list_open(order_by="opened_at"))
         orders = self._open_orders(bot.bot_id)
-        latest = SnapshotRepository(self._session, bot.bot_id).latest()
+        latest = SnapshotRepository(self._db, bot.bot_id).latest()
         realized, closed_commission = self._closed_sums(bot.bot_id)
         d = self._dialect
         with localcontext(MONEY_CONTEXT):
@@ -370,7 +372,7 @@ class BotRepository:
         changes = dict(values)
         changes.setdefault("updated_at", database_now(self._dialect))
         stmt = update(_B).where(_B.c.bot_id == bot_id).values(changes).returning(*_BOT_COLUMNS)
-        row = self._session.execute(stmt).one_or_none()
+        row = self._db.execute(stmt).one_or_none()
         if row is None:
             raise BotNotFound("bot", bot_id)
         return _bot(row)
@@ -379,7 +381,7 @@ class BotRepository:
         """Exact SUM(realized_pnl), SUM(commission) of the bot's closed positions."""
         closed = cast(Table, ClosedPosition.__table__)
         realized, commission = exact_sums(
-            self._session,
+            self._db,
             self._dialect,
             (closed.c.realized_pnl, closed.c.commission),
             closed.c.bot_id == bot_id,
@@ -392,7 +394,7 @@ class BotRepository:
 
     def _open_orders(self, bot_id: str) -> tuple[OrderState, ...]:
         open_statuses = sorted(set(OrderStatus) - TERMINAL_ORDER_STATUSES)
-        orders = self._session.execute(
+        orders = self._db.execute(
             select(*ORDER_COLUMNS)
             .where(_O.c.bot_id == bot_id, _O.c.status.in_(open_statuses))
             .order_by(_O.c.submitted_at, _O.c.order_id)
@@ -403,7 +405,7 @@ class BotRepository:
         open_ids = select(_O.c.order_id).where(
             _O.c.bot_id == bot_id, _O.c.status.in_(open_statuses)
         )
-        for row in self._session.execute(
+        for row in self._db.execute(
             select(*FILL_COLUMNS)
             .where(_F.c.bot_id == bot_id, _F.c.order_id.in_(open_ids))
             .order_by(_F.c.filled_at, _F.c.fill_id)

@@ -22,11 +22,11 @@ from dataclasses import dataclass
 from itertools import groupby
 from typing import Any, Final
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tradestore.analytics.training import latest_of_its_type
-from tradestore.dialects import dialect_name
+from tradestore.db.executor import Executor
 from tradestore.errors import RunNotFound, ValidationError
 from tradestore.models.training import AgentPerformance, EnsembleWeight, TrainingRun
 from tradestore.repositories._integrity import atomic, translated
@@ -159,8 +159,8 @@ def _versions(rows: Sequence[Sequence[Any]]) -> list[EnsembleVersion]:
 class EnsembleRepository:
     """Versioned ensemble weights. Validates, then writes; never commits."""
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, db: Executor | Session | Connection) -> None:
+        self._db = Executor.of(db)
 
     @atomic
     def set_weights(
@@ -205,15 +205,15 @@ class EnsembleRepository:
                 )
             scores[run_id] = number(f"performance_scores[{run_id!r}]", score)
 
-        if dialect_name(self._session) == "postgresql":
-            self._session.execute(
+        if self._db.dialect_name == "postgresql":
+            self._db.execute(
                 select(func.pg_advisory_xact_lock(ADVISORY_LOCK_CLASS, func.hashtext(key)))
             )
         run_ids = sorted(members)
         # FOR KEY SHARE: a concurrent delete of a member run waits for this transaction.
         runs = {
             run_id: (algorithm, status)
-            for run_id, algorithm, status in self._session.execute(
+            for run_id, algorithm, status in self._db.execute(
                 select(TrainingRun.run_id, TrainingRun.algorithm, TrainingRun.status)
                 .where(TrainingRun.run_id.in_(run_ids))
                 .order_by(TrainingRun.run_id)
@@ -232,7 +232,7 @@ class EnsembleRepository:
         evaluation = AgentPerformance
         snapshots = {
             run_id: (sharpe, win_rate)
-            for run_id, sharpe, win_rate in self._session.execute(
+            for run_id, sharpe, win_rate in self._db.execute(
                 select(evaluation.run_id, evaluation.sharpe_ratio, evaluation.win_rate).where(
                     evaluation.run_id.in_(run_ids),
                     evaluation.evaluation_type == kind,
@@ -240,17 +240,17 @@ class EnsembleRepository:
                 )
             )
         }
-        previous = self._session.execute(
+        previous = self._db.execute(
             select(func.max(EnsembleWeight.version)).where(EnsembleWeight.ensemble_id == key)
         ).scalar_one()
         version = (previous or 0) + 1
-        self._session.execute(
+        self._db.execute(
             update(EnsembleWeight)
             .where(EnsembleWeight.ensemble_id == key, EnsembleWeight.is_active.is_(True))
             .values(is_active=False)
             .execution_options(synchronize_session=False)
         )
-        self._session.execute(
+        self._db.execute(
             insert(EnsembleWeight),
             [
                 {
@@ -298,17 +298,17 @@ class EnsembleRepository:
         of its last version.
         """
         key = required_text("ensemble_id", ensemble_id, max_length=ENSEMBLE_ID_LENGTH)
-        if dialect_name(self._session) == "postgresql":
-            self._session.execute(
+        if self._db.dialect_name == "postgresql":
+            self._db.execute(
                 select(func.pg_advisory_xact_lock(ADVISORY_LOCK_CLASS, func.hashtext(key)))
             )
-        result = self._session.execute(
+        result = self._db.execute(
             update(EnsembleWeight)
             .where(EnsembleWeight.ensemble_id == key, EnsembleWeight.is_active.is_(True))
             .values(is_active=False)
             .execution_options(synchronize_session=False)
         )
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(result.rowcount)
 
     def _select(
         self, ensemble_id: str, *, active_only: bool, version: int | None = None
@@ -327,4 +327,4 @@ class EnsembleRepository:
             statement = statement.where(EnsembleWeight.is_active.is_(True))
         if version is not None:
             statement = statement.where(EnsembleWeight.version == version)
-        return _versions(self._session.execute(statement).all())
+        return _versions(self._db.execute(statement).all())

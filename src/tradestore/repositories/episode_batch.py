@@ -33,15 +33,13 @@ import struct
 import sys
 from array import array
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
 from itertools import repeat
 from operator import attrgetter, floordiv, itemgetter, sub
 from typing import Any, Final
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy import text
 
-from tradestore.database import translate_errors
+from tradestore.db.executor import Executor
 from tradestore.errors import ValidationError
 from tradestore.types import ensure_aware, plain_datetime
 from tradestore.validation import number
@@ -355,33 +353,18 @@ def sqlite_insert_sql(names: Sequence[str]) -> str:
     )
 
 
-def write_sqlite(connection: Connection, run_id: str, columns: EpisodeColumns) -> int:
-    """One ``executemany`` on the session's own sqlite3 connection, in its transaction.
+def write_sqlite(connection: Executor, run_id: str, columns: EpisodeColumns) -> int:
+    """One ``executemany`` on the unit of work's sqlite3 connection, in its transaction.
 
-    The driver cursor is used directly because SQLAlchemy's ``exec_driver_sql`` wants the
-    parameters as a list (see ``sqlite_rows``); errors are translated as SQLAlchemy would.
+    The driver cursor is used directly because the rows are an iterator of driver-ready
+    tuples (see ``sqlite_rows``); the statement is announced to the engine's cursor events
+    and its errors translated by the executor.
     """
     rows = sqlite_rows(run_id, columns)
-    with driver_cursor(connection) as cursor:
-        cursor.executemany(sqlite_insert_sql(columns.names), rows)
+    insert = sqlite_insert_sql(columns.names)
+    with connection.driver_cursor(insert) as cursor:
+        cursor.executemany(insert, rows)
         return max(int(cursor.rowcount), 0)
-
-
-@contextmanager
-def driver_cursor(connection: Connection) -> Iterator[Any]:
-    """A DBAPI cursor of ``connection`` whose errors surface as tradestore errors."""
-    raw = connection.connection.driver_connection
-    assert raw is not None
-    dbapi_error: type[Exception] = connection.dialect.loaded_dbapi.Error
-    with translate_errors():
-        cursor = raw.cursor()
-        try:
-            yield cursor
-        except dbapi_error as exc:
-            # The wrapper SQLAlchemy itself would raise (IntegrityError, OperationalError, ...).
-            raise DBAPIError.instance(None, None, exc, dbapi_error) from exc
-        finally:
-            cursor.close()
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------------
@@ -444,7 +427,7 @@ def _cells(kind: str, column: Sequence[Any]) -> list[bytes]:
     return [_NULL_CELL if v is None else pack(length, v) for v in column]
 
 
-def write_postgresql(connection: Connection, run_id: str, columns: EpisodeColumns) -> int:
+def write_postgresql(connection: Executor, run_id: str, columns: EpisodeColumns) -> int:
     """COPY into the connection's staging table, then one idempotent INSERT ... SELECT.
 
     The staging table is temporary (private to the connection, created once and kept while
@@ -452,21 +435,21 @@ def write_postgresql(connection: Connection, run_id: str, columns: EpisodeColumn
     several calls in one transaction never see each other's rows.
     """
     names = ", ".join(columns.names)
-    connection.exec_driver_sql(_STAGE_DDL)
+    connection.execute(text(_STAGE_DDL))
     data = copy_binary(columns)
-    with driver_cursor(connection) as cursor:
-        cursor.copy_expert(
-            f"COPY pg_temp.{STAGE_TABLE} ({names}) FROM STDIN (FORMAT binary)",
-            io.BytesIO(data),
-        )
-    result = connection.exec_driver_sql(
-        f"INSERT INTO training_episodes (run_id, {names}) "  # noqa: S608 (EPISODE_FIELDS)
-        f"SELECT %(run_id)s, {names} FROM pg_temp.{STAGE_TABLE} "
-        "ON CONFLICT (run_id, episode_number) DO NOTHING",
+    copy = f"COPY pg_temp.{STAGE_TABLE} ({names}) FROM STDIN (FORMAT binary)"
+    with connection.driver_cursor(copy) as cursor:
+        cursor.copy_expert(copy, io.BytesIO(data))
+    result = connection.execute(
+        text(
+            f"INSERT INTO training_episodes (run_id, {names}) "  # noqa: S608 (EPISODE_FIELDS)
+            f"SELECT :run_id, {names} FROM pg_temp.{STAGE_TABLE} "
+            "ON CONFLICT (run_id, episode_number) DO NOTHING"
+        ),
         {"run_id": run_id},
     )
     inserted = max(result.rowcount, 0)
-    connection.exec_driver_sql(f"TRUNCATE pg_temp.{STAGE_TABLE}")
+    connection.execute(text(f"TRUNCATE pg_temp.{STAGE_TABLE}"))
     return inserted
 
 
@@ -480,7 +463,7 @@ REWARDS_SQL: Final = (
 
 
 def read_rewards_postgresql(
-    connection: Connection, run_id: str, low: int, high: int | None
+    connection: Executor, run_id: str, low: int, high: int | None
 ) -> tuple[list[int], list[float | None]]:
     """(episode numbers, rewards) of a run from ``low`` (to ``high``), in episode order.
 
@@ -492,7 +475,7 @@ def read_rewards_postgresql(
     a single pass when they already are, as episodes logged in order are.
     """
     sql = REWARDS_SQL + ("" if high is None else " AND episode_number < %(high)s")
-    with driver_cursor(connection) as cursor:
+    with connection.driver_cursor(sql) as cursor:
         cursor.execute(sql, {"run_id": run_id, "low": low, "high": high})
         packed_numbers, packed_rewards, without_reward = cursor.fetchone()
     if packed_numbers is None:

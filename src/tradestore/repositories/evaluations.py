@@ -15,9 +15,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
-from sqlalchemy import ColumnElement, insert, select
+from sqlalchemy import ColumnElement, Connection, insert, select
 from sqlalchemy.orm import Session
 
+from tradestore.db.executor import Executor
 from tradestore.errors import NotFound, RunNotFound, ValidationError
 from tradestore.models.training import AgentPerformance, TrainingRun
 from tradestore.repositories._integrity import atomic, translated
@@ -109,8 +110,8 @@ def _evaluation(row: Sequence[Any]) -> Evaluation:
 class EvaluationRepository:
     """Evaluations of training runs. Validates, then writes; never commits."""
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, db: Executor | Session | Connection) -> None:
+        self._db = Executor.of(db)
 
     @atomic
     def record(
@@ -182,7 +183,7 @@ class EvaluationRepository:
                 f"fewer than winning_trades + losing_trades ({wins} + {losses})",
             )
         self._require_run(key, lock=True)
-        performance_id = self._session.execute(
+        performance_id = self._db.execute(
             insert(AgentPerformance).values(values).returning(AgentPerformance.performance_id)
         ).scalar_one()
         return self.get(performance_id)
@@ -190,7 +191,7 @@ class EvaluationRepository:
     @translated
     def get(self, performance_id: int) -> Evaluation:
         key = integer("performance_id", performance_id, minimum=1, allow_none=False)
-        row = self._session.execute(
+        row = self._db.execute(
             select(*_COLUMNS).where(AgentPerformance.performance_id == key)
         ).one_or_none()
         if row is None:
@@ -240,13 +241,13 @@ class EvaluationRepository:
             .limit(integer("limit", limit, minimum=1, maximum=10_000, allow_none=False))
             .offset(integer("offset", offset, minimum=0, allow_none=False))
         )
-        return [_evaluation(row) for row in self._session.execute(statement)]
+        return [_evaluation(row) for row in self._db.execute(statement)]
 
     def _require_run(self, run_id: str, *, lock: bool = False) -> None:
         """``lock``: FOR KEY SHARE on PostgreSQL, so a concurrent run delete waits for us."""
         statement = select(TrainingRun.run_id).where(TrainingRun.run_id == run_id)
         if lock:
             statement = statement.with_for_update(read=True, key_share=True)
-        found = self._session.execute(statement).scalar_one_or_none()
+        found = self._db.execute(statement).scalar_one_or_none()
         if found is None:
             raise RunNotFound("training run", run_id)

@@ -22,13 +22,16 @@ from decimal import Decimal, localcontext
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import Connection
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
-
-from tradestore.database import translate_errors
-from tradestore.errors import ConflictError, DuplicateFill, OrderNotFound, Overfill, ValidationError
-from tradestore.prepared import driver_errors
+from tradestore.db.errors import translate_errors
+from tradestore.db.executor import Executor
+from tradestore.errors import (
+    ConflictError,
+    DuplicateFill,
+    IntegrityViolation,
+    OrderNotFound,
+    Overfill,
+    ValidationError,
+)
 from tradestore.repositories import order_sql as sql
 from tradestore.repositories.order_accounting import (
     LockedOrder,
@@ -48,8 +51,8 @@ _CLIENT_ID_LENGTH = 128
 class FillImport:
     """One ``ingest_fills`` call of one bot, inside the caller's unit of work."""
 
-    def __init__(self, session: Session, bot_id: str, dialect: str) -> None:
-        self._session = session
+    def __init__(self, session: Executor, bot_id: str, dialect: str) -> None:
+        self._db = session
         self._bot_id = bot_id
         self._dialect = dialect
 
@@ -59,7 +62,7 @@ class FillImport:
         if not batch.fills:
             return IngestReport(inserted=0, replayed=batch.duplicates, orders_updated=0)
         with translate_errors():
-            connection = self._session.connection()
+            connection = self._db
             self._resolve_client_order_ids(connection, batch)
             orders = self._lock_orders(connection, batch.fills)
             stored = self._stored_fills(connection, orders)
@@ -71,11 +74,11 @@ class FillImport:
         return IngestReport(inserted=inserted, replayed=replayed, orders_updated=len(updates))
 
     def _lock_orders(
-        self, connection: Connection, fills: Sequence[_IngestFill]
+        self, connection: Executor, fills: Sequence[_IngestFill]
     ) -> dict[str, LockedOrder]:
         """Lock every order the batch names (in order_id order: no deadlock between imports)."""
         ids = sql.id_list_value(sorted({fill.order_id for fill in fills}), self._dialect)
-        rows = sql.INGEST_LOCK_ORDERS.execute(connection, {"bot_id": self._bot_id, "ids": ids})
+        rows = connection.run(sql.INGEST_LOCK_ORDERS, {"bot_id": self._bot_id, "ids": ids})
         orders = {
             row[0]: LockedOrder.from_rows(self._bot_id, row[0], row[1:], []) for row in rows.rows
         }
@@ -85,7 +88,7 @@ class FillImport:
         return orders
 
     def _stored_fills(
-        self, connection: Connection, orders: Mapping[str, LockedOrder]
+        self, connection: Executor, orders: Mapping[str, LockedOrder]
     ) -> dict[str, tuple[str, tuple[Any, ...]]]:
         """Fills already stored for the batch's orders, by fill_id; added to ``orders`` too.
 
@@ -97,7 +100,7 @@ class FillImport:
         if not with_fills:
             return stored
         ids = sql.id_list_value(with_fills, self._dialect)
-        rows = sql.INGEST_EXISTING_FILLS.execute(connection, {"bot_id": self._bot_id, "ids": ids})
+        rows = connection.run(sql.INGEST_EXISTING_FILLS, {"bot_id": self._bot_id, "ids": ids})
         for row in rows.rows:
             order_id, fill_values = row[0], row[1:]
             stored[fill_values[0]] = (order_id, fill_values)
@@ -117,28 +120,23 @@ class FillImport:
         The savepoint is what keeps "refused means nothing written" when only the insert
         itself can tell that a fill_id is taken (by an order outside the batch).
         """
-        savepoint = self._session.begin_nested()
-        connection = self._session.connection()  # emits the SAVEPOINT (lazy otherwise)
         try:
-            inserted = self._insert_fills(connection, new_fills, orders)
-            if inserted != len(new_fills):
-                savepoint.rollback()
-                self._raise_foreign_fill_ids(self._session.connection(), new_fills)
-            self._write_order_updates(connection, updates)
-        except BaseException:
-            if savepoint.is_active:
-                savepoint.rollback()
-            raise
-        savepoint.commit()
+            with self._db.savepoint():
+                inserted = self._insert_fills(self._db, new_fills, orders)
+                if inserted != len(new_fills):
+                    raise _FillIdTaken
+                self._write_order_updates(self._db, updates)
+        except _FillIdTaken:
+            self._raise_foreign_fill_ids(self._db, new_fills)
         return inserted
 
-    def _resolve_client_order_ids(self, connection: Connection, batch: _IngestBatch) -> None:
+    def _resolve_client_order_ids(self, connection: Executor, batch: _IngestBatch) -> None:
         wanted = sorted({f.client_order_id for f in batch.fills if f.client_order_id})
         if not wanted:
             return
         found: dict[str, str] = dict(
-            sql.INGEST_ORDERS_BY_CLIENT_ID.execute(
-                connection,
+            connection.run(
+                sql.INGEST_ORDERS_BY_CLIENT_ID,
                 {"bot_id": self._bot_id, "ids": sql.id_list_value(wanted, self._dialect)},
             ).rows
         )
@@ -160,14 +158,14 @@ class FillImport:
 
     def _insert_fills(
         self,
-        connection: Connection,
+        connection: Executor,
         new_fills: Sequence[_IngestFill],
         states: Mapping[str, LockedOrder],
     ) -> int:
         bot_id = self._bot_id
         if self._dialect == "postgresql":
             return _copy_fills(connection, bot_id, new_fills, states)
-        names = sql.INGEST_INSERT_FILLS.compiled(connection.dialect).names
+        names = sql.INGEST_INSERT_FILLS.names(connection.dialect)
         if names != sql.INGEST_FILL_COLUMNS:  # pragma: no cover - a model change
             raise AssertionError(f"fills insert binds {names}, rows are built as ...COLUMNS")
         # What every fill of an order shares, converted once per order.
@@ -190,15 +188,16 @@ class FillImport:
                     position_id,
                 )
             )
-        return sql.INGEST_INSERT_FILLS.executemany(connection, driver_rows)
+        return connection.run_many(sql.INGEST_INSERT_FILLS, driver_rows)
 
     def _raise_foreign_fill_ids(
-        self, connection: Connection, new_fills: Sequence[_IngestFill]
+        self, connection: Executor, new_fills: Sequence[_IngestFill]
     ) -> None:
         ids = [fill.fill_id for fill in new_fills]
         taken: dict[str, str] = dict(
-            sql.INGEST_FILLS_BY_ID.execute(
-                connection, {"bot_id": self._bot_id, "ids": sql.id_list_value(ids, self._dialect)}
+            connection.run(
+                sql.INGEST_FILLS_BY_ID,
+                {"bot_id": self._bot_id, "ids": sql.id_list_value(ids, self._dialect)},
             ).rows
         )
         for fill in new_fills:
@@ -212,7 +211,7 @@ class FillImport:
         )
 
     def _write_order_updates(
-        self, connection: Connection, updates: Sequence[tuple[str, OrderChanges]]
+        self, connection: Executor, updates: Sequence[tuple[str, OrderChanges]]
     ) -> None:
         now = utcnow()
         if self._dialect == "postgresql":
@@ -227,7 +226,7 @@ class FillImport:
             connection.execute(sql.INGEST_UPDATE_ORDERS_POSTGRESQL, params)
             return
         # Driver rows in the compiled statement's parameter order (SET columns, then key).
-        names = sql.INGEST_UPDATE_ORDERS_SQLITE.compiled(connection.dialect).names
+        names = sql.INGEST_UPDATE_ORDERS_SQLITE.names(connection.dialect)
         pick = itemgetter(*(sql.INGEST_UPDATE_POSITIONS[name] for name in names))
         now_text = _sqlite_time(now)
         driver_rows = [
@@ -246,7 +245,7 @@ class FillImport:
             )
             for order_id, c in updates
         ]
-        written = sql.INGEST_UPDATE_ORDERS_SQLITE.executemany(connection, driver_rows)
+        written = connection.run_many(sql.INGEST_UPDATE_ORDERS_SQLITE, driver_rows)
         if written != len(updates):  # pragma: no cover - the orders are locked
             raise ConflictError("orders changed during ingest_fills; retry")
 
@@ -503,7 +502,7 @@ def _ingest_order_updates(
 
 
 def _copy_fills(
-    connection: Connection,
+    connection: Executor,
     bot_id: str,
     new_fills: Sequence[_IngestFill],
     states: Mapping[str, LockedOrder],
@@ -535,15 +534,16 @@ def _copy_fills(
         )
     buffer.seek(0)
     copy = f"COPY fills ({', '.join(sql.INGEST_FILL_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-    cursor = connection.connection.cursor()
     try:
-        with driver_errors(connection.dialect, copy):
+        with connection.driver_cursor(copy) as cursor:
             cursor.copy_expert(copy, buffer)
-    except IntegrityError:
+    except IntegrityViolation:
         return -1
-    finally:
-        cursor.close()
     return len(new_fills)
+
+
+class _FillIdTaken(Exception):
+    """Raised inside the insert's savepoint to undo it: a fill_id belongs to another order."""
 
 
 def _sqlite_time(value: dt.datetime) -> str:

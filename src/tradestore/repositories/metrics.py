@@ -15,7 +15,6 @@ from decimal import Decimal, localcontext
 from typing import Any, Final, cast
 
 from sqlalchemy import Table, bindparam, select, type_coerce
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import NullType
 
 from tradestore import validation
@@ -27,12 +26,12 @@ from tradestore.analytics.metrics import (
     compute_metrics,
 )
 from tradestore.dialects import upsert_insert
-from tradestore.errors import BotNotFound, ValidationError
+from tradestore.errors import BotNotFound, IntegrityViolation, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import ALL_STRATEGIES, PerformanceMetric, PortfolioSnapshot
 from tradestore.repositories._clock import database_now
-from tradestore.repositories._integrity import atomic, is_foreign_key_violation, translated
+from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.types import MONEY_CONTEXT, fit, from_db_number
 
@@ -99,9 +98,9 @@ class MetricsRepository(BotScopedRepository):
         columns = self._validated(values)
         params = {"bot_id": self._bot_id, "metric_date": date_, "strategy": key, **columns}
         try:
-            row = self._session.execute(_upsert(self._dialect), params).one()
-        except IntegrityError as exc:
-            if is_foreign_key_violation(exc):
+            row = self._db.execute(_upsert(self._dialect), params).one()
+        except IntegrityViolation as exc:
+            if exc.kind == "foreign_key":
                 raise BotNotFound("bot", self._bot_id) from None
             raise
         return _record(row)
@@ -159,7 +158,7 @@ class MetricsRepository(BotScopedRepository):
             trades = trades.where(_C.c.strategy == key)
         values = compute_metrics(
             points,
-            self._session.execute(trades).scalars(),
+            self._db.execute(trades).scalars(),
             as_of=date_,
             inception_equity=inception,
             benchmark_returns=benchmark,
@@ -179,7 +178,7 @@ class MetricsRepository(BotScopedRepository):
         self, metric_date: dt.date, *, strategy: str | None = ALL_STRATEGIES
     ) -> MetricRecord | None:
         date_ = validation.day("metric_date", metric_date, allow_none=False)
-        row = self._session.execute(
+        row = self._db.execute(
             select(*_COLUMNS).where(
                 _M.c.bot_id == self._bot_id,
                 _M.c.metric_date == date_,
@@ -191,7 +190,7 @@ class MetricsRepository(BotScopedRepository):
     @translated
     def latest(self, *, strategy: str | None = ALL_STRATEGIES) -> MetricRecord | None:
         """The most recent row (the "current Sharpe ratio and drawdown" query)."""
-        row = self._session.execute(
+        row = self._db.execute(
             select(*_COLUMNS)
             .where(_M.c.bot_id == self._bot_id, _M.c.strategy == self._strategy_key(strategy))
             .order_by(_M.c.metric_date.desc())
@@ -217,7 +216,7 @@ class MetricsRepository(BotScopedRepository):
             stmt = stmt.where(_M.c.metric_date >= first)
         if last is not None:
             stmt = stmt.where(_M.c.metric_date <= last)
-        return [_record(row) for row in self._session.execute(stmt.order_by(_M.c.metric_date))]
+        return [_record(row) for row in self._db.execute(stmt.order_by(_M.c.metric_date))]
 
     @translated
     def strategies(self) -> list[str]:
@@ -228,7 +227,7 @@ class MetricsRepository(BotScopedRepository):
             .distinct()
             .order_by(_M.c.strategy)
         )
-        return list(self._session.execute(stmt).scalars())
+        return list(self._db.execute(stmt).scalars())
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -266,13 +265,13 @@ class MetricsRepository(BotScopedRepository):
         return columns
 
     def _starting_balance(self) -> Decimal | None:
-        balance: Decimal | None = self._session.execute(
+        balance: Decimal | None = self._db.execute(
             select(_B.c.starting_balance).where(_B.c.bot_id == self._bot_id)
         ).scalar_one_or_none()
         return balance
 
     def _equity_points(self, as_of: dt.date) -> list[DatedEquity]:
-        rows = self._session.execute(_EQUITY_POINTS, {"bot_id": self._bot_id, "as_of": as_of}).all()
+        rows = self._db.execute(_EQUITY_POINTS, {"bot_id": self._bot_id, "as_of": as_of}).all()
         if not rows:
             return []
         days: list[Any] = [row[0] for row in rows]
@@ -296,7 +295,7 @@ class MetricsRepository(BotScopedRepository):
         """inception + cumulative realized P&L of ``strategy``, on the snapshot dates."""
         if not points or inception is None:
             return []
-        closes = self._session.execute(
+        closes = self._db.execute(
             select(_C.c.closed_at, _C.c.realized_pnl)
             .where(_C.c.bot_id == self._bot_id, _C.c.strategy == strategy, _C.c.closed_at < end)
             .order_by(_C.c.closed_at)

@@ -33,9 +33,9 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement
 
 from tradestore import orders_state
+from tradestore.db.executor import Prepared
 from tradestore.dialects import upsert_insert
 from tradestore.models import Bot, ClosedPosition, Fill, Order, Position
-from tradestore.prepared import Prepared
 from tradestore.repositories._integrity import insert_for_registered_bot
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.types import OrderStatus

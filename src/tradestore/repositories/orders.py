@@ -32,18 +32,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Connection, Table, and_, case, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import Table, and_, case, func, select
 from sqlalchemy.sql import Select
 
 from tradestore import orders_state
 from tradestore.analytics import orders as orders_read
-from tradestore.database import translate_errors
+from tradestore.db.errors import translate_errors
+from tradestore.db.executor import Executor
 from tradestore.errors import (
     BotNotFound,
     ConflictError,
     DuplicateFill,
     DuplicateOrder,
+    IntegrityViolation,
     InvalidTransition,
     OrderNotFound,
     Overfill,
@@ -123,9 +124,6 @@ _F = cast(Table, Fill.__table__)
 class OrderRepository(BotScopedRepository):
     """Orders and fills of one bot. Validates, then writes; never commits."""
 
-    def _connection(self) -> Connection:
-        return self._session.connection()
-
     # --- submit ---------------------------------------------------------------------------
 
     @translated
@@ -200,7 +198,7 @@ class OrderRepository(BotScopedRepository):
         now = utcnow()
 
         with translate_errors():
-            connection = self._connection()
+            connection = self._db
             if request.position_id is not None:
                 self._require_position(connection, request.position_id)
             record = OrderRecord(
@@ -235,19 +233,20 @@ class OrderRepository(BotScopedRepository):
                 metadata=request.metadata,
             )
             try:
-                inserted = sql.INSERT_ORDER.execute(connection, _record_params(record)).rowcount
-            except IntegrityError as exc:
-                if _is_foreign_key_violation(exc):
+                inserted = connection.run(sql.INSERT_ORDER, _record_params(record)).rowcount
+            except IntegrityViolation as exc:
+                if exc.kind == "foreign_key":
                     raise BotNotFound("bot", self._bot_id) from None
                 raise
             if inserted == 1:
                 return record
             return self._existing_order_for(connection, request)
 
-    def _existing_order_for(self, connection: Connection, request: _OrderRequest) -> OrderRecord:
+    def _existing_order_for(self, connection: Executor, request: _OrderRequest) -> OrderRecord:
         """The order a conflicting insert ran into: the same client id, or an order_id clash."""
-        rows = sql.ORDER_BY_CLIENT_ID.execute(
-            connection, {"bot_id": self._bot_id, "client_order_id": request.client_order_id}
+        rows = connection.run(
+            sql.ORDER_BY_CLIENT_ID,
+            {"bot_id": self._bot_id, "client_order_id": request.client_order_id},
         ).rows
         if rows:
             existing = OrderRecord(*rows[0])
@@ -258,16 +257,16 @@ class OrderRepository(BotScopedRepository):
                     f"{existing.order_id!r} with a different {', '.join(differing)}"
                 )
             return existing
-        if not sql.BOT_EXISTS.execute(connection, {"bot_id": self._bot_id}).rows[0][0]:
+        if not connection.run(sql.BOT_EXISTS, {"bot_id": self._bot_id}).rows[0][0]:
             raise BotNotFound("bot", self._bot_id)
         raise DuplicateOrder(
             f"order_id {request.order_id!r} is already used by another order; "
             "leave order_id out to have one generated"
         )
 
-    def _require_position(self, connection: Connection, position_id: str) -> None:
+    def _require_position(self, connection: Executor, position_id: str) -> None:
         params = {"bot_id": self._bot_id, "position_id": position_id}
-        if not sql.POSITION_EXISTS.execute(connection, params).rows[0][0]:
+        if not connection.run(sql.POSITION_EXISTS, params).rows[0][0]:
             raise PositionNotFound("position", position_id)
 
     # --- status ---------------------------------------------------------------------------
@@ -312,7 +311,7 @@ class OrderRepository(BotScopedRepository):
         )
         statement = sql.SET_STATUS.get(target)
         with translate_errors():
-            connection = self._connection()
+            connection = self._db
             if statement is not None:
                 params = {
                     "bot_id": self._bot_id,
@@ -323,7 +322,7 @@ class OrderRepository(BotScopedRepository):
                     "at": when,
                     "reject_reason": reason,
                 }
-                rows = statement.execute(connection, params).rows
+                rows = connection.run(statement, params).rows
                 if rows:
                     return OrderRecord(*rows[0])
             current = self._fetch(connection, order_id)
@@ -393,7 +392,7 @@ class OrderRepository(BotScopedRepository):
         bot_id = self._bot_id
 
         with translate_errors():
-            connection = self._connection()
+            connection = self._db
             state = self._lock_for_fills(connection, order_id)
             existing = state.fill(fill_id)
             if existing is not None:
@@ -436,7 +435,7 @@ class OrderRepository(BotScopedRepository):
                 position_id=state.position_id,
             )
             params = {name: getattr(fill, name) for name in sql.FILL_FIELDS}
-            if sql.INSERT_FILL.execute(connection, params).rowcount != 1:
+            if connection.run(sql.INSERT_FILL, params).rowcount != 1:
                 # The fill_id is taken by another order's fill (or was inserted concurrently
                 # for this one): compare with what is stored.
                 stored = self._fill(connection, fill_id)
@@ -450,8 +449,8 @@ class OrderRepository(BotScopedRepository):
                     liquidity=fill_liquidity,
                     filled_at=given_time,
                 )
-            rows = sql.APPLY_FILL.execute(
-                connection,
+            rows = connection.run(
+                sql.APPLY_FILL,
                 {
                     "bot_id": bot_id,
                     "order_id": order_id,
@@ -462,7 +461,7 @@ class OrderRepository(BotScopedRepository):
                 },
             ).rows
             if not rows:
-                sql.DELETE_FILL.execute(connection, {"bot_id": bot_id, "fill_id": fill_id})
+                connection.run(sql.DELETE_FILL, {"bot_id": bot_id, "fill_id": fill_id})
                 raise ConflictError(
                     f"order {order_id!r} changed while fill {fill_id!r} was being recorded "
                     "(written outside this repository in the same transaction?); "
@@ -470,10 +469,10 @@ class OrderRepository(BotScopedRepository):
                 )
             return RecordedFill(fill=fill, order=OrderRecord(*rows[0]), replayed=False)
 
-    def _lock_for_fills(self, connection: Connection, order_id: str) -> LockedOrder:
+    def _lock_for_fills(self, connection: Executor, order_id: str) -> LockedOrder:
         """Lock the order and read its fills; raises OrderNotFound for another bot's order."""
         params = {"bot_id": self._bot_id, "order_id": order_id}
-        rows = sql.LOCK_ORDER_WITH_FILLS.execute(connection, params).rows
+        rows = connection.run(sql.LOCK_ORDER_WITH_FILLS, params).rows
         if not rows:
             raise OrderNotFound("order", order_id)
         first = rows[0]
@@ -484,7 +483,7 @@ class OrderRepository(BotScopedRepository):
             # PostgreSQL: another writer committed fills while we waited for the row lock;
             # the locked row is current, the joined fills were not. Read them again (this
             # statement's snapshot is taken after the lock was granted).
-            fill_rows = sql.FILLS_OF_ORDER.execute(connection, params).rows
+            fill_rows = connection.run(sql.FILLS_OF_ORDER, params).rows
             state = LockedOrder.from_rows(self._bot_id, order_id, first[:9], fill_rows)
             state.check_consistent()
             state.current_totals = state.totals
@@ -492,7 +491,7 @@ class OrderRepository(BotScopedRepository):
 
     def _replay(
         self,
-        connection: Connection,
+        connection: Executor,
         stored: FillRecord,
         *,
         order_id: str,
@@ -527,8 +526,8 @@ class OrderRepository(BotScopedRepository):
             fill=stored, order=self._fetch(connection, stored.order_id), replayed=True
         )
 
-    def _fill(self, connection: Connection, fill_id: str) -> FillRecord:
-        rows = sql.FILL_BY_ID.execute(connection, {"bot_id": self._bot_id, "fill_id": fill_id}).rows
+    def _fill(self, connection: Executor, fill_id: str) -> FillRecord:
+        rows = connection.run(sql.FILL_BY_ID, {"bot_id": self._bot_id, "fill_id": fill_id}).rows
         if not rows:  # pragma: no cover - only if a concurrent writer deleted it
             raise ConflictError(f"fill {fill_id!r} conflicted but cannot be read back")
         return FillRecord(*rows[0])
@@ -551,7 +550,7 @@ class OrderRepository(BotScopedRepository):
         affected orders are then recomputed from all their fills and written with one
         ``executemany`` / one ``UPDATE ... FROM unnest(...)`` (see fill_import).
         """
-        return FillImport(self._session, self._bot_id, self._dialect).run(rows_of(rows))
+        return FillImport(self._db, self._bot_id, self._dialect).run(rows_of(rows))
 
     # --- reads ----------------------------------------------------------------------------
 
@@ -576,10 +575,10 @@ class OrderRepository(BotScopedRepository):
                 "order_id", order_id, "give exactly one of order_id or client_order_id"
             )
         with translate_errors():
-            connection = self._connection()
+            connection = self._db
             if order_id is not None:
                 params = {"bot_id": self._bot_id, "order_id": required_text("order_id", order_id)}
-                rows = sql.ORDER_BY_ID.execute(connection, params).rows
+                rows = connection.run(sql.ORDER_BY_ID, params).rows
             else:
                 params = {
                     "bot_id": self._bot_id,
@@ -587,13 +586,11 @@ class OrderRepository(BotScopedRepository):
                         "client_order_id", client_order_id, max_length=_CLIENT_ID_LENGTH
                     ),
                 }
-                rows = sql.ORDER_BY_CLIENT_ID.execute(connection, params).rows
+                rows = connection.run(sql.ORDER_BY_CLIENT_ID, params).rows
         return OrderRecord(*rows[0]) if rows else None
 
-    def _fetch(self, connection: Connection, order_id: str) -> OrderRecord:
-        rows = sql.ORDER_BY_ID.execute(
-            connection, {"bot_id": self._bot_id, "order_id": order_id}
-        ).rows
+    def _fetch(self, connection: Executor, order_id: str) -> OrderRecord:
+        rows = connection.run(sql.ORDER_BY_ID, {"bot_id": self._bot_id, "order_id": order_id}).rows
         if not rows:
             raise OrderNotFound("order", order_id)
         return OrderRecord(*rows[0])
@@ -637,7 +634,7 @@ class OrderRepository(BotScopedRepository):
             statement.order_by(_O.c.submitted_at, _O.c.order_id), limit=limit, offset=offset
         )
         with translate_errors():
-            rows = self._connection().execute(statement).all()
+            rows = self._db.execute(statement).all()
         return [OrderRecord(*row) for row in rows]
 
     @translated
@@ -650,7 +647,7 @@ class OrderRepository(BotScopedRepository):
             .order_by(_F.c.filled_at, _F.c.fill_id)
         )
         with translate_errors():
-            connection = self._connection()
+            connection = self._db
             rows = connection.execute(statement).all()
             if not rows:
                 self._fetch(connection, order_id)  # raises OrderNotFound
@@ -681,7 +678,7 @@ class OrderRepository(BotScopedRepository):
         page = integer("limit", limit, minimum=1)
         with translate_errors():
             rows = orders_read.daily_fill_rate(
-                self._session, bot_id=self._bot_id, since=start, until=end, limit=page
+                self._db, bot_id=self._bot_id, since=start, until=end, limit=page
             )
         return [
             DailyFillRate(
@@ -694,7 +691,7 @@ class OrderRepository(BotScopedRepository):
     def average_slippage_by_order_type(self) -> list[SlippageByType]:
         """The "average slippage by order type" query: the plain mean over orders."""
         with translate_errors():
-            rows = orders_read.slippage_by_order_type(self._session, bot_id=self._bot_id)
+            rows = orders_read.slippage_by_order_type(self._db, bot_id=self._bot_id)
         return [
             SlippageByType(
                 order_type=row.order_type,
@@ -760,7 +757,7 @@ class OrderRepository(BotScopedRepository):
             )
         statement = _paginate(statement, limit=limit, offset=offset)
         with translate_errors():
-            rows = self._connection().execute(statement).all()
+            rows = self._db.execute(statement).all()
         return [
             OrderFillStats(
                 order_id=row.order_id,
@@ -863,14 +860,6 @@ def _check_prices_by_type(request: _OrderRequest) -> None:
 
 def _record_params(record: OrderRecord) -> dict[str, Any]:
     return {name: getattr(record, name) for name in sql.ORDER_FIELDS}
-
-
-def _is_foreign_key_violation(exc: IntegrityError) -> bool:
-    diag = getattr(exc.orig, "diag", None)
-    constraint = getattr(diag, "constraint_name", None)
-    if constraint:
-        return str(constraint).startswith("fk_")
-    return "FOREIGN KEY constraint failed" in str(exc.orig)
 
 
 # --- helpers: reads --------------------------------------------------------------------------

@@ -52,6 +52,7 @@ from sqlalchemy.types import TypeEngine
 
 from tradestore import pnl, validation
 from tradestore.analytics import positions as positions_read
+from tradestore.db.executor import Prepared
 from tradestore.errors import (
     BotNotFound,
     ConflictError,
@@ -61,7 +62,6 @@ from tradestore.errors import (
 )
 from tradestore.models.bots import Bot
 from tradestore.models.positions import MAX_STRATEGY_LENGTH, ClosedPosition, Position
-from tradestore.prepared import Prepared
 from tradestore.repositories._clock import sqlite_now_literal
 from tradestore.repositories._integrity import insert_for_registered_bot, translated
 from tradestore.repositories._money import exact_sums
@@ -79,7 +79,6 @@ from tradestore.types import (
     UTCDateTime,
     utcnow,
 )
-from tradestore.unit_of_work import note_failure
 
 MAX_TICKER_LENGTH: Final = 32
 MAX_PAGE_SIZE: Final = 10_000
@@ -304,7 +303,7 @@ def _fold(dialect: str, column: Column[Any], price: Any, *, favorable: bool) -> 
 # (docs/performance.md). The values are validated or fitted Decimals, converted to
 # floats (exact: amounts kept on SQLite survive a double); updated_at is SQLite's clock.
 _MARK_PRICE = bindparam("b_price", type_=_BIND_MONEY)
-_MARK_SQLITE = (
+_MARK_SQLITE = Prepared(
     update(_P)
     .where(_P.c.bot_id == bindparam("b_bot_id"), _P.c.position_id == bindparam("b_position_id"))
     .values(
@@ -318,13 +317,13 @@ _MARK_SQLITE = (
             "sqlite", _P.c.max_adverse_excursion, _MARK_PRICE, favorable=False
         ),
         updated_at=sqlite_now_literal(),
-    )
-    .compile(dialect=sqlite.dialect())
+    ),
+    name="positions.mark_sqlite",
 )
 #: (price, pnl, pct, bot_id, position_id) per row, each name at the positions the SQL uses it.
 _MARK_SQLITE_ORDER = ("b_price", "b_pnl", "b_pct", *("b_price",) * 8, "b_bot_id", "b_position_id")
-assert tuple(_MARK_SQLITE.positiontup or ()) == _MARK_SQLITE_ORDER, _MARK_SQLITE.positiontup
-_MARK_SQLITE_SQL = _MARK_SQLITE.string
+_MARKED_NAMES = _MARK_SQLITE.names(sqlite.dialect())
+assert _MARKED_NAMES == _MARK_SQLITE_ORDER, _MARKED_NAMES
 # PostgreSQL: one UPDATE ... FROM unnest(arrays): one round trip, one constant SQL text.
 _MARK_VALUES = (
     func.unnest(
@@ -450,10 +449,10 @@ class PositionRepository(BotScopedRepository):
         )
         if explicit_id and self._was_closed(pid):
             raise PositionClosed(f"position {pid!r} was already closed: use a new position_id")
-        connection = self._session.connection()
-        if _OPEN_POSITION.execute(connection, _bind(record.__dict__)).rowcount == 1:
+        connection = self._db
+        if connection.run(_OPEN_POSITION, _bind(record.__dict__)).rowcount == 1:
             return record
-        if not _BOT_EXISTS.execute(connection, {"bot_id": self._bot_id}).rows[0][0]:
+        if not connection.run(_BOT_EXISTS, {"bot_id": self._bot_id}).rows[0][0]:
             raise BotNotFound("bot", self._bot_id)
         raise ConflictError(f"position {pid!r} is already open")
 
@@ -490,7 +489,7 @@ class PositionRepository(BotScopedRepository):
         else:
             select_ = _SELECT_MARKED_SQLITE
             params = {"bot_id": self._bot_id, "tickers_json": json.dumps(list(marks))}
-        rows = self._session.execute(select_, params).all()
+        rows = self._db.execute(select_, params).all()
         if not rows:
             return 0
         ids: list[str] = []
@@ -508,7 +507,7 @@ class PositionRepository(BotScopedRepository):
                 pnls.append(fit_amount(move * quantity, d))
                 pcts.append(float(move) / float(entry) * 100.0)
         if d == "postgresql":
-            self._session.execute(
+            self._db.execute(
                 _MARK_POSTGRESQL,
                 {
                     "ids": ids,
@@ -525,7 +524,7 @@ class PositionRepository(BotScopedRepository):
             for position_id, price, amount, pct in zip(ids, new_prices, pnls, pcts, strict=True):
                 p = float(price)
                 rows_.append((p, float(amount), pct, p, p, p, p, p, p, p, p, bot, position_id))
-            self._session.connection().exec_driver_sql(_MARK_SQLITE_SQL, rows_)
+            self._db.run_many(_MARK_SQLITE, rows_)
         return len(ids)
 
     @translated
@@ -563,7 +562,7 @@ class PositionRepository(BotScopedRepository):
         key = {"key_position_id": pid, "key_bot_id": self._bot_id}
 
         if part is None:
-            rows = _DELETE_POSITION_RETURNING.execute(self._session.connection(), key).rows
+            rows = self._db.run(_DELETE_POSITION_RETURNING, key).rows
             if not rows:
                 raise self._missing(pid)
             position = _position(rows[0])
@@ -577,15 +576,15 @@ class PositionRepository(BotScopedRepository):
                 self._restore(position)
                 raise
 
-        row = self._session.execute(_SELECT_POSITION_FOR_UPDATE, key).one_or_none()
+        row = self._db.execute(_SELECT_POSITION_FOR_UPDATE, key).one_or_none()
         if row is None:
             raise self._missing(pid)
         position = _position(row)
         figures = self._figures(position, exit_, part, exit_fee, closed)
         if figures.is_full:
-            self._session.execute(_DELETE_POSITION, key)
+            self._db.execute(_DELETE_POSITION, key)
         else:
-            self._session.execute(
+            self._db.execute(
                 _SHRINK_POSITION,
                 {
                     "key_position_id": pid,
@@ -614,7 +613,7 @@ class PositionRepository(BotScopedRepository):
     def get(self, position_id: str) -> PositionRecord:
         """The open position; raises PositionNotFound (or PositionClosed once it is closed)."""
         pid = validation.required_text("position_id", position_id)
-        row = self._session.execute(
+        row = self._db.execute(
             _SELECT_POSITION, {"key_position_id": pid, "key_bot_id": self._bot_id}
         ).one_or_none()
         if row is None:
@@ -625,7 +624,7 @@ class PositionRepository(BotScopedRepository):
     def find(self, position_id: str) -> PositionRecord | None:
         """The open position, or None when it is not open (unknown, closed, another bot's)."""
         pid = validation.required_text("position_id", position_id)
-        row = self._session.execute(
+        row = self._db.execute(
             _SELECT_POSITION, {"key_position_id": pid, "key_bot_id": self._bot_id}
         ).one_or_none()
         return None if row is None else _position(row)
@@ -658,7 +657,7 @@ class PositionRepository(BotScopedRepository):
             stmt = stmt.where(_P.c.side == validation.choice("side", side, PositionSide))
         stmt = stmt.order_by(column.desc() if descending else column.asc(), _P.c.position_id)
         stmt = _paginate(stmt, limit, offset)
-        return [_position(row) for row in self._session.execute(stmt)]
+        return [_position(row) for row in self._db.execute(stmt)]
 
     @translated
     def list_closed(
@@ -687,7 +686,7 @@ class PositionRepository(BotScopedRepository):
         stmt = _closed_window(stmt, since, until)
         stmt = stmt.order_by(_C.c.closed_at.desc(), _C.c.closed_position_id.desc())
         stmt = _paginate(stmt, limit, offset)
-        return [_closed(row) for row in self._session.execute(stmt)]
+        return [_closed(row) for row in self._db.execute(stmt)]
 
     # --- common queries ---------------------------------------------------------------------
 
@@ -695,7 +694,7 @@ class PositionRepository(BotScopedRepository):
     def total_unrealized_pnl(self) -> Decimal:
         """SUM(unrealized_pnl) of the open positions, exact on both backends
         (``analytics.positions.total_unrealized_pnl``)."""
-        return positions_read.total_unrealized_pnl(self._session, bot_id=self._bot_id)
+        return positions_read.total_unrealized_pnl(self._db, bot_id=self._bot_id)
 
     @translated
     def win_rate(
@@ -708,7 +707,7 @@ class PositionRepository(BotScopedRepository):
         """Share of closed rows with realized_pnl > 0, None when nothing was closed (a
         partial close is a trade of its own; ``analytics.positions.win_rate``)."""
         return positions_read.win_rate(
-            self._session, bot_id=self._bot_id, strategy=strategy, since=since, until=until
+            self._db, bot_id=self._bot_id, strategy=strategy, since=since, until=until
         )
 
     @translated
@@ -721,7 +720,7 @@ class PositionRepository(BotScopedRepository):
     ) -> dict[ExitReason | str, float]:
         """AVG(holding_period_hours) per exit reason, over the closed rows."""
         rows = positions_read.holding_period_by_exit_reason(
-            self._session, bot_id=self._bot_id, strategy=strategy, since=since, until=until
+            self._db, bot_id=self._bot_id, strategy=strategy, since=since, until=until
         )
         return {row.exit_reason: row.avg_hours for row in rows if row.avg_hours is not None}
 
@@ -738,7 +737,7 @@ class PositionRepository(BotScopedRepository):
         stmt = positions_read.best_performers_query(
             *_CLOSED_COLUMNS, criteria=self._closed_criteria(strategy, since, until), limit=None
         )
-        return [_closed(row) for row in self._session.execute(_paginate(stmt, limit, 0))]
+        return [_closed(row) for row in self._db.execute(_paginate(stmt, limit, 0))]
 
     @translated
     def total_realized_pnl(
@@ -750,7 +749,7 @@ class PositionRepository(BotScopedRepository):
     ) -> Decimal:
         """SUM(realized_pnl) of the closed rows, exact (see ``total_unrealized_pnl``)."""
         criteria = self._closed_criteria(strategy, since, until)
-        [total] = exact_sums(self._session, self._dialect, (_C.c.realized_pnl,), *criteria)
+        [total] = exact_sums(self._db, self._dialect, (_C.c.realized_pnl,), *criteria)
         return total
 
     # --- helpers ---------------------------------------------------------------------------
@@ -813,7 +812,7 @@ class PositionRepository(BotScopedRepository):
             "signal_score": position.signal_score,
             "metadata": position.metadata,
         }
-        [(closed_id,)] = _INSERT_CLOSED.execute(self._session.connection(), _bind(values)).rows
+        [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
         return ClosedPositionRecord(closed_position_id=closed_id, **values)
 
     def _restore(self, position: PositionRecord) -> None:
@@ -826,14 +825,14 @@ class PositionRepository(BotScopedRepository):
         that vanished without a closed row.
         """
         try:
-            with self._session.begin_nested():
-                _INSERT_POSITION.execute(self._session.connection(), _bind(position.__dict__))
+            with self._db.savepoint():
+                self._db.run(_INSERT_POSITION, _bind(position.__dict__))
         except Exception as exc:
-            note_failure(self._session, exc)
+            self._db.note_failure(exc)
 
     def _was_closed(self, position_id: str) -> bool:
-        found = _CLOSED_EXISTS.execute(
-            self._session.connection(),
+        found = self._db.run(
+            _CLOSED_EXISTS,
             {"key_position_id": position_id, "key_bot_id": self._bot_id},
         ).rows
         return bool(found)

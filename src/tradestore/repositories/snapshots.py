@@ -10,15 +10,14 @@ from decimal import Decimal, localcontext
 from typing import Any, Final, cast
 
 from sqlalchemy import Table, bindparam, select
-from sqlalchemy.exc import IntegrityError
 
 from tradestore import validation
 from tradestore.dialects import upsert_insert
-from tradestore.errors import BotNotFound, ValidationError
+from tradestore.errors import BotNotFound, IntegrityViolation, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.trading import PortfolioSnapshot
 from tradestore.repositories._clock import database_now
-from tradestore.repositories._integrity import atomic, is_foreign_key_violation, translated
+from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.types import MONEY_CONTEXT, Amount, fit, utcnow
 
@@ -166,7 +165,7 @@ class SnapshotRepository(BotScopedRepository):
             for key in ("daily_pnl", "daily_return_pct", "cumulative_pnl", "cumulative_return_pct")
         ):
             self._derive(values, date_)
-        insert_ = upsert_insert(self._session, _S).values(
+        insert_ = upsert_insert(self._db.dialect_name, _S).values(
             bot_id=self._bot_id, snapshot_date=date_, **values
         )
         stmt = insert_.on_conflict_do_update(
@@ -177,9 +176,9 @@ class SnapshotRepository(BotScopedRepository):
             },
         ).returning(*_SNAPSHOT_COLUMNS)
         try:
-            row = self._session.execute(stmt).one()
-        except IntegrityError as exc:
-            if is_foreign_key_violation(exc):
+            row = self._db.execute(stmt).one()
+        except IntegrityViolation as exc:
+            if exc.kind == "foreign_key":
                 raise BotNotFound("bot", self._bot_id) from None
             raise
         return SnapshotRecord(*row)
@@ -187,7 +186,7 @@ class SnapshotRepository(BotScopedRepository):
     @translated
     def get(self, snapshot_date: dt.date) -> SnapshotRecord | None:
         date_ = validation.day("snapshot_date", snapshot_date, allow_none=False)
-        row = self._session.execute(
+        row = self._db.execute(
             select(*_SNAPSHOT_COLUMNS).where(
                 _S.c.bot_id == self._bot_id, _S.c.snapshot_date == date_
             )
@@ -201,7 +200,7 @@ class SnapshotRepository(BotScopedRepository):
         limit_date = validation.day("on_or_before", on_or_before)
         if limit_date is not None:
             stmt = stmt.where(_S.c.snapshot_date <= limit_date)
-        row = self._session.execute(stmt.order_by(_S.c.snapshot_date.desc()).limit(1)).one_or_none()
+        row = self._db.execute(stmt.order_by(_S.c.snapshot_date.desc()).limit(1)).one_or_none()
         return None if row is None else SnapshotRecord(*row)
 
     @translated
@@ -210,7 +209,7 @@ class SnapshotRepository(BotScopedRepository):
     ) -> list[SnapshotRecord]:
         """Snapshots with start <= snapshot_date <= end (either bound optional), oldest first."""
         stmt = self._window(select(*_SNAPSHOT_COLUMNS), start, end)
-        return [SnapshotRecord(*row) for row in self._session.execute(stmt)]
+        return [SnapshotRecord(*row) for row in self._db.execute(stmt)]
 
     @translated
     def equity_curve(
@@ -227,7 +226,7 @@ class SnapshotRepository(BotScopedRepository):
             start,
             end,
         )
-        return [EquityPoint(*row) for row in self._session.execute(stmt)]
+        return [EquityPoint(*row) for row in self._db.execute(stmt)]
 
     def _window(self, stmt: Any, start: dt.date | None, end: dt.date | None) -> Any:
         first = validation.day("start", start)
@@ -242,7 +241,7 @@ class SnapshotRepository(BotScopedRepository):
         return stmt.order_by(_S.c.snapshot_date)
 
     def _derive(self, values: dict[str, Any], snapshot_date: dt.date) -> None:
-        previous, first, starting_balance = self._session.execute(
+        previous, first, starting_balance = self._db.execute(
             _BASES, {"bot_id": self._bot_id, "snapshot_date": snapshot_date}
         ).one()
         equity: Decimal = values["total_equity"]

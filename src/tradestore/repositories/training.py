@@ -20,11 +20,22 @@ from dataclasses import dataclass
 from itertools import islice
 from typing import Any, Final, NamedTuple
 
-from sqlalchemy import ColumnElement, Executable, Row, delete, func, insert, select, update
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Executable,
+    Row,
+    delete,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session
 
 from tradestore.analytics.training import HyperparameterScore, best_hyperparameters
-from tradestore.dialects import dialect_name, upsert_insert
+from tradestore.db.executor import Executor
+from tradestore.dialects import upsert_insert
 from tradestore.errors import (
     DuplicateRun,
     InvalidTransition,
@@ -302,8 +313,8 @@ def _run_from_row(row: Row[Any]) -> Run:
 class TrainingRepository:
     """Training runs, hyperparameters and episodes. Validates, then writes; never commits."""
 
-    def __init__(self, session: Session) -> None:
-        self._session = session
+    def __init__(self, db: Executor | Session | Connection) -> None:
+        self._db = Executor.of(db)
 
     # --- runs --------------------------------------------------------------------------
 
@@ -362,14 +373,14 @@ class TrainingRepository:
             assert params is not None
             typed = typed_hyperparameters(params)
         statement = (
-            upsert_insert(self._session, TrainingRun.__table__)
+            upsert_insert(self._db.dialect_name, TrainingRun.__table__)
             .values(values)  # the table's column names: "metadata", not the ORM's "metadata_"
             .on_conflict_do_nothing(index_elements=["run_id"])
         )
-        if self._session.execute(statement).rowcount != 1:  # type: ignore[attr-defined]
+        if self._db.execute(statement).rowcount != 1:
             raise DuplicateRun(f"training run {values['run_id']!r} already exists")
         if params is not None:
-            self._session.execute(
+            self._db.execute(
                 insert(Hyperparameters).values(
                     run_id=values["run_id"], algorithm=algo, params_json=params, **typed
                 )
@@ -417,7 +428,7 @@ class TrainingRepository:
                 "end_time", end_time, f"before the run's start_time {current.start_time}"
             )
         values = {k: v for k, v in changes.items() if v is not None}
-        result = self._session.execute(
+        result = self._db.execute(
             update(TrainingRun)
             .where(TrainingRun.run_id == key, TrainingRun.status == RunStatus.RUNNING)
             .values(
@@ -429,7 +440,7 @@ class TrainingRepository:
             )
             .execution_options(synchronize_session=False)
         )
-        if result.rowcount != 1:  # type: ignore[attr-defined]
+        if result.rowcount != 1:
             # Finished (or deleted) by a concurrent transaction since we read it.
             latest = self.get(key)
             raise InvalidTransition("training run", key, latest.status.value, target.value)
@@ -438,9 +449,7 @@ class TrainingRepository:
     @translated
     def get(self, run_id: str) -> Run:
         key = required_text("run_id", run_id)
-        row = self._session.execute(
-            select(*_RUN_COLUMNS).where(TrainingRun.run_id == key)
-        ).one_or_none()
+        row = self._db.execute(select(*_RUN_COLUMNS).where(TrainingRun.run_id == key)).one_or_none()
         if row is None:
             raise RunNotFound("training run", key)
         return _run_from_row(row)
@@ -459,7 +468,7 @@ class TrainingRepository:
         statement = select(func.count()).select_from(TrainingRun)
         for condition in _run_filters(algorithm, status, model_name, started_after, started_before):
             statement = statement.where(condition)
-        return int(self._session.execute(statement).scalar_one())
+        return int(self._db.execute(statement).scalar_one())
 
     @atomic
     def delete(self, run_id: str) -> RunDeletion:
@@ -472,12 +481,12 @@ class TrainingRepository:
         key = required_text("run_id", run_id)
         # FOR UPDATE (PostgreSQL): waits for a concurrent set_weights that holds the run, so
         # the membership check below sees its outcome.
-        exists = self._session.execute(
+        exists = self._db.execute(
             select(TrainingRun.run_id).where(TrainingRun.run_id == key).with_for_update()
         ).scalar_one_or_none()
         if exists is None:
             raise RunNotFound("training run", key)
-        active = self._session.execute(
+        active = self._db.execute(
             select(EnsembleWeight.ensemble_id)
             .where(EnsembleWeight.run_id == key, EnsembleWeight.is_active.is_(True))
             .limit(1)
@@ -493,13 +502,13 @@ class TrainingRepository:
             ("hyperparameters", Hyperparameters),
             ("ensemble_rows", EnsembleWeight),
         ):
-            result = self._session.execute(
+            result = self._db.execute(
                 delete(model)
                 .where(model.run_id == key)
                 .execution_options(synchronize_session=False)
             )
-            counts[name] = int(result.rowcount)  # type: ignore[attr-defined]
-        self._session.execute(
+            counts[name] = int(result.rowcount)
+        self._db.execute(
             delete(TrainingRun)
             .where(TrainingRun.run_id == key)
             .execution_options(synchronize_session=False)
@@ -513,7 +522,7 @@ class TrainingRepository:
         """The run's hyperparameters, or None if it was started without them."""
         key = required_text("run_id", run_id)
         self._require_run(key)
-        row = self._session.execute(
+        row = self._db.execute(
             select(
                 *(getattr(Hyperparameters, name) for name in _HP_RECORD_FIELDS),
                 Hyperparameters.params_json,
@@ -536,7 +545,7 @@ class TrainingRepository:
     ) -> list[HyperparameterScore]:
         """The "best hyperparameters for PPO" query (see ``analytics.training``)."""
         return best_hyperparameters(
-            self._session,
+            self._db,
             algorithm,
             evaluation_type=evaluation_type,
             by=by,
@@ -567,7 +576,7 @@ class TrainingRepository:
         self._require_run(key, lock=True)
         write = (
             episode_batch.write_postgresql
-            if dialect_name(self._session) == "postgresql"
+            if self._db.dialect_name == "postgresql"
             else episode_batch.write_sqlite
         )
         first = list(islice(iterator, EPISODE_CHUNK))
@@ -575,14 +584,14 @@ class TrainingRepository:
             return 0
         if len(first) < EPISODE_CHUNK:
             columns = episode_batch.to_columns(first)
-            return write(self._session.connection(), key, columns)
+            return write(self._db, key, columns)
         # Several chunks: a savepoint makes a bad row in a later chunk undo the earlier ones.
         inserted = 0
-        with self._session.begin_nested():
+        with self._db.savepoint():
             chunk, offset = first, 0
             while chunk:
                 columns = episode_batch.to_columns(chunk, offset=offset)
-                inserted += write(self._session.connection(), key, columns)
+                inserted += write(self._db, key, columns)
                 offset += len(chunk)
                 chunk = list(islice(iterator, EPISODE_CHUNK))
         return inserted
@@ -669,7 +678,7 @@ class TrainingRepository:
                 rewards += [row[1] for row in page]
         else:
             numbers, rewards = episode_batch.read_rewards_postgresql(
-                self._session.connection(), key, scope.start, scope.stop
+                self._db, key, scope.start, scope.stop
             )
         lead: builtins.list[Any] = []
         if start is not None and width > 1:
@@ -694,7 +703,7 @@ class TrainingRepository:
 
     @property
     def _sqlite(self) -> bool:
-        return dialect_name(self._session) == "sqlite"
+        return self._db.dialect_name == "sqlite"
 
     def _driver_rows(self, statement: Executable) -> builtins.list[Any]:
         """The rows of ``statement`` as the driver returns them.
@@ -703,7 +712,7 @@ class TrainingRepository:
         per-row processing is skipped, which costs several times the fetch itself for
         100,000 episodes. Callers convert what the column types would (``_episodes_of``).
         """
-        result = self._session.connection().execute(statement)
+        result = self._db.execute(statement)
         try:
             rows: builtins.list[Any] = builtins.list(result.cursor.fetchall())
         finally:
@@ -747,7 +756,7 @@ class TrainingRepository:
                     remaining -= len(rows)
                 low = high
                 continue
-            following = self._session.execute(
+            following = self._db.execute(
                 select(func.min(TrainingEpisode.episode_number)).where(
                     *scope.filters(high, scope.stop)
                 )
@@ -781,9 +790,7 @@ class TrainingRepository:
         key = required_text("run_id", run_id)
         self._require_run(key)
         return int(
-            self._session.execute(
-                select(func.count()).where(TrainingEpisode.run_id == key)
-            ).scalar_one()
+            self._db.execute(select(func.count()).where(TrainingEpisode.run_id == key)).scalar_one()
         )
 
     @atomic
@@ -796,12 +803,12 @@ class TrainingRepository:
         key = required_text("run_id", run_id)
         first = integer("from_episode", from_episode, minimum=0, allow_none=False)
         self._require_run(key, lock=True)
-        result = self._session.execute(
+        result = self._db.execute(
             delete(TrainingEpisode)
             .where(TrainingEpisode.run_id == key, TrainingEpisode.episode_number >= first)
             .execution_options(synchronize_session=False)
         )
-        return int(result.rowcount)  # type: ignore[attr-defined]
+        return int(result.rowcount)
 
     # --- listing (last: ``list`` shadows the builtin in this class body) -------------------
 
@@ -826,7 +833,7 @@ class TrainingRepository:
             .limit(integer("limit", limit, minimum=1, maximum=MAX_LIST, allow_none=False))
             .offset(integer("offset", offset, minimum=0, allow_none=False))
         )
-        return [_run_from_row(row) for row in self._session.execute(statement)]
+        return [_run_from_row(row) for row in self._db.execute(statement)]
 
     # --- helpers -------------------------------------------------------------------------
 
@@ -839,7 +846,7 @@ class TrainingRepository:
         statement = select(TrainingRun.run_id).where(TrainingRun.run_id == run_id)
         if lock:
             statement = statement.with_for_update(read=True, key_share=True)
-        if self._session.execute(statement).scalar_one_or_none() is None:
+        if self._db.execute(statement).scalar_one_or_none() is None:
             raise RunNotFound("training run", run_id)
 
 

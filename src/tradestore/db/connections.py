@@ -1,27 +1,28 @@
-"""A long-lived Session per thread for SQLite write units of work.
+"""A long-lived Connection per thread for SQLite write units of work.
 
-Why this exists. On SQLite a unit of work's fixed cost outweighs its statements: a new
-Session, a pool checkout (events, the reset-on-return rollback) and their teardown cost about
-100 microseconds, against 2-20 for ``BEGIN IMMEDIATE``, an INSERT and ``COMMIT`` on the
-driver. A bot opens thousands of such units a day, each one a few statements long
-(docs/performance.md measures it). So each thread that writes keeps one Connection checked
-out and one Session bound to it, and reuses both for every unit of work it runs.
+Why this exists. On SQLite a unit of work's fixed cost outweighs its statements: a pool
+checkout (events, the reset-on-return rollback) and its return cost tens of microseconds,
+against 2-20 for ``BEGIN IMMEDIATE``, an INSERT and ``COMMIT`` on the driver. A bot opens
+thousands of such units a day, each one a few statements long (docs/performance.md measures
+it). So each thread that writes keeps one Connection checked out and reuses it for every
+unit of work it runs.
 
 Why only SQLite files. A SQLite connection is a file handle: it cannot be dropped by a server,
 so holding it costs nothing and never needs the pool's pre-ping. A PostgreSQL connection can
 be terminated at any time; there the pool, with its pre-ping, stays in charge, and a
-network round trip already dwarfs the Session's cost.
+network round trip already dwarfs the checkout.
 
 The rules that keep this safe:
 
 * a slot serves one unit of work at a time (``Database`` refuses a nested write unit of work
-  with ``NestedUnitOfWork``; should one reach here, it falls back to a pooled Session);
+  with ``NestedUnitOfWork``; should one reach here, it falls back to a pooled Connection);
 * at most ``limit`` threads hold a slot, so threads never starve the pool; the rest use it;
-* the Session is closed (identity map emptied, transaction ended) after every unit of work,
-  so nothing leaks from one unit to the next: only the objects are reused, not their state;
+* the unit of work's transaction is ended after every unit of work (its Executor, with any
+  state, is dropped), so nothing leaks from one unit to the next: only the connection is
+  reused;
 * a slot whose connection was invalidated, or that is still in a transaction when its unit
   of work ends, is discarded, never reused: after a failed COMMIT (disk full, I/O error)
-  neither the Session nor the driver ended the transaction, and a kept slot would fail
+  neither SQLAlchemy nor the driver ended the transaction, and a kept slot would fail
   every later unit of work of its thread while holding SQLite's write lock;
 * slots of threads that have ended are closed when the next slot is made, all of them on
   ``Database.dispose()`` or when the Database is garbage-collected, and none is ever used
@@ -39,18 +40,16 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Engine
-from sqlalchemy.orm import Session
 
 log = logging.getLogger(__name__)
 
 
 @dataclass(eq=False)
-class ThreadSession:
-    """One thread's connection and the Session bound to it."""
+class ThreadConnection:
+    """One thread's connection."""
 
     thread: threading.Thread
     connection: Connection
-    session: Session
     busy: bool = field(default=False)
     #: Taken out of service by ``close()`` while busy: closed when its unit of work ends.
     retired: bool = field(default=False)
@@ -75,27 +74,24 @@ class ThreadSession:
     def close(self) -> None:
         if self.pid != os.getpid():
             return  # inherited through fork: the parent's connection, not ours to close
-        try:
-            self.session.close()
-        finally:
-            self.connection.close()
+        self.connection.close()
 
 
-class ThreadSessions:
-    """Hands each writing thread its own Session, bounded and cleaned up."""
+class ThreadConnections:
+    """Hands each writing thread its own Connection, bounded and cleaned up."""
 
     def __init__(self, engine: Engine, *, limit: int) -> None:
         self._engine = engine
         self._limit = limit
         self._lock = threading.Lock()
-        self._slots: dict[int, ThreadSession] = {}
+        self._slots: dict[int, ThreadConnection] = {}
         self._pid = os.getpid()
         # Close the slots when the owning Database goes away without dispose(): a
         # connection garbage-collected while checked out makes SQLAlchemy warn.
         self._finalizer = weakref.finalize(self, _close_all, self._slots)
         _instances.add(self)
 
-    def claim(self) -> ThreadSession | None:
+    def claim(self) -> ThreadConnection | None:
         """This thread's slot, marked busy; None when the caller should use the pool."""
         with self._lock:
             if os.getpid() != self._pid:
@@ -113,7 +109,7 @@ class ThreadSessions:
                 slot.close()
             return self._new_slot(ident)
 
-    def release(self, slot: ThreadSession) -> None:
+    def release(self, slot: ThreadConnection) -> None:
         """End ``slot``'s unit of work; a retired or broken slot is closed, not kept."""
         with self._lock:
             slot.busy = False
@@ -131,7 +127,7 @@ class ThreadSessions:
         with self._lock:
             _close_all(self._slots)
 
-    def _new_slot(self, ident: int) -> ThreadSession | None:
+    def _new_slot(self, ident: int) -> ThreadConnection | None:
         self._close_ended_threads()
         if len(self._slots) >= self._limit:
             return None
@@ -141,8 +137,7 @@ class ThreadSessions:
             # The pool will meet the same failure inside the unit of work's error
             # translation and report it as a tradestore error; nothing to do here.
             return None
-        session = Session(bind=connection, expire_on_commit=False)
-        slot = ThreadSession(threading.current_thread(), connection, session, busy=True)
+        slot = ThreadConnection(threading.current_thread(), connection, busy=True)
         self._slots[ident] = slot
         return slot
 
@@ -161,8 +156,8 @@ class ThreadSessions:
 
 
 #: Slots a forked child inherited from its parent: kept alive, deliberately never touched.
-_inherited: list[ThreadSession] = []
-_instances: weakref.WeakSet[ThreadSessions] = weakref.WeakSet()
+_inherited: list[ThreadConnection] = []
+_instances: weakref.WeakSet[ThreadConnections] = weakref.WeakSet()
 
 
 def _after_fork_in_child() -> None:
@@ -195,7 +190,7 @@ def driver_in_transaction(dbapi_connection: Any) -> bool:
     return bool(getattr(dbapi_connection, "in_transaction", False))
 
 
-def _discard(slot: ThreadSession) -> None:
+def _discard(slot: ThreadConnection) -> None:
     """Close a slot taken out of service; if even that fails, drop its connection.
 
     Closing rolls back what is left of the transaction. It runs in the unit of work's
@@ -204,14 +199,14 @@ def _discard(slot: ThreadSession) -> None:
     try:
         slot.close()
     except Exception:
-        log.warning("closing a failed thread session failed; invalidating it", exc_info=True)
+        log.warning("closing a failed thread connection failed; invalidating it", exc_info=True)
         try:
             slot.connection.invalidate()
         except Exception:
-            log.debug("invalidating the thread session failed", exc_info=True)
+            log.debug("invalidating the thread connection failed", exc_info=True)
 
 
-def _close_all(slots: dict[int, ThreadSession]) -> None:
+def _close_all(slots: dict[int, ThreadConnection]) -> None:
     if not slots:
         return
     pending = list(slots.values())

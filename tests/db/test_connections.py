@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SAWarning
 
 from tradestore import Database
-from tradestore.thread_sessions import ThreadSessions
+from tradestore.db.connections import ThreadConnections
 
 
 @pytest.fixture
@@ -37,14 +37,17 @@ def _rows(db: Database) -> list[str]:
         return list(session.execute(text("SELECT who FROM t ORDER BY id")).scalars())
 
 
-def test_a_thread_reuses_one_session_and_each_unit_starts_clean(db: Database) -> None:
+def test_a_thread_reuses_one_connection_and_each_unit_starts_clean(db: Database) -> None:
     seen = []
+    executors = []
     for who in ("a", "b", "c"):
-        with db.session() as session:
-            seen.append(session)
-            assert not session.identity_map  # nothing carried over from the last unit
-            session.execute(text("INSERT INTO t (who) VALUES (:who)"), {"who": who})
+        with db.unit_of_work() as uow:
+            seen.append(uow.executor.connection)
+            executors.append(uow.executor)
+            assert uow.executor.failure() is None  # nothing carried over from the last unit
+            uow.executor.execute(text("INSERT INTO t (who) VALUES (:who)"), {"who": who})
     assert seen[0] is seen[1] is seen[2]
+    assert len({id(e) for e in executors}) == 3
     assert _rows(db) == ["a", "b", "c"]
     assert db.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
 
@@ -61,14 +64,14 @@ def test_readers_and_nested_units_use_the_pool(db: Database) -> None:
     with db.session() as outer:
         with db.session(readonly=True) as reader:
             assert reader is not outer
-        sessions = db._thread_sessions
+        sessions = db._thread_connections
         assert sessions is not None
-        assert sessions.claim() is None  # busy: a nested writer would get a pooled Session
+        assert sessions.claim() is None  # busy: a nested writer would get a pooled connection
 
 
 def test_an_ended_threads_slot_is_closed_when_the_next_one_is_made(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'ended.db'}", check_schema=False)
-    sessions = ThreadSessions(db.engine, limit=2)
+    sessions = ThreadConnections(db.engine, limit=2)
     claimed: list[object] = []
 
     def claim_and_release() -> None:
@@ -91,7 +94,7 @@ def test_an_ended_threads_slot_is_closed_when_the_next_one_is_made(tmp_path: Pat
 
 def test_threads_beyond_the_limit_fall_back_to_the_pool(tmp_path: Path) -> None:
     db = Database(f"sqlite:///{tmp_path / 'full.db'}", check_schema=False)
-    sessions = ThreadSessions(db.engine, limit=1)
+    sessions = ThreadConnections(db.engine, limit=1)
     first = sessions.claim()
     assert first is not None
     results: list[object] = []
@@ -156,22 +159,22 @@ def _child_insert(db: Database) -> None:
 
 def test_a_forked_child_never_uses_the_parents_connection(db: Database) -> None:
     _insert(db, "parent before")
-    parent_session = db._thread_sessions.claim()  # type: ignore[union-attr]
+    parent_session = db._thread_connections.claim()  # type: ignore[union-attr]
     assert parent_session is not None
-    db._thread_sessions.release(parent_session)  # type: ignore[union-attr]
+    db._thread_connections.release(parent_session)  # type: ignore[union-attr]
     child = mp.get_context("fork").Process(target=_child_insert, args=(db,))
     child.start()
     child.join(timeout=60)
     assert child.exitcode == 0
     _insert(db, "parent after")
-    assert db._thread_sessions.claim() is parent_session  # type: ignore[union-attr]
-    db._thread_sessions.release(parent_session)  # type: ignore[union-attr]
+    assert db._thread_connections.claim() is parent_session  # type: ignore[union-attr]
+    db._thread_connections.release(parent_session)  # type: ignore[union-attr]
     assert _rows(db) == ["parent before", "child", "parent after"]
 
 
 def test_a_fork_while_the_table_is_locked_does_not_hang_the_child(db: Database) -> None:
     _insert(db, "parent")
-    sessions = db._thread_sessions
+    sessions = db._thread_connections
     assert sessions is not None
     with sessions._lock:  # as if another parent thread were claiming at the moment of fork
         child = mp.get_context("fork").Process(target=_child_insert, args=(db,))
@@ -189,5 +192,5 @@ class _Unreachable:
 
 
 def test_a_slot_that_cannot_connect_leaves_the_error_to_the_pool() -> None:
-    sessions = ThreadSessions(_Unreachable(), limit=1)  # type: ignore[arg-type]
+    sessions = ThreadConnections(_Unreachable(), limit=1)  # type: ignore[arg-type]
     assert sessions.claim() is None

@@ -1,0 +1,1 @@
+"""SQLAlchemy and driver plumbing: the only code that knows SQLAlchemy internals or a driver."""

@@ -1,0 +1,483 @@
+"""The one way tradestore runs a statement: ``Executor.execute`` on the unit of work's Connection.
+
+Every repository and analytics call hands its Core statement to the unit of work's
+``Executor``. It runs it on the unit of work's one Connection, translates a refusal into a
+``tradestore.errors`` exception (``db.errors``), and notes a refusal that broke the
+transaction so the block cannot commit what is left of it (see ``failure``).
+
+Two kinds of statement, one path:
+
+* an ad-hoc Core statement (built per call: a filter, a page) goes through
+  ``Connection.execute``, with SQLAlchemy's compiled cache;
+* a ``Prepared`` statement (a module constant of the hot path: insert an order, apply a fill)
+  is compiled once per dialect. When nothing listens to the engine's statement events it runs
+  on the connection's DBAPI cursor with the column types' own bind and result processors:
+  ``Connection.execute`` costs 20-50 microseconds per call (cache key, execution context,
+  result object), several times the statement itself on SQLite, and a bot runs these all day.
+  As soon as a listener is attached to the engine (OpenTelemetry, Sentry, Datadog, a test
+  counting statements, ``echo``), the same compiled SQL and bound values go through
+  ``Connection.exec_driver_sql`` instead, so every listener and the engine's log see every
+  statement with a real execution context. Either way the SQL text, the bound values and
+  the rows are the same (``tests/db/test_executor.py`` holds both ways to that).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVarTuple, cast, overload
+
+from sqlalchemy import Connection, CursorResult
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.selectable import ReturnsRows
+from sqlalchemy.types import TypeDecorator
+
+from tradestore.db.errors import raise_translated
+
+if TYPE_CHECKING:
+    from sqlalchemy.sql.selectable import TypedReturnsRows
+from tradestore.errors import TradestoreError, TransactionAborted
+
+log = logging.getLogger(__name__)
+#: SQLAlchemy's engine logger: ``echo=True`` (or logging configured to INFO) turns it on.
+_ENGINE_LOG = logging.getLogger("sqlalchemy.engine.Engine")
+#: The statement events instrumentation listens to; any listener sends Prepared statements
+#: through ``Connection.execute``.
+_STATEMENT_EVENTS = (
+    "before_execute",
+    "after_execute",
+    "before_cursor_execute",
+    "after_cursor_execute",
+)
+
+Clock = Callable[[], dt.datetime]
+_Ts = TypeVarTuple("_Ts")
+Processor = Callable[[Any], Any] | None
+Row = tuple[Any, ...]
+#: Marks a bind parameter with no value of its own: the caller must pass it.
+_REQUIRED: Any = object()
+
+
+def utc_now() -> dt.datetime:
+    """The default clock: the host's, timezone-aware UTC."""
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class Executed:
+    """A ``Prepared`` statement's rows (Python values) and the driver's rowcount."""
+
+    rows: list[Row]
+    rowcount: int
+
+    def scalar(self) -> Any:
+        return self.rows[0][0] if self.rows else None
+
+
+class Executor:
+    """One unit of work's connection and transaction, and the state that goes with them.
+
+    Repositories hold it and never commit; the unit of work that made it does. ``now()`` is
+    the Database's clock: every timestamp the library writes is taken from it.
+    """
+
+    __slots__ = ("_failure", "_nested", "_raw_ok", "clock", "connection", "dialect", "dialect_name")
+
+    def __init__(self, connection: Connection, *, clock: Clock = utc_now) -> None:
+        self.connection = connection
+        self.dialect: Dialect = connection.dialect
+        self.dialect_name: str = connection.dialect.name
+        self.clock = clock
+        self._failure: BaseException | None = None
+        self._nested = 0
+        dispatch = connection.dispatch
+        self._raw_ok = not (
+            any(getattr(dispatch, name) for name in _STATEMENT_EVENTS)
+            or _ENGINE_LOG.isEnabledFor(logging.INFO)
+        )
+
+    @classmethod
+    def of(cls, target: Executor | Session | Connection) -> Executor:
+        """``target`` itself, or an executor over a Session's or Connection's transaction.
+
+        For code that holds a Session of its own (``db.session()``, a bot's framework) and
+        builds a repository or ``Analytics`` on it: the statements join that transaction.
+        """
+        if isinstance(target, Executor):
+            return target
+        if isinstance(target, Session):
+            return cls(target.connection())
+        if isinstance(target, Connection):
+            return cls(target)
+        raise TypeError(f"expected an Executor, Session or Connection, got {type(target).__name__}")
+
+    def now(self) -> dt.datetime:
+        return self.clock()
+
+    # --- statements -------------------------------------------------------------------------
+
+    @overload
+    def execute(
+        self, statement: TypedReturnsRows[*_Ts], params: Any = None
+    ) -> CursorResult[*_Ts]: ...
+
+    @overload
+    def execute(
+        self, statement: Executable, params: Any = None
+    ) -> CursorResult[*tuple[Any, ...]]: ...
+
+    def execute(self, statement: Executable, params: Any = None) -> CursorResult[*tuple[Any, ...]]:
+        """Run an ad-hoc Core statement (``params``: a dict, or a list of dicts for many)."""
+        self.refuse_if_failed()
+        try:
+            return self.connection.execute(statement, params)
+        except DBAPIError as exc:
+            self._refused(exc)
+            raise  # pragma: no cover - _refused always raises
+
+    def run(self, prepared: Prepared, params: Mapping[str, Any]) -> Executed:
+        """Run a ``Prepared`` statement once with ``params`` (Python values)."""
+        self.refuse_if_failed()
+        if not self._raw_ok:
+            return self._through_connection(prepared, params)
+        compiled = prepared.compiled(self.dialect)
+        args = compiled.bind(params)
+        cursor = self.connection.connection.cursor()
+        try:
+            cursor.execute(compiled.sql, args)
+            description = cursor.description
+            if description is None:
+                return Executed([], cursor.rowcount)
+            return Executed(compiled.convert(description, cursor.fetchall()), cursor.rowcount)
+        except self.dialect.loaded_dbapi.Error as exc:
+            self._refused(_wrapped(self.dialect, compiled.sql, exc))
+            raise  # pragma: no cover
+        finally:
+            cursor.close()
+
+    def run_many(self, prepared: Prepared, rows: Sequence[Sequence[Any]]) -> int:
+        """Run a ``Prepared`` statement for every row of *driver-ready* values, in
+        ``prepared.names(dialect)`` order: the bulk callers have validated and converted
+        every value already (a processor call per value is the cost being avoided). Returns
+        the driver's total rowcount."""
+        self.refuse_if_failed()
+        compiled = prepared.compiled(self.dialect)
+        if not compiled.positional:
+            raise NotImplementedError(f"{prepared.name}: run_many is for positional drivers")
+        if not self._raw_ok:
+            result = self.connection.exec_driver_sql(compiled.sql, [tuple(r) for r in rows])
+            return int(result.rowcount)
+        cursor = self.connection.connection.cursor()
+        try:
+            cursor.executemany(compiled.sql, rows)
+            return int(cursor.rowcount)
+        except self.dialect.loaded_dbapi.Error as exc:
+            self._refused(_wrapped(self.dialect, compiled.sql, exc))
+            raise  # pragma: no cover
+        finally:
+            cursor.close()
+
+    def _through_connection(self, prepared: Prepared, params: Mapping[str, Any]) -> Executed:
+        """The same SQL and bound values, sent with ``Connection.exec_driver_sql``: the
+        engine's events and logging see it, and the rows are converted as on the fast path."""
+        compiled = prepared.compiled(self.dialect)
+        args = compiled.bind(params)
+        try:
+            result = self.connection.exec_driver_sql(compiled.sql, args)
+        except DBAPIError as exc:
+            self._refused(exc)
+            raise  # pragma: no cover
+        if not result.returns_rows:
+            return Executed([], result.rowcount)
+        description = result.cursor.description
+        return Executed(compiled.convert(description, result.fetchall()), result.rowcount)
+
+    @contextmanager
+    def driver_cursor(self, statement: str) -> Iterator[Any]:
+        """The DBAPI cursor, for the one driver API Core has no spelling of (PostgreSQL COPY).
+
+        The statement is announced to the engine's cursor events like any other, and a
+        driver error is translated and noted as ``execute`` would.
+        """
+        self.refuse_if_failed()
+        connection = self.connection
+        cursor = connection.connection.cursor()
+        dispatch = connection.dispatch
+        try:
+            if not self._raw_ok:
+                dispatch.before_cursor_execute(connection, cursor, statement, {}, None, False)
+            yield cursor
+            if not self._raw_ok:
+                dispatch.after_cursor_execute(connection, cursor, statement, {}, None, False)
+        except self.dialect.loaded_dbapi.Error as exc:
+            self._refused(_wrapped(self.dialect, statement, exc))
+        finally:
+            cursor.close()
+
+    # --- refusals ---------------------------------------------------------------------------
+
+    @contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Run the block in a SAVEPOINT: if the database refuses it, only the block is undone.
+
+        Costs SAVEPOINT and RELEASE (two round trips on PostgreSQL): for methods off the hot
+        path. A refusal inside is not noted as breaking the transaction; a failed rollback to
+        the savepoint (a lost connection) is raised as is.
+        """
+        self.refuse_if_failed()
+        try:
+            nested = self.connection.begin_nested()
+        except DBAPIError as exc:
+            self._refused(exc)
+            raise  # pragma: no cover
+        self._nested += 1
+        try:
+            yield
+        except BaseException:
+            self._nested -= 1
+            nested.rollback()
+            raise
+        self._nested -= 1
+        nested.commit()
+
+    def _refused(self, exc: DBAPIError) -> None:
+        """Translate ``exc``; outside a savepoint, remember it as what broke the transaction."""
+        try:
+            raise_translated(exc, self.connection.engine.url)
+        except TradestoreError as error:
+            if self._nested == 0:
+                self.note_failure(error)
+            raise
+
+    def note_failure(self, error: BaseException) -> None:
+        """Remember ``error`` as what broke this transaction, unless an earlier one did."""
+        if self._failure is None:
+            self._failure = error
+
+    def refuse_if_failed(self) -> None:
+        """Raise ``TransactionAborted`` at once when an earlier call broke this transaction.
+
+        On PostgreSQL every later statement would fail anyway ("current transaction is
+        aborted"), on SQLite it would succeed and then be rolled back with the rest: saying so
+        up front, naming the first error, is the same answer on both.
+        """
+        if self._failure is not None:
+            raise aborted(self._failure)
+
+    def failure(self) -> TransactionAborted | None:
+        """Why committing now would silently lose writes, or None.
+
+        Two sources: a refusal noted here, and the database's own word that the transaction
+        can no longer commit (PostgreSQL's "in error" state, or SQLite having rolled the
+        transaction back itself, as it does on a full disk). The second catches refusals no
+        repository saw, such as a failed statement of the bot's own on ``uow.session``;
+        asking costs no round trip on either driver.
+        """
+        if self._failure is not None:
+            return aborted(self._failure)
+        if not _aborted_by_database(self.connection):
+            return None
+        return TransactionAborted(
+            "nothing was committed: a statement failed earlier in this unit of work and the "
+            "database aborted its transaction; let the error end the block (or wrap that "
+            "statement in uow.session.begin_nested()) and run the block again"
+        )
+
+
+def aborted(first: BaseException) -> TransactionAborted:
+    return TransactionAborted(
+        f"nothing was committed: an earlier call in this unit of work was refused by the "
+        f"database and left the transaction unusable ({type(first).__name__}: {first}); "
+        "let the error end the block, then run the block again",
+        first,
+    )
+
+
+#: psycopg2.extensions.TRANSACTION_STATUS_INERROR (libpq's PQTRANS_INERROR): COMMIT will roll back.
+_PG_IN_ERROR = 3
+
+
+def _aborted_by_database(connection: Connection) -> bool:
+    if connection.closed or connection.invalidated or not connection.in_transaction():
+        return False  # lost: the commit reports that on its own
+    raw = connection.connection.dbapi_connection
+    status = getattr(raw, "get_transaction_status", None)  # psycopg2
+    if callable(status):
+        return bool(status() == _PG_IN_ERROR)
+    in_transaction = getattr(raw, "in_transaction", None)  # sqlite3
+    return in_transaction is False
+
+
+# --- compiled statements -----------------------------------------------------------------------
+
+
+class _Compiled:
+    """One statement compiled for one dialect, with its value processors."""
+
+    __slots__ = (
+        "_result_types",
+        "_results_by_codes",
+        "dialect",
+        "names",
+        "plan",
+        "positional",
+        "sql",
+    )
+
+    def __init__(self, statement: Executable, dialect: Dialect, *, validated: bool) -> None:
+        compiled = statement.compile(dialect=dialect)  # type: ignore[attr-defined]
+        late = [name for name, bind in compiled.binds.items() if bind.expanding]
+        if late or compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError(
+                f"a Prepared statement needs fixed SQL; these parameters are rendered per "
+                f"execution: {late or list(compiled.post_compile_params)}"
+            )
+        self.dialect = dialect
+        self.sql: str = compiled.string
+        self.positional: bool = bool(compiled.positional)
+        self.names: tuple[str, ...] = (
+            tuple(compiled.positiontup or ()) if self.positional else tuple(compiled.binds)
+        )
+        binds = compiled.binds
+        # A bind the statement gave a value itself (``.limit(1)``, ``literal(...)``) takes
+        # that value unless the caller passes one; every other name must be passed.
+        self.plan = tuple(
+            (
+                name,
+                _bind_processor(binds[name].type, dialect, validated=validated),
+                _REQUIRED if binds[name].required else binds[name].effective_value,
+            )
+            for name in dict.fromkeys(self.names)
+        )
+        self._result_types = (
+            [column.type for column in statement.exported_columns]
+            if isinstance(statement, ReturnsRows)
+            else []
+        )
+        self._results_by_codes: dict[tuple[Any, ...], list[tuple[int, Processor]]] = {}
+
+    def bind(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
+        converted = {
+            name: value if binder is None or value is None else binder(value)
+            for name, binder, default in self.plan
+            for value in (params[name] if default is _REQUIRED else params.get(name, default),)
+        }
+        if self.positional:
+            return tuple(converted[name] for name in self.names)
+        return converted
+
+    def result_processors(self, description: Any) -> list[tuple[int, Processor]]:
+        """(column index, processor) for the columns that need one.
+
+        PostgreSQL's processors depend on the type codes the driver reports; SQLite reports
+        none, so its plan is computed once.
+        """
+        codes = () if self.dialect.name == "sqlite" else tuple(c[1] for c in description)
+        plan = self._results_by_codes.get(codes)
+        if plan is None:
+            type_codes = codes or (None,) * len(self._result_types)
+            processors = [
+                type_.dialect_impl(self.dialect).result_processor(self.dialect, code)
+                for type_, code in zip(self._result_types, type_codes, strict=True)
+            ]
+            plan = [(i, proc) for i, proc in enumerate(processors) if proc is not None]
+            self._results_by_codes[codes] = plan
+        return plan
+
+    def convert(self, description: Any, raw_rows: Sequence[Any]) -> list[Row]:
+        plan = self.result_processors(description)
+        if not plan:
+            return [tuple(raw) for raw in raw_rows]
+        rows = []
+        for raw in raw_rows:
+            row = list(raw)
+            for index, proc in plan:
+                value = row[index]
+                if value is not None:
+                    row[index] = proc(value)  # type: ignore[misc]
+            rows.append(tuple(row))
+        return rows
+
+
+def _bind_processor(type_: Any, dialect: Dialect, *, validated: bool) -> Processor:
+    """The processor Core would apply; with ``validated``, minus TypeDecorator re-checks.
+
+    ``validated`` is for statements whose every value the repository has already put in the
+    canonical form the type's ``process_bind_param`` checks for (``Money`` Decimals, aware
+    UTC datetimes): the dialect's own conversion (Decimal to float on SQLite, datetime to
+    text) still runs, the second validation does not.
+    """
+    impl = type_.dialect_impl(dialect)
+    if validated and isinstance(impl, TypeDecorator):
+        return cast(Processor, impl.impl_instance.bind_processor(dialect))
+    return cast(Processor, impl.bind_processor(dialect))
+
+
+class Prepared:
+    """A hot-path Core statement, compiled once per dialect and run by ``Executor.run``.
+
+    ``statement`` is a Core statement, or a function of the dialect name returning one (for
+    dialect-specific constructs such as ``sqlite.insert(...).on_conflict_do_nothing()``).
+    Build instances at import time (module constants) and share them: compilation is cached
+    per dialect and guarded for threads.
+    """
+
+    __slots__ = ("_build", "_by_dialect", "_lock", "_statements", "name", "validated")
+
+    def __init__(
+        self,
+        statement: Executable | Callable[[str], Executable],
+        *,
+        name: str,
+        validated: bool = False,
+    ) -> None:
+        self._build = statement
+        self.name = name
+        #: Bound values are canonical already (see ``_bind_processor``).
+        self.validated = validated
+        self._by_dialect: dict[str, _Compiled] = {}
+        self._statements: dict[str, Executable] = {}
+        self._lock = threading.Lock()
+
+    def statement(self, dialect_name: str) -> Executable:
+        found = self._statements.get(dialect_name)
+        if found is None:
+            build = self._build
+            found = build(dialect_name) if callable(build) else build
+            self._statements[dialect_name] = found
+        return found
+
+    def compiled(self, dialect: Dialect) -> _Compiled:
+        key = f"{dialect.name}+{dialect.driver}"
+        found = self._by_dialect.get(key)
+        if found is None:
+            with self._lock:
+                found = self._by_dialect.get(key)
+                if found is None:
+                    statement = self.statement(dialect.name)
+                    found = _Compiled(statement, dialect, validated=self.validated)
+                    self._by_dialect[key] = found
+        return found
+
+    def sql(self, dialect: Dialect) -> str:
+        return self.compiled(dialect).sql
+
+    def names(self, dialect: Dialect) -> tuple[str, ...]:
+        """The parameter names in the order ``Executor.run_many`` takes their values."""
+        return self.compiled(dialect).names
+
+
+def _wrapped(dialect: Dialect, statement: str, exc: Exception) -> DBAPIError:
+    return cast(
+        DBAPIError,
+        DBAPIError.instance(
+            statement, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
+        ),
+    )
