@@ -242,3 +242,36 @@ def test_partial_closes_add_up_to_the_whole_position(
     assert remaining == 0
     assert closed_quantity == quantity
     assert entry_commissions == commission
+
+
+def test_split_amount_of_a_rest_that_is_already_fine_grained_stays_storable() -> None:
+    """A rest from an earlier split may carry 17 digits; splitting it again must not leave a
+    rest between two doubles (found by the partial-close property test on SQLite)."""
+    first, rest = pnl.split_amount(Decimal("0.37"), Decimal("0.045"), Decimal("0.126"), "sqlite")
+    share, last = pnl.split_amount(rest, Decimal("0.001"), Decimal("0.081"), "sqlite")
+    assert first + share + last == Decimal("0.37")
+    for piece in (first, rest, share, last):
+        assert fit(piece, "sqlite") == piece
+        assert Decimal(repr(float(piece))) == piece  # what SQLite gives back
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    total=decimals(max_digits=6, places=2, min_value="0"),
+    parts=st.lists(st.integers(min_value=1, max_value=999), min_size=1, max_size=5),
+)
+def test_chained_splits_stay_storable_on_sqlite(total: Decimal, parts: list[int]) -> None:
+    """Closing a position in several parts splits each rest again."""
+    whole = Decimal(1000)
+    remaining = total
+    pieces = []
+    for part in parts:
+        if part >= whole:
+            break
+        share, remaining = pnl.split_amount(remaining, Decimal(part), whole, "sqlite")
+        pieces.append(share)
+        whole -= part
+    pieces.append(remaining)
+    assert sum(pieces, Decimal(0)) == total
+    for piece in pieces:
+        assert Decimal(repr(float(piece))) == piece

@@ -115,16 +115,19 @@ def split_amount(
     with localcontext(MONEY_CONTEXT):
         exact = total * part / whole
         share = fit(exact, dialect_name)
-        floor = min(total.as_tuple().exponent, 0)  # the total's own grid always works
-        assert isinstance(floor, int)
         exponent = share.as_tuple().exponent
         assert isinstance(exponent, int)
-        while True:
+        # Coarser and coarser shares until the rest is storable too. On the total's own
+        # grid the rest is not always storable on SQLite (a 17-digit total minus a share
+        # can land between two doubles), so the loop ends only on a storable rest, at the
+        # latest with a share of zero (the rest is then the stored total itself).
+        while not share.is_zero():
             rest = total - share
-            if fit(rest, dialect_name) == rest or exponent >= floor:
+            if fit(rest, dialect_name) == rest:
                 return share, rest
             exponent += 1
             share = exact.quantize(Decimal(1).scaleb(exponent))
+        return Decimal(0), total
 
 
 @dataclass(frozen=True)
