@@ -21,7 +21,7 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-# The reliability tests alone (docs/reliability.md), figures printed at the end.
+# The reliability tests alone (docs/reference/reliability.md), figures printed at the end.
 reliability: $(STAMP)
 	$(PY) -m pytest -m reliability tests/reliability $(PYTEST_ARGS)
 

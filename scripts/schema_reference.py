@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
-"""Regenerate the table reference in docs/schema.md from the models.
+"""Regenerate the table reference in docs/reference/schema.md from the models.
 
     python scripts/schema_reference.py          # rewrite the generated section
-    python scripts/schema_reference.py --check  # exit 1 if docs/schema.md is stale
+    python scripts/schema_reference.py --check  # exit 1 if docs/reference/schema.md is stale
 
-The prose of docs/schema.md (decisions, conventions) is written by hand; the per-table
+The prose of docs/reference/schema.md (decisions, conventions) is written by hand; the per-table
 column, constraint and index lists between the two markers are generated, so the reference
 cannot drift from the schema (a test runs --check).
 """
@@ -21,7 +21,7 @@ from sqlalchemy.sql.elements import False_
 
 from tradestore.models import Base
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "schema.md"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "reference" / "schema.md"
 BEGIN = "<!-- BEGIN GENERATED TABLE REFERENCE (scripts/schema_reference.py) -->"
 END = "<!-- END GENERATED TABLE REFERENCE -->"
 PG_DIALECT = postgresql.dialect()  # type: ignore[no-untyped-call]
@@ -85,7 +85,9 @@ def render() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Regenerate docs/schema.md's table reference")
+    parser = argparse.ArgumentParser(
+        description="Regenerate docs/reference/schema.md's table reference"
+    )
     parser.add_argument("--check", action="store_true", help="fail if the reference is stale")
     args = parser.parse_args(argv)
     text = DOC.read_text()
@@ -94,7 +96,10 @@ def main(argv: list[str] | None = None) -> int:
     updated = f"{head}{BEGIN}\n\n{render()}\n{END}{tail}"
     if args.check:
         if updated != text:
-            print("docs/schema.md is stale: run scripts/schema_reference.py", file=sys.stderr)
+            print(
+                "docs/reference/schema.md is stale: run scripts/schema_reference.py",
+                file=sys.stderr,
+            )
             return 1
         return 0
     DOC.write_text(updated)

@@ -1,6 +1,6 @@
 """Metric values worked out independently of ``tradestore.analytics.metrics``: 60-digit Decimal
 arithmetic on the Decimal equity (exact Fractions where the data stay small), rounded to a
-float only at the end. docs/metrics.md is the specification; nothing
+float only at the end. docs/reference/metrics.md is the specification; nothing
 here shares code with the implementation, so an error in its float algorithms (rounded means,
 cancelling sums) shows up as a disagreement.
 """

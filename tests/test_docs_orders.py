@@ -1,4 +1,4 @@
-"""docs/usage-orders.md runs as written: its python blocks, in order, in one namespace."""
+"""docs/guide/orders-and-fills.md runs as written: its python blocks, in order, in one namespace."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-GUIDE = Path(__file__).resolve().parents[1] / "docs" / "usage-orders.md"
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guide" / "orders-and-fills.md"
 BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 

@@ -1,4 +1,5 @@
-"""docs/report.md and docs/ccxt.md run as written: each page's python blocks, in order."""
+"""docs/guide/report.md and docs/guide/ccxt.md run as written: each page's python blocks, in
+order."""
 
 from __future__ import annotations
 
@@ -34,12 +35,12 @@ def run_page(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
 def test_the_report_page_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     pytest.importorskip("matplotlib", reason="the plots extra")
     pytest.importorskip("pandas", reason="the pandas extra")
-    printed = run_page("report.md", tmp_path, monkeypatch)
+    printed = run_page("guide/report.md", tmp_path, monkeypatch)
     assert "['equity', 'rolling-sharpe']" in printed
     assert "59 2026-01-02" in printed
     assert (tmp_path / "data" / "alpha.html").exists()
 
 
 def test_the_ccxt_page_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    printed = run_page("ccxt.md", tmp_path, monkeypatch).splitlines()
+    printed = run_page("guide/ccxt.md", tmp_path, monkeypatch).splitlines()
     assert printed == ["accepted 0.06917684", "filled 1", "0 1"]

@@ -1,4 +1,4 @@
-"""docs/usage-training.md runs as written: its ```python blocks, in order, on SQLite."""
+"""docs/guide/training.md runs as written: its ```python blocks, in order, on SQLite."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-DOC = Path(__file__).resolve().parents[1] / "docs" / "usage-training.md"
+DOC = Path(__file__).resolve().parents[1] / "docs" / "guide" / "training.md"
 
 
 def test_the_training_guide_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -5,7 +5,7 @@ lives at ``tradestore.ops.prune``; a module moved or a name renamed must either 
 working or change the docs in the same commit. This test reads the docs as a user does (import
 lines anywhere in them, dotted ``tradestore.…`` names in prose and tables) and imports each
 name from its documented path. It also pins the package's top-level surface and keeps
-docs/errors.md in step with ``tradestore.errors``.
+docs/reference/errors.md in step with ``tradestore.errors``.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ import tradestore
 import tradestore.errors
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
-ERRORS_PAGE = ROOT / "docs" / "errors.md"
+PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
+ERRORS_PAGE = ROOT / "docs" / "reference" / "errors.md"
 
 #: ``from tradestore.a import b, c as d`` or ``from tradestore.a import (\n b,\n c,\n)``, on a
 #: line of its own (a code block) or in inline code (`` `from tradestore.a import b` ``).
@@ -47,7 +47,7 @@ class Mention:
     """One documented name, where the docs name it."""
 
     name: str  # the full dotted path, e.g. tradestore.errors.Overfill
-    where: str  # docs/usage.md:144
+    where: str  # docs/guide/getting-started.md:144
 
     def __str__(self) -> str:
         return f"{self.where}: {self.name}"
@@ -222,15 +222,17 @@ def test_the_errors_page_lists_every_exception_with_its_base() -> None:
     assert {"TradestoreError", "ValidationError", "TransientDatabaseError"} <= set(classes)
     rows = documented_errors()
     missing = sorted(set(classes) - set(rows))
-    assert not missing, f"docs/errors.md has no row for: {missing}"
+    assert not missing, f"docs/reference/errors.md has no row for: {missing}"
     unknown = sorted(set(rows) - set(classes))
-    assert not unknown, f"docs/errors.md documents classes tradestore.errors lacks: {unknown}"
+    assert not unknown, (
+        f"docs/reference/errors.md documents classes tradestore.errors lacks: {unknown}"
+    )
     wrong = {
         name: (rows[name], [base.__name__ for base in cls.__bases__])
         for name, cls in classes.items()
         if rows[name] != [base.__name__ for base in cls.__bases__]
     }
-    assert not wrong, f"docs/errors.md gives the wrong base (documented, actual): {wrong}"
+    assert not wrong, f"docs/reference/errors.md gives the wrong base (documented, actual): {wrong}"
 
 
 def test_every_exception_derives_from_tradestore_error() -> None:

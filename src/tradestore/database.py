@@ -67,8 +67,9 @@ T = TypeVar("T")
 
 #: Execution option naming how a SQLite transaction begins: "IMMEDIATE" (default) or "DEFERRED".
 SQLITE_BEGIN = "tradestore_sqlite_begin"
-#: SQLite ``synchronous`` settings tradestore accepts (docs/reliability.md, Durability). OFF is
-#: refused: with it a power loss can corrupt the file, not just lose the last commits.
+#: SQLite ``synchronous`` settings tradestore accepts (docs/reference/reliability.md,
+#: Durability). OFF is refused: with it a power loss can corrupt the file, not just lose the
+#: last commits.
 SQLITE_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
 
 
@@ -88,8 +89,8 @@ def create_engine_for(
     """Build an engine with tradestore's settings for the URL's backend.
 
     ``sqlite_synchronous`` is SQLite's durability setting (NORMAL, FULL or EXTRA; ignored on
-    PostgreSQL, whose durability is the server's ``synchronous_commit``): docs/reliability.md
-    says what each one survives.
+    PostgreSQL, whose durability is the server's ``synchronous_commit``):
+    docs/reference/reliability.md says what each one survives.
     """
     url = resolve_url(url)
     synchronous = _sqlite_synchronous(sqlite_synchronous)
@@ -182,7 +183,7 @@ def _sqlite_synchronous(value: str) -> str:
     if setting not in SQLITE_SYNCHRONOUS:
         raise ConfigurationError(
             f"sqlite_synchronous={value!r}: use one of {', '.join(SQLITE_SYNCHRONOUS)} "
-            "(docs/reliability.md, Durability)"
+            "(docs/reference/reliability.md, Durability)"
         )
     return str(setting)
 

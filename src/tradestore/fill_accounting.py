@@ -3,7 +3,7 @@
 Pure functions on Decimals, shared by ``record_fill`` and ``ingest_fills`` so that one fill
 recorded live and the same fill imported in bulk leave the order in exactly the same state.
 
-Definitions (docs/usage-orders.md repeats them for bot authors):
+Definitions (docs/guide/orders-and-fills.md repeats them for bot authors):
 
 * **filled quantity** = sum of the fills' quantities; never above the order quantity.
 * **VWAP** (``filled_avg_price``) = sum(quantity x price) / sum(quantity) over *all* fills of

@@ -6,7 +6,7 @@ two stored amounts stay exact) and rounds a *derived* amount only once, at the e
 repository calls ``validation.money`` first); the checks here are the ones that need the open
 position's stored values (a close larger than the open quantity, a close before the open).
 
-Sign conventions (see docs/usage-positions.md):
+Sign conventions (see docs/guide/positions.md):
 
 * a long gains when the price rises, a short when it falls;
 * unrealized P&L is gross (the entry commission stays in ``positions.commission``);

@@ -33,7 +33,7 @@ def test_total_pnl(db: Database, seeded: Dataset, bot_id: str | None):
     exact = realized + unrealized
     if db.dialect_name == "postgresql":
         assert ours == exact
-    else:  # SQLite sums doubles (docs/queries.md, "Precision")
+    else:  # SQLite sums doubles (docs/reference/queries.md, "Precision")
         assert abs(ours - exact) <= abs(exact) * Decimal("1e-13")
     assert (ours == 0) == (bot_id == "gamma")
 

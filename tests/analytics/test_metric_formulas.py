@@ -1,4 +1,4 @@
-"""Metric formulas checked against values worked out by hand (docs/metrics.md).
+"""Metric formulas checked against values worked out by hand (docs/reference/metrics.md).
 
 The main series is 100 -> 101 -> 103.02 -> 101.9898: daily returns of +1 %, +2 %, -1 %.
 mean = 1/150, sample variance = (1/300^2 + 4/300^2 + 25/300^2) ... = 7/3 * 1e-4, so

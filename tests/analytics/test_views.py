@@ -24,7 +24,7 @@ BOTS = ["alpha", "beta", "gamma", None]
 
 def derived(db: Database, actual: Decimal | None, exact: Decimal) -> bool:
     """An amount the database computed equals ``exact``: exactly on PostgreSQL; on SQLite,
-    which computes in doubles, to 1e-13 relative (see docs/queries.md, "Precision")."""
+    which computes in doubles, to 1e-13 relative (see docs/reference/queries.md, "Precision")."""
     if actual is None:
         return False
     if db.dialect_name == "postgresql":

@@ -2,7 +2,8 @@
 
 Round trips run on an empty database of each backend with data in the tables. The rule is
 tested with throwaway revisions: the migrations folder is copied to a temporary directory
-and a ``0007`` that alters a table under the views is written into it.
+and a revision after head (``THROWAWAY_ID``) that alters a table under the views is written
+into it.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from alembic import command
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, insert, inspect, text
 from sqlalchemy.exc import SAWarning
 
@@ -35,6 +37,9 @@ ADDED_INDEXES = {
     ("closed_positions", "idx_closed_positions_bot_exit_reason"),
 }
 NOW = dt.datetime(2026, 3, 2, 15, 30, tzinfo=dt.UTC)
+#: The real head, and the id of the throwaway revision written after it.
+HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
+THROWAWAY_ID = f"{int(HEAD or 0) + 1:04d}"
 
 
 def insert_rows(database: Database) -> None:
@@ -180,10 +185,10 @@ def test_step_by_step_up_and_down(fresh_url: str):
     """pytest-alembic's up/down consistency, with 0004's views in place at every step."""
     database = Database(fresh_url, check_schema=False)
     try:
-        for revision in ("0001", "0002", "0003", "0004", "0005", "0006"):
+        for revision in ("0001", "0002", "0003", "0004", "0005", "0006", "0007"):
             database.upgrade(revision)
             assert database.current_revision() == revision
-        for revision in ("0005", "0004", "0003", "0002", "0001", "base"):
+        for revision in ("0006", "0005", "0004", "0003", "0002", "0001", "base"):
             database.downgrade(revision)
             assert database.current_revision() == (None if revision == "base" else revision)
     finally:
@@ -223,8 +228,8 @@ from alembic import op
 
 from tradestore.views import preserved_views
 
-revision = "0007"
-down_revision = "0006"
+revision = "{revision}"
+down_revision = "{down_revision}"
 branch_labels = None
 depends_on = None
 
@@ -257,8 +262,10 @@ def _indent(body: str, wrap: str | None) -> str:
 def scripts_with(tmp_path: Path, upgrade: str, downgrade: str) -> Path:
     target = tmp_path / "migrations"
     shutil.copytree(script_location(), target, ignore=shutil.ignore_patterns("__pycache__"))
-    source = THROWAWAY.format(upgrade=upgrade, downgrade=downgrade)
-    (target / "versions" / "0007_throwaway.py").write_text(source)
+    source = THROWAWAY.format(
+        revision=THROWAWAY_ID, down_revision=HEAD, upgrade=upgrade, downgrade=downgrade
+    )
+    (target / "versions" / f"{THROWAWAY_ID}_throwaway.py").write_text(source)
     return target
 
 
@@ -308,18 +315,18 @@ def at_head(fresh_url: str):
 
 def test_altering_a_table_under_views_fails_without_the_rule(at_head: Database, tmp_path: Path):
     """The failure the rule exists for is real on both backends, and harmless: the revision
-    rolls back and the database stays at 0006 with its views."""
+    rolls back and the database stays at head with its views."""
     scripts = scripts_with(tmp_path, _indent(WIDEN, None), _indent(NARROW, None))
     with at_head.connect() as connection:
         before = definitions(connection)
     with pytest.raises(TradestoreError) as raised:
-        migrate(at_head, scripts, "upgrade", "0007")
+        migrate(at_head, scripts, "upgrade", THROWAWAY_ID)
     message = str(raised.value)
     if at_head.dialect_name == "postgresql":
         assert "used by a view" in message
     else:
         assert "error in view" in message
-    assert at_head.current_revision() == "0006"
+    assert at_head.current_revision() == HEAD
     with at_head.connect() as connection:
         assert definitions(connection) == before
 
@@ -333,9 +340,9 @@ def test_preserved_views_keep_views_across_a_table_rebuild(at_head: Database, tm
         trades_before = Analytics(session).recent_closed_trades()
         positions_before = Analytics(session).active_positions()
 
-    migrate(at_head, scripts, "upgrade", "0007")
+    migrate(at_head, scripts, "upgrade", THROWAWAY_ID)
 
-    assert at_head.current_revision() == "0007"
+    assert at_head.current_revision() == THROWAWAY_ID
     with at_head.connect() as connection:
         assert definitions(connection) == before
         ticker = next(
@@ -364,8 +371,8 @@ def test_preserved_views_keep_views_across_a_table_rebuild(at_head: Database, tm
         assert Analytics(session).recent_closed_trades() == trades_before
         assert Analytics(session).active_positions() == positions_before
 
-    migrate(at_head, scripts, "downgrade", "0006")
-    assert at_head.current_revision() == "0006"
+    migrate(at_head, scripts, "downgrade", HEAD)
+    assert at_head.current_revision() == HEAD
     with at_head.connect() as connection:
         assert definitions(connection) == before
 
@@ -405,7 +412,7 @@ def test_a_revision_can_redefine_a_view_it_changes(at_head: Database, tmp_path: 
     """
     scripts = scripts_with(tmp_path, _indent(upgrade, None), _indent(downgrade, None))
 
-    migrate(at_head, scripts, "upgrade", "0007")
+    migrate(at_head, scripts, "upgrade", THROWAWAY_ID)
 
     with at_head.connect() as connection:
         after = definitions(connection)
@@ -416,7 +423,7 @@ def test_a_revision_can_redefine_a_view_it_changes(at_head: Database, tmp_path: 
     untouched = set(before) - {"v_recent_closed_trades", "my_winners"}
     assert {k: after[k] for k in untouched} == {k: before[k] for k in untouched}
 
-    migrate(at_head, scripts, "downgrade", "0006")
+    migrate(at_head, scripts, "downgrade", HEAD)
 
     assert view_columns(at_head, "v_recent_closed_trades") == original_columns
     with at_head.session(readonly=True) as session:
@@ -432,8 +439,8 @@ def test_redefining_a_view_that_does_not_depend_on_the_tables_is_an_error(
     """
     scripts = scripts_with(tmp_path, _indent(upgrade, None), _indent("pass", None))
     with pytest.raises(KeyError, match="v_recent_orders"):
-        migrate(at_head, scripts, "upgrade", "0007")
-    assert at_head.current_revision() == "0006"
+        migrate(at_head, scripts, "upgrade", THROWAWAY_ID)
+    assert at_head.current_revision() == HEAD
 
 
 # --- SQLite table rebuilds and foreign keys ---------------------------------------------------
@@ -464,7 +471,7 @@ def test_rebuilding_a_parent_table_keeps_its_children(at_head: Database, tmp_pat
                 batch.alter_column("ticker", existing_type=sa.String(32), type_=sa.String(64))
     """
     scripts = scripts_with(tmp_path, _indent(upgrade, None), _indent("pass", None))
-    migrate(at_head, scripts, "upgrade", "0007")
+    migrate(at_head, scripts, "upgrade", THROWAWAY_ID)
     with at_head.connect() as connection:
         assert connection.execute(text("SELECT COUNT(*) FROM fills")).scalar() == 1
         if at_head.dialect_name == "sqlite":
@@ -485,13 +492,14 @@ def test_a_revision_that_breaks_foreign_keys_is_rolled_back(at_head: Database, t
     """
     scripts = scripts_with(tmp_path, _indent(upgrade, None), _indent("pass", None))
     with pytest.raises(MigrationError, match="violating foreign keys"):
-        migrate(at_head, scripts, "upgrade", "0007")
-    assert at_head.current_revision() == "0006"
+        migrate(at_head, scripts, "upgrade", THROWAWAY_ID)
+    assert at_head.current_revision() == HEAD
     with at_head.connect() as connection:
         assert connection.execute(text("SELECT COUNT(*) FROM fills")).scalar() == 0
         failed = (
             connection.execute(
-                text("SELECT status FROM migration_history WHERE migration_id = '0007'")
+                text("SELECT status FROM migration_history WHERE migration_id = :id"),
+                {"id": THROWAWAY_ID},
             )
             .scalars()
             .all()

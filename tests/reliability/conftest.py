@@ -3,8 +3,8 @@
 Every test here is marked ``reliability`` (``pytest -m reliability`` runs only them). Each
 test records what it ran (writers, rows, kills, connections cut, inputs tried, rows lost) with
 ``reliability_support.record_figure``; the figures are printed at the end of the run, and
-written as JSON to ``$TRADESTORE_RELIABILITY_FIGURES`` when that is set (docs/reliability.md
-quotes them).
+written as JSON to ``$TRADESTORE_RELIABILITY_FIGURES`` when that is set
+(docs/reference/reliability.md quotes them).
 """
 
 from __future__ import annotations

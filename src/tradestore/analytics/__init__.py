@@ -11,8 +11,8 @@
 
 Methods return ``Rows`` of frozen dataclasses (``.to_dataframe()`` with pandas installed) or a
 single value. The same answers are in SQL for psql, sqlite3 and Grafana users: the views and
-PostgreSQL functions that revision 0004 creates (docs/queries.md maps each method to its view
-or query). Queries live in one module per domain: ``positions``, ``orders``,
+PostgreSQL functions that revision 0004 creates (docs/reference/queries.md maps each method to
+its view or query). Queries live in one module per domain: ``positions``, ``orders``,
 ``portfolio``, ``training``; this class validates arguments and delegates.
 """
 
@@ -366,7 +366,7 @@ class Analytics:
         ``rolling_window`` returns, trade P&L distribution, whole-history metrics, and the
         reward curves of the training ``runs`` named (training is shared by every bot, so
         the caller says which runs belong in this bot's report). Needs the ``plots`` extra
-        (matplotlib); ``MissingDependency`` says so otherwise. See docs/report.md.
+        (matplotlib); ``MissingDependency`` says so otherwise. See docs/guide/report.md.
         """
         from tradestore.analytics.report import build_report
 

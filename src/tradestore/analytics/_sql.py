@@ -57,8 +57,8 @@ class DerivedMoney(Money):
     On SQLite the arithmetic runs in doubles, so ``SUM`` of 12.34-style amounts comes back as
     584.7990000000001; rounding to the 15 significant digits a double holds gives the decimal
     the sum stands for (up to the accumulated rounding error of a long sum: SQLite's aggregates
-    are approximate, see docs/queries.md). On PostgreSQL the arithmetic is exact and only an
-    average's extra decimals beyond the 18 that money keeps are rounded.
+    are approximate, see docs/reference/queries.md). On PostgreSQL the arithmetic is exact and
+    only an average's extra decimals beyond the 18 that money keeps are rounded.
     """
 
     cache_ok = True

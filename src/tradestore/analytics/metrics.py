@@ -1,7 +1,7 @@
 """Performance metrics as pure functions: equity curve and closed trades in, figures out.
 
 No database here: ``repositories.metrics`` reads snapshots and closed positions, calls
-``compute_metrics`` and stores the result. docs/metrics.md states every formula; the short
+``compute_metrics`` and stores the result. docs/reference/metrics.md states every formula; the short
 version:
 
 * returns are simple daily returns between consecutive snapshots, r_t = E_t / E_{t-1} - 1;

@@ -332,8 +332,9 @@ def _metrics_table(
         + table("Trades (whole history)", trade_rows)
         + "</div>"
         + _note(
-            "Computed by tradestore.analytics.metrics over every snapshot (docs/metrics.md): "
-            "simple daily returns, sample deviation, 252 periods a year, risk-free rate 0."
+            "Computed by tradestore.analytics.metrics over every snapshot "
+            "(docs/reference/metrics.md): simple daily returns, sample deviation, "
+            "252 periods a year, risk-free rate 0."
         )
     )
 

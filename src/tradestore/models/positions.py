@@ -3,8 +3,8 @@
 A position lives in ``positions`` while open and moves to ``closed_positions`` when closed; a
 partial close moves the closed part and shrinks the open row. ``position_id`` is kept on every
 closed part, so it stays a valid lineage key for ``orders.position_id`` and ``fills.position_id``
-after the open row is gone (see docs/schema.md). Position ids are unique per bot: the key is
-(bot_id, position_id), and every lineage join includes bot_id.
+after the open row is gone (see docs/reference/schema.md). Position ids are unique per bot: the
+key is (bot_id, position_id), and every lineage join includes bot_id.
 """
 
 from __future__ import annotations

@@ -84,7 +84,7 @@ class Order(Base):
     commission: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     slippage: Mapped[Decimal | None] = mapped_column(Money())
     #: Lineage key of the position this order opened or closed; no foreign key because the
-    #: position moves from ``positions`` to ``closed_positions`` (see docs/schema.md).
+    #: position moves from ``positions`` to ``closed_positions`` (see docs/reference/schema.md).
     position_id: Mapped[str | None] = mapped_column(String(64))
     strategy: Mapped[str | None] = mapped_column(String(100))
     reject_reason: Mapped[str | None] = mapped_column(Text)

@@ -1,8 +1,8 @@
 """Performance metrics of one bot: stored rows, and their computation from its own data.
 
 The formulas are pure functions in ``tradestore.analytics.metrics`` (documented in
-docs/metrics.md); this module selects their inputs (snapshots, closed positions), rounds the
-money amounts for the backend and upserts the row of (bot, date, strategy).
+docs/reference/metrics.md); this module selects their inputs (snapshots, closed positions),
+rounds the money amounts for the backend and upserts the row of (bot, date, strategy).
 """
 
 from __future__ import annotations
@@ -124,7 +124,7 @@ class MetricsRepository(BotScopedRepository):
         per bot, so a strategy's open risk is not in it). Trade statistics cover the trades
         closed in the 30 calendar days ending on ``as_of`` (UTC). ``benchmark_returns`` maps
         a date to the benchmark's simple return that day (0.01 = 1 %); ``risk_free_rate`` is
-        annual (0.04 = 4 %). See docs/metrics.md for every formula.
+        annual (0.04 = 4 %). See docs/reference/metrics.md for every formula.
         """
         date_ = validation.day("as_of", as_of, allow_none=False)
         assert date_ is not None

@@ -1,4 +1,4 @@
-"""docs/usage-positions.md runs as written: its Python blocks execute in order on SQLite."""
+"""docs/guide/positions.md runs as written: its Python blocks execute in order on SQLite."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-GUIDE = Path(__file__).resolve().parents[1] / "docs" / "usage-positions.md"
+GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guide" / "positions.md"
 BLOCK = re.compile(r"```python\n(.*?)```", re.DOTALL)
 
 
