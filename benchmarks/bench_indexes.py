@@ -624,7 +624,7 @@ def ratio_summary(backend: str, results: Sequence[Result], target: float) -> str
 
 
 def run_backend(
-    backend: str, scale: Scale, *, show_plans: bool, repeat: int
+    backend: str, scale: Scale, *, show_plans: bool, repeat: int, target: float | None = None
 ) -> tuple[list[str], list[Result]]:
     print(f"-- {backend}: {scale}", flush=True)
     full_scans: list[str] = []
@@ -667,7 +667,9 @@ def run_backend(
                 cursor.close()
                 if backend == "postgresql":
                     raw.rollback()
-                result = Result(f"{query.name} [{verdict}]", backend, ours_s, raw_s, "raw SQL")
+                result = Result(
+                    f"{query.name} [{verdict}]", backend, ours_s, raw_s, "raw SQL", target
+                )
                 results.append(result)
                 report([result])
                 if show_plans:
@@ -738,14 +740,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     backends = list(backends)
     summary = {}
     calls: dict[str, list[Result]] = {}
+    target = CALL_TARGET[small]
     for backend in backends:
         summary[backend], calls[backend] = run_backend(
-            backend, Scale.of(small), show_plans=not args.no_plans, repeat=args.repeat
+            backend,
+            Scale.of(small),
+            show_plans=not args.no_plans,
+            repeat=args.repeat,
+            target=target,
         )
     if not args.no_write_cost:
         for backend in backends:
             report([write_cost(backend, 10_000 if small else 200_000)])
-    target = CALL_TARGET[small]
     size = "small" if small else "full"
     for backend, names in summary.items():
         note("indexes", backend, f"full scans on {backend}: {', '.join(names) or 'none'}")
