@@ -44,19 +44,37 @@ class Capture:
     """What one body sent, as the driver received it, and what the cursor events saw."""
 
     statements: list[tuple[str, Any]] = field(default_factory=list)
-    listener_count: int = 0
+    listened: list[tuple[str, Any]] = field(default_factory=list)
+    source: str = "driver"
+    #: Set when the listener's statements replaced a shorter driver recording.
+    driver_count: int | None = None
     executemany: int = 0
     pragmas: dict[str, Any] = field(default_factory=dict)
 
+    @property
+    def listener_count(self) -> int:
+        return len(self.listened)
+
+    def settle(self) -> None:
+        """Replay what the listener saw if the driver recording missed some of it.
+
+        That happens if the executor keeps a cursor opened before the capture began.
+        """
+        if len(self.listened) > len(self.statements):
+            self.driver_count = len(self.statements)
+            self.statements, self.source = list(self.listened), "listener"
+
     def summary(self, name: str) -> str:
         verbs = ", ".join(" ".join(sql.split()[:3]) for sql, _ in self.statements) or "none"
+        driver = len(self.statements) if self.driver_count is None else self.driver_count
         line = (
-            f"  {name}: the driver ran {len(self.statements)} statements (BEGIN/COMMIT"
-            f" excluded), before_cursor_execute saw {self.listener_count}: {verbs}"
+            f"  {name}: the driver ran {driver} statements (BEGIN/COMMIT excluded),"
+            f" before_cursor_execute saw {self.listener_count}; replaying {len(self.statements)}"
+            f" from the {self.source}: {verbs}"
         )
         if self.executemany:
             line += f"; {self.executemany} executemany calls not replayed"
-        if self.listener_count < len(self.statements):
+        if self.listener_count < driver:
             line += "  (some statements bypass the cursor events)"
         return line
 
@@ -105,8 +123,8 @@ def capture_once(db: Database, body: Callable[[Any], object], *, bot_id: str) ->
     def listener(
         conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
     ) -> None:
-        if not _is_control(statement):
-            captured.listener_count += 1
+        if not _is_control(statement) and not many:
+            captured.listened.append((statement, parameters))
 
     with db.unit_of_work(bot_id=bot_id) as uow:
         fairy: Any = uow.session.connection().connection
@@ -121,6 +139,7 @@ def capture_once(db: Database, body: Callable[[Any], object], *, bot_id: str) ->
         finally:
             fairy.dbapi_connection = driver
             event.remove(db.engine, "before_cursor_execute", listener)
+    captured.settle()
     return captured
 
 
