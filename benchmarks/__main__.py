@@ -1,14 +1,19 @@
-"""Run every benchmark module: ``python -m benchmarks [name ...]``."""
+"""Run every benchmark module: ``python -m benchmarks [--json FILE] [name ...]``."""
 
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 from pathlib import Path
 
 
 def main(argv: list[str]) -> int:
+    if argv[:1] == ["--json"] and len(argv) > 1:
+        # harness.report appends one JSON object a line to this file (benchmarks.compare).
+        os.environ["TRADESTORE_BENCH_JSON"] = argv[1]
+        argv = argv[2:]
     wanted = set(argv)
     here = Path(__file__).parent
     for module in sorted(m.name for m in pkgutil.iter_modules([str(here)])):

@@ -3,10 +3,15 @@
 Every benchmark times tradestore and the hand-written raw-driver equivalent (sqlite3,
 psycopg2) on the same machine in the same run and prints the ratio; absolute numbers from
 another day or machine are not comparable, ratios mostly are.
+
+With ``TRADESTORE_BENCH_JSON=<file>`` (``python -m benchmarks --json <file>``) every reported
+result and note is also appended to the file as one JSON object a line, which is what
+``python -m benchmarks.compare`` reads.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import statistics
 import tempfile
@@ -24,6 +29,10 @@ from tradestore import Database
 
 PG_ENV = ("TRADESTORE_BENCH_POSTGRES_URL", "TRADESTORE_TEST_POSTGRES_URL")
 DEFAULT_PG = "postgresql+psycopg2://postgres@127.0.0.1:5432/test"
+JSON_ENV = "TRADESTORE_BENCH_JSON"
+#: Where hot-path benchmarks put their SQLite file: a COMMIT on tmpfs costs microseconds, so
+#: the ratio shows the library's own cost (the harshest case).
+TMPFS = Path("/dev/shm")
 
 
 def postgres_admin_url() -> str | None:
@@ -36,11 +45,23 @@ def postgres_admin_url() -> str | None:
     return DEFAULT_PG
 
 
+def tmpfs_directory() -> str | None:
+    """/dev/shm when it is a writable directory (Linux), else None (the default TMPDIR)."""
+    if TMPFS.is_dir() and os.access(TMPFS, os.W_OK):
+        return str(TMPFS)
+    print(f"  note: {TMPFS} is not available; SQLite file in the default TMPDIR", flush=True)
+    return None
+
+
 @contextmanager
-def fresh_database(backend: str) -> Iterator[Database]:
-    """A new, migrated database on ``backend`` ("sqlite" file or "postgresql"), dropped after."""
+def fresh_database(backend: str, *, tmpfs: bool = False) -> Iterator[Database]:
+    """A new, migrated database on ``backend`` ("sqlite" file or "postgresql"), dropped after.
+
+    ``tmpfs``: the SQLite file goes under /dev/shm whatever TMPDIR says.
+    """
     if backend == "sqlite":
-        with tempfile.TemporaryDirectory(prefix="tradestore-bench-") as tmp:
+        directory = tmpfs_directory() if tmpfs else None
+        with tempfile.TemporaryDirectory(prefix="tradestore-bench-", dir=directory) as tmp:
             db = Database(f"sqlite:///{Path(tmp) / 'bench.db'}", check_schema=False)
             db.upgrade()
             try:
@@ -102,7 +123,33 @@ class Result:
             f"  {target} {verdict}"
         )
 
+    def record(self) -> dict[str, object]:
+        return {
+            "kind": "result",
+            "benchmark": self.benchmark,
+            "backend": self.backend,
+            "ours_s": self.ours_s,
+            "raw_s": self.raw_s,
+            "raw_label": self.raw_label,
+            "ratio": self.ratio,
+            "target": self.target,
+        }
+
+
+def _emit(record: dict[str, object]) -> None:
+    path = os.environ.get(JSON_ENV)
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(json.dumps(record) + "\n")
+
 
 def report(results: list[Result]) -> None:
     for result in results:
         print(result.line(), flush=True)
+        _emit(result.record())
+
+
+def note(benchmark: str, backend: str, text: str) -> None:
+    """A line that is not a timing (statement counts, absolute targets), printed and recorded."""
+    print(text, flush=True)
+    _emit({"kind": "note", "benchmark": benchmark, "backend": backend, "text": text.strip()})
