@@ -19,9 +19,10 @@ or query). Queries live in one module per domain: ``positions``, ``orders``,
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
@@ -57,8 +58,8 @@ from tradestore.analytics.report import (
 )
 from tradestore.analytics.results import Rows
 from tradestore.analytics.training import (
+    ActiveEnsembleMember,
     AlgorithmComparison,
-    EnsembleMember,
     EnsembleWeightChange,
     HyperparameterGroup,
     HyperparameterResult,
@@ -77,6 +78,7 @@ if TYPE_CHECKING:
     import pandas
 
 __all__ = [
+    "ActiveEnsembleMember",
     "ActivePosition",
     "AlgorithmComparison",
     "Analytics",
@@ -84,7 +86,6 @@ __all__ = [
     "ClosedTrade",
     "DailyFillRate",
     "DailySummary",
-    "EnsembleMember",
     "EnsembleWeightChange",
     "EquityPoint",
     "ExitReasonHolding",
@@ -482,14 +483,10 @@ class Analytics:
 
     best_agents = agent_leaderboard
 
-    def current_ensemble(self, *, ensemble_id: str | None = None) -> Rows[EnsembleMember]:
+    def current_ensemble(self, *, ensemble_id: str | None = None) -> Rows[ActiveEnsembleMember]:
         """v_current_ensemble: active ensemble composition."""
-        return Rows(
-            EnsembleMember,
-            training.current_ensembles(
-                self._session,
-                ensemble_id=optional_text("ensemble_id", ensemble_id, max_length=100),
-            ),
+        return training.current_ensembles(
+            self._session, ensemble_id=optional_text("ensemble_id", ensemble_id, max_length=100)
         )
 
     def training_summary(
@@ -579,3 +576,16 @@ for _name, _query in list(vars(Analytics).items()):
     if not _name.startswith("_") and callable(_query):
         setattr(Analytics, _name, translated(_query))
 del _name, _query
+
+
+def __getattr__(name: str) -> Any:
+    """Deprecated names, still importable with a DeprecationWarning."""
+    if name == "EnsembleMember":
+        warnings.warn(
+            "tradestore.analytics.EnsembleMember is deprecated: it is ActiveEnsembleMember "
+            "(repositories.ensembles.EnsembleMember is another record)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return ActiveEnsembleMember
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

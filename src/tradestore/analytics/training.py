@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -25,6 +26,7 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, String, and_, case, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
+from tradestore.analytics.results import Rows
 from tradestore.errors import ValidationError
 from tradestore.floats import (
     average,
@@ -155,8 +157,11 @@ class HyperparameterScore:
 
 
 @dataclass(frozen=True, slots=True)
-class EnsembleMember:
-    """One member of an active ensemble version (``v_current_ensemble``)."""
+class ActiveEnsembleMember:
+    """One member of an active ensemble version, with the version's key (``v_current_ensemble``).
+
+    Not ``repositories.ensembles.EnsembleMember``, a member inside an ``EnsembleVersion``.
+    """
 
     ensemble_id: str
     version: int
@@ -776,7 +781,9 @@ def _group(key: str, value: Any, metric: str, figures: list[float | None]) -> Hy
     )
 
 
-def current_ensembles(session: Session, *, ensemble_id: str | None = None) -> list[EnsembleMember]:
+def current_ensembles(
+    session: Session, *, ensemble_id: str | None = None
+) -> Rows[ActiveEnsembleMember]:
     """Members of every active ensemble version (or of one ensemble), heaviest first."""
     statement = (
         select(
@@ -800,7 +807,8 @@ def current_ensembles(session: Session, *, ensemble_id: str | None = None) -> li
         statement = statement.where(
             EnsembleWeight.ensemble_id == required_text("ensemble_id", ensemble_id, max_length=100)
         )
-    return [EnsembleMember(*row) for row in session.execute(statement)]
+    members = (ActiveEnsembleMember(*row) for row in session.execute(statement))
+    return Rows(ActiveEnsembleMember, members)
 
 
 @dataclass(frozen=True, slots=True)
@@ -838,3 +846,16 @@ def ensemble_weight_history(
         .limit(_limit(limit))
     )
     return [EnsembleWeightChange(*row) for row in session.execute(statement)]
+
+
+def __getattr__(name: str) -> Any:
+    """Deprecated names, still importable with a DeprecationWarning."""
+    if name == "EnsembleMember":
+        warnings.warn(
+            "tradestore.analytics.training.EnsembleMember is deprecated: it is "
+            "ActiveEnsembleMember (repositories.ensembles.EnsembleMember is another record)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return ActiveEnsembleMember
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
