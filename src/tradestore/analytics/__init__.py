@@ -403,29 +403,31 @@ class Analytics:
         self,
         *,
         limit: int = 10,
-        evaluation_type: EvaluationType | str | None = None,
+        evaluation_type: EvaluationType | str | None = EvaluationType.VALIDATION,
         algorithm: Algorithm | str | None = None,
+        status: RunStatus | str | None = RunStatus.COMPLETED,
+        latest_only: bool = True,
         by: str = "sharpe_ratio",
         ascending: bool = False,
     ) -> Rows[LeaderboardEntry]:
-        """v_agent_leaderboard: best evaluations of completed runs by Sharpe ratio ("best
-        agents"); every evaluation of a run is ranked, as in the view.
+        """The best agents: completed runs ranked by their latest validation evaluation's
+        Sharpe ratio, one row per run (``analytics.training.agent_leaderboard``, the same
+        call).
 
-        ``by`` ranks by any other evaluation metric, or by a figure of the run itself
-        (``final_reward``, ``best_reward``: one row per run, no evaluation needed, each with
-        its latest evaluation attached); ``ascending=True`` puts the lowest first.
+        ``by`` ranks by any other evaluation metric or by a figure of the run itself
+        (``final_reward``, ``best_reward``); ``ascending=True`` puts the lowest first.
+        ``evaluation_type=None, latest_only=False`` ranks every evaluation of every type:
+        the rows of ``v_agent_leaderboard``.
         """
-        return Rows(
-            LeaderboardEntry,
-            training.agent_leaderboard(
-                self._session,
-                limit=_limit(limit),
-                evaluation_type=evaluation_type,
-                algorithm=algorithm,
-                latest_only=False,
-                by=by,
-                ascending=ascending,
-            ),
+        return training.agent_leaderboard(
+            self._session,
+            limit=limit,
+            evaluation_type=evaluation_type,
+            algorithm=algorithm,
+            status=status,
+            latest_only=latest_only,
+            by=by,
+            ascending=ascending,
         )
 
     def runs_with_hyperparameters(
@@ -441,18 +443,15 @@ class Analytics:
     ) -> Rows[RunWithHyperparameters]:
         """Every run, newest first, with the complete dict of its hyperparameters: one
         statement however many runs (Optuna's ``get_trials()``, MLflow's ``search_runs``)."""
-        return Rows(
-            RunWithHyperparameters,
-            training.runs_with_hyperparameters(
-                self._session,
-                algorithm=algorithm,
-                status=status,
-                model_name=model_name,
-                started_after=started_after,
-                started_before=started_before,
-                limit=limit,
-                offset=offset,
-            ),
+        return training.runs_with_hyperparameters(
+            self._session,
+            algorithm=algorithm,
+            status=status,
+            model_name=model_name,
+            started_after=started_after,
+            started_before=started_before,
+            limit=limit,
+            offset=offset,
         )
 
     def runs_by_hyperparameter(
@@ -468,17 +467,14 @@ class Analytics:
         """Completed runs grouped by the value of any hyperparameter ``key``, with the
         average, minimum and maximum of ``by`` per value (a run figure, or an evaluation
         metric of each run's latest evaluation of ``evaluation_type``), best average first."""
-        return Rows(
-            HyperparameterGroup,
-            training.runs_by_hyperparameter(
-                self._session,
-                key,
-                by=by,
-                evaluation_type=evaluation_type,
-                algorithm=algorithm,
-                status=status,
-                ascending=ascending,
-            ),
+        return training.runs_by_hyperparameter(
+            self._session,
+            key,
+            by=by,
+            evaluation_type=evaluation_type,
+            algorithm=algorithm,
+            status=status,
+            ascending=ascending,
         )
 
     best_agents = agent_leaderboard
@@ -497,15 +493,12 @@ class Analytics:
     ) -> Rows[TrainingSummary]:
         """v_training_summary: every run with duration, performance (latest validation, else
         latest evaluation) and learning rate, newest first."""
-        return Rows(
-            TrainingSummary,
-            training.training_summary(
-                self._session,
-                evaluation_type=None,
-                algorithm=algorithm,
-                status=status,
-                limit=None,
-            ),
+        return training.training_summary(
+            self._session,
+            evaluation_type=None,
+            algorithm=algorithm,
+            status=status,
+            limit=None,
         )
 
     def hyperparameter_results(
@@ -516,14 +509,11 @@ class Analytics:
         evaluation_type: EvaluationType | str | None = None,
     ) -> Rows[HyperparameterResult]:
         """v_hyperparameter_results: hyperparameters with their evaluations."""
-        return Rows(
-            HyperparameterResult,
-            training.hyperparameter_results(
-                self._session,
-                limit=_limit(limit),
-                algorithm=algorithm,
-                evaluation_type=evaluation_type,
-            ),
+        return training.hyperparameter_results(
+            self._session,
+            limit=_limit(limit),
+            algorithm=algorithm,
+            evaluation_type=evaluation_type,
         )
 
     def algorithm_comparison(
@@ -535,10 +525,7 @@ class Analytics:
         evaluations);
         ``runs`` counts distinct runs.
         """
-        return Rows(
-            AlgorithmComparison,
-            training.algorithm_comparison(self._session, evaluation_type=evaluation_type),
-        )
+        return training.algorithm_comparison(self._session, evaluation_type=evaluation_type)
 
     def best_hyperparameters(
         self,
@@ -549,22 +536,16 @@ class Analytics:
     ) -> Rows[HyperparameterScore]:
         """Best hyperparameters for an algorithm (PPO by default); ``average`` is
         the source query's ``avg_sharpe``."""
-        return Rows(
-            HyperparameterScore,
-            training.best_hyperparameters(
-                self._session, algorithm, evaluation_type=evaluation_type, limit=_limit(limit)
-            ),
+        return training.best_hyperparameters(
+            self._session, algorithm, evaluation_type=evaluation_type, limit=_limit(limit)
         )
 
     def ensemble_weight_history(
         self, *, ensemble_id: str = "production", limit: int = 20
     ) -> Rows[EnsembleWeightChange]:
         """An ensemble's weight history, newest first."""
-        return Rows(
-            EnsembleWeightChange,
-            training.ensemble_weight_history(
-                self._session, ensemble_id=ensemble_id, limit=_limit(limit)
-            ),
+        return training.ensemble_weight_history(
+            self._session, ensemble_id=ensemble_id, limit=_limit(limit)
         )
 
 
