@@ -462,7 +462,7 @@ def training_summary(
     evaluation_type: EvaluationType | str | None = EvaluationType.VALIDATION,
     algorithm: Algorithm | str | None = None,
     status: RunStatus | str | None = None,
-    limit: int | None = 100,
+    limit: int | None = None,
     offset: int = 0,
 ) -> Rows[TrainingSummary]:
     """Runs, newest first, with their latest evaluation of the type (if any).
