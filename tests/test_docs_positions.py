@@ -38,7 +38,7 @@ def test_the_guide_runs(
         "1.4",
         "2 0",
         "788.5 True",
-        "[] None",
+        "0 None",
         "0",
     ):
         assert expected in lines, expected

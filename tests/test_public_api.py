@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import importlib
 import inspect
+import pkgutil
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,3 +243,26 @@ def test_every_exception_derives_from_tradestore_error() -> None:
         if not issubclass(cls, tradestore.errors.TradestoreError)
     )
     assert not outside, outside
+
+
+def package_classes() -> dict[str, set[str]]:
+    """Every public class defined in the package: its name and the modules defining one."""
+    defined: dict[str, set[str]] = {}
+    for info in pkgutil.walk_packages(tradestore.__path__, "tradestore."):
+        try:
+            module = importlib.import_module(info.name)
+        except ImportError:  # an optional extra (async, plots) that is not installed
+            continue
+        for name, obj in vars(module).items():
+            if inspect.isclass(obj) and obj.__module__ == module.__name__ and name[0] != "_":
+                defined.setdefault(name, set()).add(module.__name__)
+    return defined
+
+
+def test_every_record_class_name_is_unique_in_the_package() -> None:
+    """Before: ``DailyFillRate``, ``OrderFillStats``, ``EquityPoint`` and ``EnsembleMember``
+    were each two classes with different fields, one in repositories and one in analytics."""
+    defined = package_classes()
+    assert "tradestore.analytics.portfolio" in defined["EquityPoint"]  # the walk saw it
+    twice = {name: sorted(modules) for name, modules in defined.items() if len(modules) > 1}
+    assert not twice, f"class names defined in more than one module: {twice}"

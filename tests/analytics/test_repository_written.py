@@ -381,7 +381,7 @@ def test_training_queries(scenario: Database) -> None:
     with scenario.session(readonly=True) as session:
         analytics = Analytics(session)
         agents = [dict(r) for r in session.execute(text(BEST_AGENTS_SQL)).mappings()]
-        leaders = analytics.agent_leaderboard(limit=10)
+        leaders = analytics.agent_leaderboard(limit=10, evaluation_type=None, latest_only=False)
         compare = run(session, COMPARE_ALGORITHMS_SQL)
         comparison = analytics.algorithm_comparison()
         ppo = run(session, BEST_HYPERPARAMETERS_SQL)

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from tradestore import Database
+from tradestore.analytics import Rows
 from tradestore.analytics.training import (
     agent_leaderboard,
     algorithm_comparison,
@@ -139,6 +140,19 @@ def test_leaderboard_ranks_each_completed_run_by_its_latest_evaluation(populated
     )
     assert board[0].sharpe_ratio == math.inf
     assert board[0].max_drawdown_pct == -1.0
+
+
+def test_uow_analytics_leaderboard_is_the_same_call(populated: Database) -> None:
+    """Before: ``uow.analytics.agent_leaderboard`` ranked every evaluation (ppo-a three
+    times) while this function ranked each run once; now one call, one answer."""
+    with populated.unit_of_work() as uow:
+        ours = uow.analytics.agent_leaderboard()
+        assert ours == agent_leaderboard(uow.session)
+        assert isinstance(ours, Rows)
+        assert [e.run_id for e in ours] == ["sac-a", "ppo-a", "ppo-b", "sac-b"]
+        every = uow.analytics.agent_leaderboard(evaluation_type=None, latest_only=False)
+        assert every == agent_leaderboard(uow.session, evaluation_type=None, latest_only=False)
+        assert [e.run_id for e in every].count("ppo-a") > 1
 
 
 def test_leaderboard_filters(populated: Database) -> None:

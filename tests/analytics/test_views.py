@@ -235,8 +235,12 @@ def test_performance_summary_is_the_last_30_days(db: Database, seeded: Dataset, 
 
 def test_leaderboard_ranks_completed_runs_only(db: Database, seeded: Dataset):
     with db.session(readonly=True) as session:
-        rows = Analytics(session).agent_leaderboard(limit=100)
-        validation = Analytics(session).agent_leaderboard(limit=3, evaluation_type="validation")
+        rows = Analytics(session).agent_leaderboard(
+            limit=100, evaluation_type=None, latest_only=False
+        )
+        validation = Analytics(session).agent_leaderboard(
+            limit=3, evaluation_type="validation", latest_only=False
+        )
         sac = Analytics(session).best_agents(algorithm="SAC")
     completed = {r["run_id"] for r in seeded.runs if r["status"] == "completed"}
     assert {r.run_id for r in rows} == completed - {"r-dqn-1"}
@@ -269,7 +273,7 @@ def test_nan_sharpe_is_unknown_on_both_backends(db: Database, seeded: Dataset):
         )
     with db.session(readonly=True) as session:
         analytics = Analytics(session)
-        leaders = analytics.agent_leaderboard(limit=100)
+        leaders = analytics.agent_leaderboard(limit=100, evaluation_type=None, latest_only=False)
         comparison = analytics.algorithm_comparison()
         ppo = analytics.best_hyperparameters()
         results = analytics.hyperparameter_results(limit=100)

@@ -67,8 +67,8 @@ def test_snapshots_and_metrics_are_private(db: Database, two_bots: tuple[str, st
         # same date, same strategy, different bot: a separate row, never an upsert of B's
         uow.metrics.compute(MONDAY)
     with db.unit_of_work(bot_id="b") as uow:
-        assert uow.metrics.get(MONDAY).sharpe_ratio == 2000.0  # type: ignore[union-attr]
-        assert uow.snapshots.get(MONDAY).total_equity == D(2000)  # type: ignore[union-attr]
+        assert uow.metrics.get(MONDAY).sharpe_ratio == 2000.0
+        assert uow.snapshots.get(MONDAY).total_equity == D(2000)
 
 
 def test_recovery_and_totals_are_private(db: Database, two_bots: tuple[str, str]) -> None:

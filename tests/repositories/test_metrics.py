@@ -15,7 +15,7 @@ from sqlalchemy import insert, text
 import metric_reference as ref
 from tradestore import Database
 from tradestore.analytics.metrics import MetricValues
-from tradestore.errors import BotNotFound, ValidationError
+from tradestore.errors import BotNotFound, NotFound, ValidationError
 from tradestore.models import ALL_STRATEGIES
 from tradestore.models.trading import PortfolioSnapshot
 
@@ -82,7 +82,12 @@ def test_record_upserts_per_date_and_strategy(db: Database, bot: str) -> None:
             D("12.5"),
         )
         assert uow.metrics.get(MONDAY) == again
-        assert uow.metrics.get(MONDAY, strategy="ppo").sharpe_ratio == 0.7  # type: ignore[union-attr]
+        assert uow.metrics.get(MONDAY, strategy="ppo").sharpe_ratio == 0.7
+        assert uow.metrics.find(MONDAY, strategy="ppo") == uow.metrics.get(MONDAY, strategy="ppo")
+        assert uow.metrics.find(MONDAY + DAY) is None
+        with pytest.raises(NotFound, match="metrics") as missing:
+            uow.metrics.get(MONDAY + DAY, strategy="ppo")
+        assert missing.value.key == (MONDAY + DAY, "ppo")
         assert uow.metrics.strategies() == ["ppo"]
         assert again.values == MetricValues(sharpe_ratio=2.0, max_drawdown=D("12.5"))
     with db.session() as session:
@@ -285,6 +290,7 @@ def test_history_and_latest_per_strategy(db: Database, bot: str) -> None:
     with db.unit_of_work(bot_id=bot) as uow:
         assert [r.sharpe_ratio for r in uow.metrics.history()] == [0.0, 1.0, 2.0]
         assert [r.sharpe_ratio for r in uow.metrics.history(MONDAY + DAY, MONDAY + DAY)] == [1.0]
+        assert [r.sharpe_ratio for r in uow.metrics.history(limit=1, offset=1)] == [1.0]
         assert uow.metrics.latest().sharpe_ratio == 2.0  # type: ignore[union-attr]
         assert uow.metrics.latest(strategy="s").metric_date == MONDAY + 5 * DAY  # type: ignore[union-attr]
         assert uow.metrics.latest(strategy="none") is None

@@ -11,6 +11,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from tradestore import Database
+from tradestore.analytics import DailyFillRate, Rows, SlippageByOrderType
 from tradestore.errors import (
     BotNotFound,
     DuplicateFill,
@@ -993,15 +994,20 @@ def test_daily_fill_rate(repo: OrderRepository) -> None:
         )
     repo.record_fill(orders[1].order_id, fill_id="partial", quantity=D("1"), price=D("250"))
     rates = repo.daily_fill_rate()
-    assert [(r.day, r.orders, r.filled) for r in rates] == [
+    assert [(r.date, r.orders, r.filled) for r in rates] == [
         (dt.date(2026, 1, 6), 2, 2),
         (dt.date(2026, 1, 5), 2, 1),
     ]
     assert rates[1].fill_rate == 0.5
     assert rates[0].fill_rate == 1.0
-    assert [r.day for r in repo.daily_fill_rate(since=dt.date(2026, 1, 6))] == [dt.date(2026, 1, 6)]
-    assert [r.day for r in repo.daily_fill_rate(until=dt.date(2026, 1, 5))] == [dt.date(2026, 1, 5)]
+    day2_only = repo.daily_fill_rate(since=dt.date(2026, 1, 6))
+    assert [r.date for r in day2_only] == [dt.date(2026, 1, 6)]
+    assert [r.date for r in repo.daily_fill_rate(until=dt.date(2026, 1, 5))] == [day1.date()]
     assert len(repo.daily_fill_rate(limit=1)) == 1
+    assert isinstance(rates, Rows)
+    assert rates.row_type is DailyFillRate  # analytics' own rows
+    with pytest.warns(DeprecationWarning, match="use date"):
+        assert rates[0].day == rates[0].date
     with pytest.raises(ValidationError):
         repo.daily_fill_rate(since=dt.datetime(2026, 1, 6))  # type: ignore[arg-type]  # naive
 
@@ -1025,6 +1031,7 @@ def test_average_slippage_by_order_type(repo: OrderRepository) -> None:
         r.order_type: (r.orders, r.avg_slippage) for r in repo.average_slippage_by_order_type()
     }
     assert result == {OrderType.LIMIT: (2, D("-0.2")), OrderType.MARKET: (1, D("0.02"))}
+    assert repo.average_slippage_by_order_type().row_type is SlippageByOrderType
 
 
 def test_fill_stats(repo: OrderRepository) -> None:
@@ -1054,7 +1061,10 @@ def test_fill_stats(repo: OrderRepository) -> None:
     assert (b.num_fills, b.filled_quantity, b.avg_fill_price) == (3, D("30"), D("249.5"))
     assert (b.best_fill_price, b.worst_fill_price) == (D("249"), D("250"))
     assert (s.best_fill_price, s.worst_fill_price) == (D("250"), D("249"))
-    assert b.commission == D("0.3")
+    assert b.total_commission == D("0.3")
+    with pytest.warns(DeprecationWarning, match="total_commission"):
+        assert b.commission == D("0.3")
+    assert (b.client_order_id, b.order_type, b.fill_quantity) == ("buy", OrderType.LIMIT, D(30))
     assert b.status is OrderStatus.FILLED
     assert s.status is OrderStatus.PARTIALLY_FILLED
     assert s.side is OrderSide.SELL
@@ -1062,6 +1072,7 @@ def test_fill_stats(repo: OrderRepository) -> None:
     assert [x.order_id for x in repo.fill_stats(buy.order_id)] == [buy.order_id]
     assert [x.order_id for x in repo.fill_stats(ticker="AAPL")] == [sell.order_id]
     assert len(repo.fill_stats(limit=1)) == 1
+    assert [x.order_id for x in repo.fill_stats(limit=1, offset=1)] == [buy.order_id]
 
 
 # --- several bots ---------------------------------------------------------------------------

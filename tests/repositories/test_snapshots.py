@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from tradestore import Database
-from tradestore.errors import BotNotFound, ValidationError
+from tradestore.errors import BotNotFound, NotFound, ValidationError
 
 D = Decimal
 MONDAY = dt.date(2024, 3, 4)
@@ -54,7 +54,11 @@ def test_record_and_read_back(db: Database, bot: str) -> None:
     with db.unit_of_work(bot_id=bot) as uow:
         assert uow.snapshots.get(MONDAY) == snapshot
         assert uow.snapshots.latest() == snapshot
-        assert uow.snapshots.get(MONDAY + DAY) is None
+        assert uow.snapshots.find(MONDAY) == snapshot
+        assert uow.snapshots.find(MONDAY + DAY) is None
+        with pytest.raises(NotFound, match="snapshot") as missing:
+            uow.snapshots.get(MONDAY + DAY)
+        assert missing.value.key == MONDAY + DAY
 
 
 def test_a_second_record_the_same_day_updates_in_place(db: Database, bot: str) -> None:
@@ -125,11 +129,14 @@ def test_history_and_equity_curve(db: Database, bot: str) -> None:
         ]
         assert curve[1].daily_return_pct == pytest.approx(-10.0)
         assert curve[1].cumulative_return_pct == pytest.approx(-1.0)
+        assert curve == uow.analytics.equity_curve(start=MONDAY + DAY, end=MONDAY + 2 * DAY)
         assert len(uow.snapshots.equity_curve()) == 4
         assert [s.total_equity for s in uow.snapshots.history(start=MONDAY + 2 * DAY)] == [
             D(99),
             D(120),
         ]
+        page = uow.snapshots.history(limit=2, offset=1)
+        assert [s.total_equity for s in page] == [D(110), D(99)]
         assert uow.snapshots.latest(on_or_before=MONDAY + DAY).total_equity == D(110)  # type: ignore[union-attr]
         assert uow.snapshots.latest(on_or_before=MONDAY - DAY) is None
         with pytest.raises(ValidationError):

@@ -19,9 +19,10 @@ its view or query). Queries live in one module per domain: ``positions``, ``orde
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
@@ -58,8 +59,8 @@ from tradestore.analytics.report import (
 )
 from tradestore.analytics.results import Rows
 from tradestore.analytics.training import (
+    ActiveEnsembleMember,
     AlgorithmComparison,
-    EnsembleMember,
     EnsembleWeightChange,
     HyperparameterGroup,
     HyperparameterResult,
@@ -79,6 +80,7 @@ if TYPE_CHECKING:
     import pandas
 
 __all__ = [
+    "ActiveEnsembleMember",
     "ActivePosition",
     "AlgorithmComparison",
     "Analytics",
@@ -86,7 +88,6 @@ __all__ = [
     "ClosedTrade",
     "DailyFillRate",
     "DailySummary",
-    "EnsembleMember",
     "EnsembleWeightChange",
     "EquityPoint",
     "ExitReasonHolding",
@@ -404,29 +405,31 @@ class Analytics:
         self,
         *,
         limit: int = 10,
-        evaluation_type: EvaluationType | str | None = None,
+        evaluation_type: EvaluationType | str | None = EvaluationType.VALIDATION,
         algorithm: Algorithm | str | None = None,
+        status: RunStatus | str | None = RunStatus.COMPLETED,
+        latest_only: bool = True,
         by: str = "sharpe_ratio",
         ascending: bool = False,
     ) -> Rows[LeaderboardEntry]:
-        """v_agent_leaderboard: best evaluations of completed runs by Sharpe ratio ("best
-        agents"); every evaluation of a run is ranked, as in the view.
+        """The best agents: completed runs ranked by their latest validation evaluation's
+        Sharpe ratio, one row per run (``analytics.training.agent_leaderboard``, the same
+        call).
 
-        ``by`` ranks by any other evaluation metric, or by a figure of the run itself
-        (``final_reward``, ``best_reward``: one row per run, no evaluation needed, each with
-        its latest evaluation attached); ``ascending=True`` puts the lowest first.
+        ``by`` ranks by any other evaluation metric or by a figure of the run itself
+        (``final_reward``, ``best_reward``); ``ascending=True`` puts the lowest first.
+        ``evaluation_type=None, latest_only=False`` ranks every evaluation of every type:
+        the rows of ``v_agent_leaderboard``.
         """
-        return Rows(
-            LeaderboardEntry,
-            training.agent_leaderboard(
-                self._db,
-                limit=_limit(limit),
-                evaluation_type=evaluation_type,
-                algorithm=algorithm,
-                latest_only=False,
-                by=by,
-                ascending=ascending,
-            ),
+        return training.agent_leaderboard(
+            self._db,
+            limit=limit,
+            evaluation_type=evaluation_type,
+            algorithm=algorithm,
+            status=status,
+            latest_only=latest_only,
+            by=by,
+            ascending=ascending,
         )
 
     def runs_with_hyperparameters(
@@ -442,18 +445,15 @@ class Analytics:
     ) -> Rows[RunWithHyperparameters]:
         """Every run, newest first, with the complete dict of its hyperparameters: one
         statement however many runs (Optuna's ``get_trials()``, MLflow's ``search_runs``)."""
-        return Rows(
-            RunWithHyperparameters,
-            training.runs_with_hyperparameters(
-                self._db,
-                algorithm=algorithm,
-                status=status,
-                model_name=model_name,
-                started_after=started_after,
-                started_before=started_before,
-                limit=limit,
-                offset=offset,
-            ),
+        return training.runs_with_hyperparameters(
+            self._db,
+            algorithm=algorithm,
+            status=status,
+            model_name=model_name,
+            started_after=started_after,
+            started_before=started_before,
+            limit=limit,
+            offset=offset,
         )
 
     def runs_by_hyperparameter(
@@ -469,29 +469,22 @@ class Analytics:
         """Completed runs grouped by the value of any hyperparameter ``key``, with the
         average, minimum and maximum of ``by`` per value (a run figure, or an evaluation
         metric of each run's latest evaluation of ``evaluation_type``), best average first."""
-        return Rows(
-            HyperparameterGroup,
-            training.runs_by_hyperparameter(
-                self._db,
-                key,
-                by=by,
-                evaluation_type=evaluation_type,
-                algorithm=algorithm,
-                status=status,
-                ascending=ascending,
-            ),
+        return training.runs_by_hyperparameter(
+            self._db,
+            key,
+            by=by,
+            evaluation_type=evaluation_type,
+            algorithm=algorithm,
+            status=status,
+            ascending=ascending,
         )
 
     best_agents = agent_leaderboard
 
-    def current_ensemble(self, *, ensemble_id: str | None = None) -> Rows[EnsembleMember]:
+    def current_ensemble(self, *, ensemble_id: str | None = None) -> Rows[ActiveEnsembleMember]:
         """v_current_ensemble: active ensemble composition."""
-        return Rows(
-            EnsembleMember,
-            training.current_ensembles(
-                self._db,
-                ensemble_id=optional_text("ensemble_id", ensemble_id, max_length=100),
-            ),
+        return training.current_ensembles(
+            self._db, ensemble_id=optional_text("ensemble_id", ensemble_id, max_length=100)
         )
 
     def training_summary(
@@ -502,15 +495,12 @@ class Analytics:
     ) -> Rows[TrainingSummary]:
         """v_training_summary: every run with duration, performance (latest validation, else
         latest evaluation) and learning rate, newest first."""
-        return Rows(
-            TrainingSummary,
-            training.training_summary(
-                self._db,
-                evaluation_type=None,
-                algorithm=algorithm,
-                status=status,
-                limit=None,
-            ),
+        return training.training_summary(
+            self._db,
+            evaluation_type=None,
+            algorithm=algorithm,
+            status=status,
+            limit=None,
         )
 
     def hyperparameter_results(
@@ -521,14 +511,11 @@ class Analytics:
         evaluation_type: EvaluationType | str | None = None,
     ) -> Rows[HyperparameterResult]:
         """v_hyperparameter_results: hyperparameters with their evaluations."""
-        return Rows(
-            HyperparameterResult,
-            training.hyperparameter_results(
-                self._db,
-                limit=_limit(limit),
-                algorithm=algorithm,
-                evaluation_type=evaluation_type,
-            ),
+        return training.hyperparameter_results(
+            self._db,
+            limit=_limit(limit),
+            algorithm=algorithm,
+            evaluation_type=evaluation_type,
         )
 
     def algorithm_comparison(
@@ -540,10 +527,7 @@ class Analytics:
         evaluations);
         ``runs`` counts distinct runs.
         """
-        return Rows(
-            AlgorithmComparison,
-            training.algorithm_comparison(self._db, evaluation_type=evaluation_type),
-        )
+        return training.algorithm_comparison(self._db, evaluation_type=evaluation_type)
 
     def best_hyperparameters(
         self,
@@ -554,22 +538,16 @@ class Analytics:
     ) -> Rows[HyperparameterScore]:
         """Best hyperparameters for an algorithm (PPO by default); ``average`` is
         the source query's ``avg_sharpe``."""
-        return Rows(
-            HyperparameterScore,
-            training.best_hyperparameters(
-                self._db, algorithm, evaluation_type=evaluation_type, limit=_limit(limit)
-            ),
+        return training.best_hyperparameters(
+            self._db, algorithm, evaluation_type=evaluation_type, limit=_limit(limit)
         )
 
     def ensemble_weight_history(
         self, *, ensemble_id: str = "production", limit: int = 20
     ) -> Rows[EnsembleWeightChange]:
         """An ensemble's weight history, newest first."""
-        return Rows(
-            EnsembleWeightChange,
-            training.ensemble_weight_history(
-                self._db, ensemble_id=ensemble_id, limit=_limit(limit)
-            ),
+        return training.ensemble_weight_history(
+            self._db, ensemble_id=ensemble_id, limit=_limit(limit)
         )
 
 
@@ -581,3 +559,16 @@ for _name, _query in list(vars(Analytics).items()):
     if not _name.startswith("_") and callable(_query):
         setattr(Analytics, _name, translated(_query))
 del _name, _query
+
+
+def __getattr__(name: str) -> Any:
+    """Deprecated names, still importable with a DeprecationWarning."""
+    if name == "EnsembleMember":
+        warnings.warn(
+            "tradestore.analytics.EnsembleMember is deprecated: it is ActiveEnsembleMember "
+            "(repositories.ensembles.EnsembleMember is another record)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return ActiveEnsembleMember
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -9,6 +9,7 @@ window is a range on a stored instant, which is what lets it use an index.
 from __future__ import annotations
 
 import datetime as dt
+import warnings
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -17,7 +18,7 @@ from sqlalchemy import ColumnElement, Numeric, case, cast, func, select, type_co
 
 from tradestore.analytics import schema
 from tradestore.analytics._sql import DerivedMoney, recent, utc_date
-from tradestore.analytics.results import Rows
+from tradestore.analytics.results import Rows, paginate
 from tradestore.db.executor import Executor
 from tradestore.models import Order
 from tradestore.types import (
@@ -108,18 +109,39 @@ class OrderFillStats:
     first_fill_at: dt.datetime
     last_fill_at: dt.datetime
 
+    @property
+    def commission(self) -> Decimal:
+        """Deprecated: ``total_commission`` (the name ``OrderRepository.fill_stats`` used)."""
+        warnings.warn(
+            "OrderFillStats.commission is deprecated: use total_commission",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return self.total_commission
+
 
 def order_fill_stats(
-    session: Executor, *, bot_id: str | None, order_id: str | None = None
+    session: Executor,
+    *,
+    bot_id: str | None,
+    order_id: str | None = None,
+    ticker: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
 ) -> Rows[OrderFillStats]:
-    """Fill statistics of every order that has fills, or of one order."""
+    """Fill statistics of every order that has fills (or of one order, or of one ticker's),
+    latest fill first."""
     view = schema.v_order_fill_stats
-    query = select(*view.c).order_by(view.c.last_fill_at.desc(), view.c.order_id)
+    query = select(*view.c).order_by(view.c.last_fill_at.desc(), view.c.order_id, view.c.bot_id)
     if bot_id is not None:
         query = query.where(view.c.bot_id == bot_id)
     if order_id is not None:
         query = query.where(view.c.order_id == order_id)
-    return Rows.from_result(OrderFillStats, session.execute(query))
+    if ticker is not None:
+        query = query.where(view.c.ticker == ticker)
+    return Rows.from_result(
+        OrderFillStats, session.execute(paginate(query, limit=limit, offset=offset))
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,10 +288,18 @@ def daily_summary(
 
 @dataclass(frozen=True, slots=True)
 class DailyFillRate:
+    """The "daily fill rate": orders submitted on ``date`` (UTC) and how many ended filled."""
+
     date: dt.date
     orders: int
     filled: int
     fill_rate: float
+
+    @property
+    def day(self) -> dt.date:
+        """Deprecated: ``date`` (the name ``OrderRepository.daily_fill_rate`` used)."""
+        warnings.warn("DailyFillRate.day is deprecated: use date", DeprecationWarning, stacklevel=2)
+        return self.date
 
 
 def daily_fill_rate(

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -25,6 +26,7 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, String, and_, case, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
+from tradestore.analytics.results import Rows
 from tradestore.db.executor import Executor
 from tradestore.errors import ValidationError
 from tradestore.floats import (
@@ -42,11 +44,39 @@ from tradestore.models.training import (
     Hyperparameters,
     TrainingRun,
 )
-from tradestore.repositories.evaluations import COUNT_METRICS, FLOAT_METRICS
 from tradestore.types import Algorithm, EvaluationType, RunStatus, WeightingMethod
 from tradestore.validation import algorithm as valid_algorithm
 from tradestore.validation import choice, integer, required_text
 
+#: Float metrics of an evaluation (agent_performance columns): any double, NaN and ±inf.
+FLOAT_METRICS: Final = (
+    "total_return",
+    "total_return_pct",
+    "annualized_return",
+    "cumulative_reward",
+    "avg_episode_reward",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "calmar_ratio",
+    "max_drawdown",
+    "max_drawdown_pct",
+    "volatility",
+    "downside_deviation",
+    "avg_win",
+    "avg_loss",
+    "profit_factor",
+    "expectancy",
+    "largest_win",
+    "largest_loss",
+    "buy_and_hold_return",
+    "excess_return",
+    "information_ratio",
+    "avg_action_entropy",
+    "avg_value_estimate",
+    "policy_stability",
+)
+#: Count metrics of an evaluation: integers >= 0.
+COUNT_METRICS: Final = ("num_episodes", "total_trades", "winning_trades", "losing_trades")
 #: Metrics ``best_hyperparameters`` and the leaderboard can rank by (agent_performance columns):
 #: every float metric and the trade counts (``num_episodes`` describes the evaluation, not the
 #: agent).
@@ -156,8 +186,11 @@ class HyperparameterScore:
 
 
 @dataclass(frozen=True, slots=True)
-class EnsembleMember:
-    """One member of an active ensemble version (``v_current_ensemble``)."""
+class ActiveEnsembleMember:
+    """One member of an active ensemble version, with the version's key (``v_current_ensemble``).
+
+    Not ``repositories.ensembles.EnsembleMember``, a member inside an ``EnsembleVersion``.
+    """
 
     ensemble_id: str
     version: int
@@ -247,7 +280,7 @@ def agent_leaderboard(
     latest_only: bool = True,
     by: str = "sharpe_ratio",
     ascending: bool = False,
-) -> list[LeaderboardEntry]:
+) -> Rows[LeaderboardEntry]:
     """Best agents by Sharpe ratio (or ``by`` any other metric): one row per run, its latest
     evaluation of the type.
 
@@ -327,12 +360,15 @@ def agent_leaderboard(
     return _entries(rows, metric)
 
 
-def _entries(rows: Sequence[Sequence[Any]], metric: str) -> list[LeaderboardEntry]:
+def _entries(rows: Sequence[Sequence[Any]], metric: str) -> Rows[LeaderboardEntry]:
     """Entries from rows of the entry's columns up to ``best_reward``, then the ranked value."""
-    return [
-        LeaderboardEntry(rank, *row[:-1], metric=metric, value=row[-1])  # type: ignore[misc]
-        for rank, row in enumerate(rows, start=1)
-    ]
+    return Rows(
+        LeaderboardEntry,
+        [
+            LeaderboardEntry(rank, *row[:-1], metric=metric, value=row[-1])  # type: ignore[misc]
+            for rank, row in enumerate(rows, start=1)
+        ],
+    )
 
 
 def _run_leaderboard(
@@ -344,7 +380,7 @@ def _run_leaderboard(
     *,
     metric: str,
     ascending: bool,
-) -> list[LeaderboardEntry]:
+) -> Rows[LeaderboardEntry]:
     """Runs ranked by one of their own columns, each with its latest evaluation attached."""
     ranked = getattr(TrainingRun, metric)
     ap = aliased(AgentPerformance)
@@ -385,7 +421,7 @@ def algorithm_comparison(
     *,
     evaluation_type: EvaluationType | str = EvaluationType.VALIDATION,
     status: RunStatus | str | None = RunStatus.COMPLETED,
-) -> list[AlgorithmComparison]:
+) -> Rows[AlgorithmComparison]:
     """The "compare algorithms" query over every evaluation of the type, best average first."""
     kind = choice("evaluation_type", evaluation_type, EvaluationType)
     sharpe = AgentPerformance.sharpe_ratio
@@ -406,16 +442,19 @@ def algorithm_comparison(
     )
     if status is not None:
         statement = statement.where(TrainingRun.status == choice("status", status, RunStatus))
-    return [
-        AlgorithmComparison(
-            algorithm=algorithm,
-            runs=runs,
-            evaluations=evaluations,
-            avg_sharpe=fix_aggregate(avg_value, count),
-            best_sharpe=fix_aggregate(best, count),
-        )
-        for algorithm, runs, evaluations, avg_value, best, count in session.execute(statement)
-    ]
+    return Rows(
+        AlgorithmComparison,
+        [
+            AlgorithmComparison(
+                algorithm=algorithm,
+                runs=runs,
+                evaluations=evaluations,
+                avg_sharpe=fix_aggregate(avg_value, count),
+                best_sharpe=fix_aggregate(best, count),
+            )
+            for algorithm, runs, evaluations, avg_value, best, count in session.execute(statement)
+        ],
+    )
 
 
 def training_summary(
@@ -424,9 +463,9 @@ def training_summary(
     evaluation_type: EvaluationType | str | None = EvaluationType.VALIDATION,
     algorithm: Algorithm | str | None = None,
     status: RunStatus | str | None = None,
-    limit: int | None = 100,
+    limit: int | None = None,
     offset: int = 0,
-) -> list[TrainingSummary]:
+) -> Rows[TrainingSummary]:
     """Runs, newest first, with their latest evaluation of the type (if any).
 
     ``evaluation_type=None`` takes the latest validation, else the latest evaluation of any
@@ -493,7 +532,7 @@ def training_summary(
                 *rest,
             )
         )
-    return result
+    return Rows(TrainingSummary, result)
 
 
 def hyperparameter_results(
@@ -502,7 +541,7 @@ def hyperparameter_results(
     algorithm: Algorithm | str | None = None,
     evaluation_type: EvaluationType | str | None = EvaluationType.VALIDATION,
     limit: int = 10,
-) -> list[HyperparameterResult]:
+) -> Rows[HyperparameterResult]:
     """Every evaluation of the type with its run's hyperparameters, best Sharpe first.
 
     Evaluations whose Sharpe ratio is NULL or NaN come last. ``evaluation_type=None`` takes
@@ -540,7 +579,7 @@ def hyperparameter_results(
             Hyperparameters.algorithm == valid_algorithm("algorithm", algorithm)
         )
     rows: Sequence[Any] = session.execute(statement).all()
-    return [HyperparameterResult(*row) for row in rows]
+    return Rows(HyperparameterResult, [HyperparameterResult(*row) for row in rows])
 
 
 def best_hyperparameters(
@@ -551,7 +590,7 @@ def best_hyperparameters(
     by: str = "sharpe_ratio",
     limit: int = 5,
     ascending: bool = False,
-) -> list[HyperparameterScore]:
+) -> Rows[HyperparameterScore]:
     """The "best hyperparameters for PPO" query: configurations by their average ``by``.
 
     Groups the evaluations of the type by (learning_rate, batch_size, n_steps) and orders the
@@ -587,21 +626,24 @@ def best_hyperparameters(
         )
         .limit(_limit(limit))
     )
-    return [
-        HyperparameterScore(
-            learning_rate=_float(learning_rate),
-            batch_size=batch_size,
-            n_steps=n_steps,
-            metric=metric,
-            average=fix_aggregate(avg_value, count),
-            best=fix_aggregate(best, count),
-            runs=runs,
-            evaluations=evaluations,
-        )
-        for learning_rate, batch_size, n_steps, avg_value, best, runs, evaluations, count in (
-            session.execute(statement)
-        )
-    ]
+    return Rows(
+        HyperparameterScore,
+        [
+            HyperparameterScore(
+                learning_rate=_float(learning_rate),
+                batch_size=batch_size,
+                n_steps=n_steps,
+                metric=metric,
+                average=fix_aggregate(avg_value, count),
+                best=fix_aggregate(best, count),
+                runs=runs,
+                evaluations=evaluations,
+            )
+            for learning_rate, batch_size, n_steps, avg_value, best, runs, evaluations, count in (
+                session.execute(statement)
+            )
+        ],
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -643,7 +685,7 @@ def runs_with_hyperparameters(
     started_before: dt.datetime | None = None,
     limit: int | None = None,
     offset: int = 0,
-) -> list[RunWithHyperparameters]:
+) -> Rows[RunWithHyperparameters]:
     """Every run (newest first) with all its hyperparameters, in one statement.
 
     A LEFT JOIN of runs and their hyperparameters row, so the cost does not grow with a
@@ -671,7 +713,7 @@ def runs_with_hyperparameters(
         params = fields.pop("params_json")
         fields["convergence_achieved"] = bool(fields["convergence_achieved"])
         runs.append(RunWithHyperparameters(**fields, hyperparameters=params or {}))
-    return runs
+    return Rows(RunWithHyperparameters, runs)
 
 
 @dataclass(frozen=True, slots=True)
@@ -702,7 +744,7 @@ def runs_by_hyperparameter(
     algorithm: Algorithm | str | None = None,
     status: RunStatus | str | None = RunStatus.COMPLETED,
     ascending: bool = False,
-) -> list[HyperparameterGroup]:
+) -> Rows[HyperparameterGroup]:
     """Runs grouped by the value of any hyperparameter ``key``, best average ``by`` first.
 
     ``by`` is a run figure (``final_reward``, ``best_reward``) or an evaluation metric, taken
@@ -747,7 +789,7 @@ def runs_by_hyperparameter(
             return (True, 0.0, json.dumps(group.value, default=str))
         return (False, score if ascending else -score, json.dumps(group.value, default=str))
 
-    return sorted(result, key=order)
+    return Rows(HyperparameterGroup, sorted(result, key=order))
 
 
 def _group_key(value: Any) -> Any:
@@ -777,7 +819,9 @@ def _group(key: str, value: Any, metric: str, figures: list[float | None]) -> Hy
     )
 
 
-def current_ensembles(session: Executor, *, ensemble_id: str | None = None) -> list[EnsembleMember]:
+def current_ensembles(
+    session: Executor, *, ensemble_id: str | None = None
+) -> Rows[ActiveEnsembleMember]:
     """Members of every active ensemble version (or of one ensemble), heaviest first."""
     statement = (
         select(
@@ -801,7 +845,8 @@ def current_ensembles(session: Executor, *, ensemble_id: str | None = None) -> l
         statement = statement.where(
             EnsembleWeight.ensemble_id == required_text("ensemble_id", ensemble_id, max_length=100)
         )
-    return [EnsembleMember(*row) for row in session.execute(statement)]
+    members = (ActiveEnsembleMember(*row) for row in session.execute(statement))
+    return Rows(ActiveEnsembleMember, members)
 
 
 @dataclass(frozen=True, slots=True)
@@ -820,7 +865,7 @@ class EnsembleWeightChange:
 
 def ensemble_weight_history(
     session: Executor, *, ensemble_id: str = "production", limit: int = 20
-) -> list[EnsembleWeightChange]:
+) -> Rows[EnsembleWeightChange]:
     """The latest weight rows of an ensemble, newest first (the weight history)."""
     w = EnsembleWeight
     statement = (
@@ -838,4 +883,19 @@ def ensemble_weight_history(
         .order_by(w.update_time.desc(), w.version.desc(), w.run_id)
         .limit(_limit(limit))
     )
-    return [EnsembleWeightChange(*row) for row in session.execute(statement)]
+    return Rows(
+        EnsembleWeightChange, [EnsembleWeightChange(*row) for row in session.execute(statement)]
+    )
+
+
+def __getattr__(name: str) -> Any:
+    """Deprecated names, still importable with a DeprecationWarning."""
+    if name == "EnsembleMember":
+        warnings.warn(
+            "tradestore.analytics.training.EnsembleMember is deprecated: it is "
+            "ActiveEnsembleMember (repositories.ensembles.EnsembleMember is another record)",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        return ActiveEnsembleMember
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

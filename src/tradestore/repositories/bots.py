@@ -10,7 +10,6 @@ timestamp in the table.
 
 from __future__ import annotations
 
-import builtins
 import dataclasses
 import datetime as dt
 from collections.abc import Mapping
@@ -32,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from tradestore import validation
+from tradestore.analytics.results import Rows, paginate
 from tradestore.db.executor import Executor
 from tradestore.dialects import upsert_insert
 from tradestore.errors import BotNotFound, ConflictError, ValidationError
@@ -237,11 +237,19 @@ class BotRepository:
         return _bot(row)
 
     @translated
-    def list(self, *, status: BotStatus | str | None = None) -> list[BotRecord]:
+    def list(
+        self,
+        *,
+        status: BotStatus | str | None = None,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Rows[BotRecord]:
+        """Registered bots by bot_id."""
         stmt = select(*_BOT_COLUMNS).order_by(_B.c.bot_id)
         if status is not None:
             stmt = stmt.where(_B.c.status == validation.choice("status", status, BotStatus))
-        return [_bot(row) for row in self._db.execute(stmt)]
+        stmt = paginate(stmt, limit=limit, offset=offset)
+        return Rows(BotRecord, (_bot(row) for row in self._db.execute(stmt)))
 
     @translated
     def heartbeat(self, bot_id: str) -> dt.datetime:
@@ -260,7 +268,7 @@ class BotRepository:
         return beat
 
     @translated
-    def stale(self, *, older_than: dt.timedelta) -> builtins.list[BotRecord]:
+    def stale(self, *, older_than: dt.timedelta) -> Rows[BotRecord]:
         """Live bots (starting, running, paused) whose last sign of life is too old.
 
         The last sign of life is the last heartbeat, else the start, else the registration;
@@ -277,7 +285,7 @@ class BotRepository:
             )
             .order_by(_B.c.bot_id)
         )
-        return [_bot(row) for row in self._db.execute(stmt)]
+        return Rows(BotRecord, (_bot(row) for row in self._db.execute(stmt)))
 
     @atomic
     def set_status(

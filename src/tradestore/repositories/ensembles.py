@@ -25,6 +25,7 @@ from typing import Any, Final
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from tradestore.analytics.results import Rows
 from tradestore.analytics.training import latest_of_its_type
 from tradestore.db.executor import Executor
 from tradestore.errors import RunNotFound, ValidationError
@@ -282,13 +283,16 @@ class EnsembleRepository:
         return found[0] if found else None
 
     @translated
-    def history(self, ensemble_id: str, *, limit: int | None = None) -> list[EnsembleVersion]:
+    def history(
+        self, ensemble_id: str, *, limit: int | None = None, offset: int = 0
+    ) -> Rows[EnsembleVersion]:
         """Every version, newest first (the active one, if any, is the first)."""
         key = required_text("ensemble_id", ensemble_id, max_length=ENSEMBLE_ID_LENGTH)
+        first = integer("offset", offset, minimum=0, allow_none=False)
+        count = integer("limit", limit, minimum=1)
+        assert first is not None
         versions = self._select(key, active_only=False)
-        if limit is not None:
-            versions = versions[: integer("limit", limit, minimum=1, allow_none=False)]
-        return versions
+        return Rows(EnsembleVersion, versions[first : None if count is None else first + count])
 
     @atomic
     def retire(self, ensemble_id: str) -> bool:

@@ -18,6 +18,8 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, Connection, insert, select
 from sqlalchemy.orm import Session
 
+from tradestore.analytics.results import Rows, paginate
+from tradestore.analytics.training import COUNT_METRICS, FLOAT_METRICS
 from tradestore.db.executor import Executor
 from tradestore.errors import NotFound, RunNotFound, ValidationError
 from tradestore.models.training import AgentPerformance, TrainingRun
@@ -26,36 +28,6 @@ from tradestore.types import EvaluationType
 from tradestore.validation import choice, day, integer, number, required_text
 
 INT32_MAX: Final = 2**31 - 1
-
-#: Float metrics: any double, NaN and ±inf included.
-FLOAT_METRICS: Final = (
-    "total_return",
-    "total_return_pct",
-    "annualized_return",
-    "cumulative_reward",
-    "avg_episode_reward",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "calmar_ratio",
-    "max_drawdown",
-    "max_drawdown_pct",
-    "volatility",
-    "downside_deviation",
-    "avg_win",
-    "avg_loss",
-    "profit_factor",
-    "expectancy",
-    "largest_win",
-    "largest_loss",
-    "buy_and_hold_return",
-    "excess_return",
-    "information_ratio",
-    "avg_action_entropy",
-    "avg_value_estimate",
-    "policy_stability",
-)
-#: Counts: integers >= 0.
-COUNT_METRICS: Final = ("num_episodes", "total_trades", "winning_trades", "losing_trades")
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,10 +186,13 @@ class EvaluationRepository:
         evaluation_type: EvaluationType | str | None = None,
         since: dt.date | None = None,
         until: dt.date | None = None,
-        limit: int = 100,
+        limit: int | None = None,
         offset: int = 0,
-    ) -> builtins.list[Evaluation]:
-        """Evaluations newest first; ``since`` and ``until`` are inclusive evaluation dates."""
+    ) -> Rows[Evaluation]:
+        """Evaluations newest first; ``since`` and ``until`` are inclusive evaluation dates.
+
+        Every evaluation unless ``limit`` is given.
+        """
         conditions: builtins.list[ColumnElement[bool]] = []
         if run_id is not None:
             key = required_text("run_id", run_id)
@@ -232,16 +207,16 @@ class EvaluationRepository:
             conditions.append(AgentPerformance.evaluation_date >= day("since", since))
         if until is not None:
             conditions.append(AgentPerformance.evaluation_date <= day("until", until))
-        statement = (
+        statement = paginate(
             select(*_COLUMNS)
             .where(*conditions)
             .order_by(
                 AgentPerformance.evaluation_date.desc(), AgentPerformance.performance_id.desc()
-            )
-            .limit(integer("limit", limit, minimum=1, maximum=10_000, allow_none=False))
-            .offset(integer("offset", offset, minimum=0, allow_none=False))
+            ),
+            limit=limit,
+            offset=offset,
         )
-        return [_evaluation(row) for row in self._db.execute(statement)]
+        return Rows(Evaluation, (_evaluation(row) for row in self._db.execute(statement)))
 
     def _require_run(self, run_id: str, *, lock: bool = False) -> None:
         """``lock``: FOR KEY SHARE on PostgreSQL, so a concurrent run delete waits for us."""

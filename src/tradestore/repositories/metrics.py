@@ -25,8 +25,9 @@ from tradestore.analytics.metrics import (
     MetricValues,
     compute_metrics,
 )
+from tradestore.analytics.results import Rows, paginate
 from tradestore.dialects import upsert_insert
-from tradestore.errors import BotNotFound, IntegrityViolation, ValidationError
+from tradestore.errors import BotNotFound, IntegrityViolation, NotFound, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import ALL_STRATEGIES, PerformanceMetric, PortfolioSnapshot
@@ -174,9 +175,18 @@ class MetricsRepository(BotScopedRepository):
         return self.record(date_, dataclasses.replace(values, **fitted), strategy=strategy)
 
     @translated
-    def get(
+    def get(self, metric_date: dt.date, *, strategy: str | None = ALL_STRATEGIES) -> MetricRecord:
+        """The row of that day and strategy; ``NotFound`` naming both when there is none."""
+        found = self.find(metric_date, strategy=strategy)
+        if found is None:
+            raise NotFound("metrics", (metric_date, self._strategy_key(strategy)))
+        return found
+
+    @translated
+    def find(
         self, metric_date: dt.date, *, strategy: str | None = ALL_STRATEGIES
     ) -> MetricRecord | None:
+        """The row of that day and strategy, or None when there is none."""
         date_ = validation.day("metric_date", metric_date, allow_none=False)
         row = self._db.execute(
             select(*_COLUMNS).where(
@@ -205,7 +215,9 @@ class MetricsRepository(BotScopedRepository):
         end: dt.date | None = None,
         *,
         strategy: str | None = ALL_STRATEGIES,
-    ) -> list[MetricRecord]:
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Rows[MetricRecord]:
         """Rows with start <= metric_date <= end, oldest first."""
         stmt = select(*_COLUMNS).where(
             _M.c.bot_id == self._bot_id, _M.c.strategy == self._strategy_key(strategy)
@@ -216,7 +228,8 @@ class MetricsRepository(BotScopedRepository):
             stmt = stmt.where(_M.c.metric_date >= first)
         if last is not None:
             stmt = stmt.where(_M.c.metric_date <= last)
-        return [_record(row) for row in self._db.execute(stmt.order_by(_M.c.metric_date))]
+        stmt = paginate(stmt.order_by(_M.c.metric_date), limit=limit, offset=offset)
+        return Rows(MetricRecord, (_record(row) for row in self._db.execute(stmt)))
 
     @translated
     def strategies(self) -> list[str]:

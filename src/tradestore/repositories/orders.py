@@ -32,11 +32,13 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, case, func, select
+from sqlalchemy import Table, select
 from sqlalchemy.sql import Select
 
 from tradestore import orders_state
 from tradestore.analytics import orders as orders_read
+from tradestore.analytics.orders import DailyFillRate, OrderFillStats, SlippageByOrderType
+from tradestore.analytics.results import Rows, paginate
 from tradestore.db.errors import translate_errors
 from tradestore.db.executor import Executor
 from tradestore.errors import (
@@ -58,13 +60,10 @@ from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.repositories.fill_import import FillImport
 from tradestore.repositories.order_accounting import LockedOrder, fast_money, order_changes
 from tradestore.repositories.order_records import (
-    DailyFillRate,
     FillRecord,
     IngestReport,
-    OrderFillStats,
     OrderRecord,
     RecordedFill,
-    SlippageByType,
 )
 from tradestore.types import (
     Amount,
@@ -73,8 +72,6 @@ from tradestore.types import (
     OrderStatus,
     OrderType,
     TimeInForce,
-    fit_aggregate,
-    from_db_number,
     utcnow,
 )
 from tradestore.validation import (
@@ -100,8 +97,12 @@ __all__ = [
     "OrderRecord",
     "OrderRepository",
     "RecordedFill",
+    "SlippageByOrderType",
     "SlippageByType",
 ]
+
+#: Deprecated name of ``SlippageByOrderType`` (the rows of ``average_slippage_by_order_type``).
+SlippageByType = SlippageByOrderType
 
 _ZERO = Decimal(0)
 _CLIENT_ID_LENGTH = 128
@@ -606,7 +607,7 @@ class OrderRepository(BotScopedRepository):
         position_id: str | None = None,
         limit: int | None = None,
         offset: int = 0,
-    ) -> list[OrderRecord]:
+    ) -> Rows[OrderRecord]:
         """Non-terminal orders (pending, new, accepted, partially_filled), oldest first."""
         statement: Select[Any] = select(*sql.ORDER_COLUMNS).where(_O.c.bot_id == self._bot_id)
         if status is not None:
@@ -630,15 +631,15 @@ class OrderRepository(BotScopedRepository):
             statement = statement.where(
                 _O.c.position_id == required_text("position_id", position_id)
             )
-        statement = _paginate(
+        statement = paginate(
             statement.order_by(_O.c.submitted_at, _O.c.order_id), limit=limit, offset=offset
         )
         with translate_errors():
             rows = self._db.execute(statement).all()
-        return [OrderRecord(*row) for row in rows]
+        return Rows(OrderRecord, (OrderRecord(*row) for row in rows))
 
     @translated
-    def fills(self, order_id: str) -> list[FillRecord]:
+    def fills(self, order_id: str) -> Rows[FillRecord]:
         """The order's fills in execution order; ``OrderNotFound`` for another bot's order."""
         order_id = required_text("order_id", order_id)
         statement = (
@@ -651,7 +652,7 @@ class OrderRepository(BotScopedRepository):
             rows = connection.execute(statement).all()
             if not rows:
                 self._fetch(connection, order_id)  # raises OrderNotFound
-        return [FillRecord(*row) for row in rows]
+        return Rows(FillRecord, (FillRecord(*row) for row in rows))
 
     # --- common queries -------------------------------------------------------------------
 
@@ -662,12 +663,14 @@ class OrderRepository(BotScopedRepository):
         since: dt.date | None = None,
         until: dt.date | None = None,
         limit: int | None = None,
-    ) -> list[DailyFillRate]:
+    ) -> Rows[DailyFillRate]:
         """Orders per UTC submission day and the share that ended ``filled``, newest first.
 
         As the source query counts them: an order partially filled and then cancelled is not
         filled.
-        ``since`` / ``until`` are inclusive days. The query is ``analytics.orders``'.
+        ``since`` / ``until`` are inclusive days; ``limit`` keeps the newest days. The query
+        and the row type are ``analytics.orders``' (``uow.analytics.daily_fill_rate`` windows
+        by ``days`` and ``now`` instead).
         """
         start = None if since is None else _day_start("since", since)
         end = (
@@ -677,29 +680,16 @@ class OrderRepository(BotScopedRepository):
         )
         page = integer("limit", limit, minimum=1)
         with translate_errors():
-            rows = orders_read.daily_fill_rate(
+            return orders_read.daily_fill_rate(
                 self._db, bot_id=self._bot_id, since=start, until=end, limit=page
             )
-        return [
-            DailyFillRate(
-                day=row.date, orders=row.orders, filled=row.filled, fill_rate=row.fill_rate
-            )
-            for row in rows
-        ]
 
     @translated
-    def average_slippage_by_order_type(self) -> list[SlippageByType]:
-        """The "average slippage by order type" query: the plain mean over orders."""
+    def average_slippage_by_order_type(self) -> Rows[SlippageByOrderType]:
+        """The "average slippage by order type" query: the plain mean over orders
+        (``uow.analytics.slippage_by_order_type``, the same rows)."""
         with translate_errors():
-            rows = orders_read.slippage_by_order_type(self._db, bot_id=self._bot_id)
-        return [
-            SlippageByType(
-                order_type=row.order_type,
-                orders=row.orders,
-                avg_slippage=_average(row.avg_slippage, self._dialect),
-            )
-            for row in rows
-        ]
+            return orders_read.slippage_by_order_type(self._db, bot_id=self._bot_id)
 
     @translated
     def fill_stats(
@@ -709,73 +699,23 @@ class OrderRepository(BotScopedRepository):
         ticker: str | None = None,
         limit: int | None = None,
         offset: int = 0,
-    ) -> list[OrderFillStats]:
-        """Per-order fill statistics (v_order_fill_stats), latest fill first.
+    ) -> Rows[OrderFillStats]:
+        """Per-order fill statistics (v_order_fill_stats), latest fill first: the rows of
+        ``uow.analytics.order_fill_stats``, also by ticker and paginated.
 
         Orders without fills are left out, as in the view (an inner join).
         """
-        best = case((_O.c.side == OrderSide.BUY, func.min(_F.c.price)), else_=func.max(_F.c.price))
-        worst = case((_O.c.side == OrderSide.BUY, func.max(_F.c.price)), else_=func.min(_F.c.price))
-        last = func.max(_F.c.filled_at)
-        statement: Select[Any] = (
-            select(
-                _O.c.order_id,
-                _O.c.ticker,
-                _O.c.side,
-                _O.c.status,
-                _O.c.quantity,
-                _O.c.filled_quantity,
-                func.count().label("num_fills"),
-                _O.c.filled_avg_price,
-                best.label("best"),
-                worst.label("worst"),
-                _O.c.commission,
-                func.min(_F.c.filled_at).label("first_fill_at"),
-                last.label("last_fill_at"),
-            )
-            .select_from(
-                _O.join(_F, and_(_F.c.bot_id == _O.c.bot_id, _F.c.order_id == _O.c.order_id))
-            )
-            .where(_O.c.bot_id == self._bot_id)
-            .group_by(
-                _O.c.order_id,
-                _O.c.ticker,
-                _O.c.side,
-                _O.c.status,
-                _O.c.quantity,
-                _O.c.filled_quantity,
-                _O.c.filled_avg_price,
-                _O.c.commission,
-            )
-            .order_by(last.desc(), _O.c.order_id)
-        )
-        if order_id is not None:
-            statement = statement.where(_O.c.order_id == required_text("order_id", order_id))
-        if ticker is not None:
-            statement = statement.where(
-                _O.c.ticker == required_text("ticker", ticker, max_length=_TICKER_LENGTH)
-            )
-        statement = _paginate(statement, limit=limit, offset=offset)
         with translate_errors():
-            rows = self._db.execute(statement).all()
-        return [
-            OrderFillStats(
-                order_id=row.order_id,
-                ticker=row.ticker,
-                side=row.side,
-                status=row.status,
-                quantity=row.quantity,
-                filled_quantity=row.filled_quantity,
-                num_fills=int(row.num_fills),
-                avg_fill_price=row.filled_avg_price,
-                best_fill_price=row.best,
-                worst_fill_price=row.worst,
-                commission=row.commission,
-                first_fill_at=row.first_fill_at,
-                last_fill_at=row.last_fill_at,
+            return orders_read.order_fill_stats(
+                self._db,
+                bot_id=self._bot_id,
+                order_id=None if order_id is None else required_text("order_id", order_id),
+                ticker=None
+                if ticker is None
+                else required_text("ticker", ticker, max_length=_TICKER_LENGTH),
+                limit=limit,
+                offset=offset,
             )
-            for row in rows
-        ]
 
 
 # --- helpers: submit -------------------------------------------------------------------------
@@ -865,27 +805,7 @@ def _record_params(record: OrderRecord) -> dict[str, Any]:
 # --- helpers: reads --------------------------------------------------------------------------
 
 
-def _paginate(statement: Select[Any], *, limit: int | None, offset: int) -> Select[Any]:
-    limit = integer("limit", limit, minimum=1)
-    offset_value = integer("offset", offset, minimum=0, allow_none=False)
-    if limit is not None:
-        statement = statement.limit(limit)
-    if offset_value:
-        statement = statement.offset(offset_value)
-    return statement
-
-
 def _day_start(field: str, value: Any) -> dt.datetime:
     day_ = valid_day(field, value, allow_none=False)
     assert day_ is not None
     return dt.datetime(day_.year, day_.month, day_.day, tzinfo=dt.UTC)
-
-
-def _average(value: Any, dialect: str) -> Decimal:
-    """An AVG() of amounts: rounded like a stored amount, without trailing zeros."""
-    amount = from_db_number(value)
-    assert amount is not None
-    amount = fit_aggregate(amount, dialect)
-    if amount == amount.to_integral_value():
-        return amount.quantize(Decimal(1))
-    return amount.normalize()

@@ -52,6 +52,7 @@ from sqlalchemy.types import TypeEngine
 
 from tradestore import pnl, validation
 from tradestore.analytics import positions as positions_read
+from tradestore.analytics.results import Rows, paginate
 from tradestore.db.executor import Prepared
 from tradestore.errors import (
     BotNotFound,
@@ -81,7 +82,6 @@ from tradestore.types import (
 )
 
 MAX_TICKER_LENGTH: Final = 32
-MAX_PAGE_SIZE: Final = 10_000
 
 
 @dataclass(frozen=True)
@@ -639,7 +639,7 @@ class PositionRepository(BotScopedRepository):
         order_by: str = "opened_at",
         limit: int | None = None,
         offset: int = 0,
-    ) -> list[PositionRecord]:
+    ) -> Rows[PositionRecord]:
         """Open positions, filtered and paginated.
 
         ``order_by`` is a column name, ``-`` prefixed for descending: opened_at, updated_at,
@@ -656,8 +656,8 @@ class PositionRepository(BotScopedRepository):
         if side is not None:
             stmt = stmt.where(_P.c.side == validation.choice("side", side, PositionSide))
         stmt = stmt.order_by(column.desc() if descending else column.asc(), _P.c.position_id)
-        stmt = _paginate(stmt, limit, offset)
-        return [_position(row) for row in self._db.execute(stmt)]
+        stmt = paginate(stmt, limit=limit, offset=offset)
+        return Rows(PositionRecord, (_position(row) for row in self._db.execute(stmt)))
 
     @translated
     def list_closed(
@@ -669,10 +669,13 @@ class PositionRepository(BotScopedRepository):
         position_id: str | None = None,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
-        limit: int | None = 100,
+        limit: int | None = None,
         offset: int = 0,
-    ) -> list[ClosedPositionRecord]:
-        """Closed positions (and closed parts), newest first; ``since`` <= closed_at < ``until``."""
+    ) -> Rows[ClosedPositionRecord]:
+        """Closed positions (and closed parts), newest first; ``since`` <= closed_at < ``until``.
+
+        Every row unless ``limit`` is given.
+        """
         stmt = select(*_CLOSED_COLUMNS).where(_C.c.bot_id == self._bot_id)
         stmt = _ticker_strategy_filter(stmt, _C, ticker=ticker, strategy=strategy)
         if exit_reason is not None:
@@ -685,8 +688,8 @@ class PositionRepository(BotScopedRepository):
             )
         stmt = _closed_window(stmt, since, until)
         stmt = stmt.order_by(_C.c.closed_at.desc(), _C.c.closed_position_id.desc())
-        stmt = _paginate(stmt, limit, offset)
-        return [_closed(row) for row in self._db.execute(stmt)]
+        stmt = paginate(stmt, limit=limit, offset=offset)
+        return Rows(ClosedPositionRecord, (_closed(row) for row in self._db.execute(stmt)))
 
     # --- common queries ---------------------------------------------------------------------
 
@@ -732,12 +735,14 @@ class PositionRepository(BotScopedRepository):
         strategy: str | None = None,
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
-    ) -> list[ClosedPositionRecord]:
-        """Closed rows by realized_pnl, highest first (``ORDER BY realized_pnl DESC``)."""
+    ) -> Rows[ClosedPositionRecord]:
+        """Closed rows by realized_pnl, highest first (``ORDER BY realized_pnl DESC``): the
+        query of ``uow.analytics.best_performers``, with the whole closed rows."""
         stmt = positions_read.best_performers_query(
             *_CLOSED_COLUMNS, criteria=self._closed_criteria(strategy, since, until), limit=None
         )
-        return [_closed(row) for row in self._db.execute(_paginate(stmt, limit, 0))]
+        rows = self._db.execute(paginate(stmt, limit=limit))
+        return Rows(ClosedPositionRecord, (_closed(row) for row in rows))
 
     @translated
     def total_realized_pnl(
@@ -910,14 +915,4 @@ def _ticker_strategy_filter(
             table.c.strategy
             == validation.required_text("strategy", strategy, max_length=MAX_STRATEGY_LENGTH)
         )
-    return stmt
-
-
-def _paginate(stmt: Any, limit: int | None, offset: int) -> Any:
-    limit_ = validation.integer("limit", limit, minimum=1, maximum=MAX_PAGE_SIZE)
-    offset_ = validation.integer("offset", offset, minimum=0, allow_none=False)
-    if limit_ is not None:
-        stmt = stmt.limit(limit_)
-    if offset_:
-        stmt = stmt.offset(offset_)
     return stmt

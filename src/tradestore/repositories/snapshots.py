@@ -12,8 +12,10 @@ from typing import Any, Final, cast
 from sqlalchemy import Table, bindparam, select
 
 from tradestore import validation
+from tradestore.analytics.portfolio import EquityPoint, equity_curve
+from tradestore.analytics.results import Rows, paginate
 from tradestore.dialects import upsert_insert
-from tradestore.errors import BotNotFound, IntegrityViolation, ValidationError
+from tradestore.errors import BotNotFound, IntegrityViolation, NotFound, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.trading import PortfolioSnapshot
 from tradestore.repositories._clock import database_now
@@ -49,16 +51,6 @@ class SnapshotRecord:
     losses_today: int
     created_at: dt.datetime
     updated_at: dt.datetime
-
-
-@dataclass(frozen=True)
-class EquityPoint:
-    """One point of the equity curve (v_equity_curve, plus the daily return)."""
-
-    snapshot_date: dt.date
-    total_equity: Decimal
-    daily_return_pct: float | None
-    cumulative_return_pct: float | None
 
 
 _S = cast(Table, PortfolioSnapshot.__table__)
@@ -184,7 +176,16 @@ class SnapshotRepository(BotScopedRepository):
         return SnapshotRecord(*row)
 
     @translated
-    def get(self, snapshot_date: dt.date) -> SnapshotRecord | None:
+    def get(self, snapshot_date: dt.date) -> SnapshotRecord:
+        """The bot's snapshot of that day; ``NotFound`` naming the date when there is none."""
+        found = self.find(snapshot_date)
+        if found is None:
+            raise NotFound("snapshot", snapshot_date)
+        return found
+
+    @translated
+    def find(self, snapshot_date: dt.date) -> SnapshotRecord | None:
+        """The bot's snapshot of that day, or None when there is none."""
         date_ = validation.day("snapshot_date", snapshot_date, allow_none=False)
         row = self._db.execute(
             select(*_SNAPSHOT_COLUMNS).where(
@@ -205,40 +206,40 @@ class SnapshotRepository(BotScopedRepository):
 
     @translated
     def history(
-        self, start: dt.date | None = None, end: dt.date | None = None
-    ) -> list[SnapshotRecord]:
+        self,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        *,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Rows[SnapshotRecord]:
         """Snapshots with start <= snapshot_date <= end (either bound optional), oldest first."""
-        stmt = self._window(select(*_SNAPSHOT_COLUMNS), start, end)
-        return [SnapshotRecord(*row) for row in self._db.execute(stmt)]
-
-    @translated
-    def equity_curve(
-        self, start: dt.date | None = None, end: dt.date | None = None
-    ) -> list[EquityPoint]:
-        """(date, equity, daily and cumulative return) from start to end inclusive."""
-        stmt = self._window(
-            select(
-                _S.c.snapshot_date,
-                _S.c.total_equity,
-                _S.c.daily_return_pct,
-                _S.c.cumulative_return_pct,
-            ),
-            start,
-            end,
-        )
-        return [EquityPoint(*row) for row in self._db.execute(stmt)]
-
-    def _window(self, stmt: Any, start: dt.date | None, end: dt.date | None) -> Any:
-        first = validation.day("start", start)
-        last = validation.day("end", end)
-        if first is not None and last is not None and last < first:
-            raise ValidationError("end", last, f"before start {first}")
-        stmt = stmt.where(_S.c.bot_id == self._bot_id)
+        first, last = self._window(start, end)
+        stmt = select(*_SNAPSHOT_COLUMNS).where(_S.c.bot_id == self._bot_id)
         if first is not None:
             stmt = stmt.where(_S.c.snapshot_date >= first)
         if last is not None:
             stmt = stmt.where(_S.c.snapshot_date <= last)
-        return stmt.order_by(_S.c.snapshot_date)
+        stmt = paginate(stmt.order_by(_S.c.snapshot_date), limit=limit, offset=offset)
+        return Rows(SnapshotRecord, (SnapshotRecord(*row) for row in self._db.execute(stmt)))
+
+    @translated
+    def equity_curve(
+        self, start: dt.date | None = None, end: dt.date | None = None
+    ) -> Rows[EquityPoint]:
+        """The bot's equity per day from start to end inclusive: ``uow.analytics.equity_curve``
+        (``v_equity_curve``), the one equity curve."""
+        first, last = self._window(start, end)
+        return equity_curve(self._db, bot_id=self._bot_id, start=first, end=last)
+
+    def _window(
+        self, start: dt.date | None, end: dt.date | None
+    ) -> tuple[dt.date | None, dt.date | None]:
+        first = validation.day("start", start)
+        last = validation.day("end", end)
+        if first is not None and last is not None and last < first:
+            raise ValidationError("end", last, f"before start {first}")
+        return first, last
 
     def _derive(self, values: dict[str, Any], snapshot_date: dt.date) -> None:
         previous, first, starting_balance = self._db.execute(

@@ -33,6 +33,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
+from tradestore.analytics.results import Rows, paginate
 from tradestore.analytics.training import HyperparameterScore, best_hyperparameters
 from tradestore.db.executor import Executor
 from tradestore.dialects import upsert_insert
@@ -89,7 +90,6 @@ INT64_MAX: Final = 2**63 - 1
 EPISODE_CHUNK: Final = 20_000
 #: Rows per query in ``iter_episodes``.
 DEFAULT_BATCH: Final = 10_000
-MAX_LIST: Final = 10_000
 #: Rows per query of the reward curve on SQLite (see ``_pages``).
 _CURVE_PAGE: Final = 20_000
 _FLOAT_INDEXES: Final = tuple(
@@ -542,8 +542,9 @@ class TrainingRepository:
         *,
         limit: int = 5,
         ascending: bool = False,
-    ) -> list[HyperparameterScore]:
-        """The "best hyperparameters for PPO" query (see ``analytics.training``)."""
+    ) -> Rows[HyperparameterScore]:
+        """The "best hyperparameters for PPO" query: ``uow.analytics.best_hyperparameters``
+        with ``by`` and ``ascending``."""
         return best_hyperparameters(
             self._db,
             algorithm,
@@ -605,7 +606,7 @@ class TrainingRepository:
         start: int | None = None,
         stop: int | None = None,
         limit: int | None = None,
-    ) -> builtins.list[Episode]:
+    ) -> Rows[Episode]:
         """The run's episodes in order; ``every=k`` keeps episode numbers divisible by k.
 
         ``start`` is inclusive, ``stop`` exclusive (episode numbers, like ``range``).
@@ -617,7 +618,7 @@ class TrainingRepository:
         result: builtins.list[Episode] = []
         for page in self._pages(scope, _EPISODE_COLUMNS, DEFAULT_BATCH, limit=most):
             result += self._episodes_of(page)
-        return result
+        return Rows(Episode, result)
 
     def iter_episodes(
         self,
@@ -821,19 +822,22 @@ class TrainingRepository:
         model_name: str | None = None,
         started_after: dt.datetime | None = None,
         started_before: dt.datetime | None = None,
-        limit: int = 100,
+        limit: int | None = None,
         offset: int = 0,
-    ) -> builtins.list[Run]:
-        """Runs newest first; ``started_after`` is inclusive, ``started_before`` exclusive."""
+    ) -> Rows[Run]:
+        """Runs newest first; ``started_after`` is inclusive, ``started_before`` exclusive.
+
+        Every run unless ``limit`` is given (``count`` says how many there are).
+        """
         statement = select(*_RUN_COLUMNS)
         for condition in _run_filters(algorithm, status, model_name, started_after, started_before):
             statement = statement.where(condition)
-        statement = (
-            statement.order_by(TrainingRun.start_time.desc(), TrainingRun.run_id)
-            .limit(integer("limit", limit, minimum=1, maximum=MAX_LIST, allow_none=False))
-            .offset(integer("offset", offset, minimum=0, allow_none=False))
+        statement = paginate(
+            statement.order_by(TrainingRun.start_time.desc(), TrainingRun.run_id),
+            limit=limit,
+            offset=offset,
         )
-        return [_run_from_row(row) for row in self._db.execute(statement)]
+        return Rows(Run, (_run_from_row(row) for row in self._db.execute(statement)))
 
     # --- helpers -------------------------------------------------------------------------
 
