@@ -33,7 +33,6 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, Pending
 from sqlalchemy.orm import Session, sessionmaker
 from sqlalchemy.pool import PoolResetState, StaticPool
 
-from tradestore._pgconnect import masked_connection_factory
 from tradestore.config import (
     DEFAULT_URL,
     mask_text,
@@ -44,6 +43,9 @@ from tradestore.config import (
     split_secret_query,
     sqlite_path,
 )
+from tradestore.db.pgconnect import masked_connection_factory
+from tradestore.db.retry import NO_RETRY, Retrying, RetryPolicy, is_connection_lost, is_transient
+from tradestore.db.types import encode_json
 from tradestore.errors import (
     CommitOutcomeUnknown,
     ConfigurationError,
@@ -58,9 +60,7 @@ from tradestore.errors import (
     TransactionAborted,
     TransientDatabaseError,
 )
-from tradestore.retry import NO_RETRY, Retrying, RetryPolicy, is_connection_lost, is_transient
 from tradestore.thread_sessions import ThreadSession, ThreadSessions, driver_in_transaction
-from tradestore.types import encode_json
 from tradestore.unit_of_work import UnitOfWork, forget_failure
 from tradestore.unit_of_work import failure as uow_failure
 

@@ -33,9 +33,9 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 from sqlalchemy.engine import URL
 
 from tradestore.config import mask_text, mask_url, resolve_url, secret_fragments, sqlite_path
+from tradestore.domain.enums import MigrationStatus
 from tradestore.errors import ConfigurationError, MigrationError
 from tradestore.models import Base, MigrationHistory
-from tradestore.types import MigrationStatus
 
 VERSION_TABLE = "tradestore_alembic_version"
 #: Arbitrary but fixed: the key of the PostgreSQL advisory lock held while migrating.
@@ -162,7 +162,7 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     """
     if type_ != "type":
         return False
-    from tradestore.types import Money, Real, UTCDateTime
+    from tradestore.db.types import Money, Real, UTCDateTime
 
     if isinstance(obj, Money):
         return "sa.Numeric(precision=38, scale=18)"

@@ -221,7 +221,7 @@ THROWAWAY = '''
 import sqlalchemy as sa
 from alembic import op
 
-from tradestore.views import preserved_views
+from tradestore.db.view_ddl import preserved_views
 
 revision = "0007"
 down_revision = "0006"

@@ -67,11 +67,12 @@ from tradestore.analytics.training import (
     RunWithHyperparameters,
     TrainingSummary,
 )
+from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus
+from tradestore.domain.timestamps import utcnow
+from tradestore.domain.validation import day, instant, integer, optional_text, required_text, room
 from tradestore.errors import ValidationError
 from tradestore.models import ALL_STRATEGIES
 from tradestore.repositories._integrity import translated
-from tradestore.types import Algorithm, EvaluationType, RunStatus, utcnow
-from tradestore.validation import day, instant, integer, optional_text, required_text, room
 
 if TYPE_CHECKING:
     import pandas

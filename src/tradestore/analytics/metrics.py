@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any, TypeVar
 
-from tradestore.types import MONEY_CONTEXT
+from tradestore.domain.money import MONEY_CONTEXT
 
 #: Trading days per year: the default annualisation factor.
 TRADING_DAYS_PER_YEAR = 252

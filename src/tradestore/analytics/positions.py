@@ -17,16 +17,18 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, func, select, type_coerce
 from sqlalchemy.orm import Session
 
-from tradestore import validation
 from tradestore.analytics import metrics, schema
 from tradestore.analytics._sql import DerivedMoney
 from tradestore.analytics.metrics import TradeStatistics
 from tradestore.analytics.results import Rows
-from tradestore.dialects import dialect_name
+from tradestore.db.dialects import dialect_name
+from tradestore.db.types import Real
+from tradestore.domain import validation
+from tradestore.domain.enums import ExitReason, PositionSide
+from tradestore.domain.money import fit, fit_aggregate
 from tradestore.models import ClosedPosition, Position
 from tradestore.models.positions import MAX_STRATEGY_LENGTH
 from tradestore.repositories._money import exact_sums
-from tradestore.types import ExitReason, PositionSide, Real, fit, fit_aggregate
 
 # --- views ---------------------------------------------------------------------------------
 

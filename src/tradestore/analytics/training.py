@@ -5,8 +5,8 @@ The leaderboard (``v_agent_leaderboard``), the algorithm comparison, the trainin
 hyperparameters for an algorithm, and the active ensembles (``v_current_ensemble``).
 
 Every function is one SQL statement that runs the same on SQLite and PostgreSQL and follows
-``tradestore.floats``' rule for NaN and infinities: a NaN metric is undefined, so it is skipped
-by averages and maxima and never ranked; ±inf are values.
+``tradestore.domain.floats``' rule for NaN and infinities: a NaN metric is undefined, so it is
+skipped by averages and maxima and never ranked; ±inf are values.
 
 "The evaluation of a run" means its latest evaluation of the requested type (latest
 ``evaluation_date``, then latest recorded): a run evaluated on validation data every week
@@ -25,16 +25,12 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, String, and_, case, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import Session, aliased
 
+from tradestore.db.float_sql import average, defined, defined_count, maximum, nan_literal, sort_key
+from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus, WeightingMethod
+from tradestore.domain.floats import fix_aggregate
+from tradestore.domain.validation import algorithm as valid_algorithm
+from tradestore.domain.validation import choice, integer, required_text
 from tradestore.errors import ValidationError
-from tradestore.floats import (
-    average,
-    defined,
-    defined_count,
-    fix_aggregate,
-    maximum,
-    nan_literal,
-    sort_key,
-)
 from tradestore.models.training import (
     AgentPerformance,
     EnsembleWeight,
@@ -42,9 +38,6 @@ from tradestore.models.training import (
     TrainingRun,
 )
 from tradestore.repositories.evaluations import COUNT_METRICS, FLOAT_METRICS
-from tradestore.types import Algorithm, EvaluationType, RunStatus, WeightingMethod
-from tradestore.validation import algorithm as valid_algorithm
-from tradestore.validation import choice, integer, required_text
 
 #: Metrics ``best_hyperparameters`` and the leaderboard can rank by (agent_performance columns):
 #: every float metric and the trade counts (``num_episodes`` describes the evaluation, not the

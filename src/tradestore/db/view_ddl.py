@@ -10,7 +10,7 @@ Revision 0004 creates tradestore's views with literal SQL. Two things break view
 
 **The rule**: a revision that alters a table wraps the alteration in ``preserved_views``::
 
-    from tradestore.views import preserved_views
+    from tradestore.db.view_ddl import preserved_views
 
     def upgrade() -> None:
         with preserved_views("orders"):

@@ -23,19 +23,16 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tradestore.models.base import Base, BigIntPK, Timestamps
-from tradestore.types import (
+from tradestore.db.types import JSONDocument, OpenChoice, Real, enum_column
+from tradestore.domain.enums import (
     MAX_ALGORITHM_LENGTH,
     Algorithm,
     Device,
     EvaluationType,
-    JSONDocument,
-    OpenChoice,
-    Real,
     RunStatus,
     WeightingMethod,
-    enum_column,
 )
+from tradestore.models.base import Base, BigIntPK, Timestamps
 
 
 class TrainingRun(Timestamps, Base):

@@ -33,7 +33,7 @@ from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import JSON, TypeDecorator, TypeEngine
 
 from tradestore.database import translate_errors
-from tradestore.dialects import upsert_insert
+from tradestore.db.dialects import upsert_insert
 from tradestore.errors import TradestoreError
 from tradestore.models.bots import Bot
 from tradestore.unit_of_work import note_failure, refuse_if_failed

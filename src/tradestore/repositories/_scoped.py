@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from tradestore import validation
-from tradestore.dialects import dialect_name
+from tradestore.db.dialects import dialect_name
+from tradestore.domain import validation
 
 
 class BotScopedRepository:

@@ -30,8 +30,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from tradestore import validation
-from tradestore.dialects import dialect_name, upsert_insert
+from tradestore.db.dialects import dialect_name, upsert_insert
+from tradestore.domain import validation
+from tradestore.domain.enums import TERMINAL_ORDER_STATUSES, BotMode, BotStatus, OrderStatus
+from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
 from tradestore.errors import BotNotFound, ConflictError, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
@@ -43,15 +45,6 @@ from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.repositories.order_sql import FILL_COLUMNS, ORDER_COLUMNS
 from tradestore.repositories.positions import PositionRecord, PositionRepository
 from tradestore.repositories.snapshots import SnapshotRecord, SnapshotRepository
-from tradestore.types import (
-    MONEY_CONTEXT,
-    TERMINAL_ORDER_STATUSES,
-    Amount,
-    BotMode,
-    BotStatus,
-    OrderStatus,
-    fit,
-)
 
 MAX_NAME_LENGTH: Final = 200
 MAX_BROKER_LENGTH: Final = 50

@@ -26,12 +26,10 @@ from sqlalchemy import func, insert, select, update
 from sqlalchemy.orm import Session
 
 from tradestore.analytics.training import latest_of_its_type
-from tradestore.dialects import dialect_name
-from tradestore.errors import RunNotFound, ValidationError
-from tradestore.models.training import AgentPerformance, EnsembleWeight, TrainingRun
-from tradestore.repositories._integrity import atomic, translated
-from tradestore.types import Algorithm, EvaluationType, RunStatus, WeightingMethod, utcnow
-from tradestore.validation import (
+from tradestore.db.dialects import dialect_name
+from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus, WeightingMethod
+from tradestore.domain.timestamps import utcnow
+from tradestore.domain.validation import (
     choice,
     instant,
     integer,
@@ -39,6 +37,9 @@ from tradestore.validation import (
     number,
     required_text,
 )
+from tradestore.errors import RunNotFound, ValidationError
+from tradestore.models.training import AgentPerformance, EnsembleWeight, TrainingRun
+from tradestore.repositories._integrity import atomic, translated
 
 #: |sum of weights - 1| allowed for a version.
 WEIGHT_TOLERANCE: Final = 1e-9

@@ -18,7 +18,6 @@ from sqlalchemy import Table, bindparam, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import NullType
 
-from tradestore import validation
 from tradestore.analytics.metrics import (
     TRADE_WINDOW_DAYS,
     TRADING_DAYS_PER_YEAR,
@@ -26,7 +25,10 @@ from tradestore.analytics.metrics import (
     MetricValues,
     compute_metrics,
 )
-from tradestore.dialects import upsert_insert
+from tradestore.db.dialects import upsert_insert
+from tradestore.db.types import from_db_number
+from tradestore.domain import validation
+from tradestore.domain.money import MONEY_CONTEXT, fit
 from tradestore.errors import BotNotFound, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
@@ -34,7 +36,6 @@ from tradestore.models.trading import ALL_STRATEGIES, PerformanceMetric, Portfol
 from tradestore.repositories._clock import database_now
 from tradestore.repositories._integrity import atomic, is_foreign_key_violation, translated
 from tradestore.repositories._scoped import BotScopedRepository
-from tradestore.types import MONEY_CONTEXT, fit, from_db_number
 
 MAX_STRATEGY_LENGTH: Final = 100
 

@@ -12,15 +12,16 @@ from typing import Any, Final, cast
 from sqlalchemy import Table, bindparam, select
 from sqlalchemy.exc import IntegrityError
 
-from tradestore import validation
-from tradestore.dialects import upsert_insert
+from tradestore.db.dialects import upsert_insert
+from tradestore.domain import validation
+from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
+from tradestore.domain.timestamps import utcnow
 from tradestore.errors import BotNotFound, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.trading import PortfolioSnapshot
 from tradestore.repositories._clock import database_now
 from tradestore.repositories._integrity import atomic, is_foreign_key_violation, translated
 from tradestore.repositories._scoped import BotScopedRepository
-from tradestore.types import MONEY_CONTEXT, Amount, fit, utcnow
 
 _HUNDRED: Final = Decimal(100)
 

@@ -7,7 +7,7 @@ Hyperparameters are stored once, with the run. Episodes are written in bulk
 
 Rewards, losses and run rewards may be NaN or infinite (a diverging run); they are stored and
 returned as given. Where they are combined (the reward curve's moving average) the rule of
-``tradestore.floats`` applies: NaN is skipped, ±inf follow IEEE arithmetic.
+``tradestore.domain.floats`` applies: NaN is skipped, ±inf follow IEEE arithmetic.
 """
 
 from __future__ import annotations
@@ -24,28 +24,12 @@ from sqlalchemy import ColumnElement, Executable, Row, delete, func, insert, sel
 from sqlalchemy.orm import Session
 
 from tradestore.analytics.training import HyperparameterScore, best_hyperparameters
-from tradestore.dialects import dialect_name, upsert_insert
-from tradestore.errors import (
-    DuplicateRun,
-    InvalidTransition,
-    RunInEnsemble,
-    RunNotFound,
-    ValidationError,
-)
-from tradestore.floats import moving_average
-from tradestore.models.training import (
-    AgentPerformance,
-    EnsembleWeight,
-    Hyperparameters,
-    TrainingEpisode,
-    TrainingRun,
-)
-from tradestore.repositories import episode_batch
-from tradestore.repositories._integrity import atomic, translated
-from tradestore.repositories.episode_batch import EPISODE_FIELDS
-from tradestore.types import Algorithm, Device, EvaluationType, RunStatus, utcnow
-from tradestore.validation import algorithm as valid_algorithm
-from tradestore.validation import (
+from tradestore.db.dialects import dialect_name, upsert_insert
+from tradestore.domain.enums import Algorithm, Device, EvaluationType, RunStatus
+from tradestore.domain.floats import moving_average
+from tradestore.domain.timestamps import utcnow
+from tradestore.domain.validation import algorithm as valid_algorithm
+from tradestore.domain.validation import (
     choice,
     day,
     flag,
@@ -58,7 +42,24 @@ from tradestore.validation import (
     required_text,
     rows,
 )
-from tradestore.validation import text as validated_text
+from tradestore.domain.validation import text as validated_text
+from tradestore.errors import (
+    DuplicateRun,
+    InvalidTransition,
+    RunInEnsemble,
+    RunNotFound,
+    ValidationError,
+)
+from tradestore.models.training import (
+    AgentPerformance,
+    EnsembleWeight,
+    Hyperparameters,
+    TrainingEpisode,
+    TrainingRun,
+)
+from tradestore.repositories import episode_batch
+from tradestore.repositories._integrity import atomic, translated
+from tradestore.repositories.episode_batch import EPISODE_FIELDS
 
 #: The status machine: where each status may go. Terminal statuses go nowhere.
 RUN_TRANSITIONS: Final[Mapping[RunStatus, frozenset[RunStatus]]] = {
@@ -650,7 +651,7 @@ class TrainingRepository:
 
         The average at an episode covers it and the ``window - 1`` episodes before it (also
         those before ``start``); fewer at the beginning of the run. NaN rewards are skipped,
-        ±inf follow IEEE (``tradestore.floats``), identically on both backends. ``every=k``
+        ±inf follow IEEE (``tradestore.domain.floats``), identically on both backends. ``every=k``
         returns the points whose episode number is divisible by k, for plotting long runs.
         """
         key = required_text("run_id", run_id)
@@ -680,7 +681,7 @@ class TrainingRepository:
                 .limit(width - 1)
             )
             lead = [row[1] for row in reversed(self._driver_rows(statement))]
-        if self._sqlite:  # SQLite returns a stored NaN as the text 'NaN' (types.Real)
+        if self._sqlite:  # SQLite returns a stored NaN as the text 'NaN' (db.types.Real)
             rewards, lead = _sqlite_floats(rewards), _sqlite_floats(lead)
         averages = moving_average(lead + rewards if lead else rewards, width)[len(lead) :]
         if step > 1:
@@ -844,7 +845,7 @@ class TrainingRepository:
 
 
 def _sqlite_floats(values: Sequence[Any]) -> builtins.list[Any]:
-    """SQLite returns a NaN stored by ``types.Real`` as the text 'NaN': make it a float again."""
+    """SQLite returns a NaN stored by ``db.types.Real`` as the text 'NaN': make it a float again."""
     if str in set(map(type, values)):
         return [float(v) if type(v) is str else v for v in values]
     return values if isinstance(values, builtins.list) else builtins.list(values)
