@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session, aliased
 from tradestore.db.float_sql import average, defined, defined_count, maximum, nan_literal, sort_key
 from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus, WeightingMethod
 from tradestore.domain.floats import fix_aggregate
+from tradestore.domain.metrics import COUNT_METRICS, FLOAT_METRICS
 from tradestore.domain.validation import algorithm as valid_algorithm
 from tradestore.domain.validation import choice, integer, required_text
 from tradestore.errors import ValidationError
@@ -36,8 +37,8 @@ from tradestore.models.training import (
     EnsembleWeight,
     Hyperparameters,
     TrainingRun,
+    run_filters,
 )
-from tradestore.repositories.evaluations import COUNT_METRICS, FLOAT_METRICS
 
 #: Metrics ``best_hyperparameters`` and the leaderboard can rank by (agent_performance columns):
 #: every float metric and the trade counts (``num_episodes`` describes the evaluation, not the
@@ -642,16 +643,12 @@ def runs_with_hyperparameters(
     statement per run as ``TrainingRepository.list()`` then ``hyperparameters(run_id)`` does.
     Filters as ``TrainingRepository.list``; ``limit=None`` returns every run.
     """
-    # The filters TrainingRepository.list validates with; imported here because that module
-    # imports this one.
-    from tradestore.repositories.training import _run_filters
-
     table = TrainingRun.__table__
     statement = (
         select(*(table.c[name] for name in _RUN_FIELDS), Hyperparameters.params_json)
         .select_from(table)
         .outerjoin(Hyperparameters, Hyperparameters.run_id == TrainingRun.run_id)
-        .where(*_run_filters(algorithm, status, model_name, started_after, started_before))
+        .where(*run_filters(algorithm, status, model_name, started_after, started_before))
         .order_by(TrainingRun.start_time.desc(), TrainingRun.run_id)
         .offset(_offset(offset))
     )

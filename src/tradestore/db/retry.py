@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import DBAPIError
 
+from tradestore.errors import TransientDatabaseError
+
 #: SQLSTATEs after which PostgreSQL has rolled the transaction back and a retry is safe.
 RETRYABLE_SQLSTATES = frozenset(
     {
@@ -179,8 +181,6 @@ def is_connection_lost(exc: BaseException) -> bool:
 
 def is_transient(exc: BaseException) -> bool:
     """True when the failed transaction was not applied and may be run again."""
-    from tradestore.errors import TransientDatabaseError
-
     if isinstance(exc, TransientDatabaseError):
         return True
     if not isinstance(exc, DBAPIError):

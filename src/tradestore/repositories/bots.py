@@ -31,6 +31,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from tradestore.db.dialects import dialect_name, upsert_insert
+from tradestore.db.money_sums import exact_sums
 from tradestore.domain import validation
 from tradestore.domain.enums import TERMINAL_ORDER_STATUSES, BotMode, BotStatus, OrderStatus
 from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
@@ -40,7 +41,6 @@ from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import Fill, Order
 from tradestore.repositories._clock import database_now
 from tradestore.repositories._integrity import atomic, translated
-from tradestore.repositories._money import exact_sums
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.repositories.order_sql import FILL_COLUMNS, ORDER_COLUMNS
 from tradestore.repositories.positions import PositionRecord, PositionRepository

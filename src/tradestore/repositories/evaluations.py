@@ -19,42 +19,13 @@ from sqlalchemy import ColumnElement, insert, select
 from sqlalchemy.orm import Session
 
 from tradestore.domain.enums import EvaluationType
+from tradestore.domain.metrics import COUNT_METRICS, FLOAT_METRICS
 from tradestore.domain.validation import choice, day, integer, number, required_text
 from tradestore.errors import NotFound, RunNotFound, ValidationError
 from tradestore.models.training import AgentPerformance, TrainingRun
 from tradestore.repositories._integrity import atomic, translated
 
 INT32_MAX: Final = 2**31 - 1
-
-#: Float metrics: any double, NaN and ±inf included.
-FLOAT_METRICS: Final = (
-    "total_return",
-    "total_return_pct",
-    "annualized_return",
-    "cumulative_reward",
-    "avg_episode_reward",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "calmar_ratio",
-    "max_drawdown",
-    "max_drawdown_pct",
-    "volatility",
-    "downside_deviation",
-    "avg_win",
-    "avg_loss",
-    "profit_factor",
-    "expectancy",
-    "largest_win",
-    "largest_loss",
-    "buy_and_hold_return",
-    "excess_return",
-    "information_ratio",
-    "avg_action_entropy",
-    "avg_value_estimate",
-    "policy_stability",
-)
-#: Counts: integers >= 0.
-COUNT_METRICS: Final = ("num_episodes", "total_trades", "winning_trades", "losing_trades")
 
 
 @dataclass(frozen=True, slots=True)

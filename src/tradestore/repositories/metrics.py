@@ -1,6 +1,6 @@
 """Performance metrics of one bot: stored rows, and their computation from its own data.
 
-The formulas are pure functions in ``tradestore.analytics.metrics`` (documented in
+The formulas are pure functions in ``tradestore.domain.metrics`` (documented in
 docs/metrics.md); this module selects their inputs (snapshots, closed positions), rounds the
 money amounts for the backend and upserts the row of (bot, date, strategy).
 """
@@ -18,16 +18,16 @@ from sqlalchemy import Table, bindparam, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.types import NullType
 
-from tradestore.analytics.metrics import (
+from tradestore.db.dialects import upsert_insert
+from tradestore.db.types import from_db_number
+from tradestore.domain import validation
+from tradestore.domain.metrics import (
     TRADE_WINDOW_DAYS,
     TRADING_DAYS_PER_YEAR,
     DatedEquity,
     MetricValues,
     compute_metrics,
 )
-from tradestore.db.dialects import upsert_insert
-from tradestore.db.types import from_db_number
-from tradestore.domain import validation
 from tradestore.domain.money import MONEY_CONTEXT, fit
 from tradestore.errors import BotNotFound, ValidationError
 from tradestore.models.bots import Bot

@@ -51,6 +51,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from tradestore.analytics import positions as positions_read
+from tradestore.db.money_sums import exact_sums
 from tradestore.db.types import Money, Real, UTCDateTime
 from tradestore.domain import pnl, validation
 from tradestore.domain.enums import ExitReason, PositionSide
@@ -73,7 +74,6 @@ from tradestore.models.positions import MAX_STRATEGY_LENGTH, ClosedPosition, Pos
 from tradestore.prepared import Prepared
 from tradestore.repositories._clock import sqlite_now_literal
 from tradestore.repositories._integrity import insert_for_registered_bot, translated
-from tradestore.repositories._money import exact_sums
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.unit_of_work import note_failure
 

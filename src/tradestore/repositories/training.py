@@ -56,6 +56,7 @@ from tradestore.models.training import (
     Hyperparameters,
     TrainingEpisode,
     TrainingRun,
+    run_filters,
 )
 from tradestore.repositories import episode_batch
 from tradestore.repositories._integrity import atomic, translated
@@ -458,7 +459,7 @@ class TrainingRepository:
     ) -> int:
         """How many runs ``list`` would return without pagination."""
         statement = select(func.count()).select_from(TrainingRun)
-        for condition in _run_filters(algorithm, status, model_name, started_after, started_before):
+        for condition in run_filters(algorithm, status, model_name, started_after, started_before):
             statement = statement.where(condition)
         return int(self._session.execute(statement).scalar_one())
 
@@ -820,7 +821,7 @@ class TrainingRepository:
     ) -> builtins.list[Run]:
         """Runs newest first; ``started_after`` is inclusive, ``started_before`` exclusive."""
         statement = select(*_RUN_COLUMNS)
-        for condition in _run_filters(algorithm, status, model_name, started_after, started_before):
+        for condition in run_filters(algorithm, status, model_name, started_after, started_before):
             statement = statement.where(condition)
         statement = (
             statement.order_by(TrainingRun.start_time.desc(), TrainingRun.run_id)
@@ -858,29 +859,6 @@ def _new_run_id() -> str:
 def _check_window(prefix: str, first: dt.date | None, last: dt.date | None) -> None:
     if first is not None and last is not None and last < first:
         raise ValidationError(f"{prefix}_end_date", last, f"before {prefix}_start_date {first}")
-
-
-def _run_filters(
-    algorithm: Algorithm | str | None,
-    status: RunStatus | str | None,
-    model_name: str | None,
-    started_after: dt.datetime | None,
-    started_before: dt.datetime | None,
-) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if algorithm is not None:
-        conditions.append(TrainingRun.algorithm == valid_algorithm("algorithm", algorithm))
-    if status is not None:
-        conditions.append(TrainingRun.status == choice("status", status, RunStatus))
-    if model_name is not None:
-        conditions.append(
-            TrainingRun.model_name == required_text("model_name", model_name, max_length=200)
-        )
-    if started_after is not None:
-        conditions.append(TrainingRun.start_time >= instant("started_after", started_after))
-    if started_before is not None:
-        conditions.append(TrainingRun.start_time < instant("started_before", started_before))
-    return conditions
 
 
 @dataclass(frozen=True, slots=True)
