@@ -29,6 +29,7 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests migrations scripts benchmarks examples
 	$(VENV)/bin/ruff format --check src tests migrations scripts benchmarks examples
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 bench: $(STAMP)
 	$(PY) -m benchmarks

@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 from benchmarks.harness import fresh_database, postgres_admin_url
-from tradestore.analytics.metrics import compute_metrics
+from tradestore.domain.metrics import compute_metrics
 
 DAYS = 2_148
 REPEAT = 31

@@ -47,7 +47,7 @@ from sqlalchemy import text
 from benchmarks import replay
 from benchmarks.harness import Result, fresh_database, note, postgres_admin_url, report
 from tradestore import Database
-from tradestore.types import MONEY_CONTEXT, fit
+from tradestore.domain.money import MONEY_CONTEXT, fit
 
 BOT = "bench-bot"
 UNITS_PER_SAMPLE = int(os.environ.get("TRADESTORE_BENCH_UNITS", "300"))

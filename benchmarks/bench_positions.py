@@ -40,8 +40,8 @@ from sqlalchemy import bindparam, update
 from benchmarks import replay
 from benchmarks.harness import Result, fresh_database, note, postgres_admin_url, report
 from tradestore import Database
+from tradestore.domain.money import MONEY_CONTEXT, fit
 from tradestore.models import Bot
-from tradestore.types import MONEY_CONTEXT, fit
 
 BOT = "bench"
 REPEAT = int(os.environ.get("TRADESTORE_BENCH_REPEAT", "9"))

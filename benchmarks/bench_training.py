@@ -41,7 +41,7 @@ from sqlalchemy import event, insert, text
 from benchmarks.harness import Result, fresh_database, postgres_admin_url, report
 from tradestore import Database
 from tradestore.analytics.training import agent_leaderboard, training_summary
-from tradestore.floats import moving_average
+from tradestore.domain.floats import moving_average
 from tradestore.models.training import AgentPerformance, TrainingRun
 from tradestore.repositories import episode_batch
 from tradestore.repositories.evaluations import EvaluationRepository

@@ -1,4 +1,4 @@
-"""Metric values worked out independently of ``tradestore.analytics.metrics``: 60-digit Decimal
+"""Metric values worked out independently of ``tradestore.domain.metrics``: 60-digit Decimal
 arithmetic on the Decimal equity (exact Fractions where the data stay small), rounded to a
 float only at the end. docs/reference/metrics.md is the specification; nothing
 here shares code with the implementation, so an error in its float algorithms (rounded means,

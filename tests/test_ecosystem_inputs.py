@@ -18,8 +18,8 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tradestore import Database
+from tradestore.domain.money import MONEY_CONTEXT, fit, to_decimal
 from tradestore.errors import NaiveDatetimeError, PrecisionError, ValidationError
-from tradestore.types import MONEY_CONTEXT, fit, to_decimal
 
 np = pytest.importorskip("numpy", reason="the pandas extra")
 pd = pytest.importorskip("pandas", reason="the pandas extra")

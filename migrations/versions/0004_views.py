@@ -11,7 +11,7 @@ The SQL lives in this file and nowhere else, deliberately: a revision must creat
 objects on the day it is applied as on the day it was written, so it imports nothing from
 tradestore. The read side (``tradestore.analytics``) declares the columns it reads and a test
 compares those declarations with the views this file creates. A later revision that changes
-a table under these views keeps them alive with ``tradestore.views.preserved_views`` (see
+a table under these views keeps them alive with ``tradestore.db.view_ddl.preserved_views`` (see
 that module), and a later revision that changes a view writes the new SQL out in full.
 
 Indexes: the ones ``benchmarks/bench_indexes.py`` showed the common queries need at scale

@@ -23,7 +23,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from tradestore.views import PreservedViews, preserved_views
+from tradestore.db.view_ddl import PreservedViews, preserved_views
 
 revision: str = "0005"
 down_revision: str | Sequence[str] | None = "0004"

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from tradestore.views import preserved_views
+from tradestore.db.view_ddl import preserved_views
 
 revision: str = "0006"
 down_revision: str | Sequence[str] | None = "0005"

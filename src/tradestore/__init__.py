@@ -14,7 +14,7 @@ pins it and checks that each name is documented.
 from tradestore import errors
 from tradestore.__about__ import __version__
 from tradestore.database import Database
+from tradestore.db.retry import RetryPolicy
 from tradestore.errors import TradestoreError
-from tradestore.retry import RetryPolicy
 
 __all__ = ["Database", "RetryPolicy", "TradestoreError", "__version__", "errors"]

@@ -33,7 +33,6 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import PoolResetState, StaticPool
 
-from tradestore._pgconnect import masked_connection_factory
 from tradestore.config import (
     DEFAULT_URL,
     mask_text,
@@ -47,6 +46,9 @@ from tradestore.config import (
 from tradestore.db.connections import ThreadConnection, ThreadConnections, driver_in_transaction
 from tradestore.db.errors import UPGRADE_HINT, translate_errors
 from tradestore.db.executor import Clock, Executor, utc_now
+from tradestore.db.pgconnect import masked_connection_factory
+from tradestore.db.retry import NO_RETRY, Retrying, RetryPolicy, is_connection_lost
+from tradestore.db.types import encode_json
 from tradestore.errors import (
     CommitOutcomeUnknown,
     ConfigurationError,
@@ -58,8 +60,6 @@ from tradestore.errors import (
     TransactionAborted,
     TransientDatabaseError,
 )
-from tradestore.retry import NO_RETRY, Retrying, RetryPolicy, is_connection_lost
-from tradestore.types import encode_json
 from tradestore.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

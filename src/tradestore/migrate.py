@@ -33,9 +33,11 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 from sqlalchemy.engine import URL
 
 from tradestore.config import mask_text, mask_url, resolve_url, secret_fragments, sqlite_path
+from tradestore.database import create_engine_for
+from tradestore.db.types import Money, Real, UTCDateTime
+from tradestore.domain.enums import MigrationStatus
 from tradestore.errors import ConfigurationError, MigrationError
 from tradestore.models import Base, MigrationHistory
-from tradestore.types import MigrationStatus
 
 VERSION_TABLE = "tradestore_alembic_version"
 #: Arbitrary but fixed: the key of the PostgreSQL advisory lock held while migrating.
@@ -132,8 +134,6 @@ def run_environment(context: EnvironmentContext) -> None:
     if shared is not None:
         _run_online(context, shared)
         return
-    from tradestore.database import create_engine_for  # here to avoid an import cycle
-
     engine = create_engine_for(_environment_url(context))
     try:
         with engine.connect() as conn:
@@ -162,8 +162,6 @@ def _render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     """
     if type_ != "type":
         return False
-    from tradestore.types import Money, Real, UTCDateTime
-
     if isinstance(obj, Money):
         return "sa.Numeric(precision=38, scale=18)"
     if isinstance(obj, UTCDateTime):

@@ -26,10 +26,10 @@ from tradestore.adapters.ccxt import (
     record_order,
     record_trade,
 )
+from tradestore.domain.enums import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
 from tradestore.errors import DuplicateOrder, InvalidTransition, ValidationError
 from tradestore.models import Bot, Fill, Order
 from tradestore.repositories.orders import OrderRepository
-from tradestore.types import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
 
 T_MS = 1502962946216  # the Manual's example timestamp
 T = dt.datetime(2017, 8, 17, 9, 42, 26, 216000, tzinfo=dt.UTC)

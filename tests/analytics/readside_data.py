@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from tradestore.domain.money import fit
 from tradestore.models import (
     ALL_STRATEGIES,
     AgentPerformance,
@@ -43,7 +44,6 @@ from tradestore.models import (
     Position,
     TrainingRun,
 )
-from tradestore.types import fit
 
 D = Decimal
 

@@ -16,7 +16,7 @@ from sqlalchemy import event, text
 
 from tradestore import Database
 from tradestore.analytics import Analytics
-from tradestore.analytics.metrics import MetricValues
+from tradestore.domain.metrics import MetricValues
 from tradestore.models import ALL_STRATEGIES
 
 BOT = "bt"

@@ -36,7 +36,8 @@ from sqlalchemy.orm import Session
 
 from tradestore import Database
 from tradestore.analytics import Analytics
-from tradestore.types import UTCDateTime, fit, fit_aggregate, from_db_number
+from tradestore.db.types import UTCDateTime, from_db_number
+from tradestore.domain.money import fit, fit_aggregate
 
 BOTS = ["alpha", "beta", "gamma", None]
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from tradestore import Database
 from tradestore.analytics import Analytics
-from tradestore.types import fit
+from tradestore.domain.money import fit
 
 BOTS = ["alpha", "beta", "gamma", None]
 TICKERS = ["AAPL", "TSLA", "BTCUSD", "NVDA", "MSFT", "NOPE"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from tradestore import Database
-from tradestore.analytics import metrics
+from tradestore.domain import metrics
 from tradestore.errors import BotNotFound, MissingDependency, ValidationError
 
 Image = pytest.importorskip("PIL.Image", reason="Pillow comes with matplotlib (plots extra)")

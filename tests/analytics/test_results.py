@@ -12,7 +12,7 @@ from readside_data import Dataset
 
 from tradestore import Database
 from tradestore.analytics import Analytics, ClosedTrade, Rows
-from tradestore.types import PositionSide
+from tradestore.domain.enums import PositionSide
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,8 +10,8 @@ import pytest
 
 from tradestore import Database
 from tradestore.analytics import Analytics, TradeStatistics
+from tradestore.domain.money import MONEY_CONTEXT, fit
 from tradestore.errors import ValidationError
-from tradestore.types import MONEY_CONTEXT, fit
 
 T0 = dt.datetime(2023, 1, 2, 15, tzinfo=dt.UTC)
 #: (days after T0, realized P&L, strategy)

@@ -18,8 +18,8 @@ from tradestore.analytics.training import (
     hyperparameter_results,
     training_summary,
 )
+from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus
 from tradestore.errors import ValidationError
-from tradestore.types import Algorithm, EvaluationType, RunStatus
 
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 D0 = dt.date(2024, 6, 1)

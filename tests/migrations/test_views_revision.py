@@ -226,7 +226,7 @@ THROWAWAY = '''
 import sqlalchemy as sa
 from alembic import op
 
-from tradestore.views import preserved_views
+from tradestore.db.view_ddl import preserved_views
 
 revision = "{revision}"
 down_revision = "{down_revision}"

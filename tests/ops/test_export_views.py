@@ -28,8 +28,8 @@ from sibling import load
 from tradestore import Database
 from tradestore.analytics import Analytics
 from tradestore.analytics.schema import VIEWS
+from tradestore.db.types import Money, OpenChoice, Real, UTCDateTime
 from tradestore.ops.export import FORMATS, export_table
-from tradestore.types import Money, OpenChoice, Real, UTCDateTime
 
 readside_data = load("analytics/readside_data.py")
 

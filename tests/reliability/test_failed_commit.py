@@ -20,8 +20,8 @@ from reliability_support import record_figure
 from sqlalchemy import text
 
 from tradestore import Database
+from tradestore.db.retry import NO_RETRY
 from tradestore.errors import DatabaseUnavailable
-from tradestore.retry import NO_RETRY
 
 pytestmark = pytest.mark.reliability
 

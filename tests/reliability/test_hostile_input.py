@@ -31,9 +31,9 @@ from hypothesis import strategies as st
 from reliability_support import database_state, record_figure
 
 from tradestore import Database
-from tradestore import types as tstypes
 from tradestore.analytics import Analytics
 from tradestore.cli import main
+from tradestore.domain import enums
 from tradestore.errors import TradestoreError
 from tradestore.unit_of_work import UnitOfWork
 
@@ -63,7 +63,7 @@ INJECTION = [
 ENUM_VALUES = sorted(
     {
         member.value
-        for obj in vars(tstypes).values()
+        for obj in vars(enums).values()
         if isinstance(obj, type) and issubclass(obj, enum.Enum)
         for member in obj
         if isinstance(member.value, str)

@@ -22,9 +22,9 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine
 
 from tradestore import Database
+from tradestore.db.retry import RetryPolicy
 from tradestore.errors import CommitOutcomeUnknown, TransientDatabaseError
 from tradestore.models import Bot, Order
-from tradestore.retry import RetryPolicy
 from tradestore.unit_of_work import UnitOfWork
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres_only]

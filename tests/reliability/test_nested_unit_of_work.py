@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import text
 
 from tradestore import Database
+from tradestore.db.retry import RetryPolicy
 from tradestore.errors import NestedUnitOfWork, TradestoreError, TransientDatabaseError
-from tradestore.retry import RetryPolicy
 
 pytestmark = pytest.mark.reliability
 

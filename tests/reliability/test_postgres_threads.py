@@ -19,9 +19,10 @@ from reliability_support import record_figure
 from sqlalchemy import func, select
 
 from tradestore import Database
+from tradestore.db.retry import RetryPolicy
+from tradestore.domain.enums import OrderStatus
+from tradestore.domain.money import MONEY_CONTEXT, fit
 from tradestore.models import Bot, Fill, Order
-from tradestore.retry import RetryPolicy
-from tradestore.types import MONEY_CONTEXT, OrderStatus, fit
 
 pytestmark = [pytest.mark.reliability, pytest.mark.postgres_only]
 

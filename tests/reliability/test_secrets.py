@@ -33,9 +33,9 @@ from sqlalchemy.engine import URL, make_url
 
 from tradestore import Database
 from tradestore.cli import main
+from tradestore.domain.enums import MigrationStatus
 from tradestore.errors import TradestoreError
 from tradestore.models import MigrationHistory
-from tradestore.types import MigrationStatus
 
 pytestmark = pytest.mark.reliability
 

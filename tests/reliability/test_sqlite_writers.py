@@ -31,9 +31,10 @@ from sqlalchemy import func, select
 
 from tradestore import Database
 from tradestore.analytics import Analytics
+from tradestore.db.retry import RetryPolicy
+from tradestore.domain.enums import OrderStatus
+from tradestore.domain.money import MONEY_CONTEXT, fit
 from tradestore.models import Bot, Fill, Order
-from tradestore.retry import RetryPolicy
-from tradestore.types import MONEY_CONTEXT, OrderStatus, fit
 
 pytestmark = [pytest.mark.reliability, pytest.mark.sqlite_only]
 

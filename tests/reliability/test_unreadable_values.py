@@ -17,10 +17,10 @@ import pytest
 from reliability_support import database_state, record_figure
 
 from tradestore import Database
+from tradestore.domain.validation import MAX_JSON_DEPTH
 from tradestore.errors import ValidationError
 from tradestore.repositories.metrics import MetricValues
 from tradestore.unit_of_work import UnitOfWork
-from tradestore.validation import MAX_JSON_DEPTH
 
 pytestmark = pytest.mark.reliability
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 
 from tradestore import Database
-from tradestore.analytics.metrics import MetricValues
+from tradestore.domain.metrics import MetricValues
 from tradestore.errors import PositionNotFound
 
 D = Decimal

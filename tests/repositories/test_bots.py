@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import text, update
 
 from tradestore import Database
+from tradestore.domain.enums import BotMode, BotStatus, OrderStatus
 from tradestore.errors import BotNotFound, ConflictError, ValidationError
 from tradestore.models import Bot, Fill, Order
-from tradestore.types import BotMode, BotStatus, OrderStatus
 
 D = Decimal
 T0 = dt.datetime(2024, 3, 4, 14, 30, tzinfo=dt.UTC)

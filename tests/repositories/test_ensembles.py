@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 
 from tradestore import Database
+from tradestore.domain.enums import Algorithm, WeightingMethod
 from tradestore.errors import RunInEnsemble, RunNotFound, TradestoreError, ValidationError
 from tradestore.models.training import EnsembleWeight
 from tradestore.repositories.ensembles import (
@@ -23,7 +24,6 @@ from tradestore.repositories.ensembles import (
     EnsembleVersion,
     checked_weights,
 )
-from tradestore.types import Algorithm, WeightingMethod
 
 T0 = dt.datetime(2024, 5, 1, tzinfo=dt.UTC)
 

@@ -11,11 +11,11 @@ from typing import Any, NamedTuple
 import pytest
 from sqlalchemy.dialects import sqlite
 
+from tradestore.db.types import UTCDateTime
 from tradestore.errors import NaiveDatetimeError, ValidationError
 from tradestore.repositories import episode_batch
 from tradestore.repositories.episode_batch import INT32_MAX, sqlite_rows, to_columns
 from tradestore.repositories.training import Episode
-from tradestore.types import UTCDateTime
 
 T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 

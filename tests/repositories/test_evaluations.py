@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import func, select
 
 from tradestore import Database
+from tradestore.domain.enums import EvaluationType
 from tradestore.errors import NotFound, RunNotFound, ValidationError
 from tradestore.models.training import AgentPerformance
 from tradestore.repositories.evaluations import (
@@ -17,7 +18,6 @@ from tradestore.repositories.evaluations import (
     FLOAT_METRICS,
     EvaluationRepository,
 )
-from tradestore.types import EvaluationType
 
 
 def start(db: Database, run_id: str = "run-1") -> str:

@@ -13,9 +13,9 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from tradestore import Database
+from tradestore.db.types import UTCDateTime
 from tradestore.repositories.fill_import import _sqlite_time
 from tradestore.repositories.order_sql import pg_array
-from tradestore.types import UTCDateTime
 
 SQLITE = sqlite.dialect()
 BIND = UTCDateTime().dialect_impl(SQLITE).bind_processor(SQLITE)

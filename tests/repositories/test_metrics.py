@@ -1,6 +1,6 @@
 """MetricsRepository on both backends: upsert per (bot, date, strategy) and compute() from the
 bot's snapshots and closed positions, checked against the hand-worked series of
-tests/analytics/test_metric_formulas.py."""
+tests/domain/test_metric_formulas.py."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from sqlalchemy import insert, text
 
 import metric_reference as ref
 from tradestore import Database
-from tradestore.analytics.metrics import MetricValues
+from tradestore.domain.metrics import MetricValues
 from tradestore.errors import BotNotFound, NotFound, ValidationError
 from tradestore.models import ALL_STRATEGIES
 from tradestore.models.trading import PortfolioSnapshot

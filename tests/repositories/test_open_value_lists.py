@@ -16,9 +16,7 @@ from typing import Any
 import pytest
 
 from tradestore import Database
-from tradestore.errors import DuplicateOrder, ValidationError
-from tradestore.ops.export import export_table
-from tradestore.types import (
+from tradestore.domain.enums import (
     MAX_ALGORITHM_LENGTH,
     MAX_EXIT_REASON_LENGTH,
     Algorithm,
@@ -26,6 +24,8 @@ from tradestore.types import (
     ExitReason,
     OrderType,
 )
+from tradestore.errors import DuplicateOrder, ValidationError
+from tradestore.ops.export import export_table
 
 D = Decimal
 T0 = dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC)

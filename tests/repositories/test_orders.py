@@ -12,6 +12,9 @@ from sqlalchemy import func, select, text
 
 from tradestore import Database
 from tradestore.analytics import DailyFillRate, Rows, SlippageByOrderType
+from tradestore.domain.enums import ExitReason, Liquidity, OrderSide, OrderStatus, OrderType
+from tradestore.domain.money import MONEY_CONTEXT, fit
+from tradestore.domain.order_states import TRANSITIONS
 from tradestore.errors import (
     BotNotFound,
     DuplicateFill,
@@ -25,17 +28,7 @@ from tradestore.errors import (
     ValidationError,
 )
 from tradestore.models import Bot, ClosedPosition, Fill, Order, Position
-from tradestore.orders_state import TRANSITIONS
 from tradestore.repositories.orders import OrderRecord, OrderRepository
-from tradestore.types import (
-    MONEY_CONTEXT,
-    ExitReason,
-    Liquidity,
-    OrderSide,
-    OrderStatus,
-    OrderType,
-    fit,
-)
 
 D = Decimal
 T0 = dt.datetime(2026, 1, 5, 14, 30, tzinfo=dt.UTC)

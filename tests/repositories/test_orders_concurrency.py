@@ -17,10 +17,11 @@ from typing import Any
 import pytest
 
 from tradestore import Database
+from tradestore.domain.enums import OrderStatus
+from tradestore.domain.money import MONEY_CONTEXT, fit
 from tradestore.errors import Overfill
 from tradestore.models import Bot
 from tradestore.repositories import order_sql
-from tradestore.types import MONEY_CONTEXT, OrderStatus, fit
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(120)]
 

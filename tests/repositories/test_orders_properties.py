@@ -19,10 +19,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from tradestore import Database
+from tradestore.domain.enums import OrderStatus
+from tradestore.domain.fill_accounting import vwap
+from tradestore.domain.money import MONEY_CONTEXT, fit
 from tradestore.errors import Overfill
-from tradestore.fill_accounting import vwap
 from tradestore.models import Bot
-from tradestore.types import MONEY_CONTEXT, OrderStatus, fit
 
 D = Decimal
 BOT = "alpha"

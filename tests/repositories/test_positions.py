@@ -13,6 +13,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from tradestore import Database
+from tradestore.domain.enums import ExitReason, PositionSide
 from tradestore.errors import (
     BotNotFound,
     ConflictError,
@@ -23,7 +24,6 @@ from tradestore.errors import (
     ValidationError,
 )
 from tradestore.repositories.positions import PositionRecord
-from tradestore.types import ExitReason, PositionSide
 
 D = Decimal
 T0 = dt.datetime(2024, 3, 4, 14, 30, tzinfo=dt.UTC)
@@ -283,40 +283,6 @@ def test_mark_to_market_many_tickers_and_lots(db: Database, bot: str) -> None:
         assert uow.positions.mark_to_market({f"T{i}": D(11) for i in range(30)}) == 60
         positions = uow.positions.list_open()
     assert all(p.unrealized_pnl == p.quantity for p in positions)
-
-
-@settings(max_examples=300, deadline=None)
-@given(
-    value=st.decimals(allow_nan=True, allow_infinity=True)
-    | st.builds(
-        lambda mantissa, exponent: D(mantissa).scaleb(exponent),
-        st.integers(min_value=-(10**17), max_value=10**17),
-        st.integers(min_value=-21, max_value=8),
-    ),
-    dialect=st.sampled_from(["sqlite", "postgresql"]),
-)
-def test_the_price_shortcut_only_accepts_what_validation_accepts_unchanged(
-    value: Decimal, dialect: str
-) -> None:
-    from tradestore.repositories.positions import _plainly_storable_price
-    from tradestore.validation import money
-
-    if _plainly_storable_price(value, dialect):
-        assert money("price", value, dialect, positive=True) == value
-
-
-def test_the_price_shortcut_boundaries() -> None:
-    from tradestore.repositories.positions import _plainly_storable_price as plain
-
-    assert plain(D("155.50"), "sqlite")
-    assert plain(D("123456789012345"), "sqlite")
-    assert not plain(D("1234567890123456"), "sqlite")  # 16 digits: the full check decides
-    assert plain(D("1234567890123456"), "postgresql")
-    assert not plain(D("1E-19"), "postgresql")
-    assert not plain(D("1E+20"), "postgresql")  # 21 integer digits
-    assert not plain(D(0), "sqlite")
-    assert not plain(D(-1), "sqlite")
-    assert not plain("155.5", "sqlite")
 
 
 # --- close -----------------------------------------------------------------------------------

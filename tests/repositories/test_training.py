@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select, text
 
 from tradestore import Database
+from tradestore.domain.enums import Algorithm, Device, RunStatus
 from tradestore.errors import (
     DuplicateRun,
     InvalidTransition,
@@ -40,7 +41,6 @@ from tradestore.repositories.training import (
     TrainingRepository,
     check_run_transition,
 )
-from tradestore.types import Algorithm, Device, RunStatus
 
 T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
 

@@ -44,11 +44,12 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
-from tradestore import orders_state
+from tradestore.domain import order_states
+from tradestore.domain.enums import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
+from tradestore.domain.money import to_decimal
 from tradestore.errors import DuplicateOrder, ValidationError
 from tradestore.repositories.order_records import OrderRecord, RecordedFill
 from tradestore.repositories.orders import OrderRepository
-from tradestore.types import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce, to_decimal
 
 __all__ = [
     "CCXT_LIQUIDITY",
@@ -65,7 +66,7 @@ __all__ = [
 ]
 
 #: ccxt order status -> tradestore status. ``closed`` means fully filled, which only recorded
-#: fills can make an order in tradestore (``orders_state.FILL_DRIVEN``): it sets nothing by
+#: fills can make an order in tradestore (``order_states.FILL_DRIVEN``): it sets nothing by
 #: itself, and the result says whether the trades given completed the order.
 CCXT_STATUSES: Final[Mapping[str, OrderStatus]] = {
     "open": OrderStatus.ACCEPTED,
@@ -321,9 +322,9 @@ def _advance(
     order: Mapping[str, Any],
 ) -> OrderRecord:
     """Move the stored order to the reported status when that is a forward move."""
-    if status in orders_state.FILL_DRIVEN or orders_state.is_noop(stored.status, status):
+    if status in order_states.FILL_DRIVEN or order_states.is_noop(stored.status, status):
         return stored
-    if status is OrderStatus.ACCEPTED and not orders_state.is_allowed(stored.status, status):
+    if status is OrderStatus.ACCEPTED and not order_states.is_allowed(stored.status, status):
         return stored  # fills are ahead of an 'open' report: a stale event
     # Any other refused move (an ended order reported as ending differently) is a real
     # disagreement with the exchange: set_status names it (InvalidTransition).

@@ -28,7 +28,6 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from tradestore.analytics import orders, portfolio, positions, training
-from tradestore.analytics.metrics import TradeStatistics
 from tradestore.analytics.orders import (
     DailyFillRate,
     DailySummary,
@@ -56,6 +55,8 @@ from tradestore.analytics.report import (
     DEFAULT_REWARD_WINDOW,
     DEFAULT_ROLLING_WINDOW,
     PerformanceReport,
+    build_report,
+    returns_series,
 )
 from tradestore.analytics.results import Rows
 from tradestore.analytics.training import (
@@ -70,11 +71,13 @@ from tradestore.analytics.training import (
     TrainingSummary,
 )
 from tradestore.db.executor import Executor
+from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus
+from tradestore.domain.metrics import TradeStatistics
+from tradestore.domain.timestamps import utcnow
+from tradestore.domain.validation import day, instant, integer, optional_text, required_text, room
 from tradestore.errors import ValidationError
 from tradestore.models import ALL_STRATEGIES
 from tradestore.repositories._integrity import translated
-from tradestore.types import Algorithm, EvaluationType, RunStatus, utcnow
-from tradestore.validation import day, instant, integer, optional_text, required_text, room
 
 if TYPE_CHECKING:
     import pandas
@@ -342,13 +345,11 @@ class Analytics:
     def returns(self, *, start: dt.date | None = None, end: dt.date | None = None) -> pandas.Series:
         """The bot's daily returns as a pandas Series, for quantstats, empyrical and friends.
 
-        The series the metrics are computed from (``analytics.metrics.simple_returns``):
+        The series the metrics are computed from (``domain.metrics.simple_returns``):
         r_t = E_t / E_(t-1) - 1 between consecutive snapshots, as fractions, on a
         DatetimeIndex of the snapshot dates (the later one of each pair). Needs the
         ``pandas`` extra; ``start``/``end`` select snapshots (inclusive).
         """
-        from tradestore.analytics.report import returns_series
-
         return returns_series(
             self._db, self._one_bot("returns"), start=day("start", start), end=day("end", end)
         )
@@ -369,8 +370,6 @@ class Analytics:
         the caller says which runs belong in this bot's report). Needs the ``plots`` extra
         (matplotlib); ``MissingDependency`` says so otherwise. See docs/guide/report.md.
         """
-        from tradestore.analytics.report import build_report
-
         bot_id = self._one_bot("report")
         if isinstance(runs, str | bytes) or not isinstance(runs, Iterable):
             raise ValidationError("runs", runs, "expected a list of run ids")

@@ -23,7 +23,8 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
-from tradestore.types import MONEY_SCALE, SQLITE_SIGNIFICANT_DIGITS, Money, fit_aggregate
+from tradestore.db.types import Money
+from tradestore.domain.money import fit_aggregate
 
 
 class utc_date(FunctionElement[dt.date]):  # noqa: N801 - reads like the SQL function it is
@@ -52,7 +53,7 @@ def _utc_date_sqlite(element: utc_date, compiler: SQLCompiler, **kw: Any) -> str
 
 class DerivedMoney(Money):
     """An amount the database computed (a sum, an average, a product), read like ``Money``
-    and then rounded to what the backend stores (``tradestore.types.fit_aggregate``).
+    and then rounded to what the backend stores (``tradestore.domain.money.fit_aggregate``).
 
     On SQLite the arithmetic runs in doubles, so ``SUM`` of 12.34-style amounts comes back as
     584.7990000000001; rounding to the 15 significant digits a double holds gives the decimal
@@ -67,12 +68,6 @@ class DerivedMoney(Money):
         amount = super().process_result_value(value, dialect)
         if amount is None:
             return None
-        # Most values already fit; ``fit`` itself is the slow path (it normalises).
-        _sign, digits, exponent = amount.as_tuple()
-        if dialect.name == "sqlite" and len(digits) <= SQLITE_SIGNIFICANT_DIGITS:
-            return amount
-        if dialect.name != "sqlite" and isinstance(exponent, int) and exponent >= -MONEY_SCALE:
-            return amount
         return fit_aggregate(amount, dialect.name)
 
 

@@ -20,20 +20,14 @@ from tradestore.analytics import schema
 from tradestore.analytics._sql import DerivedMoney, recent, utc_date
 from tradestore.analytics.results import Rows, paginate
 from tradestore.db.executor import Executor
+from tradestore.db.types import Real, from_db_number
+from tradestore.domain.enums import OrderSide, OrderStatus, OrderType, TimeInForce
+from tradestore.domain.money import fit_aggregate
 from tradestore.models import Order
-from tradestore.types import (
-    OrderSide,
-    OrderStatus,
-    OrderType,
-    Real,
-    TimeInForce,
-    fit_aggregate,
-    from_db_number,
-)
 
 
 def _derived(value: Decimal | None, dialect: str) -> Decimal | None:
-    """An amount the database computed (an AVG), fitted as such (``types.fit_aggregate``)."""
+    """An amount the database computed (an AVG), fitted as such (``money.fit_aggregate``)."""
     return None if value is None else fit_aggregate(value, dialect)
 
 

@@ -16,16 +16,18 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Select, case, func, select, type_coerce
 
-from tradestore import validation
-from tradestore.analytics import metrics, schema
+from tradestore.analytics import schema
 from tradestore.analytics._sql import DerivedMoney
-from tradestore.analytics.metrics import TradeStatistics
 from tradestore.analytics.results import Rows
 from tradestore.db.executor import Executor
+from tradestore.db.money_sums import exact_sums
+from tradestore.db.types import Real
+from tradestore.domain import metrics, validation
+from tradestore.domain.enums import ExitReason, PositionSide
+from tradestore.domain.metrics import TradeStatistics
+from tradestore.domain.money import fit, fit_aggregate
 from tradestore.models import ClosedPosition, Position
 from tradestore.models.positions import MAX_STRATEGY_LENGTH
-from tradestore.repositories._money import exact_sums
-from tradestore.types import ExitReason, PositionSide, Real, fit, fit_aggregate
 
 # --- views ---------------------------------------------------------------------------------
 
@@ -247,7 +249,7 @@ def trade_statistics(
     """Win rate, average and largest win and loss, profit factor and expectancy of the closed
     trades (every closed row is one trade, as in ``win_rate``) closed in [since, until).
 
-    The computation is ``analytics.metrics.trade_statistics``, the one behind the stored
+    The computation is ``domain.metrics.trade_statistics``, the one behind the stored
     ``*_30d`` metric columns, over the whole history by default. The P&L values are read
     exactly and combined in Decimal, so SQLite's double-precision SUM/AVG never touch them;
     averages are then fitted to what the backend stores, like every derived amount.

@@ -1,7 +1,7 @@
 """A bot's performance report: one self-contained HTML page, and its returns as a Series.
 
 The figures come from the existing read side: the equity curve (``v_equity_curve``), the
-metric formulas of ``analytics.metrics`` over the whole history (the same functions
+metric formulas of ``domain.metrics`` over the whole history (the same functions
 ``uow.metrics.compute`` stores), the closed trades' realized P&L and the training runs'
 reward curves (``TrainingRepository.reward_curve``). Nothing is written to the database.
 
@@ -22,9 +22,10 @@ from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 
-from tradestore.analytics import charts, metrics, portfolio
+from tradestore.analytics import charts, portfolio
 from tradestore.analytics.charts import Chart
 from tradestore.db.executor import Executor
+from tradestore.domain import metrics
 from tradestore.errors import BotNotFound, MissingDependency
 from tradestore.models import Bot, ClosedPosition
 
@@ -332,7 +333,7 @@ def _metrics_table(
         + table("Trades (whole history)", trade_rows)
         + "</div>"
         + _note(
-            "Computed by tradestore.analytics.metrics over every snapshot "
+            "Computed by tradestore.domain.metrics over every snapshot "
             "(docs/reference/metrics.md): simple daily returns, sample deviation, "
             "252 periods a year, risk-free rate 0."
         )

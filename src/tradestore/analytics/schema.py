@@ -15,24 +15,20 @@ from __future__ import annotations
 from sqlalchemy import Date, Integer, String, TableClause, column, table
 
 from tradestore.analytics._sql import DerivedMoney
-from tradestore.types import (
+from tradestore.db.types import Money, OpenChoice, Real, UTCDateTime, enum_column
+from tradestore.domain.enums import (
     MAX_ALGORITHM_LENGTH,
     MAX_EXIT_REASON_LENGTH,
     Algorithm,
     EvaluationType,
     ExitReason,
-    Money,
-    OpenChoice,
     OrderSide,
     OrderStatus,
     OrderType,
     PositionSide,
-    Real,
     RunStatus,
     TimeInForce,
-    UTCDateTime,
     WeightingMethod,
-    enum_column,
 )
 
 v_position_summary: TableClause = table(

@@ -5,8 +5,8 @@ The leaderboard (``v_agent_leaderboard``), the algorithm comparison, the trainin
 hyperparameters for an algorithm, and the active ensembles (``v_current_ensemble``).
 
 Every function is one SQL statement that runs the same on SQLite and PostgreSQL and follows
-``tradestore.floats``' rule for NaN and infinities: a NaN metric is undefined, so it is skipped
-by averages and maxima and never ranked; ±inf are values.
+``tradestore.domain.floats``' rule for NaN and infinities: a NaN metric is undefined, so it is
+skipped by averages and maxima and never ranked; ±inf are values.
 
 "The evaluation of a run" means its latest evaluation of the requested type (latest
 ``evaluation_date``, then latest recorded): a run evaluated on validation data every week
@@ -28,55 +28,21 @@ from sqlalchemy.orm import aliased
 
 from tradestore.analytics.results import Rows
 from tradestore.db.executor import Executor
+from tradestore.db.float_sql import average, defined, defined_count, maximum, nan_literal, sort_key
+from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus, WeightingMethod
+from tradestore.domain.floats import fix_aggregate
+from tradestore.domain.metrics import COUNT_METRICS, FLOAT_METRICS
+from tradestore.domain.validation import algorithm as valid_algorithm
+from tradestore.domain.validation import choice, integer, required_text
 from tradestore.errors import ValidationError
-from tradestore.floats import (
-    average,
-    defined,
-    defined_count,
-    fix_aggregate,
-    maximum,
-    nan_literal,
-    sort_key,
-)
 from tradestore.models.training import (
     AgentPerformance,
     EnsembleWeight,
     Hyperparameters,
     TrainingRun,
+    run_filters,
 )
-from tradestore.types import Algorithm, EvaluationType, RunStatus, WeightingMethod
-from tradestore.validation import algorithm as valid_algorithm
-from tradestore.validation import choice, integer, required_text
 
-#: Float metrics of an evaluation (agent_performance columns): any double, NaN and ±inf.
-FLOAT_METRICS: Final = (
-    "total_return",
-    "total_return_pct",
-    "annualized_return",
-    "cumulative_reward",
-    "avg_episode_reward",
-    "sharpe_ratio",
-    "sortino_ratio",
-    "calmar_ratio",
-    "max_drawdown",
-    "max_drawdown_pct",
-    "volatility",
-    "downside_deviation",
-    "avg_win",
-    "avg_loss",
-    "profit_factor",
-    "expectancy",
-    "largest_win",
-    "largest_loss",
-    "buy_and_hold_return",
-    "excess_return",
-    "information_ratio",
-    "avg_action_entropy",
-    "avg_value_estimate",
-    "policy_stability",
-)
-#: Count metrics of an evaluation: integers >= 0.
-COUNT_METRICS: Final = ("num_episodes", "total_trades", "winning_trades", "losing_trades")
 #: Metrics ``best_hyperparameters`` and the leaderboard can rank by (agent_performance columns):
 #: every float metric and the trade counts (``num_episodes`` describes the evaluation, not the
 #: agent).
@@ -692,16 +658,12 @@ def runs_with_hyperparameters(
     statement per run as ``TrainingRepository.list()`` then ``hyperparameters(run_id)`` does.
     Filters as ``TrainingRepository.list``; ``limit=None`` returns every run.
     """
-    # The filters TrainingRepository.list validates with; imported here because that module
-    # imports this one.
-    from tradestore.repositories.training import _run_filters
-
     table = TrainingRun.__table__
     statement = (
         select(*(table.c[name] for name in _RUN_FIELDS), Hyperparameters.params_json)
         .select_from(table)
         .outerjoin(Hyperparameters, Hyperparameters.run_id == TrainingRun.run_id)
-        .where(*_run_filters(algorithm, status, model_name, started_after, started_before))
+        .where(*run_filters(algorithm, status, model_name, started_after, started_before))
         .order_by(TrainingRun.start_time.desc(), TrainingRun.run_id)
         .offset(_offset(offset))
     )

@@ -14,7 +14,7 @@ from typing import Any, ClassVar
 from sqlalchemy import BigInteger, Integer, MetaData, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from tradestore.types import JSONDocument, UTCDateTime
+from tradestore.db.types import JSONDocument, UTCDateTime
 
 NAMING_CONVENTION = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",

@@ -14,8 +14,9 @@ from typing import Any
 from sqlalchemy import CheckConstraint, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tradestore.db.types import Money, enum_column
+from tradestore.domain.enums import BotMode, BotStatus
 from tradestore.models.base import Base, Timestamps
-from tradestore.types import BotMode, BotStatus, Money, enum_column
 
 
 class Bot(Timestamps, Base):

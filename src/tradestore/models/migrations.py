@@ -12,8 +12,9 @@ import datetime as dt
 from sqlalchemy import Date, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tradestore.db.types import Real, enum_column
+from tradestore.domain.enums import MigrationStatus
 from tradestore.models.base import Base, BigIntPK
-from tradestore.types import MigrationStatus, Real, enum_column
 
 
 class MigrationHistory(Base):

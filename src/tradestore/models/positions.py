@@ -16,16 +16,9 @@ from typing import Any, Final
 from sqlalchemy import CheckConstraint, ForeignKey, Index, PrimaryKeyConstraint, String
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tradestore.db.types import Money, OpenChoice, Real, enum_column
+from tradestore.domain.enums import MAX_EXIT_REASON_LENGTH, ExitReason, PositionSide
 from tradestore.models.base import Base, BigIntPK
-from tradestore.types import (
-    MAX_EXIT_REASON_LENGTH,
-    ExitReason,
-    Money,
-    OpenChoice,
-    PositionSide,
-    Real,
-    enum_column,
-)
 
 #: Width of the strategy columns (positions, closed_positions).
 MAX_STRATEGY_LENGTH: Final = 100

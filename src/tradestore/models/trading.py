@@ -21,17 +21,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
+from tradestore.db.types import Money, Real, enum_column
+from tradestore.domain.enums import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
 from tradestore.models.base import Base, BigIntPK, Timestamps
-from tradestore.types import (
-    Liquidity,
-    Money,
-    OrderSide,
-    OrderStatus,
-    OrderType,
-    Real,
-    TimeInForce,
-    enum_column,
-)
 
 #: The portfolio-wide row of performance_metrics, as opposed to one strategy's row. A sentinel
 #: rather than NULL so that (bot_id, metric_date, strategy) is unique on both backends.
@@ -62,7 +54,7 @@ class Order(Base):
     stop_price: Mapped[Decimal | None] = mapped_column(Money())
     #: The price the bot decided on (quote, mid, last) when it submitted the order: the
     #: slippage reference of market orders, which have no price of their own. Limit and stop
-    #: orders fall back to their limit / stop price (see tradestore.fill_accounting).
+    #: orders fall back to their limit / stop price (see tradestore.domain.fill_accounting).
     reference_price: Mapped[Decimal | None] = mapped_column(Money())
     time_in_force: Mapped[TimeInForce] = mapped_column(
         enum_column(TimeInForce, "time_in_force"), default=TimeInForce.DAY

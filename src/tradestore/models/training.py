@@ -13,6 +13,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     CheckConstraint,
+    ColumnElement,
     Date,
     ForeignKey,
     Index,
@@ -23,19 +24,18 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tradestore.models.base import Base, BigIntPK, Timestamps
-from tradestore.types import (
+from tradestore.db.types import JSONDocument, OpenChoice, Real, enum_column
+from tradestore.domain.enums import (
     MAX_ALGORITHM_LENGTH,
     Algorithm,
     Device,
     EvaluationType,
-    JSONDocument,
-    OpenChoice,
-    Real,
     RunStatus,
     WeightingMethod,
-    enum_column,
 )
+from tradestore.domain.validation import algorithm as valid_algorithm
+from tradestore.domain.validation import choice, instant, required_text
+from tradestore.models.base import Base, BigIntPK, Timestamps
 
 
 class TrainingRun(Timestamps, Base):
@@ -257,3 +257,28 @@ class TrainingEpisode(Base):
         # Serves lookups by run_id alone too (leading column), so no separate run_id index.
         Index("idx_training_episodes_run_episode", "run_id", "episode_number", unique=True),
     )
+
+
+def run_filters(
+    algorithm: Algorithm | str | None,
+    status: RunStatus | str | None,
+    model_name: str | None,
+    started_after: dt.datetime | None,
+    started_before: dt.datetime | None,
+) -> list[ColumnElement[bool]]:
+    """The WHERE conditions of a runs listing (``TrainingRepository.list``, the analytics
+    queries over runs), each argument validated and named in the error if refused."""
+    conditions: list[ColumnElement[bool]] = []
+    if algorithm is not None:
+        conditions.append(TrainingRun.algorithm == valid_algorithm("algorithm", algorithm))
+    if status is not None:
+        conditions.append(TrainingRun.status == choice("status", status, RunStatus))
+    if model_name is not None:
+        conditions.append(
+            TrainingRun.model_name == required_text("model_name", model_name, max_length=200)
+        )
+    if started_after is not None:
+        conditions.append(TrainingRun.start_time >= instant("started_after", started_after))
+    if started_before is not None:
+        conditions.append(TrainingRun.start_time < instant("started_before", started_before))
+    return conditions

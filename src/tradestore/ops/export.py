@@ -61,6 +61,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from tradestore.analytics.schema import VIEWS
 from tradestore.config import sqlite_path
 from tradestore.database import Database
+from tradestore.db.types import Money, Real, UTCDateTime
 from tradestore.errors import ConfigurationError, ValidationError
 from tradestore.models import Base
 from tradestore.ops._common import (
@@ -72,7 +73,6 @@ from tradestore.ops._common import (
     refuse_live_database,
     sqlite_files,
 )
-from tradestore.types import Money, Real, UTCDateTime
 
 #: The views the read side declares, by name (their column types; see ``_view_table``).
 _DECLARED_VIEWS: dict[str, TableClause] = {view.name: view for view in VIEWS}

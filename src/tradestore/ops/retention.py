@@ -58,6 +58,8 @@ from sqlalchemy import (
 )
 
 from tradestore.database import Database
+from tradestore.domain.enums import TERMINAL_ORDER_STATUSES, RunStatus
+from tradestore.domain.timestamps import ensure_aware
 from tradestore.errors import ValidationError
 from tradestore.models import (
     Base,
@@ -73,7 +75,6 @@ from tradestore.models import (
 )
 from tradestore.ops._common import Progress, no_progress, read_connection
 from tradestore.ops.timespec import cutoff_before
-from tradestore.types import TERMINAL_ORDER_STATUSES, RunStatus, ensure_aware
 
 #: What ``prune`` can be limited to (``tables=``); fills always go with their orders.
 PRUNABLE = (

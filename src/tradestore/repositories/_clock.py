@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Interval, bindparam, func, literal_column
 from sqlalchemy.sql.elements import ColumnElement
 
-from tradestore.types import UTCDateTime
+from tradestore.db.types import UTCDateTime
 
 _SQLITE_NOW_FORMAT = "%Y-%m-%d %H:%M:%f000"  # %f is SS.SSS: pad to microseconds
 

@@ -30,9 +30,9 @@ from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import JSON, TypeDecorator, TypeEngine
 
+from tradestore.db.dialects import upsert_insert
 from tradestore.db.errors import raise_translated
 from tradestore.db.executor import Executor
-from tradestore.dialects import upsert_insert
 from tradestore.models.bots import Bot
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
-from tradestore import validation
 from tradestore.db.executor import Executor
+from tradestore.domain import validation
 
 
 class BotScopedRepository:

@@ -30,30 +30,23 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from tradestore import validation
 from tradestore.analytics.results import Rows, paginate
+from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Executor
-from tradestore.dialects import upsert_insert
+from tradestore.db.money_sums import exact_sums
+from tradestore.domain import validation
+from tradestore.domain.enums import TERMINAL_ORDER_STATUSES, BotMode, BotStatus, OrderStatus
+from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
 from tradestore.errors import BotNotFound, ConflictError, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import Fill, Order
 from tradestore.repositories._clock import database_now
 from tradestore.repositories._integrity import atomic, translated
-from tradestore.repositories._money import exact_sums
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.repositories.order_sql import FILL_COLUMNS, ORDER_COLUMNS
 from tradestore.repositories.positions import PositionRecord, PositionRepository
 from tradestore.repositories.snapshots import SnapshotRecord, SnapshotRepository
-from tradestore.types import (
-    MONEY_CONTEXT,
-    TERMINAL_ORDER_STATUSES,
-    Amount,
-    BotMode,
-    BotStatus,
-    OrderStatus,
-    fit,
-)
 
 MAX_NAME_LENGTH: Final = 200
 MAX_BROKER_LENGTH: Final = 50

@@ -28,11 +28,9 @@ from sqlalchemy.orm import Session
 from tradestore.analytics.results import Rows
 from tradestore.analytics.training import latest_of_its_type
 from tradestore.db.executor import Executor
-from tradestore.errors import RunNotFound, ValidationError
-from tradestore.models.training import AgentPerformance, EnsembleWeight, TrainingRun
-from tradestore.repositories._integrity import atomic, translated
-from tradestore.types import Algorithm, EvaluationType, RunStatus, WeightingMethod, utcnow
-from tradestore.validation import (
+from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus, WeightingMethod
+from tradestore.domain.timestamps import utcnow
+from tradestore.domain.validation import (
     choice,
     instant,
     integer,
@@ -40,6 +38,9 @@ from tradestore.validation import (
     number,
     required_text,
 )
+from tradestore.errors import RunNotFound, ValidationError
+from tradestore.models.training import AgentPerformance, EnsembleWeight, TrainingRun
+from tradestore.repositories._integrity import atomic, translated
 
 #: |sum of weights - 1| allowed for a version.
 WEIGHT_TOLERANCE: Final = 1e-9

@@ -10,7 +10,7 @@ logs millions of episodes), so this module avoids one Python object per row wher
   offending row and field;
 * SQLite gets one ``executemany`` of an ``INSERT ... ON CONFLICT DO NOTHING`` on the session's
   own connection (inside the unit of work's transaction). NaN is bound as the text 'NaN' and
-  times as the text SQLAlchemy's DateTime writes, exactly what ``types.Real`` and
+  times as the text SQLAlchemy's DateTime writes, exactly what ``db.types.Real`` and
   ``types.UTCDateTime`` store, so rows written here and through the ORM are indistinguishable;
 * PostgreSQL gets a binary ``COPY`` into a per-connection temporary staging table, then one
   ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. COPY is several times faster than any
@@ -40,9 +40,9 @@ from typing import Any, Final
 from sqlalchemy import text
 
 from tradestore.db.executor import Executor
+from tradestore.domain.timestamps import ensure_aware, plain_datetime
+from tradestore.domain.validation import number
 from tradestore.errors import ValidationError
-from tradestore.types import ensure_aware, plain_datetime
-from tradestore.validation import number
 
 INT32_MAX: Final = 2**31 - 1
 
@@ -311,7 +311,7 @@ def sqlite_rows(run_id: str, columns: EpisodeColumns) -> Iterator[tuple[Any, ...
     for name, column, nullable in zip(columns.names, columns.values, columns.nullable, strict=True):
         kind = EPISODE_FIELDS[name]
         if kind == FLOAT and _may_hold_nan(column, nullable):
-            # SQLite would store a bound NaN as NULL; types.Real stores the text 'NaN'.
+            # SQLite would store a bound NaN as NULL; db.types.Real stores the text 'NaN'.
             column = ["NaN" if v != v else v for v in column]
         elif kind == TIME:
             column = _sqlite_times(column, fast=columns.times_utc and not nullable)

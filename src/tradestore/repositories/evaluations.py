@@ -4,7 +4,7 @@ An evaluation is a measurement, never edited: a run evaluated again (another per
 data set) gets a new row, and "the" evaluation of a run in the read side is its latest of a
 type. Ratios may legitimately be infinite (a profit factor without losing trades, a Sortino
 ratio without downside) or NaN (0/0 from numpy); they are stored as given and the read side
-skips NaN (``tradestore.floats``). Rates and counts are checked.
+skips NaN (``tradestore.domain.floats``). Rates and counts are checked.
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from sqlalchemy import ColumnElement, Connection, insert, select
 from sqlalchemy.orm import Session
 
 from tradestore.analytics.results import Rows, paginate
-from tradestore.analytics.training import COUNT_METRICS, FLOAT_METRICS
 from tradestore.db.executor import Executor
+from tradestore.domain.enums import EvaluationType
+from tradestore.domain.metrics import COUNT_METRICS, FLOAT_METRICS
+from tradestore.domain.validation import choice, day, integer, number, required_text
 from tradestore.errors import NotFound, RunNotFound, ValidationError
 from tradestore.models.training import AgentPerformance, TrainingRun
 from tradestore.repositories._integrity import atomic, translated
-from tradestore.types import EvaluationType
-from tradestore.validation import choice, day, integer, number, required_text
 
 INT32_MAX: Final = 2**31 - 1
 

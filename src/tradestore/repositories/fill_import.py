@@ -24,6 +24,10 @@ from typing import Any
 
 from tradestore.db.errors import translate_errors
 from tradestore.db.executor import Executor
+from tradestore.domain.enums import Liquidity
+from tradestore.domain.money import MONEY_CONTEXT, fast_money
+from tradestore.domain.timestamps import utcnow
+from tradestore.domain.validation import choice, instant, money, required_text
 from tradestore.errors import (
     ConflictError,
     DuplicateFill,
@@ -36,12 +40,9 @@ from tradestore.repositories import order_sql as sql
 from tradestore.repositories.order_accounting import (
     LockedOrder,
     OrderChanges,
-    fast_money,
     order_changes,
 )
 from tradestore.repositories.order_records import IngestReport
-from tradestore.types import MONEY_CONTEXT, Liquidity, utcnow
-from tradestore.validation import choice, instant, money, required_text
 
 _ZERO = Decimal(0)
 _FILL_ID_LENGTH = 128
@@ -364,7 +365,7 @@ def _validate_ingest_rows(rows: Iterable[Mapping[str, Any]], dialect: str) -> _I
     """Validate every row before anything is written; the first bad row raises.
 
     The common row (Decimal amounts, aware datetime, known liquidity) takes a fast path of
-    type checks; anything else goes through ``tradestore.validation`` for the same result or
+    type checks; anything else goes through ``tradestore.domain.validation`` for the same result or
     the same error message as ``record_fill``, with the field named ``rows[i].field``.
     """
     sqlite = dialect == "sqlite"

@@ -1,6 +1,6 @@
 """Performance metrics of one bot: stored rows, and their computation from its own data.
 
-The formulas are pure functions in ``tradestore.analytics.metrics`` (documented in
+The formulas are pure functions in ``tradestore.domain.metrics`` (documented in
 docs/reference/metrics.md); this module selects their inputs (snapshots, closed positions),
 rounds the money amounts for the backend and upserts the row of (bot, date, strategy).
 """
@@ -17,16 +17,18 @@ from typing import Any, Final, cast
 from sqlalchemy import Table, bindparam, select, type_coerce
 from sqlalchemy.types import NullType
 
-from tradestore import validation
-from tradestore.analytics.metrics import (
+from tradestore.analytics.results import Rows, paginate
+from tradestore.db.dialects import upsert_insert
+from tradestore.db.types import from_db_number
+from tradestore.domain import validation
+from tradestore.domain.metrics import (
     TRADE_WINDOW_DAYS,
     TRADING_DAYS_PER_YEAR,
     DatedEquity,
     MetricValues,
     compute_metrics,
 )
-from tradestore.analytics.results import Rows, paginate
-from tradestore.dialects import upsert_insert
+from tradestore.domain.money import MONEY_CONTEXT, fit
 from tradestore.errors import BotNotFound, IntegrityViolation, NotFound, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
@@ -34,7 +36,6 @@ from tradestore.models.trading import ALL_STRATEGIES, PerformanceMetric, Portfol
 from tradestore.repositories._clock import database_now
 from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories._scoped import BotScopedRepository
-from tradestore.types import MONEY_CONTEXT, fit, from_db_number
 
 MAX_STRATEGY_LENGTH: Final = 100
 

@@ -13,21 +13,16 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-from tradestore import orders_state
-from tradestore.errors import ConflictError, InvalidTransition, Overfill, ValidationError
-from tradestore.fill_accounting import FillTotals, reference_price, slippage, totals_of
-from tradestore.repositories.order_records import FillRecord
-from tradestore.types import (
-    MAX_INTEGER_DIGITS,
+from tradestore.domain import order_states
+from tradestore.domain.enums import Liquidity, OrderSide, OrderStatus
+from tradestore.domain.fill_accounting import FillTotals, reference_price, slippage, totals_of
+from tradestore.domain.money import (
     MONEY_CONTEXT,
-    MONEY_SCALE,
-    SQLITE_SIGNIFICANT_DIGITS,
-    Liquidity,
-    OrderSide,
-    OrderStatus,
     check_storable,
     fit,
 )
+from tradestore.errors import ConflictError, InvalidTransition, Overfill, ValidationError
+from tradestore.repositories.order_records import FillRecord
 
 _NO_FILLS = FillTotals()
 
@@ -115,9 +110,9 @@ class LockedOrder:
         """Raise unless the order's status accepts a fill (naming the ingest ``row``).
 
         Open orders do, and so do cancelled and expired ones (a late report of an
-        execution that came first: see ``orders_state.LATE_FILL_STATUSES``).
+        execution that came first: see ``order_states.LATE_FILL_STATUSES``).
         """
-        if self.status in orders_state.FILLABLE or self.status in orders_state.LATE_FILL_STATUSES:
+        if self.status in order_states.FILLABLE or self.status in order_states.LATE_FILL_STATUSES:
             return
         where = "" if row is None else f"rows[{row}]: "
         if self.status is OrderStatus.FILLED:
@@ -155,8 +150,8 @@ def order_changes(
     """
     filled_quantity = exact_sum("quantity", filled_quantity, dialect, "filled_quantity", row)
     commission = exact_sum("commission", commission, dialect, "order commission", row)
-    average = fit_derived(MONEY_CONTEXT.divide(notional, filled_quantity), dialect)
-    status = orders_state.status_after_fill(filled_quantity, state.quantity, state.status)
+    average = fit(MONEY_CONTEXT.divide(notional, filled_quantity), dialect)
+    status = order_states.status_after_fill(filled_quantity, state.quantity, state.status)
     reference = reference_price(
         reference=state.reference_price, limit_price=state.limit_price, stop_price=state.stop_price
     )
@@ -165,19 +160,12 @@ def order_changes(
         filled_quantity,
         average,
         commission,
-        None if slip is None else fit_derived(slip, dialect),
+        None if slip is None else fit(slip, dialect),
         status,
         # The completing execution's time, also for a late fill completing a cancelled
         # order: filled_at says when the order was fully executed, whatever its status.
         last_filled_at if filled_quantity == state.quantity else None,
     )
-
-
-def fit_derived(value: Decimal, dialect: str) -> Decimal:
-    """``types.fit``, skipped for the common value that is storable as it is."""
-    if storable_at_a_glance(value, dialect == "sqlite"):
-        return value
-    return fit(value, dialect)
 
 
 def exact_sum(
@@ -187,8 +175,6 @@ def exact_sum(
 
     The refusal names the input field (``quantity``, or ``rows[i].quantity`` for an import).
     """
-    if storable_at_a_glance(value, dialect == "sqlite"):
-        return value
     field = name if row is None else f"rows[{row}].{name}"
     try:
         return check_storable(field, value, dialect)
@@ -196,43 +182,3 @@ def exact_sum(
         raise type(exc)(
             field, value, f"the {what} would become {value}, which {exc.reason}"
         ) from None
-
-
-#: A plain decimal string this short has at most 15 digits in all, so it survives SQLite's
-#: double (every decimal of up to 15 digits does, no round trip needed) and fits PostgreSQL's
-#: NUMERIC(38, 18) whatever the point's position.
-_SHORT = SQLITE_SIGNIFICANT_DIGITS
-
-
-def fast_money(value: Any, sqlite: bool, *, positive: bool) -> Decimal | None:
-    """A Decimal that passes ``validation.money`` trivially; None means "check it fully"."""
-    if type(value) is not Decimal or not value.is_finite():
-        return None
-    if positive:
-        if value <= 0:
-            return None
-    elif value < 0:
-        return None
-    return value if storable_at_a_glance(value, sqlite) else None
-
-
-def storable_at_a_glance(value: Decimal, sqlite: bool) -> bool:
-    """True if the finite ``value`` is certainly storable; False means "ask check_storable".
-
-    Counts digit characters of the plain (non-scientific) string: an upper bound of the
-    significant digits, so True is always right, and the full check decides the rest
-    (scientific notation, leading zeros, trailing zeros). Three times cheaper than
-    ``as_tuple()``, which matters once per amount of a 100k-row import.
-    """
-    text = str(value)
-    if "E" in text:
-        return False
-    if len(text) <= _SHORT:
-        return True
-    point = text.find(".")
-    digits = len(text) - (point >= 0) - (text[0] == "-")
-    if point >= 0 and len(text) - point - 1 > MONEY_SCALE:
-        return False
-    if sqlite and digits > SQLITE_SIGNIFICANT_DIGITS:
-        return False
-    return digits <= MAX_INTEGER_DIGITS or value.adjusted() < MAX_INTEGER_DIGITS

@@ -12,15 +12,9 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any
 
-from tradestore import orders_state
-from tradestore.types import (
-    MONEY_CONTEXT,
-    Liquidity,
-    OrderSide,
-    OrderStatus,
-    OrderType,
-    TimeInForce,
-)
+from tradestore.domain import order_states
+from tradestore.domain.enums import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
+from tradestore.domain.money import MONEY_CONTEXT
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +64,7 @@ class OrderRecord:
         A cancelled or expired order can still receive a late fill (an execution reported
         after the cancel); it is not open all the same.
         """
-        return self.status in orders_state.OPEN_STATUSES
+        return self.status in order_states.OPEN_STATUSES
 
 
 @dataclass(frozen=True, slots=True)

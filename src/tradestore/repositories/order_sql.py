@@ -32,13 +32,13 @@ from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement
 
-from tradestore import orders_state
+from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Prepared
-from tradestore.dialects import upsert_insert
+from tradestore.domain import order_states
+from tradestore.domain.enums import OrderStatus
 from tradestore.models import Bot, ClosedPosition, Fill, Order, Position
 from tradestore.repositories._integrity import insert_for_registered_bot
 from tradestore.repositories.order_records import FillRecord, OrderRecord
-from tradestore.types import OrderStatus
 
 #: The timestamp column each status sets when reached through ``set_status``.
 STATUS_TIMESTAMP = {
@@ -186,7 +186,7 @@ def set_status_statement(target: OrderStatus) -> Prepared:
         values[column] = bindparam("at", type_=_O.c[column].type)
     if target is OrderStatus.REJECTED:
         values["reject_reason"] = param(_O.c.reject_reason)
-    sources = sorted(orders_state.sources_of(target))
+    sources = sorted(order_states.sources_of(target))
     statement = (
         update(_O)
         .where(
@@ -204,7 +204,7 @@ def set_status_statement(target: OrderStatus) -> Prepared:
 SET_STATUS = {
     status: set_status_statement(status)
     for status in OrderStatus
-    if status not in orders_state.FILL_DRIVEN and orders_state.sources_of(status)
+    if status not in order_states.FILL_DRIVEN and order_states.sources_of(status)
 }
 
 

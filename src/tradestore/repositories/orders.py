@@ -17,8 +17,8 @@ Concurrency. Two writers recording fills for one order must never lose an update
 * Both: the order ``UPDATE`` is guarded by the state it was computed from (``filled_quantity``
   and ``status``); a guard miss undoes the fill and raises instead of overwriting.
 
-Fill accounting (VWAP, slippage) is in ``tradestore.fill_accounting``, the status machine in
-``tradestore.orders_state``; both are pure. The hot paths (submit, record_fill, set_status)
+Fill accounting (VWAP, slippage) is in ``tradestore.domain.fill_accounting``, the status machine in
+``tradestore.domain.order_states``; both are pure. The hot paths (submit, record_fill, set_status)
 run through ``tradestore.prepared`` (Core statements compiled once, executed on the driver
 cursor); ``ingest_fills`` uses ``executemany`` on SQLite and ``COPY`` on PostgreSQL.
 """
@@ -35,12 +35,29 @@ from typing import Any, cast
 from sqlalchemy import Table, select
 from sqlalchemy.sql import Select
 
-from tradestore import orders_state
 from tradestore.analytics import orders as orders_read
 from tradestore.analytics.orders import DailyFillRate, OrderFillStats, SlippageByOrderType
 from tradestore.analytics.results import Rows, paginate
 from tradestore.db.errors import translate_errors
 from tradestore.db.executor import Executor
+from tradestore.domain import order_states
+from tradestore.domain.enums import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
+from tradestore.domain.money import Amount, fast_money
+from tradestore.domain.timestamps import utcnow
+from tradestore.domain.validation import (
+    choice,
+    flag,
+    instant,
+    integer,
+    json_document,
+    money,
+    optional_money,
+    optional_text,
+    required_text,
+    room,
+)
+from tradestore.domain.validation import day as valid_day
+from tradestore.domain.validation import rows as rows_of
 from tradestore.errors import (
     BotNotFound,
     ConflictError,
@@ -58,36 +75,13 @@ from tradestore.repositories import order_sql as sql
 from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.repositories.fill_import import FillImport
-from tradestore.repositories.order_accounting import LockedOrder, fast_money, order_changes
+from tradestore.repositories.order_accounting import LockedOrder, order_changes
 from tradestore.repositories.order_records import (
     FillRecord,
     IngestReport,
     OrderRecord,
     RecordedFill,
 )
-from tradestore.types import (
-    Amount,
-    Liquidity,
-    OrderSide,
-    OrderStatus,
-    OrderType,
-    TimeInForce,
-    utcnow,
-)
-from tradestore.validation import (
-    choice,
-    flag,
-    instant,
-    integer,
-    json_document,
-    money,
-    optional_money,
-    optional_text,
-    required_text,
-    room,
-)
-from tradestore.validation import day as valid_day
-from tradestore.validation import rows as rows_of
 
 __all__ = [
     "DailyFillRate",
@@ -282,7 +276,7 @@ class OrderRepository(BotScopedRepository):
         reason: str | None = None,
         broker_order_id: str | None = None,
     ) -> OrderRecord:
-        """Move an order along the status machine (see tradestore.orders_state).
+        """Move an order along the status machine (see tradestore.domain.order_states).
 
         ``at`` (default now) is stored in the status's timestamp column (accepted_at,
         cancelled_at, rejected_at, expired_at). ``reason`` is the broker's rejection text,
@@ -295,7 +289,7 @@ class OrderRepository(BotScopedRepository):
         """
         order_id = required_text("order_id", order_id)
         target = choice("status", status, OrderStatus)
-        if target in orders_state.FILL_DRIVEN:
+        if target in order_states.FILL_DRIVEN:
             raise ValidationError(
                 "status",
                 status,
@@ -327,7 +321,7 @@ class OrderRepository(BotScopedRepository):
                 if rows:
                     return OrderRecord(*rows[0])
             current = self._fetch(connection, order_id)
-            if orders_state.is_noop(current.status, target):
+            if order_states.is_noop(current.status, target):
                 return current
             raise InvalidTransition("order", order_id, current.status.value, target.value)
 
@@ -612,11 +606,11 @@ class OrderRepository(BotScopedRepository):
         statement: Select[Any] = select(*sql.ORDER_COLUMNS).where(_O.c.bot_id == self._bot_id)
         if status is not None:
             wanted = choice("status", status, OrderStatus)
-            if wanted not in orders_state.OPEN_STATUSES:
+            if wanted not in order_states.OPEN_STATUSES:
                 raise ValidationError("status", status, "not an open status")
             statement = statement.where(_O.c.status == wanted)
         else:
-            statement = statement.where(_O.c.status.in_(sorted(orders_state.OPEN_STATUSES)))
+            statement = statement.where(_O.c.status.in_(sorted(order_states.OPEN_STATUSES)))
         if ticker is not None:
             statement = statement.where(
                 _O.c.ticker == required_text("ticker", ticker, max_length=_TICKER_LENGTH)

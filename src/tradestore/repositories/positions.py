@@ -6,9 +6,9 @@ compiled form and cache key are built once per process), return frozen records b
 values already in hand, and never load ORM entities. A full close is two statements: a
 ``DELETE ... RETURNING`` of the open row and an ``INSERT`` of the closed one.
 
-Money arithmetic happens in Python on ``Decimal`` (``tradestore.pnl``) and every derived amount
-is rounded with ``types.fit`` for the backend before it is written: SQLite would otherwise do
-the arithmetic in binary floating point and store 0.30000000000000004.
+Money arithmetic happens in Python on ``Decimal`` (``tradestore.domain.pnl``) and every derived
+amount is rounded with ``money.fit`` for the backend before it is written: SQLite would
+otherwise do the arithmetic in binary floating point and store 0.30000000000000004.
 """
 
 from __future__ import annotations
@@ -50,10 +50,20 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
-from tradestore import pnl, validation
 from tradestore.analytics import positions as positions_read
 from tradestore.analytics.results import Rows, paginate
 from tradestore.db.executor import Prepared
+from tradestore.db.money_sums import exact_sums
+from tradestore.db.types import Money, Real, UTCDateTime
+from tradestore.domain import pnl, validation
+from tradestore.domain.enums import ExitReason, PositionSide
+from tradestore.domain.money import (
+    MONEY_CONTEXT,
+    Amount,
+    fast_money,
+    fit,
+)
+from tradestore.domain.timestamps import utcnow
 from tradestore.errors import (
     BotNotFound,
     ConflictError,
@@ -65,21 +75,7 @@ from tradestore.models.bots import Bot
 from tradestore.models.positions import MAX_STRATEGY_LENGTH, ClosedPosition, Position
 from tradestore.repositories._clock import sqlite_now_literal
 from tradestore.repositories._integrity import insert_for_registered_bot, translated
-from tradestore.repositories._money import exact_sums
 from tradestore.repositories._scoped import BotScopedRepository
-from tradestore.types import (
-    MAX_INTEGER_DIGITS,
-    MONEY_CONTEXT,
-    MONEY_SCALE,
-    SQLITE_SIGNIFICANT_DIGITS,
-    Amount,
-    ExitReason,
-    Money,
-    PositionSide,
-    Real,
-    UTCDateTime,
-    utcnow,
-)
 
 MAX_TICKER_LENGTH: Final = 32
 
@@ -100,7 +96,7 @@ class PositionRecord:
     unrealized_pnl_pct: float
     stop_loss_price: Decimal | None
     take_profit_price: Decimal | None
-    #: Best / worst *price* seen while open (entry included); see tradestore.pnl.
+    #: Best / worst *price* seen while open (entry included); see tradestore.domain.pnl.
     max_favorable_excursion: Decimal | None
     max_adverse_excursion: Decimal | None
     #: Entry commission not yet attributed to a closed part.
@@ -425,7 +421,7 @@ class PositionRepository(BotScopedRepository):
         )
         price = entry if current is None else current
         best, worst = pnl.excursions(side_, *pnl.excursions(side_, None, None, entry), price)
-        unrealized = pnl.fit_amount(pnl.pnl(side_, quantity_, entry, price), d)
+        unrealized = fit(pnl.pnl(side_, quantity_, entry, price), d)
         record = PositionRecord(
             position_id=pid,
             bot_id=self._bot_id,
@@ -474,13 +470,13 @@ class PositionRepository(BotScopedRepository):
             )
         )
         d = self._dialect
+        sqlite = d == "sqlite"
         marks: dict[str, Decimal] = {}
         for ticker, price in items:
             key = validation.required_text("ticker", ticker, max_length=MAX_TICKER_LENGTH)
-            if isinstance(price, Decimal) and _plainly_storable_price(price, d):
-                marks[key] = price
-            else:
-                marks[key] = validation.money(f"prices[{key!r}]", price, d, positive=True)
+            marks[key] = fast_money(price, sqlite, positive=True) or validation.money(
+                f"prices[{key!r}]", price, d, positive=True
+            )
         if not marks:
             return 0
         if d == "postgresql":
@@ -497,14 +493,13 @@ class PositionRepository(BotScopedRepository):
         pnls: list[Decimal] = []
         pcts: list[float] = []
         long = PositionSide.LONG.value
-        fit_amount = pnl.fit_amount
         with localcontext(MONEY_CONTEXT):
             for position_id, ticker, side, quantity, entry in rows:
                 price = marks[ticker]
                 move = price - entry if side == long else entry - price
                 ids.append(position_id)
                 new_prices.append(price)
-                pnls.append(fit_amount(move * quantity, d))
+                pnls.append(fit(move * quantity, d))
                 pcts.append(float(move) / float(entry) * 100.0)
         if d == "postgresql":
             self._db.execute(
@@ -853,26 +848,6 @@ class PositionRepository(BotScopedRepository):
         return positions_read.closed_criteria(
             bot_id=self._bot_id, strategy=strategy, since=since, until=until
         )
-
-
-def _plainly_storable_price(value: Any, dialect: str) -> bool:
-    """True for a positive Decimal that ``validation.money(positive=True)`` accepts as is.
-
-    A shortcut for the 500-price loop of mark_to_market, where the full check is a quarter of
-    the time: a finite positive Decimal with at most 15 digits (SQLite) and at most 18
-    decimals and 20 integer digits passes the full check unchanged. Trailing zeros count as
-    digits here, so anything doubtful goes through ``validation.money`` and gets its verdict
-    (and its error message) there.
-    """
-    if type(value) is not Decimal or not value.is_finite() or value <= 0:
-        return False
-    _sign, digits, exponent = value.as_tuple()
-    assert isinstance(exponent, int)
-    return (
-        exponent >= -MONEY_SCALE
-        and len(digits) + exponent <= MAX_INTEGER_DIGITS
-        and (dialect != "sqlite" or len(digits) <= SQLITE_SIGNIFICANT_DIGITS)
-    )
 
 
 def _check_stops(

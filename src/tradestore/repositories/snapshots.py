@@ -11,17 +11,18 @@ from typing import Any, Final, cast
 
 from sqlalchemy import Table, bindparam, select
 
-from tradestore import validation
 from tradestore.analytics.portfolio import EquityPoint, equity_curve
 from tradestore.analytics.results import Rows, paginate
-from tradestore.dialects import upsert_insert
+from tradestore.db.dialects import upsert_insert
+from tradestore.domain import validation
+from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
+from tradestore.domain.timestamps import utcnow
 from tradestore.errors import BotNotFound, IntegrityViolation, NotFound, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.trading import PortfolioSnapshot
 from tradestore.repositories._clock import database_now
 from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories._scoped import BotScopedRepository
-from tradestore.types import MONEY_CONTEXT, Amount, fit, utcnow
 
 _HUNDRED: Final = Decimal(100)
 

@@ -7,7 +7,7 @@ Hyperparameters are stored once, with the run. Episodes are written in bulk
 
 Rewards, losses and run rewards may be NaN or infinite (a diverging run); they are stored and
 returned as given. Where they are combined (the reward curve's moving average) the rule of
-``tradestore.floats`` applies: NaN is skipped, ±inf follow IEEE arithmetic.
+``tradestore.domain.floats`` applies: NaN is skipped, ±inf follow IEEE arithmetic.
 """
 
 from __future__ import annotations
@@ -35,29 +35,13 @@ from sqlalchemy.orm import Session
 
 from tradestore.analytics.results import Rows, paginate
 from tradestore.analytics.training import HyperparameterScore, best_hyperparameters
+from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Executor
-from tradestore.dialects import upsert_insert
-from tradestore.errors import (
-    DuplicateRun,
-    InvalidTransition,
-    RunInEnsemble,
-    RunNotFound,
-    ValidationError,
-)
-from tradestore.floats import moving_average
-from tradestore.models.training import (
-    AgentPerformance,
-    EnsembleWeight,
-    Hyperparameters,
-    TrainingEpisode,
-    TrainingRun,
-)
-from tradestore.repositories import episode_batch
-from tradestore.repositories._integrity import atomic, translated
-from tradestore.repositories.episode_batch import EPISODE_FIELDS
-from tradestore.types import Algorithm, Device, EvaluationType, RunStatus, utcnow
-from tradestore.validation import algorithm as valid_algorithm
-from tradestore.validation import (
+from tradestore.domain.enums import Algorithm, Device, EvaluationType, RunStatus
+from tradestore.domain.floats import moving_average
+from tradestore.domain.timestamps import utcnow
+from tradestore.domain.validation import algorithm as valid_algorithm
+from tradestore.domain.validation import (
     choice,
     day,
     flag,
@@ -70,7 +54,25 @@ from tradestore.validation import (
     required_text,
     rows,
 )
-from tradestore.validation import text as validated_text
+from tradestore.domain.validation import text as validated_text
+from tradestore.errors import (
+    DuplicateRun,
+    InvalidTransition,
+    RunInEnsemble,
+    RunNotFound,
+    ValidationError,
+)
+from tradestore.models.training import (
+    AgentPerformance,
+    EnsembleWeight,
+    Hyperparameters,
+    TrainingEpisode,
+    TrainingRun,
+    run_filters,
+)
+from tradestore.repositories import episode_batch
+from tradestore.repositories._integrity import atomic, translated
+from tradestore.repositories.episode_batch import EPISODE_FIELDS
 
 #: The status machine: where each status may go. Terminal statuses go nowhere.
 RUN_TRANSITIONS: Final[Mapping[RunStatus, frozenset[RunStatus]]] = {
@@ -466,7 +468,7 @@ class TrainingRepository:
     ) -> int:
         """How many runs ``list`` would return without pagination."""
         statement = select(func.count()).select_from(TrainingRun)
-        for condition in _run_filters(algorithm, status, model_name, started_after, started_before):
+        for condition in run_filters(algorithm, status, model_name, started_after, started_before):
             statement = statement.where(condition)
         return int(self._db.execute(statement).scalar_one())
 
@@ -660,7 +662,7 @@ class TrainingRepository:
 
         The average at an episode covers it and the ``window - 1`` episodes before it (also
         those before ``start``); fewer at the beginning of the run. NaN rewards are skipped,
-        ±inf follow IEEE (``tradestore.floats``), identically on both backends. ``every=k``
+        ±inf follow IEEE (``tradestore.domain.floats``), identically on both backends. ``every=k``
         returns the points whose episode number is divisible by k, for plotting long runs.
         """
         key = required_text("run_id", run_id)
@@ -690,7 +692,7 @@ class TrainingRepository:
                 .limit(width - 1)
             )
             lead = [row[1] for row in reversed(self._driver_rows(statement))]
-        if self._sqlite:  # SQLite returns a stored NaN as the text 'NaN' (types.Real)
+        if self._sqlite:  # SQLite returns a stored NaN as the text 'NaN' (db.types.Real)
             rewards, lead = _sqlite_floats(rewards), _sqlite_floats(lead)
         averages = moving_average(lead + rewards if lead else rewards, width)[len(lead) :]
         if step > 1:
@@ -830,7 +832,7 @@ class TrainingRepository:
         Every run unless ``limit`` is given (``count`` says how many there are).
         """
         statement = select(*_RUN_COLUMNS)
-        for condition in _run_filters(algorithm, status, model_name, started_after, started_before):
+        for condition in run_filters(algorithm, status, model_name, started_after, started_before):
             statement = statement.where(condition)
         statement = paginate(
             statement.order_by(TrainingRun.start_time.desc(), TrainingRun.run_id),
@@ -855,7 +857,7 @@ class TrainingRepository:
 
 
 def _sqlite_floats(values: Sequence[Any]) -> builtins.list[Any]:
-    """SQLite returns a NaN stored by ``types.Real`` as the text 'NaN': make it a float again."""
+    """SQLite returns a NaN stored by ``db.types.Real`` as the text 'NaN': make it a float again."""
     if str in set(map(type, values)):
         return [float(v) if type(v) is str else v for v in values]
     return values if isinstance(values, builtins.list) else builtins.list(values)
@@ -868,29 +870,6 @@ def _new_run_id() -> str:
 def _check_window(prefix: str, first: dt.date | None, last: dt.date | None) -> None:
     if first is not None and last is not None and last < first:
         raise ValidationError(f"{prefix}_end_date", last, f"before {prefix}_start_date {first}")
-
-
-def _run_filters(
-    algorithm: Algorithm | str | None,
-    status: RunStatus | str | None,
-    model_name: str | None,
-    started_after: dt.datetime | None,
-    started_before: dt.datetime | None,
-) -> list[ColumnElement[bool]]:
-    conditions: list[ColumnElement[bool]] = []
-    if algorithm is not None:
-        conditions.append(TrainingRun.algorithm == valid_algorithm("algorithm", algorithm))
-    if status is not None:
-        conditions.append(TrainingRun.status == choice("status", status, RunStatus))
-    if model_name is not None:
-        conditions.append(
-            TrainingRun.model_name == required_text("model_name", model_name, max_length=200)
-        )
-    if started_after is not None:
-        conditions.append(TrainingRun.start_time >= instant("started_after", started_after))
-    if started_before is not None:
-        conditions.append(TrainingRun.start_time < instant("started_before", started_before))
-    return conditions
 
 
 @dataclass(frozen=True, slots=True)

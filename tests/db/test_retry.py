@@ -13,8 +13,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import OperationalError
 
 from tradestore import Database
+from tradestore.db.retry import RetryPolicy, is_connection_lost, is_transient
 from tradestore.errors import DatabaseUnavailable, TransientDatabaseError
-from tradestore.retry import RetryPolicy, is_connection_lost, is_transient
 from tradestore.unit_of_work import UnitOfWork
 
 INSERT_BOT = text(

@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from tradestore.db.executor import Executor
-from tradestore.types import MONEY_CONTEXT, fit
+from tradestore.domain.money import MONEY_CONTEXT, fit
 
 
 def exact_sums(

@@ -32,7 +32,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from types import MappingProxyType
 
-from tradestore.types import TERMINAL_ORDER_STATUSES, OrderStatus
+from tradestore.domain.enums import TERMINAL_ORDER_STATUSES, OrderStatus
 
 _S = OrderStatus
 _ENDINGS = frozenset({_S.CANCELLED, _S.REJECTED, _S.EXPIRED})

@@ -1,7 +1,7 @@
 """Floats that may be NaN or infinite: one meaning on both backends.
 
 Rewards and losses of a diverging RL run, and ratios such as a profit factor without losses,
-are legitimately NaN or infinite. ``types.Real`` stores them faithfully (PostgreSQL float8
+are legitimately NaN or infinite. ``db.types.Real`` stores them faithfully (PostgreSQL float8
 natively; SQLite keeps ±inf as REAL and NaN as the text ``'NaN'``, because SQLite turns a bound
 NaN into NULL). Reading a row back always returns exactly what was written.
 
@@ -15,9 +15,10 @@ tradestore applies one rule on both:
 * **±inf are values** and follow IEEE arithmetic: an average that includes +inf is +inf, one
   that includes both +inf and -inf is NaN; +inf ranks first, -inf last.
 
-The SQL helpers below express the rule in both dialects and :func:`fix_aggregate` repairs the
-one case SQL cannot express on SQLite (a NaN result); :func:`moving_average` applies the same
-rule in Python, so a reward curve is identical whichever backend stored the episodes.
+The SQL helpers of ``tradestore.db.float_sql`` express the rule in both dialects and
+:func:`fix_aggregate` repairs the one case SQL cannot express on SQLite (a NaN result);
+:func:`moving_average` applies the same rule in Python, so a reward curve is identical
+whichever backend stored the episodes.
 """
 
 from __future__ import annotations
@@ -28,56 +29,7 @@ from itertools import accumulate, repeat
 from operator import sub, truediv
 from typing import Any
 
-from sqlalchemy import ColumnElement, Float, func, literal
-from sqlalchemy.orm import QueryableAttribute
-
-from tradestore.types import Real
-
 NAN = float("nan")
-
-#: A column or ORM attribute in a SQL expression.
-Column = ColumnElement[Any] | QueryableAttribute[Any]
-
-
-def nan_literal() -> ColumnElement[float]:
-    """A bound NaN that compares equal to a stored NaN on both backends.
-
-    Bound through ``Real``: the text 'NaN' on SQLite (what ``Real`` stores), a float8 NaN on
-    PostgreSQL (where NaN = NaN is true, unlike IEEE).
-    """
-    return literal(NAN, Real())
-
-
-def defined(column: Column) -> ColumnElement[float]:
-    """``column`` with NaN turned into NULL, so aggregates and ORDER BY skip it."""
-    return func.nullif(column, nan_literal(), type_=Real())
-
-
-def undefined(column: Column) -> ColumnElement[bool]:
-    """True where ``column`` is NULL or NaN."""
-    return column.is_(None) | (column == nan_literal())
-
-
-def average(column: Column) -> ColumnElement[float]:
-    """AVG over the defined values of ``column`` (see :func:`fix_aggregate` for the result)."""
-    return func.avg(defined(column), type_=Float())
-
-
-def maximum(column: Column) -> ColumnElement[float]:
-    return func.max(defined(column), type_=Float())
-
-
-def defined_count(column: Column) -> ColumnElement[int]:
-    return func.count(defined(column))
-
-
-def sort_key(aggregate: ColumnElement[Any]) -> ColumnElement[Any]:
-    """An aggregate made safe for ``ORDER BY ... DESC NULLS LAST``.
-
-    PostgreSQL sorts a NaN aggregate (+inf and -inf averaged) above every number; NULLIF turns
-    it into NULL so it sorts last, where SQLite (which returns NULL for it) sorts it too.
-    """
-    return func.nullif(aggregate, nan_literal(), type_=Float())
 
 
 def fix_aggregate(value: Any, count: int) -> float | None:

@@ -13,19 +13,17 @@ from sqlalchemy import Column, Integer, MetaData, Table, insert, select
 from sqlalchemy.exc import StatementError
 
 from tradestore import Database
-from tradestore.errors import NaiveDatetimeError, PrecisionError, ValidationError
-from tradestore.types import (
+from tradestore.db.types import Money, Real, UTCDateTime
+from tradestore.domain.money import (
     MONEY_CONTEXT,
     SQLITE_SIGNIFICANT_DIGITS,
-    Money,
-    Real,
-    UTCDateTime,
     check_storable,
     fit,
     fit_aggregate,
     survives_double,
     to_decimal,
 )
+from tradestore.errors import NaiveDatetimeError, PrecisionError, ValidationError
 
 probe_metadata = MetaData()
 probe = Table(

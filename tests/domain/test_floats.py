@@ -1,4 +1,4 @@
-"""tradestore.floats: the NaN/inf rule and the moving average, without a database."""
+"""tradestore.domain.floats: the NaN/inf rule and the moving average, without a database."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradestore.floats import fix_aggregate, moving_average
+from tradestore.domain.floats import fix_aggregate, moving_average
 
 NAN = math.nan
 INF = math.inf
@@ -124,7 +124,7 @@ def test_real_binds_nan_as_text_on_sqlite_and_as_a_float_elsewhere() -> None:
     # SQLite binds a float NaN as NULL; Float's own SQLite processor would undo the 'NaN'.
     from sqlalchemy.dialects import postgresql, sqlite
 
-    from tradestore.types import Real
+    from tradestore.db.types import Real
 
     to_sqlite = Real().dialect_impl(sqlite.dialect()).bind_processor(sqlite.dialect())
     assert to_sqlite is not None

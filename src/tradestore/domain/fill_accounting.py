@@ -9,7 +9,7 @@ Definitions (docs/guide/orders-and-fills.md repeats them for bot authors):
 * **VWAP** (``filled_avg_price``) = sum(quantity x price) / sum(quantity) over *all* fills of
   the order, recomputed from the fills rather than updated incrementally, so rounding never
   accumulates: the stored value is always the exact VWAP rounded once to what the backend
-  stores (``types.fit``: 18 decimals; on SQLite, the decimal of the nearest double).
+  stores (``money.fit``: 18 decimals; on SQLite, the decimal of the nearest double).
 * **commission** = sum of the fills' commissions.
 * **slippage** = how much worse than the reference price the order executed, per unit, in
   price units, *adverse positive*: ``VWAP - reference`` for a buy, ``reference - VWAP`` for a
@@ -27,7 +27,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
-from tradestore.types import MONEY_CONTEXT, OrderSide
+from tradestore.domain.enums import OrderSide
+from tradestore.domain.money import MONEY_CONTEXT
 
 #: Sums, products and quotients of amounts run in MONEY_CONTEXT (100 digits): exact for
 #: anything the backends store, so rounding happens once, when the result is stored.

@@ -18,18 +18,16 @@ from collections.abc import Iterable, Mapping
 from decimal import Decimal
 from typing import Any, TypeVar
 
-from tradestore.errors import NaiveDatetimeError, ValidationError
-from tradestore.types import (
+from tradestore.domain.enums import (
     MAX_ALGORITHM_LENGTH,
     MAX_EXIT_REASON_LENGTH,
     Algorithm,
     ExitReason,
-    check_storable,
     common_value,
-    ensure_aware,
-    numpy_scalar,
-    to_decimal,
 )
+from tradestore.domain.money import check_storable, numpy_scalar, to_decimal
+from tradestore.domain.timestamps import ensure_aware
+from tradestore.errors import NaiveDatetimeError, ValidationError
 
 E = TypeVar("E", bound=enum.Enum)
 

@@ -6,8 +6,9 @@ from decimal import Decimal
 
 import pytest
 
-from tradestore import orders_state
-from tradestore.orders_state import (
+from tradestore.domain import order_states
+from tradestore.domain.enums import TERMINAL_ORDER_STATUSES, OrderStatus
+from tradestore.domain.order_states import (
     FILL_DRIVEN,
     FILLABLE,
     LATE_FILL_STATUSES,
@@ -18,7 +19,6 @@ from tradestore.orders_state import (
     sources_of,
     status_after_fill,
 )
-from tradestore.types import TERMINAL_ORDER_STATUSES, OrderStatus
 
 S = OrderStatus
 CHAIN = [S.PENDING, S.NEW, S.ACCEPTED, S.PARTIALLY_FILLED, S.FILLED]
@@ -72,7 +72,7 @@ def test_sources_of_is_the_inverse_of_the_table() -> None:
 def test_fill_sets() -> None:
     assert {S.PARTIALLY_FILLED, S.FILLED} == FILL_DRIVEN
     assert FILLABLE == OPEN_STATUSES
-    assert {S.PENDING, S.NEW, S.ACCEPTED, S.PARTIALLY_FILLED} == orders_state.OPEN_STATUSES
+    assert {S.PENDING, S.NEW, S.ACCEPTED, S.PARTIALLY_FILLED} == order_states.OPEN_STATUSES
 
 
 def test_status_after_fill() -> None:

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradestore import pnl
+from tradestore.domain import pnl
+from tradestore.domain.enums import PositionSide
+from tradestore.domain.money import check_storable, fit
 from tradestore.errors import PrecisionError, ValidationError
-from tradestore.types import PositionSide, check_storable, fit
 
 LONG, SHORT = PositionSide.LONG, PositionSide.SHORT
 T0 = dt.datetime(2024, 3, 1, 14, 30, tzinfo=dt.UTC)
@@ -167,13 +168,6 @@ def test_long_and_short_pnl_mirror_each_other(
     if long_pnl:
         sign = 1 if long_pnl > 0 else -1
         assert (pnl.pnl_pct(LONG, entry, price) > 0) == (sign > 0)
-
-
-@settings(max_examples=200, deadline=None)
-@given(value=st.decimals(allow_nan=False, allow_infinity=False, places=25))
-def test_fit_amount_is_fit(value: Decimal) -> None:
-    for dialect in ("sqlite", "postgresql"):
-        assert pnl.fit_amount(value, dialect) == fit(value, dialect)
 
 
 @settings(max_examples=200, deadline=None)

@@ -8,14 +8,8 @@ from decimal import Decimal
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tradestore.fill_accounting import (
-    FillTotals,
-    reference_price,
-    slippage,
-    totals_of,
-    vwap,
-)
-from tradestore.types import OrderSide
+from tradestore.domain.enums import OrderSide
+from tradestore.domain.fill_accounting import FillTotals, reference_price, slippage, totals_of, vwap
 
 D = Decimal
 T0 = dt.datetime(2026, 1, 5, 14, 30, tzinfo=dt.UTC)

@@ -18,7 +18,7 @@ from fractions import Fraction
 import pytest
 
 import metric_reference as ref
-from tradestore.analytics import metrics as m
+from tradestore.domain import metrics as m
 
 D = Decimal
 DAY = dt.timedelta(days=1)

@@ -28,11 +28,42 @@ import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
-from typing import Any, TypeVar
+from typing import Any, Final, TypeVar
 
-from tradestore.types import MONEY_CONTEXT
+from tradestore.domain.money import MONEY_CONTEXT
 
 #: Trading days per year: the default annualisation factor.
+#: The figures of an agent evaluation (agent_performance columns), by kind.
+#: Floats: any double, NaN and ±inf included.
+FLOAT_METRICS: Final = (
+    "total_return",
+    "total_return_pct",
+    "annualized_return",
+    "cumulative_reward",
+    "avg_episode_reward",
+    "sharpe_ratio",
+    "sortino_ratio",
+    "calmar_ratio",
+    "max_drawdown",
+    "max_drawdown_pct",
+    "volatility",
+    "downside_deviation",
+    "avg_win",
+    "avg_loss",
+    "profit_factor",
+    "expectancy",
+    "largest_win",
+    "largest_loss",
+    "buy_and_hold_return",
+    "excess_return",
+    "information_ratio",
+    "avg_action_entropy",
+    "avg_value_estimate",
+    "policy_stability",
+)
+#: Counts: integers >= 0.
+COUNT_METRICS: Final = ("num_episodes", "total_trades", "winning_trades", "losing_trades")
+
 TRADING_DAYS_PER_YEAR = 252
 #: Calendar days over which the *_30d trade statistics are taken (as_of included).
 TRADE_WINDOW_DAYS = 30

@@ -1,8 +1,8 @@
 """Position arithmetic: P&L, excursions, partial closes. Pure functions, no database.
 
-Everything here works on ``Decimal`` under ``types.MONEY_CONTEXT`` (100 digits, so products of
+Everything here works on ``Decimal`` under ``money.MONEY_CONTEXT`` (100 digits, so products of
 two stored amounts stay exact) and rounds a *derived* amount only once, at the end, with
-``types.fit`` for the backend that will store it. Inputs are assumed already validated (the
+``money.fit`` for the backend that will store it. Inputs are assumed already validated (the
 repository calls ``validation.money`` first); the checks here are the ones that need the open
 position's stored values (a close larger than the open quantity, a close before the open).
 
@@ -25,36 +25,16 @@ import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 
-from tradestore.errors import PrecisionError, ValidationError
-from tradestore.types import (
+from tradestore.domain.enums import PositionSide
+from tradestore.domain.money import (
     MONEY_CONTEXT,
-    MONEY_SCALE,
-    SQLITE_SIGNIFICANT_DIGITS,
-    PositionSide,
     check_storable,
     fit,
 )
+from tradestore.errors import PrecisionError, ValidationError
 
 _HUNDRED = Decimal(100)
 _SECONDS_PER_HOUR = 3600.0
-
-
-def fit_amount(value: Decimal, dialect_name: str) -> Decimal:
-    """``types.fit``, with a fast path for the common amount that needs no rounding.
-
-    A Decimal with at most 15 digits (SQLite) and at most 18 decimals is returned as is by
-    ``fit`` too; checking the digit tuple first avoids ``fit``'s normalisation, which matters
-    when 500 positions are marked at once. Trailing zeros count as digits here, so the fast
-    path can only be too cautious, never wrong.
-    """
-    _sign, digits, exponent = value.as_tuple()
-    if (
-        isinstance(exponent, int)
-        and exponent >= -MONEY_SCALE
-        and (dialect_name != "sqlite" or len(digits) <= SQLITE_SIGNIFICANT_DIGITS)
-    ):
-        return value
-    return fit(value, dialect_name)
 
 
 def price_move(side: PositionSide, entry_price: Decimal, price: Decimal) -> Decimal:
@@ -201,19 +181,17 @@ def close_figures(
         )
         gross = pnl(side, quantity, entry_price, exit_price)
         commission = entry_share + exit_commission
-        realized = fit_amount(gross - commission, dialect_name)
+        realized = fit(gross - commission, dialect_name)
         realized_pct = float(realized / (entry_price * quantity) * _HUNDRED)
-        remaining_unrealized = fit_amount(
-            pnl(side, remaining, entry_price, exit_price), dialect_name
-        )
+        remaining_unrealized = fit(pnl(side, remaining, entry_price, exit_price), dialect_name)
     best, worst = excursions(side, max_favorable_excursion, max_adverse_excursion, exit_price)
     return CloseFigures(
         quantity=quantity,
         remaining_quantity=remaining,
         entry_commission=entry_share,
         remaining_commission=remaining_commission,
-        commission=fit_amount(commission, dialect_name),
-        gross_pnl=fit_amount(gross, dialect_name),
+        commission=fit(commission, dialect_name),
+        gross_pnl=fit(gross, dialect_name),
         realized_pnl=realized,
         realized_pnl_pct=realized_pct,
         max_favorable_excursion=best,

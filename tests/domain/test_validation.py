@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from tradestore.domain.validation import text
 from tradestore.errors import ValidationError
-from tradestore.validation import text
 
 
 @pytest.mark.parametrize("value", [" AAPL", "AAPL ", "\tAAPL", "AAPL\n"])

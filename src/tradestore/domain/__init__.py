@@ -1,0 +1,1 @@
+"""Pure domain rules (money, time, state machines, accounting, P&L, metrics); no SQLAlchemy."""
