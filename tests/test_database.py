@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import text
 
 from tradestore import Database
-from tradestore.database import _enable_wal
+from tradestore.db.engine import _enable_wal
 from tradestore.errors import (
     DatabaseUnavailable,
     IntegrityViolation,

@@ -33,7 +33,7 @@ from sqlalchemy import Connection, Engine, insert, select, text, update
 from sqlalchemy.engine import URL
 
 from tradestore.config import mask_text, mask_url, resolve_url, secret_fragments, sqlite_path
-from tradestore.database import create_engine_for
+from tradestore.db.engine import create_engine_for
 from tradestore.db.types import Money, Real, UTCDateTime
 from tradestore.domain.enums import MigrationStatus
 from tradestore.errors import ConfigurationError, MigrationError

@@ -124,4 +124,4 @@ class UnitOfWork:
     @cached_property
     def analytics(self) -> Analytics:
         """Read-side queries; bot-aware when the unit of work has a bot_id."""
-        return Analytics(self.executor, bot_id=self.bot_id)
+        return Analytics(self.executor, bot_id=self.bot_id, training=self.training)

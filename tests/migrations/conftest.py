@@ -8,7 +8,7 @@ import pytest
 from pytest_alembic.config import Config
 from sqlalchemy.engine import Engine
 
-from tradestore.database import create_engine_for
+from tradestore.db.engine import create_engine_for
 from tradestore.migrate import alembic_config as tradestore_alembic_config
 
 

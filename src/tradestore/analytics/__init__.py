@@ -55,10 +55,10 @@ from tradestore.analytics.report import (
     DEFAULT_REWARD_WINDOW,
     DEFAULT_ROLLING_WINDOW,
     PerformanceReport,
+    RunHistory,
     build_report,
     returns_series,
 )
-from tradestore.analytics.results import Rows
 from tradestore.analytics.training import (
     ActiveEnsembleMember,
     AlgorithmComparison,
@@ -71,6 +71,7 @@ from tradestore.analytics.training import (
     TrainingSummary,
 )
 from tradestore.db.executor import Executor
+from tradestore.db.results import Rows
 from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus
 from tradestore.domain.metrics import TradeStatistics
 from tradestore.domain.timestamps import utcnow
@@ -163,9 +164,17 @@ class Analytics:
     everywhere: it is what the table stores and what SQL against the views filters on.
     """
 
-    def __init__(self, db: Executor | Session | Connection, *, bot_id: str | None = None) -> None:
+    def __init__(
+        self,
+        db: Executor | Session | Connection,
+        *,
+        bot_id: str | None = None,
+        training: RunHistory | None = None,
+    ) -> None:
         self._db = Executor.of(db)
         self.bot_id = None if bot_id is None else required_text("bot_id", bot_id)
+        #: Reads training runs for ``report`` (the unit of work passes its repository).
+        self._training = training
 
     # --- positions ----------------------------------------------------------------------
 
@@ -389,6 +398,7 @@ class Analytics:
             rolling_window=window,
             reward_window=reward,
             now=_now(now),
+            training=self._training,
         )
 
     def _one_bot(self, call: str) -> str:

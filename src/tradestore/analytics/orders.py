@@ -18,8 +18,8 @@ from sqlalchemy import ColumnElement, Numeric, case, cast, func, select, type_co
 
 from tradestore.analytics import schema
 from tradestore.analytics._sql import DerivedMoney, recent, utc_date
-from tradestore.analytics.results import Rows, paginate
 from tradestore.db.executor import Executor
+from tradestore.db.results import Rows, paginate
 from tradestore.db.types import Real, from_db_number
 from tradestore.domain.enums import OrderSide, OrderStatus, OrderType, TimeInForce
 from tradestore.domain.money import fit_aggregate

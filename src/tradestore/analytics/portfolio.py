@@ -14,8 +14,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, func, select
 
 from tradestore.analytics import schema
-from tradestore.analytics.results import Rows
 from tradestore.db.executor import Executor
+from tradestore.db.results import Rows
 from tradestore.models import ALL_STRATEGIES, PerformanceMetric, PortfolioSnapshot
 
 

@@ -18,9 +18,9 @@ from sqlalchemy import ColumnElement, Select, case, func, select, type_coerce
 
 from tradestore.analytics import schema
 from tradestore.analytics._sql import DerivedMoney
-from tradestore.analytics.results import Rows
 from tradestore.db.executor import Executor
 from tradestore.db.money_sums import exact_sums
+from tradestore.db.results import Rows
 from tradestore.db.types import Real
 from tradestore.domain import metrics, validation
 from tradestore.domain.enums import ExitReason, PositionSide

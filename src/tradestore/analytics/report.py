@@ -18,7 +18,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, Protocol
 
 from sqlalchemy import select
 
@@ -26,7 +26,7 @@ from tradestore.analytics import charts, portfolio
 from tradestore.analytics.charts import Chart
 from tradestore.db.executor import Executor
 from tradestore.domain import metrics
-from tradestore.errors import BotNotFound, MissingDependency
+from tradestore.errors import BotNotFound, MissingDependency, ValidationError
 from tradestore.models import Bot, ClosedPosition
 
 if TYPE_CHECKING:
@@ -128,6 +128,16 @@ def _trade_pnls(session: Executor, bot_id: str) -> list[Decimal]:
 # --- the report ------------------------------------------------------------------------------
 
 
+class RunHistory(Protocol):
+    """What the report reads of a training run (``TrainingRepository`` is one)."""
+
+    def get(self, run_id: str) -> Any: ...
+
+    def episode_count(self, run_id: str) -> int: ...
+
+    def reward_curve(self, run_id: str, *, window: int, every: int) -> Any: ...
+
+
 def build_report(
     session: Executor,
     bot_id: str,
@@ -136,17 +146,26 @@ def build_report(
     rolling_window: int = DEFAULT_ROLLING_WINDOW,
     reward_window: int = DEFAULT_REWARD_WINDOW,
     now: dt.datetime,
+    training: RunHistory | None = None,
 ) -> PerformanceReport:
-    """Gather the bot's history and render the page (arguments validated by the caller)."""
-    from tradestore.repositories.training import TrainingRepository
+    """Gather the bot's history and render the page (arguments validated by the caller).
 
+    ``training`` reads the ``runs``: the unit of work's training repository, handed down by
+    whoever holds it (the read side does not build repositories).
+    """
     charts.require_matplotlib()
+    if runs and training is None:
+        raise ValidationError(
+            "runs",
+            list(runs),
+            "reward curves need the unit of work's training repository: use uow.analytics.report",
+        )
     starting_balance = _require_bot(session, bot_id)
     points = equity_points(session, bot_id)
     pnls = _trade_pnls(session, bot_id)
-    training = TrainingRepository(session)
     run_views = []
     for run_id in runs:
+        assert training is not None
         run = training.get(run_id)
         count = training.episode_count(run_id)
         every = max(1, -(-count // MAX_CURVE_POINTS))

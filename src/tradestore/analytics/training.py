@@ -26,9 +26,9 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, String, and_, case, exists, func, or_, select, type_coerce
 from sqlalchemy.orm import aliased
 
-from tradestore.analytics.results import Rows
 from tradestore.db.executor import Executor
 from tradestore.db.float_sql import average, defined, defined_count, maximum, nan_literal, sort_key
+from tradestore.db.results import Rows
 from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus, WeightingMethod
 from tradestore.domain.floats import fix_aggregate
 from tradestore.domain.metrics import COUNT_METRICS, FLOAT_METRICS

@@ -53,12 +53,10 @@ def report_command(
     reward_window: int,
 ) -> None:
     """Write the performance report of --bot (needs: pip install 'tradestore[plots]')."""
-    from tradestore.analytics import Analytics
-
     with open_database(url) as database:
         database.check_schema()
-        with database.session(readonly=True) as session:
-            report = Analytics(session, bot_id=bot_id).report(
+        with database.unit_of_work(bot_id, readonly=True) as uow:
+            report = uow.analytics.report(
                 runs=runs, rolling_window=rolling_window, reward_window=reward_window
             )
     path = report.write(out)

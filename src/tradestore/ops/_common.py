@@ -13,7 +13,8 @@ from typing import IO
 
 from sqlalchemy import Connection
 
-from tradestore.database import SQLITE_BEGIN, Database
+from tradestore.database import Database
+from tradestore.db.engine import SQLITE_BEGIN
 from tradestore.errors import ValidationError
 
 #: ``progress(phase, done, total)``: called as long work advances. ``total`` is None when it

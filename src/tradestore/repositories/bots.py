@@ -30,10 +30,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from tradestore.analytics.results import Rows, paginate
 from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Executor
 from tradestore.db.money_sums import exact_sums
+from tradestore.db.results import Rows, paginate
 from tradestore.domain import validation
 from tradestore.domain.enums import TERMINAL_ORDER_STATUSES, BotMode, BotStatus, OrderStatus
 from tradestore.domain.money import MONEY_CONTEXT, Amount, fit

@@ -25,9 +25,9 @@ from typing import Any, Final
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from tradestore.analytics.results import Rows
 from tradestore.analytics.training import latest_of_its_type
 from tradestore.db.executor import Executor
+from tradestore.db.results import Rows
 from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus, WeightingMethod
 from tradestore.domain.timestamps import utcnow
 from tradestore.domain.validation import (

@@ -18,8 +18,8 @@ from typing import Any, Final
 from sqlalchemy import ColumnElement, Connection, insert, select
 from sqlalchemy.orm import Session
 
-from tradestore.analytics.results import Rows, paginate
 from tradestore.db.executor import Executor
+from tradestore.db.results import Rows, paginate
 from tradestore.domain.enums import EvaluationType
 from tradestore.domain.metrics import COUNT_METRICS, FLOAT_METRICS
 from tradestore.domain.validation import choice, day, integer, number, required_text

@@ -17,8 +17,8 @@ from typing import Any, Final, cast
 from sqlalchemy import Table, bindparam, select, type_coerce
 from sqlalchemy.types import NullType
 
-from tradestore.analytics.results import Rows, paginate
 from tradestore.db.dialects import upsert_insert
+from tradestore.db.results import Rows, paginate
 from tradestore.db.types import from_db_number
 from tradestore.domain import validation
 from tradestore.domain.metrics import (

@@ -37,9 +37,9 @@ from sqlalchemy.sql import Select
 
 from tradestore.analytics import orders as orders_read
 from tradestore.analytics.orders import DailyFillRate, OrderFillStats, SlippageByOrderType
-from tradestore.analytics.results import Rows, paginate
 from tradestore.db.errors import translate_errors
 from tradestore.db.executor import Executor
+from tradestore.db.results import Rows, paginate
 from tradestore.domain import order_states
 from tradestore.domain.enums import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
 from tradestore.domain.money import Amount, fast_money

@@ -51,9 +51,9 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from tradestore.analytics import positions as positions_read
-from tradestore.analytics.results import Rows, paginate
 from tradestore.db.executor import Prepared
 from tradestore.db.money_sums import exact_sums
+from tradestore.db.results import Rows, paginate
 from tradestore.db.types import Money, Real, UTCDateTime
 from tradestore.domain import pnl, validation
 from tradestore.domain.enums import ExitReason, PositionSide

@@ -12,8 +12,8 @@ from typing import Any, Final, cast
 from sqlalchemy import Table, bindparam, select
 
 from tradestore.analytics.portfolio import EquityPoint, equity_curve
-from tradestore.analytics.results import Rows, paginate
 from tradestore.db.dialects import upsert_insert
+from tradestore.db.results import Rows, paginate
 from tradestore.domain import validation
 from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
 from tradestore.domain.timestamps import utcnow

@@ -33,10 +33,10 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session
 
-from tradestore.analytics.results import Rows, paginate
 from tradestore.analytics.training import HyperparameterScore, best_hyperparameters
 from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Executor
+from tradestore.db.results import Rows, paginate
 from tradestore.domain.enums import Algorithm, Device, EvaluationType, RunStatus
 from tradestore.domain.floats import moving_average
 from tradestore.domain.timestamps import utcnow

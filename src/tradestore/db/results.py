@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar, overload
 
 from sqlalchemy import Result, Select
 
-from tradestore.validation import integer
+from tradestore.domain.validation import integer
 
 if TYPE_CHECKING:
     import pandas

@@ -1,0 +1,271 @@
+"""Engine set-up: tradestore's settings per backend, and what keeps pooled connections sane.
+
+SQLite connections get the "optimized connection" pragmas. Transactions on SQLite start with
+``BEGIN IMMEDIATE`` (the SQLAlchemy documentation's pysqlite recipe): a writer takes the write
+lock up front and waits ``busy_timeout`` for it, instead of failing with "database is locked"
+when a deferred read transaction tries to upgrade to a write. The same recipe makes SQLite DDL
+transactional, so a failed migration leaves nothing half-applied. PostgreSQL sessions are
+pinned to UTC; the pool ends a transaction the driver still holds when a connection comes back,
+and a forked child never uses its parent's pooled connections.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import time
+import weakref
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, create_engine, event
+from sqlalchemy.engine import URL, Engine
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.pool import PoolResetState, StaticPool
+
+from tradestore.config import (
+    DEFAULT_URL,
+    parse_url,
+    resolve_url,
+    split_secret_query,
+    sqlite_path,
+)
+from tradestore.db.connections import ThreadConnections, driver_in_transaction
+from tradestore.db.pgconnect import masked_connection_factory
+from tradestore.db.types import encode_json
+from tradestore.errors import (
+    ConfigurationError,
+)
+
+log = logging.getLogger(__name__)
+
+#: Execution option naming how a SQLite transaction begins: "IMMEDIATE" (default) or "DEFERRED".
+SQLITE_BEGIN = "tradestore_sqlite_begin"
+#: SQLite ``synchronous`` settings tradestore accepts (docs/reference/reliability.md,
+#: Durability). OFF is refused: with it a power loss can corrupt the file, not just lose the
+#: last commits.
+SQLITE_SYNCHRONOUS = ("NORMAL", "FULL", "EXTRA")
+
+
+def create_engine_for(
+    url: str | URL,
+    *,
+    echo: bool = False,
+    busy_timeout_ms: int = 30_000,
+    pool_size: int = 5,
+    max_overflow: int = 10,
+    pool_timeout: float = 30.0,
+    pool_recycle: int = 1800,
+    connect_timeout: int = 10,
+    application_name: str = "tradestore",
+    sqlite_synchronous: str = "NORMAL",
+) -> Engine:
+    """Build an engine with tradestore's settings for the URL's backend.
+
+    ``sqlite_synchronous`` is SQLite's durability setting (NORMAL, FULL or EXTRA; ignored on
+    PostgreSQL, whose durability is the server's ``synchronous_commit``):
+    docs/reference/reliability.md says what each one survives.
+    """
+    url = resolve_url(url)
+    synchronous = _sqlite_synchronous(sqlite_synchronous)
+    if url.get_backend_name() == "sqlite":
+        engine = _sqlite_engine(
+            url, echo=echo, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous
+        )
+        event.listen(engine, "reset", _end_leftover_transaction)
+        return engine
+    # Secret query arguments (sslpassword, ...) go to the driver, never into engine.url.
+    url, secret_args = split_secret_query(url)
+    engine = create_engine(
+        url,
+        echo=echo,
+        json_serializer=encode_json,
+        pool_pre_ping=True,
+        pool_size=pool_size,
+        max_overflow=max_overflow,
+        pool_timeout=pool_timeout,
+        pool_recycle=pool_recycle,
+        connect_args={
+            "connect_timeout": connect_timeout,
+            "application_name": application_name,
+            "connection_factory": masked_connection_factory(),
+            **secret_args,
+        },
+    )
+    event.listen(engine, "connect", _pin_utc)
+    event.listen(engine, "reset", _end_leftover_transaction)
+    return engine
+
+
+#: Every engine a Database made in this process; forgotten with the Database.
+_engines: weakref.WeakSet[Engine] = weakref.WeakSet()
+
+
+def _forget_pools_in_child() -> None:
+    """A forked child must not use the connections its parent had pooled.
+
+    The child inherits the pool's open sockets and SQLite handles: a PostgreSQL connection
+    used from both processes interleaves two conversations on one socket, and a SQLite
+    handle in the child holds none of the parent's POSIX locks (a path to a corrupt file).
+    ``dispose(close=False)`` (SQLAlchemy's recipe for ``multiprocessing`` with fork) gives
+    the child a new, empty pool and leaves the parent's connections alone. The per-thread
+    SQLite sessions do the same for themselves (thread_sessions).
+    """
+    for engine in list(_engines):
+        engine.dispose(close=False)
+
+
+os.register_at_fork(after_in_child=_forget_pools_in_child)
+
+
+def register_engine(engine: Engine) -> None:
+    """Let a forked child forget ``engine``'s pool (see ``_forget_pools_in_child``)."""
+    _engines.add(engine)
+
+
+def _end_leftover_transaction(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+    """Roll back a transaction the driver still has open when its connection is returned.
+
+    After a failed COMMIT, SQLAlchemy considers the transaction ended and tells the pool to
+    skip its rollback-on-return, but the database has not ended it: SQLite keeps it open
+    (and the write lock with it) after "database or disk is full", and a PostgreSQL
+    connection would carry the uncommitted rows into the next unit of work, which would
+    commit them as its own. One attribute read per return; a rollback only when needed. If
+    the rollback fails the pool invalidates the connection.
+    """
+    if state.transaction_was_reset and driver_in_transaction(dbapi_connection):
+        dbapi_connection.rollback()
+
+
+def _pin_utc(dbapi_connection: Any, _record: Any) -> None:
+    """Make every PostgreSQL session's time zone UTC, whatever the server or role default.
+
+    ``timestamptz`` values are rendered in the session time zone before psycopg2 parses them:
+    under a server default such as Asia/Tokyo, an instant near 9999-12-31 UTC comes back as
+    year 10000 and cannot be read at all, and any text rendering (views, exports) changes.
+    A ``SET`` on connect rather than the libpq ``options`` startup parameter: PgBouncer in
+    transaction mode refuses (or, with ``ignore_startup_parameters``, silently drops)
+    ``options``, but tracks ``TimeZone`` and re-applies it on every server connection it
+    hands this client. It costs one round trip per new connection, not per transaction.
+    """
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("SET TIME ZONE 'UTC'")
+    finally:
+        cursor.close()
+    if not getattr(dbapi_connection, "autocommit", False):
+        dbapi_connection.commit()
+
+
+def _sqlite_synchronous(value: str) -> str:
+    setting = value.strip().upper() if isinstance(value, str) else value
+    if setting not in SQLITE_SYNCHRONOUS:
+        raise ConfigurationError(
+            f"sqlite_synchronous={value!r}: use one of {', '.join(SQLITE_SYNCHRONOUS)} "
+            "(docs/reference/reliability.md, Durability)"
+        )
+    return str(setting)
+
+
+def _sqlite_engine(url: URL, *, echo: bool, busy_timeout_ms: int, synchronous: str) -> Engine:
+    path = sqlite_path(url)
+    if path is None:
+        # One shared connection, or every session would see its own empty in-memory database.
+        engine = create_engine(
+            url,
+            echo=echo,
+            json_serializer=encode_json,
+            poolclass=StaticPool,
+            connect_args={"check_same_thread": False},
+        )
+    else:
+        _require_directory(path)
+        engine = create_engine(
+            url,
+            echo=echo,
+            json_serializer=encode_json,
+            connect_args={"timeout": busy_timeout_ms / 1000},
+        )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Hand transaction control to SQLAlchemy's "begin" event below (pysqlite recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        try:
+            if path is not None:
+                _enable_wal(cursor, timeout_s=busy_timeout_ms / 1000)
+            cursor.execute(f"PRAGMA synchronous={synchronous}")  # one of SQLITE_SYNCHRONOUS
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+            cursor.execute("PRAGMA cache_size=-40000")  # 40 MB: 10,000 pages of 4 kB
+            cursor.execute("PRAGMA temp_store=MEMORY")
+            cursor.execute("PRAGMA mmap_size=30000000000")
+        finally:
+            cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: Connection) -> None:
+        mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        statement = "BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN"
+        # Straight to the driver: every unit of work pays this, and SQLAlchemy's statement
+        # machinery costs more than the BEGIN itself. Errors are wrapped as SQLAlchemy would,
+        # so "database is locked" is still recognised as transient.
+        try:
+            connection.connection.dbapi_connection.execute(statement)  # type: ignore[union-attr]
+        except sqlite3.Error as exc:
+            raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
+
+    return engine
+
+
+def _require_directory(path: Path) -> None:
+    """Create the default database's folder; refuse any other missing folder.
+
+    A fresh checkout has no ``data/`` yet, and the default URL should just work. Anywhere
+    else a missing folder is almost always a mistyped path: creating it would start a new,
+    empty database in the wrong place and send the user off to initialise it there.
+    """
+    if path.parent.is_dir():
+        return
+    if path == sqlite_path(parse_url(DEFAULT_URL)):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return
+    raise ConfigurationError(
+        f"SQLite database {str(path)!r}: its directory {str(path.parent)!r} does not exist "
+        "(check the path, or create the directory first)"
+    )
+
+
+def _enable_wal(cursor: sqlite3.Cursor, *, timeout_s: float) -> None:
+    """Switch the file to WAL, waiting out other connections doing the same.
+
+    WAL is a property of the file, so only the first connection to a new file changes it.
+    When several processes open a fresh file at once, the switch can fail with "database is
+    locked" straight away: SQLite does not call the busy handler for it. Reading the mode
+    first skips the switch on every later connection, and the loop gives the racing ones the
+    same patience ``busy_timeout`` gives a writer.
+    """
+    deadline = time.monotonic() + timeout_s
+    delay = 0.001
+    while True:
+        try:
+            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL").fetchone()
+            return
+        except sqlite3.OperationalError as exc:
+            if "locked" not in str(exc) and "busy" not in str(exc):
+                raise
+            if time.monotonic() >= deadline:
+                raise
+            time.sleep(delay)
+            delay = min(delay * 2, 0.05)
+
+
+def thread_connections_for(engine: Engine) -> ThreadConnections | None:
+    """Per-thread connections for a SQLite file (see db.connections); None elsewhere."""
+    if engine.dialect.name != "sqlite" or sqlite_path(engine.url) is None:
+        return None
+    size = getattr(engine.pool, "size", None)
+    return ThreadConnections(engine, limit=size() if callable(size) else 5)
