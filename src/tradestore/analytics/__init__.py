@@ -69,7 +69,7 @@ from tradestore.analytics.training import (
 )
 from tradestore.errors import ValidationError
 from tradestore.models import ALL_STRATEGIES
-from tradestore.repositories._integrity import translated
+from tradestore.repositories._integrity import error_net
 from tradestore.types import Algorithm, EvaluationType, RunStatus, utcnow
 from tradestore.validation import day, instant, integer, optional_text, required_text, room
 
@@ -140,6 +140,11 @@ def _as_of(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else _now(value)
 
 
+# A query refused inside a unit of work (a statement timeout, a value only the server
+# rejects) is a tradestore error at once, and is noted so the block cannot commit a
+# transaction PostgreSQL has aborted (repositories/_integrity.py): the net every repository
+# has, put on every public query here.
+@error_net
 class Analytics:
     """Read-only queries over one session, scoped to ``bot_id`` or to every bot when None.
 
@@ -569,13 +574,3 @@ class Analytics:
                 self._session, ensemble_id=ensemble_id, limit=_limit(limit)
             ),
         )
-
-
-# A query refused inside a unit of work (a statement timeout, a value only the server
-# rejects) is a tradestore error at once, and is noted so the block cannot commit a
-# transaction PostgreSQL has aborted (repositories/_integrity.py): the net every repository
-# method has, put on every public query here.
-for _name, _query in list(vars(Analytics).items()):
-    if not _name.startswith("_") and callable(_query):
-        setattr(Analytics, _name, translated(_query))
-del _name, _query

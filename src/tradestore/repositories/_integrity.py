@@ -14,20 +14,26 @@ whole transaction on any failed statement, so the rule for every repository meth
   runs it in ``savepoint``, which undoes it alone on both backends;
 * anything else the database refuses is noted on the session by ``translated``, and the unit
   of work then ends with ``TransactionAborted`` instead of committing what is left.
+
+``error_net`` puts ``translated`` on every public method of a repository class (and of
+``Analytics``), so no method, including one added later, can let a driver error out;
+tests/reliability/test_error_net.py provokes one in the statements of every method.
 """
 
 from __future__ import annotations
 
 import functools
+import inspect
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from typing import Any, ParamSpec, TypeVar
+from types import GeneratorType
+from typing import Any, NoReturn, ParamSpec, TypeVar, cast
 
 from sqlalchemy import Double, Float, Numeric, String, Table, Text, exists, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.exc import DBAPIError, IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import JSON, TypeDecorator, TypeEngine
@@ -97,7 +103,22 @@ def savepoint(session: Session) -> Iterator[None]:
         nested.rollback()
         contained(exc)
         raise
-    nested.commit()
+    commit_savepoint(nested)
+
+
+def commit_savepoint(nested: SessionTransaction) -> None:
+    """RELEASE ``nested``; if that fails, end it all the same and raise, not contained.
+
+    A failed RELEASE leaves the Session's nested transaction open while its connection-level
+    savepoint is gone: the enclosing savepoint's rollback would then trip over it (SQLAlchemy
+    warns "nested transaction already deassociated from connection"). What the block wrote
+    may still stand, so the error is noted and the unit of work cannot commit.
+    """
+    try:
+        nested.commit()
+    except BaseException:
+        nested.rollback()
+        raise
 
 
 def insert_for_registered_bot(
@@ -140,13 +161,19 @@ P = ParamSpec("P")
 R = TypeVar("R")
 
 
+#: Set on a method that already has the net, so ``error_net`` does not wrap it twice.
+_NET = "_tradestore_error_net"
+
+
 def translated(method: Callable[P, R]) -> Callable[P, R]:
     """Let no driver or SQLAlchemy database error out of a repository method, and note on
     the session any refusal that no savepoint contained (see the module docstring).
 
     ``Database.session`` translates errors when the unit of work ends, but a caller catching
     errors *inside* the ``with`` block would still see a raw ``IntegrityError``. The mapping is
-    ``database.translate_errors``'s; on success the cost is one extra call frame.
+    ``database.translate_errors``'s; on success the cost is one extra call frame. A method
+    returning a generator (``iter_episodes``) runs its statements while it is iterated: the
+    generator is netted too.
     """
 
     @functools.wraps(method)
@@ -155,22 +182,53 @@ def translated(method: Callable[P, R]) -> Callable[P, R]:
         if session is not None and session.info:
             refuse_if_failed(session)
         try:
-            return method(*args, **kwargs)
-        except DBAPIError as exc:
-            try:
-                with translate_errors():
-                    raise
-            except TradestoreError as error:
-                _note(args, exc, error)
-                raise
-            raise  # pragma: no cover - translate_errors always raises
-        except TradestoreError as error:
-            cause = database_error_in(error)
-            if cause is not None:
-                _note(args, cause, error)
-            raise
+            result = method(*args, **kwargs)
+        except (DBAPIError, TradestoreError) as exc:
+            _raise_translated(args, exc)
+        if type(result) is GeneratorType:
+            return cast(R, _translated_iteration(args, cast(Iterator[Any], result)))
+        return result
 
+    setattr(wrapper, _NET, True)
     return wrapper
+
+
+def _translated_iteration(args: tuple[object, ...], iterator: Iterator[Any]) -> Iterator[Any]:
+    try:
+        yield from iterator
+    except (DBAPIError, TradestoreError) as exc:
+        _raise_translated(args, exc)
+
+
+def _raise_translated(args: tuple[object, ...], exc: DBAPIError | TradestoreError) -> NoReturn:
+    if isinstance(exc, TradestoreError):
+        cause = database_error_in(exc)
+        if cause is not None:
+            _note(args, cause, exc)
+        raise exc
+    try:
+        with translate_errors():
+            raise exc
+    except TradestoreError as error:
+        _note(args, exc, error)
+        raise
+    raise AssertionError("translate_errors always raises")  # pragma: no cover
+
+
+C = TypeVar("C", bound=type)
+
+
+def error_net(cls: C) -> C:
+    """Put ``translated`` on every public method ``cls`` defines (``atomic`` ones have it).
+
+    Applied once per repository class instead of per method, so a method added later is
+    netted without anyone remembering to: the class, not its author, owns the rule.
+    """
+    for name, value in list(vars(cls).items()):
+        if name.startswith("_") or not inspect.isfunction(value) or getattr(value, _NET, False):
+            continue
+        setattr(cls, name, translated(value))
+    return cls
 
 
 def _note(args: tuple[object, ...], cause: DBAPIError, error: TradestoreError) -> None:

@@ -37,7 +37,7 @@ from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import Fill, Order
 from tradestore.repositories._clock import database_now
-from tradestore.repositories._integrity import atomic, translated
+from tradestore.repositories._integrity import atomic, error_net
 from tradestore.repositories._money import exact_sums
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.repositories.order_sql import FILL_COLUMNS, ORDER_COLUMNS
@@ -134,6 +134,7 @@ def _bot(row: Any) -> BotRecord:
     return BotRecord(*row)
 
 
+@error_net
 class BotRepository:
     """The bots sharing this database. Not scoped to one bot: every method names its bot."""
 
@@ -226,7 +227,6 @@ class BotRepository:
             return existing
         return self._update(bot_id_, changes)
 
-    @translated
     def get(self, bot_id: str) -> BotRecord:
         bot_id_ = validation.required_text("bot_id", bot_id)
         row = self._session.execute(_SELECT_BOT, {"bot_id": bot_id_}).one_or_none()
@@ -234,14 +234,12 @@ class BotRepository:
             raise BotNotFound("bot", bot_id_)
         return _bot(row)
 
-    @translated
     def list(self, *, status: BotStatus | str | None = None) -> list[BotRecord]:
         stmt = select(*_BOT_COLUMNS).order_by(_B.c.bot_id)
         if status is not None:
             stmt = stmt.where(_B.c.status == validation.choice("status", status, BotStatus))
         return [_bot(row) for row in self._session.execute(stmt)]
 
-    @translated
     def heartbeat(self, bot_id: str) -> dt.datetime:
         """Record that the bot is alive, at the database's time; returns that time."""
         bot_id_ = validation.required_text("bot_id", bot_id)
@@ -257,7 +255,6 @@ class BotRepository:
             raise BotNotFound("bot", bot_id_)
         return beat
 
-    @translated
     def stale(self, *, older_than: dt.timedelta) -> builtins.list[BotRecord]:
         """Live bots (starting, running, paused) whose last sign of life is too old.
 
@@ -330,7 +327,6 @@ class BotRepository:
         bot_id_ = validation.required_text("bot_id", bot_id)
         return self._update(bot_id_, self._totals(bot_id_))
 
-    @translated
     def recover(self, bot_id: str) -> RecoveryState:
         """Everything a restarting bot needs, read in one transaction.
 

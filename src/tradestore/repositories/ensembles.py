@@ -29,7 +29,7 @@ from tradestore.analytics.training import latest_of_its_type
 from tradestore.dialects import dialect_name
 from tradestore.errors import RunNotFound, ValidationError
 from tradestore.models.training import AgentPerformance, EnsembleWeight, TrainingRun
-from tradestore.repositories._integrity import atomic, translated
+from tradestore.repositories._integrity import atomic, error_net
 from tradestore.types import Algorithm, EvaluationType, RunStatus, WeightingMethod, utcnow
 from tradestore.validation import (
     choice,
@@ -156,6 +156,7 @@ def _versions(rows: Sequence[Sequence[Any]]) -> list[EnsembleVersion]:
     return versions
 
 
+@error_net
 class EnsembleRepository:
     """Versioned ensemble weights. Validates, then writes; never commits."""
 
@@ -274,14 +275,12 @@ class EnsembleRepository:
         found = self._select(key, active_only=False, version=version)
         return found[0]
 
-    @translated
     def current(self, ensemble_id: str) -> EnsembleVersion | None:
         """The active version, or None if the ensemble has none (never set, or retired)."""
         key = required_text("ensemble_id", ensemble_id, max_length=ENSEMBLE_ID_LENGTH)
         found = self._select(key, active_only=True)
         return found[0] if found else None
 
-    @translated
     def history(self, ensemble_id: str, *, limit: int | None = None) -> list[EnsembleVersion]:
         """Every version, newest first (the active one, if any, is the first)."""
         key = required_text("ensemble_id", ensemble_id, max_length=ENSEMBLE_ID_LENGTH)

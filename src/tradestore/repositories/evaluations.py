@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from tradestore.errors import NotFound, RunNotFound, ValidationError
 from tradestore.models.training import AgentPerformance, TrainingRun
-from tradestore.repositories._integrity import atomic, translated
+from tradestore.repositories._integrity import atomic, error_net
 from tradestore.types import EvaluationType
 from tradestore.validation import choice, day, integer, number, required_text
 
@@ -106,6 +106,7 @@ def _evaluation(row: Sequence[Any]) -> Evaluation:
     return Evaluation(*row)
 
 
+@error_net
 class EvaluationRepository:
     """Evaluations of training runs. Validates, then writes; never commits."""
 
@@ -187,7 +188,6 @@ class EvaluationRepository:
         ).scalar_one()
         return self.get(performance_id)
 
-    @translated
     def get(self, performance_id: int) -> Evaluation:
         key = integer("performance_id", performance_id, minimum=1, allow_none=False)
         row = self._session.execute(
@@ -197,7 +197,6 @@ class EvaluationRepository:
             raise NotFound("evaluation", key)
         return _evaluation(row)
 
-    @translated
     def latest(
         self, run_id: str, evaluation_type: EvaluationType | str = EvaluationType.VALIDATION
     ) -> Evaluation | None:
@@ -205,7 +204,6 @@ class EvaluationRepository:
         found = self.list(run_id=run_id, evaluation_type=evaluation_type, limit=1)
         return found[0] if found else None
 
-    @translated
     def list(
         self,
         *,

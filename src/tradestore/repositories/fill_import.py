@@ -30,6 +30,7 @@ from tradestore.database import translate_errors
 from tradestore.errors import ConflictError, DuplicateFill, OrderNotFound, Overfill, ValidationError
 from tradestore.prepared import driver_errors
 from tradestore.repositories import order_sql as sql
+from tradestore.repositories._integrity import commit_savepoint
 from tradestore.repositories.order_accounting import (
     LockedOrder,
     OrderChanges,
@@ -129,7 +130,7 @@ class FillImport:
             if savepoint.is_active:
                 savepoint.rollback()
             raise
-        savepoint.commit()
+        commit_savepoint(savepoint)
         return inserted
 
     def _resolve_client_order_ids(self, connection: Connection, batch: _IngestBatch) -> None:

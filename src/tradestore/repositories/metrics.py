@@ -32,7 +32,7 @@ from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import ALL_STRATEGIES, PerformanceMetric, PortfolioSnapshot
 from tradestore.repositories._clock import database_now
-from tradestore.repositories._integrity import atomic, is_foreign_key_violation, translated
+from tradestore.repositories._integrity import atomic, error_net, is_foreign_key_violation
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.types import MONEY_CONTEXT, fit, from_db_number
 
@@ -73,6 +73,7 @@ def _record(row: Any) -> MetricRecord:
     return MetricRecord(**row._mapping)
 
 
+@error_net
 class MetricsRepository(BotScopedRepository):
     """performance_metrics rows of one bot. Validates, then writes; never commits."""
 
@@ -174,7 +175,6 @@ class MetricsRepository(BotScopedRepository):
         }
         return self.record(date_, dataclasses.replace(values, **fitted), strategy=strategy)
 
-    @translated
     def get(
         self, metric_date: dt.date, *, strategy: str | None = ALL_STRATEGIES
     ) -> MetricRecord | None:
@@ -188,7 +188,6 @@ class MetricsRepository(BotScopedRepository):
         ).one_or_none()
         return None if row is None else _record(row)
 
-    @translated
     def latest(self, *, strategy: str | None = ALL_STRATEGIES) -> MetricRecord | None:
         """The most recent row (the "current Sharpe ratio and drawdown" query)."""
         row = self._session.execute(
@@ -199,7 +198,6 @@ class MetricsRepository(BotScopedRepository):
         ).one_or_none()
         return None if row is None else _record(row)
 
-    @translated
     def history(
         self,
         start: dt.date | None = None,
@@ -219,7 +217,6 @@ class MetricsRepository(BotScopedRepository):
             stmt = stmt.where(_M.c.metric_date <= last)
         return [_record(row) for row in self._session.execute(stmt.order_by(_M.c.metric_date))]
 
-    @translated
     def strategies(self) -> list[str]:
         """Strategies with a stored row (the portfolio row excluded)."""
         stmt = (

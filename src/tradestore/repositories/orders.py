@@ -52,7 +52,7 @@ from tradestore.errors import (
 )
 from tradestore.models import Fill, Order
 from tradestore.repositories import order_sql as sql
-from tradestore.repositories._integrity import atomic, translated
+from tradestore.repositories._integrity import atomic, error_net
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.repositories.fill_import import FillImport
 from tradestore.repositories.order_accounting import LockedOrder, fast_money, order_changes
@@ -120,6 +120,7 @@ _F = cast(Table, Fill.__table__)
 # --- the repository --------------------------------------------------------------------------
 
 
+@error_net
 class OrderRepository(BotScopedRepository):
     """Orders and fills of one bot. Validates, then writes; never commits."""
 
@@ -128,7 +129,6 @@ class OrderRepository(BotScopedRepository):
 
     # --- submit ---------------------------------------------------------------------------
 
-    @translated
     def submit(
         self,
         *,
@@ -272,7 +272,6 @@ class OrderRepository(BotScopedRepository):
 
     # --- status ---------------------------------------------------------------------------
 
-    @translated
     def set_status(
         self,
         order_id: str,
@@ -331,26 +330,22 @@ class OrderRepository(BotScopedRepository):
                 return current
             raise InvalidTransition("order", order_id, current.status.value, target.value)
 
-    @translated
     def cancel(self, order_id: str, *, at: dt.datetime | None = None) -> OrderRecord:
         """``set_status(order_id, "cancelled", at=at)``: a cancelled order is a no-op."""
         return self.set_status(order_id, OrderStatus.CANCELLED, at=at)
 
-    @translated
     def reject(
         self, order_id: str, *, reason: str | None = None, at: dt.datetime | None = None
     ) -> OrderRecord:
         """``set_status(order_id, "rejected", reason=reason, at=at)``."""
         return self.set_status(order_id, OrderStatus.REJECTED, at=at, reason=reason)
 
-    @translated
     def expire(self, order_id: str, *, at: dt.datetime | None = None) -> OrderRecord:
         """``set_status(order_id, "expired", at=at)`` (end of a day order, say)."""
         return self.set_status(order_id, OrderStatus.EXPIRED, at=at)
 
     # --- fills ----------------------------------------------------------------------------
 
-    @translated
     def record_fill(
         self,
         order_id: str,
@@ -555,7 +550,6 @@ class OrderRepository(BotScopedRepository):
 
     # --- reads ----------------------------------------------------------------------------
 
-    @translated
     def get(
         self, order_id: str | None = None, *, client_order_id: str | None = None
     ) -> OrderRecord:
@@ -566,7 +560,6 @@ class OrderRepository(BotScopedRepository):
             raise OrderNotFound("order", key)
         return found
 
-    @translated
     def find(
         self, order_id: str | None = None, *, client_order_id: str | None = None
     ) -> OrderRecord | None:
@@ -598,7 +591,6 @@ class OrderRepository(BotScopedRepository):
             raise OrderNotFound("order", order_id)
         return OrderRecord(*rows[0])
 
-    @translated
     def list_open(
         self,
         *,
@@ -640,7 +632,6 @@ class OrderRepository(BotScopedRepository):
             rows = self._connection().execute(statement).all()
         return [OrderRecord(*row) for row in rows]
 
-    @translated
     def fills(self, order_id: str) -> list[FillRecord]:
         """The order's fills in execution order; ``OrderNotFound`` for another bot's order."""
         order_id = required_text("order_id", order_id)
@@ -658,7 +649,6 @@ class OrderRepository(BotScopedRepository):
 
     # --- common queries -------------------------------------------------------------------
 
-    @translated
     def daily_fill_rate(
         self,
         *,
@@ -690,7 +680,6 @@ class OrderRepository(BotScopedRepository):
             for row in rows
         ]
 
-    @translated
     def average_slippage_by_order_type(self) -> list[SlippageByType]:
         """The "average slippage by order type" query: the plain mean over orders."""
         with translate_errors():
@@ -704,7 +693,6 @@ class OrderRepository(BotScopedRepository):
             for row in rows
         ]
 
-    @translated
     def fill_stats(
         self,
         order_id: str | None = None,

@@ -63,7 +63,7 @@ from tradestore.models.bots import Bot
 from tradestore.models.positions import MAX_STRATEGY_LENGTH, ClosedPosition, Position
 from tradestore.prepared import Prepared
 from tradestore.repositories._clock import sqlite_now_literal
-from tradestore.repositories._integrity import insert_for_registered_bot, translated
+from tradestore.repositories._integrity import error_net, insert_for_registered_bot
 from tradestore.repositories._money import exact_sums
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.types import (
@@ -371,6 +371,7 @@ def _closed(row: Row[Any] | Sequence[Any]) -> ClosedPositionRecord:
     return ClosedPositionRecord(*row)
 
 
+@error_net
 class PositionRepository(BotScopedRepository):
     """Open positions of one bot and the history of the ones it closed.
 
@@ -380,7 +381,6 @@ class PositionRepository(BotScopedRepository):
 
     # --- writes ----------------------------------------------------------------------------
 
-    @translated
     def open(
         self,
         ticker: str,
@@ -457,7 +457,6 @@ class PositionRepository(BotScopedRepository):
             raise BotNotFound("bot", self._bot_id)
         raise ConflictError(f"position {pid!r} is already open")
 
-    @translated
     def mark_to_market(self, prices: Mapping[str, Amount]) -> int:
         """Mark every open position of the given tickers; returns how many were updated.
 
@@ -528,7 +527,6 @@ class PositionRepository(BotScopedRepository):
             self._session.connection().exec_driver_sql(_MARK_SQLITE_SQL, rows_)
         return len(ids)
 
-    @translated
     def close(
         self,
         position_id: str,
@@ -610,7 +608,6 @@ class PositionRepository(BotScopedRepository):
 
     # --- reads -----------------------------------------------------------------------------
 
-    @translated
     def get(self, position_id: str) -> PositionRecord:
         """The open position; raises PositionNotFound (or PositionClosed once it is closed)."""
         pid = validation.required_text("position_id", position_id)
@@ -621,7 +618,6 @@ class PositionRepository(BotScopedRepository):
             raise self._missing(pid)
         return _position(row)
 
-    @translated
     def find(self, position_id: str) -> PositionRecord | None:
         """The open position, or None when it is not open (unknown, closed, another bot's)."""
         pid = validation.required_text("position_id", position_id)
@@ -630,7 +626,6 @@ class PositionRepository(BotScopedRepository):
         ).one_or_none()
         return None if row is None else _position(row)
 
-    @translated
     def list_open(
         self,
         *,
@@ -660,7 +655,6 @@ class PositionRepository(BotScopedRepository):
         stmt = _paginate(stmt, limit, offset)
         return [_position(row) for row in self._session.execute(stmt)]
 
-    @translated
     def list_closed(
         self,
         *,
@@ -691,13 +685,11 @@ class PositionRepository(BotScopedRepository):
 
     # --- common queries ---------------------------------------------------------------------
 
-    @translated
     def total_unrealized_pnl(self) -> Decimal:
         """SUM(unrealized_pnl) of the open positions, exact on both backends
         (``analytics.positions.total_unrealized_pnl``)."""
         return positions_read.total_unrealized_pnl(self._session, bot_id=self._bot_id)
 
-    @translated
     def win_rate(
         self,
         *,
@@ -711,7 +703,6 @@ class PositionRepository(BotScopedRepository):
             self._session, bot_id=self._bot_id, strategy=strategy, since=since, until=until
         )
 
-    @translated
     def average_holding_period_by_exit_reason(
         self,
         *,
@@ -725,7 +716,6 @@ class PositionRepository(BotScopedRepository):
         )
         return {row.exit_reason: row.avg_hours for row in rows if row.avg_hours is not None}
 
-    @translated
     def best_performers(
         self,
         limit: int = 10,
@@ -740,7 +730,6 @@ class PositionRepository(BotScopedRepository):
         )
         return [_closed(row) for row in self._session.execute(_paginate(stmt, limit, 0))]
 
-    @translated
     def total_realized_pnl(
         self,
         *,

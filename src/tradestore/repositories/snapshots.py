@@ -18,7 +18,7 @@ from tradestore.errors import BotNotFound, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.trading import PortfolioSnapshot
 from tradestore.repositories._clock import database_now
-from tradestore.repositories._integrity import atomic, is_foreign_key_violation, translated
+from tradestore.repositories._integrity import atomic, error_net, is_foreign_key_violation
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.types import MONEY_CONTEXT, Amount, fit, utcnow
 
@@ -90,6 +90,7 @@ _BASES = select(
 )
 
 
+@error_net
 class SnapshotRepository(BotScopedRepository):
     """Portfolio snapshots of one bot. Validates, then writes; never commits."""
 
@@ -184,7 +185,6 @@ class SnapshotRepository(BotScopedRepository):
             raise
         return SnapshotRecord(*row)
 
-    @translated
     def get(self, snapshot_date: dt.date) -> SnapshotRecord | None:
         date_ = validation.day("snapshot_date", snapshot_date, allow_none=False)
         row = self._session.execute(
@@ -194,7 +194,6 @@ class SnapshotRepository(BotScopedRepository):
         ).one_or_none()
         return None if row is None else SnapshotRecord(*row)
 
-    @translated
     def latest(self, *, on_or_before: dt.date | None = None) -> SnapshotRecord | None:
         """The most recent snapshot (on or before ``on_or_before`` when given)."""
         stmt = select(*_SNAPSHOT_COLUMNS).where(_S.c.bot_id == self._bot_id)
@@ -204,7 +203,6 @@ class SnapshotRepository(BotScopedRepository):
         row = self._session.execute(stmt.order_by(_S.c.snapshot_date.desc()).limit(1)).one_or_none()
         return None if row is None else SnapshotRecord(*row)
 
-    @translated
     def history(
         self, start: dt.date | None = None, end: dt.date | None = None
     ) -> list[SnapshotRecord]:
@@ -212,7 +210,6 @@ class SnapshotRepository(BotScopedRepository):
         stmt = self._window(select(*_SNAPSHOT_COLUMNS), start, end)
         return [SnapshotRecord(*row) for row in self._session.execute(stmt)]
 
-    @translated
     def equity_curve(
         self, start: dt.date | None = None, end: dt.date | None = None
     ) -> list[EquityPoint]:

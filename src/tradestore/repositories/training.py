@@ -41,7 +41,7 @@ from tradestore.models.training import (
     TrainingRun,
 )
 from tradestore.repositories import episode_batch
-from tradestore.repositories._integrity import atomic, translated
+from tradestore.repositories._integrity import atomic, error_net
 from tradestore.repositories.episode_batch import EPISODE_FIELDS
 from tradestore.types import Algorithm, Device, EvaluationType, RunStatus, utcnow
 from tradestore.validation import algorithm as valid_algorithm
@@ -299,6 +299,7 @@ def _run_from_row(row: Row[Any]) -> Run:
     )
 
 
+@error_net
 class TrainingRepository:
     """Training runs, hyperparameters and episodes. Validates, then writes; never commits."""
 
@@ -435,7 +436,6 @@ class TrainingRepository:
             raise InvalidTransition("training run", key, latest.status.value, target.value)
         return self.get(key)
 
-    @translated
     def get(self, run_id: str) -> Run:
         key = required_text("run_id", run_id)
         row = self._session.execute(
@@ -445,7 +445,6 @@ class TrainingRepository:
             raise RunNotFound("training run", key)
         return _run_from_row(row)
 
-    @translated
     def count(
         self,
         *,
@@ -508,7 +507,6 @@ class TrainingRepository:
 
     # --- hyperparameters -----------------------------------------------------------------
 
-    @translated
     def hyperparameters(self, run_id: str) -> HyperparameterSet | None:
         """The run's hyperparameters, or None if it was started without them."""
         key = required_text("run_id", run_id)
@@ -524,7 +522,6 @@ class TrainingRepository:
         values: Sequence[Any] = row
         return HyperparameterSet(*values)
 
-    @translated
     def best(
         self,
         algorithm: Algorithm | str,
@@ -587,7 +584,6 @@ class TrainingRepository:
                 chunk = list(islice(iterator, EPISODE_CHUNK))
         return inserted
 
-    @translated
     def episodes(
         self,
         run_id: str,
@@ -636,7 +632,6 @@ class TrainingRepository:
             for episode in self._episodes_of(page)
         )
 
-    @translated
     def reward_curve(
         self,
         run_id: str,
@@ -776,7 +771,6 @@ class TrainingRepository:
             ]
         return list(map(Episode, *columns))
 
-    @translated
     def episode_count(self, run_id: str) -> int:
         key = required_text("run_id", run_id)
         self._require_run(key)
@@ -805,7 +799,6 @@ class TrainingRepository:
 
     # --- listing (last: ``list`` shadows the builtin in this class body) -------------------
 
-    @translated
     def list(
         self,
         *,
