@@ -71,6 +71,7 @@ from tradestore.analytics.training import (
     TrainingSummary,
 )
 from tradestore.db.executor import Executor
+from tradestore.db.net import error_net
 from tradestore.db.results import Rows
 from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus
 from tradestore.domain.metrics import TradeStatistics
@@ -78,7 +79,6 @@ from tradestore.domain.timestamps import utcnow
 from tradestore.domain.validation import day, instant, integer, optional_text, required_text, room
 from tradestore.errors import ValidationError
 from tradestore.models import ALL_STRATEGIES
-from tradestore.repositories._integrity import translated
 
 if TYPE_CHECKING:
     import pandas
@@ -147,6 +147,7 @@ def _as_of(value: dt.datetime | None) -> dt.datetime | None:
     return None if value is None else _now(value)
 
 
+@error_net
 class Analytics:
     """Read-only queries over one session, scoped to ``bot_id`` or to every bot when None.
 
@@ -558,16 +559,6 @@ class Analytics:
         return training.ensemble_weight_history(
             self._db, ensemble_id=ensemble_id, limit=_limit(limit)
         )
-
-
-# A query refused inside a unit of work (a statement timeout, a value only the server
-# rejects) is a tradestore error at once, and is noted so the block cannot commit a
-# transaction PostgreSQL has aborted (repositories/_integrity.py): the net every repository
-# method has, put on every public query here.
-for _name, _query in list(vars(Analytics).items()):
-    if not _name.startswith("_") and callable(_query):
-        setattr(Analytics, _name, translated(_query))
-del _name, _query
 
 
 def __getattr__(name: str) -> Any:

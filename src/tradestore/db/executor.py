@@ -245,7 +245,22 @@ class Executor:
             nested.rollback()
             raise
         self._nested -= 1
-        nested.commit()
+        try:
+            nested.commit()
+        except DBAPIError as exc:
+            # RELEASE failed: the transaction's state is unknown, so this is noted however
+            # deep the savepoint was, and the savepoint is ended so an enclosing one can
+            # still roll back.
+            if nested.is_active:
+                try:
+                    nested.rollback()
+                except DBAPIError:
+                    log.debug("rollback after a failed RELEASE failed", exc_info=True)
+            try:
+                raise_translated(exc, self.connection.engine.url)
+            except TradestoreError as error:
+                self.note_failure(error)
+                raise
 
     def _refused(self, exc: DBAPIError) -> None:
         """Translate ``exc``; outside a savepoint, remember it as what broke the transaction."""

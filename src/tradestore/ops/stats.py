@@ -145,9 +145,11 @@ def _sqlite_sizes(
                 text("SELECT name, SUM(pgsize) FROM dbstat GROUP BY name")
             )
         }
-    except DBAPIError:  # SQLite built without SQLITE_ENABLE_DBSTAT_VTAB
+    except DBAPIError as exc:
         savepoint.rollback()
-        return {}, [], page_size * page_count
+        if "dbstat" not in str(exc.orig):  # an I/O error is not "no dbstat here"
+            raise
+        return {}, [], page_size * page_count  # SQLite built without SQLITE_ENABLE_DBSTAT_VTAB
     savepoint.commit()
     table_bytes: dict[str, int] = {}
     index_bytes: dict[str, int] = {}

@@ -14,25 +14,24 @@ whole transaction on any failed statement, so the rule for every repository meth
   runs it in the executor's savepoint (``atomic``), which undoes it alone on both backends;
 * anything else the database refuses is noted by the executor that ran it, and the unit
   of work then ends with ``TransactionAborted`` instead of committing what is left.
+
+``error_net`` puts ``translated`` on every public method of a repository class (and of
+``Analytics``), so no method, including one added later, can let a driver error out;
+tests/reliability/test_error_net.py provokes one in the statements of every method.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
-from typing import Any, ParamSpec, TypeVar
+from typing import Any
 
 from sqlalchemy import Double, Float, Numeric, String, Table, Text, exists, select
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.exc import DBAPIError
 from sqlalchemy.sql import ColumnElement
 from sqlalchemy.sql.dml import Insert
 from sqlalchemy.types import JSON, TypeDecorator, TypeEngine
 
 from tradestore.db.dialects import upsert_insert
-from tradestore.db.errors import raise_translated
-from tradestore.db.executor import Executor
 from tradestore.models.bots import Bot
 
 
@@ -70,50 +69,3 @@ def _cast_type(type_: TypeEngine[Any]) -> TypeEngine[Any]:
     if isinstance(type_, Numeric):
         return Numeric()
     return type_
-
-
-P = ParamSpec("P")
-R = TypeVar("R")
-
-
-def _executor(args: tuple[Any, ...]) -> Executor | None:
-    db = getattr(args[0], "_db", None) if args else None
-    return db if isinstance(db, Executor) else None
-
-
-def translated(method: Callable[P, R]) -> Callable[P, R]:
-    """Refuse at once in a transaction an earlier call broke, and let no driver or
-    SQLAlchemy database error out of a repository method.
-
-    The executor translates and notes every statement it runs; this is the net for what it
-    cannot see (a driver error raised while reading a result).
-    """
-
-    @functools.wraps(method)
-    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
-        db = _executor(args)
-        if db is not None:
-            db.refuse_if_failed()
-        try:
-            return method(*args, **kwargs)
-        except DBAPIError as exc:
-            raise_translated(exc, db.connection.engine.url if db is not None else None)
-
-    return wrapper
-
-
-def atomic(method: Callable[P, R]) -> Callable[P, R]:
-    """``translated``, with the whole method in a savepoint: a refusal undoes the method's
-    own writes and nothing else. For writes off the hot path (registering a bot, a daily
-    snapshot, a training run), where SAVEPOINT and RELEASE cost nothing that matters; the
-    hot-path writes avoid failing statements instead (module docstring)."""
-
-    @functools.wraps(method)
-    def in_savepoint(*args: P.args, **kwargs: P.kwargs) -> R:
-        db = _executor(args)
-        if db is None:
-            return method(*args, **kwargs)
-        with db.savepoint():
-            return method(*args, **kwargs)
-
-    return translated(in_savepoint)

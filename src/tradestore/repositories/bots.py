@@ -33,6 +33,7 @@ from sqlalchemy.orm import Session
 from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Executor
 from tradestore.db.money_sums import exact_sums
+from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.domain import validation
 from tradestore.domain.enums import TERMINAL_ORDER_STATUSES, BotMode, BotStatus, OrderStatus
@@ -42,7 +43,6 @@ from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import Fill, Order
 from tradestore.repositories._clock import database_now
-from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.repositories.order_sql import FILL_COLUMNS, ORDER_COLUMNS
 from tradestore.repositories.positions import PositionRecord, PositionRepository
@@ -129,6 +129,7 @@ def _bot(row: Any) -> BotRecord:
     return BotRecord(*row)
 
 
+@error_net
 class BotRepository:
     """The bots sharing this database. Not scoped to one bot: every method names its bot."""
 
@@ -221,7 +222,6 @@ class BotRepository:
             return existing
         return self._update(bot_id_, changes)
 
-    @translated
     def get(self, bot_id: str) -> BotRecord:
         bot_id_ = validation.required_text("bot_id", bot_id)
         row = self._db.execute(_SELECT_BOT, {"bot_id": bot_id_}).one_or_none()
@@ -229,7 +229,6 @@ class BotRepository:
             raise BotNotFound("bot", bot_id_)
         return _bot(row)
 
-    @translated
     def list(
         self,
         *,
@@ -244,7 +243,6 @@ class BotRepository:
         stmt = paginate(stmt, limit=limit, offset=offset)
         return Rows(BotRecord, (_bot(row) for row in self._db.execute(stmt)))
 
-    @translated
     def heartbeat(self, bot_id: str) -> dt.datetime:
         """Record that the bot is alive, at the database's time; returns that time."""
         bot_id_ = validation.required_text("bot_id", bot_id)
@@ -260,7 +258,6 @@ class BotRepository:
             raise BotNotFound("bot", bot_id_)
         return beat
 
-    @translated
     def stale(self, *, older_than: dt.timedelta) -> Rows[BotRecord]:
         """Live bots (starting, running, paused) whose last sign of life is too old.
 
@@ -333,7 +330,6 @@ class BotRepository:
         bot_id_ = validation.required_text("bot_id", bot_id)
         return self._update(bot_id_, self._totals(bot_id_))
 
-    @translated
     def recover(self, bot_id: str) -> RecoveryState:
         """Everything a restarting bot needs, read in one transaction.
 

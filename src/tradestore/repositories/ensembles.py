@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from tradestore.analytics.training import latest_of_its_type
 from tradestore.db.executor import Executor
+from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows
 from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus, WeightingMethod
 from tradestore.domain.timestamps import utcnow
@@ -40,7 +41,6 @@ from tradestore.domain.validation import (
 )
 from tradestore.errors import RunNotFound, ValidationError
 from tradestore.models.training import AgentPerformance, EnsembleWeight, TrainingRun
-from tradestore.repositories._integrity import atomic, translated
 
 #: |sum of weights - 1| allowed for a version.
 WEIGHT_TOLERANCE: Final = 1e-9
@@ -158,6 +158,7 @@ def _versions(rows: Sequence[Sequence[Any]]) -> list[EnsembleVersion]:
     return versions
 
 
+@error_net
 class EnsembleRepository:
     """Versioned ensemble weights. Validates, then writes; never commits."""
 
@@ -276,14 +277,12 @@ class EnsembleRepository:
         found = self._select(key, active_only=False, version=version)
         return found[0]
 
-    @translated
     def current(self, ensemble_id: str) -> EnsembleVersion | None:
         """The active version, or None if the ensemble has none (never set, or retired)."""
         key = required_text("ensemble_id", ensemble_id, max_length=ENSEMBLE_ID_LENGTH)
         found = self._select(key, active_only=True)
         return found[0] if found else None
 
-    @translated
     def history(
         self, ensemble_id: str, *, limit: int | None = None, offset: int = 0
     ) -> Rows[EnsembleVersion]:

@@ -19,13 +19,13 @@ from sqlalchemy import ColumnElement, Connection, insert, select
 from sqlalchemy.orm import Session
 
 from tradestore.db.executor import Executor
+from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.domain.enums import EvaluationType
 from tradestore.domain.metrics import COUNT_METRICS, FLOAT_METRICS
 from tradestore.domain.validation import choice, day, integer, number, required_text
 from tradestore.errors import NotFound, RunNotFound, ValidationError
 from tradestore.models.training import AgentPerformance, TrainingRun
-from tradestore.repositories._integrity import atomic, translated
 
 INT32_MAX: Final = 2**31 - 1
 
@@ -79,6 +79,7 @@ def _evaluation(row: Sequence[Any]) -> Evaluation:
     return Evaluation(*row)
 
 
+@error_net
 class EvaluationRepository:
     """Evaluations of training runs. Validates, then writes; never commits."""
 
@@ -160,7 +161,6 @@ class EvaluationRepository:
         ).scalar_one()
         return self.get(performance_id)
 
-    @translated
     def get(self, performance_id: int) -> Evaluation:
         key = integer("performance_id", performance_id, minimum=1, allow_none=False)
         row = self._db.execute(
@@ -170,7 +170,6 @@ class EvaluationRepository:
             raise NotFound("evaluation", key)
         return _evaluation(row)
 
-    @translated
     def latest(
         self, run_id: str, evaluation_type: EvaluationType | str = EvaluationType.VALIDATION
     ) -> Evaluation | None:
@@ -178,7 +177,6 @@ class EvaluationRepository:
         found = self.list(run_id=run_id, evaluation_type=evaluation_type, limit=1)
         return found[0] if found else None
 
-    @translated
     def list(
         self,
         *,

@@ -18,6 +18,7 @@ from sqlalchemy import Table, bindparam, select, type_coerce
 from sqlalchemy.types import NullType
 
 from tradestore.db.dialects import upsert_insert
+from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.db.types import from_db_number
 from tradestore.domain import validation
@@ -34,7 +35,6 @@ from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import ALL_STRATEGIES, PerformanceMetric, PortfolioSnapshot
 from tradestore.repositories._clock import database_now
-from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories._scoped import BotScopedRepository
 
 MAX_STRATEGY_LENGTH: Final = 100
@@ -74,6 +74,7 @@ def _record(row: Any) -> MetricRecord:
     return MetricRecord(**row._mapping)
 
 
+@error_net
 class MetricsRepository(BotScopedRepository):
     """performance_metrics rows of one bot. Validates, then writes; never commits."""
 
@@ -175,7 +176,6 @@ class MetricsRepository(BotScopedRepository):
         }
         return self.record(date_, dataclasses.replace(values, **fitted), strategy=strategy)
 
-    @translated
     def get(self, metric_date: dt.date, *, strategy: str | None = ALL_STRATEGIES) -> MetricRecord:
         """The row of that day and strategy; ``NotFound`` naming both when there is none."""
         found = self.find(metric_date, strategy=strategy)
@@ -183,7 +183,6 @@ class MetricsRepository(BotScopedRepository):
             raise NotFound("metrics", (metric_date, self._strategy_key(strategy)))
         return found
 
-    @translated
     def find(
         self, metric_date: dt.date, *, strategy: str | None = ALL_STRATEGIES
     ) -> MetricRecord | None:
@@ -198,7 +197,6 @@ class MetricsRepository(BotScopedRepository):
         ).one_or_none()
         return None if row is None else _record(row)
 
-    @translated
     def latest(self, *, strategy: str | None = ALL_STRATEGIES) -> MetricRecord | None:
         """The most recent row (the "current Sharpe ratio and drawdown" query)."""
         row = self._db.execute(
@@ -209,7 +207,6 @@ class MetricsRepository(BotScopedRepository):
         ).one_or_none()
         return None if row is None else _record(row)
 
-    @translated
     def history(
         self,
         start: dt.date | None = None,
@@ -232,7 +229,6 @@ class MetricsRepository(BotScopedRepository):
         stmt = paginate(stmt.order_by(_M.c.metric_date), limit=limit, offset=offset)
         return Rows(MetricRecord, (_record(row) for row in self._db.execute(stmt)))
 
-    @translated
     def strategies(self) -> list[str]:
         """Strategies with a stored row (the portfolio row excluded)."""
         stmt = (

@@ -39,6 +39,7 @@ from tradestore.analytics import orders as orders_read
 from tradestore.analytics.orders import DailyFillRate, OrderFillStats, SlippageByOrderType
 from tradestore.db.errors import translate_errors
 from tradestore.db.executor import Executor
+from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.domain import order_states
 from tradestore.domain.enums import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
@@ -72,7 +73,6 @@ from tradestore.errors import (
 )
 from tradestore.models import Fill, Order
 from tradestore.repositories import order_sql as sql
-from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.repositories.fill_import import FillImport
 from tradestore.repositories.order_accounting import LockedOrder, order_changes
@@ -116,12 +116,12 @@ _F = cast(Table, Fill.__table__)
 # --- the repository --------------------------------------------------------------------------
 
 
+@error_net
 class OrderRepository(BotScopedRepository):
     """Orders and fills of one bot. Validates, then writes; never commits."""
 
     # --- submit ---------------------------------------------------------------------------
 
-    @translated
     def submit(
         self,
         *,
@@ -266,7 +266,6 @@ class OrderRepository(BotScopedRepository):
 
     # --- status ---------------------------------------------------------------------------
 
-    @translated
     def set_status(
         self,
         order_id: str,
@@ -325,26 +324,22 @@ class OrderRepository(BotScopedRepository):
                 return current
             raise InvalidTransition("order", order_id, current.status.value, target.value)
 
-    @translated
     def cancel(self, order_id: str, *, at: dt.datetime | None = None) -> OrderRecord:
         """``set_status(order_id, "cancelled", at=at)``: a cancelled order is a no-op."""
         return self.set_status(order_id, OrderStatus.CANCELLED, at=at)
 
-    @translated
     def reject(
         self, order_id: str, *, reason: str | None = None, at: dt.datetime | None = None
     ) -> OrderRecord:
         """``set_status(order_id, "rejected", reason=reason, at=at)``."""
         return self.set_status(order_id, OrderStatus.REJECTED, at=at, reason=reason)
 
-    @translated
     def expire(self, order_id: str, *, at: dt.datetime | None = None) -> OrderRecord:
         """``set_status(order_id, "expired", at=at)`` (end of a day order, say)."""
         return self.set_status(order_id, OrderStatus.EXPIRED, at=at)
 
     # --- fills ----------------------------------------------------------------------------
 
-    @translated
     def record_fill(
         self,
         order_id: str,
@@ -549,7 +544,6 @@ class OrderRepository(BotScopedRepository):
 
     # --- reads ----------------------------------------------------------------------------
 
-    @translated
     def get(
         self, order_id: str | None = None, *, client_order_id: str | None = None
     ) -> OrderRecord:
@@ -560,7 +554,6 @@ class OrderRepository(BotScopedRepository):
             raise OrderNotFound("order", key)
         return found
 
-    @translated
     def find(
         self, order_id: str | None = None, *, client_order_id: str | None = None
     ) -> OrderRecord | None:
@@ -590,7 +583,6 @@ class OrderRepository(BotScopedRepository):
             raise OrderNotFound("order", order_id)
         return OrderRecord(*rows[0])
 
-    @translated
     def list_open(
         self,
         *,
@@ -632,7 +624,6 @@ class OrderRepository(BotScopedRepository):
             rows = self._db.execute(statement).all()
         return Rows(OrderRecord, (OrderRecord(*row) for row in rows))
 
-    @translated
     def fills(self, order_id: str) -> Rows[FillRecord]:
         """The order's fills in execution order; ``OrderNotFound`` for another bot's order."""
         order_id = required_text("order_id", order_id)
@@ -650,7 +641,6 @@ class OrderRepository(BotScopedRepository):
 
     # --- common queries -------------------------------------------------------------------
 
-    @translated
     def daily_fill_rate(
         self,
         *,
@@ -678,14 +668,12 @@ class OrderRepository(BotScopedRepository):
                 self._db, bot_id=self._bot_id, since=start, until=end, limit=page
             )
 
-    @translated
     def average_slippage_by_order_type(self) -> Rows[SlippageByOrderType]:
         """The "average slippage by order type" query: the plain mean over orders
         (``uow.analytics.slippage_by_order_type``, the same rows)."""
         with translate_errors():
             return orders_read.slippage_by_order_type(self._db, bot_id=self._bot_id)
 
-    @translated
     def fill_stats(
         self,
         order_id: str | None = None,

@@ -53,6 +53,7 @@ from sqlalchemy.types import TypeEngine
 from tradestore.analytics import positions as positions_read
 from tradestore.db.executor import Prepared
 from tradestore.db.money_sums import exact_sums
+from tradestore.db.net import error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.db.types import Money, Real, UTCDateTime
 from tradestore.domain import pnl, validation
@@ -74,7 +75,7 @@ from tradestore.errors import (
 from tradestore.models.bots import Bot
 from tradestore.models.positions import MAX_STRATEGY_LENGTH, ClosedPosition, Position
 from tradestore.repositories._clock import sqlite_now_literal
-from tradestore.repositories._integrity import insert_for_registered_bot, translated
+from tradestore.repositories._integrity import insert_for_registered_bot
 from tradestore.repositories._scoped import BotScopedRepository
 
 MAX_TICKER_LENGTH: Final = 32
@@ -366,6 +367,7 @@ def _closed(row: Row[Any] | Sequence[Any]) -> ClosedPositionRecord:
     return ClosedPositionRecord(*row)
 
 
+@error_net
 class PositionRepository(BotScopedRepository):
     """Open positions of one bot and the history of the ones it closed.
 
@@ -375,7 +377,6 @@ class PositionRepository(BotScopedRepository):
 
     # --- writes ----------------------------------------------------------------------------
 
-    @translated
     def open(
         self,
         ticker: str,
@@ -452,7 +453,6 @@ class PositionRepository(BotScopedRepository):
             raise BotNotFound("bot", self._bot_id)
         raise ConflictError(f"position {pid!r} is already open")
 
-    @translated
     def mark_to_market(self, prices: Mapping[str, Amount]) -> int:
         """Mark every open position of the given tickers; returns how many were updated.
 
@@ -522,7 +522,6 @@ class PositionRepository(BotScopedRepository):
             self._db.run_many(_MARK_SQLITE, rows_)
         return len(ids)
 
-    @translated
     def close(
         self,
         position_id: str,
@@ -604,7 +603,6 @@ class PositionRepository(BotScopedRepository):
 
     # --- reads -----------------------------------------------------------------------------
 
-    @translated
     def get(self, position_id: str) -> PositionRecord:
         """The open position; raises PositionNotFound (or PositionClosed once it is closed)."""
         pid = validation.required_text("position_id", position_id)
@@ -615,7 +613,6 @@ class PositionRepository(BotScopedRepository):
             raise self._missing(pid)
         return _position(row)
 
-    @translated
     def find(self, position_id: str) -> PositionRecord | None:
         """The open position, or None when it is not open (unknown, closed, another bot's)."""
         pid = validation.required_text("position_id", position_id)
@@ -624,7 +621,6 @@ class PositionRepository(BotScopedRepository):
         ).one_or_none()
         return None if row is None else _position(row)
 
-    @translated
     def list_open(
         self,
         *,
@@ -654,7 +650,6 @@ class PositionRepository(BotScopedRepository):
         stmt = paginate(stmt, limit=limit, offset=offset)
         return Rows(PositionRecord, (_position(row) for row in self._db.execute(stmt)))
 
-    @translated
     def list_closed(
         self,
         *,
@@ -688,13 +683,11 @@ class PositionRepository(BotScopedRepository):
 
     # --- common queries ---------------------------------------------------------------------
 
-    @translated
     def total_unrealized_pnl(self) -> Decimal:
         """SUM(unrealized_pnl) of the open positions, exact on both backends
         (``analytics.positions.total_unrealized_pnl``)."""
         return positions_read.total_unrealized_pnl(self._db, bot_id=self._bot_id)
 
-    @translated
     def win_rate(
         self,
         *,
@@ -708,7 +701,6 @@ class PositionRepository(BotScopedRepository):
             self._db, bot_id=self._bot_id, strategy=strategy, since=since, until=until
         )
 
-    @translated
     def average_holding_period_by_exit_reason(
         self,
         *,
@@ -722,7 +714,6 @@ class PositionRepository(BotScopedRepository):
         )
         return {row.exit_reason: row.avg_hours for row in rows if row.avg_hours is not None}
 
-    @translated
     def best_performers(
         self,
         limit: int = 10,
@@ -739,7 +730,6 @@ class PositionRepository(BotScopedRepository):
         rows = self._db.execute(paginate(stmt, limit=limit))
         return Rows(ClosedPositionRecord, (_closed(row) for row in rows))
 
-    @translated
     def total_realized_pnl(
         self,
         *,

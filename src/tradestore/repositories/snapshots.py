@@ -13,6 +13,7 @@ from sqlalchemy import Table, bindparam, select
 
 from tradestore.analytics.portfolio import EquityPoint, equity_curve
 from tradestore.db.dialects import upsert_insert
+from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.domain import validation
 from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
@@ -21,7 +22,6 @@ from tradestore.errors import BotNotFound, IntegrityViolation, NotFound, Validat
 from tradestore.models.bots import Bot
 from tradestore.models.trading import PortfolioSnapshot
 from tradestore.repositories._clock import database_now
-from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories._scoped import BotScopedRepository
 
 _HUNDRED: Final = Decimal(100)
@@ -82,6 +82,7 @@ _BASES = select(
 )
 
 
+@error_net
 class SnapshotRepository(BotScopedRepository):
     """Portfolio snapshots of one bot. Validates, then writes; never commits."""
 
@@ -176,7 +177,6 @@ class SnapshotRepository(BotScopedRepository):
             raise
         return SnapshotRecord(*row)
 
-    @translated
     def get(self, snapshot_date: dt.date) -> SnapshotRecord:
         """The bot's snapshot of that day; ``NotFound`` naming the date when there is none."""
         found = self.find(snapshot_date)
@@ -184,7 +184,6 @@ class SnapshotRepository(BotScopedRepository):
             raise NotFound("snapshot", snapshot_date)
         return found
 
-    @translated
     def find(self, snapshot_date: dt.date) -> SnapshotRecord | None:
         """The bot's snapshot of that day, or None when there is none."""
         date_ = validation.day("snapshot_date", snapshot_date, allow_none=False)
@@ -195,7 +194,6 @@ class SnapshotRepository(BotScopedRepository):
         ).one_or_none()
         return None if row is None else SnapshotRecord(*row)
 
-    @translated
     def latest(self, *, on_or_before: dt.date | None = None) -> SnapshotRecord | None:
         """The most recent snapshot (on or before ``on_or_before`` when given)."""
         stmt = select(*_SNAPSHOT_COLUMNS).where(_S.c.bot_id == self._bot_id)
@@ -205,7 +203,6 @@ class SnapshotRepository(BotScopedRepository):
         row = self._db.execute(stmt.order_by(_S.c.snapshot_date.desc()).limit(1)).one_or_none()
         return None if row is None else SnapshotRecord(*row)
 
-    @translated
     def history(
         self,
         start: dt.date | None = None,
@@ -224,7 +221,6 @@ class SnapshotRepository(BotScopedRepository):
         stmt = paginate(stmt.order_by(_S.c.snapshot_date), limit=limit, offset=offset)
         return Rows(SnapshotRecord, (SnapshotRecord(*row) for row in self._db.execute(stmt)))
 
-    @translated
     def equity_curve(
         self, start: dt.date | None = None, end: dt.date | None = None
     ) -> Rows[EquityPoint]:

@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 from tradestore.analytics.training import HyperparameterScore, best_hyperparameters
 from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Executor
+from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.domain.enums import Algorithm, Device, EvaluationType, RunStatus
 from tradestore.domain.floats import moving_average
@@ -71,7 +72,6 @@ from tradestore.models.training import (
     run_filters,
 )
 from tradestore.repositories import episode_batch
-from tradestore.repositories._integrity import atomic, translated
 from tradestore.repositories.episode_batch import EPISODE_FIELDS
 
 #: The status machine: where each status may go. Terminal statuses go nowhere.
@@ -312,6 +312,7 @@ def _run_from_row(row: Row[Any]) -> Run:
     )
 
 
+@error_net
 class TrainingRepository:
     """Training runs, hyperparameters and episodes. Validates, then writes; never commits."""
 
@@ -448,7 +449,6 @@ class TrainingRepository:
             raise InvalidTransition("training run", key, latest.status.value, target.value)
         return self.get(key)
 
-    @translated
     def get(self, run_id: str) -> Run:
         key = required_text("run_id", run_id)
         row = self._db.execute(select(*_RUN_COLUMNS).where(TrainingRun.run_id == key)).one_or_none()
@@ -456,7 +456,6 @@ class TrainingRepository:
             raise RunNotFound("training run", key)
         return _run_from_row(row)
 
-    @translated
     def count(
         self,
         *,
@@ -519,7 +518,6 @@ class TrainingRepository:
 
     # --- hyperparameters -----------------------------------------------------------------
 
-    @translated
     def hyperparameters(self, run_id: str) -> HyperparameterSet | None:
         """The run's hyperparameters, or None if it was started without them."""
         key = required_text("run_id", run_id)
@@ -535,7 +533,6 @@ class TrainingRepository:
         values: Sequence[Any] = row
         return HyperparameterSet(*values)
 
-    @translated
     def best(
         self,
         algorithm: Algorithm | str,
@@ -599,7 +596,6 @@ class TrainingRepository:
                 chunk = list(islice(iterator, EPISODE_CHUNK))
         return inserted
 
-    @translated
     def episodes(
         self,
         run_id: str,
@@ -648,7 +644,6 @@ class TrainingRepository:
             for episode in self._episodes_of(page)
         )
 
-    @translated
     def reward_curve(
         self,
         run_id: str,
@@ -788,7 +783,6 @@ class TrainingRepository:
             ]
         return list(map(Episode, *columns))
 
-    @translated
     def episode_count(self, run_id: str) -> int:
         key = required_text("run_id", run_id)
         self._require_run(key)
@@ -815,7 +809,6 @@ class TrainingRepository:
 
     # --- listing (last: ``list`` shadows the builtin in this class body) -------------------
 
-    @translated
     def list(
         self,
         *,
