@@ -30,7 +30,7 @@ from tradestore.db.executor import Executor
 from tradestore.errors import RunNotFound, ValidationError
 from tradestore.models.training import AgentPerformance, EnsembleWeight, TrainingRun
 from tradestore.repositories._integrity import atomic, translated
-from tradestore.types import Algorithm, EvaluationType, RunStatus, WeightingMethod, utcnow
+from tradestore.types import Algorithm, EvaluationType, RunStatus, WeightingMethod
 from tradestore.validation import (
     choice,
     instant,
@@ -186,7 +186,7 @@ class EnsembleRepository:
         weighting = choice("method", method, WeightingMethod)
         lookback = integer("lookback_days", lookback_days, minimum=1, maximum=2**31 - 1)
         kind = choice("evaluation_type", evaluation_type, EvaluationType)
-        when = instant("update_time", utcnow() if update_time is None else update_time)
+        when = instant("update_time", self._db.now() if update_time is None else update_time)
         assert when is not None
         scores: dict[str, float | None] = {}
         given = (

@@ -75,7 +75,6 @@ from tradestore.types import (
     TimeInForce,
     fit_aggregate,
     from_db_number,
-    utcnow,
 )
 from tradestore.validation import (
     choice,
@@ -194,8 +193,8 @@ class OrderRepository(BotScopedRepository):
                 f"an order is submitted as one of {allowed}; later statuses "
                 "come from set_status and fills",
             )
-        at = instant("submitted_at", submitted_at, allow_none=True) or utcnow()
-        now = utcnow()
+        now = self._db.now()
+        at = instant("submitted_at", submitted_at, allow_none=True) or now
 
         with translate_errors():
             connection = self._db
@@ -300,7 +299,8 @@ class OrderRepository(BotScopedRepository):
                 status,
                 "partially_filled and filled follow from fills: use record_fill or ingest_fills",
             )
-        when = instant("at", at, allow_none=True) or utcnow()
+        now = self._db.now()
+        when = instant("at", at, allow_none=True) or now
         reason = optional_text("reason", reason, max_length=_REASON_LENGTH)
         if reason is not None and target is not OrderStatus.REJECTED:
             raise ValidationError(
@@ -317,7 +317,7 @@ class OrderRepository(BotScopedRepository):
                     "bot_id": self._bot_id,
                     "order_id": order_id,
                     "status": target,
-                    "updated_at": utcnow(),
+                    "updated_at": now,
                     "broker_order_id": broker_order_id,
                     "at": when,
                     "reject_reason": reason,
@@ -388,7 +388,8 @@ class OrderRepository(BotScopedRepository):
             fill_commission = money("commission", commission, dialect, non_negative=True)
         fill_liquidity = choice("liquidity", liquidity, Liquidity)
         given_time = instant("filled_at", filled_at, allow_none=True)
-        fill_time = given_time or utcnow()
+        now = self._db.now()
+        fill_time = given_time or now
         bot_id = self._bot_id
 
         with translate_errors():
@@ -456,7 +457,7 @@ class OrderRepository(BotScopedRepository):
                     "order_id": order_id,
                     "was_filled_quantity": state.filled_quantity,
                     "was_status": state.status,
-                    "updated_at": utcnow(),
+                    "updated_at": now,
                     **changes._asdict(),
                 },
             ).rows
