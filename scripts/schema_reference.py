@@ -57,7 +57,7 @@ def render() -> str:
                 if isinstance(default, False_):
                     notes.append("default false")
                 else:
-                    notes.append("database clock")
+                    notes.append("default CURRENT_TIMESTAMP (tradestore writes its clock)")
             pg = column.type.compile(PG_DIALECT)
             lite = column.type.compile(SQLITE_DIALECT)
             null = "yes" if column.nullable else "no"

@@ -13,8 +13,7 @@ from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from tradestore import Database
-from tradestore.db.types import UTCDateTime
-from tradestore.repositories.fill_import import _sqlite_time
+from tradestore.db.types import UTCDateTime, sqlite_time
 from tradestore.repositories.order_sql import pg_array
 
 SQLITE = sqlite.dialect()
@@ -33,11 +32,11 @@ BIND = UTCDateTime().dialect_impl(SQLITE).bind_processor(SQLITE)
 @settings(max_examples=300)
 def test_sqlite_time_is_what_the_column_type_binds(value: dt.datetime) -> None:
     assert BIND is not None
-    assert _sqlite_time(value) == BIND(value)
+    assert sqlite_time(value) == BIND(value)
 
 
 def test_sqlite_time_keeps_six_decimals() -> None:
-    assert _sqlite_time(dt.datetime(2026, 1, 5, 14, 30, tzinfo=dt.UTC)) == (
+    assert sqlite_time(dt.datetime(2026, 1, 5, 14, 30, tzinfo=dt.UTC)) == (
         "2026-01-05 14:30:00.000000"
     )
 

@@ -134,17 +134,14 @@ def _days(value: int) -> int:
     return result
 
 
-def _now(value: dt.datetime | None) -> dt.datetime:
+def _now(value: dt.datetime | None, db: Executor) -> dt.datetime:
+    """A caller's ``now``, validated; else the unit of work's clock (``Database(clock=...)``),
+    the clock every timestamp the library writes comes from."""
     if value is None:
-        return utcnow()
+        return db.now()
     result = instant("now", value)
     assert result is not None
     return room("now", result, days_before=MAX_DAYS + 1)
-
-
-def _as_of(value: dt.datetime | None) -> dt.datetime | None:
-    """A caller's ``now``, validated; None when the caller means the present."""
-    return None if value is None else _now(value)
 
 
 @error_net
@@ -154,12 +151,14 @@ class Analytics:
     Trading results (positions, orders, snapshots, metrics) are the bot's; training results
     are shared by all bots and ignore ``bot_id``. Nothing here writes or commits.
 
-    Every answer that depends on the current time takes ``now=``. Without it, windows
-    ("last 7 days") end at the present: the process's clock, or the database's where the
-    call reads a view with a window (``v_paper_recent_orders``, ``v_performance_summary``,
-    ``v_position_summary``'s ``hours_held``). With an aware ``now`` (a backtest's simulated
-    present), windows are measured back from it *and* end at it: rows stamped after ``now``
-    are the backtest's future and are left out.
+    Every answer that depends on the current time takes ``now=``; without it, now is the
+    unit of work's clock (``Database(clock=...)``, the host's UTC clock by default), the one
+    every timestamp the library writes comes from, never the database server's. Windows
+    ("last 7 days") are measured back from now *and* end at it: rows stamped after it are a
+    backtest's future and are left out. The views with a window (``v_paper_recent_orders``,
+    ``v_performance_summary``, ``v_position_summary``'s ``hours_held``) are measured by the
+    database's clock and take no parameter, so these calls read the same columns from the
+    tables with the window as bound values.
 
     The whole-portfolio metrics row is ``strategy='all'`` (``models.ALL_STRATEGIES``)
     everywhere: it is what the table stores and what SQL against the views filters on.
@@ -182,7 +181,7 @@ class Analytics:
     def position_summary(self, *, now: dt.datetime | None = None) -> Rows[PositionSummary]:
         """v_position_summary: open positions with calculated fields (``hours_held`` to
         ``now``)."""
-        return positions.position_summary(self._db, bot_id=self.bot_id, now=_as_of(now))
+        return positions.position_summary(self._db, bot_id=self.bot_id, now=_now(now, self._db))
 
     def recent_closed_trades(self, *, limit: int = RECENT_LIMIT) -> Rows[ClosedTrade]:
         """v_recent_closed_trades: the last closed trades with WIN/LOSS/BREAKEVEN."""
@@ -247,7 +246,7 @@ class Analytics:
 
     def orders_last_24h(self, *, now: dt.datetime | None = None) -> Rows[PaperRecentOrder]:
         """v_paper_recent_orders: orders submitted in the 24 hours before ``now``."""
-        return orders.orders_last_24h(self._db, bot_id=self.bot_id, now=_as_of(now))
+        return orders.orders_last_24h(self._db, bot_id=self.bot_id, now=_now(now, self._db))
 
     def daily_summary(self, *, days: int = 7, now: dt.datetime | None = None) -> Rows[DailySummary]:
         """v_paper_daily_summary for today and the ``days`` days before."""
@@ -255,8 +254,8 @@ class Analytics:
             self._db,
             bot_id=self.bot_id,
             days=_days(days),
-            now=_now(now),
-            as_of=now is not None,
+            now=_now(now, self._db),
+            as_of=True,
         )
 
     def daily_fill_rate(
@@ -267,8 +266,8 @@ class Analytics:
             self._db,
             bot_id=self.bot_id,
             days=None if days is None else _days(days),
-            now=_now(now),
-            as_of=now is not None,
+            now=_now(now, self._db),
+            as_of=True,
         )
 
     def slippage_by_order_type(self) -> Rows[SlippageByOrderType]:
@@ -284,14 +283,14 @@ class Analytics:
             bot_id=self.bot_id,
             ticker=required_text("ticker", ticker, max_length=32),
             days=_days(days),
-            now=_now(now),
-            as_of=now is not None,
+            now=_now(now, self._db),
+            as_of=True,
         )
 
     def fill_rate_by_symbol(self, *, now: dt.datetime | None = None) -> Rows[SymbolFillRate]:
         """7- and 30-day fill rate of every ticker."""
         return orders.fill_rate_by_symbol(
-            self._db, bot_id=self.bot_id, now=_now(now), as_of=now is not None
+            self._db, bot_id=self.bot_id, now=_now(now, self._db), as_of=True
         )
 
     def slippage_analysis(
@@ -302,8 +301,8 @@ class Analytics:
             self._db,
             bot_id=self.bot_id,
             days=_days(days),
-            now=_now(now),
-            as_of=now is not None,
+            now=_now(now, self._db),
+            as_of=True,
         )
 
     # --- portfolio ---------------------------------------------------------------------------
@@ -325,7 +324,7 @@ class Analytics:
             self._db,
             bot_id=self.bot_id,
             strategy=optional_text("strategy", strategy, max_length=100),
-            now=_as_of(now),
+            now=_now(now, self._db),
         )
 
     def current_risk(
@@ -337,7 +336,7 @@ class Analytics:
             self._db,
             bot_id=self.bot_id,
             strategy=required_text("strategy", strategy, max_length=100),
-            now=_as_of(now),
+            now=_now(now, self._db),
         )
 
     def performance_over_time(
@@ -348,8 +347,8 @@ class Analytics:
             self._db,
             bot_id=self.bot_id,
             days=_days(days),
-            now=_now(now),
-            as_of=now is not None,
+            now=_now(now, self._db),
+            as_of=True,
         )
 
     def returns(self, *, start: dt.date | None = None, end: dt.date | None = None) -> pandas.Series:
@@ -398,7 +397,7 @@ class Analytics:
             runs=run_ids,
             rolling_window=window,
             reward_window=reward,
-            now=_now(now),
+            now=_now(now, self._db),
             training=self._training,
         )
 

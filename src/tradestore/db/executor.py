@@ -44,6 +44,7 @@ from tradestore.db.errors import raise_translated
 if TYPE_CHECKING:
     from sqlalchemy.sql.selectable import TypedReturnsRows
 from tradestore.errors import TradestoreError, TransactionAborted
+from tradestore.types import ensure_aware
 
 log = logging.getLogger(__name__)
 #: SQLAlchemy's engine logger: ``echo=True`` (or logging configured to INFO) turns it on.
@@ -119,7 +120,15 @@ class Executor:
         raise TypeError(f"expected an Executor, Session or Connection, got {type(target).__name__}")
 
     def now(self) -> dt.datetime:
-        return self.clock()
+        """The clock's time as an aware UTC datetime, the form every statement binds.
+
+        A clock that answers in another zone is converted; a naive answer is refused
+        (``NaiveDatetimeError``), since the zone it means cannot be known.
+        """
+        value = self.clock()
+        if type(value) is dt.datetime and value.tzinfo is dt.UTC:
+            return value
+        return ensure_aware("clock", value)
 
     # --- statements -------------------------------------------------------------------------
 

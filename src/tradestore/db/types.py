@@ -102,6 +102,17 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return dt.datetime
 
 
+def sqlite_time(value: dt.datetime) -> str:
+    """UTCDateTime's SQLite storage text (SQLAlchemy's DATETIME format, always 6 decimals),
+    for values handed to the driver directly (executemany of driver-ready rows).
+
+    A test compares it with what the column type itself binds.
+    """
+    if value.tzinfo is not dt.UTC:
+        value = value.astimezone(dt.UTC)
+    return value.isoformat(" ", "microseconds")[:26]
+
+
 class Real(TypeDecorator[float]):
     """A double that keeps NaN and infinities on both backends.
 

@@ -37,7 +37,9 @@ class Base(DeclarativeBase):
 
 
 class Timestamps:
-    """created_at / updated_at, set by the database clock so every writer agrees on them."""
+    """created_at / updated_at: tradestore writes both from the Database's clock on every
+    insert and update, so a simulated clock reaches them too; the server default only stamps
+    rows written by other tools (changing it would need a migration)."""
 
     created_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), server_default=func.current_timestamp()

@@ -1,11 +1,12 @@
 """Bots: registration, liveness, lifecycle and restart recovery.
 
-Liveness is judged by the *database* clock: ``heartbeat`` stores the server's time and
-``stale`` compares against it, so several bots on hosts with drifting clocks are still judged
-by one clock. On SQLite the "server" is the SQLite library of whichever process writes; its
-timestamps are written in exactly the text format SQLAlchemy uses for ``UTCDateTime``
-(``YYYY-MM-DD HH:MM:SS.ffffff``), so they sort and compare correctly against every other
-timestamp in the table.
+Liveness is judged by the Database's clock (``Database(clock=...)``, the host's UTC clock by
+default), like every other timestamp the library writes: ``heartbeat`` stores its time and
+``stale`` compares against it. A backtest's simulated clock thus writes simulated heartbeats,
+and its bots are stale or alive in simulated time. Bots on several hosts are judged correctly
+as long as those hosts' clocks agree to well within ``older_than`` (NTP keeps them within
+milliseconds); the database server's clock is not consulted, so SQLite and PostgreSQL give the
+same answer.
 """
 
 from __future__ import annotations
@@ -42,7 +43,6 @@ from tradestore.errors import BotNotFound, ConflictError, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import Fill, Order
-from tradestore.repositories._clock import database_now
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.repositories.order_sql import FILL_COLUMNS, ORDER_COLUMNS
 from tradestore.repositories.positions import PositionRecord, PositionRepository
@@ -163,6 +163,7 @@ class BotRepository:
         """
         d = self._dialect
         bot_id_ = validation.required_text("bot_id", bot_id)
+        now = self._db.now()
         values: dict[str, Any] = {
             "mode": validation.choice("mode", mode, BotMode),
             "name": validation.optional_text("name", name, max_length=MAX_NAME_LENGTH),
@@ -188,6 +189,8 @@ class BotRepository:
                 bot_id=bot_id_,
                 current_balance=values["starting_balance"],
                 status=BotStatus.STARTING,
+                created_at=now,
+                updated_at=now,
                 **stored,
             )
             .on_conflict_do_nothing(index_elements=[_B.c.bot_id])
@@ -244,9 +247,9 @@ class BotRepository:
         return Rows(BotRecord, (_bot(row) for row in self._db.execute(stmt)))
 
     def heartbeat(self, bot_id: str) -> dt.datetime:
-        """Record that the bot is alive, at the database's time; returns that time."""
+        """Record that the bot is alive, at the Database's clock's time; returns that time."""
         bot_id_ = validation.required_text("bot_id", bot_id)
-        now = database_now(self._dialect)
+        now = self._db.now()
         stmt = (
             update(_B)
             .where(_B.c.bot_id == bot_id_)
@@ -262,7 +265,7 @@ class BotRepository:
         """Live bots (starting, running, paused) whose last sign of life is too old.
 
         The last sign of life is the last heartbeat, else the start, else the registration;
-        "too old" is judged against the database clock.
+        "too old" is judged against the Database's clock.
         """
         if not isinstance(older_than, dt.timedelta) or older_than < dt.timedelta(0):
             raise ValidationError("older_than", older_than, "expected a timedelta >= 0")
@@ -271,7 +274,7 @@ class BotRepository:
             select(*_BOT_COLUMNS)
             .where(
                 _B.c.status.in_(sorted(LIVE_STATUSES)),
-                last_seen < database_now(self._dialect, minus=older_than),
+                last_seen < self._db.now() - older_than,
             )
             .order_by(_B.c.bot_id)
         )
@@ -281,7 +284,7 @@ class BotRepository:
     def set_status(
         self, bot_id: str, status: BotStatus | str, *, notes: str | None = None
     ) -> BotRecord:
-        """Move the bot to ``status`` with the session bookkeeping, by the database clock.
+        """Move the bot to ``status`` with the session bookkeeping, by the Database's clock.
 
         * running: a new session starts (started_at = now, ended_at cleared) unless the bot
           was already running or paused, which keeps its started_at (a resume).
@@ -295,7 +298,7 @@ class BotRepository:
         bot_id_ = validation.required_text("bot_id", bot_id)
         new = validation.choice("status", status, BotStatus)
         note = validation.optional_text("notes", notes, max_length=MAX_NOTES_LENGTH)
-        now = database_now(self._dialect)
+        now = self._db.now()
         values: dict[str, Any] = {"status": new, "updated_at": now}
         if note is not None:
             values["notes"] = note
@@ -367,7 +370,7 @@ class BotRepository:
 
     def _update(self, bot_id: str, values: Mapping[str, Any]) -> BotRecord:
         changes = dict(values)
-        changes.setdefault("updated_at", database_now(self._dialect))
+        changes.setdefault("updated_at", self._db.now())
         stmt = update(_B).where(_B.c.bot_id == bot_id).values(changes).returning(*_BOT_COLUMNS)
         row = self._db.execute(stmt).one_or_none()
         if row is None:

@@ -30,7 +30,6 @@ from tradestore.db.executor import Executor
 from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows
 from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus, WeightingMethod
-from tradestore.domain.timestamps import utcnow
 from tradestore.domain.validation import (
     choice,
     instant,
@@ -189,7 +188,7 @@ class EnsembleRepository:
         weighting = choice("method", method, WeightingMethod)
         lookback = integer("lookback_days", lookback_days, minimum=1, maximum=2**31 - 1)
         kind = choice("evaluation_type", evaluation_type, EvaluationType)
-        when = instant("update_time", utcnow() if update_time is None else update_time)
+        when = instant("update_time", self._db.now() if update_time is None else update_time)
         assert when is not None
         scores: dict[str, float | None] = {}
         given = (

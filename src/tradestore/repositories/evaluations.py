@@ -125,17 +125,18 @@ class EvaluationRepository:
         avg_value_estimate: float | None = None,
         policy_stability: float | None = None,
     ) -> Evaluation:
-        """Record one evaluation of a run; ``evaluation_date`` defaults to today (UTC)."""
+        """Record one evaluation of a run; ``evaluation_date`` defaults to the clock's UTC date."""
         arguments = dict(locals())  # the metric keywords, validated by name below
         key = required_text("run_id", run_id)
+        now = self._db.now()
         values: dict[str, Any] = {
             "run_id": key,
             "evaluation_type": choice("evaluation_type", evaluation_type, EvaluationType),
-            "evaluation_date": day("evaluation_date", evaluation_date)
-            or dt.datetime.now(dt.UTC).date(),
+            "evaluation_date": day("evaluation_date", evaluation_date) or now.date(),
             "data_period_start": day("data_period_start", data_period_start),
             "data_period_end": day("data_period_end", data_period_end),
             "win_rate": number("win_rate", win_rate, minimum=0.0, maximum=1.0),
+            "created_at": now,
         }
         for name in FLOAT_METRICS:
             values[name] = number(name, arguments[name], allow_nonfinite=True)

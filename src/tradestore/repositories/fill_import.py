@@ -24,9 +24,9 @@ from typing import Any
 
 from tradestore.db.errors import translate_errors
 from tradestore.db.executor import Executor
+from tradestore.db.types import sqlite_time
 from tradestore.domain.enums import Liquidity
 from tradestore.domain.money import MONEY_CONTEXT, fast_money
-from tradestore.domain.timestamps import utcnow
 from tradestore.domain.validation import choice, instant, money, required_text
 from tradestore.errors import (
     ConflictError,
@@ -214,7 +214,7 @@ class FillImport:
     def _write_order_updates(
         self, connection: Executor, updates: Sequence[tuple[str, OrderChanges]]
     ) -> None:
-        now = utcnow()
+        now = connection.now()
         if self._dialect == "postgresql":
             columns = list(zip(*(changes for _, changes in updates), strict=True))
             params: dict[str, Any] = {
@@ -229,7 +229,7 @@ class FillImport:
         # Driver rows in the compiled statement's parameter order (SET columns, then key).
         names = sql.INGEST_UPDATE_ORDERS_SQLITE.names(connection.dialect)
         pick = itemgetter(*(sql.INGEST_UPDATE_POSITIONS[name] for name in names))
-        now_text = _sqlite_time(now)
+        now_text = sqlite_time(now)
         driver_rows = [
             pick(
                 (
@@ -238,7 +238,7 @@ class FillImport:
                     float(c.commission),
                     None if c.slippage is None else float(c.slippage),
                     c.status.value,
-                    None if c.filled_at is None else _sqlite_time(c.filled_at),
+                    None if c.filled_at is None else sqlite_time(c.filled_at),
                     now_text,
                     order_id,
                     self._bot_id,
@@ -430,7 +430,7 @@ def _validate_ingest_rows(rows: Iterable[Mapping[str, Any]], dialect: str) -> _I
             filled_at,
             liquidity,
             commission,
-            _sqlite_time(filled_at) if sqlite else filled_at,
+            sqlite_time(filled_at) if sqlite else filled_at,
         )
         earlier = by_fill_id.get(fill_id)
         if earlier is None:
@@ -545,13 +545,3 @@ def _copy_fills(
 
 class _FillIdTaken(Exception):
     """Raised inside the insert's savepoint to undo it: a fill_id belongs to another order."""
-
-
-def _sqlite_time(value: dt.datetime) -> str:
-    """UTCDateTime's SQLite storage text (SQLAlchemy's DATETIME format, always 6 decimals).
-
-    A test compares it with what the column type itself binds.
-    """
-    if value.tzinfo is not dt.UTC:
-        value = value.astimezone(dt.UTC)
-    return value.isoformat(" ", "microseconds")[:26]

@@ -34,7 +34,6 @@ from tradestore.errors import BotNotFound, IntegrityViolation, NotFound, Validat
 from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import ALL_STRATEGIES, PerformanceMetric, PortfolioSnapshot
-from tradestore.repositories._clock import database_now
 from tradestore.repositories._scoped import BotScopedRepository
 
 MAX_STRATEGY_LENGTH: Final = 100
@@ -99,7 +98,15 @@ class MetricsRepository(BotScopedRepository):
         if not isinstance(values, MetricValues):
             raise ValidationError("values", values, "expected a MetricValues")
         columns = self._validated(values)
-        params = {"bot_id": self._bot_id, "metric_date": date_, "strategy": key, **columns}
+        now = self._db.now()
+        params = {
+            "bot_id": self._bot_id,
+            "metric_date": date_,
+            "strategy": key,
+            "created_at": now,
+            "updated_at": now,
+            **columns,
+        }
         try:
             row = self._db.execute(_upsert(self._dialect), params).one()
         except IntegrityViolation as exc:
@@ -345,7 +352,7 @@ def _upsert(dialect: str) -> Any:
             index_elements=[_M.c.bot_id, _M.c.metric_date, _M.c.strategy],
             set_={
                 **{name: insert_.excluded[name] for name in _VALUE_FIELDS},
-                "updated_at": database_now(dialect),
+                "updated_at": insert_.excluded.updated_at,
             },
         ).returning(*_COLUMNS)
         _UPSERTS[dialect] = statement

@@ -44,7 +44,6 @@ from tradestore.db.results import Rows, paginate
 from tradestore.domain import order_states
 from tradestore.domain.enums import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
 from tradestore.domain.money import Amount, fast_money
-from tradestore.domain.timestamps import utcnow
 from tradestore.domain.validation import (
     choice,
     flag,
@@ -189,8 +188,8 @@ class OrderRepository(BotScopedRepository):
                 f"an order is submitted as one of {allowed}; later statuses "
                 "come from set_status and fills",
             )
-        at = instant("submitted_at", submitted_at, allow_none=True) or utcnow()
-        now = utcnow()
+        now = self._db.now()
+        at = instant("submitted_at", submitted_at, allow_none=True) or now
 
         with translate_errors():
             connection = self._db
@@ -294,7 +293,8 @@ class OrderRepository(BotScopedRepository):
                 status,
                 "partially_filled and filled follow from fills: use record_fill or ingest_fills",
             )
-        when = instant("at", at, allow_none=True) or utcnow()
+        now = self._db.now()
+        when = instant("at", at, allow_none=True) or now
         reason = optional_text("reason", reason, max_length=_REASON_LENGTH)
         if reason is not None and target is not OrderStatus.REJECTED:
             raise ValidationError(
@@ -311,7 +311,7 @@ class OrderRepository(BotScopedRepository):
                     "bot_id": self._bot_id,
                     "order_id": order_id,
                     "status": target,
-                    "updated_at": utcnow(),
+                    "updated_at": now,
                     "broker_order_id": broker_order_id,
                     "at": when,
                     "reject_reason": reason,
@@ -378,7 +378,8 @@ class OrderRepository(BotScopedRepository):
             fill_commission = money("commission", commission, dialect, non_negative=True)
         fill_liquidity = choice("liquidity", liquidity, Liquidity)
         given_time = instant("filled_at", filled_at, allow_none=True)
-        fill_time = given_time or utcnow()
+        now = self._db.now()
+        fill_time = given_time or now
         bot_id = self._bot_id
 
         with translate_errors():
@@ -446,7 +447,7 @@ class OrderRepository(BotScopedRepository):
                     "order_id": order_id,
                     "was_filled_quantity": state.filled_quantity,
                     "was_status": state.status,
-                    "updated_at": utcnow(),
+                    "updated_at": now,
                     **changes._asdict(),
                 },
             ).rows

@@ -55,7 +55,7 @@ from tradestore.db.executor import Prepared
 from tradestore.db.money_sums import exact_sums
 from tradestore.db.net import error_net
 from tradestore.db.results import Rows, paginate
-from tradestore.db.types import Money, Real, UTCDateTime
+from tradestore.db.types import Money, Real, UTCDateTime, sqlite_time
 from tradestore.domain import pnl, validation
 from tradestore.domain.enums import ExitReason, PositionSide
 from tradestore.domain.money import (
@@ -64,7 +64,6 @@ from tradestore.domain.money import (
     fast_money,
     fit,
 )
-from tradestore.domain.timestamps import utcnow
 from tradestore.errors import (
     BotNotFound,
     ConflictError,
@@ -74,7 +73,6 @@ from tradestore.errors import (
 )
 from tradestore.models.bots import Bot
 from tradestore.models.positions import MAX_STRATEGY_LENGTH, ClosedPosition, Position
-from tradestore.repositories._clock import sqlite_now_literal
 from tradestore.repositories._integrity import insert_for_registered_bot
 from tradestore.repositories._scoped import BotScopedRepository
 
@@ -298,7 +296,8 @@ def _fold(dialect: str, column: Column[Any], price: Any, *, favorable: bool) -> 
 # from Core once and run with ``exec_driver_sql``: SQLAlchemy's executemany would process the
 # parameters of each of the 500 rows in Python, which costs more than the UPDATE itself
 # (docs/performance.md). The values are validated or fitted Decimals, converted to
-# floats (exact: amounts kept on SQLite survive a double); updated_at is SQLite's clock.
+# floats (exact: amounts kept on SQLite survive a double); updated_at is the clock's time as
+# UTCDateTime's SQLite text.
 _MARK_PRICE = bindparam("b_price", type_=_BIND_MONEY)
 _MARK_SQLITE = Prepared(
     update(_P)
@@ -313,12 +312,21 @@ _MARK_SQLITE = Prepared(
         max_adverse_excursion=_fold(
             "sqlite", _P.c.max_adverse_excursion, _MARK_PRICE, favorable=False
         ),
-        updated_at=sqlite_now_literal(),
+        updated_at=bindparam("b_updated_at", type_=UTCDateTime()),
     ),
     name="positions.mark_sqlite",
 )
-#: (price, pnl, pct, bot_id, position_id) per row, each name at the positions the SQL uses it.
-_MARK_SQLITE_ORDER = ("b_price", "b_pnl", "b_pct", *("b_price",) * 8, "b_bot_id", "b_position_id")
+#: (price, pnl, pct, updated_at, bot_id, position_id) per row, each name at the positions the SQL
+#: uses it.
+_MARK_SQLITE_ORDER = (
+    "b_price",
+    "b_pnl",
+    "b_pct",
+    *("b_price",) * 8,
+    "b_updated_at",
+    "b_bot_id",
+    "b_position_id",
+)
 _MARKED_NAMES = _MARK_SQLITE.names(sqlite.dialect())
 assert _MARKED_NAMES == _MARK_SQLITE_ORDER, _MARKED_NAMES
 # PostgreSQL: one UPDATE ... FROM unnest(arrays): one round trip, one constant SQL text.
@@ -397,7 +405,7 @@ class PositionRepository(BotScopedRepository):
         """Open a position; ``position_id`` is generated (``pos_<uuid4 hex>``) when omitted.
 
         ``commission`` is the entry commission; it stays on the open row and is attributed pro
-        rata to each closed part. ``opened_at`` defaults to now (this host's clock).
+        rata to each closed part. ``opened_at`` defaults to now (the Database's clock).
         """
         d = self._dialect
         ticker_ = validation.required_text("ticker", ticker, max_length=MAX_TICKER_LENGTH)
@@ -412,7 +420,7 @@ class PositionRepository(BotScopedRepository):
         strategy_ = validation.optional_text("strategy", strategy, max_length=MAX_STRATEGY_LENGTH)
         score = validation.number("signal_score", signal_score, minimum=0.0, maximum=1.0)
         meta = validation.json_document("metadata", metadata)
-        now = utcnow()
+        now = self._db.now()
         opened = validation.instant("opened_at", opened_at, allow_none=True) or now
         explicit_id = position_id is not None
         pid = (
@@ -509,16 +517,17 @@ class PositionRepository(BotScopedRepository):
                     "prices": new_prices,
                     "pnls": pnls,
                     "pcts": pcts,
-                    "updated_at": utcnow(),
+                    "updated_at": self._db.now(),
                     "key_bot_id": self._bot_id,
                 },
             )
         else:
             rows_ = []
             bot = self._bot_id
+            now = sqlite_time(self._db.now())
             for position_id, price, amount, pct in zip(ids, new_prices, pnls, pcts, strict=True):
                 p = float(price)
-                rows_.append((p, float(amount), pct, p, p, p, p, p, p, p, p, bot, position_id))
+                rows_.append((p, float(amount), pct, p, p, p, p, p, p, p, p, now, bot, position_id))
             self._db.run_many(_MARK_SQLITE, rows_)
         return len(ids)
 
@@ -551,7 +560,8 @@ class PositionRepository(BotScopedRepository):
         part = validation.optional_money("quantity", quantity, d, positive=True)
         fee = validation.optional_money("commission", commission, d, non_negative=True)
         slip = validation.optional_money("slippage", slippage, d)
-        closed = validation.instant("closed_at", closed_at, allow_none=True) or utcnow()
+        now = self._db.now()
+        closed = validation.instant("closed_at", closed_at, allow_none=True) or now
         exit_fee = Decimal(0) if fee is None else fee
         key = {"key_position_id": pid, "key_bot_id": self._bot_id}
 
@@ -562,7 +572,7 @@ class PositionRepository(BotScopedRepository):
             position = _position(rows[0])
             try:
                 figures = self._figures(position, exit_, None, exit_fee, closed)
-                return self._insert_closed(position, figures, exit_, reason, slip, closed)
+                return self._insert_closed(position, figures, exit_, reason, slip, closed, now)
             except BaseException:
                 # "Bad input writes nothing" must hold even for a caller who catches the error
                 # and commits: put the open row back (on PostgreSQL a failed statement has
@@ -594,12 +604,12 @@ class PositionRepository(BotScopedRepository):
                             ),
                             "max_favorable_excursion": figures.max_favorable_excursion,
                             "max_adverse_excursion": figures.max_adverse_excursion,
-                            "updated_at": utcnow(),
+                            "updated_at": now,
                         }
                     ),
                 },
             )
-        return self._insert_closed(position, figures, exit_, reason, slip, closed)
+        return self._insert_closed(position, figures, exit_, reason, slip, closed, now)
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -775,6 +785,7 @@ class PositionRepository(BotScopedRepository):
         reason: ExitReason | str,
         slippage: Decimal | None,
         closed_at: dt.datetime,
+        now: dt.datetime,
     ) -> ClosedPositionRecord:
         values: dict[str, Any] = {
             "position_id": position.position_id,
@@ -791,7 +802,7 @@ class PositionRepository(BotScopedRepository):
             "take_profit_price": position.take_profit_price,
             "opened_at": position.opened_at,
             "closed_at": closed_at,
-            "updated_at": closed_at,
+            "updated_at": now,
             "holding_period_hours": figures.holding_period_hours,
             "exit_reason": reason,
             "commission": figures.commission,

@@ -17,11 +17,9 @@ from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.domain import validation
 from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
-from tradestore.domain.timestamps import utcnow
 from tradestore.errors import BotNotFound, IntegrityViolation, NotFound, ValidationError
 from tradestore.models.bots import Bot
 from tradestore.models.trading import PortfolioSnapshot
-from tradestore.repositories._clock import database_now
 from tradestore.repositories._scoped import BotScopedRepository
 
 _HUNDRED: Final = Decimal(100)
@@ -119,7 +117,8 @@ class SnapshotRepository(BotScopedRepository):
         equity); values passed are stored as given.
         """
         d = self._dialect
-        time_ = validation.instant("snapshot_time", snapshot_time, allow_none=True) or utcnow()
+        now = self._db.now()
+        time_ = validation.instant("snapshot_time", snapshot_time, allow_none=True) or now
         date_ = validation.day("snapshot_date", snapshot_date) or time_.date()
         equity = validation.money("total_equity", total_equity, d)
         counts = {
@@ -160,13 +159,13 @@ class SnapshotRepository(BotScopedRepository):
         ):
             self._derive(values, date_)
         insert_ = upsert_insert(self._db.dialect_name, _S).values(
-            bot_id=self._bot_id, snapshot_date=date_, **values
+            bot_id=self._bot_id, snapshot_date=date_, created_at=now, updated_at=now, **values
         )
         stmt = insert_.on_conflict_do_update(
             index_elements=[_S.c.bot_id, _S.c.snapshot_date],
             set_={
                 **{name: insert_.excluded[name] for name in _WRITTEN},
-                "updated_at": database_now(d),
+                "updated_at": insert_.excluded.updated_at,
             },
         ).returning(*_SNAPSHOT_COLUMNS)
         try:

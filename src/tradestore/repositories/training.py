@@ -40,7 +40,6 @@ from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.domain.enums import Algorithm, Device, EvaluationType, RunStatus
 from tradestore.domain.floats import moving_average
-from tradestore.domain.timestamps import utcnow
 from tradestore.domain.validation import algorithm as valid_algorithm
 from tradestore.domain.validation import (
     choice,
@@ -347,11 +346,12 @@ class TrainingRepository:
         ``DuplicateRun`` and writes nothing.
         """
         algo = valid_algorithm("algorithm", algorithm)
+        now = self._db.now()
         values: dict[str, Any] = {
             "run_id": required_text("run_id", run_id) if run_id is not None else _new_run_id(),
             "algorithm": algo,
             "model_name": required_text("model_name", model_name, max_length=200),
-            "start_time": instant("start_time", utcnow() if start_time is None else start_time),
+            "start_time": instant("start_time", now if start_time is None else start_time),
             "total_timesteps": integer("total_timesteps", total_timesteps, minimum=0),
             "train_start_date": day("train_start_date", train_start_date),
             "train_end_date": day("train_end_date", train_end_date),
@@ -366,6 +366,8 @@ class TrainingRepository:
             "metadata": json_document("metadata", metadata),
             "status": RunStatus.RUNNING,
             "convergence_achieved": False,
+            "created_at": now,
+            "updated_at": now,
         }
         _check_window("train", values["train_start_date"], values["train_end_date"])
         _check_window("val", values["val_start_date"], values["val_end_date"])
@@ -422,7 +424,8 @@ class TrainingRepository:
         }
         if convergence_achieved is not None:
             changes["convergence_achieved"] = flag("convergence_achieved", convergence_achieved)
-        finished_at = instant("end_time", utcnow() if end_time is None else end_time)
+        now = self._db.now()
+        finished_at = instant("end_time", now if end_time is None else end_time)
         assert finished_at is not None
         current = self.get(key)
         check_run_transition(key, current.status, target)
@@ -438,7 +441,7 @@ class TrainingRepository:
                 status=target,
                 end_time=finished_at,
                 duration_seconds=(finished_at - current.start_time).total_seconds(),
-                updated_at=func.current_timestamp(),
+                updated_at=now,
                 **values,
             )
             .execution_options(synchronize_session=False)
