@@ -75,7 +75,6 @@ from tradestore.db.net import error_net
 from tradestore.db.results import Rows
 from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus
 from tradestore.domain.metrics import TradeStatistics
-from tradestore.domain.timestamps import utcnow
 from tradestore.domain.validation import day, instant, integer, optional_text, required_text, room
 from tradestore.errors import ValidationError
 from tradestore.models import ALL_STRATEGIES

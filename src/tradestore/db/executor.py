@@ -40,11 +40,11 @@ from sqlalchemy.sql.selectable import ReturnsRows
 from sqlalchemy.types import TypeDecorator
 
 from tradestore.db.errors import raise_translated
+from tradestore.domain.timestamps import ensure_aware
+from tradestore.errors import TradestoreError, TransactionAborted
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.selectable import TypedReturnsRows
-from tradestore.errors import TradestoreError, TransactionAborted
-from tradestore.types import ensure_aware
 
 log = logging.getLogger(__name__)
 #: SQLAlchemy's engine logger: ``echo=True`` (or logging configured to INFO) turns it on.

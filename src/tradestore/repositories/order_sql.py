@@ -1,4 +1,4 @@
-"""The SQL of orders and fills: Core statements, compiled once (``tradestore.prepared``).
+"""The SQL of orders and fills: Core statements; the hot-path ones ``Prepared`` (``tradestore.db.executor``).
 
 Kept apart from the repository so that what runs against the database can be read in one
 place. Every statement binds its parameters by name; the ``validated`` ones receive values

@@ -19,7 +19,7 @@ Concurrency. Two writers recording fills for one order must never lose an update
 
 Fill accounting (VWAP, slippage) is in ``tradestore.domain.fill_accounting``, the status machine in
 ``tradestore.domain.order_states``; both are pure. The hot paths (submit, record_fill, set_status)
-run through ``tradestore.prepared`` (Core statements compiled once, executed on the driver
+run through ``tradestore.db.executor`` (Core statements compiled once, executed on the driver
 cursor); ``ingest_fills`` uses ``executemany`` on SQLite and ``COPY`` on PostgreSQL.
 """
 
