@@ -666,7 +666,7 @@ def test_repository_methods_let_no_driver_error_out() -> None:
     from sqlalchemy.exc import IntegrityError, OperationalError
 
     from tradestore.errors import DatabaseUnavailable, IntegrityViolation
-    from tradestore.repositories._integrity import translated
+    from tradestore.db.net import translated
 
     @translated
     def conflict() -> None:

@@ -96,7 +96,7 @@ class Executor:
         self.dialect: Dialect = connection.dialect
         self.dialect_name: str = connection.dialect.name
         self.clock = clock
-        self._failure: BaseException | None = None
+        self._failure: tuple[Any, BaseException] | None = None
         self._nested = 0
         dispatch = connection.dispatch
         self._raw_ok = not (
@@ -281,9 +281,22 @@ class Executor:
             raise
 
     def note_failure(self, error: BaseException) -> None:
-        """Remember ``error`` as what broke this transaction, unless an earlier one did."""
-        if self._failure is None:
-            self._failure = error
+        """Remember ``error`` as what broke this transaction, unless an earlier one did.
+
+        Tied to the transaction: a block that rolls it back itself (``uow.session.rollback()``)
+        starts over clean.
+        """
+        if self._noted() is None:
+            self._failure = (self.connection.get_transaction(), error)
+
+    def _noted(self) -> BaseException | None:
+        noted = self._failure
+        if noted is None:
+            return None
+        if noted[0] is not self.connection.get_transaction():
+            self._failure = None
+            return None
+        return noted[1]
 
     def refuse_if_failed(self) -> None:
         """Raise ``TransactionAborted`` at once when an earlier call broke this transaction.
@@ -292,8 +305,8 @@ class Executor:
         aborted"), on SQLite it would succeed and then be rolled back with the rest: saying so
         up front, naming the first error, is the same answer on both.
         """
-        if self._failure is not None:
-            raise aborted(self._failure)
+        if self._failure is not None and (first := self._noted()) is not None:
+            raise aborted(first)
 
     def failure(self) -> TransactionAborted | None:
         """Why committing now would silently lose writes, or None.
@@ -304,8 +317,9 @@ class Executor:
         repository saw, such as a failed statement of the bot's own on ``uow.session``;
         asking costs no round trip on either driver.
         """
-        if self._failure is not None:
-            return aborted(self._failure)
+        first = self._noted()
+        if first is not None:
+            return aborted(first)
         if not _aborted_by_database(self.connection):
             return None
         return TransactionAborted(
