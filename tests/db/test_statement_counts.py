@@ -34,9 +34,9 @@ _TRANSACTION = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK)\b", re.IGNORECASE)
 #: operation -> (SQLite, PostgreSQL) statements.
 EXPECTED: dict[str, tuple[int, int]] = {
     "orders.submit": (1, 1),
-    "orders.submit(position_id)": (2, 2),
-    "orders.record_fill(new)": (3, 3),
-    "orders.record_fill(replayed)": (2, 2),
+    "orders.submit(position_id)": (1, 1),
+    "orders.record_fill(new)": (3, 1),
+    "orders.record_fill(replayed)": (1, 1),
     "positions.open": (1, 1),
     "positions.open(position_id)": (2, 2),
     "positions.close(full)": (2, 2),
@@ -44,7 +44,7 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "positions.mark_to_market(1)": (2, 2),
     "positions.mark_to_market(5)": (2, 2),
     "training.log_episodes(100)": (4, 7),
-    "unit_of_work(submit + 2 fills)": (7, 7),
+    "unit_of_work(submit + 2 fills)": (7, 3),
 }
 
 

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 from tradestore import orders_state
 from tradestore.errors import ConflictError, InvalidTransition, Overfill, ValidationError
 from tradestore.fill_accounting import FillTotals, reference_price, slippage, totals_of
-from tradestore.repositories.order_records import FillRecord
+from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.types import (
     MAX_INTEGER_DIGITS,
     MONEY_CONTEXT,
@@ -79,6 +79,24 @@ class LockedOrder:
             list(fill_rows),
         )
 
+    @classmethod
+    def from_record(cls, order: OrderRecord) -> LockedOrder:
+        """The accounting columns of a whole order row (its fills to be added)."""
+        return cls(
+            order.bot_id,
+            order.order_id,
+            order.status,
+            order.quantity,
+            order.filled_quantity,
+            order.side,
+            order.ticker,
+            order.position_id,
+            order.limit_price,
+            order.stop_price,
+            order.reference_price,
+            [],
+        )
+
     @property
     def totals(self) -> FillTotals:
         """Recomputed from ``fill_rows`` (which ingest appends to)."""
@@ -104,7 +122,10 @@ class LockedOrder:
 
     def check_consistent(self) -> None:
         """The fills must add up to the order's filled_quantity (tradestore's invariant)."""
-        total = self.totals.filled_quantity
+        self.check_consistent_with(self.totals.filled_quantity)
+
+    def check_consistent_with(self, total: Decimal) -> None:
+        """``check_consistent`` for fills summed elsewhere (by the database)."""
         if total != self.filled_quantity:
             raise ConflictError(
                 f"order {self.order_id!r}: filled_quantity {self.filled_quantity} does not "
