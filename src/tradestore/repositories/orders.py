@@ -6,21 +6,23 @@ what is already stored and writes nothing; the same id with a different payload 
 
 Concurrency. Two writers recording fills for one order must never lose an update:
 
-* PostgreSQL: every fill writer first takes the order's row lock (``SELECT ... FOR NO KEY
-  UPDATE OF orders``: the lock PostgreSQL's own UPDATE takes, so two writers exclude each
-  other while inserts referencing the order through its foreign key are not blocked); the
-  fill insert and the order update happen under it. The fills the lock query
-  joined are checked against the locked row (their quantities must add up to its
-  ``filled_quantity``) and re-read if a concurrent writer committed in between.
+* PostgreSQL: ``record_fill`` is one statement (``order_sql.RECORD_FILL_POSTGRESQL``) that
+  takes the order's row lock (``FOR NO KEY UPDATE OF orders``: the lock PostgreSQL's own
+  UPDATE takes, so two writers exclude each other while inserts referencing the order through
+  its foreign key are not blocked), then inserts the fill and updates the order under it.
+  The fills it sums must add up to the locked row's ``filled_quantity``; when a concurrent
+  writer committed one while this one waited for the lock they do not, nothing is written,
+  and the statement runs once more under the lock, seeing every committed fill.
 * SQLite: every write transaction starts with ``BEGIN IMMEDIATE`` (see tradestore.database),
   so writers are serialised for the whole transaction.
 * Both: the order ``UPDATE`` is guarded by the state it was computed from (``filled_quantity``
   and ``status``); a guard miss undoes the fill and raises instead of overwriting.
 
 Fill accounting (VWAP, slippage) is in ``tradestore.fill_accounting``, the status machine in
-``tradestore.orders_state``; both are pure. The hot paths (submit, record_fill, set_status)
-run through ``tradestore.prepared`` (Core statements compiled once, executed on the driver
-cursor); ``ingest_fills`` uses ``executemany`` on SQLite and ``COPY`` on PostgreSQL.
+``tradestore.orders_state``; both are pure, and PostgreSQL's one-statement ``record_fill``
+computes the same values in exact NUMERIC arithmetic (a property test holds it to that).
+The hot paths (submit, record_fill, set_status) are ``Prepared`` statements (compiled
+once); ``ingest_fills`` uses ``executemany`` on SQLite and ``COPY`` on PostgreSQL.
 """
 
 from __future__ import annotations
