@@ -199,6 +199,43 @@ def test_a_writer_that_waited_for_the_lock_rereads_the_fills(
     assert len(runs) == (3 if backend == "postgresql" else 2)
 
 
+def test_a_replay_that_waited_for_the_fill_it_replays(
+    db: Database, order_id: str, backend: str
+) -> None:
+    """A completes the order with fill "last" and holds its transaction; B, the same fill
+    delivered again, waits for the lock. B's snapshot predates A's fill, so the order looks
+    complete with a fill B cannot see: B must answer with a replay, not an overfill."""
+    a_holds_lock = threading.Event()
+    release_a = threading.Event()
+    whole = D(THREADS * FILLS_EACH)
+
+    def writer_a() -> bool:
+        with db.unit_of_work(bot_id=BOT) as uow:
+            result = uow.orders.record_fill(order_id, fill_id="last", quantity=whole, price=D("1"))
+            a_holds_lock.set()
+            assert release_a.wait(TIMEOUT)
+        return result.replayed
+
+    def writer_b() -> bool:
+        assert a_holds_lock.wait(TIMEOUT)
+        with db.unit_of_work(bot_id=BOT) as uow:
+            result = uow.orders.record_fill(order_id, fill_id="last", quantity=whole, price=D("1"))
+        assert result.order.status is OrderStatus.FILLED
+        return result.replayed
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        first, second = pool.submit(writer_a), pool.submit(writer_b)
+        assert a_holds_lock.wait(TIMEOUT)
+        if backend == "postgresql":
+            wait_for_a_lock_waiter(db)
+        else:
+            time.sleep(0.3)  # B waits at BEGIN IMMEDIATE either way
+        release_a.set()
+        assert first.result(timeout=TIMEOUT) is False
+        assert second.result(timeout=TIMEOUT) is True
+    assert_accounted(db, order_id, [(whole, D("1"))])
+
+
 def wait_for_a_lock_waiter(db: Database) -> None:
     """Until a backend of this database waits for a lock (B, on A's order row)."""
     probe = text(

@@ -498,12 +498,14 @@ class OrderRepository(BotScopedRepository):
                 sql.RECORD_FILL_TOTALS : sql.RECORD_FILL_STORED
             ]
             state = LockedOrder.from_record(current)
+            if quantity != current.filled_quantity:
+                # A fill committed while this writer waited for the lock: this snapshot
+                # misses it (and maybe a replay's stored fill). Decide nothing from it.
+                if attempt == 0:
+                    continue
+                state.check_consistent_with(quantity)
             state.check_fillable()
             self._check_overfill(state, fill, current.filled_quantity)
-            if quantity != current.filled_quantity:
-                if attempt == 0:
-                    continue  # a fill committed while this writer waited for the lock
-                state.check_consistent_with(quantity)
             state.current_totals = FillTotals(quantity, notional, commission, 0, None, last)
             self._changes(state, fill)  # raises what the statement refused (a total too big)
             if stored_fill is None:
