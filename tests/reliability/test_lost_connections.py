@@ -1,9 +1,11 @@
 """Issue 7, test 4: the server cuts tradestore's connections between and during units of work.
 
 The library's connections carry a unique ``application_name``; an admin connection ends them
-with ``pg_terminate_backend``. Between units of work the pool's pre-ping replaces the dead
-connections; during one, the statement fails with a lost connection, the unit of work rolls
-back, and ``Database.run`` runs it again on a new connection. The caller does nothing.
+with ``pg_terminate_backend``. Between units of work the pool pings a connection that sat
+idle longer than ``ping_after_idle`` and replaces a dead one; one used a moment ago is handed
+out without a ping, and if it was cut, its first statement fails with a lost connection
+before anything is committed: the unit of work rolls back and ``Database.run`` runs it again
+on a new connection, as it does for a cut during one. The caller does nothing.
 """
 
 from __future__ import annotations
@@ -40,13 +42,26 @@ def admin(db_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
-@pytest.fixture
-def app_db(db_url: str) -> Iterator[Database]:
+def _app_db(db_url: str, **options: Any) -> Database:
     name = f"ts-cut-{uuid.uuid4().hex[:10]}"
     database = Database(
-        db_url, application_name=name, retry=RetryPolicy(attempts=5, base_delay=0.01)
+        db_url, application_name=name, retry=RetryPolicy(attempts=5, base_delay=0.01), **options
     )
     database.application_name = name  # type: ignore[attr-defined]
+    return database
+
+
+@pytest.fixture
+def app_db(db_url: str) -> Iterator[Database]:
+    database = _app_db(db_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def pinging_db(db_url: str) -> Iterator[Database]:
+    """Every pooled connection counts as idle: each checkout pings."""
+    database = _app_db(db_url, ping_after_idle=0.0)
     yield database
     database.dispose()
 
@@ -80,26 +95,75 @@ def _orders(db: Database) -> int:
         return int(session.scalar(select(func.count()).select_from(Order)) or 0)
 
 
-def test_connections_cut_between_units_of_work(app_db: Database, admin: Engine) -> None:
+def test_idle_connections_cut_between_units_of_work(
+    pinging_db: Database, admin: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    app_db = pinging_db
+    pings = _count_pings(app_db, monkeypatch)
     with app_db.session() as session:
         session.add(Bot(bot_id=BOT))
     name: str = app_db.application_name  # type: ignore[attr-defined]
     cut = 0
     for n in range(ROUNDS):
-        # several pooled connections, so pre-ping has more than one dead one to replace (a
+        # several pooled connections, so the ping has more than one dead one to replace (a
         # reader beside the writer: a second write unit of work in this thread is refused)
         with app_db.unit_of_work(bot_id=BOT) as a, app_db.session(readonly=True) as reader:
             _submit(a, 2 * n)
             _submit(a, 2 * n + 1)
             reader.execute(text("SELECT 1"))
         cut += _terminate(admin, name)
-        # plain `with unit_of_work`: no retry needed, the pool pings before handing out
+        # plain `with unit_of_work`: no retry needed, the pool pings an idle connection
         with app_db.unit_of_work(bot_id=BOT) as uow:
             assert uow.orders.find(client_order_id=f"c-{2 * n}") is not None
     assert cut >= 2 * ROUNDS
     assert _orders(app_db) == 2 * ROUNDS
+    assert pings  # the dead ones were found by the ping, not by a statement
     record_figure("lost_connections_between", "connections_cut", cut)
     record_figure("lost_connections_between", "rows_lost", 2 * ROUNDS - _orders(app_db))
+
+
+def test_a_connection_used_a_moment_ago_is_not_pinged(
+    db_url: str, admin: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Inside the idle window no ping is sent; a cut there is the first statement's lost
+    connection, which ``run`` answers by running the unit of work again."""
+    app_db = _app_db(db_url, ping_after_idle=3600.0)
+    pings = _count_pings(app_db, monkeypatch)
+    try:
+        with app_db.session() as session:
+            session.add(Bot(bot_id=BOT))
+        name: str = app_db.application_name  # type: ignore[attr-defined]
+        cut = 0
+        attempts: list[int] = []
+        for n in range(ROUNDS):
+            with app_db.unit_of_work(bot_id=BOT) as uow:
+                _submit(uow, n)
+            cut += _terminate(admin, name)
+
+            def check(uow: UnitOfWork, n: int = n) -> None:
+                attempts.append(n)
+                assert uow.orders.find(client_order_id=f"c-{n}") is not None
+
+            app_db.run(check, bot_id=BOT)
+        assert pings == []
+        assert cut >= ROUNDS
+        assert len(attempts) == 2 * ROUNDS  # each cut felt by the first statement, then re-run
+        assert _orders(app_db) == ROUNDS
+    finally:
+        app_db.dispose()
+
+
+def _count_pings(database: Database, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    dialect = database.engine.dialect
+    ping = dialect.do_ping
+    pings: list[int] = []
+
+    def counted(dbapi_connection: Any) -> bool:
+        pings.append(1)
+        return ping(dbapi_connection)
+
+    monkeypatch.setattr(dialect, "do_ping", counted)
+    return pings
 
 
 def test_connection_cut_during_a_unit_of_work_is_retried(app_db: Database, admin: Engine) -> None:

@@ -15,6 +15,7 @@ from decimal import Decimal, localcontext
 from typing import Any
 
 import pytest
+from sqlalchemy import event, text
 
 from tradestore import Database
 from tradestore.domain.enums import OrderStatus
@@ -148,21 +149,25 @@ def test_concurrent_submits_of_one_client_order_id(db: Database, order_id: str) 
 
 
 def test_a_writer_that_waited_for_the_lock_rereads_the_fills(
-    db: Database, order_id: str, backend: str, monkeypatch: pytest.MonkeyPatch
+    db: Database, order_id: str, backend: str
 ) -> None:
-    """PostgreSQL: B's lock query joins the fills as of its snapshot; A commits a fill while
-    B waits for the row lock. B must notice (its fills do not add up to the locked row) and
-    re-read, or its VWAP would miss A's fill. On SQLite B simply waits at BEGIN IMMEDIATE.
+    """PostgreSQL: B's record_fill statement reads the fills as of its snapshot; A commits a
+    fill while B waits for the row lock. B must notice (its fills do not add up to the locked
+    row), write nothing, and run the statement again under the lock, or its VWAP would miss
+    A's fill. On SQLite B simply waits at BEGIN IMMEDIATE: one read each.
     """
-    rereads: list[int] = []
-    original = order_sql.FILLS_OF_ORDER
+    reads = order_sql.RECORD_FILL_POSTGRESQL if backend == "postgresql" else None
+    marker = (
+        reads.sql(db.engine.dialect)
+        if reads is not None
+        else order_sql.LOCK_ORDER_WITH_FILLS.sql(db.engine.dialect)
+    )
+    runs: list[int] = []
 
-    class Counting:
-        def execute(self, connection: Any, params: Any) -> Any:
-            rereads.append(1)
-            return original.execute(connection, params)
+    def count(_conn, _cursor, statement, _params, _context, _many):  # type: ignore[no-untyped-def]
+        if statement == marker:
+            runs.append(threading.get_ident())
 
-    monkeypatch.setattr(order_sql, "FILLS_OF_ORDER", Counting())
     a_holds_lock = threading.Event()
     release_a = threading.Event()
 
@@ -177,16 +182,74 @@ def test_a_writer_that_waited_for_the_lock_rereads_the_fills(
         with db.unit_of_work(bot_id=BOT) as uow:
             uow.orders.record_fill(order_id, fill_id="b", quantity=D("10"), price=D("110"))
 
+    event.listen(db.engine, "before_cursor_execute", count)
+    try:
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            first, second = pool.submit(writer_a), pool.submit(writer_b)
+            assert a_holds_lock.wait(TIMEOUT)
+            if backend == "postgresql":
+                wait_for_a_lock_waiter(db)
+            else:
+                time.sleep(0.3)  # B waits at BEGIN IMMEDIATE; the count is the same if not
+            release_a.set()
+            first.result(timeout=TIMEOUT)
+            second.result(timeout=TIMEOUT)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", count)
+    assert_accounted(db, order_id, [(D("10"), D("100")), (D("10"), D("110"))])
+    assert len(runs) == (3 if backend == "postgresql" else 2)
+
+
+def test_a_replay_that_waited_for_the_fill_it_replays(
+    db: Database, order_id: str, backend: str
+) -> None:
+    """A completes the order with fill "last" and holds its transaction; B, the same fill
+    delivered again, waits for the lock. B's snapshot predates A's fill, so the order looks
+    complete with a fill B cannot see: B must answer with a replay, not an overfill."""
+    a_holds_lock = threading.Event()
+    release_a = threading.Event()
+    whole = D(THREADS * FILLS_EACH)
+
+    def writer_a() -> bool:
+        with db.unit_of_work(bot_id=BOT) as uow:
+            result = uow.orders.record_fill(order_id, fill_id="last", quantity=whole, price=D("1"))
+            a_holds_lock.set()
+            assert release_a.wait(TIMEOUT)
+        return result.replayed
+
+    def writer_b() -> bool:
+        assert a_holds_lock.wait(TIMEOUT)
+        with db.unit_of_work(bot_id=BOT) as uow:
+            result = uow.orders.record_fill(order_id, fill_id="last", quantity=whole, price=D("1"))
+        assert result.order.status is OrderStatus.FILLED
+        return result.replayed
+
     with ThreadPoolExecutor(max_workers=2) as pool:
         first, second = pool.submit(writer_a), pool.submit(writer_b)
         assert a_holds_lock.wait(TIMEOUT)
-        time.sleep(0.3)  # B is now blocked on A's row lock (or A's write lock on SQLite)
+        if backend == "postgresql":
+            wait_for_a_lock_waiter(db)
+        else:
+            time.sleep(0.3)  # B waits at BEGIN IMMEDIATE either way
         release_a.set()
-        first.result(timeout=TIMEOUT)
-        second.result(timeout=TIMEOUT)
-    assert_accounted(db, order_id, [(D("10"), D("100")), (D("10"), D("110"))])
-    if backend == "postgresql":
-        assert rereads == [1]
+        assert first.result(timeout=TIMEOUT) is False
+        assert second.result(timeout=TIMEOUT) is True
+    assert_accounted(db, order_id, [(whole, D("1"))])
+
+
+def wait_for_a_lock_waiter(db: Database) -> None:
+    """Until a backend of this database waits for a lock (B, on A's order row)."""
+    probe = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    with db.engine.connect() as connection:
+        for _ in range(TIMEOUT * 100):
+            if connection.execute(probe).scalar_one():
+                return
+            connection.rollback()
+            time.sleep(0.01)
+    raise AssertionError("the second writer never waited for the order's lock")
 
 
 # --- SQLite: separate processes ---------------------------------------------------------------

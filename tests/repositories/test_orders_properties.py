@@ -15,7 +15,7 @@ import itertools
 from decimal import Decimal, localcontext
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from tradestore import Database
@@ -148,3 +148,56 @@ def test_fill_accounting_invariants(
                 "filled_at",
             ):
                 assert getattr(bulk, field) == getattr(stored, field), field
+
+
+# PostgreSQL's record_fill does its accounting in NUMERIC (one statement); these amounts use
+# all 18 decimals, so the VWAP needs rounding and ties at the 19th decimal occur.
+fine_amounts = st.decimals(min_value=D("1E-18"), max_value=D("99999"), places=18)
+
+
+@pytest.mark.postgres_only
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(
+    side=st.sampled_from(["buy", "sell"]),
+    limit=fine_amounts,
+    offered=st.lists(st.tuples(fine_amounts, fine_amounts), min_size=1, max_size=4),
+)
+# Exact ties at the 19th decimal: half-even keeps the even digit, half-up would not.
+@example(side="buy", limit=D("1"), offered=[(D("1"), D("1.000000000000000001")), (D("1"), D("1"))])
+@example(side="sell", limit=D("2"), offered=[(D("1"), D("1.000000000000000003")), (D("1"), D("1"))])
+def test_vwap_and_slippage_are_python_exact(
+    bot: Database,
+    side: str,
+    limit: Decimal,
+    offered: list[tuple[Decimal, Decimal]],
+) -> None:
+    n = next(_ids)
+    total = sum((q for q, _ in offered), D(0))
+    with bot.unit_of_work(bot_id=BOT) as uow:
+        order = uow.orders.submit(
+            client_order_id=f"fine-{n}",
+            ticker="X",
+            side=side,
+            order_type="limit",
+            quantity=total,
+            limit_price=limit,
+        )
+        for i, (q, p) in enumerate(offered):
+            done = uow.orders.record_fill(
+                order.order_id, fill_id=f"fine-{n}-{i}", quantity=q, price=p
+            )
+        stored = uow.orders.get(order.order_id)
+    exact = vwap(offered)
+    assert exact is not None
+    average = fit(exact, "postgresql")
+    with localcontext(MONEY_CONTEXT):
+        slippage = average - limit if side == "buy" else limit - average
+    assert done.order == stored
+    assert stored.filled_avg_price == average
+    assert stored.slippage == fit(slippage, "postgresql")
+    assert stored.status is OrderStatus.FILLED
+    assert stored.filled_at == done.fill.filled_at

@@ -665,8 +665,8 @@ def test_absent_metadata_is_sql_null(db: Database, bot: str) -> None:
 def test_repository_methods_let_no_driver_error_out() -> None:
     from sqlalchemy.exc import IntegrityError, OperationalError
 
-    from tradestore.errors import DatabaseUnavailable, IntegrityViolation
     from tradestore.db.net import translated
+    from tradestore.errors import DatabaseUnavailable, IntegrityViolation
 
     @translated
     def conflict() -> None:

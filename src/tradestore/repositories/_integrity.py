@@ -36,7 +36,11 @@ from tradestore.models.bots import Bot
 
 
 def insert_for_registered_bot(
-    table: Table, values: dict[str, ColumnElement[object]], dialect: str
+    table: Table,
+    values: dict[str, ColumnElement[object]],
+    dialect: str,
+    *,
+    also: ColumnElement[bool] | None = None,
 ) -> Insert:
     """``INSERT ... SELECT <values> WHERE EXISTS (<the bot>) ON CONFLICT DO NOTHING``.
 
@@ -46,6 +50,7 @@ def insert_for_registered_bot(
     ``values["bot_id"]``; the EXISTS is a primary-key probe, no extra round trip. PostgreSQL
     types a bare parameter in a SELECT list as text, so each value is cast to its column's
     type there (unbounded, so an over-long value still meets the column's own check).
+    ``also`` is a further condition of the same kind (a row the new one refers to).
     """
     columns = [
         sql_cast(value, _cast_type(table.c[name].type)) if dialect == "postgresql" else value
@@ -53,6 +58,8 @@ def insert_for_registered_bot(
     ]
     bots = Bot.__table__
     guarded = select(*columns).where(exists().where(bots.c.bot_id == values["bot_id"]))
+    if also is not None:
+        guarded = guarded.where(also)
     insert = upsert_insert(dialect, table).from_select(list(values), guarded)
     return insert.on_conflict_do_nothing()  # type: ignore[no-any-return]
 

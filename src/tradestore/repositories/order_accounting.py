@@ -22,7 +22,7 @@ from tradestore.domain.money import (
     fit,
 )
 from tradestore.errors import ConflictError, InvalidTransition, Overfill, ValidationError
-from tradestore.repositories.order_records import FillRecord
+from tradestore.repositories.order_records import FillRecord, OrderRecord
 
 _NO_FILLS = FillTotals()
 
@@ -74,6 +74,24 @@ class LockedOrder:
             list(fill_rows),
         )
 
+    @classmethod
+    def from_record(cls, order: OrderRecord) -> LockedOrder:
+        """The accounting columns of a whole order row (its fills to be added)."""
+        return cls(
+            order.bot_id,
+            order.order_id,
+            order.status,
+            order.quantity,
+            order.filled_quantity,
+            order.side,
+            order.ticker,
+            order.position_id,
+            order.limit_price,
+            order.stop_price,
+            order.reference_price,
+            [],
+        )
+
     @property
     def totals(self) -> FillTotals:
         """Recomputed from ``fill_rows`` (which ingest appends to)."""
@@ -99,7 +117,10 @@ class LockedOrder:
 
     def check_consistent(self) -> None:
         """The fills must add up to the order's filled_quantity (tradestore's invariant)."""
-        total = self.totals.filled_quantity
+        self.check_consistent_with(self.totals.filled_quantity)
+
+    def check_consistent_with(self, total: Decimal) -> None:
+        """``check_consistent`` for fills summed elsewhere (by the database)."""
         if total != self.filled_quantity:
             raise ConflictError(
                 f"order {self.order_id!r}: filled_quantity {self.filled_quantity} does not "

@@ -1,4 +1,4 @@
-"""The SQL of orders and fills: Core statements; the hot-path ones ``Prepared`` (``tradestore.db.executor``).
+"""The SQL of orders and fills: Core statements, the hot-path ones ``Prepared`` (db.executor).
 
 Kept apart from the repository so that what runs against the database can be read in one
 place. Every statement binds its parameters by name; the ``validated`` ones receive values
@@ -21,21 +21,27 @@ from sqlalchemy import (
     and_,
     any_,
     bindparam,
+    case,
     delete,
     exists,
     func,
     literal_column,
+    null,
+    or_,
     select,
+    true,
     update,
 )
 from sqlalchemy import cast as sql_cast
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.sql import ColumnElement
+from sqlalchemy.sql.base import Executable
 
 from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Prepared
 from tradestore.domain import order_states
-from tradestore.domain.enums import OrderStatus
+from tradestore.domain.enums import OrderSide, OrderStatus
+from tradestore.domain.money import MAX_INTEGER_DIGITS, MONEY_SCALE
 from tradestore.models import Bot, ClosedPosition, Fill, Order, Position
 from tradestore.repositories._integrity import insert_for_registered_bot
 from tradestore.repositories.order_records import FillRecord, OrderRecord
@@ -91,9 +97,22 @@ def insert_all(table: Any, dialect: str) -> Any:
 
 #: An unregistered bot, like a key already taken, inserts nothing (rowcount 0) rather than
 #: failing: the caller's transaction stays usable (repositories/_integrity.py).
+#: The order's position, when it names one, must exist (open or closed): checked in the same
+#: statement, so a refused submit is told apart afterwards, on the rare path only.
+_POSITION_KNOWN = or_(
+    param(_O.c.position_id).is_(None),
+    exists().where(
+        Position.__table__.c.bot_id == bindparam("bot_id"),
+        Position.__table__.c.position_id == param(_O.c.position_id),
+    ),
+    exists().where(
+        ClosedPosition.__table__.c.bot_id == bindparam("bot_id"),
+        ClosedPosition.__table__.c.position_id == param(_O.c.position_id),
+    ),
+)
 INSERT_ORDER = Prepared(
     lambda d: insert_for_registered_bot(
-        _O, {column.name: param(column) for column in _O.columns}, d
+        _O, {column.name: param(column) for column in _O.columns}, d, also=_POSITION_KNOWN
     ),
     name="orders.insert",
     validated=True,
@@ -128,18 +147,15 @@ POSITION_EXISTS = Prepared(
     ),
     name="positions.exists",
 )
+#: SQLite's record_fill: the whole order (a replay returns it as is) and its fills. The
+#: write lock is the transaction's (BEGIN IMMEDIATE); the row lock is for PostgreSQL readers
+#: of this statement (none today: its record_fill is ``RECORD_FILL_POSTGRESQL``).
 LOCK_ORDER_WITH_FILLS = Prepared(
-    select(*LOCK_ORDER_COLUMNS, *LOCK_FILL_COLUMNS)
+    select(*ORDER_COLUMNS, *LOCK_FILL_COLUMNS)
     .select_from(_O.outerjoin(_F, and_(_F.c.bot_id == _O.c.bot_id, _F.c.order_id == _O.c.order_id)))
     .where(_O.c.bot_id == bindparam("bot_id"), _O.c.order_id == bindparam("order_id"))
     .with_for_update(of=_O, key_share=True),
     name="orders.lock_with_fills",
-)
-FILLS_OF_ORDER = Prepared(
-    select(*LOCK_FILL_COLUMNS).where(
-        _F.c.bot_id == bindparam("bot_id"), _F.c.order_id == bindparam("order_id")
-    ),
-    name="fills.of_order",
 )
 FILL_BY_ID = Prepared(
     select(*FILL_COLUMNS).where(
@@ -172,6 +188,190 @@ APPLY_FILL = Prepared(
     name="orders.apply_fill",
     validated=True,
 )
+
+
+#: The statuses that take a fill, as SQL literals (our own enum values: one fixed string).
+_TAKES_A_FILL = sorted(order_states.FILLABLE | order_states.LATE_FILL_STATUSES)
+_LATE = sorted(order_states.LATE_FILL_STATUSES)
+_ZERO: Any = literal_column("0")
+_ONE: Any = literal_column("1")
+_TWO: Any = literal_column("2")
+#: 10**MONEY_SCALE and its inverse, as exact NUMERIC literals.
+_SCALE: Any = literal_column(str(10**MONEY_SCALE))
+_UNIT: Any = literal_column(f"0.{'0' * (MONEY_SCALE - 1)}1")
+#: The bound a stored amount stays below (NUMERIC(38, 18): 20 integer digits).
+_AMOUNT_BOUND: Any = literal_column(str(10**MAX_INTEGER_DIGITS))
+
+
+def _status_literal(status: OrderStatus) -> Any:
+    return literal_column(f"'{status.value}'", type_=_O.c.status.type)
+
+
+def _record_fill_postgresql() -> Executable:
+    """PostgreSQL's ``record_fill``: lock the order, insert the fill, update the order, in
+    one statement (data-modifying CTEs), returning what the repository needs to decide.
+
+    * ``locked``: the order, ``FOR NO KEY UPDATE``. A writer that waited for the lock gets
+      the row as the previous writer committed it (READ COMMITTED re-reads a locked row).
+    * ``totals``: the order's fills as of this statement's snapshot, which may predate a
+      writer that committed while this one waited for the lock. The write happens only if
+      they add up to the locked ``filled_quantity`` (then they are all of them); otherwise
+      nothing is written and the repository runs the statement once more, under the lock it
+      now holds, with a snapshot that sees every committed fill.
+    * ``priced``/``accounted``: the new totals and the order columns that follow from them,
+      in NUMERIC arithmetic, which is exact: the VWAP is the exact quotient rounded half-even
+      to 18 decimals with integer ``div``/remainder (as ``types.fit`` rounds it in Python),
+      the slippage is computed from that rounded VWAP, as ``fill_accounting`` does.
+    * ``inserted``: the fill, only if the order takes it (status, no overfill, no fill of
+      that id seen, the commission total storable); ``ON CONFLICT DO NOTHING`` for a fill_id
+      another transaction inserted since the snapshot.
+    * ``applied``: the order update, only if the fill went in, guarded by the locked state.
+
+    The result row is the locked order, the snapshot totals (count, quantity, notional,
+    commission, last time), a stored fill of that fill_id, the inserted fill_id and the
+    updated order; the repository tells every refusal apart from it without another read.
+    """
+    bot: Any = bindparam("bot_id")
+    order: Any = bindparam("order_id")
+    quantity, price = param(_F.c.quantity), param(_F.c.price)
+    commission, filled_at = param(_F.c.commission), param(_F.c.filled_at)
+    locked = (
+        select(*ORDER_COLUMNS)
+        .where(_O.c.bot_id == bot, _O.c.order_id == order)
+        .with_for_update(of=_O, key_share=True)
+        .cte("locked")
+    )
+    totals = (
+        select(
+            func.coalesce(func.sum(_F.c.quantity), _ZERO).label("quantity"),
+            func.coalesce(func.sum(_F.c.quantity * _F.c.price), _ZERO).label("notional"),
+            func.coalesce(func.sum(_F.c.commission), _ZERO).label("commission"),
+            func.max(_F.c.filled_at).label("last_filled_at"),
+        )
+        .where(_F.c.bot_id == bot, _F.c.order_id == order)
+        .cte("totals")
+    )
+    stored = (
+        select(*FILL_COLUMNS)
+        .where(_F.c.bot_id == bot, _F.c.fill_id == bindparam("fill_id"))
+        .cte("stored")
+    )
+    new_quantity = totals.c.quantity + quantity
+    new_notional = totals.c.notional + quantity * price
+    scaled = new_notional * _SCALE
+    priced = (
+        select(
+            locked,
+            new_quantity.label("new_quantity"),
+            (totals.c.commission + commission).label("new_commission"),
+            func.greatest(totals.c.last_filled_at, filled_at).label("new_filled_at"),
+            func.div(scaled, new_quantity).label("whole"),
+            (scaled - func.div(scaled, new_quantity) * new_quantity).label("remainder"),
+        )
+        .select_from(locked.join(totals, true()))
+        .where(
+            totals.c.quantity == locked.c.filled_quantity,
+            locked.c.status.in_([_status_literal(s) for s in _TAKES_A_FILL]),
+            locked.c.filled_quantity + quantity <= locked.c.quantity,
+            totals.c.commission + commission < _AMOUNT_BOUND,
+            ~exists(select(stored.c.fill_id)),
+        )
+        .cte("priced")
+    )
+    twice = priced.c.remainder * _TWO
+    rounds_up = or_(
+        twice > priced.c.new_quantity,
+        (twice == priced.c.new_quantity) & (func.mod(priced.c.whole, _TWO) == _ONE),
+    )
+    average = (priced.c.whole + case((rounds_up, _ONE), else_=_ZERO)) * _UNIT
+    accounted = select(
+        priced,
+        average.label("average"),
+        func.coalesce(priced.c.reference_price, priced.c.limit_price, priced.c.stop_price).label(
+            "reference"
+        ),
+    ).cte("accounted")
+    slip = case(
+        (
+            accounted.c.side == literal_column(f"'{OrderSide.BUY.value}'"),
+            accounted.c.average - accounted.c.reference,
+        ),
+        else_=accounted.c.reference - accounted.c.average,
+    )
+    complete = accounted.c.new_quantity == accounted.c.quantity
+    inserted = (
+        upsert_insert("postgresql", _F)
+        .from_select(
+            list(FILL_FIELDS),
+            select(
+                bot,
+                bindparam("fill_id"),
+                order,
+                accounted.c.ticker,
+                accounted.c.side,
+                quantity,
+                price,
+                filled_at,
+                param(_F.c.liquidity),
+                commission,
+                accounted.c.position_id,
+            ),
+        )
+        .on_conflict_do_nothing()
+        .returning(_F.c.bot_id, _F.c.order_id, _F.c.fill_id)
+        .cte("inserted")
+    )
+    applied = (
+        update(_O)
+        .where(
+            _O.c.bot_id == inserted.c.bot_id,
+            _O.c.order_id == inserted.c.order_id,
+            _O.c.bot_id == accounted.c.bot_id,
+            _O.c.order_id == accounted.c.order_id,
+            _O.c.filled_quantity == accounted.c.filled_quantity,
+            _O.c.status == accounted.c.status,
+        )
+        .values(
+            filled_quantity=accounted.c.new_quantity,
+            filled_avg_price=accounted.c.average,
+            commission=accounted.c.new_commission,
+            slippage=case((accounted.c.reference.is_(None), null()), else_=slip),
+            status=case(
+                (accounted.c.status.in_([_status_literal(s) for s in _LATE]), accounted.c.status),
+                (complete, _status_literal(OrderStatus.FILLED)),
+                else_=_status_literal(OrderStatus.PARTIALLY_FILLED),
+            ),
+            filled_at=case((complete, accounted.c.new_filled_at), else_=null()),
+            updated_at=param(_O.c.updated_at),
+        )
+        .returning(*ORDER_COLUMNS)
+        .cte("applied")
+    )
+    return select(
+        *locked.c,
+        totals.c.quantity,
+        totals.c.notional,
+        totals.c.commission,
+        totals.c.last_filled_at,
+        *stored.c,
+        inserted.c.fill_id,
+        *applied.c,
+    ).select_from(
+        locked.join(totals, true())
+        .outerjoin(stored, true())
+        .outerjoin(inserted, true())
+        .outerjoin(applied, true())
+    )
+
+
+RECORD_FILL_POSTGRESQL = Prepared(
+    _record_fill_postgresql(), name="orders.record_fill_postgresql", validated=True
+)
+#: Where each part of a ``RECORD_FILL_POSTGRESQL`` row starts.
+RECORD_FILL_TOTALS = len(ORDER_COLUMNS)
+RECORD_FILL_STORED = RECORD_FILL_TOTALS + 4
+RECORD_FILL_INSERTED = RECORD_FILL_STORED + len(FILL_COLUMNS)
+RECORD_FILL_APPLIED = RECORD_FILL_INSERTED + 1
 
 
 def set_status_statement(target: OrderStatus) -> Prepared:

@@ -6,25 +6,29 @@ what is already stored and writes nothing; the same id with a different payload 
 
 Concurrency. Two writers recording fills for one order must never lose an update:
 
-* PostgreSQL: every fill writer first takes the order's row lock (``SELECT ... FOR NO KEY
-  UPDATE OF orders``: the lock PostgreSQL's own UPDATE takes, so two writers exclude each
-  other while inserts referencing the order through its foreign key are not blocked); the
-  fill insert and the order update happen under it. The fills the lock query
-  joined are checked against the locked row (their quantities must add up to its
-  ``filled_quantity``) and re-read if a concurrent writer committed in between.
+* PostgreSQL: ``record_fill`` is one statement (``order_sql.RECORD_FILL_POSTGRESQL``) that
+  takes the order's row lock (``FOR NO KEY UPDATE OF orders``: the lock PostgreSQL's own
+  UPDATE takes, so two writers exclude each other while inserts referencing the order through
+  its foreign key are not blocked), then inserts the fill and updates the order under it.
+  The fills it sums must add up to the locked row's ``filled_quantity``; when a concurrent
+  writer committed one while this one waited for the lock they do not, nothing is written,
+  and the statement runs once more under the lock, seeing every committed fill.
 * SQLite: every write transaction starts with ``BEGIN IMMEDIATE`` (see tradestore.database),
   so writers are serialised for the whole transaction.
 * Both: the order ``UPDATE`` is guarded by the state it was computed from (``filled_quantity``
   and ``status``); a guard miss undoes the fill and raises instead of overwriting.
 
-Fill accounting (VWAP, slippage) is in ``tradestore.domain.fill_accounting``, the status machine in
-``tradestore.domain.order_states``; both are pure. The hot paths (submit, record_fill, set_status)
-run through ``tradestore.db.executor`` (Core statements compiled once, executed on the driver
-cursor); ``ingest_fills`` uses ``executemany`` on SQLite and ``COPY`` on PostgreSQL.
+Fill accounting (VWAP, slippage) is in ``tradestore.domain.fill_accounting``, the status
+machine in ``tradestore.domain.order_states``; both are pure, and PostgreSQL's one-statement
+``record_fill`` computes the same values in exact NUMERIC arithmetic (a property test holds it
+to that). The hot paths (submit, record_fill, set_status) are ``Prepared`` statements run by
+``tradestore.db.executor``; ``ingest_fills`` uses ``executemany`` on SQLite and ``COPY`` on
+PostgreSQL.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import uuid
 from collections.abc import Iterable, Mapping
@@ -43,7 +47,8 @@ from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.domain import order_states
 from tradestore.domain.enums import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
-from tradestore.domain.money import Amount, fast_money
+from tradestore.domain.fill_accounting import FillTotals
+from tradestore.domain.money import MONEY_CONTEXT, Amount, fast_money
 from tradestore.domain.validation import (
     choice,
     flag,
@@ -74,7 +79,11 @@ from tradestore.models import Fill, Order
 from tradestore.repositories import order_sql as sql
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.repositories.fill_import import FillImport
-from tradestore.repositories.order_accounting import LockedOrder, order_changes
+from tradestore.repositories.order_accounting import (
+    LockedOrder,
+    OrderChanges,
+    order_changes,
+)
 from tradestore.repositories.order_records import (
     FillRecord,
     IngestReport,
@@ -193,8 +202,6 @@ class OrderRepository(BotScopedRepository):
 
         with translate_errors():
             connection = self._db
-            if request.position_id is not None:
-                self._require_position(connection, request.position_id)
             record = OrderRecord(
                 order_id=request.order_id or uuid.uuid4().hex,
                 bot_id=self._bot_id,
@@ -237,7 +244,10 @@ class OrderRepository(BotScopedRepository):
             return self._existing_order_for(connection, request)
 
     def _existing_order_for(self, connection: Executor, request: _OrderRequest) -> OrderRecord:
-        """The order a conflicting insert ran into: the same client id, or an order_id clash."""
+        """Why the insert wrote nothing: an unknown position, the order a conflicting insert
+        ran into (the same client id, or an order_id clash), or an unregistered bot."""
+        if request.position_id is not None:
+            self._require_position(connection, request.position_id)
         rows = connection.run(
             sql.ORDER_BY_CLIENT_ID,
             {"bot_id": self._bot_id, "client_order_id": request.client_order_id},
@@ -382,127 +392,191 @@ class OrderRepository(BotScopedRepository):
         fill_time = given_time or now
         bot_id = self._bot_id
 
+        fill = FillRecord(
+            bot_id=self._bot_id,
+            fill_id=fill_id,
+            order_id=order_id,
+            ticker="",
+            side=OrderSide.BUY,
+            quantity=fill_quantity,
+            price=fill_price,
+            filled_at=fill_time,
+            liquidity=fill_liquidity,
+            commission=fill_commission,
+            position_id=None,
+        )
         with translate_errors():
-            connection = self._db
-            state = self._lock_for_fills(connection, order_id)
-            existing = state.fill(fill_id)
-            if existing is not None:
-                return self._replay(
-                    connection,
-                    existing,
-                    order_id=order_id,
-                    quantity=fill_quantity,
-                    price=fill_price,
-                    commission=fill_commission,
-                    liquidity=fill_liquidity,
-                    filled_at=given_time,
-                )
-            state.check_fillable()
-            totals = state.current_totals.add(fill_quantity, fill_price, fill_commission, fill_time)
-            if totals.filled_quantity > state.quantity:
-                raise Overfill(
-                    f"fill {fill_id!r} of {fill_quantity} would bring order {order_id!r} to "
-                    f"{totals.filled_quantity}, above its quantity {state.quantity}"
-                )
-            changes = order_changes(
-                state,
-                filled_quantity=totals.filled_quantity,
-                notional=totals.notional,
-                commission=totals.commission,
-                last_filled_at=totals.last_filled_at,
-                dialect=dialect,
-            )
-            fill = FillRecord(
-                bot_id=bot_id,
-                fill_id=fill_id,
-                order_id=order_id,
-                ticker=state.ticker,
-                side=state.side,
-                quantity=fill_quantity,
-                price=fill_price,
-                filled_at=fill_time,
-                liquidity=fill_liquidity,
-                commission=fill_commission,
-                position_id=state.position_id,
-            )
-            params = {name: getattr(fill, name) for name in sql.FILL_FIELDS}
-            if connection.run(sql.INSERT_FILL, params).rowcount != 1:
-                # The fill_id is taken by another order's fill (or was inserted concurrently
-                # for this one): compare with what is stored.
-                stored = self._fill(connection, fill_id)
-                return self._replay(
-                    connection,
-                    stored,
-                    order_id=order_id,
-                    quantity=fill_quantity,
-                    price=fill_price,
-                    commission=fill_commission,
-                    liquidity=fill_liquidity,
-                    filled_at=given_time,
-                )
-            rows = connection.run(
-                sql.APPLY_FILL,
-                {
-                    "bot_id": bot_id,
-                    "order_id": order_id,
-                    "was_filled_quantity": state.filled_quantity,
-                    "was_status": state.status,
-                    "updated_at": now,
-                    **changes._asdict(),
-                },
-            ).rows
-            if not rows:
-                connection.run(sql.DELETE_FILL, {"bot_id": bot_id, "fill_id": fill_id})
-                raise ConflictError(
-                    f"order {order_id!r} changed while fill {fill_id!r} was being recorded "
-                    "(written outside this repository in the same transaction?); "
-                    "nothing was recorded, retry the unit of work"
-                )
-            return RecordedFill(fill=fill, order=OrderRecord(*rows[0]), replayed=False)
+            if sqlite:
+                return self._record_fill_sqlite(fill, given_time)
+            return self._record_fill_postgresql(fill, given_time)
 
-    def _lock_for_fills(self, connection: Executor, order_id: str) -> LockedOrder:
-        """Lock the order and read its fills; raises OrderNotFound for another bot's order."""
+    def _record_fill_sqlite(self, fill: FillRecord, given_time: dt.datetime | None) -> RecordedFill:
+        """Read the order and its fills, account in Python, insert the fill, update the order.
+
+        Writers are serialised by the transaction's write lock (BEGIN IMMEDIATE).
+        """
+        connection = self._db
+        bot_id, order_id, fill_id = self._bot_id, fill.order_id, fill.fill_id
+        state, current = self._lock_for_fills(connection, order_id)
+        existing = state.fill(fill_id)
+        if existing is not None:
+            return self._replay(connection, existing, fill, given_time, order=current)
+        changes = self._changes(state, fill)
+        fill = dataclasses.replace(
+            fill, ticker=state.ticker, side=state.side, position_id=state.position_id
+        )
+        params = {name: getattr(fill, name) for name in sql.FILL_FIELDS}
+        if connection.run(sql.INSERT_FILL, params).rowcount != 1:
+            # The fill_id is taken by another order's fill: compare with what is stored.
+            return self._replay(connection, self._fill(connection, fill_id), fill, given_time)
+        rows = connection.run(
+            sql.APPLY_FILL,
+            {
+                "bot_id": bot_id,
+                "order_id": order_id,
+                "was_filled_quantity": state.filled_quantity,
+                "was_status": state.status,
+                "updated_at": self._db.now(),
+                **changes._asdict(),
+            },
+        ).rows
+        if not rows:
+            raise self._changed_meanwhile(connection, fill)
+        return RecordedFill(fill=fill, order=OrderRecord(*rows[0]), replayed=False)
+
+    def _record_fill_postgresql(
+        self, fill: FillRecord, given_time: dt.datetime | None
+    ) -> RecordedFill:
+        """One statement (``order_sql.RECORD_FILL_POSTGRESQL``) records the fill and updates
+        the order, its accounting in exact NUMERIC arithmetic; when it writes nothing, its
+        row says why, decided here with the same rules as on SQLite.
+
+        A second statement only when this writer waited for the order's lock while another
+        one committed a fill (its snapshot then misses that fill, so it wrote nothing): run
+        again under the lock it now holds, it sees every committed fill.
+        """
+        connection = self._db
+        params = {
+            "bot_id": self._bot_id,
+            "order_id": fill.order_id,
+            "fill_id": fill.fill_id,
+            "quantity": fill.quantity,
+            "price": fill.price,
+            "filled_at": fill.filled_at,
+            "liquidity": fill.liquidity,
+            "commission": fill.commission,
+            "updated_at": self._db.now(),
+        }
+        for attempt in range(2):
+            rows = connection.run(sql.RECORD_FILL_POSTGRESQL, params).rows
+            if not rows:
+                raise OrderNotFound("order", fill.order_id)
+            row = rows[0]
+            current = OrderRecord(*row[: sql.RECORD_FILL_TOTALS])
+            stored = row[sql.RECORD_FILL_STORED : sql.RECORD_FILL_INSERTED]
+            recorded = dataclasses.replace(
+                fill, ticker=current.ticker, side=current.side, position_id=current.position_id
+            )
+            if row[sql.RECORD_FILL_APPLIED] is not None:
+                order = OrderRecord(*row[sql.RECORD_FILL_APPLIED :])
+                return RecordedFill(fill=recorded, order=order, replayed=False)
+            if row[sql.RECORD_FILL_INSERTED] is not None:  # pragma: no cover - the lock holds
+                raise self._changed_meanwhile(connection, fill)
+            stored_fill = None if stored[0] is None else FillRecord(*stored)
+            if stored_fill is not None and stored_fill.order_id == fill.order_id:
+                return self._replay(connection, stored_fill, fill, given_time, order=current)
+            quantity, notional, commission, last = row[
+                sql.RECORD_FILL_TOTALS : sql.RECORD_FILL_STORED
+            ]
+            state = LockedOrder.from_record(current)
+            if quantity != current.filled_quantity:
+                # A fill committed while this writer waited for the lock: this snapshot
+                # misses it (and maybe a replay's stored fill). Decide nothing from it.
+                if attempt == 0:
+                    continue
+                state.check_consistent_with(quantity)
+            state.check_fillable()
+            self._check_overfill(state, fill, current.filled_quantity)
+            state.current_totals = FillTotals(quantity, notional, commission, 0, None, last)
+            self._changes(state, fill)  # raises what the statement refused (a total too big)
+            if stored_fill is None:
+                # Inserted by a transaction that committed after this statement's snapshot.
+                stored_fill = self._fill(connection, fill.fill_id)
+            return self._replay(connection, stored_fill, fill, given_time)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def _changes(self, state: LockedOrder, fill: FillRecord) -> OrderChanges:
+        """What the order becomes with ``fill``; refuses a fill the order does not take."""
+        state.check_fillable()
+        totals = state.current_totals.add(
+            fill.quantity, fill.price, fill.commission, fill.filled_at
+        )
+        self._check_overfill(state, fill, state.current_totals.filled_quantity)
+        return order_changes(
+            state,
+            filled_quantity=totals.filled_quantity,
+            notional=totals.notional,
+            commission=totals.commission,
+            last_filled_at=totals.last_filled_at,
+            dialect=self._dialect,
+        )
+
+    @staticmethod
+    def _check_overfill(state: LockedOrder, fill: FillRecord, filled: Decimal) -> None:
+        total = MONEY_CONTEXT.add(filled, fill.quantity)
+        if total > state.quantity:
+            raise Overfill(
+                f"fill {fill.fill_id!r} of {fill.quantity} would bring order {fill.order_id!r} "
+                f"to {total}, above its quantity {state.quantity}"
+            )
+
+    def _changed_meanwhile(self, connection: Executor, fill: FillRecord) -> ConflictError:
+        connection.run(sql.DELETE_FILL, {"bot_id": self._bot_id, "fill_id": fill.fill_id})
+        return ConflictError(
+            f"order {fill.order_id!r} changed while fill {fill.fill_id!r} was being recorded "
+            "(written outside this repository in the same transaction?); "
+            "nothing was recorded, retry the unit of work"
+        )
+
+    def _lock_for_fills(
+        self, connection: Executor, order_id: str
+    ) -> tuple[LockedOrder, OrderRecord]:
+        """The order and its fills (SQLite: the transaction holds the write lock already);
+        raises OrderNotFound for another bot's order."""
         params = {"bot_id": self._bot_id, "order_id": order_id}
         rows = connection.run(sql.LOCK_ORDER_WITH_FILLS, params).rows
         if not rows:
             raise OrderNotFound("order", order_id)
-        first = rows[0]
-        fill_rows = [row[9:] for row in rows if row[9] is not None]
-        state = LockedOrder.from_rows(self._bot_id, order_id, first[:9], fill_rows)
+        width = len(sql.ORDER_COLUMNS)
+        current = OrderRecord(*rows[0][:width])
+        state = LockedOrder.from_record(current)
+        state.fill_rows = [row[width:] for row in rows if row[width] is not None]
+        state.check_consistent()
         state.current_totals = state.totals
-        if state.current_totals.filled_quantity != state.filled_quantity:
-            # PostgreSQL: another writer committed fills while we waited for the row lock;
-            # the locked row is current, the joined fills were not. Read them again (this
-            # statement's snapshot is taken after the lock was granted).
-            fill_rows = connection.run(sql.FILLS_OF_ORDER, params).rows
-            state = LockedOrder.from_rows(self._bot_id, order_id, first[:9], fill_rows)
-            state.check_consistent()
-            state.current_totals = state.totals
-        return state
+        return state, current
 
     def _replay(
         self,
         connection: Executor,
         stored: FillRecord,
+        fill: FillRecord,
+        given_time: dt.datetime | None,
         *,
-        order_id: str,
-        quantity: Decimal,
-        price: Decimal,
-        commission: Decimal,
-        liquidity: Liquidity,
-        filled_at: dt.datetime | None,
+        order: OrderRecord | None = None,
     ) -> RecordedFill:
+        """``stored`` took ``fill``'s id: a replay returns it (with ``order``, its order when
+        already read), anything different raises ``DuplicateFill``."""
         differing = [
             name
             for name, mine, theirs in (
-                ("order_id", order_id, stored.order_id),
-                ("quantity", quantity, stored.quantity),
-                ("price", price, stored.price),
-                ("commission", commission, stored.commission),
-                ("liquidity", liquidity, stored.liquidity),
+                ("order_id", fill.order_id, stored.order_id),
+                ("quantity", fill.quantity, stored.quantity),
+                ("price", fill.price, stored.price),
+                ("commission", fill.commission, stored.commission),
+                ("liquidity", fill.liquidity, stored.liquidity),
                 (
                     "filled_at",
-                    filled_at if filled_at is not None else stored.filled_at,
+                    given_time if given_time is not None else stored.filled_at,
                     stored.filled_at,
                 ),
             )
@@ -513,9 +587,9 @@ class OrderRepository(BotScopedRepository):
                 f"fill_id {stored.fill_id!r} was already recorded (order {stored.order_id!r}) "
                 f"with a different {', '.join(differing)}"
             )
-        return RecordedFill(
-            fill=stored, order=self._fetch(connection, stored.order_id), replayed=True
-        )
+        if order is None:
+            order = self._fetch(connection, stored.order_id)
+        return RecordedFill(fill=stored, order=order, replayed=True)
 
     def _fill(self, connection: Executor, fill_id: str) -> FillRecord:
         rows = connection.run(sql.FILL_BY_ID, {"bot_id": self._bot_id, "fill_id": fill_id}).rows

@@ -184,19 +184,19 @@ def _bind_type(column: Column[Any]) -> TypeEngine[Any]:
     return column.type
 
 
-def _typed_values(table: Table, names: Sequence[str]) -> dict[str, Any]:
+def _typed_values(table: Table, names: Sequence[str], prefix: str = "v_") -> dict[str, Any]:
     """{column: bindparam("v_<column>")} with the plain bind type of each column."""
-    return {name: bindparam(f"v_{name}", type_=_bind_type(table.c[name])) for name in names}
+    return {name: bindparam(f"{prefix}{name}", type_=_bind_type(table.c[name])) for name in names}
 
 
-def _bind(values: Mapping[str, Any]) -> dict[str, Any]:
+def _bind(values: Mapping[str, Any], prefix: str = "v_") -> dict[str, Any]:
     """Execution parameters for ``_typed_values``: keys prefixed, enum members as values.
 
     Built with zip() over the values in order: this runs twice per open+close, where a
     per-item comprehension with isinstance checks was measurable.
     """
-    params = dict(zip([f"v_{name}" for name in values], values.values(), strict=True))
-    for key in ("v_side", "v_exit_reason"):
+    params = dict(zip([f"{prefix}{name}" for name in values], values.values(), strict=True))
+    for key in (f"{prefix}side", f"{prefix}exit_reason"):
         member = params.get(key)
         if isinstance(member, enum.Enum):
             params[key] = member.value
@@ -215,6 +215,20 @@ _INSERT_POSITION = Prepared(
 _OPEN_POSITION = Prepared(
     lambda dialect: insert_for_registered_bot(_P, _typed_values(_P, _POSITION_FIELDS), dialect),
     name="positions.open",
+)
+_NAMED = _typed_values(_P, ("bot_id", "position_id"))
+#: ``open`` with the caller's position_id: an id already closed inserts nothing either (a
+#: closed position is never reopened), so the check costs no statement of its own.
+_OPEN_NAMED_POSITION = Prepared(
+    lambda dialect: insert_for_registered_bot(
+        _P,
+        _typed_values(_P, _POSITION_FIELDS),
+        dialect,
+        also=~exists().where(
+            _C.c.bot_id == _NAMED["bot_id"], _C.c.position_id == _NAMED["position_id"]
+        ),
+    ),
+    name="positions.open_named",
 )
 _BOT_EXISTS = Prepared(
     select(exists().where(Bot.__table__.c.bot_id == bindparam("bot_id"))), name="bots.exists"
@@ -237,9 +251,21 @@ _SHRINK_FIELDS = (
 )
 _SHRINK_POSITION = update(_P).where(*_BY_ID).values(_typed_values(_P, _SHRINK_FIELDS))
 _CLOSED_WRITTEN = tuple(name for name in _CLOSED_FIELDS if name != "closed_position_id")
-_INSERT_CLOSED = Prepared(
-    insert(_C).values(_typed_values(_C, _CLOSED_WRITTEN)).returning(_C.c.closed_position_id),
-    name="closed_positions.insert",
+_INSERT_CLOSED_STATEMENT = (
+    insert(_C).values(_typed_values(_C, _CLOSED_WRITTEN)).returning(_C.c.closed_position_id)
+)
+_INSERT_CLOSED = Prepared(_INSERT_CLOSED_STATEMENT, name="closed_positions.insert")
+#: PostgreSQL's partial close after the row is locked: shrink the open row (``s_`` values)
+#: and insert the closed part in one statement (the UPDATE is a data-modifying CTE).
+_SHRINK_AND_CLOSE = Prepared(
+    _INSERT_CLOSED_STATEMENT.add_cte(
+        update(_P)
+        .where(*_BY_ID)
+        .values(_typed_values(_P, _SHRINK_FIELDS, prefix="s_"))
+        .returning(_P.c.position_id)
+        .cte("shrunk")
+    ),
+    name="positions.shrink_and_close",
 )
 _CLOSED_EXISTS = Prepared(
     select(_C.c.closed_position_id)
@@ -452,11 +478,12 @@ class PositionRepository(BotScopedRepository):
             signal_score=score,
             metadata=meta,
         )
+        connection = self._db
+        statement = _OPEN_NAMED_POSITION if explicit_id else _OPEN_POSITION
+        if connection.run(statement, _bind(record.__dict__)).rowcount == 1:
+            return record
         if explicit_id and self._was_closed(pid):
             raise PositionClosed(f"position {pid!r} was already closed: use a new position_id")
-        connection = self._db
-        if connection.run(_OPEN_POSITION, _bind(record.__dict__)).rowcount == 1:
-            return record
         if not connection.run(_BOT_EXISTS, {"bot_id": self._bot_id}).rows[0][0]:
             raise BotNotFound("bot", self._bot_id)
         raise ConflictError(f"position {pid!r} is already open")
@@ -587,29 +614,25 @@ class PositionRepository(BotScopedRepository):
         figures = self._figures(position, exit_, part, exit_fee, closed)
         if figures.is_full:
             self._db.execute(_DELETE_POSITION, key)
-        else:
-            self._db.execute(
-                _SHRINK_POSITION,
-                {
-                    "key_position_id": pid,
-                    "key_bot_id": self._bot_id,
-                    **_bind(
-                        {
-                            "quantity": figures.remaining_quantity,
-                            "commission": figures.remaining_commission,
-                            "current_price": exit_,
-                            "unrealized_pnl": figures.remaining_unrealized_pnl,
-                            "unrealized_pnl_pct": pnl.pnl_pct(
-                                position.side, position.entry_price, exit_
-                            ),
-                            "max_favorable_excursion": figures.max_favorable_excursion,
-                            "max_adverse_excursion": figures.max_adverse_excursion,
-                            "updated_at": now,
-                        }
-                    ),
-                },
-            )
-        return self._insert_closed(position, figures, exit_, reason, slip, closed, now)
+            return self._insert_closed(position, figures, exit_, reason, slip, closed, now)
+        shrunk = {
+            "quantity": figures.remaining_quantity,
+            "commission": figures.remaining_commission,
+            "current_price": exit_,
+            "unrealized_pnl": figures.remaining_unrealized_pnl,
+            "unrealized_pnl_pct": pnl.pnl_pct(position.side, position.entry_price, exit_),
+            "max_favorable_excursion": figures.max_favorable_excursion,
+            "max_adverse_excursion": figures.max_adverse_excursion,
+            "updated_at": now,
+        }
+        values = self._closed_values(position, figures, exit_, reason, slip, closed, now)
+        if d == "postgresql":
+            params = {**key, **_bind(shrunk, prefix="s_"), **_bind(values)}
+            [(closed_id,)] = self._db.run(_SHRINK_AND_CLOSE, params).rows
+            return ClosedPositionRecord(closed_position_id=closed_id, **values)
+        self._db.execute(_SHRINK_POSITION, {**key, **_bind(shrunk)})
+        [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
+        return ClosedPositionRecord(closed_position_id=closed_id, **values)
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -787,7 +810,23 @@ class PositionRepository(BotScopedRepository):
         closed_at: dt.datetime,
         now: dt.datetime,
     ) -> ClosedPositionRecord:
-        values: dict[str, Any] = {
+        values = self._closed_values(
+            position, figures, exit_price, reason, slippage, closed_at, now
+        )
+        [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
+        return ClosedPositionRecord(closed_position_id=closed_id, **values)
+
+    def _closed_values(
+        self,
+        position: PositionRecord,
+        figures: pnl.CloseFigures,
+        exit_price: Decimal,
+        reason: ExitReason | str,
+        slippage: Decimal | None,
+        closed_at: dt.datetime,
+        now: dt.datetime,
+    ) -> dict[str, Any]:
+        return {
             "position_id": position.position_id,
             "bot_id": self._bot_id,
             "ticker": position.ticker,
@@ -813,8 +852,6 @@ class PositionRepository(BotScopedRepository):
             "signal_score": position.signal_score,
             "metadata": position.metadata,
         }
-        [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
-        return ClosedPositionRecord(closed_position_id=closed_id, **values)
 
     def _restore(self, position: PositionRecord) -> None:
         """Put back the open row a failed full close deleted, or make the block refuse.
