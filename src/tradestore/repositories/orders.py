@@ -390,7 +390,6 @@ class OrderRepository(BotScopedRepository):
         given_time = instant("filled_at", filled_at, allow_none=True)
         now = self._db.now()
         fill_time = given_time or now
-        bot_id = self._bot_id
 
         fill = FillRecord(
             bot_id=self._bot_id,
