@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any, ClassVar
 
-from sqlalchemy import BigInteger, Integer, MetaData, func
+from sqlalchemy import BigInteger, Integer, MetaData, Table, func
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from tradestore.db.types import JSONDocument, UTCDateTime
@@ -47,3 +47,11 @@ class Timestamps:
     updated_at: Mapped[dt.datetime] = mapped_column(
         UTCDateTime(), server_default=func.current_timestamp()
     )
+
+
+def table_of(model: type[Base]) -> Table:
+    """``model.__table__`` as the ``Table`` it is (the ORM types it as any ``FromClause``), for
+    the Core statements repositories build from the models."""
+    table = model.__table__
+    assert isinstance(table, Table)
+    return table

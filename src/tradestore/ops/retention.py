@@ -73,6 +73,7 @@ from tradestore.models import (
     TrainingEpisode,
     TrainingRun,
 )
+from tradestore.models.base import table_of
 from tradestore.ops._common import Progress, no_progress, read_connection
 from tradestore.ops.timespec import cutoff_before
 
@@ -311,7 +312,7 @@ def _key_in(columns: tuple[Any, ...], keys: Any) -> ColumnElement[bool]:
 
 
 def _table(model: type[Base]) -> Table:
-    return cast(Table, model.__table__)
+    return table_of(model)
 
 
 def _scalar(connection: Connection, table: Any, condition: ColumnElement[bool]) -> int:

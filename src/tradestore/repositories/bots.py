@@ -16,11 +16,10 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from decimal import Decimal, localcontext
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from sqlalchemy import (
     Connection,
-    Table,
     and_,
     bindparam,
     case,
@@ -40,6 +39,7 @@ from tradestore.domain import validation
 from tradestore.domain.enums import TERMINAL_ORDER_STATUSES, BotMode, BotStatus, OrderStatus
 from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
 from tradestore.errors import BotNotFound, ConflictError, ValidationError
+from tradestore.models.base import table_of
 from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import Fill, Order
@@ -117,9 +117,9 @@ class RecoveryState:
     balances: Balances
 
 
-_B = cast(Table, Bot.__table__)
-_O = cast(Table, Order.__table__)
-_F = cast(Table, Fill.__table__)
+_B = table_of(Bot)
+_O = table_of(Order)
+_F = table_of(Fill)
 _BOT_FIELDS = tuple(f.name for f in fields(BotRecord))
 _BOT_COLUMNS = tuple(_B.c[name] for name in _BOT_FIELDS)
 _SELECT_BOT = select(*_BOT_COLUMNS).where(_B.c.bot_id == bindparam("bot_id"))
@@ -379,7 +379,7 @@ class BotRepository:
 
     def _closed_sums(self, bot_id: str) -> tuple[Decimal, Decimal]:
         """Exact SUM(realized_pnl), SUM(commission) of the bot's closed positions."""
-        closed = cast(Table, ClosedPosition.__table__)
+        closed = table_of(ClosedPosition)
         realized, commission = exact_sums(
             self._db,
             self._dialect,

@@ -12,9 +12,9 @@ import datetime as dt
 import math
 from collections.abc import Mapping
 from decimal import Decimal, localcontext
-from typing import Any, Final, cast
+from typing import Any, Final
 
-from sqlalchemy import Table, bindparam, select, type_coerce
+from sqlalchemy import bindparam, select, type_coerce
 from sqlalchemy.types import NullType
 
 from tradestore.db.dialects import upsert_insert
@@ -31,6 +31,7 @@ from tradestore.domain.metrics import (
 )
 from tradestore.domain.money import MONEY_CONTEXT, fit
 from tradestore.errors import BotNotFound, IntegrityViolation, NotFound, ValidationError
+from tradestore.models.base import table_of
 from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import ALL_STRATEGIES, PerformanceMetric, PortfolioSnapshot
@@ -38,10 +39,10 @@ from tradestore.repositories._scoped import BotScopedRepository
 
 MAX_STRATEGY_LENGTH: Final = 100
 
-_M = cast(Table, PerformanceMetric.__table__)
-_S = cast(Table, PortfolioSnapshot.__table__)
-_C = cast(Table, ClosedPosition.__table__)
-_B = cast(Table, Bot.__table__)
+_M = table_of(PerformanceMetric)
+_S = table_of(PortfolioSnapshot)
+_C = table_of(ClosedPosition)
+_B = table_of(Bot)
 _VALUE_FIELDS = tuple(f.name for f in dataclasses.fields(MetricValues))
 _MONEY_FIELDS = frozenset(
     {"max_drawdown", "current_drawdown", "avg_win_30d", "avg_loss_30d", "expectancy_30d"}

@@ -17,7 +17,6 @@ from sqlalchemy import (
     DateTime,
     Numeric,
     String,
-    Table,
     and_,
     any_,
     bindparam,
@@ -43,6 +42,7 @@ from tradestore.domain import order_states
 from tradestore.domain.enums import OrderSide, OrderStatus
 from tradestore.domain.money import MAX_INTEGER_DIGITS, MONEY_SCALE
 from tradestore.models import Bot, ClosedPosition, Fill, Order, Position
+from tradestore.models.base import table_of
 from tradestore.repositories._integrity import insert_for_registered_bot
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 
@@ -54,8 +54,8 @@ STATUS_TIMESTAMP = {
     OrderStatus.EXPIRED: "expired_at",
 }
 
-_O = cast(Table, Order.__table__)
-_F = cast(Table, Fill.__table__)
+_O = table_of(Order)
+_F = table_of(Fill)
 ORDER_FIELDS = tuple(field.name for field in fields(OrderRecord))
 FILL_FIELDS = tuple(field.name for field in fields(FillRecord))
 ORDER_COLUMNS = [_O.c[name] for name in ORDER_FIELDS]

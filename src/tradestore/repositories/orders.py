@@ -34,9 +34,9 @@ import uuid
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.sql import Select
 
 from tradestore.analytics import orders as orders_read
@@ -76,6 +76,7 @@ from tradestore.errors import (
     ValidationError,
 )
 from tradestore.models import Fill, Order
+from tradestore.models.base import table_of
 from tradestore.repositories import order_sql as sql
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.repositories.fill_import import FillImport
@@ -117,8 +118,8 @@ _REASON_LENGTH = 10_000
 #: (pending), once sent (new) or once acknowledged (accepted). Anything later needs events.
 _SUBMIT_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.NEW, OrderStatus.ACCEPTED})
 
-_O = cast(Table, Order.__table__)
-_F = cast(Table, Fill.__table__)
+_O = table_of(Order)
+_F = table_of(Fill)
 
 
 # --- the repository --------------------------------------------------------------------------

@@ -20,7 +20,7 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from decimal import Decimal, localcontext
-from typing import Any, Final, cast
+from typing import Any, Final
 
 from sqlalchemy import (
     ARRAY,
@@ -71,6 +71,7 @@ from tradestore.errors import (
     PositionNotFound,
     ValidationError,
 )
+from tradestore.models.base import table_of
 from tradestore.models.bots import Bot
 from tradestore.models.positions import MAX_STRATEGY_LENGTH, ClosedPosition, Position
 from tradestore.repositories._integrity import insert_for_registered_bot
@@ -156,8 +157,8 @@ class ClosedPositionRecord:
 
 # --- prebuilt statements -------------------------------------------------------------------
 
-_P = cast(Table, Position.__table__)
-_C = cast(Table, ClosedPosition.__table__)
+_P = table_of(Position)
+_C = table_of(ClosedPosition)
 _POSITION_FIELDS = tuple(f.name for f in fields(PositionRecord))
 _CLOSED_FIELDS = tuple(f.name for f in fields(ClosedPositionRecord))
 _POSITION_COLUMNS = tuple(_P.c[name] for name in _POSITION_FIELDS)

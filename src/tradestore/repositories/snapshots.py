@@ -7,9 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, fields
 from decimal import Decimal, localcontext
-from typing import Any, Final, cast
+from typing import Any, Final
 
-from sqlalchemy import Table, bindparam, select
+from sqlalchemy import bindparam, select
 
 from tradestore.analytics.portfolio import EquityPoint, equity_curve
 from tradestore.db.dialects import upsert_insert
@@ -18,6 +18,7 @@ from tradestore.db.results import Rows, paginate
 from tradestore.domain import validation
 from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
 from tradestore.errors import BotNotFound, IntegrityViolation, NotFound, ValidationError
+from tradestore.models.base import table_of
 from tradestore.models.bots import Bot
 from tradestore.models.trading import PortfolioSnapshot
 from tradestore.repositories._scoped import BotScopedRepository
@@ -52,8 +53,8 @@ class SnapshotRecord:
     updated_at: dt.datetime
 
 
-_S = cast(Table, PortfolioSnapshot.__table__)
-_B = cast(Table, Bot.__table__)
+_S = table_of(PortfolioSnapshot)
+_B = table_of(Bot)
 _SNAPSHOT_FIELDS = tuple(f.name for f in fields(SnapshotRecord))
 _SNAPSHOT_COLUMNS = tuple(_S.c[name] for name in _SNAPSHOT_FIELDS)
 #: Columns ``record`` writes (everything but the keys and the audit timestamps).
