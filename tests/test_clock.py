@@ -18,9 +18,9 @@ from typing import Any
 import pytest
 from sqlalchemy import Date, DateTime, select
 from sqlalchemy.types import TypeDecorator
-from tradestore.analytics.metrics import MetricValues
 
 from tradestore import Database
+from tradestore.domain.metrics import MetricValues
 from tradestore.errors import NaiveDatetimeError
 from tradestore.models import Base
 from tradestore.repositories.training import Episode
