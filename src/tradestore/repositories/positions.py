@@ -45,13 +45,13 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from tradestore import pnl, validation
 from tradestore.analytics import positions as positions_read
+from tradestore.db import bulk
 from tradestore.db.executor import Prepared
 from tradestore.errors import (
     BotNotFound,
@@ -300,8 +300,9 @@ def _fold(dialect: str, column: Column[Any], price: Any, *, favorable: bool) -> 
 # SQLite: one UPDATE run by the driver's executemany (a C loop over the rows). It is compiled
 # from Core once and run with ``exec_driver_sql``: SQLAlchemy's executemany would process the
 # parameters of each of the 500 rows in Python, which costs more than the UPDATE itself
-# (docs/performance.md). The values are validated or fitted Decimals, converted to
-# floats (exact: amounts kept on SQLite survive a double); updated_at is SQLite's clock.
+# (docs/performance.md). The values are validated or fitted Decimals, stored as doubles by
+# ``db.bulk.run_many`` (exact: amounts kept on SQLite survive a double); updated_at is SQLite's
+# clock.
 _MARK_PRICE = bindparam("b_price", type_=_BIND_MONEY)
 _MARK_SQLITE = Prepared(
     update(_P)
@@ -320,10 +321,6 @@ _MARK_SQLITE = Prepared(
     ),
     name="positions.mark_sqlite",
 )
-#: (price, pnl, pct, bot_id, position_id) per row, each name at the positions the SQL uses it.
-_MARK_SQLITE_ORDER = ("b_price", "b_pnl", "b_pct", *("b_price",) * 8, "b_bot_id", "b_position_id")
-_MARKED_NAMES = _MARK_SQLITE.names(sqlite.dialect())
-assert _MARKED_NAMES == _MARK_SQLITE_ORDER, _MARKED_NAMES
 # PostgreSQL: one UPDATE ... FROM unnest(arrays): one round trip, one constant SQL text.
 _MARK_VALUES = (
     func.unnest(
@@ -519,12 +516,12 @@ class PositionRepository(BotScopedRepository):
                 },
             )
         else:
-            rows_ = []
-            bot = self._bot_id
-            for position_id, price, amount, pct in zip(ids, new_prices, pnls, pcts, strict=True):
-                p = float(price)
-                rows_.append((p, float(amount), pct, p, p, p, p, p, p, p, p, bot, position_id))
-            self._db.run_many(_MARK_SQLITE, rows_)
+            bulk.run_many(
+                self._db,
+                _MARK_SQLITE,
+                {"b_price": new_prices, "b_pnl": pnls, "b_pct": pcts, "b_position_id": ids},
+                constants={"b_bot_id": self._bot_id},
+            )
         return len(ids)
 
     @translated
