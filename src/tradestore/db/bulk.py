@@ -214,6 +214,12 @@ def _copy(
     dialect = executor.dialect
     kinds = [storage(target.c[name].type, dialect) for name in columns]
     if format == "binary":
+        for name, kind in zip(columns, kinds, strict=True):
+            if kind.binary is None:
+                raise TypeError(
+                    f"{target.name}.{name} ({target.c[name].type}) has no binary COPY form: "
+                    "use format='csv'"
+                )
         data: Any = io.BytesIO(copy_binary(kinds, list(columns.values()), count))
     else:
         data = io.StringIO(copy_csv(kinds, list(columns.values())))
