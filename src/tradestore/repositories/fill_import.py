@@ -211,19 +211,14 @@ class FillImport:
             params["key_bot_id"] = self._bot_id
             connection.execute(sql.INGEST_UPDATE_ORDERS_POSTGRESQL, params)
             return
-        changes = [c for _, c in updates]
+        # OrderChanges' fields are the statement's SET parameters.
+        changes = zip(*(c for _, c in updates), strict=True)
+        values: dict[str, Sequence[Any]] = dict(zip(OrderChanges._fields, changes, strict=True))
+        values["key_order_id"] = [order_id for order_id, _ in updates]
         written = bulk.run_many(
             connection,
             sql.INGEST_UPDATE_ORDERS_SQLITE,
-            {
-                "filled_quantity": [c.filled_quantity for c in changes],
-                "filled_avg_price": [c.filled_avg_price for c in changes],
-                "commission": [c.commission for c in changes],
-                "slippage": [c.slippage for c in changes],
-                "status": [c.status.value for c in changes],
-                "filled_at": [c.filled_at for c in changes],
-                "key_order_id": [order_id for order_id, _ in updates],
-            },
+            values,
             constants={"updated_at": now, "key_bot_id": self._bot_id},
         )
         if written != len(updates):  # pragma: no cover - the orders are locked
