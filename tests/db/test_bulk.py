@@ -182,7 +182,11 @@ def test_run_many_binds_each_name_by_its_type_wherever_the_statement_uses_it(
     twice = Prepared(
         update(amounts)
         .where(amounts.c.id == bindparam("key"))
-        .values(amount=bindparam("a", type_=Money()), note=bindparam("who", type_=String())),
+        .values(
+            amount=bindparam("a", type_=Money()),
+            note=bindparam("who", type_=String()) + "/" + bindparam("who", type_=String()),
+            owner=bindparam("who", type_=String()),
+        ),
         name="test.bulk.update",
     )
     with probe_db.unit_of_work() as uow:
@@ -196,7 +200,7 @@ def test_run_many_binds_each_name_by_its_type_wherever_the_statement_uses_it(
     assert updated == 2
     with probe_db.engine.connect() as conn:
         rows = conn.execute(select(amounts.c.amount, amounts.c.note).order_by("id")).all()
-    assert rows == [(Decimal("1.5"), "me"), (Decimal("2.25"), "me")]
+    assert rows == [(Decimal("1.5"), "me/me"), (Decimal("2.25"), "me/me")]
 
 
 def test_copy_binary_frames_every_row() -> None:

@@ -57,17 +57,24 @@ def _count(columns: Columns) -> int:
 
 # --- executemany ---------------------------------------------------------------------------------
 
-#: (Prepared, dialect) -> each positional parameter's name and storage.
-_PLANS: dict[tuple[Prepared, str], tuple[tuple[str, Storage], ...]] = {}
+#: Marks a parameter without a value of its own in the statement.
+_REQUIRED: Any = object()
+#: (Prepared, dialect) -> each positional parameter's name, storage and own value.
+_PLANS: dict[tuple[Prepared, str], tuple[tuple[str, Storage, Any], ...]] = {}
 
 
-def _plan(prepared: Prepared, dialect: Dialect) -> tuple[tuple[str, Storage], ...]:
+def _plan(prepared: Prepared, dialect: Dialect) -> tuple[tuple[str, Storage, Any], ...]:
     key = (prepared, f"{dialect.name}+{dialect.driver}")
     found = _PLANS.get(key)
     if found is None:
         binds = prepared.statement(dialect.name).compile(dialect=dialect).binds  # type: ignore[attr-defined]
         found = tuple(
-            (name, storage(binds[name].type, dialect)) for name in prepared.names(dialect)
+            (
+                name,
+                storage(binds[name].type, dialect),
+                _REQUIRED if binds[name].required else binds[name].effective_value,
+            )
+            for name in prepared.names(dialect)
         )
         with _lock:
             _PLANS[key] = found
@@ -84,28 +91,37 @@ def run_many(
     """Run ``prepared`` once per row with one ``executemany``; returns the total rowcount.
 
     ``columns`` maps parameter names to one value per row, ``constants`` names the values
-    every row shares. A name the statement uses several times is given once. Values are
+    every row shares; a parameter with a value of its own in the statement (a literal) takes
+    it. A name the statement uses several times is given once. Values are
     encoded by the type of the parameter they are bound to (SQLite storage; PostgreSQL
     takes them as they are).
     """
     count = _count(columns)
     dialect = executor.dialect
     shared = dict(constants or {})
-    encoded: dict[str, Sequence[Any] | repeat[Any]] = {}
-    for name, kind in _plan(prepared, dialect):
-        if name in encoded:
+    plan = _plan(prepared, dialect)
+    encoded: dict[str, Sequence[Any]] = {}
+    constant: dict[str, Any] = {}
+    for name, kind, own in plan:
+        if name in encoded or name in constant:
             continue
         encode = kind.sqlite if dialect.name == "sqlite" else None
-        if name in shared:
-            value = shared[name]
-            encoded[name] = repeat(value if encode is None else encode([value])[0], count)
+        if name in shared or (own is not _REQUIRED and name not in columns):
+            value = shared.get(name, own)
+            constant[name] = value if encode is None or value is None else encode([value])[0]
         else:
             values = columns[name]
             encoded[name] = values if encode is None else encode(values)
-    order = [name for name, _ in _plan(prepared, dialect)]
     # An iterator: executemany consumes each tuple before the next is built, so no batch of
-    # tuples lives long enough to be walked by the garbage collector.
-    rows = zip(*(encoded[name] for name in order), strict=True)
+    # tuples lives long enough to be walked by the garbage collector. Each position gets its
+    # own iterator, also where the statement uses a name twice.
+    rows = zip(
+        *(
+            repeat(constant[name], count) if name in constant else encoded[name]
+            for name, _, _ in plan
+        ),
+        strict=True,
+    )
     return max(executor.run_many(prepared, rows), 0)
 
 
