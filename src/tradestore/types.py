@@ -18,7 +18,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from decimal import ROUND_HALF_EVEN, Context, Decimal, InvalidOperation, localcontext
 from itertools import repeat
-from operator import attrgetter, floordiv, sub
+from operator import attrgetter, floordiv, is_, sub
 from typing import Any, ClassVar, Final, cast
 
 from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Double, Float, Integer, Numeric, String
@@ -239,6 +239,12 @@ PG_EPOCH: Final = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND: Final = dt.timedelta(microseconds=1)
 
 
+def has_none(column: Sequence[Any]) -> bool:
+    """Whether ``column`` holds a None, by identity in a C loop: ``None in column`` compares
+    with ``==``, and a Decimal's comparison with None costs an ABC check per value."""
+    return any(map(is_, column, repeat(None)))
+
+
 def sqlite_time(value: dt.datetime) -> str:
     """``UTCDateTime``'s SQLite storage text: SQLAlchemy's DATETIME format, in UTC, always
     six decimals (``'2026-01-05 14:30:00.000000'``), so text order is time order."""
@@ -249,7 +255,7 @@ def sqlite_time(value: dt.datetime) -> str:
 
 def sqlite_times(column: Sequence[dt.datetime | None]) -> list[str | None]:
     """``sqlite_time`` of a column; aware UTC datetimes without None take a C loop."""
-    if None not in column and set(map(_TZINFO, column)) <= {_UTC}:
+    if not has_none(column) and set(map(_TZINFO, column)) <= {_UTC}:
         times = cast(Sequence[dt.datetime], column)
         return [
             text[:26]
@@ -260,9 +266,9 @@ def sqlite_times(column: Sequence[dt.datetime | None]) -> list[str | None]:
 
 def sqlite_reals(column: Sequence[float | None]) -> Sequence[Any]:
     """``Real``'s SQLite storage: the floats, with NaN as the text 'NaN' (see ``Real``)."""
-    try:
-        clean = not math.isnan(sum(column))  # type: ignore[arg-type]  # C loop; NaN poisons it
-    except TypeError:  # a None (or +inf with -inf, which also gives NaN, takes the scan)
+    try:  # a C loop: a NaN poisons the sum (so do +inf and -inf together: then the scan)
+        clean = not math.isnan(sum(column))  # type: ignore[arg-type]
+    except TypeError:  # a None
         clean = False
     if clean or not any(value != value for value in column):
         return column
@@ -271,9 +277,10 @@ def sqlite_reals(column: Sequence[float | None]) -> Sequence[Any]:
 
 def sqlite_amounts(column: Sequence[Decimal | None]) -> list[float | None]:
     """``Money``'s SQLite storage: the double (exact for every amount ``check_storable`` takes)."""
-    if None in column:
+    try:
+        return list(map(float, column))  # type: ignore[arg-type]
+    except TypeError:  # a None
         return [None if value is None else float(value) for value in column]
-    return list(map(float, column))  # type: ignore[arg-type]
 
 
 def plain_text(column: Sequence[Any]) -> Sequence[Any]:
@@ -285,7 +292,7 @@ def plain_text(column: Sequence[Any]) -> Sequence[Any]:
 
 def pg_microseconds(column: Sequence[dt.datetime | None]) -> list[int | None]:
     """Aware datetimes as PostgreSQL's binary timestamptz: microseconds since ``PG_EPOCH``."""
-    if None in column:
+    if has_none(column):
         return [None if v is None else (v - PG_EPOCH) // _MICROSECOND for v in column]
     return list(map(floordiv, map(sub, column, repeat(PG_EPOCH)), repeat(_MICROSECOND)))
 

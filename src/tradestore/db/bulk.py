@@ -37,7 +37,7 @@ from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.base import Executable
 
 from tradestore.db.executor import Executor, Prepared
-from tradestore.types import Storage, storage
+from tradestore.types import Storage, has_none, storage
 
 CopyFormat = Literal["binary", "csv"]
 Columns = Mapping[str, Sequence[Any]]
@@ -259,7 +259,7 @@ def copy_binary(kinds: Sequence[Storage], columns: Sequence[Iterable[Any]], coun
         values = values if isinstance(values, Sequence) else list(values)
         encoded.append(values if kind.to_binary is None else kind.to_binary(values))
     field_count = len(encoded)
-    if not any(None in values for values in encoded):
+    if not any(map(has_none, encoded)):
         # One struct per row: (field count, length, value, length, value, ...).
         layout = ">h" + "".join("i" + str(kind.binary) for kind in kinds)
         arguments: list[Iterable[Any]] = [repeat(field_count, count)]
