@@ -255,7 +255,11 @@ def sqlite_time(value: dt.datetime) -> str:
 
 def sqlite_times(column: Sequence[dt.datetime | None]) -> list[str | None]:
     """``sqlite_time`` of a column; aware UTC datetimes without None take a C loop."""
-    if not has_none(column) and set(map(_TZINFO, column)) <= {_UTC}:
+    try:
+        utc = set(map(_TZINFO, column)) <= {_UTC}
+    except AttributeError:  # a None
+        utc = False
+    if utc:
         times = cast(Sequence[dt.datetime], column)
         return [
             text[:26]
