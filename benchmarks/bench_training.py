@@ -517,10 +517,10 @@ def bench_reads(backend: str, runs: int, per_run: int, repeat: int) -> list[Resu
             _print_our_plan(
                 db, "reward curve page", lambda: _curve(db, target_run), "FROM training_episodes"
             )
-        else:  # sent on the driver cursor (see episode_batch.read_rewards_postgresql)
+        else:  # one packed row (see episode_batch.read_rewards_postgresql)
             with db.connect() as connection:
-                plan = connection.exec_driver_sql(
-                    "EXPLAIN (ANALYZE, COSTS OFF) " + episode_batch.REWARDS_SQL,
+                plan = connection.execute(
+                    text("EXPLAIN (ANALYZE, COSTS OFF) " + episode_batch.REWARDS_SQL),
                     {"run_id": target_run, "low": 0},
                 ).all()
                 connection.rollback()

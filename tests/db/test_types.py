@@ -4,16 +4,40 @@ from __future__ import annotations
 
 import datetime as dt
 import math
+import struct
 from decimal import Decimal, localcontext
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, assume, example, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import Column, Integer, MetaData, Table, insert, select
+from sqlalchemy import (
+    Column,
+    Double,
+    Integer,
+    MetaData,
+    Numeric,
+    Table,
+    bindparam,
+    insert,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import StatementError
+from sqlalchemy.types import TypeEngine
 
 from tradestore import Database
-from tradestore.db.types import Money, Real, UTCDateTime
+from tradestore.db.types import (
+    Money,
+    Real,
+    Storage,
+    UTCDateTime,
+    pg_microseconds,
+    sqlite_time,
+    storage,
+)
+from tradestore.domain.enums import Liquidity
 from tradestore.domain.money import (
     MONEY_CONTEXT,
     SQLITE_SIGNIFICANT_DIGITS,
@@ -24,6 +48,9 @@ from tradestore.domain.money import (
     to_decimal,
 )
 from tradestore.errors import NaiveDatetimeError, PrecisionError, ValidationError
+from tradestore.models.trading import Fill, Order
+from tradestore.models.training import TrainingEpisode
+from tradestore.repositories.order_sql import INGEST_ORDER_UPDATE_FIELDS
 
 probe_metadata = MetaData()
 probe = Table(
@@ -263,3 +290,134 @@ def test_real_keeps_nan_and_infinities(probe_db: Database, value: float) -> None
         assert math.isnan(read)
     else:
         assert read == value
+
+
+# --- storage encodings: what the bulk paths send equals what the type binds ---------------------
+
+SQLITE = sqlite.dialect()
+POSTGRESQL = postgresql.dialect()
+OFFSETS = [dt.UTC, dt.timezone(dt.timedelta(hours=-5)), dt.timezone(dt.timedelta(hours=9))]
+AWARE_TIMES = st.datetimes(
+    min_value=dt.datetime(1970, 1, 2),
+    max_value=dt.datetime(2200, 1, 1),
+    timezones=st.sampled_from(OFFSETS),
+)
+
+
+def bound(type_: TypeEngine[Any], dialect: Any, values: list[Any]) -> list[Any]:
+    """What ``type_`` itself binds for each value (its processor, as Core would run it)."""
+    process = type_.dialect_impl(dialect).bind_processor(dialect)
+    return [v if v is None or process is None else process(v) for v in values]
+
+
+def stored_on_sqlite(type_: TypeEngine[Any], values: list[Any]) -> list[Any]:
+    encode = storage(type_, SQLITE).sqlite
+    return list(values if encode is None else encode(values))
+
+
+@given(AWARE_TIMES)
+@settings(max_examples=300)
+def test_sqlite_time_is_what_the_column_type_binds(value: dt.datetime) -> None:
+    assert [sqlite_time(value)] == bound(UTCDateTime(), SQLITE, [value])
+
+
+def test_sqlite_time_keeps_six_decimals() -> None:
+    assert sqlite_time(dt.datetime(2026, 1, 5, 14, 30, tzinfo=dt.UTC)) == (
+        "2026-01-05 14:30:00.000000"
+    )
+
+
+@given(st.lists(st.one_of(st.none(), AWARE_TIMES), min_size=1, max_size=20))
+@settings(max_examples=200)
+def test_sqlite_time_columns_are_what_the_column_type_binds(values: list[Any]) -> None:
+    """All-UTC columns take a C loop, the others value by value: both must agree with it."""
+    assert stored_on_sqlite(UTCDateTime(), values) == bound(UTCDateTime(), SQLITE, values)
+    utc = [None if v is None else v.astimezone(dt.UTC) for v in values]
+    assert stored_on_sqlite(UTCDateTime(), utc) == bound(UTCDateTime(), SQLITE, utc)
+
+
+def test_sqlite_time_column_before_1970_and_with_microseconds() -> None:
+    values = [
+        dt.datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
+        dt.datetime(2024, 3, 1, 12, 0, 0, 123456, tzinfo=dt.UTC),
+    ]
+    assert stored_on_sqlite(UTCDateTime(), values) == [
+        "1969-12-31 23:59:59.999999",
+        "2024-03-01 12:00:00.123456",
+    ]
+
+
+FLOATS = st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True))
+
+
+@given(st.lists(FLOATS, min_size=1, max_size=20))
+def test_sqlite_reals_are_what_real_binds(values: list[Any]) -> None:
+    stored = stored_on_sqlite(Real(), values)
+    assert stored == bound(Real(), SQLITE, values)
+    assert [v == "NaN" for v in stored] == [v is not None and math.isnan(v) for v in values]
+
+
+def test_sqlite_real_nan_is_the_text_real_binds() -> None:
+    values = [math.nan, 1.0, None, math.inf, -math.inf]
+    assert stored_on_sqlite(Real(), values) == ["NaN", 1.0, None, math.inf, -math.inf]
+    assert bound(Real(), SQLITE, values)[:3] == ["NaN", 1.0, None]
+
+
+@given(st.lists(st.one_of(st.none(), storable_decimals(SQLITE_SIGNIFICANT_DIGITS)), min_size=1))
+def test_sqlite_amounts_are_what_money_binds(values: list[Any]) -> None:
+    assert stored_on_sqlite(Money(), values) == bound(Money(), SQLITE, values)
+    plain = Numeric(asdecimal=False)
+    assert stored_on_sqlite(plain, values) == bound(plain, SQLITE, values)
+
+
+def test_enum_members_are_stored_as_their_text() -> None:
+    (liquidity,) = (c.type for c in Fill.__table__.c if c.name == "liquidity")
+    stored = stored_on_sqlite(liquidity, [Liquidity.MAKER, "taker", None])
+    assert stored == ["maker", "taker", None]
+    assert [type(v) for v in stored] == [str, str, type(None)]
+
+
+@pytest.mark.parametrize("dialect", [SQLITE, POSTGRESQL], ids=["sqlite", "postgresql"])
+def test_every_column_the_bulk_paths_write_has_a_storage(dialect: Any) -> None:
+    columns = [*TrainingEpisode.__table__.c, *Fill.__table__.c]
+    columns += [Order.__table__.c[name] for name in INGEST_ORDER_UPDATE_FIELDS]
+    for column in columns:
+        assert isinstance(storage(column.type, dialect), Storage), column
+
+
+def test_binary_forms_are_the_postgresql_fields() -> None:
+    assert storage(Integer(), POSTGRESQL).binary == "i"
+    assert storage(Double(), POSTGRESQL).binary == "d"
+    assert storage(Real(), POSTGRESQL).binary == "d"
+    assert storage(UTCDateTime(), POSTGRESQL).binary == "q"
+    assert storage(Money(), POSTGRESQL).binary is None  # NUMERIC goes as text
+    epoch = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+    assert pg_microseconds([epoch, None, epoch + dt.timedelta(seconds=1, microseconds=1)]) == [
+        0,
+        None,
+        1_000_001,
+    ]
+
+
+@given(value=AWARE_TIMES, number=st.floats(allow_nan=True, allow_infinity=True))
+@settings(
+    max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+def test_postgresql_binary_encodings_are_what_the_server_sends(
+    db: Database, backend: str, value: dt.datetime, number: float
+) -> None:
+    """The bytes COPY sends for a time and a double are those PostgreSQL's own binary output
+    gives for the value bound through the column type."""
+    if backend != "postgresql":
+        pytest.skip("PostgreSQL's binary COPY format")
+    time_kind = storage(UTCDateTime(), POSTGRESQL)
+    real_kind = storage(Real(), POSTGRESQL)
+    assert time_kind.to_binary is not None
+    statement = text("SELECT timestamptz_send(:t), float8send(:x)").bindparams(
+        bindparam("t", value, type_=UTCDateTime()), bindparam("x", number, type_=Real())
+    )
+    with db.engine.connect() as conn:
+        sent_time, sent_number = conn.execute(statement).one()
+    (microseconds,) = time_kind.to_binary([value])
+    assert bytes(sent_time) == struct.pack(">" + str(time_kind.binary), microseconds)
+    assert bytes(sent_number) == struct.pack(">" + str(real_kind.binary), number)

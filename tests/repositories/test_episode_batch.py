@@ -1,4 +1,4 @@
-"""Episode batches: validation and encoding, without a database (round trips: test_training)."""
+"""Episode batches: validation into columns, without a database (round trips: test_training)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,10 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 import pytest
-from sqlalchemy.dialects import sqlite
 
-from tradestore.db.types import UTCDateTime
 from tradestore.errors import NaiveDatetimeError, ValidationError
 from tradestore.repositories import episode_batch
-from tradestore.repositories.episode_batch import INT32_MAX, sqlite_rows, to_columns
+from tradestore.repositories.episode_batch import INT32_MAX, to_columns
 from tradestore.repositories.training import Episode
 
 T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
@@ -46,7 +44,7 @@ def test_dicts_become_columns() -> None:
     assert columns.names == ("episode_number", "episode_reward", "episode_length")
     assert [list(c) for c in columns.values] == [[0, 1], [1.5, -2.0], [10, 12]]
     assert columns.count == 2
-    assert columns.nullable == (False, False, False)
+    assert [None in column for column in columns.values] == [False, False, False]
 
 
 @pytest.mark.parametrize(
@@ -70,7 +68,7 @@ def test_dataclasses_named_tuples_and_mixtures_give_the_same_columns(rows: list[
 def test_fields_none_in_every_row_are_left_out() -> None:
     columns = to_columns([Episode(0, 1.0), Episode(1, None, 7)])
     assert columns.names == ("episode_number", "episode_reward", "episode_length")
-    assert columns.nullable == (False, True, True)
+    assert [None in column for column in columns.values] == [False, True, True]
 
 
 def test_rows_with_different_keys_fill_the_gaps_with_none() -> None:
@@ -161,55 +159,6 @@ def test_naive_datetimes_are_refused() -> None:
     with pytest.raises(NaiveDatetimeError) as caught:
         to_columns([{"episode_number": 0, "episode_time": dt.datetime(2024, 1, 1)}])
     assert caught.value.field == "episodes[0].episode_time"
-
-
-def sqlalchemy_sqlite_text(value: dt.datetime) -> str:
-    """What SQLAlchemy's SQLite DateTime stores for the UTC instant (the ORM path)."""
-    dialect = sqlite.dialect()
-    process = UTCDateTime().dialect_impl(dialect).bind_processor(dialect)
-    assert process is not None
-    text: str = process(value)
-    return text
-
-
-@pytest.mark.parametrize(
-    "when",
-    [
-        T0,
-        T0.replace(microsecond=123456),
-        T0.astimezone(dt.timezone(dt.timedelta(hours=-5))),
-        dt.datetime(1969, 12, 31, 23, 59, 59, 999999, tzinfo=dt.UTC),
-    ],
-)
-def test_sqlite_times_are_stored_as_the_orm_stores_them(when: dt.datetime) -> None:
-    columns = to_columns([{"episode_number": 0, "episode_time": when}])
-    (row,) = list(sqlite_rows("r", columns))
-    assert row == ("r", 0, sqlalchemy_sqlite_text(when))
-
-
-def test_sqlite_nan_is_the_text_that_types_real_stores() -> None:
-    columns = to_columns(
-        [
-            {"episode_number": 0, "episode_reward": math.nan, "mean_loss": None},
-            {"episode_number": 1, "episode_reward": 1.0, "mean_loss": math.nan},
-        ]
-    )
-    rows = list(sqlite_rows("r", columns))
-    assert rows == [("r", 0, "NaN", None), ("r", 1, 1.0, "NaN")]
-
-
-def test_copy_binary_frames_every_row() -> None:
-    full = to_columns([Episode(i, float(i), i, T0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6) for i in range(3)])
-    sparse = to_columns([Episode(0, 1.0), Episode(1, None, 5)])
-    for columns in (full, sparse):
-        data = episode_batch.copy_binary(columns)
-        assert data.startswith(b"PGCOPY\n\xff\r\n\x00")
-        assert data.endswith(b"\xff\xff")
-    # 19-byte header, per row: 2-byte field count + (4-byte length + value) per field.
-    per_row = 2 + 2 * (4 + 4) + 8 * (4 + 8)
-    assert len(episode_batch.copy_binary(full)) == 19 + 3 * per_row + 2
-    # NULL is a length of -1 with no value.
-    assert len(episode_batch.copy_binary(sparse)) == 19 + 2 * (2 + 3 * 4) + (4 + 8) + (4 + 4) + 2
 
 
 def test_pandas_records_and_numpy_scalars() -> None:

@@ -1,4 +1,4 @@
-"""Conversions the bulk import writes by hand for speed, checked against the real thing."""
+"""The array literals the bulk import binds on PostgreSQL, checked against the real thing."""
 
 from __future__ import annotations
 
@@ -6,40 +6,11 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from sqlalchemy import DateTime, Numeric, String, bindparam, cast, select
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 
 from tradestore import Database
-from tradestore.db.types import UTCDateTime, sqlite_time
 from tradestore.repositories.order_sql import pg_array
-
-SQLITE = sqlite.dialect()
-BIND = UTCDateTime().dialect_impl(SQLITE).bind_processor(SQLITE)
-
-
-@given(
-    st.datetimes(
-        min_value=dt.datetime(1970, 1, 2),
-        max_value=dt.datetime(2200, 1, 1),
-        timezones=st.sampled_from(
-            [dt.UTC, dt.timezone(dt.timedelta(hours=-5)), dt.timezone(dt.timedelta(hours=9))]
-        ),
-    )
-)
-@settings(max_examples=300)
-def test_sqlite_time_is_what_the_column_type_binds(value: dt.datetime) -> None:
-    assert BIND is not None
-    assert sqlite_time(value) == BIND(value)
-
-
-def test_sqlite_time_keeps_six_decimals() -> None:
-    assert sqlite_time(dt.datetime(2026, 1, 5, 14, 30, tzinfo=dt.UTC)) == (
-        "2026-01-05 14:30:00.000000"
-    )
-
 
 HOSTILE = [
     'a"b',

@@ -26,7 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVarTuple, cast, overload
@@ -171,7 +171,7 @@ class Executor:
         finally:
             cursor.close()
 
-    def run_many(self, prepared: Prepared, rows: Sequence[Sequence[Any]]) -> int:
+    def run_many(self, prepared: Prepared, rows: Iterable[Sequence[Any]]) -> int:
         """Run a ``Prepared`` statement for every row of *driver-ready* values, in
         ``prepared.names(dialect)`` order: the bulk callers have validated and converted
         every value already (a processor call per value is the cost being avoided). Returns
@@ -185,7 +185,7 @@ class Executor:
             return int(result.rowcount)
         cursor = self.connection.connection.cursor()
         try:
-            cursor.executemany(compiled.sql, rows)
+            cursor.executemany(compiled.sql, rows)  # type: ignore[arg-type]  # any iterable
             return int(cursor.rowcount)
         except self.dialect.loaded_dbapi.Error as exc:
             self._refused(_wrapped(self.dialect, compiled.sql, exc))

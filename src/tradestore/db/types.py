@@ -12,10 +12,15 @@ import enum
 import json
 import math
 import re
+import struct
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from itertools import repeat
+from operator import attrgetter, floordiv, is_, sub
+from typing import Any, ClassVar, Final, cast
 
-from sqlalchemy import JSON, DateTime, Double, Numeric, String
+from sqlalchemy import JSON, BigInteger, Boolean, DateTime, Double, Float, Integer, Numeric, String
 from sqlalchemy import Enum as SAEnum
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -24,6 +29,145 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from tradestore.domain.enums import common_value
 from tradestore.domain.money import MONEY_PRECISION, MONEY_SCALE, check_storable, to_decimal
 from tradestore.domain.timestamps import ensure_aware
+
+# --- storage encodings ------------------------------------------------------------------------
+#
+# The bulk paths (``tradestore.db.bulk``) hand the driver values it stores as they are, without
+# a bind processor call per value. These are those values, one encoder per type and backend,
+# for values a repository has validated already (canonical Decimals, aware datetimes, floats):
+# what the column type itself would bind, computed column by column. tests/test_types.py holds
+# each to the type's own bind processor.
+
+#: A column of validated values -> the driver values stored for them (None stays None).
+ColumnEncoder = Callable[[Sequence[Any]], Sequence[Any]]
+
+_NONE_TYPE = type(None)
+_UTC: Final = dt.UTC
+_ZERO_OFFSET: Final = dt.timedelta(0)
+_TZINFO = attrgetter("tzinfo")
+#: PostgreSQL's binary timestamptz: microseconds since 2000-01-01 00:00 UTC.
+PG_EPOCH: Final = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
+_MICROSECOND: Final = dt.timedelta(microseconds=1)
+
+
+def has_none(column: Sequence[Any]) -> bool:
+    """Whether ``column`` holds a None, by identity in a C loop: ``None in column`` compares
+    with ``==``, and a Decimal's comparison with None costs an ABC check per value."""
+    return any(map(is_, column, repeat(None)))
+
+
+def sqlite_time(value: dt.datetime) -> str:
+    """``UTCDateTime``'s SQLite storage text: SQLAlchemy's DATETIME format, in UTC, always
+    six decimals (``'2026-01-05 14:30:00.000000'``), so text order is time order."""
+    if value.tzinfo is not _UTC:
+        value = value.astimezone(_UTC)
+    return value.isoformat(" ", "microseconds")[:26]
+
+
+def sqlite_times(column: Sequence[dt.datetime | None]) -> list[str | None]:
+    """``sqlite_time`` of a column; aware UTC datetimes without None take a C loop."""
+    try:
+        utc = set(map(_TZINFO, column)) <= {_UTC}
+    except AttributeError:  # a None
+        utc = False
+    if utc:
+        times = cast(Sequence[dt.datetime], column)
+        return [
+            text[:26]
+            for text in map(dt.datetime.isoformat, times, repeat(" "), repeat("microseconds"))
+        ]
+    return [None if value is None else sqlite_time(value) for value in column]
+
+
+def sqlite_reals(column: Sequence[float | None]) -> Sequence[Any]:
+    """``Real``'s SQLite storage: the floats, with NaN as the text 'NaN' (see ``Real``)."""
+    try:  # a C loop: a NaN poisons the sum (so do +inf and -inf together: then the scan)
+        clean = not math.isnan(sum(column))  # type: ignore[arg-type]
+    except TypeError:  # a None
+        clean = False
+    if clean or not any(value != value for value in column):
+        return column
+    return ["NaN" if value != value else value for value in column]
+
+
+def sqlite_amounts(column: Sequence[Decimal | None]) -> list[float | None]:
+    """``Money``'s SQLite storage: the double (exact for every amount ``check_storable`` takes)."""
+    try:
+        return list(map(float, column))  # type: ignore[arg-type]
+    except TypeError:  # a None
+        return [None if value is None else float(value) for value in column]
+
+
+def plain_text(column: Sequence[Any]) -> Sequence[Any]:
+    """Text columns (String, enums, ``OpenChoice``) store the string: an enum member's value."""
+    if set(map(type, column)) <= {str, _NONE_TYPE}:
+        return column
+    return [None if value is None else str(value) for value in column]
+
+
+def pg_microseconds(column: Sequence[dt.datetime | None]) -> list[int | None]:
+    """Aware datetimes as PostgreSQL's binary timestamptz: microseconds since ``PG_EPOCH``."""
+    if has_none(column):
+        return [None if v is None else (v - PG_EPOCH) // _MICROSECOND for v in column]
+    return list(map(floordiv, map(sub, column, repeat(PG_EPOCH)), repeat(_MICROSECOND)))
+
+
+@dataclass(frozen=True, slots=True)
+class Storage:
+    """How a column type's values are stored, for the bulk paths.
+
+    ``sqlite``: the column of driver values SQLite stores (None: the values as they are).
+    ``binary``: the ``struct`` code of PostgreSQL's binary COPY field (big-endian, fixed
+    width), and ``to_binary`` the conversion before packing; None: no binary form here (such
+    a column goes through text COPY). ``text``: the PostgreSQL input text of one value, for
+    text/CSV COPY (None: ``str``).
+    """
+
+    sqlite: ColumnEncoder | None = None
+    binary: str | None = None
+    to_binary: ColumnEncoder | None = None
+    text: Callable[[Any], str] | None = None
+
+    @property
+    def binary_width(self) -> int:
+        assert self.binary is not None
+        return struct.calcsize(">" + self.binary)
+
+
+_AS_GIVEN = Storage()
+_INT4 = Storage(binary="i")
+_INT8 = Storage(binary="q")
+_FLOAT8 = Storage(binary="d")
+_TEXT = Storage(sqlite=plain_text)
+_NUMERIC = Storage(sqlite=sqlite_amounts)
+
+
+def storage(type_: TypeEngine[Any], dialect: Dialect) -> Storage:
+    """The ``Storage`` of a column (or bind parameter) type on ``dialect``.
+
+    tradestore's own types carry theirs (``Money.storage``); SQLAlchemy's generic types are
+    stored as the driver takes them. A type with neither raises: the bulk paths would send
+    something the type never binds.
+    """
+    impl = type_.dialect_impl(dialect) if not isinstance(type_, TypeDecorator) else type_
+    own = getattr(impl, "storage", None)
+    if isinstance(own, Storage):
+        return own
+    if isinstance(impl, TypeDecorator):
+        impl = impl.impl_instance
+    if isinstance(impl, String):  # also Enum
+        return _TEXT
+    if isinstance(impl, Boolean):
+        return Storage(binary="?")
+    if isinstance(impl, BigInteger):
+        return _INT8
+    if isinstance(impl, Integer):
+        return _INT4
+    if isinstance(impl, Float):  # also Double
+        return _FLOAT8
+    if isinstance(impl, Numeric):  # a plain NUMERIC bind: a double on SQLite, as Money
+        return _NUMERIC
+    raise TypeError(f"no storage encoding for the column type {type_!r}")
 
 
 class Money(TypeDecorator[Decimal]):
@@ -37,6 +181,8 @@ class Money(TypeDecorator[Decimal]):
 
     impl = Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=True)
     cache_ok = True
+    #: A double on SQLite; NUMERIC input text (the Decimal's own) on PostgreSQL.
+    storage: ClassVar[Storage] = Storage(sqlite=sqlite_amounts)
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
@@ -80,6 +226,10 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
 
     impl = DateTime(timezone=True)
     cache_ok = True
+    #: ``sqlite_time`` text on SQLite; binary timestamptz or ISO-8601 text on PostgreSQL.
+    storage: ClassVar[Storage] = Storage(
+        sqlite=sqlite_times, binary="q", to_binary=pg_microseconds, text=dt.datetime.isoformat
+    )
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> dt.datetime | None:
         if value is None:
@@ -102,17 +252,6 @@ class UTCDateTime(TypeDecorator[dt.datetime]):
         return dt.datetime
 
 
-def sqlite_time(value: dt.datetime) -> str:
-    """UTCDateTime's SQLite storage text (SQLAlchemy's DATETIME format, always 6 decimals),
-    for values handed to the driver directly (executemany of driver-ready rows).
-
-    A test compares it with what the column type itself binds.
-    """
-    if value.tzinfo is not dt.UTC:
-        value = value.astimezone(dt.UTC)
-    return value.isoformat(" ", "microseconds")[:26]
-
-
 class Real(TypeDecorator[float]):
     """A double that keeps NaN and infinities on both backends.
 
@@ -123,6 +262,8 @@ class Real(TypeDecorator[float]):
 
     impl = Double()
     cache_ok = True
+    #: NaN as 'NaN' on SQLite; IEEE float8 (NaN and infinities included) on PostgreSQL.
+    storage: ClassVar[Storage] = Storage(sqlite=sqlite_reals, binary="d", text=repr)
 
     def bind_processor(self, dialect: Dialect) -> Any:
         if dialect.name != "sqlite":

@@ -8,14 +8,10 @@ logs millions of episodes), so this module avoids one Python object per row wher
   column's min/max decide almost every batch without a Python-level loop per value; a value
   that is not obviously fine sends only its column through the per-value path, which names the
   offending row and field;
-* SQLite gets one ``executemany`` of an ``INSERT ... ON CONFLICT DO NOTHING`` on the session's
-  own connection (inside the unit of work's transaction). NaN is bound as the text 'NaN' and
-  times as the text SQLAlchemy's DateTime writes, exactly what ``db.types.Real`` and
-  ``types.UTCDateTime`` store, so rows written here and through the ORM are indistinguishable;
-* PostgreSQL gets a binary ``COPY`` into a per-connection temporary staging table, then one
-  ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``. COPY is several times faster than any
-  INSERT the driver can send, and the staging step keeps the write idempotent, which a COPY
-  straight into the table cannot be.
+* the validated columns go to ``db.bulk.insert_rows``: one ``executemany`` of an ``INSERT ...
+  ON CONFLICT DO NOTHING`` on SQLite, a binary ``COPY`` into a staging table and one
+  ``INSERT ... SELECT ... ON CONFLICT DO NOTHING`` on PostgreSQL, every value encoded as its
+  column type stores it (``types.storage``).
 
 Episodes are idempotent on ``(run_id, episode_number)``: the first write of an episode wins,
 re-logging it changes nothing (duplicates inside one call keep their first occurrence).
@@ -25,24 +21,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import io
-import math
 import numbers
 import operator
-import struct
-import sys
-from array import array
-from collections.abc import Callable, Iterator, Mapping, Sequence
-from itertools import repeat
-from operator import attrgetter, floordiv, itemgetter, sub
-from typing import Any, Final
+from collections.abc import Callable, Mapping, Sequence
+from operator import attrgetter, itemgetter
+from typing import Any, Final, cast
 
-from sqlalchemy import text
+from sqlalchemy import Table, text
 
+from tradestore.db import bulk
 from tradestore.db.executor import Executor
 from tradestore.domain.timestamps import ensure_aware, plain_datetime
 from tradestore.domain.validation import number
 from tradestore.errors import ValidationError
+from tradestore.models.training import TrainingEpisode
 
 INT32_MAX: Final = 2**31 - 1
 
@@ -78,16 +70,12 @@ class EpisodeColumns:
     """A validated chunk of episodes, column-major: ``values[i]`` holds field ``names[i]``.
 
     Floats are Python floats (NaN and ±inf kept), integers ints, times aware datetimes.
-    Every column has ``count`` entries and ``nullable[i]`` says whether column i holds a None;
-    ``episode_number`` is always present and unique. ``times_utc`` says every time is already
-    in UTC (the common case, which SQLite formats without converting).
+    Every column has ``count`` entries; ``episode_number`` is always present and unique.
     """
 
     names: tuple[str, ...]
     values: tuple[Sequence[Any], ...]
-    nullable: tuple[bool, ...]
     count: int
-    times_utc: bool = True
 
     def column(self, name: str) -> Sequence[Any]:
         return self.values[self.names.index(name)]
@@ -108,8 +96,6 @@ def to_columns(chunk: Sequence[Any], *, offset: int = 0) -> EpisodeColumns:
         raise ValidationError(f"episodes[{offset}].episode_number", None, "is required")
     kept_names: list[str] = []
     columns: list[Sequence[Any]] = []
-    nullable: list[bool] = []
-    times_utc = True
     for name, column in zip(names, raw_columns, strict=True):
         types = set(map(type, column))
         if types == {_NONE} and name != "episode_number":
@@ -122,11 +108,9 @@ def to_columns(chunk: Sequence[Any], *, offset: int = 0) -> EpisodeColumns:
         elif kind == FLOAT:
             column = _float_column(name, column, types, offset)
         else:
-            column, utc = _time_column(name, column, types, offset)
-            times_utc = times_utc and utc
+            column = _time_column(name, column, types, offset)
         kept_names.append(name)
         columns.append(column)
-        nullable.append(_NONE in types)
     numbers_column = columns[kept_names.index("episode_number")]
     count = len(numbers_column)
     if len(set(numbers_column)) != count:
@@ -134,7 +118,7 @@ def to_columns(chunk: Sequence[Any], *, offset: int = 0) -> EpisodeColumns:
         keep = sorted(first_index.values())
         columns = [[column[i] for i in keep] for column in columns]
         count = len(keep)
-    return EpisodeColumns(tuple(kept_names), tuple(columns), tuple(nullable), count, times_utc)
+    return EpisodeColumns(tuple(kept_names), tuple(columns), count)
 
 
 def _columns(chunk: Sequence[Any], offset: int) -> tuple[list[str], list[Sequence[Any]]]:
@@ -259,17 +243,14 @@ def _float_column(name: str, column: Sequence[Any], types: set[type], offset: in
     return result
 
 
-def _time_column(
-    name: str, column: Sequence[Any], types: set[type], offset: int
-) -> tuple[Sequence[Any], bool]:
-    """(the column, whether every time is in UTC already)."""
+def _time_column(name: str, column: Sequence[Any], types: set[type], offset: int) -> Sequence[Any]:
     if types <= {dt.datetime, _NONE}:
         present = column if _NONE not in types else [v for v in column if v is not None]
         if set(map(_TZINFO, present)) <= {_UTC}:
-            return column, True
+            return column
         offsets = set(map(dt.datetime.utcoffset, present))
         if None not in offsets and (offsets <= {_ZERO} or _readable(min(present), max(present))):
-            return column, offsets <= {_ZERO}
+            return column
     result: list[Any] = []
     for i, value in enumerate(column):
         field = f"episodes[{offset + i}].{name}"
@@ -280,7 +261,7 @@ def _time_column(
         if type(value) is not dt.datetime:  # a subclass such as pandas.Timestamp
             value = plain_datetime(field, value)
         result.append(value)
-    return result, False
+    return result
 
 
 def _readable(earliest: dt.datetime, latest: dt.datetime) -> bool:
@@ -298,159 +279,28 @@ def _readable(earliest: dt.datetime, latest: dt.datetime) -> bool:
     return True
 
 
-# --- SQLite ---------------------------------------------------------------------------------------
+# --- writing and reading back --------------------------------------------------------------------
+
+_EPISODES: Final = cast(Table, TrainingEpisode.__table__)
+#: Episodes are replays of stored ones when this key is taken.
+EPISODE_KEY: Final = ("run_id", "episode_number")
 
 
-def sqlite_rows(run_id: str, columns: EpisodeColumns) -> Iterator[tuple[Any, ...]]:
-    """Parameter tuples ``(run_id, *fields)`` bound exactly as the column types would bind them.
+def write(connection: Executor, run_id: str, columns: EpisodeColumns) -> int:
+    """Insert the episodes not stored yet; returns how many went in.
 
-    An iterator, not a list: ``executemany`` consumes each tuple before the next is built, so
-    no batch-sized set of tuples lives long enough to be walked by the garbage collector.
+    One ``executemany`` on SQLite; a binary COPY into a staging table and one INSERT ...
+    SELECT on PostgreSQL (``db.bulk.insert_rows``). The values are stored exactly as the
+    column types store them (NaN as 'NaN' on SQLite, times as UTCDateTime's text), so rows
+    written here and through the ORM are indistinguishable.
     """
-    encoded: list[Sequence[Any]] = []
-    for name, column, nullable in zip(columns.names, columns.values, columns.nullable, strict=True):
-        kind = EPISODE_FIELDS[name]
-        if kind == FLOAT and _may_hold_nan(column, nullable):
-            # SQLite would store a bound NaN as NULL; db.types.Real stores the text 'NaN'.
-            column = ["NaN" if v != v else v for v in column]
-        elif kind == TIME:
-            column = _sqlite_times(column, fast=columns.times_utc and not nullable)
-        encoded.append(column)
-    return zip(repeat(run_id, columns.count), *encoded, strict=True)
-
-
-def _may_hold_nan(column: Sequence[Any], nullable: bool) -> bool:
-    """False when the column surely holds no NaN; sum() runs in C, a NaN poisons it."""
-    if not nullable:
-        return math.isnan(sum(column))  # also true for +inf with -inf: then just a scan
-    return any(v != v for v in column)
-
-
-def _sqlite_times(column: Sequence[Any], *, fast: bool) -> list[Any]:
-    """'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: SQLAlchemy's SQLite DateTime storage format."""
-    if fast:  # aware UTC datetimes: isoformat() and drop the '+00:00'
-        return [
-            text[:26]
-            for text in map(dt.datetime.isoformat, column, repeat(" "), repeat("microseconds"))
-        ]
-    result: list[Any] = []
-    for value in column:
-        if value is None:
-            result.append(None)
-            continue
-        if value.utcoffset() != _ZERO:
-            value = value.astimezone(_UTC)
-        result.append(value.isoformat(" ", "microseconds")[:26])
-    return result
-
-
-def sqlite_insert_sql(names: Sequence[str]) -> str:
-    columns = ", ".join(("run_id", *names))
-    params = ", ".join("?" * (len(names) + 1))
-    return (  # the names are EPISODE_FIELDS keys, checked by to_columns
-        f"INSERT INTO training_episodes ({columns}) VALUES ({params}) "  # noqa: S608
-        "ON CONFLICT (run_id, episode_number) DO NOTHING"
+    return bulk.insert_rows(
+        connection,
+        _EPISODES,
+        dict(zip(columns.names, columns.values, strict=True)),
+        constants={"run_id": run_id},
+        skip_conflicts_on=EPISODE_KEY,
     )
-
-
-def write_sqlite(connection: Executor, run_id: str, columns: EpisodeColumns) -> int:
-    """One ``executemany`` on the unit of work's sqlite3 connection, in its transaction.
-
-    The driver cursor is used directly because the rows are an iterator of driver-ready
-    tuples (see ``sqlite_rows``); the statement is announced to the engine's cursor events
-    and its errors translated by the executor.
-    """
-    rows = sqlite_rows(run_id, columns)
-    insert = sqlite_insert_sql(columns.names)
-    with connection.driver_cursor(insert) as cursor:
-        cursor.executemany(insert, rows)
-        return max(int(cursor.rowcount), 0)
-
-
-# --- PostgreSQL -----------------------------------------------------------------------------------
-
-STAGE_TABLE: Final = "tradestore_episode_stage"
-_STAGE_DDL: Final = (
-    f"CREATE TEMPORARY TABLE IF NOT EXISTS {STAGE_TABLE} ("
-    "episode_number integer, episode_reward double precision, episode_length integer, "
-    "episode_time timestamp with time zone, mean_action double precision, "
-    "std_action double precision, mean_value double precision, mean_loss double precision, "
-    "learning_rate double precision, exploration_rate double precision"
-    ") ON COMMIT DELETE ROWS"
-)
-_COPY_HEADER: Final = b"PGCOPY\n\xff\r\n\x00" + struct.pack(">ii", 0, 0)
-_COPY_TRAILER: Final = struct.pack(">h", -1)
-_NULL_CELL: Final = struct.pack(">i", -1)
-#: PostgreSQL's binary timestamptz: microseconds since 2000-01-01 00:00 UTC.
-_PG_EPOCH: Final = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)
-_MICROSECOND: Final = dt.timedelta(microseconds=1)
-#: (struct code, byte length) of each kind in the binary COPY format.
-_BINARY: Final = {INT: ("i", 4), FLOAT: ("d", 8), TIME: ("q", 8)}
-
-
-def copy_binary(columns: EpisodeColumns) -> bytes:
-    """The episodes as one PostgreSQL binary COPY stream (NaN and ±inf are IEEE bits)."""
-    encoded: list[Sequence[Any]] = []
-    kinds: list[str] = []
-    has_null = any(columns.nullable)
-    for name, column in zip(columns.names, columns.values, strict=True):
-        kind = EPISODE_FIELDS[name]
-        if kind == TIME:
-            column = _pg_times(column)
-        encoded.append(column)
-        kinds.append(kind)
-    field_count = len(encoded)
-    if not has_null:
-        # One struct per row, packed by map() in C: (count, len, value, len, value, ...).
-        layout = ">h" + "".join("i" + _BINARY[kind][0] for kind in kinds)
-        arguments: list[Any] = [repeat(field_count, columns.count)]
-        for kind, column in zip(kinds, encoded, strict=True):
-            arguments.append(repeat(_BINARY[kind][1]))
-            arguments.append(column)
-        body = b"".join(map(struct.Struct(layout).pack, *arguments))
-    else:
-        cells = [_cells(kind, column) for kind, column in zip(kinds, encoded, strict=True)]
-        count = struct.pack(">h", field_count)
-        body = b"".join(map(b"".join, zip(repeat(count, columns.count), *cells, strict=True)))
-    return _COPY_HEADER + body + _COPY_TRAILER
-
-
-def _pg_times(column: Sequence[Any]) -> list[Any]:
-    if None in column:
-        return [None if v is None else (v - _PG_EPOCH) // _MICROSECOND for v in column]
-    return list(map(floordiv, map(sub, column, repeat(_PG_EPOCH)), repeat(_MICROSECOND)))
-
-
-def _cells(kind: str, column: Sequence[Any]) -> list[bytes]:
-    code, length = _BINARY[kind]
-    pack = struct.Struct(f">i{code}").pack
-    return [_NULL_CELL if v is None else pack(length, v) for v in column]
-
-
-def write_postgresql(connection: Executor, run_id: str, columns: EpisodeColumns) -> int:
-    """COPY into the connection's staging table, then one idempotent INSERT ... SELECT.
-
-    The staging table is temporary (private to the connection, created once and kept while
-    the pooled connection lives) and ON COMMIT DELETE ROWS; it is truncated after each use so
-    several calls in one transaction never see each other's rows.
-    """
-    names = ", ".join(columns.names)
-    connection.execute(text(_STAGE_DDL))
-    data = copy_binary(columns)
-    copy = f"COPY pg_temp.{STAGE_TABLE} ({names}) FROM STDIN (FORMAT binary)"
-    with connection.driver_cursor(copy) as cursor:
-        cursor.copy_expert(copy, io.BytesIO(data))
-    result = connection.execute(
-        text(
-            f"INSERT INTO training_episodes (run_id, {names}) "  # noqa: S608 (EPISODE_FIELDS)
-            f"SELECT :run_id, {names} FROM pg_temp.{STAGE_TABLE} "
-            "ON CONFLICT (run_id, episode_number) DO NOTHING"
-        ),
-        {"run_id": run_id},
-    )
-    inserted = max(result.rowcount, 0)
-    connection.execute(text(f"TRUNCATE pg_temp.{STAGE_TABLE}"))
-    return inserted
 
 
 #: The reward curve's columns as two packed binary strings (and the episodes without reward).
@@ -458,8 +308,10 @@ REWARDS_SQL: Final = (
     "SELECT string_agg(int4send(episode_number), ''), "
     "string_agg(float8send(coalesce(episode_reward, 'NaN'::float8)), ''), "
     "array_agg(episode_number) FILTER (WHERE episode_reward IS NULL) "
-    "FROM training_episodes WHERE run_id = %(run_id)s AND episode_number >= %(low)s"
+    "FROM training_episodes WHERE run_id = :run_id AND episode_number >= :low"
 )
+_REWARDS: Final = text(REWARDS_SQL)
+_REWARDS_BELOW: Final = text(REWARDS_SQL + " AND episode_number < :high")
 
 
 def read_rewards_postgresql(
@@ -470,18 +322,17 @@ def read_rewards_postgresql(
     The reward curve's hot path on PostgreSQL. Fetched as rows, 100,000 episodes cost a
     float parsed from text and a tuple per row (three quarters of the curve's time); here the
     server packs each column into one binary string (``float8send``: the exact IEEE bits,
-    NaN and infinities included) and ``array`` unpacks it in C. No ORDER BY, so no sort that
-    may spill to disk: the rows come in the scan's order and are put in episode order here,
-    a single pass when they already are, as episodes logged in order are.
+    NaN and infinities included) and ``bulk.unpack_binary`` unpacks it in C. No ORDER BY, so
+    no sort that may spill to disk: the rows come in the scan's order and are put in episode
+    order here, a single pass when they already are, as episodes logged in order are.
     """
-    sql = REWARDS_SQL + ("" if high is None else " AND episode_number < %(high)s")
-    with connection.driver_cursor(sql) as cursor:
-        cursor.execute(sql, {"run_id": run_id, "low": low, "high": high})
-        packed_numbers, packed_rewards, without_reward = cursor.fetchone()
+    statement = _REWARDS if high is None else _REWARDS_BELOW
+    params = {"run_id": run_id, "low": low, "high": high}
+    packed_numbers, packed_rewards, without_reward = connection.execute(statement, params).one()
     if packed_numbers is None:
         return [], []
-    numbers = _unpack("i", packed_numbers)
-    rewards: list[Any] = _unpack("d", packed_rewards)
+    numbers = bulk.unpack_binary("i", packed_numbers)
+    rewards: list[Any] = bulk.unpack_binary("d", packed_rewards)
     if without_reward:
         missing = set(without_reward)
         rewards = [None if n in missing else r for n, r in zip(numbers, rewards, strict=True)]
@@ -490,13 +341,3 @@ def read_rewards_postgresql(
         numbers = [numbers[i] for i in order]
         rewards = [rewards[i] for i in order]
     return numbers, rewards
-
-
-def _unpack(typecode: str, packed: Any) -> list[Any]:
-    """Big-endian int4 / float8 values packed back to back, as a list."""
-    values = array(typecode)
-    assert values.itemsize == (4 if typecode == "i" else 8)
-    values.frombytes(packed)
-    if sys.byteorder == "little":
-        values.byteswap()
-    return values.tolist()

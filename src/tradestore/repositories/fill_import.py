@@ -13,18 +13,17 @@ datetime) is checked with type tests, not the general validators; fills go in wi
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
-from operator import itemgetter
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table
+
+from tradestore.db import bulk
 from tradestore.db.errors import translate_errors
 from tradestore.db.executor import Executor
-from tradestore.db.types import sqlite_time
 from tradestore.domain.enums import Liquidity
 from tradestore.domain.money import MONEY_CONTEXT, fast_money
 from tradestore.domain.validation import choice, instant, money, required_text
@@ -36,6 +35,7 @@ from tradestore.errors import (
     Overfill,
     ValidationError,
 )
+from tradestore.models.trading import Fill
 from tradestore.repositories import order_sql as sql
 from tradestore.repositories.order_accounting import (
     LockedOrder,
@@ -47,6 +47,7 @@ from tradestore.repositories.order_records import IngestReport
 _ZERO = Decimal(0)
 _FILL_ID_LENGTH = 128
 _CLIENT_ID_LENGTH = 128
+_FILLS = cast(Table, Fill.__table__)
 
 
 class FillImport:
@@ -163,33 +164,17 @@ class FillImport:
         new_fills: Sequence[_IngestFill],
         states: Mapping[str, LockedOrder],
     ) -> int:
-        bot_id = self._bot_id
-        if self._dialect == "postgresql":
-            return _copy_fills(connection, bot_id, new_fills, states)
-        names = sql.INGEST_INSERT_FILLS.names(connection.dialect)
-        if names != sql.INGEST_FILL_COLUMNS:  # pragma: no cover - a model change
-            raise AssertionError(f"fills insert binds {names}, rows are built as ...COLUMNS")
-        # What every fill of an order shares, converted once per order.
-        shared = {oid: (o.ticker, o.side.value, o.position_id) for oid, o in states.items()}
-        driver_rows = []
-        for fill in new_fills:
-            ticker, side, position_id = shared[fill.order_id]
-            driver_rows.append(
-                (
-                    bot_id,
-                    fill.fill_id,
-                    fill.order_id,
-                    ticker,
-                    side,
-                    float(fill.quantity),
-                    float(fill.price),
-                    fill.driver_time,
-                    fill.liquidity.value,
-                    float(fill.commission),
-                    position_id,
-                )
-            )
-        return connection.run_many(sql.INGEST_INSERT_FILLS, driver_rows)
+        """One ``executemany`` on SQLite (a fill_id taken elsewhere is skipped and counted
+        missing); a CSV ``COPY`` on PostgreSQL (COPY has no ON CONFLICT: a taken fill_id fails
+        it, and the caller's savepoint turns that into ``DuplicateFill`` for the row)."""
+        constants = {"bot_id": self._bot_id}
+        columns = _fill_columns(new_fills, states)
+        if self._dialect != "postgresql":
+            return bulk.run_many(connection, sql.INGEST_INSERT_FILLS, columns, constants=constants)
+        try:
+            return bulk.copy_rows(connection, _FILLS, columns, constants=constants, format="csv")
+        except IntegrityViolation:
+            return -1
 
     def _raise_foreign_fill_ids(
         self, connection: Executor, new_fills: Sequence[_IngestFill]
@@ -226,27 +211,16 @@ class FillImport:
             params["key_bot_id"] = self._bot_id
             connection.execute(sql.INGEST_UPDATE_ORDERS_POSTGRESQL, params)
             return
-        # Driver rows in the compiled statement's parameter order (SET columns, then key).
-        names = sql.INGEST_UPDATE_ORDERS_SQLITE.names(connection.dialect)
-        pick = itemgetter(*(sql.INGEST_UPDATE_POSITIONS[name] for name in names))
-        now_text = sqlite_time(now)
-        driver_rows = [
-            pick(
-                (
-                    float(c.filled_quantity),
-                    float(c.filled_avg_price),
-                    float(c.commission),
-                    None if c.slippage is None else float(c.slippage),
-                    c.status.value,
-                    None if c.filled_at is None else sqlite_time(c.filled_at),
-                    now_text,
-                    order_id,
-                    self._bot_id,
-                )
-            )
-            for order_id, c in updates
-        ]
-        written = connection.run_many(sql.INGEST_UPDATE_ORDERS_SQLITE, driver_rows)
+        # OrderChanges' fields are the statement's SET parameters.
+        changes = zip(*(c for _, c in updates), strict=True)
+        values: dict[str, Sequence[Any]] = dict(zip(OrderChanges._fields, changes, strict=True))
+        values["key_order_id"] = [order_id for order_id, _ in updates]
+        written = bulk.run_many(
+            connection,
+            sql.INGEST_UPDATE_ORDERS_SQLITE,
+            values,
+            constants={"updated_at": now, "key_bot_id": self._bot_id},
+        )
         if written != len(updates):  # pragma: no cover - the orders are locked
             raise ConflictError("orders changed during ingest_fills; retry")
 
@@ -272,7 +246,6 @@ class _IngestFill:
     __slots__ = (
         "client_order_id",
         "commission",
-        "driver_time",
         "fill_id",
         "filled_at",
         "index",
@@ -293,7 +266,6 @@ class _IngestFill:
         filled_at: dt.datetime,
         liquidity: Liquidity,
         commission: Decimal,
-        driver_time: Any,
     ) -> None:
         self.index = index
         self.fill_id = fill_id
@@ -304,7 +276,6 @@ class _IngestFill:
         self.filled_at = filled_at
         self.liquidity = liquidity
         self.commission = commission
-        self.driver_time = driver_time
 
     def payload(self) -> tuple[Any, ...]:
         return (
@@ -430,7 +401,6 @@ def _validate_ingest_rows(rows: Iterable[Mapping[str, Any]], dialect: str) -> _I
             filled_at,
             liquidity,
             commission,
-            sqlite_time(filled_at) if sqlite else filled_at,
         )
         earlier = by_fill_id.get(fill_id)
         if earlier is None:
@@ -502,45 +472,25 @@ def _ingest_order_updates(
     return updates
 
 
-def _copy_fills(
-    connection: Executor,
-    bot_id: str,
-    new_fills: Sequence[_IngestFill],
-    states: Mapping[str, LockedOrder],
-) -> int:
-    """COPY the fills in (CSV), inside the unit of work's transaction.
-
-    COPY has no ON CONFLICT: a fill_id taken by an order outside the batch raises a unique
-    violation, which the caller's savepoint turns into ``DuplicateFill`` for the row.
-    """
+def _fill_columns(
+    new_fills: Sequence[_IngestFill], states: Mapping[str, LockedOrder]
+) -> dict[str, list[Any]]:
+    """The fills' columns (but bot_id), for ``db.bulk``: what every fill of an order shares
+    is taken from the locked order."""
     shared = {oid: (o.ticker, o.side.value, o.position_id) for oid, o in states.items()}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    for fill in new_fills:
-        ticker, side, position_id = shared[fill.order_id]
-        writer.writerow(
-            (
-                bot_id,
-                fill.fill_id,
-                fill.order_id,
-                ticker,
-                side,
-                fill.quantity,
-                fill.price,
-                fill.filled_at.isoformat(),
-                fill.liquidity.value,
-                fill.commission,
-                position_id,
-            )
-        )
-    buffer.seek(0)
-    copy = f"COPY fills ({', '.join(sql.INGEST_FILL_COLUMNS)}) FROM STDIN WITH (FORMAT csv)"
-    try:
-        with connection.driver_cursor(copy) as cursor:
-            cursor.copy_expert(copy, buffer)
-    except IntegrityViolation:
-        return -1
-    return len(new_fills)
+    ticker, side, position_id = zip(*(shared[fill.order_id] for fill in new_fills), strict=True)
+    return {
+        "fill_id": [fill.fill_id for fill in new_fills],
+        "order_id": [fill.order_id for fill in new_fills],
+        "ticker": list(ticker),
+        "side": list(side),
+        "quantity": [fill.quantity for fill in new_fills],
+        "price": [fill.price for fill in new_fills],
+        "filled_at": [fill.filled_at for fill in new_fills],
+        "liquidity": [fill.liquidity.value for fill in new_fills],
+        "commission": [fill.commission for fill in new_fills],
+        "position_id": list(position_id),
+    }
 
 
 class _FillIdTaken(Exception):

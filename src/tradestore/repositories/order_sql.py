@@ -472,7 +472,7 @@ INGEST_FILLS_BY_ID = Prepared(
     ),
     name="fills.ingest_by_id",
 )
-#: The fill columns in the order ``ingest_fills`` builds its driver rows.
+#: The fill columns ``ingest_fills`` writes.
 INGEST_FILL_COLUMNS = (
     "bot_id",
     "fill_id",
@@ -503,10 +503,6 @@ INGEST_ORDER_UPDATE_FIELDS = (
     "filled_at",
     "updated_at",
 )
-#: Where each parameter of the SQLite update sits in the row ``_write_order_updates`` builds.
-INGEST_UPDATE_POSITIONS = {
-    name: i for i, name in enumerate((*INGEST_ORDER_UPDATE_FIELDS, "key_order_id", "key_bot_id"))
-}
 INGEST_UPDATE_ORDERS_SQLITE = Prepared(
     update(_O)
     .where(_O.c.bot_id == bindparam("key_bot_id"), _O.c.order_id == bindparam("key_order_id"))

@@ -45,17 +45,17 @@ from sqlalchemy import (
     type_coerce,
     update,
 )
-from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import TypeEngine
 
 from tradestore.analytics import positions as positions_read
+from tradestore.db import bulk
 from tradestore.db.executor import Prepared
 from tradestore.db.money_sums import exact_sums
 from tradestore.db.net import error_net
 from tradestore.db.results import Rows, paginate
-from tradestore.db.types import Money, Real, UTCDateTime, sqlite_time
+from tradestore.db.types import Money, Real, UTCDateTime
 from tradestore.domain import pnl, validation
 from tradestore.domain.enums import ExitReason, PositionSide
 from tradestore.domain.money import (
@@ -322,9 +322,9 @@ def _fold(dialect: str, column: Column[Any], price: Any, *, favorable: bool) -> 
 # SQLite: one UPDATE run by the driver's executemany (a C loop over the rows). It is compiled
 # from Core once and run with ``exec_driver_sql``: SQLAlchemy's executemany would process the
 # parameters of each of the 500 rows in Python, which costs more than the UPDATE itself
-# (docs/performance.md). The values are validated or fitted Decimals, converted to
-# floats (exact: amounts kept on SQLite survive a double); updated_at is the clock's time as
-# UTCDateTime's SQLite text.
+# (docs/performance.md). The values are validated or fitted Decimals, stored as doubles by
+# ``db.bulk.run_many`` (exact: amounts kept on SQLite survive a double); updated_at is the
+# clock's time.
 _MARK_PRICE = bindparam("b_price", type_=_BIND_MONEY)
 _MARK_SQLITE = Prepared(
     update(_P)
@@ -343,19 +343,6 @@ _MARK_SQLITE = Prepared(
     ),
     name="positions.mark_sqlite",
 )
-#: (price, pnl, pct, updated_at, bot_id, position_id) per row, each name at the positions the SQL
-#: uses it.
-_MARK_SQLITE_ORDER = (
-    "b_price",
-    "b_pnl",
-    "b_pct",
-    *("b_price",) * 8,
-    "b_updated_at",
-    "b_bot_id",
-    "b_position_id",
-)
-_MARKED_NAMES = _MARK_SQLITE.names(sqlite.dialect())
-assert _MARKED_NAMES == _MARK_SQLITE_ORDER, _MARKED_NAMES
 # PostgreSQL: one UPDATE ... FROM unnest(arrays): one round trip, one constant SQL text.
 _MARK_VALUES = (
     func.unnest(
@@ -550,13 +537,12 @@ class PositionRepository(BotScopedRepository):
                 },
             )
         else:
-            rows_ = []
-            bot = self._bot_id
-            now = sqlite_time(self._db.now())
-            for position_id, price, amount, pct in zip(ids, new_prices, pnls, pcts, strict=True):
-                p = float(price)
-                rows_.append((p, float(amount), pct, p, p, p, p, p, p, p, p, now, bot, position_id))
-            self._db.run_many(_MARK_SQLITE, rows_)
+            bulk.run_many(
+                self._db,
+                _MARK_SQLITE,
+                {"b_price": new_prices, "b_pnl": pnls, "b_pct": pcts, "b_position_id": ids},
+                constants={"b_bot_id": self._bot_id, "b_updated_at": self._db.now()},
+            )
         return len(ids)
 
     def close(

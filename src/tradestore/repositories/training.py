@@ -577,11 +577,7 @@ class TrainingRepository:
             reason = "expected an iterable of episodes"
             raise ValidationError("episodes", episodes, reason) from None
         self._require_run(key, lock=True)
-        write = (
-            episode_batch.write_postgresql
-            if self._db.dialect_name == "postgresql"
-            else episode_batch.write_sqlite
-        )
+        write = episode_batch.write
         first = list(islice(iterator, EPISODE_CHUNK))
         if not first:
             return 0
