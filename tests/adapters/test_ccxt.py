@@ -107,7 +107,7 @@ def orders(db: Database) -> Iterator[OrderRepository]:
 
 def stored_rows(repo: OrderRepository) -> tuple[list[Any], list[Any]]:
     """Every column of the bot's orders and fills: what "changes nothing" compares."""
-    session = repo._session
+    session = repo._db
     order_rows = session.execute(select(*Order.__table__.c).order_by(Order.order_id)).all()
     fill_rows = session.execute(select(*Fill.__table__.c).order_by(Fill.fill_id)).all()
     return [tuple(r) for r in order_rows], [tuple(r) for r in fill_rows]
