@@ -319,6 +319,7 @@ CALLS: dict[str, Call] = {
         total_equity=D(10_200), cash_balance=D(5000), snapshot_date=DAY3
     ),
     "snapshots.get": lambda u, s: u.snapshots.get(DAY1),
+    "snapshots.find": lambda u, s: u.snapshots.find(DAY1),
     "snapshots.latest": lambda u, s: u.snapshots.latest(),
     "snapshots.history": lambda u, s: u.snapshots.history(),
     "snapshots.equity_curve": lambda u, s: u.snapshots.equity_curve(),
@@ -326,6 +327,7 @@ CALLS: dict[str, Call] = {
     "metrics.record": lambda u, s: u.metrics.record(DAY3),
     "metrics.compute": lambda u, s: u.metrics.compute(DAY2),
     "metrics.get": lambda u, s: u.metrics.get(DAY2),
+    "metrics.find": lambda u, s: u.metrics.find(DAY2),
     "metrics.latest": lambda u, s: u.metrics.latest(),
     "metrics.history": lambda u, s: u.metrics.history(),
     "metrics.strategies": lambda u, s: u.metrics.strategies(),

@@ -260,11 +260,10 @@ class Executor:
             # RELEASE failed: the transaction's state is unknown, so this is noted however
             # deep the savepoint was, and the savepoint is ended so an enclosing one can
             # still roll back.
-            if nested.is_active:
-                try:
-                    nested.rollback()
-                except DBAPIError:
-                    log.debug("rollback after a failed RELEASE failed", exc_info=True)
+            try:
+                nested.rollback()
+            except DBAPIError:
+                log.debug("rollback after a failed RELEASE failed", exc_info=True)
             try:
                 raise_translated(exc, self.connection.engine.url)
             except TradestoreError as error:
