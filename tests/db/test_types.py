@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import math
 import struct
+from collections.abc import Iterator
 from decimal import Decimal, localcontext
 from typing import Any
 
@@ -64,10 +65,14 @@ probe = Table(
 
 
 @pytest.fixture
-def probe_db(db: Database) -> Database:
+def probe_db(db: Database) -> Iterator[Database]:
+    """The test's database with a table of its own, dropped afterwards: on PostgreSQL the
+    database is shared by the session, and ``db verify`` tests would see it as foreign."""
     with db.engine.begin() as conn:
         probe_metadata.create_all(conn)
-    return db
+    yield db
+    with db.engine.begin() as conn:
+        probe_metadata.drop_all(conn)
 
 
 def _roundtrip(db: Database, **values: object) -> dict[str, object]:
