@@ -115,7 +115,7 @@ def ours_floor(db: Database) -> Callable[[], None]:
     def run() -> None:
         for i in range(OPS_PER_SAMPLE):
             with db.unit_of_work(bot_id=BOT) as uow:
-                uow.session.execute(stmt, {"b_notes": str(i)})
+                uow.executor.execute(stmt, {"b_notes": str(i)})
 
     return run
 

@@ -126,19 +126,22 @@ def capture_once(db: Database, body: Callable[[Any], object], *, bot_id: str) ->
         if not _is_control(statement) and not many:
             captured.listened.append((statement, parameters))
 
-    with db.unit_of_work(bot_id=bot_id) as uow:
-        fairy: Any = uow.session.connection().connection
-        driver = fairy.dbapi_connection
-        if db.dialect_name == "sqlite":
-            for name in _PRAGMAS:
-                captured.pragmas[name] = driver.execute(f"PRAGMA {name}").fetchone()[0]
-        event.listen(db.engine, "before_cursor_execute", listener)
-        fairy.dbapi_connection = _RecordingConnection(driver, captured)
-        try:
-            body(uow)
-        finally:
-            fairy.dbapi_connection = driver
-            event.remove(db.engine, "before_cursor_execute", listener)
+    # Attached before the unit of work begins: the executor reads the engine's listeners then.
+    event.listen(db.engine, "before_cursor_execute", listener)
+    try:
+        with db.unit_of_work(bot_id=bot_id) as uow:
+            fairy: Any = uow.executor.connection.connection
+            driver = fairy.dbapi_connection
+            if db.dialect_name == "sqlite":
+                for name in _PRAGMAS:
+                    captured.pragmas[name] = driver.execute(f"PRAGMA {name}").fetchone()[0]
+            fairy.dbapi_connection = _RecordingConnection(driver, captured)
+            try:
+                body(uow)
+            finally:
+                fairy.dbapi_connection = driver
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listener)
     captured.settle()
     return captured
 

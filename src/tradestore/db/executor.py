@@ -391,7 +391,7 @@ class _Compiled:
                 _bind_processor(binds[name].type, dialect, validated=validated),
                 _REQUIRED if binds[name].required else binds[name].effective_value,
             )
-            for name in dict.fromkeys(self.names)
+            for name in self.names
         )
         self._result_types = (
             [column.type for column in statement.exported_columns]
@@ -401,14 +401,16 @@ class _Compiled:
         self._results_by_codes: dict[tuple[Any, ...], list[tuple[int, Processor]]] = {}
 
     def bind(self, params: Mapping[str, Any]) -> tuple[Any, ...] | dict[str, Any]:
-        converted = {
-            name: value if binder is None or value is None else binder(value)
+        """The driver's parameters: in SQL order for a positional driver (a name used twice
+        is converted twice, cheaper than building a dict first), else by name."""
+        values = [
+            value if binder is None or value is None else binder(value)
             for name, binder, default in self.plan
             for value in (params[name] if default is _REQUIRED else params.get(name, default),)
-        }
+        ]
         if self.positional:
-            return tuple(converted[name] for name in self.names)
-        return converted
+            return tuple(values)
+        return dict(zip(self.names, values, strict=True))
 
     def result_processors(self, description: Any) -> list[tuple[int, Processor]]:
         """(column index, processor) for the columns that need one.
