@@ -14,6 +14,8 @@ import importlib
 import inspect
 import pkgutil
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from types import ModuleType
@@ -268,3 +270,19 @@ def test_every_record_class_name_is_unique_in_the_package() -> None:
     assert "tradestore.analytics.portfolio" in defined["EquityPoint"]  # the walk saw it
     twice = {name: sorted(modules) for name, modules in defined.items() if len(modules) > 1}
     assert not twice, f"class names defined in more than one module: {twice}"
+
+
+def test_the_library_never_imports_its_own_deprecated_paths() -> None:
+    """``tradestore.retry`` and ``tradestore.views`` warn for users' old imports; nothing in
+    tradestore may reach them, or ``python -W error`` could not import the package."""
+
+    modules = (
+        "tradestore, tradestore.cli, tradestore.ops, tradestore.analytics, tradestore.adapters"
+    )
+    result = subprocess.run(
+        [sys.executable, "-W", "error::DeprecationWarning", "-c", f"import {modules}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr

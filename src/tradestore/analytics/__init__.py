@@ -19,7 +19,6 @@ its view or query). Queries live in one module per domain: ``positions``, ``orde
 from __future__ import annotations
 
 import datetime as dt
-import warnings
 from collections.abc import Iterable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -560,13 +559,9 @@ class Analytics:
 
 
 def __getattr__(name: str) -> Any:
-    """Deprecated names, still importable with a DeprecationWarning."""
-    if name == "EnsembleMember":
-        warnings.warn(
-            "tradestore.analytics.EnsembleMember is deprecated: it is ActiveEnsembleMember "
-            "(repositories.ensembles.EnsembleMember is another record)",
-            DeprecationWarning,
-            stacklevel=2,
-        )
-        return ActiveEnsembleMember
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    """Deprecated names, still importable with a DeprecationWarning (``analytics.training``
+    keeps the list)."""
+    try:
+        return training.__getattr__(name)
+    except AttributeError:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}") from None

@@ -18,6 +18,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
 
 from tradestore.config import mask_text, mask_url, secret_fragments
+from tradestore.db.retry import is_connection_lost, is_transient
 from tradestore.errors import (
     CommitOutcomeUnknown,
     DatabaseUnavailable,
@@ -27,7 +28,6 @@ from tradestore.errors import (
     TransactionAborted,
     TransientDatabaseError,
 )
-from tradestore.retry import is_connection_lost, is_transient
 
 UPGRADE_HINT = (
     "run `tradestore db upgrade` (or `alembic upgrade head`, or `python scripts/init_database.py`)"
