@@ -162,7 +162,10 @@ class Database:
         try:
             slot = slots.claim() if slots is not None else None
             connection = self._begin(readonly=readonly, slot=slot, retry=retry)
-            uow = UnitOfWork(Executor(connection, clock=self.clock), bot_id=bot_id)
+            executor = Executor(
+                connection, clock=self.clock, transaction=connection.get_transaction()
+            )
+            uow = UnitOfWork(executor, bot_id=bot_id)
             try:
                 try:
                     with translate_errors(self.url):
@@ -176,8 +179,8 @@ class Database:
                     uow._close()
                     _quiet_rollback(connection)
                     raise
-                uow._close()
                 with translate_errors(self.url, committing=not readonly):
+                    uow._close()
                     if readonly:
                         connection.rollback()
                     else:

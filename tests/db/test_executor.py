@@ -15,7 +15,7 @@ from sqlalchemy import bindparam, event, insert, select
 
 from tradestore import Database
 from tradestore.db.executor import Executor, Prepared
-from tradestore.errors import IntegrityViolation
+from tradestore.errors import IntegrityViolation, NaiveDatetimeError, TransactionAborted
 from tradestore.models import Bot
 
 BOTS = Bot.__table__
@@ -106,7 +106,6 @@ def test_a_value_the_statement_carries_is_used_unless_one_is_passed(db: Database
         assert executor.run(first, {"mode": "live"}).rows == []
         with pytest.raises(KeyError, match="mode"):
             executor.run(first, {})
-        uow.executor.connection.rollback()
 
 
 @pytest.fixture
@@ -190,3 +189,93 @@ def test_a_session_joins_the_unit_of_works_transaction(db: Database) -> None:
     with db.unit_of_work(readonly=True) as uow:
         assert uow.executor.run(SELECT, {"bot_id": "b-1"}).rows == []
         assert isinstance(uow.executor, Executor)
+
+
+def test_a_write_after_the_session_rolled_the_block_back_is_refused(db: Database) -> None:
+    """``uow.session.rollback()`` ends the unit of work's transaction: a repository write
+    after it must not run outside any transaction (autocommitted on SQLite, lost on
+    PostgreSQL) while the block reports success."""
+    with db.unit_of_work() as uow:
+        uow.bots.register("alpha", mode="paper", starting_balance=Decimal("1000"))
+    with pytest.raises(TransactionAborted), db.unit_of_work(bot_id="alpha") as uow:
+        uow.session.execute(select(BOTS.c.bot_id))
+        uow.session.rollback()
+        uow.orders.submit(
+            client_order_id="after-rollback",
+            ticker="AAPL",
+            side="buy",
+            order_type="market",
+            quantity=Decimal("1"),
+        )
+    with db.unit_of_work(bot_id="alpha", readonly=True) as uow:
+        assert uow.orders.find(client_order_id="after-rollback") is None
+
+
+def test_a_block_the_session_rolled_back_commits_nothing(db: Database) -> None:
+    """An explicit rollback discards the block (tests and bots use it so); the block then
+    ends without committing, and without an error: nothing was written after it."""
+    with db.unit_of_work() as uow:
+        uow.executor.run(INSERT, VALUES)
+        uow.session.execute(select(BOTS.c.bot_id))  # the Session joins the transaction
+        uow.session.rollback()
+    with db.unit_of_work(readonly=True) as uow:
+        assert uow.executor.run(SELECT, {"bot_id": "b-1"}).rows == []
+
+
+def test_session_writes_after_a_rollback_end_the_block_aborted(db: Database) -> None:
+    """After the rollback the Session begins a transaction of its own; committing it as the
+    block's would be wrong, and closing the Session would drop it: the block says so."""
+    with pytest.raises(TransactionAborted), db.unit_of_work() as uow:
+        uow.session.execute(select(BOTS.c.bot_id))
+        uow.session.rollback()
+        uow.session.execute(insert(BOTS).values(bot_id="b-2", mode="paper", status="running"))
+    with db.unit_of_work(readonly=True) as uow:
+        assert uow.executor.run(SELECT, {"bot_id": "b-2"}).rows == []
+
+
+def test_echo_sends_prepared_statements_through_the_engine(db_url: str) -> None:
+    echoing = Database(db_url, echo=True)
+    try:
+        with echoing.unit_of_work(readonly=True) as uow:
+            assert uow.executor._raw_ok is False
+    finally:
+        echoing.dispose()
+
+
+def test_a_value_a_column_type_refuses_is_tradestores_error(db: Database) -> None:
+    naive = VALUES | {"last_heartbeat": dt.datetime(2026, 1, 5, 9, 30)}
+    statement = insert(BOTS).values({name: bindparam(name) for name in VALUES})
+    with pytest.raises(NaiveDatetimeError), db.unit_of_work() as uow:
+        uow.executor.execute(statement, naive)
+
+
+def test_statements_with_values_computed_per_execution_are_refused(db: Database) -> None:
+    from sqlalchemy import Column, Integer, MetaData, String, Table
+
+    table = Table(
+        "t", MetaData(), Column("id", Integer, primary_key=True), Column("s", String, default="x")
+    )
+    with pytest.raises(ValueError, match="computed per execution"):
+        Prepared(insert(table).values(id=bindparam("id")), name="t").compiled(db.engine.dialect)
+
+
+def test_copy_listeners_get_a_context_they_can_keep_state_on(db: Database) -> None:
+    """Tracing integrations set attributes on ``context`` in before_cursor_execute and read
+    them in after_cursor_execute; a COPY is announced with such a context."""
+    seen: list[object] = []
+
+    def before(_conn, _cursor, statement, _params, context, _many):  # type: ignore[no-untyped-def]
+        context._span = statement
+
+    def after(_conn, _cursor, statement, _params, context, _many):  # type: ignore[no-untyped-def]
+        seen.append(context._span)
+
+    event.listen(db.engine, "before_cursor_execute", before)
+    event.listen(db.engine, "after_cursor_execute", after)
+    try:
+        with db.unit_of_work() as uow, uow.executor.driver_cursor("SELECT 1") as cursor:
+            cursor.execute("SELECT 1")
+    finally:
+        event.remove(db.engine, "before_cursor_execute", before)
+        event.remove(db.engine, "after_cursor_execute", after)
+    assert "SELECT 1" in seen

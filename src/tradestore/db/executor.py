@@ -31,9 +31,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVarTuple, cast, overload
 
-from sqlalchemy import Connection, CursorResult
+from sqlalchemy import Connection, CursorResult, RootTransaction
 from sqlalchemy.engine import Dialect
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
 from sqlalchemy.sql.selectable import ReturnsRows
@@ -47,8 +47,6 @@ if TYPE_CHECKING:
     from sqlalchemy.sql.selectable import TypedReturnsRows
 
 log = logging.getLogger(__name__)
-#: SQLAlchemy's engine logger: ``echo=True`` (or logging configured to INFO) turns it on.
-_ENGINE_LOG = logging.getLogger("sqlalchemy.engine.Engine")
 #: The statement events instrumentation listens to; any listener sends Prepared statements
 #: through ``Connection.execute``.
 _STATEMENT_EVENTS = (
@@ -89,19 +87,38 @@ class Executor:
     the Database's clock: every timestamp the library writes is taken from it.
     """
 
-    __slots__ = ("_failure", "_nested", "_raw_ok", "clock", "connection", "dialect", "dialect_name")
+    __slots__ = (
+        "_failure",
+        "_nested",
+        "_raw_ok",
+        "_transaction",
+        "clock",
+        "connection",
+        "dialect",
+        "dialect_name",
+    )
 
-    def __init__(self, connection: Connection, *, clock: Clock = utc_now) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        clock: Clock = utc_now,
+        transaction: RootTransaction | None = None,
+    ) -> None:
         self.connection = connection
         self.dialect: Dialect = connection.dialect
         self.dialect_name: str = connection.dialect.name
         self.clock = clock
+        #: The unit of work's transaction: a statement after it ended (``uow.session.rollback()``
+        #: rolls it back) is refused, never run outside it. None: autobegin, as Core does.
+        self._transaction = transaction
         self._failure: tuple[Any, BaseException] | None = None
         self._nested = 0
         dispatch = connection.dispatch
         self._raw_ok = not (
             any(getattr(dispatch, name) for name in _STATEMENT_EVENTS)
-            or _ENGINE_LOG.isEnabledFor(logging.INFO)
+            or connection.dialect.dispatch.handle_error
+            or connection.engine.logger.isEnabledFor(logging.INFO)  # echo=True
         )
 
     @classmethod
@@ -118,6 +135,10 @@ class Executor:
         if isinstance(target, Connection):
             return cls(target)
         raise TypeError(f"expected an Executor, Session or Connection, got {type(target).__name__}")
+
+    @property
+    def in_savepoint(self) -> bool:
+        return self._nested > 0
 
     def now(self) -> dt.datetime:
         """The clock's time as an aware UTC datetime, the form every statement binds.
@@ -150,6 +171,12 @@ class Executor:
         except DBAPIError as exc:
             self._refused(exc)
             raise  # pragma: no cover - _refused always raises
+        except StatementError as exc:
+            # A column type refused a value while binding it (``NaiveDatetimeError``):
+            # SQLAlchemy wraps it; the caller gets tradestore's own error.
+            if isinstance(exc.orig, TradestoreError):
+                raise exc.orig from None
+            raise
 
     def run(self, prepared: Prepared, params: Mapping[str, Any]) -> Executed:
         """Run a ``Prepared`` statement once with ``params`` (Python values)."""
@@ -166,7 +193,7 @@ class Executor:
                 return Executed([], cursor.rowcount)
             return Executed(compiled.convert(description, cursor.fetchall()), cursor.rowcount)
         except self.dialect.loaded_dbapi.Error as exc:
-            self._refused(_wrapped(self.dialect, compiled.sql, exc))
+            self._refused(self._wrapped(compiled.sql, exc, cursor))
             raise  # pragma: no cover
         finally:
             cursor.close()
@@ -181,14 +208,21 @@ class Executor:
         if not compiled.positional:
             raise NotImplementedError(f"{prepared.name}: run_many is for positional drivers")
         if not self._raw_ok:
-            result = self.connection.exec_driver_sql(compiled.sql, [tuple(r) for r in rows])
+            batch = [tuple(r) for r in rows]
+            if not batch:
+                return 0  # exec_driver_sql would run the statement once, without parameters
+            try:
+                result = self.connection.exec_driver_sql(compiled.sql, batch)
+            except DBAPIError as exc:
+                self._refused(exc)
+                raise  # pragma: no cover
             return int(result.rowcount)
         cursor = self.connection.connection.cursor()
         try:
             cursor.executemany(compiled.sql, rows)  # type: ignore[arg-type]  # any iterable
             return int(cursor.rowcount)
         except self.dialect.loaded_dbapi.Error as exc:
-            self._refused(_wrapped(self.dialect, compiled.sql, exc))
+            self._refused(self._wrapped(compiled.sql, exc, cursor))
             raise  # pragma: no cover
         finally:
             cursor.close()
@@ -212,21 +246,27 @@ class Executor:
     def driver_cursor(self, statement: str) -> Iterator[Any]:
         """The DBAPI cursor, for the one driver API Core has no spelling of (PostgreSQL COPY).
 
-        The statement is announced to the engine's cursor events like any other, and a
-        driver error is translated and noted as ``execute`` would.
+        The statement is announced to the engine's cursor events like any other, with a
+        context object listeners may keep their state on (tracing integrations set attributes
+        on it), and ``after_cursor_execute`` runs whether or not the statement succeeded, so
+        no span is left open; a driver error is translated and noted as ``execute`` would.
         """
         self.refuse_if_failed()
         connection = self.connection
         cursor = connection.connection.cursor()
+        listened = not self._raw_ok
+        context = _CursorContext(connection, cursor, statement) if listened else None
         dispatch = connection.dispatch
         try:
-            if not self._raw_ok:
-                dispatch.before_cursor_execute(connection, cursor, statement, {}, None, False)
-            yield cursor
-            if not self._raw_ok:
-                dispatch.after_cursor_execute(connection, cursor, statement, {}, None, False)
+            if listened:
+                dispatch.before_cursor_execute(connection, cursor, statement, {}, context, False)
+            try:
+                yield cursor
+            finally:
+                if listened:
+                    dispatch.after_cursor_execute(connection, cursor, statement, {}, context, False)
         except self.dialect.loaded_dbapi.Error as exc:
-            self._refused(_wrapped(self.dialect, statement, exc))
+            self._refused(self._wrapped(statement, exc, cursor))
         finally:
             cursor.close()
 
@@ -270,6 +310,31 @@ class Executor:
                 self.note_failure(error)
                 raise
 
+    def _wrapped(self, statement: str, exc: Exception, cursor: Any) -> DBAPIError:
+        """The driver error as SQLAlchemy wraps it, a lost connection invalidated as
+        ``Connection.execute`` would (so the pool replaces it and ``run`` can retry)."""
+        dialect = self.dialect
+        lost = dialect.is_disconnect(
+            exc,  # type: ignore[arg-type]  # a DBAPI error
+            self.connection.connection.dbapi_connection,
+            cursor,
+        )
+        wrapped = cast(
+            DBAPIError,
+            DBAPIError.instance(
+                statement,
+                None,
+                exc,
+                dialect.loaded_dbapi.Error,
+                hide_parameters=True,
+                connection_invalidated=lost,
+                dialect=dialect,
+            ),
+        )
+        if lost:
+            self.connection.invalidate(exc)
+        return wrapped
+
     def _refused(self, exc: DBAPIError) -> None:
         """Translate ``exc``; outside a savepoint, remember it as what broke the transaction."""
         try:
@@ -306,6 +371,16 @@ class Executor:
         """
         if self._failure is not None and (first := self._noted()) is not None:
             raise aborted(first)
+        connection = self.connection
+        if self._transaction is None:
+            if not connection.in_transaction():
+                connection.begin()  # the raw path would otherwise run outside any transaction
+        elif connection.get_transaction() is not self._transaction:
+            raise TransactionAborted(
+                "nothing was committed: this unit of work's transaction was ended inside the "
+                "block (uow.session.rollback() or a failed flush rolls it back); let the block "
+                "end and run it again"
+            )
 
     def failure(self) -> TransactionAborted | None:
         """Why committing now would silently lose writes, or None.
@@ -319,6 +394,19 @@ class Executor:
         first = self._noted()
         if first is not None:
             return aborted(first)
+        current = self.connection.get_transaction()
+        if (
+            self._transaction is not None
+            and current is not None
+            and current is not self._transaction
+        ):
+            # The block's transaction was rolled back (``uow.session.rollback()``) and the
+            # Session began another one: committing it would pass off the writes after the
+            # rollback as the block's, and the Session would roll them back when it closes.
+            return TransactionAborted(
+                "nothing was committed: this unit of work's transaction was rolled back inside "
+                "the block and uow.session wrote in a new one; let the block end there"
+            )
         if not _aborted_by_database(self.connection):
             return None
         return TransactionAborted(
@@ -375,6 +463,14 @@ class _Compiled:
             raise ValueError(
                 f"a Prepared statement needs fixed SQL; these parameters are rendered per "
                 f"execution: {late or list(compiled.post_compile_params)}"
+            )
+        computed = [name for name, bind in compiled.binds.items() if bind.callable is not None]
+        if computed or compiled.insert_prefetch or compiled.update_prefetch:
+            # Python-side column defaults and callable values are computed per execution by
+            # Connection.execute; this path would send None (or the value of compile time).
+            raise ValueError(
+                "a Prepared statement binds every value itself; these are computed per "
+                f"execution: {computed or [c.name for c in compiled.insert_prefetch]}"
             )
         self.dialect = dialect
         self.sql: str = compiled.string
@@ -454,7 +550,13 @@ def _bind_processor(type_: Any, dialect: Dialect, *, validated: bool) -> Process
     text) still runs, the second validation does not.
     """
     impl = type_.dialect_impl(dialect)
-    if validated and isinstance(impl, TypeDecorator):
+    # Only a decorator that converts in process_bind_param alone may be skipped: one with a
+    # bind_processor of its own (``Real``'s NaN on SQLite) converts there, not just checks.
+    if (
+        validated
+        and isinstance(impl, TypeDecorator)
+        and type(impl).bind_processor is TypeDecorator.bind_processor
+    ):
         return cast(Processor, impl.impl_instance.bind_processor(dialect))
     return cast(Processor, impl.bind_processor(dialect))
 
@@ -513,10 +615,21 @@ class Prepared:
         return self.compiled(dialect).names
 
 
-def _wrapped(dialect: Dialect, statement: str, exc: Exception) -> DBAPIError:
-    return cast(
-        DBAPIError,
-        DBAPIError.instance(
-            statement, None, exc, dialect.loaded_dbapi.Error, hide_parameters=True, dialect=dialect
-        ),
-    )
+class _CursorContext:
+    """What cursor-event listeners get as ``context`` for a statement sent on the driver's
+    cursor (COPY): the attributes an execution context has that listeners read, and room for
+    the ones they set (OpenTelemetry's span, Sentry's span manager)."""
+
+    def __init__(self, connection: Connection, cursor: Any, statement: str) -> None:
+        self.connection = connection
+        self.root_connection = connection
+        self.cursor = cursor
+        self.statement = statement
+        self.parameters: list[Any] = [{}]
+        self.dialect = connection.dialect
+        self.engine = connection.engine
+        self.execution_options = connection.get_execution_options()
+        self.compiled = None
+        self.isddl = False
+        self.executemany = False
+        self.invoked_statement = None

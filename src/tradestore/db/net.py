@@ -18,10 +18,11 @@ from collections.abc import Callable, Iterator
 from types import GeneratorType
 from typing import Any, NoReturn, ParamSpec, TypeVar, cast
 
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, StatementError
 
 from tradestore.db.errors import raise_translated
 from tradestore.db.executor import Executor
+from tradestore.errors import TradestoreError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,6 +52,11 @@ def translated(method: Callable[P, R]) -> Callable[P, R]:
             result = method(*args, **kwargs)
         except DBAPIError as exc:
             _raise(db, exc)
+        except StatementError as exc:
+            # A column type refused a value while SQLAlchemy bound it: tradestore's own error.
+            if isinstance(exc.orig, TradestoreError):
+                raise exc.orig from None
+            raise
         if type(result) is GeneratorType:
             return cast(R, _translated_iteration(db, cast(Iterator[Any], result)))
         return result
@@ -71,8 +77,8 @@ def _raise(db: Executor | None, exc: DBAPIError) -> NoReturn:
     try:
         raise_translated(exc, url)
     except BaseException as error:
-        if db is not None:
-            db.note_failure(error)
+        if db is not None and not db.in_savepoint:
+            db.note_failure(error)  # a savepoint undoes the refusal on its own
         raise
 
 
