@@ -130,7 +130,10 @@ def capture_once(db: Database, body: Callable[[Any], object], *, bot_id: str) ->
     event.listen(db.engine, "before_cursor_execute", listener)
     try:
         with db.unit_of_work(bot_id=bot_id) as uow:
-            fairy: Any = uow.executor.connection.connection
+            # uow.executor since the one-core redesign; uow.session's connection before it.
+            executor = getattr(uow, "executor", None)
+            raw = executor.connection if executor is not None else uow.session.connection()
+            fairy: Any = raw.connection
             driver = fairy.dbapi_connection
             if db.dialect_name == "sqlite":
                 for name in _PRAGMAS:
