@@ -62,12 +62,12 @@ def _whole_bot_strategy(record: dict[str, Any]) -> dict[str, Any]:
 #: they are compared (only names and the spelling of "no strategy": the values are the same
 #: stored data). A field a record gained is not compared; one it lost must be mapped here.
 FIGURE_MAPPINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
-    # Unreleased ("One read API"): DailyFillRate.day is DailyFillRate.date.
+    # Since 0.1.0: DailyFillRate.day is DailyFillRate.date.
     "orders.daily_fill_rate": _renamed(date="day"),
-    # Unreleased: orders.fill_stats returns OrderFillStats (the view's record, with the
+    # Since 0.1.0: orders.fill_stats returns OrderFillStats (the view's record, with the
     # order's client id, type and fill quantity); its commission is total_commission.
     "orders.fill_stats": _renamed(total_commission="commission"),
-    # Unreleased: the whole bot's metrics row is reported with strategy "all" (what the
+    # Since 0.1.0: the whole bot's metrics row is reported with strategy "all" (what the
     # column has always held, ALL_STRATEGIES) where 0.1.0 reported None.
     "metrics.latest": _whole_bot_strategy,
     "metrics.history": _whole_bot_strategy,
