@@ -22,10 +22,11 @@ from __future__ import annotations
 import asyncio
 import collections
 import concurrent.futures
+import functools
 import logging
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from tradestore.database import Database
@@ -42,28 +43,43 @@ log = logging.getLogger("tradestore.aio.recorder")
 
 #: How an event runs in a unit of work: ``apply(uow, args, kwargs)``.
 Apply = Callable[[UnitOfWork, tuple[Any, ...], dict[str, Any]], Any]
+#: How a run of events of one kind runs as one set-based call: per event (ok, result or
+#: error), or None when these events cannot be run together (they then run one by one).
+Batch = Callable[[UnitOfWork, Sequence["Pending"]], list[tuple[bool, Any]] | None]
+#: What an event touches within its domain (an order id), for the planner; ``EVERYTHING``
+#: when it may touch any of it.
+Key = Callable[[tuple[Any, ...], dict[str, Any]], Hashable]
+EVERYTHING = object()
 
 
 class EventKind:
-    """One kind of event: the repository method it calls, and how a group may merge it.
+    """One kind of event: the repository method it calls, and how a group may batch it.
 
-    ``merge`` (marks) takes the consecutive events of this kind in a group and returns one
-    ``(args, kwargs)`` for a single call that does what they do one after the other, or None
-    when they cannot be merged (they then run one by one).
+    ``domain`` names what it writes (the repository); events of different domains write
+    different tables and commute. ``batch`` runs several events of this kind at once;
+    ``key`` says which part of the domain an event touches, so that a batch may gather
+    events from across the group without passing an event that touches the same order.
     """
 
-    __slots__ = ("apply", "merge", "name")
+    __slots__ = ("apply", "batch", "domain", "key", "name")
 
     def __init__(
         self,
+        domain: str,
         name: str,
         apply: Apply,
-        merge: Callable[[Sequence[Pending]], tuple[tuple[Any, ...], dict[str, Any]] | None]
-        | None = None,
+        *,
+        batch: Batch | None = None,
+        key: Key | None = None,
     ) -> None:
+        self.domain = domain
         self.name = name
         self.apply = apply
-        self.merge = merge
+        self.batch = batch
+        self.key = key
+
+    def key_of(self, pending: Pending) -> Hashable:
+        return EVERYTHING if self.key is None else self.key(pending.args, pending.kwargs)
 
 
 class Pending:
@@ -97,9 +113,10 @@ class Pending:
 
 
 class _BrokeTransaction(Exception):
-    """Raised out of an attempt: event ``index`` broke the transaction with ``error``."""
+    """Raised out of an attempt: event ``index`` (None: one of a batch, not known which)
+    broke the transaction with ``error``."""
 
-    def __init__(self, index: int, error: BaseException) -> None:
+    def __init__(self, index: int | None, error: BaseException) -> None:
         super().__init__(index)
         self.index = index
         self.error = error
@@ -218,12 +235,13 @@ class GroupCommitWriter:
         while live:
             try:
                 results = self.db.run(
-                    lambda uow, guarded=guarded: _attempt(uow, group, live, guarded),
+                    functools.partial(_attempt, group=group, live=live, guarded=guarded),
                     bot_id=self.bot_id,
                 )
             except _BrokeTransaction as broke:
-                outcomes[broke.index] = (False, broke.error)
-                live.remove(broke.index)
+                if broke.index is not None:
+                    outcomes[broke.index] = (False, broke.error)
+                    live.remove(broke.index)
                 guarded = True
                 continue
             except TradestoreError as exc:
@@ -241,53 +259,90 @@ class GroupCommitWriter:
         return [outcome if outcome is not None else (False, None) for outcome in outcomes]
 
 
+def plan(group: Sequence[Pending], live: Sequence[int]) -> list[list[int]]:
+    """The group's live events as steps, each one event or a batch of one kind.
+
+    A batchable event joins the open batch of its kind unless an event since that batch
+    opened touched the same key in the same domain (a cancel of its order, say): events of
+    one order keep their order, events of different orders or domains commute.
+    """
+    steps: list[list[int]] = []
+    open_batches: dict[EventKind, tuple[int, set[Hashable]]] = {}
+    for index in live:
+        pending = group[index]
+        kind = pending.kind
+        key = kind.key_of(pending)
+        if kind.batch is not None:
+            opened = open_batches.get(kind)
+            if opened is not None and key is not EVERYTHING and key not in opened[1]:
+                steps[opened[0]].append(index)
+                continue
+            steps.append([index])
+            open_batches[kind] = (len(steps) - 1, set())
+            continue
+        steps.append([index])
+        for other in list(open_batches):
+            if other.domain != kind.domain:
+                continue
+            if key is EVERYTHING:
+                del open_batches[other]
+            else:
+                open_batches[other][1].add(key)
+    return steps
+
+
 def _attempt(
-    uow: UnitOfWork, group: Sequence[Pending], live: Sequence[int], guarded: bool
+    uow: UnitOfWork, *, group: Sequence[Pending], live: Sequence[int], guarded: bool
 ) -> list[tuple[int, tuple[bool, Any]]]:
     """One run of the group's live events in ``uow``; ``guarded``: each in a savepoint."""
     results: list[tuple[int, tuple[bool, Any]]] = []
-    executor = uow.executor
-    position = 0
-    while position < len(live):
-        index = live[position]
-        kind = group[index].kind
-        end = position + 1
-        merged = None
-        if kind.merge is not None:
-            while end < len(live) and group[live[end]].kind is kind:
-                end += 1
-            members = live[position:end]
-            if len(members) > 1:
-                merged = kind.merge([group[i] for i in members])
-        if merged is None:
-            members, end = [index], position + 1
-            args, kwargs = group[index].args, group[index].kwargs
-        else:
-            args, kwargs = merged
-        try:
-            if guarded:
-                with executor.savepoint():
-                    result = kind.apply(uow, args, kwargs)
-            else:
-                result = kind.apply(uow, args, kwargs)
-        except TransientDatabaseError:
-            raise
-        except Exception as exc:
-            if merged is not None:
-                # One of the merged events is refused: run them one by one to find it.
-                for member in members:
-                    results.extend(_attempt(uow, group, [member], guarded))
-                position = end
+    for members in plan(group, live):
+        if len(members) > 1:
+            batched = _run_batch(uow, group, members, guarded)
+            if batched is not None:
+                results.extend(zip(members, batched, strict=True))
                 continue
-            if not guarded and (
-                executor.failure() is not None or not isinstance(exc, TradestoreError)
-            ):
-                raise _BrokeTransaction(index, exc) from exc
-            results.append((index, (False, exc)))
-        else:
-            results.extend((member, (True, result)) for member in members)
-        position = end
+        for index in members:
+            results.append((index, _run_one(uow, group, index, guarded)))
     return results
+
+
+def _run_batch(
+    uow: UnitOfWork, group: Sequence[Pending], members: Sequence[int], guarded: bool
+) -> list[tuple[bool, Any]] | None:
+    """The batch's outcomes, or None: run its events one by one (each then answers alone)."""
+    kind = group[members[0]].kind
+    assert kind.batch is not None
+    executor = uow.executor
+    try:
+        if guarded:
+            with executor.savepoint():
+                return kind.batch(uow, [group[i] for i in members])
+        return kind.batch(uow, [group[i] for i in members])
+    except TransientDatabaseError:
+        raise
+    except Exception as exc:
+        if not guarded and executor.failure() is not None:
+            raise _BrokeTransaction(None, exc) from exc
+        return None
+
+
+def _run_one(
+    uow: UnitOfWork, group: Sequence[Pending], index: int, guarded: bool
+) -> tuple[bool, Any]:
+    pending = group[index]
+    executor = uow.executor
+    try:
+        if guarded:
+            with executor.savepoint():
+                return True, pending.kind.apply(uow, pending.args, pending.kwargs)
+        return True, pending.kind.apply(uow, pending.args, pending.kwargs)
+    except TransientDatabaseError:
+        raise
+    except Exception as exc:
+        if not guarded and (executor.failure() is not None or not isinstance(exc, TradestoreError)):
+            raise _BrokeTransaction(index, exc) from exc
+        return False, exc
 
 
 def _settle(group: Sequence[Pending], outcomes: Sequence[tuple[bool, Any]]) -> None:

@@ -14,13 +14,20 @@ caller waits.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
-from tradestore.aio._group_commit import EventKind, GroupCommitWriter, Pending
+from tradestore.aio._group_commit import (
+    EVERYTHING,
+    Batch,
+    EventKind,
+    GroupCommitWriter,
+    Key,
+    Pending,
+)
 from tradestore.database import Database
-from tradestore.errors import ValidationError
+from tradestore.errors import TradestoreError, ValidationError
 from tradestore.repositories.orders import OrderRepository
 from tradestore.repositories.positions import PositionRepository
 from tradestore.repositories.snapshots import SnapshotRepository
@@ -38,17 +45,40 @@ DEFAULT_MAX_BATCH = 2_000
 DEFAULT_MAX_QUEUE = 10_000
 
 
-def _merge_marks(
-    events: Sequence[Pending],
-) -> tuple[tuple[Any, ...], dict[str, Any]] | None:
-    """Consecutive marks as one ``mark_to_market``: the last price of each ticker wins."""
+def _marks(uow: UnitOfWork, events: Sequence[Pending]) -> list[tuple[bool, Any]] | None:
+    """A group's marks as one ``mark_to_market``: the last price of each ticker wins; each
+    caller gets the number of positions the merged mark updated."""
     prices: dict[Any, Any] = {}
     for event in events:
         given = event.args[0] if event.args else event.kwargs.get("prices")
         if len(event.args) + len(event.kwargs) != 1 or not isinstance(given, Mapping):
             return None  # let the odd one be refused on its own
         prices.update(given)
-    return (prices,), {}
+    marked = uow.positions.mark_to_market(prices)
+    return [(True, marked)] * len(events)
+
+
+def _fills(uow: UnitOfWork, events: Sequence[Pending]) -> list[tuple[bool, Any]] | None:
+    """A group's fills as one ``record_fills``: set-based, each fill answered on its own."""
+    rows: list[dict[str, Any]] = []
+    for event in events:
+        if len(event.args) > 1:
+            return None
+        rows.append({"order_id": event.args[0], **event.kwargs} if event.args else event.kwargs)
+    outcomes = uow.orders.record_fills(rows)
+    return [(not isinstance(outcome, TradestoreError), outcome) for outcome in outcomes]
+
+
+def _order_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:
+    """The order an event names (its first argument, or ``order_id=``)."""
+    key = args[0] if args else kwargs.get("order_id", EVERYTHING)
+    return key if isinstance(key, Hashable) else EVERYTHING
+
+
+def _submitted_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:
+    """A submit touches the order_id it names; one generated cannot be named by a queued
+    fill (its caller learns it only once the submit committed)."""
+    return _order_key((), kwargs) if "order_id" in kwargs else object()
 
 
 class _Event(Generic[P, R]):
@@ -59,15 +89,15 @@ class _Event(Generic[P, R]):
         repository: str,
         method: Callable[Concatenate[Any, P], R],
         *,
-        merge: Callable[[Sequence[Pending]], tuple[tuple[Any, ...], dict[str, Any]] | None]
-        | None = None,
+        batch: Batch | None = None,
+        key: Key | None = _order_key,
     ) -> None:
         name = method.__name__
 
         def apply(uow: UnitOfWork, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
             return getattr(getattr(uow, repository), name)(*args, **kwargs)
 
-        self.kind = EventKind(f"{repository}.{name}", apply, merge)
+        self.kind = EventKind(repository, name, apply, batch=batch, key=key)
         self.__doc__ = (
             f"Queue ``uow.{repository}.{name}(...)`` (same arguments); its result once "
             "committed.\n\n" + (method.__doc__ or "")
@@ -90,18 +120,20 @@ class _Events:
 
     # orders: acknowledgement and status changes (an ack with the broker's id is
     # ``set_status(order_id, "accepted", broker_order_id=...)``), fills, cancels
-    submit = _Event("orders", OrderRepository.submit)
+    submit = _Event("orders", OrderRepository.submit, key=_submitted_key)
     set_status = _Event("orders", OrderRepository.set_status)
     cancel = _Event("orders", OrderRepository.cancel)
     reject = _Event("orders", OrderRepository.reject)
     expire = _Event("orders", OrderRepository.expire)
-    record_fill = _Event("orders", OrderRepository.record_fill)
-    ingest_fills = _Event("orders", OrderRepository.ingest_fills)
+    record_fill = _Event("orders", OrderRepository.record_fill, batch=_fills)
+    ingest_fills = _Event("orders", OrderRepository.ingest_fills, key=None)
     # ticker marks: the marks of one group are one mark_to_market (each caller gets its
     # count of positions marked)
-    mark_to_market = _Event("positions", PositionRepository.mark_to_market, merge=_merge_marks)
+    mark_to_market = _Event(
+        "positions", PositionRepository.mark_to_market, batch=_marks, key=lambda a, k: None
+    )
     # portfolio snapshots (``uow.snapshots.record``: named for what it records here)
-    record_snapshot = _Event("snapshots", SnapshotRepository.record)
+    record_snapshot = _Event("snapshots", SnapshotRepository.record, key=None)
 
 
 class _Base(_Events):

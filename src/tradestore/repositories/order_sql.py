@@ -454,6 +454,16 @@ INGEST_LOCK_ORDERS = Prepared(
     ),
     name="orders.ingest_lock",
 )
+#: ``record_fills``: the whole rows of the group's orders, locked as ``INGEST_LOCK_ORDERS``.
+GROUP_LOCK_ORDERS = Prepared(
+    lambda d: (
+        select(*ORDER_COLUMNS)
+        .where(_O.c.bot_id == bindparam("bot_id"), id_list_filter(_O.c.order_id, d, "ids"))
+        .order_by(_O.c.order_id)
+        .with_for_update(of=_O, key_share=True)
+    ),
+    name="orders.group_lock",
+)
 INGEST_ORDERS_BY_CLIENT_ID = Prepared(
     lambda d: select(_O.c.client_order_id, _O.c.order_id).where(
         _O.c.bot_id == bindparam("bot_id"), id_list_filter(_O.c.client_order_id, d, "ids")
