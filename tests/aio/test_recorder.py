@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import event, select
 
 from tradestore import Database
 from tradestore.aio import AsyncRecorder, Recorder
@@ -61,13 +61,11 @@ def _fill(fill_id: str, quantity: str = "1", price: str = "100") -> dict[str, An
 def _totals(db: Database) -> dict[str, tuple[Decimal, Decimal]]:
     """Per order: (filled_quantity, the sum of its fills)."""
     with db.session(readonly=True) as session:
-        sums = dict(
-            session.execute(
-                select(Fill.order_id, func.sum(Fill.quantity)).group_by(Fill.order_id)
-            ).all()
-        )
+        sums: dict[str, Decimal] = {}
+        for order_id, quantity in session.execute(select(Fill.order_id, Fill.quantity)):
+            sums[order_id] = sums.get(order_id, Decimal(0)) + quantity  # exact, unlike SUM
         return {
-            order_id: (filled, Decimal(sums.get(order_id) or 0))
+            order_id: (filled, sums.get(order_id, Decimal(0)))
             for order_id, filled in session.execute(
                 select(Order.order_id, Order.filled_quantity)
             ).all()

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
-from types import TracebackType
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from tradestore.aio._group_commit import (
@@ -184,15 +183,10 @@ class Recorder(_Base):
     """
 
     def __init__(
-        self,
-        db: Database,
-        *,
-        bot_id: str,
-        max_batch: int = DEFAULT_MAX_BATCH,
-        max_queue: int = DEFAULT_MAX_QUEUE,
-        put_timeout: float | None = None,
+        self, db: Database, *, bot_id: str, put_timeout: float | None = None, **sizes: int
     ) -> None:
-        super().__init__(db, bot_id=bot_id, max_batch=max_batch, max_queue=max_queue)
+        """``sizes``: ``max_batch`` and ``max_queue``, as for ``AsyncRecorder``."""
+        super().__init__(db, bot_id=bot_id, **sizes)
         self._put_timeout = put_timeout
 
     def _bind(self, kind: EventKind) -> Callable[..., Any]:
@@ -213,12 +207,7 @@ class Recorder(_Base):
     def __enter__(self) -> Recorder:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.close()
 
 
@@ -255,10 +244,5 @@ class AsyncRecorder(_Base):
     async def __aenter__(self) -> AsyncRecorder:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         await self.close()

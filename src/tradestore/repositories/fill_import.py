@@ -104,6 +104,8 @@ class FillImport:
                 locked.current_totals = locked.totals
             recorded: dict[str, FillRecord] = {}
             new_fills: list[_IngestFill] = []
+            #: Each order's columns after its last new fill: what is written.
+            updates: dict[str, OrderChanges] = {}
             now = connection.now()
             for index, request in enumerate(requests):
                 if isinstance(request, TradestoreError):
@@ -130,6 +132,7 @@ class FillImport:
                     outcomes.append(exc)
                     continue
                 state.current_totals = totals
+                updates[fill.order_id] = changes
                 fill = dataclasses.replace(
                     fill, ticker=state.ticker, side=state.side, position_id=state.position_id
                 )
@@ -153,8 +156,7 @@ class FillImport:
                 )
                 outcomes.append(RecordedFill(fill=fill, order=order, replayed=False))
             if new_fills:
-                updates = _ingest_order_updates(orders, new_fills, self._dialect)
-                self._write(new_fills, orders, updates)
+                self._write(new_fills, orders, list(updates.items()))
         return outcomes
 
     def _lock_orders(

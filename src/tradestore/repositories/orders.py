@@ -380,33 +380,21 @@ class OrderRepository(BotScopedRepository):
         report of an execution that came first: it is recorded and counted, and the order
         keeps its status.
         """
-        fill, given_time = self._fill_request(
-            order_id,
-            fill_id=fill_id,
-            quantity=quantity,
-            price=price,
-            filled_at=filled_at,
-            liquidity=liquidity,
-            commission=commission,
-        )
+        fill, given_time = self._fill_request(locals())
         with translate_errors():
             if self._dialect == "sqlite":
                 return self._record_fill_sqlite(fill, given_time)
             return self._record_fill_postgresql(fill, given_time)
 
-    def _fill_request(
-        self,
-        order_id: str,
-        *,
-        fill_id: str,
-        quantity: Amount,
-        price: Amount,
-        filled_at: dt.datetime | None = None,
-        liquidity: Liquidity | str = Liquidity.UNKNOWN,
-        commission: Amount = _ZERO,
-    ) -> tuple[FillRecord, dt.datetime | None]:
-        """``record_fill``'s arguments validated: the fill (order columns still blank) and
-        the ``filled_at`` the caller gave (a replay compares it only then)."""
+    def _fill_request(self, arguments: Mapping[str, Any]) -> tuple[FillRecord, dt.datetime | None]:
+        """``record_fill``'s arguments (by name; the optional ones may be left out)
+        validated: the fill (order columns still blank) and the ``filled_at`` the caller
+        gave (a replay compares it only then)."""
+        order_id, fill_id = arguments["order_id"], arguments["fill_id"]
+        quantity, price = arguments["quantity"], arguments["price"]
+        filled_at = arguments.get("filled_at")
+        liquidity = arguments.get("liquidity", Liquidity.UNKNOWN)
+        commission = arguments.get("commission", _ZERO)
         dialect = self._dialect
         sqlite = dialect == "sqlite"
         order_id = required_text("order_id", order_id)
@@ -638,7 +626,7 @@ class OrderRepository(BotScopedRepository):
                 requests.append(ValidationError(f"fills[{index}]", sorted(raw), reason))
                 continue
             try:
-                requests.append(self._fill_request(**raw))
+                requests.append(self._fill_request(raw))
             except TradestoreError as exc:
                 requests.append(exc)
         return FillImport(self._db, self._bot_id, self._dialect).run_each(requests)
