@@ -359,3 +359,17 @@ def test_sigkill_loses_only_unacknowledged_events(db_url: str, bot_db: Database)
         assert all(filled == summed for filled, summed in totals.values())
     finally:
         database.dispose()
+
+
+def test_a_wrong_call_raises_at_once_and_queues_nothing(bot_db: Database) -> None:
+    async def main() -> None:
+        async with AsyncRecorder(bot_db, bot_id=BOT) as rec:
+            with pytest.raises(TypeError, match="fill_id"):
+                await rec.record_fill("o-1", quantity=Decimal(1), price=Decimal(1))
+            with pytest.raises(TypeError):
+                await rec.submit(**_order("c1"), colour="red")
+            assert rec.groups_committed == 0
+
+    asyncio.run(main())
+    with Recorder(bot_db, bot_id=BOT) as rec, pytest.raises(TypeError):
+        rec.cancel()

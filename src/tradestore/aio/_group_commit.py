@@ -31,9 +31,11 @@ from typing import Any
 
 from tradestore.database import Database
 from tradestore.errors import (
+    IntegrityViolation,
     RecorderClosed,
     RecorderFull,
     TradestoreError,
+    TransactionAborted,
     TransientDatabaseError,
     ValidationError,
 )
@@ -245,11 +247,12 @@ class GroupCommitWriter:
                 guarded = True
                 continue
             except TradestoreError as exc:
-                if not guarded and not isinstance(exc, TransientDatabaseError):
-                    # Refused at COMMIT or by the block's end: one event at a time can tell.
+                if not guarded and isinstance(exc, (TransactionAborted, IntegrityViolation)):
+                    # Refused by the block's end or at COMMIT: one event at a time can tell.
                     guarded = True
                     continue
-                # Retries spent, COMMIT outcome unknown, schema refused: the whole group.
+                # Retries spent, COMMIT outcome unknown (never re-run: see
+                # CommitOutcomeUnknown), schema refused: the whole group hears it.
                 for index in live:
                     outcomes[index] = (False, exc)
                 break

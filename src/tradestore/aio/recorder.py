@@ -14,6 +14,7 @@ caller waits.
 from __future__ import annotations
 
 import asyncio
+import inspect
 from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
@@ -97,6 +98,9 @@ class _Event(Generic[P, R]):
             return getattr(getattr(uow, repository), name)(*args, **kwargs)
 
         self.kind = EventKind(repository, name, apply, batch=batch, key=key)
+        #: Checks a call's arguments against the method's signature when it is made: a
+        #: wrong call raises TypeError at once, in the caller, and is never queued.
+        self.signature = inspect.signature(method)
         self.__doc__ = (
             f"Queue ``uow.{repository}.{name}(...)`` (same arguments); its result once "
             "committed.\n\n" + (method.__doc__ or "")
@@ -111,7 +115,7 @@ class _Event(Generic[P, R]):
     def __get__(self, obj: Any, owner: type[Any]) -> Any:
         if obj is None:
             return self
-        return obj._bind(self.kind)
+        return obj._bind(self)
 
 
 class _Events:
@@ -189,10 +193,12 @@ class Recorder(_Base):
         super().__init__(db, bot_id=bot_id, **sizes)
         self._put_timeout = put_timeout
 
-    def _bind(self, kind: EventKind) -> Callable[..., Any]:
+    def _bind(self, event: _Event[Any, Any]) -> Callable[..., Any]:
         writer, timeout = self._writer, self._put_timeout
+        kind, check = event.kind, event.signature.bind
 
         def call(*args: Any, **kwargs: Any) -> Any:
+            check(None, *args, **kwargs)
             pending = Pending(kind, args, kwargs)
             writer.put(pending, timeout)
             assert pending.future is not None
@@ -225,10 +231,12 @@ class AsyncRecorder(_Base):
     ``async with``) commits everything queued; later events raise ``RecorderClosed``.
     """
 
-    def _bind(self, kind: EventKind) -> Callable[..., Awaitable[Any]]:
+    def _bind(self, event: _Event[Any, Any]) -> Callable[..., Awaitable[Any]]:
         writer = self._writer
+        kind, check = event.kind, event.signature.bind
 
         async def call(*args: Any, **kwargs: Any) -> Any:
+            check(None, *args, **kwargs)
             pending = Pending(kind, args, kwargs, loop=asyncio.get_running_loop())
             while (room := writer.try_put(pending)) is not None:
                 await room
