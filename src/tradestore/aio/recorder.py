@@ -38,9 +38,10 @@ __all__ = ["AsyncRecorder", "Recorder"]
 P = ParamSpec("P")
 R = TypeVar("R")
 
-#: Events waiting at once beyond which callers wait (backpressure), and the most one
-#: transaction commits. A group of 2,000 fills commits in a few milliseconds on either
-#: backend; the queue holds a few groups.
+#: The most events one transaction commits, and the events waiting at once beyond which
+#: callers wait (backpressure). A group of 2,000 fills takes a fraction of a second (see
+#: docs/performance.md): long enough to amortise COMMIT, short enough that an answer is
+#: not held back long; the queue holds a few groups.
 DEFAULT_MAX_BATCH = 2_000
 DEFAULT_MAX_QUEUE = 10_000
 
