@@ -66,6 +66,18 @@ class NestedUnitOfWork(TradestoreError, RuntimeError):
     """
 
 
+class RecorderClosed(TradestoreError):
+    """An event was handed to a recorder (``tradestore.aio``) after ``close()``: not recorded."""
+
+
+class RecorderFull(TradestoreError):
+    """A sync recorder's queue stayed full for the whole ``put_timeout``: not recorded.
+
+    The writer is behind (or the database is down and ``Database.run`` is waiting it out);
+    the event may be handed over again.
+    """
+
+
 class TransactionAborted(TradestoreError):
     """A call inside the unit of work was refused in a way that left the transaction unusable
     (or half done), and the block went on as if nothing happened: nothing was committed.

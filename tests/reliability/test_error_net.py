@@ -302,6 +302,9 @@ CALLS: dict[str, Call] = {
     "orders.record_fill": lambda u, s: u.orders.record_fill(
         "o-1", fill_id="f-2", quantity=D(1), price=D(101)
     ),
+    "orders.record_fills": lambda u, s: u.orders.record_fills(
+        [{"order_id": "o-1", "fill_id": "f-4", "quantity": D(1), "price": D(98)}]
+    ),
     "orders.ingest_fills": lambda u, s: u.orders.ingest_fills(
         [{"fill_id": "f-3", "order_id": "o-1", "quantity": D(1), "price": D(99), "filled_at": T0}]
     ),

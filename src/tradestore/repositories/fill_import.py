@@ -13,6 +13,7 @@ datetime) is checked with type tests, not the general validators; fills go in wi
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -33,6 +34,7 @@ from tradestore.errors import (
     IntegrityViolation,
     OrderNotFound,
     Overfill,
+    TradestoreError,
     ValidationError,
 )
 from tradestore.models.trading import Fill
@@ -40,9 +42,16 @@ from tradestore.repositories import order_sql as sql
 from tradestore.repositories.order_accounting import (
     LockedOrder,
     OrderChanges,
+    fill_changes,
     order_changes,
+    replay_refusal,
 )
-from tradestore.repositories.order_records import IngestReport
+from tradestore.repositories.order_records import (
+    FillRecord,
+    IngestReport,
+    OrderRecord,
+    RecordedFill,
+)
 
 _ZERO = Decimal(0)
 _FILL_ID_LENGTH = 128
@@ -74,6 +83,81 @@ class FillImport:
             updates = _ingest_order_updates(orders, new_fills, self._dialect)
             inserted = self._write(new_fills, orders, updates)
         return IngestReport(inserted=inserted, replayed=replayed, orders_updated=len(updates))
+
+    def run_each(
+        self, requests: Sequence[tuple[FillRecord, dt.datetime | None] | TradestoreError]
+    ) -> list[RecordedFill | TradestoreError]:
+        """``record_fills``: validated ``record_fill`` calls (or their refusals), decided one
+        by one against the locked orders with ``record_fill``'s rules, written at once."""
+        outcomes: list[RecordedFill | TradestoreError] = []
+        valid = [request for request in requests if not isinstance(request, TradestoreError)]
+        if not valid:
+            return list(requests)  # type: ignore[arg-type]  # errors only
+        with translate_errors():
+            connection = self._db
+            ids = sql.id_list_value(sorted({fill.order_id for fill, _ in valid}), self._dialect)
+            rows = connection.run(sql.GROUP_LOCK_ORDERS, {"bot_id": self._bot_id, "ids": ids})
+            current = {row[0]: OrderRecord(*row) for row in rows.rows}
+            orders = {oid: LockedOrder.from_record(record) for oid, record in current.items()}
+            self._stored_fills(connection, orders)
+            for locked in orders.values():
+                locked.current_totals = locked.totals
+            recorded: dict[str, FillRecord] = {}
+            new_fills: list[_IngestFill] = []
+            #: Each order's columns after its last new fill: what is written.
+            updates: dict[str, OrderChanges] = {}
+            now = connection.now()
+            for index, request in enumerate(requests):
+                if isinstance(request, TradestoreError):
+                    outcomes.append(request)
+                    continue
+                fill, given_time = request
+                state = orders.get(fill.order_id)
+                if state is None:
+                    outcomes.append(OrderNotFound("order", fill.order_id))
+                    continue
+                earlier = recorded.get(fill.fill_id) or state.fill(fill.fill_id)
+                if earlier is not None:
+                    refusal = replay_refusal(earlier, fill, given_time)
+                    outcomes.append(
+                        refusal
+                        or RecordedFill(
+                            fill=earlier, order=current[earlier.order_id], replayed=True
+                        )
+                    )
+                    continue
+                try:
+                    totals, changes = fill_changes(state, fill, self._dialect)
+                except TradestoreError as exc:
+                    outcomes.append(exc)
+                    continue
+                state.current_totals = totals
+                updates[fill.order_id] = changes
+                fill = dataclasses.replace(
+                    fill, ticker=state.ticker, side=state.side, position_id=state.position_id
+                )
+                order = dataclasses.replace(
+                    current[fill.order_id], **changes._asdict(), updated_at=now
+                )
+                current[fill.order_id] = order
+                recorded[fill.fill_id] = fill
+                new_fills.append(
+                    _IngestFill(
+                        index,
+                        fill.fill_id,
+                        fill.order_id,
+                        None,
+                        fill.quantity,
+                        fill.price,
+                        fill.filled_at,
+                        fill.liquidity,
+                        fill.commission,
+                    )
+                )
+                outcomes.append(RecordedFill(fill=fill, order=order, replayed=False))
+            if new_fills:
+                self._write(new_fills, orders, list(updates.items()))
+        return outcomes
 
     def _lock_orders(
         self, connection: Executor, fills: Sequence[_IngestFill]

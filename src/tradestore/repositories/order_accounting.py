@@ -21,7 +21,13 @@ from tradestore.domain.money import (
     check_storable,
     fit,
 )
-from tradestore.errors import ConflictError, InvalidTransition, Overfill, ValidationError
+from tradestore.errors import (
+    ConflictError,
+    DuplicateFill,
+    InvalidTransition,
+    Overfill,
+    ValidationError,
+)
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 
 _NO_FILLS = FillTotals()
@@ -186,6 +192,63 @@ def order_changes(
         # The completing execution's time, also for a late fill completing a cancelled
         # order: filled_at says when the order was fully executed, whatever its status.
         last_filled_at if filled_quantity == state.quantity else None,
+    )
+
+
+def fill_changes(
+    state: LockedOrder, fill: FillRecord, dialect: str
+) -> tuple[FillTotals, OrderChanges]:
+    """The order's totals and columns once ``fill`` is added to ``state.current_totals``;
+    refuses a fill the order does not take (its status, an overfill, a total too big)."""
+    state.check_fillable()
+    totals = state.current_totals.add(fill.quantity, fill.price, fill.commission, fill.filled_at)
+    check_overfill(state, fill, state.current_totals.filled_quantity)
+    changes = order_changes(
+        state,
+        filled_quantity=totals.filled_quantity,
+        notional=totals.notional,
+        commission=totals.commission,
+        last_filled_at=totals.last_filled_at,
+        dialect=dialect,
+    )
+    return totals, changes
+
+
+def check_overfill(state: LockedOrder, fill: FillRecord, filled: Decimal) -> None:
+    total = MONEY_CONTEXT.add(filled, fill.quantity)
+    if total > state.quantity:
+        raise Overfill(
+            f"fill {fill.fill_id!r} of {fill.quantity} would bring order {fill.order_id!r} "
+            f"to {total}, above its quantity {state.quantity}"
+        )
+
+
+def replay_refusal(
+    stored: FillRecord, fill: FillRecord, given_time: dt.datetime | None
+) -> DuplicateFill | None:
+    """``stored`` took ``fill``'s id: None for a replay (``filled_at`` compared only when
+    the replay gives one), else the ``DuplicateFill`` naming what differs."""
+    differing = [
+        name
+        for name, mine, theirs in (
+            ("order_id", fill.order_id, stored.order_id),
+            ("quantity", fill.quantity, stored.quantity),
+            ("price", fill.price, stored.price),
+            ("commission", fill.commission, stored.commission),
+            ("liquidity", fill.liquidity, stored.liquidity),
+            (
+                "filled_at",
+                given_time if given_time is not None else stored.filled_at,
+                stored.filled_at,
+            ),
+        )
+        if mine != theirs
+    ]
+    if not differing:
+        return None
+    return DuplicateFill(
+        f"fill_id {stored.fill_id!r} was already recorded (order {stored.order_id!r}) "
+        f"with a different {', '.join(differing)}"
     )
 
 

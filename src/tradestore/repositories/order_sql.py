@@ -445,15 +445,24 @@ def pg_array(values: Iterable[Any]) -> str:
 
 #: The bulk import locks many orders at once, so each row starts with its order_id.
 INGEST_ORDER_COLUMNS = [_O.c.order_id, *LOCK_ORDER_COLUMNS]
-INGEST_LOCK_ORDERS = Prepared(
-    lambda d: (
-        select(*INGEST_ORDER_COLUMNS)
-        .where(_O.c.bot_id == bindparam("bot_id"), id_list_filter(_O.c.order_id, d, "ids"))
-        .order_by(_O.c.order_id)
-        .with_for_update(of=_O, key_share=True)
-    ),
-    name="orders.ingest_lock",
-)
+
+
+def _lock_orders_by_id(columns: Sequence[Any], name: str) -> Prepared:
+    """The bot's orders of a list of ids, locked (in order_id order: no deadlock)."""
+    return Prepared(
+        lambda d: (
+            select(*columns)
+            .where(_O.c.bot_id == bindparam("bot_id"), id_list_filter(_O.c.order_id, d, "ids"))
+            .order_by(_O.c.order_id)
+            .with_for_update(of=_O, key_share=True)
+        ),
+        name=name,
+    )
+
+
+INGEST_LOCK_ORDERS = _lock_orders_by_id(INGEST_ORDER_COLUMNS, "orders.ingest_lock")
+#: ``record_fills``: the whole rows of the group's orders.
+GROUP_LOCK_ORDERS = _lock_orders_by_id(ORDER_COLUMNS, "orders.group_lock")
 INGEST_ORDERS_BY_CLIENT_ID = Prepared(
     lambda d: select(_O.c.client_order_id, _O.c.order_id).where(
         _O.c.bot_id == bindparam("bot_id"), id_list_filter(_O.c.client_order_id, d, "ids")

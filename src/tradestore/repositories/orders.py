@@ -48,7 +48,7 @@ from tradestore.db.results import Rows, paginate
 from tradestore.domain import order_states
 from tradestore.domain.enums import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
 from tradestore.domain.fill_accounting import FillTotals
-from tradestore.domain.money import MONEY_CONTEXT, Amount, fast_money
+from tradestore.domain.money import Amount, fast_money
 from tradestore.domain.validation import (
     choice,
     flag,
@@ -66,13 +66,12 @@ from tradestore.domain.validation import rows as rows_of
 from tradestore.errors import (
     BotNotFound,
     ConflictError,
-    DuplicateFill,
     DuplicateOrder,
     IntegrityViolation,
     InvalidTransition,
     OrderNotFound,
-    Overfill,
     PositionNotFound,
+    TradestoreError,
     ValidationError,
 )
 from tradestore.models import Fill, Order
@@ -83,7 +82,9 @@ from tradestore.repositories.fill_import import FillImport
 from tradestore.repositories.order_accounting import (
     LockedOrder,
     OrderChanges,
-    order_changes,
+    check_overfill,
+    fill_changes,
+    replay_refusal,
 )
 from tradestore.repositories.order_records import (
     FillRecord,
@@ -120,6 +121,11 @@ _SUBMIT_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.NEW, OrderStatus.
 
 _O = table_of(Order)
 _F = table_of(Fill)
+#: The keys of a ``record_fills`` mapping: ``record_fill``'s parameters.
+_FILL_ARGUMENTS = frozenset(
+    {"order_id", "fill_id", "quantity", "price", "filled_at", "liquidity", "commission"}
+)
+_REQUIRED_FILL_ARGUMENTS = frozenset({"order_id", "fill_id", "quantity", "price"})
 
 
 # --- the repository --------------------------------------------------------------------------
@@ -374,6 +380,21 @@ class OrderRepository(BotScopedRepository):
         report of an execution that came first: it is recorded and counted, and the order
         keeps its status.
         """
+        fill, given_time = self._fill_request(locals())
+        with translate_errors():
+            if self._dialect == "sqlite":
+                return self._record_fill_sqlite(fill, given_time)
+            return self._record_fill_postgresql(fill, given_time)
+
+    def _fill_request(self, arguments: Mapping[str, Any]) -> tuple[FillRecord, dt.datetime | None]:
+        """``record_fill``'s arguments (by name; the optional ones may be left out)
+        validated: the fill (order columns still blank) and the ``filled_at`` the caller
+        gave (a replay compares it only then)."""
+        order_id, fill_id = arguments["order_id"], arguments["fill_id"]
+        quantity, price = arguments["quantity"], arguments["price"]
+        filled_at = arguments.get("filled_at")
+        liquidity = arguments.get("liquidity", Liquidity.UNKNOWN)
+        commission = arguments.get("commission", _ZERO)
         dialect = self._dialect
         sqlite = dialect == "sqlite"
         order_id = required_text("order_id", order_id)
@@ -405,10 +426,7 @@ class OrderRepository(BotScopedRepository):
             commission=fill_commission,
             position_id=None,
         )
-        with translate_errors():
-            if sqlite:
-                return self._record_fill_sqlite(fill, given_time)
-            return self._record_fill_postgresql(fill, given_time)
+        return fill, given_time
 
     def _record_fill_sqlite(self, fill: FillRecord, given_time: dt.datetime | None) -> RecordedFill:
         """Read the order and its fills, account in Python, insert the fill, update the order.
@@ -496,7 +514,7 @@ class OrderRepository(BotScopedRepository):
                     continue
                 state.check_consistent_with(quantity)
             state.check_fillable()
-            self._check_overfill(state, fill, current.filled_quantity)
+            check_overfill(state, fill, current.filled_quantity)
             state.current_totals = FillTotals(quantity, notional, commission, 0, None, last)
             self._changes(state, fill)  # raises what the statement refused (a total too big)
             if stored_fill is None:
@@ -507,28 +525,7 @@ class OrderRepository(BotScopedRepository):
 
     def _changes(self, state: LockedOrder, fill: FillRecord) -> OrderChanges:
         """What the order becomes with ``fill``; refuses a fill the order does not take."""
-        state.check_fillable()
-        totals = state.current_totals.add(
-            fill.quantity, fill.price, fill.commission, fill.filled_at
-        )
-        self._check_overfill(state, fill, state.current_totals.filled_quantity)
-        return order_changes(
-            state,
-            filled_quantity=totals.filled_quantity,
-            notional=totals.notional,
-            commission=totals.commission,
-            last_filled_at=totals.last_filled_at,
-            dialect=self._dialect,
-        )
-
-    @staticmethod
-    def _check_overfill(state: LockedOrder, fill: FillRecord, filled: Decimal) -> None:
-        total = MONEY_CONTEXT.add(filled, fill.quantity)
-        if total > state.quantity:
-            raise Overfill(
-                f"fill {fill.fill_id!r} of {fill.quantity} would bring order {fill.order_id!r} "
-                f"to {total}, above its quantity {state.quantity}"
-            )
+        return fill_changes(state, fill, self._dialect)[1]
 
     def _changed_meanwhile(self, connection: Executor, fill: FillRecord) -> ConflictError:
         connection.run(sql.DELETE_FILL, {"bot_id": self._bot_id, "fill_id": fill.fill_id})
@@ -566,27 +563,9 @@ class OrderRepository(BotScopedRepository):
     ) -> RecordedFill:
         """``stored`` took ``fill``'s id: a replay returns it (with ``order``, its order when
         already read), anything different raises ``DuplicateFill``."""
-        differing = [
-            name
-            for name, mine, theirs in (
-                ("order_id", fill.order_id, stored.order_id),
-                ("quantity", fill.quantity, stored.quantity),
-                ("price", fill.price, stored.price),
-                ("commission", fill.commission, stored.commission),
-                ("liquidity", fill.liquidity, stored.liquidity),
-                (
-                    "filled_at",
-                    given_time if given_time is not None else stored.filled_at,
-                    stored.filled_at,
-                ),
-            )
-            if mine != theirs
-        ]
-        if differing:
-            raise DuplicateFill(
-                f"fill_id {stored.fill_id!r} was already recorded (order {stored.order_id!r}) "
-                f"with a different {', '.join(differing)}"
-            )
+        refusal = replay_refusal(stored, fill, given_time)
+        if refusal is not None:
+            raise refusal
         if order is None:
             order = self._fetch(connection, stored.order_id)
         return RecordedFill(fill=stored, order=order, replayed=True)
@@ -616,6 +595,41 @@ class OrderRepository(BotScopedRepository):
         ``executemany`` / one ``UPDATE ... FROM unnest(...)`` (see fill_import).
         """
         return FillImport(self._db, self._bot_id, self._dialect).run(rows_of(rows))
+
+    @atomic
+    def record_fills(
+        self, fills: Iterable[Mapping[str, Any]]
+    ) -> list[RecordedFill | TradestoreError]:
+        """``record_fill`` for many fills at once, set-based, each fill answered on its own.
+
+        Each mapping holds ``record_fill``'s arguments (``order_id``, ``fill_id``,
+        ``quantity``, ``price`` and optionally ``filled_at``, ``liquidity``,
+        ``commission``). The result has one entry per fill, in order: what ``record_fill``
+        called one after the other would return (the order as it stood after that fill;
+        replays, also of an earlier fill of the same call, marked ``replayed``), or the
+        error it would raise for that fill, which then writes nothing; the other fills are
+        recorded. The orders are locked once and the new fills written as ``ingest_fills``
+        writes them (one ``executemany`` / ``COPY``, one update of the orders). Raised as
+        a whole only for what no single fill explains (a ``fill_id`` recorded for an order
+        outside the call, an order whose fills were written outside tradestore).
+        The recorder (``tradestore.aio``) sends a group's consecutive fills here.
+        """
+        requests: list[tuple[FillRecord, dt.datetime | None] | TradestoreError] = []
+        for index, raw in enumerate(rows_of(fills)):
+            if not isinstance(raw, Mapping):
+                requests.append(ValidationError(f"fills[{index}]", raw, "expected a mapping"))
+                continue
+            unknown = sorted(set(raw) - _FILL_ARGUMENTS)
+            missing = sorted(_REQUIRED_FILL_ARGUMENTS - set(raw))
+            if unknown or missing:
+                reason = f"unknown keys {unknown}" if unknown else f"missing keys {missing}"
+                requests.append(ValidationError(f"fills[{index}]", sorted(raw), reason))
+                continue
+            try:
+                requests.append(self._fill_request(raw))
+            except TradestoreError as exc:
+                requests.append(exc)
+        return FillImport(self._db, self._bot_id, self._dialect).run_each(requests)
 
     # --- reads ----------------------------------------------------------------------------
 

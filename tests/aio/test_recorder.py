@@ -1,0 +1,375 @@
+"""The group-commit recorder (tradestore.aio): many events, few transactions, each caller
+answered with its own outcome only once committed."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import threading
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event, select
+
+from tradestore import Database
+from tradestore.aio import AsyncRecorder, Recorder
+from tradestore.errors import (
+    DuplicateFill,
+    InvalidTransition,
+    OrderNotFound,
+    Overfill,
+    RecorderClosed,
+    RecorderFull,
+    ValidationError,
+)
+from tradestore.models import Fill, Order
+
+BOT = "rec"
+AT = dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC)
+WRITER = Path(__file__).with_name("recording_writer.py")
+
+
+@pytest.fixture
+def bot_db(db: Database) -> Database:
+    with db.unit_of_work() as uow:
+        uow.bots.register(BOT)
+    return db
+
+
+def _order(client: str, quantity: int = 10, **extra: Any) -> dict[str, Any]:
+    return {
+        "client_order_id": client,
+        "ticker": "AAPL",
+        "side": "buy",
+        "order_type": "market",
+        "quantity": Decimal(quantity),
+        **extra,
+    }
+
+
+def _fill(fill_id: str, quantity: str = "1", price: str = "100") -> dict[str, Any]:
+    return {"fill_id": fill_id, "quantity": Decimal(quantity), "price": Decimal(price)}
+
+
+def _totals(db: Database) -> dict[str, tuple[Decimal, Decimal]]:
+    """Per order: (filled_quantity, the sum of its fills)."""
+    with db.session(readonly=True) as session:
+        sums: dict[str, Decimal] = {}
+        for order_id, quantity in session.execute(select(Fill.order_id, Fill.quantity)):
+            sums[order_id] = sums.get(order_id, Decimal(0)) + quantity  # exact, unlike SUM
+        return {
+            order_id: (filled, sums.get(order_id, Decimal(0)))
+            for order_id, filled in session.execute(
+                select(Order.order_id, Order.filled_quantity)
+            ).all()
+        }
+
+
+@pytest.fixture
+def commits(bot_db: Database) -> Iterator[list[None]]:
+    seen: list[None] = []
+
+    def on_commit(connection: Any) -> None:
+        seen.append(None)
+
+    event.listen(bot_db.engine, "commit", on_commit)
+    yield seen
+    event.remove(bot_db.engine, "commit", on_commit)
+
+
+class _Gate:
+    """Holds the writer inside its next statement until opened: the queue fills meanwhile.
+
+    Stays listening once open (removing a listener while the writer runs it would mutate
+    the list SQLAlchemy iterates), and keeps the statements run after it opened.
+    """
+
+    def __init__(self, db: Database) -> None:
+        self.entered = threading.Event()
+        self.opened = threading.Event()
+        self.statements: list[str] = []
+        event.listen(db.engine, "before_cursor_execute", self._wait)
+
+    def _wait(self, conn: Any, cursor: Any, statement: str, *rest: Any) -> None:
+        if not self.opened.is_set():
+            self.entered.set()
+            self.opened.wait(30)
+        else:
+            self.statements.append(statement)
+
+    def open(self) -> None:
+        self.opened.set()
+
+
+def test_concurrent_events_share_few_commits(bot_db: Database, commits: list[None]) -> None:
+    async def main() -> list[Any]:
+        async with AsyncRecorder(bot_db, bot_id=BOT) as rec:
+            orders = await asyncio.gather(*(rec.submit(**_order(f"c{i}")) for i in range(100)))
+            before = len(commits)
+            fills = await asyncio.gather(
+                *(rec.record_fill(orders[i % 100].order_id, **_fill(f"f{i}")) for i in range(400))
+            )
+            assert len(commits) - before <= 40  # 400 fills, a handful of groups
+            return fills
+
+    fills = asyncio.run(main())
+    assert all(not recorded.replayed for recorded in fills)
+    totals = _totals(bot_db)
+    assert len(totals) == 100
+    assert all(filled == summed == 4 for filled, summed in totals.values())
+
+
+def test_a_refused_event_fails_alone_and_its_group_commits(bot_db: Database) -> None:
+    async def main() -> list[Any]:
+        async with AsyncRecorder(bot_db, bot_id=BOT) as rec:
+            order = await rec.submit(**_order("c1", quantity=3))
+            gate = _Gate(bot_db)
+            waiting = [
+                asyncio.ensure_future(rec.record_fill(order.order_id, **_fill("ok-1"))),
+                asyncio.ensure_future(rec.record_fill(order.order_id, **_fill("big", "5"))),
+                asyncio.ensure_future(rec.record_fill("no-such-order", **_fill("lost"))),
+                asyncio.ensure_future(rec.record_fill(order.order_id, **_fill("bad", "-1"))),
+                asyncio.ensure_future(rec.submit(**_order("c2", side="sideways"))),
+                asyncio.ensure_future(rec.record_fill(order.order_id, **_fill("ok-2", "2"))),
+                asyncio.ensure_future(rec.set_status(order.order_id, "new")),
+            ]
+            await asyncio.to_thread(gate.entered.wait, 30)
+            await asyncio.sleep(0)
+            gate.open()
+            return await asyncio.gather(*waiting, return_exceptions=True)
+
+    first, big, lost, bad, sideways, second, backwards = asyncio.run(main())
+    assert isinstance(big, Overfill)
+    assert isinstance(lost, OrderNotFound)
+    assert isinstance(bad, ValidationError)
+    assert bad.field == "quantity"
+    assert isinstance(sideways, ValidationError)
+    assert sideways.field == "side"
+    assert isinstance(backwards, InvalidTransition)
+    assert second.order.filled_quantity == 3
+    assert second.order.status.value == "filled"
+    assert first.fill.fill_id == "ok-1"
+    (filled, summed), *_ = _totals(bot_db).values()
+    assert filled == summed == 3
+
+
+def test_replayed_fills_are_no_ops_within_and_across_groups(bot_db: Database) -> None:
+    async def main() -> tuple[list[Any], Any]:
+        async with AsyncRecorder(bot_db, bot_id=BOT) as rec:
+            order = await rec.submit(**_order("c1"))
+            same_group = await asyncio.gather(
+                rec.record_fill(order.order_id, **_fill("f1")),
+                rec.record_fill(order.order_id, **_fill("f1")),
+                rec.record_fill(order.order_id, **_fill("f1", "2")),
+                return_exceptions=True,
+            )
+            later = await rec.record_fill(order.order_id, **_fill("f1"))
+            return same_group, later
+
+    (first, replay, changed), later = asyncio.run(main())
+    assert not first.replayed
+    assert replay.replayed
+    assert later.replayed
+    assert isinstance(changed, DuplicateFill)
+    (filled, summed), *_ = _totals(bot_db).values()
+    assert filled == summed == 1
+
+
+def test_events_of_one_order_apply_in_order(bot_db: Database) -> None:
+    """Submit, fill, cancel, a late fill: queued together, they run in the order handed over
+    (the fill would be refused before its submit; the late fill is counted after the cancel)."""
+
+    async def main() -> list[Any]:
+        async with AsyncRecorder(bot_db, bot_id=BOT) as rec:
+            return await asyncio.gather(
+                rec.submit(**_order("c1", order_id="o-1")),
+                rec.set_status("o-1", "accepted", broker_order_id="B-1"),
+                rec.record_fill("o-1", **_fill("f1")),
+                rec.cancel("o-1"),
+                rec.record_fill("o-1", **_fill("f2")),
+            )
+
+    _submitted, acked, _fill1, cancelled, late = asyncio.run(main())
+    assert acked.broker_order_id == "B-1"
+    assert cancelled.status.value == "cancelled"
+    assert late.order.status.value == "cancelled"
+    assert late.order.filled_quantity == 2
+
+
+def test_marks_of_a_group_coalesce_to_the_last_price(bot_db: Database) -> None:
+    with bot_db.unit_of_work(bot_id=BOT) as uow:
+        uow.positions.open("AAPL", side="long", quantity=Decimal(10), entry_price=Decimal(100))
+    gate = _Gate(bot_db)
+
+    async def main() -> list[Any]:
+        async with AsyncRecorder(bot_db, bot_id=BOT) as rec:
+            first = asyncio.ensure_future(rec.mark_to_market({"MSFT": Decimal(1)}))
+            await asyncio.to_thread(gate.entered.wait, 30)
+            marks = [
+                asyncio.ensure_future(rec.mark_to_market({"AAPL": Decimal(price)}))
+                for price in ("101", "102", "103")
+            ]
+            await asyncio.sleep(0)
+            gate.open()
+            return [await first, *await asyncio.gather(*marks)]
+
+    assert asyncio.run(main()) == [0, 1, 1, 1]
+    updates = [s for s in gate.statements if s.lstrip().upper().startswith("UPDATE POSITIONS")]
+    assert len(updates) == 1
+    with bot_db.unit_of_work(bot_id=BOT) as uow:
+        (position,) = uow.positions.list_open()
+    assert position.current_price == 103
+
+
+def test_a_full_queue_makes_callers_wait(bot_db: Database) -> None:
+    """The writer held in a statement: the queue fills, an await waits for room while the
+    loop runs on, a sync call gives up after its put_timeout; opened, everything commits."""
+    gate = _Gate(bot_db)
+
+    async def main() -> tuple[list[Any], int]:
+        async with AsyncRecorder(bot_db, bot_id=BOT, max_queue=2) as rec:
+            held = asyncio.ensure_future(rec.submit(**_order("c0")))
+            await asyncio.to_thread(gate.entered.wait, 30)
+            queued = [asyncio.ensure_future(rec.submit(**_order(f"c{i}"))) for i in (1, 2, 3)]
+            ticks = 0
+            for _ in range(20):
+                await asyncio.sleep(0)
+                ticks += 1
+            assert len(rec._writer._queue) == 2
+            assert not queued[2].done()  # waits for room; the loop kept running meanwhile
+            sync_rec = Recorder(bot_db, bot_id=BOT, max_queue=1, put_timeout=0.05)
+            sync_rec._writer._queue.append(rec._writer._queue[0])  # as full as it gets
+            with pytest.raises(RecorderFull):
+                sync_rec.submit(**_order("c4"))
+            sync_rec._writer._queue.clear()
+            sync_rec.close()
+            gate.open()
+            return await asyncio.gather(held, *queued), ticks
+
+    orders, ticks = asyncio.run(main())
+    assert ticks == 20
+    assert [o.client_order_id for o in orders] == ["c0", "c1", "c2", "c3"]
+
+
+def test_cancelling_a_waiting_task_leaves_the_recorder_working(bot_db: Database) -> None:
+    async def main() -> Any:
+        async with AsyncRecorder(bot_db, bot_id=BOT) as rec:
+            order = await rec.submit(**_order("c1"))
+            gate = _Gate(bot_db)
+            task = asyncio.ensure_future(rec.record_fill(order.order_id, **_fill("f1")))
+            await asyncio.to_thread(gate.entered.wait, 30)
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            gate.open()
+            return await rec.record_fill(order.order_id, **_fill("f2"))
+
+    after = asyncio.run(main())
+    # The cancelled fill was already queued: it committed before the next one.
+    assert after.order.filled_quantity == 2
+    (filled, summed), *_ = _totals(bot_db).values()
+    assert filled == summed == 2
+
+
+def test_close_flushes_everything_queued_then_refuses(bot_db: Database) -> None:
+    async def main() -> tuple[list[asyncio.Future[Any]], AsyncRecorder]:
+        rec = AsyncRecorder(bot_db, bot_id=BOT)
+        order = await rec.submit(**_order("c1", quantity=100))
+        gate = _Gate(bot_db)
+        tasks = [
+            asyncio.ensure_future(rec.record_fill(order.order_id, **_fill(f"f{i}")))
+            for i in range(50)
+        ]
+        await asyncio.sleep(0)  # every task has queued its fill
+        await asyncio.to_thread(gate.entered.wait, 30)
+        closing = asyncio.ensure_future(rec.close())
+        await asyncio.sleep(0)
+        gate.open()
+        await closing
+        with pytest.raises(RecorderClosed):
+            await rec.record_fill(order.order_id, **_fill("after"))
+        return tasks, rec
+
+    tasks, rec = asyncio.run(main())
+    assert all(task.done() and not task.exception() for task in tasks)
+    assert rec.closed
+    (filled, summed), *_ = _totals(bot_db).values()
+    assert filled == summed == 50
+
+
+def test_sync_recorder_from_several_threads(bot_db: Database, commits: list[None]) -> None:
+    errors: list[BaseException] = []
+
+    def bot_thread(rec: Recorder, n: int) -> None:
+        try:
+            order = rec.submit(**_order(f"t{n}", quantity=40))
+            for i in range(40):
+                recorded = rec.record_fill(order.order_id, **_fill(f"t{n}-{i}"))
+                assert recorded.order.filled_quantity == i + 1  # its own fills, in order
+        except BaseException as exc:
+            errors.append(exc)
+
+    with Recorder(bot_db, bot_id=BOT) as rec:
+        threads = [threading.Thread(target=bot_thread, args=(rec, n)) for n in range(6)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(60)
+    assert not errors, errors
+    assert rec.groups_committed < 6 * 41
+    totals = _totals(bot_db)
+    assert len(totals) == 6
+    assert all(f == s == 40 for f, s in totals.values())
+    with pytest.raises(RecorderClosed):
+        rec.submit(**_order("late"))
+
+
+def test_sigkill_loses_only_unacknowledged_events(db_url: str, bot_db: Database) -> None:
+    bot_db.dispose()
+    writer = subprocess.Popen(
+        [sys.executable, str(WRITER), db_url, BOT],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert writer.stdout is not None
+    acknowledged = []
+    for line in writer.stdout:
+        acknowledged.append(line.strip())
+        if len(acknowledged) == 3_000:  # well into the stream, groups in flight
+            break
+    writer.send_signal(signal.SIGKILL)
+    writer.wait(30)
+    assert len(acknowledged) == 3_000, writer.stderr.read() if writer.stderr else ""
+
+    database = Database(db_url)
+    try:
+        with database.session(readonly=True) as session:
+            stored = set(session.scalars(select(Fill.fill_id)))
+        assert not set(acknowledged) - stored
+        totals = _totals(database)
+        assert all(filled == summed for filled, summed in totals.values())
+    finally:
+        database.dispose()
+
+
+def test_a_wrong_call_raises_at_once_and_queues_nothing(bot_db: Database) -> None:
+    async def main() -> None:
+        async with AsyncRecorder(bot_db, bot_id=BOT) as rec:
+            with pytest.raises(TypeError, match="fill_id"):
+                await rec.record_fill("o-1", quantity=Decimal(1), price=Decimal(1))
+            with pytest.raises(TypeError):
+                await rec.submit(**_order("c1"), colour="red")
+            assert rec.groups_committed == 0
+
+    asyncio.run(main())
+    with Recorder(bot_db, bot_id=BOT) as rec, pytest.raises(TypeError):
+        rec.cancel()
