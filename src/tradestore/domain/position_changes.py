@@ -14,8 +14,8 @@ The rules live here so that ``open``, ``update``, ``trail_stop``, ``scale_in`` a
   above it; a short's reversed.
 * **Scaling in** (``scale_in_figures``): the entry price becomes the quantity-weighted average
   of the open quantity at the old entry and the added quantity at its price, computed exactly
-  and rounded once with ``money.fit``, as an order's VWAP is (``fill_accounting``). Quantity and
-  commission are sums and are never rounded.
+  and rounded once with ``money.fit``, as an order's VWAP is (``fill_accounting``). The
+  quantity is a sum and is never rounded.
 """
 
 from __future__ import annotations
@@ -145,9 +145,11 @@ def scale_in_figures(
 
     The position is marked at ``price``, the freshest price there is (a partial close marks
     at its exit price for the same reason). Raises ``ValidationError`` when the new entry
-    price is on the wrong side of the stop or the target. The quantity and commission are
-    exact sums: whether the backend stores them exactly is the caller's check (the same one
-    an order's fills pass, ``order_accounting.exact_sum``).
+    price is on the wrong side of the stop or the target. The quantity is an exact sum and
+    is never rounded: whether the backend stores it is the caller's check (the one an order's
+    filled quantity passes, ``order_accounting.exact_sum``). The commission is fitted like
+    any derived amount: after a partial close the open row's commission is a pro-rata share
+    with up to 18 decimals, and on SQLite adding a fee to it may land between two doubles.
     """
     with localcontext(MONEY_CONTEXT):
         total = open_quantity + quantity
@@ -160,7 +162,7 @@ def scale_in_figures(
     return ScaleInFigures(
         quantity=total,
         entry_price=entry,
-        commission=fee,
+        commission=fit(fee, dialect_name),
         current_price=price,
         unrealized_pnl=fit(pnl.pnl(side, total, entry, price), dialect_name),
         unrealized_pnl_pct=pnl.pnl_pct(side, entry, price),

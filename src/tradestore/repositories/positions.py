@@ -817,7 +817,6 @@ class PositionRepository(BotScopedRepository):
             dialect_name=d,
         )
         exact_sum("quantity", figures.quantity, d, "position quantity")
-        exact_sum("commission", figures.commission, d, "position commission")
         changes = {**figures.__dict__, "updated_at": self._db.now()}
         self._db.run(
             _SCALE_IN, {"key_position_id": pid, "key_bot_id": self._bot_id, **_bind(changes)}
