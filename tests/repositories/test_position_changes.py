@@ -4,6 +4,7 @@ scale_out, their refusals, concurrency and the accounting properties of any sequ
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import threading
 from decimal import Decimal
 from fractions import Fraction
@@ -372,6 +373,51 @@ def test_concurrent_scale_ins_of_one_position_lose_nothing(db: Database, bot: st
     prices = [100] + [100 + i * 2 + k for i in range(writers) for k in range(2)]
     exact = Fraction(sum(prices), len(prices))
     assert abs(Fraction(final.entry_price) - exact) <= Fraction(len(prices), 10**14)
+
+
+PROCESSES = 4
+STEPS_EACH = 5
+
+
+def _process_scaler(url: str, position_id: str, worker: int, barrier: Any) -> None:
+    database = Database(url)
+    try:
+        barrier.wait(60)
+        for k in range(STEPS_EACH):
+            with database.unit_of_work(bot_id="alpha") as uow:
+                uow.positions.scale_in(position_id, quantity=D(2), price=D(100 + worker + k))
+            with database.unit_of_work(bot_id="alpha") as uow:
+                uow.positions.scale_out(
+                    position_id, quantity=D(1), price=D(110), exit_reason="scale_out"
+                )
+    finally:
+        database.dispose()
+
+
+@pytest.mark.sqlite_only
+def test_processes_scaling_one_position_on_one_sqlite_file_lose_nothing(
+    db: Database, db_url: str, bot: str
+) -> None:
+    position = open_position(db, bot, quantity=D(10), entry_price=D(100))
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+    db.dispose()  # no inherited connections in the children
+    barrier = context.Barrier(PROCESSES)
+    workers = [
+        context.Process(target=_process_scaler, args=(db_url, position.position_id, i, barrier))
+        for i in range(PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(120)
+    assert [w.exitcode for w in workers] == [0] * PROCESSES
+    final = stored(db, bot, position.position_id)
+    assert final.quantity == 10 + PROCESSES * STEPS_EACH * (2 - 1)
+    with db.unit_of_work(bot_id=bot, readonly=True) as uow:
+        parts = uow.positions.list_closed(position_id=position.position_id)
+    assert len(parts) == PROCESSES * STEPS_EACH
+    assert sum((p.quantity for p in parts), D(0)) == PROCESSES * STEPS_EACH
 
 
 # --- properties --------------------------------------------------------------------------------
