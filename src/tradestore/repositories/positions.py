@@ -6,6 +6,10 @@ compiled form and cache key are built once per process), return frozen records b
 values already in hand, and never load ORM entities. A full close is two statements: a
 ``DELETE ... RETURNING`` of the open row and an ``INSERT`` of the closed one.
 
+Changing an open position (``update``, ``trail_stop``, ``scale_in``) reads the row locked and
+writes it back: the rules it applies are ``tradestore.domain.position_changes``, and
+``scale_out`` is a partial ``close``, not a second way to close.
+
 Money arithmetic happens in Python on ``Decimal`` (``tradestore.domain.pnl``) and every derived
 amount is rounded with ``money.fit`` for the backend before it is written: SQLite would
 otherwise do the arithmetic in binary floating point and store 0.30000000000000004.
@@ -334,38 +338,27 @@ _MARK_COLUMNS = (
 #: The tickers are one parameter on both backends, so the SQL text never depends on how many
 #: there are: a JSON array read by json_each() on SQLite, an array on PostgreSQL.
 _TICKERS_JSON = func.json_each(bindparam("tickers_json", type_=String())).table_valued("value")
-_SELECT_MARKED_SQLITE = select(*_MARK_COLUMNS).where(
+#: The bot's open rows in the tickers: ``mark_to_market`` and ``stops_hit`` select by them.
+_IN_TICKERS_SQLITE = (
     _P.c.bot_id == bindparam("bot_id"),
     _P.c.ticker.in_(select(_TICKERS_JSON.c.value)),
 )
-_SELECT_MARKED_POSTGRESQL = (
-    select(*_MARK_COLUMNS)
-    .where(
-        _P.c.bot_id == bindparam("bot_id"),
-        _P.c.ticker == any_(bindparam("tickers", type_=ARRAY(String()))),
-    )
-    .with_for_update()
+_IN_TICKERS_POSTGRESQL = (
+    _P.c.bot_id == bindparam("bot_id"),
+    _P.c.ticker == any_(bindparam("tickers", type_=ARRAY(String()))),
 )
-
-
-#: ``stops_hit``: the open positions of the tickers that have a stop or a target at all.
+_SELECT_MARKED_SQLITE = select(*_MARK_COLUMNS).where(*_IN_TICKERS_SQLITE)
+_SELECT_MARKED_POSTGRESQL = select(*_MARK_COLUMNS).where(*_IN_TICKERS_POSTGRESQL).with_for_update()
+#: ``stops_hit``: only the rows that have a stop or a target at all.
 _HAS_LEVELS = or_(_P.c.stop_loss_price.is_not(None), _P.c.take_profit_price.is_not(None))
 _SELECT_LEVELS_SQLITE = (
     select(*_POSITION_COLUMNS)
-    .where(
-        _P.c.bot_id == bindparam("bot_id"),
-        _P.c.ticker.in_(select(_TICKERS_JSON.c.value)),
-        _HAS_LEVELS,
-    )
+    .where(*_IN_TICKERS_SQLITE, _HAS_LEVELS)
     .order_by(_P.c.opened_at, _P.c.position_id)
 )
 _SELECT_LEVELS_POSTGRESQL = (
     select(*_POSITION_COLUMNS)
-    .where(
-        _P.c.bot_id == bindparam("bot_id"),
-        _P.c.ticker == any_(bindparam("tickers", type_=ARRAY(String()))),
-        _HAS_LEVELS,
-    )
+    .where(*_IN_TICKERS_POSTGRESQL, _HAS_LEVELS)
     .order_by(_P.c.opened_at, _P.c.position_id)
 )
 
