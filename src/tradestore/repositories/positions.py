@@ -258,7 +258,11 @@ _BOT_EXISTS = Prepared(
     select(exists().where(Bot.__table__.c.bot_id == bindparam("bot_id"))), name="bots.exists"
 )
 _SELECT_POSITION = select(*_POSITION_COLUMNS).where(*_BY_ID)
-_SELECT_POSITION_FOR_UPDATE = _SELECT_POSITION.with_for_update()
+#: Run through ``Prepared``: every change of an open position starts with this read, and a
+#: trailing-stop tick that moves nothing is this read alone.
+_SELECT_POSITION_FOR_UPDATE = Prepared(
+    _SELECT_POSITION.with_for_update(), name="positions.select_for_update"
+)
 _DELETE_POSITION_RETURNING = Prepared(
     delete(_P).where(*_BY_ID).returning(*_POSITION_COLUMNS), name="positions.delete_returning"
 )
@@ -1053,13 +1057,13 @@ class PositionRepository(BotScopedRepository):
         """The open row, locked until the transaction ends on PostgreSQL (``FOR UPDATE``);
         SQLite's writers hold the database's write lock from ``BEGIN IMMEDIATE`` on, so a
         read-then-write there cannot interleave with another writer either."""
-        row = self._db.execute(
+        rows = self._db.run(
             _SELECT_POSITION_FOR_UPDATE,
             {"key_position_id": position_id, "key_bot_id": self._bot_id},
-        ).one_or_none()
-        if row is None:
+        ).rows
+        if not rows:
             raise self._missing(position_id)
-        return _position(row)
+        return _position(rows[0])
 
     def _figures(
         self,
