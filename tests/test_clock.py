@@ -124,6 +124,10 @@ def _session(db: Database, clock: SimulatedClock) -> None:
         positions.open("MSFT", side="short", quantity=D(5), entry_price=D(300), position_id="p2")
         positions.open("AAPL", side="long", quantity=D(2), entry_price=D(151), position_id="p3")
         assert positions.mark_to_market({"AAPL": D(152), "MSFT": D(298)}) == 3
+        positions.update("p3", take_profit_price=D(160), metadata={"dca": 1})
+        positions.trail_stop("p3", price=D(152), distance=D(3))
+        positions.scale_in("p3", quantity=D(1), price=D(152))
+        positions.scale_out("p3", quantity=D(1), price=D(153), exit_reason="scale_out")
         positions.close("p1", exit_price=D(153), exit_reason="take_profit", quantity=D(4))
         positions.close("p1", exit_price=D(154), exit_reason="signal", quantity=D(6))
         positions.close("p2", exit_price=D(297), exit_reason="manual")

@@ -33,6 +33,11 @@ def test_the_guide_runs(
         "50 0.5",
         "399.50 -110.00 LOSS",
         "['NVDA'] ['NVDA', 'AMD']",
+        "2800 3300 {'signal': 'rsi', 'dca_step': 0}",
+        "[True, False, True] 2845",
+        "stop_loss_price a long's stop must be < 3000",
+        "4 2950 2950 146.175",
+        "stop_loss 3 trailing_stop -332.175",
         "2.0 2.50485",
         "10.32 0.5 2.98",
         "1.4",
@@ -46,6 +51,8 @@ def test_the_guide_runs(
     assert namespace["second_half"].realized_pnl == Decimal("399.50")
     assert namespace["stopped"].realized_pnl == Decimal("-110.00")
     assert namespace["rest"].commission == Decimal("0.50")
+    assert namespace["part"].realized_pnl == Decimal("146.175")
+    assert namespace["last"].realized_pnl == Decimal("-332.175")
     assert "PositionClosed" in out
     assert "PositionNotFound" in out
     assert namespace["row"].total_trades_30d == 3

@@ -320,6 +320,14 @@ def test_mark_to_market_takes_a_series_of_prices(
     assert current == {"AAPL": D(repr(prices[0])), "MSFT": D(repr(prices[1]))}
 
 
+def test_stops_hit_takes_a_series_of_prices(db: Database, bot: str) -> None:
+    with db.unit_of_work(bot_id=bot) as uow:
+        for ticker in ("AAPL", "MSFT"):
+            uow.positions.open(ticker, side="long", quantity=1, entry_price=100, stop_loss_price=95)
+        hits = uow.positions.stops_hit(pd.Series([94.5, 96.0], index=["AAPL", "MSFT"]))
+    assert [(h.ticker, h.price) for h in hits] == [("AAPL", D("94.5"))]
+
+
 def test_ensemble_weights_from_a_series(db: Database) -> None:
     with db.unit_of_work() as uow:
         runs = [uow.training.start_run("PPO", f"m{i}").run_id for i in range(2)]

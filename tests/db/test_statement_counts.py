@@ -43,6 +43,12 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "positions.close(partial)": (3, 2),
     "positions.mark_to_market(1)": (2, 2),
     "positions.mark_to_market(5)": (2, 2),
+    "positions.update": (2, 2),
+    "positions.trail_stop(moved)": (2, 2),
+    "positions.trail_stop(unmoved)": (1, 1),
+    "positions.stops_hit(3)": (1, 1),
+    "positions.scale_in": (2, 2),
+    "positions.scale_out(partial)": (3, 2),
     "training.log_episodes(100)": (4, 7),
     "unit_of_work(submit + 2 fills)": (7, 3),
 }
@@ -175,6 +181,83 @@ def test_mark_to_market(db: Database, listened: Listened, backend: str, tickers:
     )
     assert marked == [tickers]
     assert statements == expected(f"positions.mark_to_market({tickers})", backend)
+
+
+def test_update(db: Database, listened: Listened, backend: str) -> None:
+    """The locked read (the side rule and a metadata merge need the row) and the UPDATE."""
+    with db.unit_of_work(bot_id=BOT) as uow:
+        position = open_position(uow, metadata={"a": 1})
+    statements = counted(
+        db,
+        listened,
+        lambda uow: uow.positions.update(
+            position.position_id, stop_loss_price=D("95"), metadata={"b": 2}
+        ),
+    )
+    assert statements == expected("positions.update", backend)
+
+
+@pytest.mark.parametrize("moved", [True, False], ids=["moved", "unmoved"])
+def test_trail_stop(db: Database, listened: Listened, backend: str, moved: bool) -> None:
+    """A tick that does not move the stop costs the locked read only."""
+    with db.unit_of_work(bot_id=BOT) as uow:
+        position = open_position(uow, stop_loss_price=D("95"))
+    price = D("99") if moved else D("96")
+    result: list[bool] = []
+    statements = counted(
+        db,
+        listened,
+        lambda uow: result.append(
+            uow.positions.trail_stop(position.position_id, price=price, distance=D("2"))
+        ),
+    )
+    assert result == [moved]
+    assert statements == expected(
+        f"positions.trail_stop({'moved' if moved else 'unmoved'})", backend
+    )
+
+
+def test_stops_hit(db: Database, listened: Listened, backend: str) -> None:
+    names = ["T0", "T1", "T2"]
+    with db.unit_of_work(bot_id=BOT) as uow:
+        for name in names:
+            open_position(uow, name, stop_loss_price=D("95"))
+    hits: list[int] = []
+    statements = counted(
+        db,
+        listened,
+        lambda uow: hits.append(len(uow.positions.stops_hit(dict.fromkeys(names, D("90"))))),
+    )
+    assert hits == [3]
+    assert statements == expected("positions.stops_hit(3)", backend)
+
+
+def test_scale_in(db: Database, listened: Listened, backend: str) -> None:
+    with db.unit_of_work(bot_id=BOT) as uow:
+        position = open_position(uow)
+    statements = counted(
+        db,
+        listened,
+        lambda uow: uow.positions.scale_in(
+            position.position_id, quantity=D("5"), price=D("97"), commission=D("0.1")
+        ),
+    )
+    assert statements == expected("positions.scale_in", backend)
+
+
+def test_scale_out(db: Database, listened: Listened, backend: str) -> None:
+    """The statements of a partial close: scale_out is one."""
+    with db.unit_of_work(bot_id=BOT) as uow:
+        position = open_position(uow)
+    statements = counted(
+        db,
+        listened,
+        lambda uow: uow.positions.scale_out(
+            position.position_id, quantity=D("4"), price=D("101"), exit_reason="manual"
+        ),
+    )
+    assert statements == expected("positions.scale_out(partial)", backend)
+    assert EXPECTED["positions.scale_out(partial)"] == EXPECTED["positions.close(partial)"]
 
 
 def test_log_episodes(db: Database, listened: Listened, backend: str) -> None:

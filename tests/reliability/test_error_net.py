@@ -282,6 +282,19 @@ CALLS: dict[str, Call] = {
     "positions.close": lambda u, s: u.positions.close(
         "p-open", exit_price=D(110), exit_reason="take_profit"
     ),
+    "positions.update": lambda u, s: u.positions.update(
+        "p-open", stop_loss_price=D(95), metadata={"note": "x"}
+    ),
+    "positions.trail_stop": lambda u, s: u.positions.trail_stop(
+        "p-open", price=D(99), distance=D(2)
+    ),
+    "positions.stops_hit": lambda u, s: u.positions.stops_hit({"AAPL": D(101)}),
+    "positions.scale_in": lambda u, s: u.positions.scale_in(
+        "p-open", quantity=D(2), price=D(98), commission=D(1)
+    ),
+    "positions.scale_out": lambda u, s: u.positions.scale_out(
+        "p-open", quantity=D(2), price=D(105), exit_reason="take_profit"
+    ),
     "positions.get": lambda u, s: u.positions.get("p-open"),
     "positions.find": lambda u, s: u.positions.find("p-open"),
     "positions.list_open": lambda u, s: u.positions.list_open(),

@@ -6,6 +6,10 @@ compiled form and cache key are built once per process), return frozen records b
 values already in hand, and never load ORM entities. A full close is two statements: a
 ``DELETE ... RETURNING`` of the open row and an ``INSERT`` of the closed one.
 
+Changing an open position (``update``, ``trail_stop``, ``scale_in``) reads the row locked and
+writes it back: the rules it applies are ``tradestore.domain.position_changes``, and
+``scale_out`` is a partial ``close``, not a second way to close.
+
 Money arithmetic happens in Python on ``Decimal`` (``tradestore.domain.pnl``) and every derived
 amount is rounded with ``money.fit`` for the backend before it is written: SQLite would
 otherwise do the arithmetic in binary floating point and store 0.30000000000000004.
@@ -41,6 +45,7 @@ from sqlalchemy import (
     func,
     insert,
     literal_column,
+    or_,
     select,
     type_coerce,
     update,
@@ -56,7 +61,7 @@ from tradestore.db.money_sums import exact_sums
 from tradestore.db.net import error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.db.types import Money, Real, UTCDateTime
-from tradestore.domain import pnl, validation
+from tradestore.domain import pnl, position_changes, validation
 from tradestore.domain.enums import ExitReason, PositionSide
 from tradestore.domain.money import (
     MONEY_CONTEXT,
@@ -64,6 +69,7 @@ from tradestore.domain.money import (
     fast_money,
     fit,
 )
+from tradestore.domain.position_changes import UNCHANGED, Unchanged, check_stops
 from tradestore.errors import (
     BotNotFound,
     ConflictError,
@@ -76,6 +82,7 @@ from tradestore.models.bots import Bot
 from tradestore.models.positions import MAX_STRATEGY_LENGTH, ClosedPosition, Position
 from tradestore.repositories._integrity import insert_for_registered_bot
 from tradestore.repositories._scoped import BotScopedRepository
+from tradestore.repositories.order_accounting import exact_sum
 
 MAX_TICKER_LENGTH: Final = 32
 
@@ -153,6 +160,22 @@ class ClosedPositionRecord:
         if self.realized_pnl < 0:
             return "LOSS"
         return "BREAKEVEN"
+
+
+@dataclass(frozen=True)
+class StopHit:
+    """An open position whose stop or target the given price reached (``stops_hit``)."""
+
+    position_id: str
+    ticker: str
+    side: PositionSide
+    quantity: Decimal
+    #: The price that reached the level.
+    price: Decimal
+    #: ``ExitReason.STOP_LOSS`` or ``ExitReason.TAKE_PROFIT``: which level was reached.
+    level: ExitReason
+    stop_loss_price: Decimal | None
+    take_profit_price: Decimal | None
 
 
 # --- prebuilt statements -------------------------------------------------------------------
@@ -235,7 +258,11 @@ _BOT_EXISTS = Prepared(
     select(exists().where(Bot.__table__.c.bot_id == bindparam("bot_id"))), name="bots.exists"
 )
 _SELECT_POSITION = select(*_POSITION_COLUMNS).where(*_BY_ID)
-_SELECT_POSITION_FOR_UPDATE = _SELECT_POSITION.with_for_update()
+#: Run through ``Prepared``: every change of an open position starts with this read, and a
+#: trailing-stop tick that moves nothing is this read alone.
+_SELECT_POSITION_FOR_UPDATE = Prepared(
+    _SELECT_POSITION.with_for_update(), name="positions.select_for_update"
+)
 _DELETE_POSITION_RETURNING = Prepared(
     delete(_P).where(*_BY_ID).returning(*_POSITION_COLUMNS), name="positions.delete_returning"
 )
@@ -251,6 +278,32 @@ _SHRINK_FIELDS = (
     "updated_at",
 )
 _SHRINK_POSITION = update(_P).where(*_BY_ID).values(_typed_values(_P, _SHRINK_FIELDS))
+#: ``update`` writes every changeable column, so its SQL text is one whatever changed.
+_UPDATE_POSITION = Prepared(
+    update(_P)
+    .where(*_BY_ID)
+    .values(_typed_values(_P, ("stop_loss_price", "take_profit_price", "metadata", "updated_at"))),
+    name="positions.update",
+)
+_TRAIL_STOP = Prepared(
+    update(_P).where(*_BY_ID).values(_typed_values(_P, ("stop_loss_price", "updated_at"))),
+    name="positions.trail_stop",
+)
+_SCALE_IN_FIELDS = (
+    "quantity",
+    "entry_price",
+    "commission",
+    "current_price",
+    "unrealized_pnl",
+    "unrealized_pnl_pct",
+    "max_favorable_excursion",
+    "max_adverse_excursion",
+    "updated_at",
+)
+_SCALE_IN = Prepared(
+    update(_P).where(*_BY_ID).values(_typed_values(_P, _SCALE_IN_FIELDS)),
+    name="positions.scale_in",
+)
 _CLOSED_WRITTEN = tuple(name for name in _CLOSED_FIELDS if name != "closed_position_id")
 _INSERT_CLOSED_STATEMENT = (
     insert(_C).values(_typed_values(_C, _CLOSED_WRITTEN)).returning(_C.c.closed_position_id)
@@ -289,17 +342,28 @@ _MARK_COLUMNS = (
 #: The tickers are one parameter on both backends, so the SQL text never depends on how many
 #: there are: a JSON array read by json_each() on SQLite, an array on PostgreSQL.
 _TICKERS_JSON = func.json_each(bindparam("tickers_json", type_=String())).table_valued("value")
-_SELECT_MARKED_SQLITE = select(*_MARK_COLUMNS).where(
+#: The bot's open rows in the tickers: ``mark_to_market`` and ``stops_hit`` select by them.
+_IN_TICKERS_SQLITE = (
     _P.c.bot_id == bindparam("bot_id"),
     _P.c.ticker.in_(select(_TICKERS_JSON.c.value)),
 )
-_SELECT_MARKED_POSTGRESQL = (
-    select(*_MARK_COLUMNS)
-    .where(
-        _P.c.bot_id == bindparam("bot_id"),
-        _P.c.ticker == any_(bindparam("tickers", type_=ARRAY(String()))),
-    )
-    .with_for_update()
+_IN_TICKERS_POSTGRESQL = (
+    _P.c.bot_id == bindparam("bot_id"),
+    _P.c.ticker == any_(bindparam("tickers", type_=ARRAY(String()))),
+)
+_SELECT_MARKED_SQLITE = select(*_MARK_COLUMNS).where(*_IN_TICKERS_SQLITE)
+_SELECT_MARKED_POSTGRESQL = select(*_MARK_COLUMNS).where(*_IN_TICKERS_POSTGRESQL).with_for_update()
+#: ``stops_hit``: only the rows that have a stop or a target at all.
+_HAS_LEVELS = or_(_P.c.stop_loss_price.is_not(None), _P.c.take_profit_price.is_not(None))
+_SELECT_LEVELS_SQLITE = (
+    select(*_POSITION_COLUMNS)
+    .where(*_IN_TICKERS_SQLITE, _HAS_LEVELS)
+    .order_by(_P.c.opened_at, _P.c.position_id)
+)
+_SELECT_LEVELS_POSTGRESQL = (
+    select(*_POSITION_COLUMNS)
+    .where(*_IN_TICKERS_POSTGRESQL, _HAS_LEVELS)
+    .order_by(_P.c.opened_at, _P.c.position_id)
 )
 
 
@@ -429,7 +493,7 @@ class PositionRepository(BotScopedRepository):
         current = validation.optional_money("current_price", current_price, d, positive=True)
         stop = validation.optional_money("stop_loss_price", stop_loss_price, d, positive=True)
         take = validation.optional_money("take_profit_price", take_profit_price, d, positive=True)
-        _check_stops(side_, entry, stop, take)
+        check_stops(side_, entry, stop, take)
         fee = validation.optional_money("commission", commission, d, non_negative=True)
         strategy_ = validation.optional_text("strategy", strategy, max_length=MAX_STRATEGY_LENGTH)
         score = validation.number("signal_score", signal_score, minimum=0.0, maximum=1.0)
@@ -485,30 +549,12 @@ class PositionRepository(BotScopedRepository):
         (locked on PostgreSQL, so a concurrent close cannot interleave) and one set-based
         UPDATE.
         """
-        items = (
-            prices.items()
-            if isinstance(prices, Mapping)
-            else validation.mapping_items(
-                "prices", prices, "a mapping (or pandas Series) of ticker to price"
-            )
-        )
-        d = self._dialect
-        sqlite = d == "sqlite"
-        marks: dict[str, Decimal] = {}
-        for ticker, price in items:
-            key = validation.required_text("ticker", ticker, max_length=MAX_TICKER_LENGTH)
-            marks[key] = fast_money(price, sqlite, positive=True) or validation.money(
-                f"prices[{key!r}]", price, d, positive=True
-            )
+        marks = self._prices(prices)
         if not marks:
             return 0
-        if d == "postgresql":
-            select_ = _SELECT_MARKED_POSTGRESQL
-            params: dict[str, Any] = {"bot_id": self._bot_id, "tickers": list(marks)}
-        else:
-            select_ = _SELECT_MARKED_SQLITE
-            params = {"bot_id": self._bot_id, "tickers_json": json.dumps(list(marks))}
-        rows = self._db.execute(select_, params).all()
+        d = self._dialect
+        select_ = _SELECT_MARKED_POSTGRESQL if d == "postgresql" else _SELECT_MARKED_SQLITE
+        rows = self._db.execute(select_, self._tickers(marks)).all()
         if not rows:
             return 0
         ids: list[str] = []
@@ -594,10 +640,7 @@ class PositionRepository(BotScopedRepository):
                 self._restore(position)
                 raise
 
-        row = self._db.execute(_SELECT_POSITION_FOR_UPDATE, key).one_or_none()
-        if row is None:
-            raise self._missing(pid)
-        position = _position(row)
+        position = self._locked(pid)
         figures = self._figures(position, exit_, part, exit_fee, closed)
         if figures.is_full:
             self._db.execute(_DELETE_POSITION, key)
@@ -620,6 +663,191 @@ class PositionRepository(BotScopedRepository):
         self._db.execute(_SHRINK_POSITION, {**key, **_bind(shrunk)})
         [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
         return ClosedPositionRecord(closed_position_id=closed_id, **values)
+
+    def update(
+        self,
+        position_id: str,
+        *,
+        stop_loss_price: Amount | Unchanged | None = UNCHANGED,
+        take_profit_price: Amount | Unchanged | None = UNCHANGED,
+        metadata: Mapping[str, Any] | Unchanged | None = UNCHANGED,
+        replace_metadata: bool = False,
+    ) -> PositionRecord:
+        """Change the stop, the target or the metadata of an open position; returns it.
+
+        An argument left out keeps the stored value; ``None`` clears it. The stops follow the
+        rule of ``open`` (a long's stop below its entry price, its target above; a short's
+        reversed), checked against the entry price as the schema does. ``metadata`` is merged
+        into the stored document key by key (the keys given replace theirs, the others are
+        kept: what freqtrade's ``set_custom_data`` does one key at a time);
+        ``replace_metadata=True`` stores it as the whole document instead. updated_at is the
+        Database clock's now. Two statements: the row is read locked, then written; nothing
+        is written when nothing is given, or when the change is refused (PositionNotFound,
+        PositionClosed, ValidationError).
+        """
+        d = self._dialect
+        pid = validation.required_text("position_id", position_id)
+        replace = validation.flag("replace_metadata", replace_metadata)
+        stop = (
+            stop_loss_price
+            if isinstance(stop_loss_price, Unchanged)
+            else validation.optional_money("stop_loss_price", stop_loss_price, d, positive=True)
+        )
+        take = (
+            take_profit_price
+            if isinstance(take_profit_price, Unchanged)
+            else validation.optional_money("take_profit_price", take_profit_price, d, positive=True)
+        )
+        meta = (
+            metadata
+            if isinstance(metadata, Unchanged)
+            else validation.json_document("metadata", metadata)
+        )
+        position = self._locked(pid)
+        if stop is UNCHANGED and take is UNCHANGED and meta is UNCHANGED:
+            return position
+        new_stop = position.stop_loss_price if isinstance(stop, Unchanged) else stop
+        new_take = position.take_profit_price if isinstance(take, Unchanged) else take
+        check_stops(position.side, position.entry_price, new_stop, new_take)
+        new_meta = position.metadata
+        if not isinstance(meta, Unchanged):
+            if meta is None or replace:
+                new_meta = meta
+            else:
+                new_meta = validation.json_document(
+                    "metadata", {**(position.metadata or {}), **meta}
+                )
+        changes = {
+            "stop_loss_price": new_stop,
+            "take_profit_price": new_take,
+            "metadata": new_meta,
+            "updated_at": self._db.now(),
+        }
+        self._db.run(
+            _UPDATE_POSITION,
+            {"key_position_id": pid, "key_bot_id": self._bot_id, **_bind(changes)},
+        )
+        return _replaced(position, changes)
+
+    def trail_stop(
+        self,
+        position_id: str,
+        *,
+        price: Amount,
+        distance: Amount | None = None,
+        percent: Amount | None = None,
+    ) -> bool:
+        """Ratchet the stop to ``distance`` (price units) or ``percent`` away from ``price``,
+        only ever in the position's favour; returns whether it moved.
+
+        A long's stop moves up to ``price - distance`` (or ``price * (1 - percent / 100)``)
+        when that is above the stored stop, a short's down to ``price + distance``; a stop
+        never loosens, so driving this with every mark's prices gives the classic trailing
+        stop. A position without a stop gets one. The stop stays below a long's entry price
+        (above a short's): the schema's side rule, so a level that would lock in a profit is
+        refused with ``ValidationError`` naming ``stop_loss_price`` (docs/guide/positions.md).
+        One statement when the stop does not move (the locked read), two when it does.
+        """
+        d = self._dialect
+        pid = validation.required_text("position_id", position_id)
+        price_ = validation.money("price", price, d, positive=True)
+        if (distance is None) == (percent is None):
+            raise ValidationError("distance", distance, "give exactly one of distance and percent")
+        away = validation.optional_money("distance", distance, d, positive=True)
+        share = validation.optional_money("percent", percent, d, positive=True)
+        if share is not None and share >= 100:
+            raise ValidationError("percent", percent, "must be less than 100")
+        position = self._locked(pid)
+        level = position_changes.trailed_stop(
+            position.side,
+            position.stop_loss_price,
+            price_,
+            distance=away,
+            percent=share,
+            dialect_name=d,
+        )
+        if level is None:
+            return False
+        check_stops(position.side, position.entry_price, level, None)
+        changes = {"stop_loss_price": level, "updated_at": self._db.now()}
+        self._db.run(
+            _TRAIL_STOP, {"key_position_id": pid, "key_bot_id": self._bot_id, **_bind(changes)}
+        )
+        return True
+
+    def scale_in(
+        self,
+        position_id: str,
+        *,
+        quantity: Amount,
+        price: Amount,
+        commission: Amount | None = None,
+    ) -> PositionRecord:
+        """Add ``quantity`` at ``price`` to an open position (a DCA entry); returns it.
+
+        The entry price becomes the quantity-weighted average of the open quantity at the old
+        entry and the added one at ``price``, exact and then rounded once for the backend, as
+        an order's VWAP is. ``commission`` (the added entry commission) is added to the
+        position's entry commission, which later closes attribute pro rata. The position is
+        marked at ``price``. A new average on the wrong side of the stop or the target is
+        refused (``ValidationError``): move the level with ``update`` first. Two statements:
+        the locked read and the update, so concurrent scale-ins of one position lose nothing.
+        """
+        d = self._dialect
+        pid = validation.required_text("position_id", position_id)
+        added = validation.money("quantity", quantity, d, positive=True)
+        price_ = validation.money("price", price, d, positive=True)
+        fee = validation.optional_money("commission", commission, d, non_negative=True)
+        position = self._locked(pid)
+        figures = position_changes.scale_in_figures(
+            side=position.side,
+            open_quantity=position.quantity,
+            entry_price=position.entry_price,
+            open_commission=position.commission,
+            max_favorable_excursion=position.max_favorable_excursion,
+            max_adverse_excursion=position.max_adverse_excursion,
+            stop_loss_price=position.stop_loss_price,
+            take_profit_price=position.take_profit_price,
+            quantity=added,
+            price=price_,
+            commission=Decimal(0) if fee is None else fee,
+            dialect_name=d,
+        )
+        exact_sum("quantity", figures.quantity, d, "position quantity")
+        changes = {**figures.__dict__, "updated_at": self._db.now()}
+        self._db.run(
+            _SCALE_IN, {"key_position_id": pid, "key_bot_id": self._bot_id, **_bind(changes)}
+        )
+        return _replaced(position, changes)
+
+    def scale_out(
+        self,
+        position_id: str,
+        *,
+        quantity: Amount,
+        price: Amount,
+        exit_reason: ExitReason | str,
+        commission: Amount | None = None,
+        slippage: Amount | None = None,
+        closed_at: dt.datetime | None = None,
+    ) -> ClosedPositionRecord:
+        """Take ``quantity`` off an open position at ``price``: ``close`` with a quantity.
+
+        The reduced part is written to closed_positions exactly as a partial close writes it
+        (it *is* a partial close), and the whole open quantity closes the position. A
+        quantity above the open one is refused.
+        """
+        if quantity is None:
+            raise ValidationError("quantity", quantity, "is required")
+        return self.close(
+            position_id,
+            exit_price=price,
+            exit_reason=exit_reason,
+            quantity=quantity,
+            commission=commission,
+            slippage=slippage,
+            closed_at=closed_at,
+        )
 
     # --- reads -----------------------------------------------------------------------------
 
@@ -701,6 +929,42 @@ class PositionRepository(BotScopedRepository):
         stmt = paginate(stmt, limit=limit, offset=offset)
         return Rows(ClosedPositionRecord, (_closed(row) for row in self._db.execute(stmt)))
 
+    def stops_hit(self, prices: Mapping[str, Amount]) -> Rows[StopHit]:
+        """The open positions of these tickers whose stop or target the price reached.
+
+        A long's stop is reached at or below it and its target at or above it; a short's
+        reversed. Nothing is closed: the bot closes each at the price it obtains, with the
+        exit reason it chooses (``hit.level``, or ``"trailing_stop"`` for a stop it trails).
+        One statement, oldest position first; tickers without a position are ignored.
+        """
+        marks = self._prices(prices)
+        if not marks:
+            return Rows(StopHit, ())
+        select_ = (
+            _SELECT_LEVELS_POSTGRESQL if self._dialect == "postgresql" else _SELECT_LEVELS_SQLITE
+        )
+        hits: list[StopHit] = []
+        for row in self._db.execute(select_, self._tickers(marks)):
+            position = _position(row)
+            price = marks[position.ticker]
+            level = position_changes.crossed(
+                position.side, price, position.stop_loss_price, position.take_profit_price
+            )
+            if level is not None:
+                hits.append(
+                    StopHit(
+                        position_id=position.position_id,
+                        ticker=position.ticker,
+                        side=position.side,
+                        quantity=position.quantity,
+                        price=price,
+                        level=level,
+                        stop_loss_price=position.stop_loss_price,
+                        take_profit_price=position.take_profit_price,
+                    )
+                )
+        return Rows(StopHit, hits)
+
     # --- common queries ---------------------------------------------------------------------
 
     def total_unrealized_pnl(self) -> Decimal:
@@ -763,6 +1027,43 @@ class PositionRepository(BotScopedRepository):
         return total
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _prices(self, prices: Mapping[str, Amount]) -> dict[str, Decimal]:
+        """{ticker: price} validated: what ``mark_to_market`` and ``stops_hit`` are given."""
+        items = (
+            prices.items()
+            if isinstance(prices, Mapping)
+            else validation.mapping_items(
+                "prices", prices, "a mapping (or pandas Series) of ticker to price"
+            )
+        )
+        d = self._dialect
+        sqlite = d == "sqlite"
+        marks: dict[str, Decimal] = {}
+        for ticker, price in items:
+            key = validation.required_text("ticker", ticker, max_length=MAX_TICKER_LENGTH)
+            marks[key] = fast_money(price, sqlite, positive=True) or validation.money(
+                f"prices[{key!r}]", price, d, positive=True
+            )
+        return marks
+
+    def _tickers(self, marks: Mapping[str, Decimal]) -> dict[str, Any]:
+        """Parameters of a select by ticker: one parameter whatever the number of tickers."""
+        if self._dialect == "postgresql":
+            return {"bot_id": self._bot_id, "tickers": list(marks)}
+        return {"bot_id": self._bot_id, "tickers_json": json.dumps(list(marks))}
+
+    def _locked(self, position_id: str) -> PositionRecord:
+        """The open row, locked until the transaction ends on PostgreSQL (``FOR UPDATE``);
+        SQLite's writers hold the database's write lock from ``BEGIN IMMEDIATE`` on, so a
+        read-then-write there cannot interleave with another writer either."""
+        rows = self._db.run(
+            _SELECT_POSITION_FOR_UPDATE,
+            {"key_position_id": position_id, "key_bot_id": self._bot_id},
+        ).rows
+        if not rows:
+            raise self._missing(position_id)
+        return _position(rows[0])
 
     def _figures(
         self,
@@ -875,20 +1176,9 @@ class PositionRepository(BotScopedRepository):
         )
 
 
-def _check_stops(
-    side: PositionSide, entry: Decimal, stop: Decimal | None, take: Decimal | None
-) -> None:
-    """A long's stop is below the entry and its target above; a short's reversed."""
-    if side is PositionSide.LONG:
-        if stop is not None and stop >= entry:
-            raise ValidationError("stop_loss_price", stop, f"a long's stop must be < {entry}")
-        if take is not None and take <= entry:
-            raise ValidationError("take_profit_price", take, f"a long's target must be > {entry}")
-    else:
-        if stop is not None and stop <= entry:
-            raise ValidationError("stop_loss_price", stop, f"a short's stop must be > {entry}")
-        if take is not None and take >= entry:
-            raise ValidationError("take_profit_price", take, f"a short's target must be < {entry}")
+def _replaced(position: PositionRecord, changes: Mapping[str, Any]) -> PositionRecord:
+    """The record as written: ``position`` with ``changes`` (column: value)."""
+    return PositionRecord(**{**position.__dict__, **changes})
 
 
 def _closed_window(stmt: Any, since: dt.datetime | None, until: dt.datetime | None) -> Any:
