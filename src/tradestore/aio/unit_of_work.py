@@ -10,8 +10,10 @@ async iterator that pulls rows in chunks, one greenlet switch per chunk rather t
 
 from __future__ import annotations
 
+import functools
 import inspect
-from collections.abc import AsyncIterator, Callable, Iterator
+import typing
+from collections.abc import AsyncIterator, Callable, Generator, Iterator
 from itertools import islice
 from typing import Any, Generic, TypeVar, overload
 
@@ -56,12 +58,26 @@ class AsyncRepository(Generic[R]):
                 f"{type(self.sync).__name__}.{name} is not a method: read it with "
                 f"uow.run_sync(lambda uow: ...)"
             )
-        proxy = _iterating(method) if inspect.isgeneratorfunction(inspect.unwrap(method)) else _awaiting(method)
+        proxy = _iterating(method) if _streams(type(self.sync), name) else _awaiting(method)
         self.__dict__[name] = proxy  # found without __getattr__ from now on
         return proxy
 
     def __repr__(self) -> str:
         return f"<async {type(self.sync).__name__}>"
+
+
+@functools.cache
+def _streams(cls: type[Any], name: str) -> bool:
+    """Whether ``cls.name`` returns an iterator (rows read while it is iterated), by its
+    declared return type: such a method becomes an async iterator, the others coroutines."""
+    function = inspect.unwrap(getattr(cls, name))
+    if inspect.isgeneratorfunction(function):
+        return True
+    try:
+        returned = typing.get_type_hints(function).get("return")
+    except (NameError, TypeError):  # an annotation only a type checker resolves
+        returned = None
+    return typing.get_origin(returned) in (Iterator, Generator)
 
 
 def _awaiting(method: Callable[..., Any]) -> Callable[..., Any]:
