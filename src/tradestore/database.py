@@ -69,6 +69,9 @@ class Database:
     UTC clock): a backtest passes its simulated clock and its history carries simulated times.
     """
 
+    #: The per-thread SQLite connections (db.connections); None on PostgreSQL and async.
+    _thread_connections: ThreadConnections | None
+
     def __init__(
         self,
         url: str | URL | None = None,
@@ -86,7 +89,7 @@ class Database:
             retry=retry,
             clock=clock,
         )
-        self._thread_connections = thread_connections_for(self.engine)
+        self._thread_connections = thread_connections_for(self.engine)  # none on async
 
     def _attach(
         self,
@@ -111,7 +114,7 @@ class Database:
         self._check_schema = check_schema
         self._schema_checked = False
         self._schema_lock = schema_lock if schema_lock is not None else threading.Lock()
-        self._thread_connections: ThreadConnections | None = None
+        self._thread_connections = None
         self._writing: WriterFlag = writing if writing is not None else ThreadFlag()
         self._sleep = sleep
         register_engine(engine)

@@ -19,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sibling import load
 
+from sibling import load
 from tradestore import Database
 from tradestore.aio import AsyncDatabase, AsyncUnitOfWork
 from tradestore.errors import TradestoreError

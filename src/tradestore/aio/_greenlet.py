@@ -30,7 +30,7 @@ _DRIVER_MODULES = {"sqlite": ("aiosqlite",), "postgresql": ("asyncpg",)}
 
 async def spawn(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run the sync ``fn`` on the async driver: its driver calls are awaited by this task."""
-    result: T = await greenlet_spawn(fn, *args, **kwargs)
+    result: T = await greenlet_spawn(fn, *args, **kwargs)  # type: ignore[arg-type]
     return result
 
 

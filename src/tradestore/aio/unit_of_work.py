@@ -58,7 +58,8 @@ class AsyncRepository(Generic[R]):
                 f"{type(self.sync).__name__}.{name} is not a method: read it with "
                 f"uow.run_sync(lambda uow: ...)"
             )
-        proxy = _iterating(method) if _streams(type(self.sync), name) else _awaiting(method)
+        streams = _streams(type(self.sync), name)  # type: ignore[arg-type]  # a class: hashable
+        proxy = _iterating(method) if streams else _awaiting(method)
         self.__dict__[name] = proxy  # found without __getattr__ from now on
         return proxy
 

@@ -265,14 +265,14 @@ def _asyncpg_copy(
     """
     adapted = executor.connection.connection.dbapi_connection
     assert adapted is not None
-    driver: Any = adapted.driver_connection  # type: ignore[attr-defined]
+    driver: Any = adapted.driver_connection
     if not driver.is_in_transaction():
         cursor.execute("SELECT 1")
     schema, _, table_name = into.rpartition(".")
     # A memoryview: asyncpg would read bytes as a file name.
     source = memoryview(data.encode() if isinstance(data, str) else data)
     try:
-        adapted.run_async(  # type: ignore[attr-defined]
+        adapted.run_async(
             lambda connection: connection.copy_to_table(
                 table_name,
                 source=source,
@@ -284,7 +284,7 @@ def _asyncpg_copy(
     except Exception as exc:
         # asyncpg's own exception: into the adapter's DBAPI error (SQLSTATE kept), which
         # driver_cursor translates like any other statement's.
-        adapted._handle_exception(exc)  # type: ignore[attr-defined]
+        adapted._handle_exception(exc)
         raise
 
 
