@@ -41,21 +41,15 @@ TARGET = 1.3  # issue 12: one async unit of work <= 1.3x raw asyncpg
 T0 = dt.datetime(2026, 1, 5, 14, 30, tzinfo=dt.UTC)
 D = Decimal
 
+ORDER = {"ticker": "AAPL", "side": "buy", "order_type": "limit", "quantity": D(10)}
+ORDER |= {"limit_price": D(100), "reference_price": D(100)}
 Statements = list[tuple[str, tuple[Any, ...]]]
 
 
 async def unit(adb: AsyncDatabase, n: str) -> list[str]:
     """The unit of work; returns the ids it chose or was given (for the raw side's swap)."""
     async with adb.unit_of_work(bot_id=BOT) as uow:
-        order = await uow.orders.submit(
-            client_order_id=f"c-{n}",
-            ticker="AAPL",
-            side="buy",
-            order_type="limit",
-            quantity=D(10),
-            limit_price=D(100),
-            reference_price=D(100),
-        )
+        order = await uow.orders.submit(client_order_id=f"c-{n}", **ORDER)
         for part, (quantity, price) in enumerate(((D(4), D("99.5")), (D(6), D("99.75")))):
             await uow.orders.record_fill(
                 order.order_id, fill_id=f"f-{n}-{part}", quantity=quantity, price=price,

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL, Engine
@@ -61,16 +61,21 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class Database:
-    """One database: its engine, its clock and schema state.
+@dataclass(frozen=True)
+class Settings:
+    """The constructor's arguments after the URL, as one value for ``_set_up``."""
 
-    Create one per process and share it between threads; units of work are per thread.
-    ``clock`` is where every timestamp the library writes comes from (by default the host's
-    UTC clock): a backtest passes its simulated clock and its history carries simulated times.
-    """
+    check_schema: bool
+    retry: RetryPolicy | None
+    clock: Clock | None
+    engine_options: dict[str, Any]
 
-    #: The per-thread SQLite connections (db.connections); None on PostgreSQL and async.
-    _thread_connections: ThreadConnections | None
+
+class BaseDatabase:
+    """What ``Database`` and ``tradestore.aio.AsyncDatabase`` share: how they are made
+    (one signature: the same URL spellings and options), and what they say of themselves."""
+
+    url: URL
 
     def __init__(
         self,
@@ -81,24 +86,50 @@ class Database:
         clock: Clock | None = None,
         **engine_options: Any,
     ) -> None:
-        resolved = resolve_url(url)
-        self._attach(
-            resolved,
-            create_engine_for(resolved, **engine_options),
-            check_schema=check_schema,
-            retry=retry,
-            clock=clock,
-        )
+        self._set_up(resolve_url(url), Settings(check_schema, retry, clock, engine_options))
+
+    def _set_up(self, url: URL, settings: Settings) -> None:
+        raise NotImplementedError  # pragma: no cover - each subclass builds its engine
+
+    @classmethod
+    def from_env(cls, **options: Any) -> Self:
+        """TRADESTORE_DATABASE_URL, else DATABASE_URL, else sqlite:///data/tradestore.db."""
+        return cls(None, **options)
+
+    @property
+    def dialect_name(self) -> str:
+        return self.url.get_backend_name()
+
+    @property
+    def safe_url(self) -> str:
+        """The URL with its password masked: the only form that goes into messages."""
+        return mask_url(self.url)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({self.safe_url!r})"
+
+
+class Database(BaseDatabase):
+    """One database: its engine, its clock and schema state.
+
+    Create one per process and share it between threads; units of work are per thread.
+    ``clock`` is where every timestamp the library writes comes from (by default the host's
+    UTC clock): a backtest passes its simulated clock and its history carries simulated times.
+    """
+
+    #: The per-thread SQLite connections (db.connections); None on PostgreSQL and async.
+    _thread_connections: ThreadConnections | None
+
+    def _set_up(self, url: URL, settings: Settings) -> None:
+        self._attach(url, create_engine_for(url, **settings.engine_options), settings)
         self._thread_connections = thread_connections_for(self.engine)  # none on async
 
     def _attach(
         self,
         url: URL,
         engine: Engine,
+        settings: Settings,
         *,
-        check_schema: bool,
-        retry: RetryPolicy | None,
-        clock: Clock | None,
         sleep: Callable[[float], None] = time.sleep,
         writing: WriterFlag | None = None,
         schema_lock: AbstractContextManager[Any] | None = None,
@@ -107,36 +138,17 @@ class Database:
         ``sync_engine``, where waiting is ``sleep`` (an awaited one), the nested-writer rule
         is per task (``writing``) and no thread lock is taken (``schema_lock``)."""
         self.url: URL = url
-        self.retry_policy = retry or RetryPolicy()
-        self.clock: Clock = clock or utc_now
+        self.retry_policy = settings.retry or RetryPolicy()
+        self.clock: Clock = settings.clock or utc_now
         self.engine: Engine = engine
         self._read_engine = engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
-        self._check_schema = check_schema
+        self._check_schema = settings.check_schema
         self._schema_checked = False
         self._schema_lock = schema_lock if schema_lock is not None else threading.Lock()
         self._thread_connections = None
         self._writing: WriterFlag = writing if writing is not None else ThreadFlag()
         self._sleep = sleep
         register_engine(engine)
-
-    @classmethod
-    def from_env(cls, **options: Any) -> Database:
-        """TRADESTORE_DATABASE_URL, else DATABASE_URL, else sqlite:///data/tradestore.db."""
-        return cls(None, **options)
-
-    # --- identity ------------------------------------------------------------------------
-
-    @property
-    def dialect_name(self) -> str:
-        return self.engine.dialect.name
-
-    @property
-    def safe_url(self) -> str:
-        """The URL with its password masked: the only form that goes into messages."""
-        return mask_url(self.url)
-
-    def __repr__(self) -> str:
-        return f"Database({self.safe_url!r})"
 
     def dispose(self) -> None:
         if self._thread_connections is not None:

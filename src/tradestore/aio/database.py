@@ -16,15 +16,15 @@ from __future__ import annotations
 import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, nullcontext
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tradestore.aio._greenlet import async_engine_for, sleep, spawn, wait
 from tradestore.aio.unit_of_work import AsyncUnitOfWork
-from tradestore.config import async_url, mask_url, resolve_url
-from tradestore.database import Database
+from tradestore.config import async_url
+from tradestore.database import BaseDatabase, Database, Settings
 from tradestore.db.executor import Clock
 from tradestore.db.retry import RetryPolicy
 from tradestore.unit_of_work import UnitOfWork
@@ -55,7 +55,7 @@ class TaskFlag:
         _OPEN_WRITERS.set(open_now | {id(self)} if value else open_now - {id(self)})
 
 
-class AsyncDatabase:
+class AsyncDatabase(BaseDatabase):
     """One database for an asyncio program: the sync ``Database``'s rules, awaited.
 
     ``url`` takes the spellings ``Database`` does (``sqlite:///...``, ``postgresql://``,
@@ -64,24 +64,14 @@ class AsyncDatabase:
     loop; units of work are per task.
     """
 
-    def __init__(
-        self,
-        url: str | URL | None = None,
-        *,
-        check_schema: bool = True,
-        retry: RetryPolicy | None = None,
-        clock: Clock | None = None,
-        **engine_options: Any,
-    ) -> None:
-        self.url: URL = async_url(resolve_url(url))
-        self.engine: AsyncEngine = async_engine_for(self.url, **engine_options)
+    def _set_up(self, url: URL, settings: Settings) -> None:
+        self.url = async_url(url)
+        self.engine: AsyncEngine = async_engine_for(self.url, **settings.engine_options)
         self._sync = Database.__new__(Database)
         self._sync._attach(
             self.url,
             self.engine.sync_engine,
-            check_schema=check_schema,
-            retry=retry,
-            clock=clock,
+            settings,
             sleep=sleep,
             writing=TaskFlag(),
             # Tasks share the thread: a thread lock held across an await would hang the loop.
@@ -89,16 +79,7 @@ class AsyncDatabase:
             schema_lock=nullcontext(),
         )
 
-    @classmethod
-    def from_env(cls, **options: Any) -> AsyncDatabase:
-        """TRADESTORE_DATABASE_URL, else DATABASE_URL, else sqlite:///data/tradestore.db."""
-        return cls(None, **options)
-
-    # --- identity ------------------------------------------------------------------------
-
-    @property
-    def dialect_name(self) -> str:
-        return self.engine.dialect.name
+    # --- identity (url, safe_url, dialect_name, from_env: BaseDatabase's) ---------------
 
     @property
     def retry_policy(self) -> RetryPolicy:
@@ -107,14 +88,6 @@ class AsyncDatabase:
     @property
     def clock(self) -> Clock:
         return self._sync.clock
-
-    @property
-    def safe_url(self) -> str:
-        """The URL with its password masked: the only form that goes into messages."""
-        return mask_url(self.url)
-
-    def __repr__(self) -> str:
-        return f"AsyncDatabase({self.safe_url!r})"
 
     async def dispose(self) -> None:
         await self.engine.dispose()
