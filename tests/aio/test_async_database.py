@@ -19,6 +19,7 @@ from tradestore.config import parse_url
 from tradestore.db.retry import RetryPolicy
 from tradestore.errors import (
     DuplicateFill,
+    IntegrityViolation,
     MissingDependency,
     NestedUnitOfWork,
     OrderNotFound,
@@ -379,3 +380,46 @@ def test_the_clock_is_injected(arun: ARun, bot: str) -> None:
     order = arun(body, clock=lambda: at)
     assert order.submitted_at == at
     assert order.updated_at == at
+
+
+def test_a_refused_statement_is_tradestores_error_naming_the_constraint(
+    arun: ARun, db: Database, bot: str
+) -> None:
+    insert = text(
+        "INSERT INTO bots (bot_id, mode, status, total_pnl, total_commission) "
+        "VALUES (:id, 'paper', 'running', 0, 0)"
+    )
+
+    async def body(adb: AsyncDatabase) -> None:
+        async with adb.unit_of_work() as uow:
+            await uow.run_sync(lambda u: u.executor.execute(insert, {"id": bot}))
+
+    with pytest.raises(IntegrityViolation) as caught:
+        arun(body)
+    assert caught.value.constraint is not None
+    assert "bots" in caught.value.constraint
+
+
+def test_a_cancelled_task_rolls_back_and_the_database_goes_on(
+    arun: ARun, db: Database, bot: str
+) -> None:
+    async def body(adb: AsyncDatabase) -> list[str]:
+        inside = asyncio.Event()
+
+        async def writer() -> None:
+            async with adb.unit_of_work(bot_id=bot) as uow:
+                await uow.orders.submit(**ORDER)
+                inside.set()
+                await asyncio.sleep(30)  # cancelled here, inside the block
+
+        task = asyncio.create_task(writer())
+        await inside.wait()
+        task.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        async with adb.unit_of_work(bot_id=bot) as uow:
+            await uow.orders.submit(**{**ORDER, "client_order_id": "c-after"})
+            return [o.client_order_id for o in await uow.orders.list_open()]
+
+    assert arun(body) == ["c-after"]
+    assert _count(db, "orders") == 1
