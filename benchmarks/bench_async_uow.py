@@ -111,6 +111,14 @@ async def compare(url: str, backend: str) -> Result:
             f"  {backend}: {len(statements)} statements a unit besides BEGIN/COMMIT: "
             + ", ".join(" ".join(sql.split()[:2]) for sql, _ in statements),
         )
+        note(
+            "async uow submit + 2 fills",
+            backend,
+            f"  {backend} samples (ms per unit), tradestore: "
+            + " ".join(f"{v * 1e3:.2f}" for v in ours_samples)
+            + "; raw: "
+            + " ".join(f"{v * 1e3:.2f}" for v in raw_samples),
+        )
         await raw_unit.close()  # type: ignore[attr-defined]
     raw_label = "raw asyncpg" if backend == "postgresql" else "raw aiosqlite"
     return Result(

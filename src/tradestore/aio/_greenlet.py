@@ -12,7 +12,7 @@ SQLAlchemy's asyncio layer is used: the engine is ``create_async_engine``'s, its
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, ParamSpec, TypeVar
 
 from sqlalchemy.engine import URL
@@ -28,10 +28,13 @@ T = TypeVar("T")
 _DRIVER_MODULES = {"sqlite": ("aiosqlite",), "postgresql": ("asyncpg",)}
 
 
-async def spawn(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
-    """Run the sync ``fn`` on the async driver: its driver calls are awaited by this task."""
-    result: T = await greenlet_spawn(fn, *args, **kwargs)  # type: ignore[arg-type]
-    return result
+def spawn(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> Coroutine[Any, Any, T]:
+    """Run the sync ``fn`` on the async driver: its driver calls are awaited by this task.
+
+    Returns ``greenlet_spawn``'s coroutine itself (no coroutine of its own around it: this is
+    on every awaited repository call).
+    """
+    return greenlet_spawn(fn, *args, **kwargs)  # type: ignore[arg-type]
 
 
 def wait(awaitable: Awaitable[T]) -> T:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import functools
 import inspect
 import typing
-from collections.abc import AsyncIterator, Callable, Generator, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Generator, Iterator
 from itertools import islice
 from typing import Any, Generic, TypeVar, overload
 
@@ -82,8 +82,8 @@ def _streams(cls: type[Any], name: str) -> bool:
 
 
 def _awaiting(method: Callable[..., Any]) -> Callable[..., Any]:
-    async def call(*args: Any, **kwargs: Any) -> Any:
-        return await spawn(method, *args, **kwargs)
+    def call(*args: Any, **kwargs: Any) -> Coroutine[Any, Any, Any]:
+        return spawn(method, *args, **kwargs)
 
     call.__name__ = call.__qualname__ = method.__name__
     call.__doc__ = method.__doc__
