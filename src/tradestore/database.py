@@ -252,7 +252,7 @@ class Database(BaseDatabase):
                 f"{self.safe_url}: a second "
                 "one would wait for the first one's locks and commit separately. Pass the "
                 "open `uow` down to the code that needs it instead of opening another "
-                "(`db.session(readonly=True)` may be used for reads)"
+                "(a `readonly=True` unit of work may be used for reads)"
             )
         self._writing.set(True)
 
