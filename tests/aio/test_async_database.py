@@ -423,3 +423,44 @@ def test_a_cancelled_task_rolls_back_and_the_database_goes_on(
 
     assert arun(body) == ["c-after"]
     assert _count(db, "orders") == 1
+
+
+@pytest.mark.postgres_only
+def test_run_rides_out_a_connection_the_server_ended(arun: ARun, db: Database, bot: str) -> None:
+    """A real transient failure on asyncpg: the server ends the backend mid-work; the error
+    is classified as the sync API classifies psycopg2's, and the work runs again."""
+    attempts: list[int] = []
+
+    def end_backend(pid: int) -> None:
+        with db.connect() as connection:
+            connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+
+    async def work(uow: AsyncUnitOfWork) -> str:
+        attempts.append(len(attempts))
+        order = await uow.orders.submit(**ORDER)
+        if len(attempts) == 1:
+            pid = await uow.run_sync(
+                lambda u: u.executor.execute(text("SELECT pg_backend_pid()")).scalar_one()
+            )
+            end_backend(int(pid))
+            await uow.orders.get(order.order_id)  # the connection is gone
+        return str(order.client_order_id)
+
+    async def body(adb: AsyncDatabase) -> str:
+        return await adb.run(work, bot_id=bot, retry=RetryPolicy(attempts=3, base_delay=0.01))
+
+    assert arun(body) == "c-1"
+    assert len(attempts) == 2
+    assert _count(db, "orders") == 1
+
+
+def test_from_env_reads_the_sync_apis_variables(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRADESTORE_DATABASE_URL", raising=False)
+    monkeypatch.setenv("DATABASE_URL", "postgres://bot:secret@db.example:5432/trading")
+    db = AsyncDatabase.from_env(check_schema=False)
+    try:
+        assert db.url.drivername == "postgresql+asyncpg"
+        assert db.url.database == "trading"
+        assert repr(db) == "AsyncDatabase('postgresql+asyncpg://bot:***@db.example:5432/trading')"
+    finally:
+        asyncio.run(db.dispose())

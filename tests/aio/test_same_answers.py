@@ -97,41 +97,30 @@ def normalised(value: Any) -> Any:
     return value
 
 
-def outcome(result: Callable[[], Any]) -> Any:
-    try:
-        return ("ok", normalised(result()))
-    except TradestoreError as error:
+def settled(error: BaseException) -> Any:
+    """The outcome of a block that ended with ``error``: ``_Undo`` carries the answer."""
+    if isinstance(error, _Undo):
+        return ("ok", normalised(error.args[0]))
+    if isinstance(error, TradestoreError):
         return ("error", type(error).__name__, _UUID.sub("<uuid>", str(error)))
+    raise error
 
 
 def sync_outcome(db: Database, call: _Recorded) -> Any:
-    def body() -> Any:
-        with db.unit_of_work(bot_id=net.BOT) as uow:
-            repository = getattr(uow, call.repository)
-            answer = getattr(repository, call.method)(*call.args, **call.kwargs)
-            if call.method.startswith("iter_"):
-                answer = list(answer)
-            raise _Undo(answer)
-
     try:
-        body()
-    except _Undo as undo:
-        return ("ok", normalised(undo.args[0]))
-    except TradestoreError as error:
-        return ("error", type(error).__name__, _UUID.sub("<uuid>", str(error)))
-    raise AssertionError("unreachable")
+        with db.unit_of_work(bot_id=net.BOT) as uow:
+            answer = getattr(getattr(uow, call.repository), call.method)(*call.args, **call.kwargs)
+            raise _Undo(list(answer) if call.method.startswith("iter_") else answer)
+    except Exception as error:
+        return settled(error)
 
 
 async def async_outcome(adb: AsyncDatabase, call: _Recorded) -> Any:
     try:
         async with adb.unit_of_work(bot_id=net.BOT) as uow:
-            answer = await _call(uow, call)
-            raise _Undo(answer)
-    except _Undo as undo:
-        return ("ok", normalised(undo.args[0]))
-    except TradestoreError as error:
-        return ("error", type(error).__name__, _UUID.sub("<uuid>", str(error)))
-    raise AssertionError("unreachable")
+            raise _Undo(await _call(uow, call))
+    except Exception as error:
+        return settled(error)
 
 
 async def _call(uow: AsyncUnitOfWork, call: _Recorded) -> Any:
