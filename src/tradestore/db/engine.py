@@ -289,7 +289,11 @@ def _configure_sqlite(engine: Engine, settings: EngineOptions, path: Path | None
             if isinstance(raw, sqlite3.Connection):
                 raw.execute(statement)
             else:  # aiosqlite's adapted connection: the cursor, awaited inside the greenlet
-                raw.cursor().execute(statement)
+                cursor = raw.cursor()
+                try:
+                    cursor.execute(statement)
+                finally:
+                    cursor.close()
         except sqlite3.Error as exc:
             raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
 
