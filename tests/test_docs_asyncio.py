@@ -1,34 +1,28 @@
-"""docs/guide/asyncio.md runs as written: its python blocks, in order, in one namespace."""
+"""docs/guide/asyncio.md runs as written: its python blocks, in order, in one namespace, on
+SQLite (aiosqlite for the async API, the sync driver under the recorder)."""
 
 from __future__ import annotations
 
-import contextlib
-import io
-import re
 from pathlib import Path
 
 import pytest
 
-GUIDE = Path(__file__).resolve().parents[1] / "docs" / "guide" / "asyncio.md"
-BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+from test_docs_report import run_page
 
 
-def test_the_asyncio_guide_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    namespace: dict[str, object] = {"__name__": "usage_asyncio"}
-    output = io.StringIO()
-    blocks = BLOCK.findall(GUIDE.read_text())
-    assert len(blocks) >= 2
-    try:
-        for number, block in enumerate(blocks, start=1):
-            with contextlib.redirect_stdout(output):
-                exec(compile(block, f"{GUIDE.name} block {number}", "exec"), namespace)
-    finally:
-        database = namespace.get("db")
-        if database is not None:
-            database.dispose()  # type: ignore[attr-defined]
-    first, second = output.getvalue().splitlines()
-    statuses, transactions = first.split(" in ")
+def test_the_asyncio_page_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    printed = run_page("guide/asyncio.md", tmp_path, monkeypatch).splitlines()
+    # the async API
+    assert "replayed: True filled: 0.2" in printed
+    assert "refused: quantity" in printed
+    assert "fills: 1" in printed
+    assert "rewards: [0.0, 0.1, 0.2]" in printed
+    # the recorder: 50 orders, 250 events, far fewer transactions
+    (grouped,) = [line for line in printed if line.endswith(" transactions")]
+    statuses, transactions = grouped.split(" in ")
     assert statuses == "[<OrderStatus.FILLED: 'filled'>]"
-    assert int(transactions.split()[0]) < 250  # 250 events, far fewer transactions
-    assert second == "filled"
+    assert int(transactions.split()[0]) < 250
+    # the threaded bot
+    assert "filled" in printed
+    # the ccxt loop: t1 delivered twice recorded once, t2 crossed the cancel and counts
+    assert "ccxt: cancelled 0.6 2" in printed

@@ -23,6 +23,11 @@ from sqlalchemy.exc import ArgumentError
 from tradestore.errors import ConfigurationError
 
 DEFAULT_URL = "sqlite:///data/tradestore.db"
+#: The driver each backend runs on, in the sync API and in ``tradestore.aio``. Any spelling
+#: of a backend the sync API accepts maps to the async one and back, so one
+#: ``TRADESTORE_DATABASE_URL`` serves a bot's async code, its migrations and the CLI.
+SYNC_DRIVERS = {"sqlite": "sqlite", "postgresql": "postgresql+psycopg2"}
+ASYNC_DRIVERS = {"sqlite": "sqlite+aiosqlite", "postgresql": "postgresql+asyncpg"}
 ENV_VARS = ("TRADESTORE_DATABASE_URL", "DATABASE_URL")
 
 #: Query-string (and libpq keyword) names whose values are secrets: libpq's ``password`` and
@@ -100,13 +105,18 @@ def parse_url(raw: str | URL) -> URL:
         )
     if backend == "sqlite":
         _refuse_sqlite_secrets(url)
-    if backend == "postgresql" and url.drivername == "postgresql":
-        url = url.set(drivername="postgresql+psycopg2")
+    if url.drivername == "postgresql" or url.drivername == ASYNC_DRIVERS[backend]:
+        url = url.set(drivername=SYNC_DRIVERS[backend])
     if backend == "postgresql" and "password" in url.query:
         value = url.query["password"]
         password = value if isinstance(value, str) else value[-1]
         url = url.difference_update_query(["password"]).set(password=password)
     return url
+
+
+def async_url(url: URL) -> URL:
+    """``url`` (as ``resolve_url`` returns it) on its backend's async driver."""
+    return url.set(drivername=ASYNC_DRIVERS[url.get_backend_name()])
 
 
 def _refuse_unencoded_at(text: str) -> None:

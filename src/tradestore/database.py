@@ -19,9 +19,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, Protocol, Self, TypeVar
 
 from sqlalchemy import Connection, text
 from sqlalchemy.engine import URL, Engine
@@ -34,7 +34,7 @@ from tradestore.config import (
     resolve_url,
     secret_fragments,
 )
-from tradestore.db.connections import ThreadConnection
+from tradestore.db.connections import ThreadConnection, ThreadConnections
 from tradestore.db.engine import (
     SQLITE_BEGIN,
     create_engine_for,
@@ -61,13 +61,21 @@ log = logging.getLogger(__name__)
 T = TypeVar("T")
 
 
-class Database:
-    """One database: its engine, its clock and schema state.
+@dataclass(frozen=True)
+class Settings:
+    """The constructor's arguments after the URL, as one value for ``_set_up``."""
 
-    Create one per process and share it between threads; units of work are per thread.
-    ``clock`` is where every timestamp the library writes comes from (by default the host's
-    UTC clock): a backtest passes its simulated clock and its history carries simulated times.
-    """
+    check_schema: bool
+    retry: RetryPolicy | None
+    clock: Clock | None
+    engine_options: dict[str, Any]
+
+
+class BaseDatabase:
+    """What ``Database`` and ``tradestore.aio.AsyncDatabase`` share: how they are made
+    (one signature: the same URL spellings and options), and what they say of themselves."""
+
+    url: URL
 
     def __init__(
         self,
@@ -78,28 +86,19 @@ class Database:
         clock: Clock | None = None,
         **engine_options: Any,
     ) -> None:
-        self.url: URL = resolve_url(url)
-        self.retry_policy = retry or RetryPolicy()
-        self.clock: Clock = clock or utc_now
-        self.engine: Engine = create_engine_for(self.url, **engine_options)
-        self._read_engine = self.engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
-        self._check_schema = check_schema
-        self._schema_checked = False
-        self._schema_lock = threading.Lock()
-        self._thread_connections = thread_connections_for(self.engine)
-        self._writing = threading.local()  # .open: this thread has a write unit of work open
-        register_engine(self.engine)
+        self._set_up(resolve_url(url), Settings(check_schema, retry, clock, engine_options))
+
+    def _set_up(self, url: URL, settings: Settings) -> None:
+        raise NotImplementedError  # pragma: no cover - each subclass builds its engine
 
     @classmethod
-    def from_env(cls, **options: Any) -> Database:
+    def from_env(cls, **options: Any) -> Self:
         """TRADESTORE_DATABASE_URL, else DATABASE_URL, else sqlite:///data/tradestore.db."""
         return cls(None, **options)
 
-    # --- identity ------------------------------------------------------------------------
-
     @property
     def dialect_name(self) -> str:
-        return self.engine.dialect.name
+        return self.url.get_backend_name()
 
     @property
     def safe_url(self) -> str:
@@ -107,7 +106,49 @@ class Database:
         return mask_url(self.url)
 
     def __repr__(self) -> str:
-        return f"Database({self.safe_url!r})"
+        return f"{type(self).__name__}({self.safe_url!r})"
+
+
+class Database(BaseDatabase):
+    """One database: its engine, its clock and schema state.
+
+    Create one per process and share it between threads; units of work are per thread.
+    ``clock`` is where every timestamp the library writes comes from (by default the host's
+    UTC clock): a backtest passes its simulated clock and its history carries simulated times.
+    """
+
+    #: The per-thread SQLite connections (db.connections); None on PostgreSQL and async.
+    _thread_connections: ThreadConnections | None
+
+    def _set_up(self, url: URL, settings: Settings) -> None:
+        self._attach(url, create_engine_for(url, **settings.engine_options), settings)
+        self._thread_connections = thread_connections_for(self.engine)  # none on async
+
+    def _attach(
+        self,
+        url: URL,
+        engine: Engine,
+        settings: Settings,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        writing: WriterFlag | None = None,
+        schema_lock: AbstractContextManager[Any] | None = None,
+    ) -> None:
+        """Set up over ``engine``: the body ``tradestore.aio`` reuses on an async engine's
+        ``sync_engine``, where waiting is ``sleep`` (an awaited one), the nested-writer rule
+        is per task (``writing``) and no thread lock is taken (``schema_lock``)."""
+        self.url: URL = url
+        self.retry_policy = settings.retry or RetryPolicy()
+        self.clock: Clock = settings.clock or utc_now
+        self.engine: Engine = engine
+        self._read_engine = engine.execution_options(**{SQLITE_BEGIN: "DEFERRED"})
+        self._check_schema = settings.check_schema
+        self._schema_checked = False
+        self._schema_lock = schema_lock if schema_lock is not None else threading.Lock()
+        self._thread_connections = None
+        self._writing: WriterFlag = writing if writing is not None else ThreadFlag()
+        self._sleep = sleep
+        register_engine(engine)
 
     def dispose(self) -> None:
         if self._thread_connections is not None:
@@ -190,7 +231,7 @@ class Database:
                     connection.close()
         finally:
             if not readonly:
-                self._writing.open = False
+                self._writing.set(False)
             if slots is not None and slot is not None:
                 slots.release(slot)
 
@@ -205,14 +246,15 @@ class Database:
         lock). The same rule on both backends, so code that passes on one does not hang on
         the other. Read-only sessions take no write locks and may nest.
         """
-        if getattr(self._writing, "open", False):
+        if self._writing.get():
             raise NestedUnitOfWork(
-                f"a unit of work is already open in this thread on {self.safe_url}: a second "
+                f"a unit of work is already open in this {self._writing.where} on "
+                f"{self.safe_url}: a second "
                 "one would wait for the first one's locks and commit separately. Pass the "
                 "open `uow` down to the code that needs it instead of opening another "
-                "(`db.session(readonly=True)` may be used for reads)"
+                "(a `readonly=True` unit of work may be used for reads)"
             )
-        self._writing.open = True
+        self._writing.set(True)
 
     def run(
         self,
@@ -256,13 +298,13 @@ class Database:
                     return result
                 # Aborted: nothing of it was applied, so it is run again like any transient.
             except TransientDatabaseError as exc:
-                _wait_or_give_up(progress, exc)
+                _wait_or_give_up(progress, exc, self._sleep)
             except TransactionAborted as exc:
                 # The work caught a transient error (a deadlock, a dropped connection) and
                 # went on; the block was refused at its end. Nothing was applied: run again.
                 if not isinstance(exc.first_error, TransientDatabaseError):
                     raise
-                _wait_or_give_up(progress, exc.first_error)
+                _wait_or_give_up(progress, exc.first_error, self._sleep)
 
     def _settle_commit(
         self, marker: _CommitMarker, progress: Retrying, unknown: CommitOutcomeUnknown
@@ -291,7 +333,7 @@ class Database:
                     row = connection.execute(_XACT_STATUS, {"xid": marker.xid}).one()
                     connection.rollback()
             except TransientDatabaseError as exc:
-                if not _pause(progress):
+                if not _pause(progress, self._sleep):
                     raise unknown from exc
                 continue
             except TradestoreError as exc:
@@ -309,7 +351,7 @@ class Database:
                     ", server restarted" if restarted else "",
                 )
                 return False
-            if restarted or status is None or not _pause(progress):
+            if restarted or status is None or not _pause(progress, self._sleep):
                 raise unknown
 
     def _begin(
@@ -338,7 +380,7 @@ class Database:
                 return connection
             except TransientDatabaseError as exc:
                 _discard_connection(connection, slot)
-                _wait_or_give_up(progress, exc)
+                _wait_or_give_up(progress, exc, self._sleep)
             except BaseException:
                 _discard_connection(connection, slot)
                 raise
@@ -432,6 +474,31 @@ class Database:
         )
 
 
+class WriterFlag(Protocol):
+    """Whether a write unit of work is open here: per thread (sync), per task (async)."""
+
+    where: str
+
+    def get(self) -> bool: ...
+
+    def set(self, value: bool) -> None: ...
+
+
+class ThreadFlag:
+    """The sync rule: one write unit of work per thread."""
+
+    where = "thread"
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def get(self) -> bool:
+        return bool(getattr(self._local, "open", False))
+
+    def set(self, value: bool) -> None:
+        self._local.open = value
+
+
 @dataclass(frozen=True)
 class _CommitMarker:
     """What identifies a transaction to the server that may or may not have committed it."""
@@ -467,16 +534,18 @@ def _commit_marker(uow: UnitOfWork) -> _CommitMarker | None:
     return None if xid is None else _CommitMarker(str(xid), str(started))
 
 
-def _pause(progress: Retrying) -> bool:
+def _pause(progress: Retrying, sleep: Callable[[float], None]) -> bool:
     """Sleep before the next attempt; False, without sleeping, when the policy is spent."""
     delay = progress.backoff()
     if delay is None:
         return False
-    time.sleep(delay)
+    sleep(delay)
     return True
 
 
-def _wait_or_give_up(progress: Retrying, exc: TransientDatabaseError) -> None:
+def _wait_or_give_up(
+    progress: Retrying, exc: TransientDatabaseError, sleep: Callable[[float], None]
+) -> None:
     """Sleep before the next attempt, or raise when the retry policy is spent."""
     delay = progress.backoff()
     if delay is None:
@@ -490,7 +559,7 @@ def _wait_or_give_up(progress: Retrying, exc: TransientDatabaseError) -> None:
         delay,
         exc,
     )
-    time.sleep(delay)
+    sleep(delay)
 
 
 def _quiet_rollback(connection: Connection) -> None:

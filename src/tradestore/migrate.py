@@ -292,19 +292,29 @@ def sqlite_foreign_keys_off(connection: Connection) -> Iterator[bool]:
     if connection.dialect.name != "sqlite" or connection.in_transaction():
         yield False
         return
-    driver = connection.connection.driver_connection
+    # The DBAPI connection's cursor: sqlite3's, or aiosqlite's adapted one (tradestore.aio).
+    driver = connection.connection.dbapi_connection
     assert driver is not None
-    if not driver.execute("PRAGMA foreign_keys").fetchone()[0]:
+    if not _pragma(driver, "PRAGMA foreign_keys")[0]:
         yield False
         return
-    driver.execute("PRAGMA foreign_keys=OFF")
+    _pragma(driver, "PRAGMA foreign_keys=OFF")
     try:
         yield True
     finally:
         if connection.in_transaction():  # not expected: never hand on a connection without FKs
             connection.invalidate()
         else:
-            driver.execute("PRAGMA foreign_keys=ON")
+            _pragma(driver, "PRAGMA foreign_keys=ON")
+
+
+def _pragma(driver: Any, statement: str) -> Any:
+    cursor = driver.cursor()
+    try:
+        cursor.execute(statement)
+        return cursor.fetchone()
+    finally:
+        cursor.close()
 
 
 @contextlib.contextmanager

@@ -52,6 +52,9 @@ Batch = Callable[[UnitOfWork, Sequence["Pending"]], list[tuple[bool, Any]] | Non
 #: when it may touch any of it.
 Key = Callable[[tuple[Any, ...], dict[str, Any]], Hashable]
 EVERYTHING = object()
+#: The domain of an event that may write anything (the bot's own code): every open batch
+#: closes before it.
+ANY_DOMAIN = "*"
 
 
 class EventKind:
@@ -285,7 +288,7 @@ def plan(group: Sequence[Pending], live: Sequence[int]) -> list[list[int]]:
             continue
         steps.append([index])
         for other in list(open_batches):
-            if other.domain != kind.domain:
+            if other.domain != kind.domain and kind.domain != ANY_DOMAIN:
                 continue
             if key is EVERYTHING:
                 del open_batches[other]

@@ -19,6 +19,7 @@ from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from typing import Any, Concatenate, Generic, ParamSpec, TypeVar, overload
 
 from tradestore.aio._group_commit import (
+    ANY_DOMAIN,
     EVERYTHING,
     Batch,
     EventKind,
@@ -96,6 +97,8 @@ class _Event(Generic[P, R]):
         name = method.__name__
 
         def apply(uow: UnitOfWork, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            if repository == ANY_DOMAIN:
+                return method(uow, *args, **kwargs)
             return getattr(getattr(uow, repository), name)(*args, **kwargs)
 
         self.kind = EventKind(repository, name, apply, batch=batch, key=key)
@@ -119,6 +122,22 @@ class _Event(Generic[P, R]):
         return obj._bind(self)
 
 
+def call(
+    uow: UnitOfWork, work: Callable[Concatenate[UnitOfWork, P], R], /, *args: P.args, **kwargs: P.kwargs
+) -> R:
+    """Queue ``work(uow, *args, **kwargs)``: code of the bot's own (an adapter call, several
+    repository calls that belong together) as one event of the group.
+
+    It runs in a savepoint of its own, so it is all or nothing: a refusal anywhere in it undoes
+    everything it wrote and fails this event alone. It may touch anything, so it keeps its
+    place in the stream: no event of the group is moved past it. Like every event it may be
+    run again when its group is (a transient failure): it must touch the database only
+    through ``uow``.
+    """
+    with uow.executor.savepoint():
+        return work(uow, *args, **kwargs)
+
+
 class _Events:
     """The events, once: the repository methods an exchange stream drives."""
 
@@ -136,6 +155,8 @@ class _Events:
     mark_to_market = _Event(
         "positions", PositionRepository.mark_to_market, batch=_marks, key=lambda a, k: None
     )
+    # the bot's own code, in the group's transaction (an adapter's call, say)
+    call = _Event(ANY_DOMAIN, call, key=None)
     # portfolio snapshots (``uow.snapshots.record``: named for what it records here)
     record_snapshot = _Event("snapshots", SnapshotRepository.record, key=None)
 

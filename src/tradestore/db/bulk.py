@@ -243,7 +243,49 @@ def _copy(
     names = ", ".join(quote(name) for name in columns)
     statement = f"COPY {into} ({names}) FROM STDIN WITH (FORMAT {format})"
     with executor.driver_cursor(statement) as cursor:
-        cursor.copy_expert(statement, data)
+        if executor.dialect.driver == "asyncpg":
+            _asyncpg_copy(executor, cursor, into, list(columns), data.getvalue(), format)
+        else:
+            cursor.copy_expert(statement, data)
+
+
+def _asyncpg_copy(
+    executor: Executor,
+    cursor: Any,
+    into: str,
+    names: list[str],
+    data: bytes | str,
+    format: CopyFormat,
+) -> None:
+    """The same COPY stream through asyncpg's ``copy_to_table`` (tradestore.aio).
+
+    Runs inside the unit of work's greenlet: ``run_async`` awaits the driver coroutine on
+    the calling task. SQLAlchemy's adapter begins its transaction on the first statement it
+    sends; a COPY that comes first is preceded by one, or it would commit on its own.
+    """
+    adapted = executor.connection.connection.dbapi_connection
+    assert adapted is not None
+    driver: Any = adapted.driver_connection
+    if not driver.is_in_transaction():
+        cursor.execute("SELECT 1")
+    schema, _, table_name = into.rpartition(".")
+    # A memoryview: asyncpg would read bytes as a file name.
+    source = memoryview(data.encode() if isinstance(data, str) else data)
+    try:
+        adapted.run_async(
+            lambda connection: connection.copy_to_table(
+                table_name,
+                source=source,
+                columns=names,
+                schema_name=schema or None,
+                format=format,
+            )
+        )
+    except Exception as exc:
+        # asyncpg's own exception: into the adapter's DBAPI error (SQLSTATE kept), which
+        # driver_cursor translates like any other statement's.
+        adapted._handle_exception(exc)
+        raise
 
 
 def copy_binary(kinds: Sequence[Storage], columns: Sequence[Iterable[Any]], count: int) -> bytes:

@@ -16,6 +16,7 @@ import os
 import sqlite3
 import time
 import weakref
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from sqlalchemy.pool import PoolResetState, StaticPool
 
 from tradestore.config import (
     DEFAULT_URL,
+    mask_url,
     parse_url,
     resolve_url,
     split_secret_query,
@@ -53,21 +55,9 @@ PING_AFTER_IDLE_SECONDS = 2.0
 _IDLE_SINCE = "tradestore_idle_since"
 
 
-def create_engine_for(
-    url: str | URL,
-    *,
-    echo: bool = False,
-    busy_timeout_ms: int = 30_000,
-    pool_size: int = 5,
-    max_overflow: int = 10,
-    pool_timeout: float = 30.0,
-    pool_recycle: int = 1800,
-    connect_timeout: int = 10,
-    application_name: str = "tradestore",
-    sqlite_synchronous: str = "NORMAL",
-    ping_after_idle: float = PING_AFTER_IDLE_SECONDS,
-) -> Engine:
-    """Build an engine with tradestore's settings for the URL's backend.
+@dataclass(frozen=True)
+class EngineOptions:
+    """tradestore's engine settings: the keyword arguments ``Database`` takes.
 
     ``sqlite_synchronous`` is SQLite's durability setting (NORMAL, FULL or EXTRA; ignored on
     PostgreSQL, whose durability is the server's ``synchronous_commit``):
@@ -75,34 +65,91 @@ def create_engine_for(
     (PostgreSQL): a pooled connection idle longer than this many seconds is pinged before it
     is handed out (see ``ping_idle_connections``; 0 pings every checkout).
     """
+
+    echo: bool = False
+    busy_timeout_ms: int = 30_000
+    pool_size: int = 5
+    max_overflow: int = 10
+    pool_timeout: float = 30.0
+    pool_recycle: int = 1800
+    connect_timeout: int = 10
+    application_name: str = "tradestore"
+    sqlite_synchronous: str = "NORMAL"
+    ping_after_idle: float = PING_AFTER_IDLE_SECONDS
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "sqlite_synchronous", _sqlite_synchronous(self.sqlite_synchronous))
+
+
+def create_engine_for(url: str | URL, **options: Any) -> Engine:
+    """Build an engine with tradestore's settings (``EngineOptions``) for the URL's backend."""
     url = resolve_url(url)
-    synchronous = _sqlite_synchronous(sqlite_synchronous)
+    settings = EngineOptions(**options)
+    target, arguments = engine_arguments(url, settings)
+    return configure_engine(create_engine(target, **arguments), settings)
+
+
+def engine_arguments(url: URL, settings: EngineOptions) -> tuple[URL, dict[str, Any]]:
+    """What ``create_engine`` (or ``create_async_engine``) is given for ``url``.
+
+    Kept apart from ``configure_engine`` so the async engine is built from the same
+    arguments and configured by the same listeners, on its ``sync_engine``.
+    """
+    common: dict[str, Any] = {"echo": settings.echo, "json_serializer": encode_json}
     if url.get_backend_name() == "sqlite":
-        engine = _sqlite_engine(
-            url, echo=echo, busy_timeout_ms=busy_timeout_ms, synchronous=synchronous
-        )
-        event.listen(engine, "reset", _end_leftover_transaction)
-        return engine
+        path = sqlite_path(url)
+        if path is None:
+            # One shared connection, or every session would see its own empty in-memory database.
+            return url, {
+                **common,
+                "poolclass": StaticPool,
+                "connect_args": {"check_same_thread": False},
+            }
+        _require_directory(path)
+        return url, {**common, "connect_args": {"timeout": settings.busy_timeout_ms / 1000}}
     # Secret query arguments (sslpassword, ...) go to the driver, never into engine.url.
     url, secret_args = split_secret_query(url)
-    engine = create_engine(
-        url,
-        echo=echo,
-        json_serializer=encode_json,
-        pool_size=pool_size,
-        max_overflow=max_overflow,
-        pool_timeout=pool_timeout,
-        pool_recycle=pool_recycle,
-        connect_args={
-            "connect_timeout": connect_timeout,
-            "application_name": application_name,
-            "connection_factory": masked_connection_factory(),
-            **secret_args,
-        },
-    )
-    event.listen(engine, "connect", _pin_utc)
+    return url, {
+        **common,
+        "pool_size": settings.pool_size,
+        "max_overflow": settings.max_overflow,
+        "pool_timeout": settings.pool_timeout,
+        "pool_recycle": settings.pool_recycle,
+        "connect_args": _postgres_connect_args(url, settings, secret_args),
+    }
+
+
+def _postgres_connect_args(
+    url: URL, settings: EngineOptions, secret_args: dict[str, str]
+) -> dict[str, Any]:
+    if url.get_driver_name() == "asyncpg":
+        if secret_args:
+            raise ConfigurationError(
+                f"the database URL {mask_url(url)} gives {', '.join(sorted(secret_args))}, "
+                "which asyncpg does not take: use the password (or PGPASSWORD) instead"
+            )
+        return {
+            "timeout": settings.connect_timeout,
+            "server_settings": {"application_name": settings.application_name},
+        }
+    return {
+        "connect_timeout": settings.connect_timeout,
+        "application_name": settings.application_name,
+        "connection_factory": masked_connection_factory(),
+        **secret_args,
+    }
+
+
+def configure_engine(engine: Engine, settings: EngineOptions) -> Engine:
+    """Attach tradestore's listeners: pragmas and BEGIN on SQLite, UTC and idle pings on
+    PostgreSQL, the leftover-transaction rollback on both. ``engine`` may be an async
+    engine's ``sync_engine``: the listeners run inside its greenlet, on the adapted driver."""
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine, settings, sqlite_path(engine.url))
+    else:
+        event.listen(engine, "connect", _pin_utc)
+        ping_idle_connections(engine, settings.ping_after_idle)
     event.listen(engine, "reset", _end_leftover_transaction)
-    ping_idle_connections(engine, ping_after_idle)
     return engine
 
 
@@ -209,25 +256,9 @@ def _sqlite_synchronous(value: str) -> str:
     return str(setting)
 
 
-def _sqlite_engine(url: URL, *, echo: bool, busy_timeout_ms: int, synchronous: str) -> Engine:
-    path = sqlite_path(url)
-    if path is None:
-        # One shared connection, or every session would see its own empty in-memory database.
-        engine = create_engine(
-            url,
-            echo=echo,
-            json_serializer=encode_json,
-            poolclass=StaticPool,
-            connect_args={"check_same_thread": False},
-        )
-    else:
-        _require_directory(path)
-        engine = create_engine(
-            url,
-            echo=echo,
-            json_serializer=encode_json,
-            connect_args={"timeout": busy_timeout_ms / 1000},
-        )
+def _configure_sqlite(engine: Engine, settings: EngineOptions, path: Path | None) -> None:
+    busy_timeout_ms = settings.busy_timeout_ms
+    synchronous = settings.sqlite_synchronous
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -253,12 +284,18 @@ def _sqlite_engine(url: URL, *, echo: bool, busy_timeout_ms: int, synchronous: s
         # Straight to the driver: every unit of work pays this, and SQLAlchemy's statement
         # machinery costs more than the BEGIN itself. Errors are wrapped as SQLAlchemy would,
         # so "database is locked" is still recognised as transient.
+        raw: Any = connection.connection.dbapi_connection
         try:
-            connection.connection.dbapi_connection.execute(statement)  # type: ignore[union-attr]
+            if isinstance(raw, sqlite3.Connection):
+                raw.execute(statement)
+            else:  # aiosqlite's adapted connection: the cursor, awaited inside the greenlet
+                cursor = raw.cursor()
+                try:
+                    cursor.execute(statement)
+                finally:
+                    cursor.close()
         except sqlite3.Error as exc:
             raise DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
-
-    return engine
 
 
 def _require_directory(path: Path) -> None:
@@ -279,7 +316,7 @@ def _require_directory(path: Path) -> None:
     )
 
 
-def _enable_wal(cursor: sqlite3.Cursor, *, timeout_s: float) -> None:
+def _enable_wal(cursor: Any, *, timeout_s: float) -> None:
     """Switch the file to WAL, waiting out other connections doing the same.
 
     WAL is a property of the file, so only the first connection to a new file changes it.
@@ -292,8 +329,11 @@ def _enable_wal(cursor: sqlite3.Cursor, *, timeout_s: float) -> None:
     delay = 0.001
     while True:
         try:
-            if cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                cursor.execute("PRAGMA journal_mode=WAL").fetchone()
+            # execute() then fetchone(): an adapted (aiosqlite) cursor's execute returns None.
+            cursor.execute("PRAGMA journal_mode")
+            if cursor.fetchone()[0] != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+                cursor.fetchone()
             return
         except sqlite3.OperationalError as exc:
             if "locked" not in str(exc) and "busy" not in str(exc):

@@ -163,8 +163,10 @@ def translate_errors(url: URL | str | None = None, *, committing: bool = False) 
 
 
 def _constraint_name(exc: IntegrityError) -> str | None:
-    diag = getattr(exc.orig, "diag", None)
+    diag = getattr(exc.orig, "diag", None)  # psycopg2
     name = getattr(diag, "constraint_name", None)
+    if name is None:  # asyncpg, whose error SQLAlchemy's adapter keeps as the cause
+        name = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
     if name:
         return str(name)
     message = str(exc.orig)

@@ -168,7 +168,7 @@ WITH RECURSIVE dependents(oid) AS (
     JOIN pg_rewrite r ON r.oid = d.objid
     WHERE r.ev_class <> s.oid
 )
-SELECT c.oid, c.relname, c.relkind,
+SELECT c.oid, c.relname, CAST(c.relkind AS text) AS relkind,  -- "char": bytes on asyncpg
        format('%I.%I', n.nspname, c.relname) AS qualified_name,
        pg_get_viewdef(c.oid) AS definition,
        obj_description(c.oid, 'pg_class') AS comment,
