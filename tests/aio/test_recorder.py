@@ -373,3 +373,36 @@ def test_a_wrong_call_raises_at_once_and_queues_nothing(bot_db: Database) -> Non
     asyncio.run(main())
     with Recorder(bot_db, bot_id=BOT) as rec, pytest.raises(TypeError):
         rec.cancel()
+
+
+def test_call_runs_the_bots_own_code_all_or_nothing(bot_db: Database) -> None:
+    """``rec.call(work)``: work(uow) in the group's transaction, in a savepoint of its own:
+    a refusal after a write undoes that write and fails the call alone; the events around
+    it commit, in order with it."""
+
+    def two_orders_then_refused(uow: Any, client: str) -> None:
+        uow.orders.submit(**_order(f"{client}-a"))
+        uow.orders.submit(**_order(f"{client}-b", quantity=-1))  # refused: quantity
+
+    def fill_through_call(uow: Any, order_id: str) -> Any:
+        return uow.orders.record_fill(order_id, **_fill("c-f2", "2"))
+
+    async def main() -> tuple[Any, ...]:
+        async with AsyncRecorder(bot_db, bot_id=BOT) as rec:
+            order = await rec.submit(**_order("c-1"))
+            return await asyncio.gather(
+                rec.record_fill(order.order_id, **_fill("c-f1")),
+                rec.call(two_orders_then_refused, "c-2"),
+                rec.call(fill_through_call, order.order_id),
+                rec.record_fill(order.order_id, **_fill("c-f3", "3")),
+                return_exceptions=True,
+            )
+
+    first, refused, second, third = asyncio.run(main())
+    assert isinstance(refused, ValidationError) and refused.field == "quantity"
+    # in order per order: the call's fill sits between the recorder's two
+    assert [r.order.filled_quantity for r in (first, second, third)] == [1, 3, 6]
+    with bot_db.unit_of_work(bot_id=BOT, readonly=True) as uow:
+        assert uow.orders.find(client_order_id="c-2-a") is None  # undone with its call
+        assert uow.orders.get(client_order_id="c-1").filled_quantity == 6
+    assert {o: f == s for o, (f, s) in _totals(bot_db).items()} == {first.order.order_id: True}

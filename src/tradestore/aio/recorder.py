@@ -122,9 +122,7 @@ class _Event(Generic[P, R]):
         return obj._bind(self)
 
 
-def call(
-    uow: UnitOfWork, work: Callable[Concatenate[UnitOfWork, P], R], /, *args: P.args, **kwargs: P.kwargs
-) -> R:
+def _call(uow: UnitOfWork, work: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
     """Queue ``work(uow, *args, **kwargs)``: code of the bot's own (an adapter call, several
     repository calls that belong together) as one event of the group.
 
@@ -156,7 +154,7 @@ class _Events:
         "positions", PositionRepository.mark_to_market, batch=_marks, key=lambda a, k: None
     )
     # the bot's own code, in the group's transaction (an adapter's call, say)
-    call = _Event(ANY_DOMAIN, call, key=None)
+    call: _Event[..., Any] = _Event(ANY_DOMAIN, _call, key=None)
     # portfolio snapshots (``uow.snapshots.record``: named for what it records here)
     record_snapshot = _Event("snapshots", SnapshotRepository.record, key=None)
 
