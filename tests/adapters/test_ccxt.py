@@ -211,23 +211,28 @@ def test_a_cancel_after_completion_is_refused_by_the_state_machine(
 
 
 def test_post_only_and_trigger_prices_map_to_tradestore_orders(orders: OrderRepository) -> None:
-    post_only = record_order(orders, ccxt_order(timeInForce="PO", clientOrderId="po")).order
+    post_only = record_order(
+        orders, ccxt_order(timeInForce="PO", clientOrderId="po", id="x-po")
+    ).order
     assert post_only.time_in_force is TimeInForce.GTC
     assert post_only.metadata == {"ccxt": {"post_only": True}}
     stop = record_order(
-        orders, ccxt_order(clientOrderId="sl", triggerPrice=0.065, type="limit", side="sell")
+        orders,
+        ccxt_order(clientOrderId="sl", id="x-sl", triggerPrice=0.065, type="limit", side="sell"),
     ).order
     assert stop.order_type is OrderType.STOP_LIMIT
     assert stop.stop_price == Decimal("0.065")
 
 
 def test_reduce_only_is_the_order_flag(orders: OrderRepository) -> None:
-    reducing = record_order(orders, ccxt_order(reduceOnly=True, clientOrderId="ro")).order
-    plain = record_order(orders, ccxt_order(clientOrderId="plain")).order
+    reducing = record_order(
+        orders, ccxt_order(reduceOnly=True, clientOrderId="ro", id="x-ro")
+    ).order
+    plain = record_order(orders, ccxt_order(clientOrderId="plain", id="x-plain")).order
     assert reducing.reduce_only is True
     assert plain.reduce_only is False
     assert orders.get(reducing.order_id).reduce_only is True
-    again = record_order(orders, ccxt_order(reduceOnly=True, clientOrderId="ro"))
+    again = record_order(orders, ccxt_order(reduceOnly=True, clientOrderId="ro", id="x-ro"))
     assert again.order == orders.get(reducing.order_id)
 
 
