@@ -185,10 +185,10 @@ def test_step_by_step_up_and_down(fresh_url: str):
     """pytest-alembic's up/down consistency, with 0004's views in place at every step."""
     database = Database(fresh_url, check_schema=False)
     try:
-        for revision in ("0001", "0002", "0003", "0004", "0005", "0006", "0007"):
+        for revision in ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008"):
             database.upgrade(revision)
             assert database.current_revision() == revision
-        for revision in ("0006", "0005", "0004", "0003", "0002", "0001", "base"):
+        for revision in ("0007", "0006", "0005", "0004", "0003", "0002", "0001", "base"):
             database.downgrade(revision)
             assert database.current_revision() == (None if revision == "base" else revision)
     finally:

@@ -411,7 +411,9 @@ def _acknowledge() -> Prepared:
     acknowledgement arrived after a fill or a cancel, and only the id is news. A redelivered
     acknowledgement matches no row (the order has the id and is past pending/new), so it
     writes nothing."""
-    before = [literal_column(f"'{s.value}'") for s in sorted(order_states.sources_of(_ACK))]
+    before: list[Any] = [
+        literal_column(f"'{s.value}'") for s in sorted(order_states.sources_of(_ACK))
+    ]
     moves = _O.c.status.in_(before)
     statement = (
         update(_O)
