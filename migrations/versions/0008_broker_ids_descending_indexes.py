@@ -21,11 +21,11 @@ check, so the refusal leaves the database at 0007.
 The indexes the source schema declares descending are re-created so:
 ``orders.submitted_at``, ``portfolio_snapshots.snapshot_date`` and ``snapshot_time``,
 ``performance_metrics.metric_date``, ``agent_performance.sharpe_ratio`` and
-``ensemble_weights (ensemble_id, update_time)``. Both backends scan a B-tree either way, so a
-single-column index serves ``ORDER BY ... DESC`` in both directions; the descending order is
-what the source declares, and in PostgreSQL it also puts NULL Sharpe ratios last in an index
-read newest or best first, as the leaderboard reads. Index changes need no table copy on
-SQLite, so the batch blocks below issue plain ``CREATE INDEX`` / ``DROP INDEX`` there.
+``ensemble_weights (ensemble_id, update_time)``. Both backends scan a B-tree in either
+direction, so for these indexes (one column, or an equality column then a time) the direction
+states the order the reads ask for (newest first, best first) rather than making new plans
+possible. Index changes need no table copy on SQLite, so the batch blocks below issue plain
+``CREATE INDEX`` / ``DROP INDEX`` there.
 
 The downgrade drops the unique index and puts the ascending indexes back; it loses nothing.
 """
