@@ -33,4 +33,5 @@ def test_the_orders_guide_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) 
     assert "with a different quantity" in printed
     assert "rows[1].price" in printed
     assert "accepted -> new" in printed
+    assert "broker_order_id B-999 B-778813" in printed
     assert "139.928571428571" in printed  # the late fill counted in the VWAP

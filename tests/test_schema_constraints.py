@@ -357,6 +357,27 @@ def test_same_client_order_and_fill_ids_in_two_bots_are_independent(db: Database
         conn.commit()
 
 
+def test_broker_order_ids_are_unique_per_bot_and_nulls_are_distinct(db: Database) -> None:
+    """``idx_orders_broker_order_id``: one order per broker id and bot; any number of orders
+    without one (NULLs are distinct on both backends); another bot may use the same id."""
+    order = BASE_ROWS["orders"]
+    with db.engine.connect() as conn:
+        _with_parents(conn, "orders")
+        for i in range(3):
+            _insert(conn, "orders", {**order, "order_id": f"n{i}", "client_order_id": f"n{i}"})
+        _insert(conn, "orders", {**order, "broker_order_id": "B-1"})
+        _insert(conn, "bots", {**BASE_ROWS["bots"], "bot_id": "b2"})
+        _insert(conn, "orders", {**order, "bot_id": "b2", "broker_order_id": "B-1"})
+        conn.commit()
+        with pytest.raises(IntegrityError):
+            _insert(
+                conn,
+                "orders",
+                {**order, "order_id": "o9", "client_order_id": "c9", "broker_order_id": "B-1"},
+            )
+        conn.rollback()
+
+
 def test_foreign_keys_are_enforced(db: Database) -> None:
     with db.engine.connect() as conn:
         with pytest.raises(IntegrityError):

@@ -197,6 +197,40 @@ class DuplicateOrder(ConflictError):
     """A client_order_id was reused with a different payload."""
 
 
+class DuplicateBrokerOrderId(ConflictError):
+    """A ``broker_order_id`` already names another order of the bot, or the order already has
+    a different one: a broker names one order per id, so either the feed or the bot mixed two
+    orders up, and silently moving the id would lose track of one of them.
+
+    ``field`` is ``"broker_order_id"`` and ``value`` the id refused; ``order_id`` is the order
+    it was refused for, ``held_by`` the order that already has it, ``current`` the order's
+    own, different id (each None when not the reason).
+    """
+
+    def __init__(
+        self,
+        value: str,
+        order_id: str | None,
+        *,
+        held_by: str | None = None,
+        current: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        self.field = "broker_order_id"
+        self.value = value
+        self.order_id = order_id
+        self.held_by = held_by
+        self.current = current
+        if reason is not None:
+            pass
+        elif held_by is not None:
+            reason = f"already names order {_short_repr(held_by)} of this bot"
+        else:
+            reason = f"the order already has broker_order_id {_short_repr(current)}"
+        target = "" if order_id is None else f" (for order {_short_repr(order_id)})"
+        super().__init__(f"broker_order_id={_short_repr(value)}{target}: {reason}")
+
+
 class DuplicateFill(ConflictError):
     """A fill_id was replayed with a different payload."""
 

@@ -27,7 +27,12 @@ from tradestore.adapters.ccxt import (
     record_trade,
 )
 from tradestore.domain.enums import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
-from tradestore.errors import DuplicateOrder, InvalidTransition, ValidationError
+from tradestore.errors import (
+    DuplicateBrokerOrderId,
+    DuplicateOrder,
+    InvalidTransition,
+    ValidationError,
+)
 from tradestore.models import Bot, Fill, Order
 from tradestore.repositories.orders import OrderRepository
 
@@ -211,24 +216,40 @@ def test_a_cancel_after_completion_is_refused_by_the_state_machine(
 
 
 def test_post_only_and_trigger_prices_map_to_tradestore_orders(orders: OrderRepository) -> None:
-    post_only = record_order(orders, ccxt_order(timeInForce="PO", clientOrderId="po")).order
+    post_only = record_order(
+        orders, ccxt_order(timeInForce="PO", clientOrderId="po", id="x-po")
+    ).order
     assert post_only.time_in_force is TimeInForce.GTC
     assert post_only.metadata == {"ccxt": {"post_only": True}}
     stop = record_order(
-        orders, ccxt_order(clientOrderId="sl", triggerPrice=0.065, type="limit", side="sell")
+        orders,
+        ccxt_order(clientOrderId="sl", id="x-sl", triggerPrice=0.065, type="limit", side="sell"),
     ).order
     assert stop.order_type is OrderType.STOP_LIMIT
     assert stop.stop_price == Decimal("0.065")
 
 
 def test_reduce_only_is_the_order_flag(orders: OrderRepository) -> None:
-    reducing = record_order(orders, ccxt_order(reduceOnly=True, clientOrderId="ro")).order
-    plain = record_order(orders, ccxt_order(clientOrderId="plain")).order
+    reducing = record_order(
+        orders, ccxt_order(reduceOnly=True, clientOrderId="ro", id="x-ro")
+    ).order
+    plain = record_order(orders, ccxt_order(clientOrderId="plain", id="x-plain")).order
     assert reducing.reduce_only is True
     assert plain.reduce_only is False
     assert orders.get(reducing.order_id).reduce_only is True
-    again = record_order(orders, ccxt_order(reduceOnly=True, clientOrderId="ro"))
+    again = record_order(orders, ccxt_order(reduceOnly=True, clientOrderId="ro", id="x-ro"))
     assert again.order == orders.get(reducing.order_id)
+
+
+def test_one_exchange_id_for_two_orders_is_refused(orders: OrderRepository) -> None:
+    """The exchange's id is the order's broker_order_id, unique per bot: a second client
+    order reported under it is a conflict, not a second order the feed could confuse."""
+    first = record_order(orders, ccxt_order(clientOrderId="one")).order
+    with pytest.raises(DuplicateBrokerOrderId) as refused:
+        record_order(orders, ccxt_order(clientOrderId="two"))
+    assert refused.value.held_by == first.order_id
+    assert orders.find(client_order_id="two") is None
+    assert orders.get(broker_order_id=first.broker_order_id) == first
 
 
 def test_a_different_order_under_the_same_key_is_refused(orders: OrderRepository) -> None:

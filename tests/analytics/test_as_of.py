@@ -191,6 +191,10 @@ def test_performance_over_time_as_of(db: Database, bot: str) -> None:
 # --- the plans stay index plans ----------------------------------------------------------
 
 
+#: Indexes PostgreSQL may equally use for the same bounded range on an empty table.
+_SAME_RANGE = {"idx_orders_bot_submitted_at": ("idx_orders_submitted_at",)}
+
+
 @pytest.fixture
 def statements(db: Database) -> Iterator[list[tuple[str, Any]]]:
     captured: list[tuple[str, Any]] = []
@@ -232,5 +236,16 @@ def test_as_of_reads_are_index_range_scans(
             plan = " ".join(row[0] for row in cursor.fetchall())
             assert "Index" in plan, plan
             assert "Seq Scan" not in plan, plan
-            assert index in plan or index == "performance_metrics", plan
+            # On these empty tables the bot's (bot_id, submitted_at, status) index and the
+            # descending submitted_at index cost the same, and PostgreSQL may take either; both
+            # are range scans bounded by the as-of window. With statistics on real data it
+            # takes the bot's index (benchmarks/bench_indexes.py prints the plans).
+            alternatives = {index, *_SAME_RANGE.get(index, ())}
+            assert any(name in plan for name in alternatives) or index == "performance_metrics", (
+                plan
+            )
+            if index in _SAME_RANGE:
+                condition = plan.split("Index Cond: ", 1)[1]
+                assert "submitted_at >= " in condition, plan
+                assert "submitted_at <= " in condition, plan
         conn.execute(text("SELECT 1"))

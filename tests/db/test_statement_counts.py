@@ -37,6 +37,9 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "orders.submit(position_id)": (1, 1),
     "orders.record_fill(new)": (3, 1),
     "orders.record_fill(replayed)": (1, 1),
+    "orders.acknowledge(new)": (1, 1),
+    "orders.acknowledge(replayed)": (2, 2),
+    "orders.find(broker_order_id)": (1, 1),
     "positions.open": (1, 1),
     "positions.open(position_id)": (1, 1),
     "positions.close(full)": (2, 2),
@@ -141,6 +144,35 @@ def test_replayed_fill(db: Database, listened: Listened, backend: str) -> None:
     )
     assert replayed == [True]
     assert statements == expected("orders.record_fill(replayed)", backend)
+
+
+@pytest.mark.parametrize("replayed", [False, True], ids=["new", "replayed"])
+def test_acknowledge(db: Database, listened: Listened, backend: str, replayed: bool) -> None:
+    """One guarded UPDATE; a redelivered acknowledgement matches no row and reads the order."""
+    with db.unit_of_work(bot_id=BOT) as uow:
+        order = submit(uow)
+        if replayed:
+            uow.orders.acknowledge(order.order_id, broker_order_id="B-1")
+    acked: list[Any] = []
+    statements = counted(
+        db,
+        listened,
+        lambda uow: acked.append(uow.orders.acknowledge(order.order_id, broker_order_id="B-1")),
+    )
+    assert acked[0].broker_order_id == "B-1"
+    name = "replayed" if replayed else "new"
+    assert statements == expected(f"orders.acknowledge({name})", backend)
+
+
+def test_find_by_broker_order_id(db: Database, listened: Listened, backend: str) -> None:
+    with db.unit_of_work(bot_id=BOT) as uow:
+        submit(uow, broker_order_id="B-1")
+    found: list[Any] = []
+    statements = counted(
+        db, listened, lambda uow: found.append(uow.orders.find(broker_order_id="B-1"))
+    )
+    assert found[0].client_order_id == "c-1"
+    assert statements == expected("orders.find(broker_order_id)", backend)
 
 
 def test_open(db: Database, listened: Listened, backend: str) -> None:

@@ -37,7 +37,7 @@ def test_a_migrated_database_passes(db: Database, scenario: RetentionScenario) -
     report = verify_database(db)
     assert report.ok, report.failures
     names = [check.name for check in report.checks]
-    common = ["revision", "schema", "check_constraints", "views", "foreign_objects"]
+    common = ["revision", "schema", "check_constraints", "views", "functions", "foreign_objects"]
     if db.dialect_name == "sqlite":
         assert names == [*common, "integrity_check", "foreign_key_check"]
     else:
@@ -107,6 +107,57 @@ def test_a_view_that_cannot_be_queried_fails(fresh: Database) -> None:
     check = _check(verify_database(fresh, views=("v_broken",)), "views")
     assert not check.ok
     assert "cannot be queried: v_broken" in check.detail
+
+
+def test_a_dropped_function_is_reported(fresh: Database) -> None:
+    """PostgreSQL: each SQL function must exist with its signature; SQLite says what stands
+    in for them (it has no stored functions)."""
+    if fresh.dialect_name == "sqlite":
+        check = _check(verify_database(fresh), "functions")
+        assert check.ok
+        assert "get_paper_total_pnl: Analytics.total_pnl()" in check.detail
+        assert "get_paper_fill_rate: Analytics.fill_rate(" in check.detail
+        return
+    assert _check(verify_database(fresh), "functions").detail == "2 present and answering"
+    _execute(fresh, "DROP FUNCTION get_paper_fill_rate(text, integer, text)")
+    report = verify_database(fresh)
+    check = _check(report, "functions")
+    assert not check.ok
+    assert not report.ok
+    assert check.detail == (
+        "missing: get_paper_fill_rate(symbol text, days integer, bot_id text) "
+        "RETURNS double precision"
+    )
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize(
+    ("replacement", "reported"),
+    [
+        (
+            "CREATE FUNCTION get_paper_total_pnl(bot_id integer) RETURNS numeric "
+            "LANGUAGE sql AS 'SELECT 0::numeric'",
+            "get_paper_total_pnl(bot_id integer) RETURNS numeric instead of "
+            "get_paper_total_pnl(bot_id text) RETURNS numeric",
+        ),
+        (
+            "CREATE FUNCTION get_paper_total_pnl(bot_id text DEFAULT NULL) RETURNS numeric "
+            "LANGUAGE plpgsql AS $$ BEGIN RETURN (SELECT SUM(p.nope) FROM positions p); END $$",
+            "get_paper_total_pnl fails: column p.nope does not exist",
+        ),
+        (
+            "CREATE FUNCTION get_paper_total_pnl(bot_id text DEFAULT NULL) RETURNS numeric "
+            "LANGUAGE sql AS 'SELECT 42::numeric'",
+            "get_paper_total_pnl on no rows answers Decimal('42'), expected Decimal('0')",
+        ),
+    ],
+    ids=["signature", "broken-body", "wrong-answer"],
+)
+def test_a_replaced_function_is_reported(fresh: Database, replacement: str, reported: str) -> None:
+    _execute(fresh, "DROP FUNCTION get_paper_total_pnl(text)", replacement)
+    check = _check(verify_database(fresh), "functions")
+    assert not check.ok
+    assert check.detail == reported
 
 
 def test_missing_check_constraint_is_found(fresh: Database) -> None:

@@ -309,6 +309,7 @@ CALLS: dict[str, Call] = {
     # orders
     "orders.submit": lambda u, s: u.orders.submit(**_NEW_ORDER),
     "orders.set_status": lambda u, s: u.orders.set_status("o-2", "accepted"),
+    "orders.acknowledge": lambda u, s: u.orders.acknowledge("o-2", broker_order_id="B-2"),
     "orders.cancel": lambda u, s: u.orders.cancel("o-2"),
     "orders.reject": lambda u, s: u.orders.reject("o-2", reason="no margin"),
     "orders.expire": lambda u, s: u.orders.expire("o-2"),

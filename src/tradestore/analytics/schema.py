@@ -12,6 +12,8 @@ the stored UTC text, ``Real`` reads the text 'NaN', and the enum types give enum
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlalchemy import Date, Integer, String, TableClause, column, table
 
 from tradestore.analytics._sql import DerivedMoney
@@ -292,6 +294,29 @@ VIEWS: tuple[TableClause, ...] = (
     v_paper_daily_summary,
 )
 
-#: The paper-trading PostgreSQL functions (SQLite answers through ``Analytics.total_pnl`` and
-#: ``Analytics.fill_rate``).
-POSTGRESQL_FUNCTIONS = ("get_paper_total_pnl", "get_paper_fill_rate")
+
+@dataclass(frozen=True)
+class SqlFunction:
+    """A PostgreSQL function revision 0004 creates, as ``pg_proc`` describes it."""
+
+    name: str
+    #: ``pg_get_function_identity_arguments``: the parameters that identify it (no defaults).
+    arguments: str
+    #: ``pg_get_function_result``.
+    returns: str
+    #: The ``Analytics`` method that answers the same question on either backend (on SQLite,
+    #: which has no stored functions, instead of the function).
+    stands_in: str
+
+
+#: The paper-trading PostgreSQL functions, in creation order.
+SQL_FUNCTIONS: tuple[SqlFunction, ...] = (
+    SqlFunction("get_paper_total_pnl", "bot_id text", "numeric", "Analytics.total_pnl()"),
+    SqlFunction(
+        "get_paper_fill_rate",
+        "symbol text, days integer, bot_id text",
+        "double precision",
+        "Analytics.fill_rate(ticker, days=...)",
+    ),
+)
+POSTGRESQL_FUNCTIONS = tuple(function.name for function in SQL_FUNCTIONS)

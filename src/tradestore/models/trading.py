@@ -45,6 +45,9 @@ class Order(Base):
     order_id: Mapped[str] = mapped_column(String(64))
     bot_id: Mapped[str] = mapped_column(ForeignKey("bots.bot_id", ondelete="RESTRICT"))
     client_order_id: Mapped[str] = mapped_column(String(128))
+    #: The broker's id, unique per bot once known (revision 0008: ``idx_orders_broker_order_id``;
+    #: NULLs are distinct in a unique index on both backends, so any number of orders may
+    #: wait for theirs).
     broker_order_id: Mapped[str | None] = mapped_column(String(128))
     ticker: Mapped[str] = mapped_column(String(32))
     order_type: Mapped[OrderType] = mapped_column(enum_column(OrderType, "order_type"))
@@ -64,7 +67,7 @@ class Order(Base):
     status: Mapped[OrderStatus] = mapped_column(
         enum_column(OrderStatus, "status"), default=OrderStatus.PENDING
     )
-    submitted_at: Mapped[dt.datetime]
+    submitted_at: Mapped[dt.datetime] = mapped_column()
     accepted_at: Mapped[dt.datetime | None]
     filled_at: Mapped[dt.datetime | None]
     cancelled_at: Mapped[dt.datetime | None]
@@ -103,9 +106,11 @@ class Order(Base):
             "status <> 'filled' OR filled_quantity = quantity", name="filled_means_complete"
         ),
         Index("idx_orders_client_order_id", "bot_id", "client_order_id", unique=True),
+        Index("idx_orders_broker_order_id", "bot_id", "broker_order_id", unique=True),
         Index("idx_orders_ticker", "ticker"),
         Index("idx_orders_status", "status"),
-        Index("idx_orders_submitted_at", "submitted_at"),
+        # Descending where the source schema declares it (revision 0008): newest first.
+        Index("idx_orders_submitted_at", submitted_at.desc()),
         Index("idx_orders_position_id", "position_id"),
         Index("idx_orders_strategy", "strategy"),
         Index("idx_orders_bot_status", "bot_id", "status"),
@@ -161,7 +166,7 @@ class PortfolioSnapshot(Timestamps, Base):
     snapshot_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
     bot_id: Mapped[str] = mapped_column(ForeignKey("bots.bot_id", ondelete="RESTRICT"))
     snapshot_date: Mapped[dt.date] = mapped_column(Date)
-    snapshot_time: Mapped[dt.datetime]
+    snapshot_time: Mapped[dt.datetime] = mapped_column()
     total_equity: Mapped[Decimal] = mapped_column(Money())
     cash_balance: Mapped[Decimal] = mapped_column(Money())
     long_market_value: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
@@ -188,8 +193,8 @@ class PortfolioSnapshot(Timestamps, Base):
         CheckConstraint("wins_today + losses_today <= trades_today", name="wins_losses_le_trades"),
         CheckConstraint("leverage IS NULL OR leverage >= 0", name="leverage_non_negative"),
         Index("idx_portfolio_snapshots_bot_date", "bot_id", "snapshot_date", unique=True),
-        Index("idx_portfolio_snapshots_date", "snapshot_date"),
-        Index("idx_portfolio_snapshots_time", "snapshot_time"),
+        Index("idx_portfolio_snapshots_date", snapshot_date.desc()),
+        Index("idx_portfolio_snapshots_time", snapshot_time.desc()),
     )
 
 
@@ -258,6 +263,6 @@ class PerformanceMetric(Timestamps, Base):
             "strategy",
             unique=True,
         ),
-        Index("idx_performance_metrics_date", "metric_date"),
+        Index("idx_performance_metrics_date", metric_date.desc()),
         Index("idx_performance_metrics_strategy", "strategy"),
     )

@@ -152,7 +152,8 @@ class AgentPerformance(Base):
         ),
         Index("idx_agent_performance_run_id", "run_id"),
         Index("idx_agent_performance_evaluation_type", "evaluation_type"),
-        Index("idx_agent_performance_sharpe", "sharpe_ratio"),
+        # Descending where the source schema declares it (revision 0008): the leaderboard.
+        Index("idx_agent_performance_sharpe", sharpe_ratio.desc()),
         Index("idx_agent_performance_evaluation_date", "evaluation_date"),
     )
 
@@ -203,7 +204,7 @@ class EnsembleWeight(Base):
     ensemble_id: Mapped[str] = mapped_column(String(100))
     #: Every set_weights call writes a new version; older versions stay as inactive history.
     version: Mapped[int] = mapped_column(Integer)
-    update_time: Mapped[dt.datetime]
+    update_time: Mapped[dt.datetime] = mapped_column()
     update_date: Mapped[dt.date] = mapped_column(Date)
     run_id: Mapped[str] = mapped_column(ForeignKey("training_runs.run_id", ondelete="CASCADE"))
     algorithm: Mapped[str] = mapped_column(OpenChoice(Algorithm, MAX_ALGORITHM_LENGTH))
@@ -227,7 +228,7 @@ class EnsembleWeight(Base):
         CheckConstraint(
             "win_rate IS NULL OR (win_rate >= 0 AND win_rate <= 1)", name="win_rate_range"
         ),
-        Index("idx_ensemble_weights_ensemble_time", "ensemble_id", "update_time"),
+        Index("idx_ensemble_weights_ensemble_time", ensemble_id, update_time.desc()),
         Index("idx_ensemble_weights_version_run", "ensemble_id", "version", "run_id", unique=True),
         Index("idx_ensemble_weights_run_id", "run_id"),
     )

@@ -9,6 +9,11 @@ of them at once and exit non-zero when any failed:
 * ``check_constraints``: every named CHECK constraint of the models exists (Alembic's compare
   does not look at CHECK constraints);
 * ``views``: every view in :data:`EXPECTED_VIEWS` exists and can be queried;
+* ``functions``: on PostgreSQL, every SQL function of ``analytics.schema.SQL_FUNCTIONS``
+  exists with its parameters and result type and answers a call that matches no row (a
+  PL/pgSQL body is planned only when called, so a function whose column was renamed away
+  still exists and fails only then); on SQLite, which has no stored functions, the check
+  names the ``Analytics`` methods that answer the same questions;
 * ``foreign_objects``: no trigger, rule, view, function, table, index, constraint or policy
   that tradestore's migrations did not create (see ``tradestore.ops.schema_objects``): such
   an object can change what tradestore's own statements do while every table still matches;
@@ -23,12 +28,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import CheckConstraint, Connection, inspect, text
 from sqlalchemy.exc import DBAPIError
 
-from tradestore.analytics.schema import VIEWS
+from tradestore.analytics.schema import SQL_FUNCTIONS, VIEWS, SqlFunction
 from tradestore.database import Database
 from tradestore.migrate import compare_schema, current_heads, head_revision
 from tradestore.models import Base
@@ -78,6 +84,7 @@ def verify_database(
         _check_schema(connection, report)
         _check_check_constraints(connection, report)
         _check_views(connection, expected_views, report)
+        _check_functions(connection, report)
         _check_foreign_objects(connection, expected_views, report)
         if connection.dialect.name == "sqlite":
             _check_sqlite_integrity(connection, report, quick=quick)
@@ -173,6 +180,69 @@ def _check_views(connection: Connection, expected: Sequence[str], report: Verify
     report.add(
         "views", not problems, "; ".join(problems) if problems else f"{len(expected)} present"
     )
+
+
+#: A call of each function on input that matches no row (bot ids are never empty:
+#: ``ck_bots_bot_id_not_empty``), and the answer it must give.
+_FUNCTION_PROBES: dict[str, tuple[str, object]] = {
+    "get_paper_total_pnl": ("SELECT get_paper_total_pnl(CAST('' AS text))", Decimal(0)),
+    "get_paper_fill_rate": (
+        "SELECT get_paper_fill_rate(CAST('' AS text), 7, CAST('' AS text))",
+        None,
+    ),
+}
+
+
+def _check_functions(connection: Connection, report: VerifyReport) -> None:
+    if connection.dialect.name != "postgresql":
+        standing_in = ", ".join(f"{f.name}: {f.stands_in}" for f in SQL_FUNCTIONS)
+        report.add("functions", True, f"SQLite has no stored functions; instead {standing_in}")
+        return
+    rows = connection.execute(
+        text(
+            "SELECT p.proname, pg_get_function_identity_arguments(p.oid), "
+            "pg_get_function_result(p.oid) FROM pg_proc p "
+            "JOIN pg_namespace n ON n.oid = p.pronamespace "
+            "WHERE n.nspname = current_schema() AND p.proname = ANY(:names) ORDER BY 1, 2"
+        ),
+        {"names": [function.name for function in SQL_FUNCTIONS]},
+    ).all()
+    present: dict[str, list[tuple[str, str]]] = {}
+    for name, arguments, returns in rows:
+        present.setdefault(str(name), []).append((str(arguments), str(returns)))
+    problems: list[str] = []
+    for function in SQL_FUNCTIONS:
+        problem = _function_problem(connection, function, present.get(function.name, []))
+        if problem:
+            problems.append(problem)
+    report.add(
+        "functions",
+        not problems,
+        "; ".join(problems) if problems else f"{len(SQL_FUNCTIONS)} present and answering",
+    )
+
+
+def _function_problem(
+    connection: Connection, function: SqlFunction, found: list[tuple[str, str]]
+) -> str:
+    """What is wrong with ``function`` in the database, or ""."""
+    signature = f"{function.name}({function.arguments}) RETURNS {function.returns}"
+    if not found:
+        return f"missing: {signature}"
+    if (function.arguments, function.returns) not in found:
+        have = ", ".join(f"{function.name}({a}) RETURNS {r}" for a, r in found)
+        return f"{have} instead of {signature}"
+    probe, expected = _FUNCTION_PROBES[function.name]
+    savepoint = connection.begin_nested()
+    try:
+        answer = connection.execute(text(probe)).scalar()
+    except DBAPIError as exc:
+        return f"{function.name} fails: {str(exc.orig).strip().splitlines()[0]}"
+    finally:
+        savepoint.rollback()
+    if answer != expected:
+        return f"{function.name} on no rows answers {answer!r}, expected {expected!r}"
+    return ""
 
 
 def _check_foreign_objects(

@@ -131,6 +131,13 @@ ORDER_BY_ID = Prepared(
     ),
     name="orders.by_id",
 )
+ORDER_BY_BROKER_ID = Prepared(
+    select(*ORDER_COLUMNS).where(
+        _O.c.bot_id == bindparam("bot_id"),
+        _O.c.broker_order_id == param(_O.c.broker_order_id),
+    ),
+    name="orders.by_broker_order_id",
+)
 BOT_EXISTS = Prepared(
     select(exists().where(Bot.__table__.c.bot_id == bindparam("bot_id"))), name="bots.exists"
 )
@@ -374,8 +381,81 @@ RECORD_FILL_INSERTED = RECORD_FILL_STORED + len(FILL_COLUMNS)
 RECORD_FILL_APPLIED = RECORD_FILL_INSERTED + 1
 
 
+_ACK = OrderStatus.ACCEPTED
+
+
+def broker_id_free() -> ColumnElement[bool]:
+    """The guard of every write of a broker id: the order has none or this one, and no other
+    order of the bot has it. A refusal is then decided by a read, never by the unique index
+    failing the statement (on PostgreSQL that would abort the unit of work); the index only
+    catches two writers racing for one id. With no broker id bound (NULL) it always holds."""
+    other = _O.alias("other")
+    broker_id = param(_O.c.broker_order_id)
+    return and_(
+        or_(
+            broker_id.is_(None),
+            _O.c.broker_order_id.is_(None),
+            _O.c.broker_order_id == broker_id,
+        ),
+        ~exists().where(
+            other.c.bot_id == bindparam("bot_id"),
+            other.c.broker_order_id == broker_id,
+            other.c.order_id != bindparam("order_id"),
+        ),
+    )
+
+
+def _acknowledge() -> Prepared:
+    """The broker took the order and named it: record its id and, from pending or new, move
+    to accepted (``accepted_at``). An order already past accepted keeps its status: the
+    acknowledgement arrived after a fill or a cancel, and only the id is news. A redelivered
+    acknowledgement matches no row (the order has the id and is past pending/new), so it
+    writes nothing."""
+    before: list[Any] = [
+        literal_column(f"'{s.value}'") for s in sorted(order_states.sources_of(_ACK))
+    ]
+    moves = _O.c.status.in_(before)
+    statement = (
+        update(_O)
+        .where(
+            _O.c.bot_id == bindparam("bot_id"),
+            _O.c.order_id == bindparam("order_id"),
+            or_(_O.c.broker_order_id.is_(None), moves),
+            broker_id_free(),
+        )
+        .values(
+            broker_order_id=param(_O.c.broker_order_id),
+            status=case((moves, _status_literal(_ACK)), else_=_O.c.status),
+            accepted_at=case(
+                (moves, bindparam("at", type_=_O.c.accepted_at.type)), else_=_O.c.accepted_at
+            ),
+            updated_at=param(_O.c.updated_at),
+        )
+        .returning(*ORDER_COLUMNS)
+    )
+    return Prepared(statement, name="orders.acknowledge", validated=True)
+
+
+ACKNOWLEDGE = _acknowledge()
+#: ``set_status`` of the status an order already has, with a broker id it did not have yet.
+RECORD_BROKER_ID = Prepared(
+    update(_O)
+    .where(
+        _O.c.bot_id == bindparam("bot_id"),
+        _O.c.order_id == bindparam("order_id"),
+        _O.c.broker_order_id.is_(None),
+        broker_id_free(),
+    )
+    .values(broker_order_id=param(_O.c.broker_order_id), updated_at=param(_O.c.updated_at))
+    .returning(*ORDER_COLUMNS),
+    name="orders.record_broker_id",
+    validated=True,
+)
+
+
 def set_status_statement(target: OrderStatus) -> Prepared:
-    """UPDATE to ``target``, guarded by the statuses it may come from; returns the order."""
+    """UPDATE to ``target``, guarded by the statuses it may come from and by
+    ``broker_id_free``; returns the order."""
     values: dict[str, Any] = {
         "status": param(_O.c.status),
         "updated_at": param(_O.c.updated_at),
@@ -394,6 +474,7 @@ def set_status_statement(target: OrderStatus) -> Prepared:
             _O.c.order_id == bindparam("order_id"),
             # Our own enum values as SQL literals: the statement stays one fixed string.
             _O.c.status.in_([literal_column(f"'{source.value}'") for source in sources]),
+            broker_id_free(),
         )
         .values(values)
         .returning(*ORDER_COLUMNS)

@@ -31,7 +31,8 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -66,6 +67,7 @@ from tradestore.domain.validation import rows as rows_of
 from tradestore.errors import (
     BotNotFound,
     ConflictError,
+    DuplicateBrokerOrderId,
     DuplicateOrder,
     IntegrityViolation,
     InvalidTransition,
@@ -270,6 +272,12 @@ class OrderRepository(BotScopedRepository):
             return existing
         if not connection.run(sql.BOT_EXISTS, {"bot_id": self._bot_id}).rows[0][0]:
             raise BotNotFound("bot", self._bot_id)
+        if request.broker_order_id is not None:
+            holder = self._order_with_broker_id(connection, request.broker_order_id)
+            if holder is not None:
+                raise DuplicateBrokerOrderId(
+                    request.broker_order_id, request.order_id, held_by=holder.order_id
+                )
         raise DuplicateOrder(
             f"order_id {request.order_id!r} is already used by another order; "
             "leave order_id out to have one generated"
@@ -333,13 +341,103 @@ class OrderRepository(BotScopedRepository):
                     "at": when,
                     "reject_reason": reason,
                 }
-                rows = connection.run(statement, params).rows
+                with _broker_id_race(broker_order_id, order_id):
+                    rows = connection.run(statement, params).rows
                 if rows:
                     return OrderRecord(*rows[0])
             current = self._fetch(connection, order_id)
-            if order_states.is_noop(current.status, target):
+            if broker_order_id is not None and current.broker_order_id != broker_order_id:
+                self._check_broker_id_free(connection, current, broker_order_id)
+            if not order_states.is_noop(current.status, target):
+                raise InvalidTransition("order", order_id, current.status.value, target.value)
+            if broker_order_id is None or current.broker_order_id == broker_order_id:
                 return current
-            raise InvalidTransition("order", order_id, current.status.value, target.value)
+            # A redelivered status that brings the broker id for the first time.
+            params = {
+                "bot_id": self._bot_id,
+                "order_id": order_id,
+                "broker_order_id": broker_order_id,
+                "updated_at": now,
+            }
+            with _broker_id_race(broker_order_id, order_id):
+                rows = connection.run(sql.RECORD_BROKER_ID, params).rows
+            if not rows:  # pragma: no cover - decided above, under the transaction's lock
+                raise self._broker_id_refusal(connection, order_id, broker_order_id)
+            return OrderRecord(*rows[0])
+
+    def acknowledge(
+        self, order_id: str, *, broker_order_id: str, at: dt.datetime | None = None
+    ) -> OrderRecord:
+        """The broker took the order and gave it ``broker_order_id``: record the id and move a
+        pending or new order to ``accepted`` (``accepted_at`` = ``at``, default now).
+
+        Brokers deliver out of order: an order already past ``accepted`` (a fill or a cancel
+        arrived first) keeps its status and gains the id. Idempotent: the same id again is
+        a no-op that writes nothing. ``DuplicateBrokerOrderId`` (a ``ConflictError`` naming
+        the field and the value) when another order of this bot has the id, or this order
+        already has a different one; ``OrderNotFound`` for another bot's order. Afterwards
+        ``get(broker_order_id=...)`` finds the order through ``idx_orders_broker_order_id``.
+
+        One statement (an UPDATE guarded by the id being free); a replay or a refusal reads
+        the order to say which it is.
+        """
+        order_id = required_text("order_id", order_id)
+        broker_order_id = required_text(
+            "broker_order_id", broker_order_id, max_length=_BROKER_ID_LENGTH
+        )
+        now = self._db.now()
+        when = instant("at", at, allow_none=True) or now
+        with translate_errors():
+            connection = self._db
+            params = {
+                "bot_id": self._bot_id,
+                "order_id": order_id,
+                "broker_order_id": broker_order_id,
+                "at": when,
+                "updated_at": now,
+            }
+            with _broker_id_race(broker_order_id, order_id):
+                rows = connection.run(sql.ACKNOWLEDGE, params).rows
+            if rows:
+                return OrderRecord(*rows[0])
+            current = self._fetch(connection, order_id)
+            if current.broker_order_id == broker_order_id:
+                return current  # redelivered
+            raise self._broker_id_refusal(connection, order_id, broker_order_id, current)
+
+    def _check_broker_id_free(
+        self, connection: Executor, current: OrderRecord, broker_order_id: str
+    ) -> None:
+        """Raise what ``broker_id_free`` refused: the order's own other id, or a holder."""
+        if current.broker_order_id is not None:
+            raise DuplicateBrokerOrderId(
+                broker_order_id, current.order_id, current=current.broker_order_id
+            )
+        holder = self._order_with_broker_id(connection, broker_order_id)
+        if holder is not None and holder.order_id != current.order_id:
+            raise DuplicateBrokerOrderId(broker_order_id, current.order_id, held_by=holder.order_id)
+
+    def _broker_id_refusal(
+        self,
+        connection: Executor,
+        order_id: str,
+        broker_order_id: str,
+        current: OrderRecord | None = None,
+    ) -> ConflictError:
+        if current is None:
+            current = self._fetch(connection, order_id)
+        self._check_broker_id_free(connection, current, broker_order_id)
+        return ConflictError(  # pragma: no cover - only if a concurrent writer freed the id
+            f"order {order_id!r} changed while broker_order_id {broker_order_id!r} was being "
+            "recorded; nothing was written, retry the unit of work"
+        )
+
+    def _order_with_broker_id(
+        self, connection: Executor, broker_order_id: str
+    ) -> OrderRecord | None:
+        params = {"bot_id": self._bot_id, "broker_order_id": broker_order_id}
+        rows = connection.run(sql.ORDER_BY_BROKER_ID, params).rows
+        return OrderRecord(*rows[0]) if rows else None
 
     def cancel(self, order_id: str, *, at: dt.datetime | None = None) -> OrderRecord:
         """``set_status(order_id, "cancelled", at=at)``: a cancelled order is a no-op."""
@@ -634,28 +732,59 @@ class OrderRepository(BotScopedRepository):
     # --- reads ----------------------------------------------------------------------------
 
     def get(
-        self, order_id: str | None = None, *, client_order_id: str | None = None
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        broker_order_id: str | None = None,
     ) -> OrderRecord:
-        """The order named by ``order_id`` or ``client_order_id``; ``OrderNotFound`` if none."""
-        found = self.find(order_id, client_order_id=client_order_id)
+        """The order named by ``order_id``, ``client_order_id`` or ``broker_order_id`` (give
+        exactly one); ``OrderNotFound`` if none."""
+        found = self.find(
+            order_id, client_order_id=client_order_id, broker_order_id=broker_order_id
+        )
         if found is None:
-            key = order_id if order_id is not None else f"client_order_id={client_order_id}"
+            if order_id is not None:
+                key = order_id
+            elif client_order_id is not None:
+                key = f"client_order_id={client_order_id}"
+            else:
+                key = f"broker_order_id={broker_order_id}"
             raise OrderNotFound("order", key)
         return found
 
     def find(
-        self, order_id: str | None = None, *, client_order_id: str | None = None
+        self,
+        order_id: str | None = None,
+        *,
+        client_order_id: str | None = None,
+        broker_order_id: str | None = None,
     ) -> OrderRecord | None:
-        """Like ``get`` but None when absent: "did my submit land before the crash?"."""
-        if (order_id is None) == (client_order_id is None):
+        """Like ``get`` but None when absent: "did my submit land before the crash?", or
+        "which order is this broker event about?" (``broker_order_id``, an index probe)."""
+        keys = {
+            "order_id": order_id,
+            "client_order_id": client_order_id,
+            "broker_order_id": broker_order_id,
+        }
+        given = [name for name, value in keys.items() if value is not None]
+        if len(given) != 1:
+            field = given[1] if len(given) > 1 else "order_id"
             raise ValidationError(
-                "order_id", order_id, "give exactly one of order_id or client_order_id"
+                field,
+                keys[field],
+                "give exactly one of order_id, client_order_id or broker_order_id",
             )
         with translate_errors():
             connection = self._db
             if order_id is not None:
                 params = {"bot_id": self._bot_id, "order_id": required_text("order_id", order_id)}
                 rows = connection.run(sql.ORDER_BY_ID, params).rows
+            elif broker_order_id is not None:
+                key = required_text(
+                    "broker_order_id", broker_order_id, max_length=_BROKER_ID_LENGTH
+                )
+                return self._order_with_broker_id(connection, key)
             else:
                 params = {
                     "bot_id": self._bot_id,
@@ -880,3 +1009,20 @@ def _day_start(field: str, value: Any) -> dt.datetime:
     day_ = valid_day(field, value, allow_none=False)
     assert day_ is not None
     return dt.datetime(day_.year, day_.month, day_.day, tzinfo=dt.UTC)
+
+
+@contextmanager
+def _broker_id_race(broker_order_id: str | None, order_id: str) -> Iterator[None]:
+    """Two writers giving one broker id to two orders at once: the guard saw the id free in
+    both snapshots and the unique index refused the second (PostgreSQL; SQLite writers are
+    serialised). Named for what it is; the unit of work then ends in ``TransactionAborted``."""
+    try:
+        yield
+    except IntegrityViolation as exc:
+        if broker_order_id is None or exc.kind != "unique":
+            raise
+        raise DuplicateBrokerOrderId(
+            broker_order_id,
+            order_id,
+            reason="another order of this bot was given it by a concurrent unit of work",
+        ) from None
