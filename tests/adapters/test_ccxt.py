@@ -122,7 +122,7 @@ def test_an_open_order_is_recorded_with_its_ccxt_fields(orders: OrderRepository)
     result = record_order(orders, ccxt_order())
     order = result.order
     assert order.client_order_id == "abcdef-ghijklmnop-qrstuvwxyz"
-    assert order.broker_order_id == "12345-67890:09876/54321"
+    assert order.broker_order_id == "ETH/BTC|12345-67890:09876/54321"  # ids are per market
     assert order.ticker == "ETH/BTC"
     assert order.side is OrderSide.BUY
     assert order.order_type is OrderType.LIMIT
@@ -330,3 +330,15 @@ def test_records_are_plain_values(orders: OrderRepository) -> None:
     result = record_order(orders, ccxt_order())
     assert dataclasses.is_dataclass(result)
     assert order_key(ccxt_order(clientOrderId="")) == "ETH/BTC|12345-67890:09876/54321"
+
+
+def test_exchange_ids_are_per_market(orders: OrderRepository) -> None:
+    """Exchanges that number orders per market (Binance) give two markets' orders one id:
+    both are recorded, each under its symbol-qualified broker id, and each market's trades
+    find their own order by it, without the bot passing the clientOrderId."""
+    eth = record_order(orders, ccxt_order(clientOrderId="eth-1", id="7")).order
+    ltc = record_order(orders, ccxt_order(clientOrderId="ltc-1", id="7", symbol="LTC/BTC")).order
+    assert (eth.broker_order_id, ltc.broker_order_id) == ("ETH/BTC|7", "LTC/BTC|7")
+    fill = record_trade(orders, ccxt_trade("t-1", 0.5, 0.069, order="7", symbol="LTC/BTC"))
+    assert fill.order.order_id == ltc.order_id
+    assert orders.get(eth.order_id).filled_quantity == 0

@@ -399,7 +399,8 @@ def test_call_runs_the_bots_own_code_all_or_nothing(bot_db: Database) -> None:
             )
 
     first, refused, second, third = asyncio.run(main())
-    assert isinstance(refused, ValidationError) and refused.field == "quantity"
+    assert isinstance(refused, ValidationError)
+    assert refused.field == "quantity"
     # in order per order: the call's fill sits between the recorder's two
     assert [r.order.filled_quantity for r in (first, second, third)] == [1, 3, 6]
     with bot_db.unit_of_work(bot_id=BOT, readonly=True) as uow:

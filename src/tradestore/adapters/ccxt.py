@@ -19,7 +19,8 @@ numbers both per symbol), so the stored keys are qualified by the symbol:
 
 * client_order_id: the order's ``clientOrderId`` when it has one (the id the bot chose, so an
   order the bot recorded itself before sending is found again), else ``"<symbol>|<id>"``;
-* broker_order_id: the exchange's ``id``;
+* broker_order_id: ``"<symbol>|<id>"`` (``broker_key``): unique per bot in tradestore, and an
+  exchange that numbers orders per market can give two markets' orders the same ``id``;
 * fill_id: ``"<symbol>|<trade id>"``.
 
 Numbers. ccxt hands prices and amounts as Python floats; a float is taken as the decimal its
@@ -136,6 +137,11 @@ def order_key(order: Mapping[str, Any]) -> str:
     return f"{_required_str('symbol', order.get('symbol'))}|{_required_str('id', order.get('id'))}"
 
 
+def broker_key(symbol: str, exchange_id: str) -> str:
+    """The broker_order_id an exchange order id is stored under: ``"<symbol>|<id>"``."""
+    return f"{symbol}|{exchange_id}"
+
+
 def fill_key(trade: Mapping[str, Any], *, field: str = "trade") -> str:
     """The fill_id a trade structure is stored under: ``"<symbol>|<trade id>"``."""
     _require_mapping(field, trade)
@@ -197,7 +203,7 @@ def record_order(orders: OrderRepository, order: Mapping[str, Any]) -> CcxtOrder
     if stored is None:
         stored = orders.submit(
             client_order_id=key,
-            broker_order_id=exchange_id,
+            broker_order_id=broker_key(symbol, exchange_id),
             ticker=symbol,
             side=side,
             order_type=order_type,
@@ -222,7 +228,7 @@ def record_order(orders: OrderRepository, order: Mapping[str, Any]) -> CcxtOrder
             recorded += 1
         stored = fill.order
 
-    stored = _advance(orders, stored, status, exchange_id, order)
+    stored = _advance(orders, stored, status, broker_key(symbol, exchange_id), order)
     unrecorded = max(Decimal(0), (filled or Decimal(0)) - stored.filled_quantity)
     if status is OrderStatus.FILLED:
         unrecorded = max(unrecorded, stored.quantity - stored.filled_quantity)
@@ -234,15 +240,22 @@ def record_trade(
 ) -> RecordedFill:
     """Record one ccxt trade structure (``fetch_my_trades``, ``watch_my_trades``) as a fill.
 
-    The order is found by ``client_order_id`` (pass it when the order had a
-    ``clientOrderId``), else by the key an order without one is stored under,
-    ``"<symbol>|<trade's order id>"``. A replayed trade writes nothing.
+    The order is found by ``client_order_id`` when given, else by the exchange's order id
+    (the trade's ``order``) as ``record_order`` stored it, so a trade of an order placed with
+    a ``clientOrderId`` needs no key from the bot. A replayed trade writes nothing.
     """
     execution = _execution(trade, "trade")
     if client_order_id is None:
-        client_order_id = f"{execution.symbol}|{_required_str('trade.order', execution.parent)}"
-    stored = orders.get(client_order_id=client_order_id)
-    execution.check_belongs_to(key=client_order_id, symbol=stored.ticker, side=stored.side)
+        parent = _required_str("trade.order", execution.parent)
+        broker_order_id = broker_key(execution.symbol, parent)
+        found = orders.find(broker_order_id=broker_order_id)
+        # an order recorded before broker ids were qualified is under its client key
+        stored = found or orders.get(client_order_id=broker_order_id)
+        key = stored.client_order_id
+    else:
+        stored = orders.get(client_order_id=client_order_id)
+        key = client_order_id
+    execution.check_belongs_to(key=key, symbol=stored.ticker, side=stored.side)
     return execution.record(orders, stored.order_id)
 
 
@@ -318,7 +331,7 @@ def _advance(
     orders: OrderRepository,
     stored: OrderRecord,
     status: OrderStatus,
-    exchange_id: str,
+    broker_order_id: str,
     order: Mapping[str, Any],
 ) -> OrderRecord:
     """Move the stored order to the reported status when that is a forward move."""
@@ -331,7 +344,7 @@ def _advance(
     at = _instant("lastUpdateTimestamp", order.get("lastUpdateTimestamp"), None) or _instant(
         "timestamp", order.get("timestamp"), order.get("datetime")
     )
-    return orders.set_status(stored.order_id, status, at=at, broker_order_id=exchange_id)
+    return orders.set_status(stored.order_id, status, at=at, broker_order_id=broker_order_id)
 
 
 def _check_same_order(
