@@ -90,6 +90,22 @@ def sqlite_reals(column: Sequence[float | None]) -> Sequence[Any]:
     return ["NaN" if value != value else value for value in column]
 
 
+def pg_doubles(column: Sequence[float | None]) -> Sequence[Any]:
+    """``Real``'s binary COPY form: the floats, every NaN as PostgreSQL's own NaN.
+
+    A NaN has many bit patterns (a sign, a payload: numpy and struct keep them); the server
+    stores the one NaN a bound value becomes, so COPY writes that one too and a row reads
+    back the same bytes whichever path wrote it.
+    """
+    try:  # a C loop, as in sqlite_reals
+        clean = not math.isnan(sum(column))  # type: ignore[arg-type]
+    except TypeError:
+        clean = False
+    if clean or not any(value != value for value in column):
+        return column
+    return [math.nan if value != value else value for value in column]
+
+
 def sqlite_amounts(column: Sequence[Decimal | None]) -> list[float | None]:
     """``Money``'s SQLite storage: the double (exact for every amount ``check_storable`` takes)."""
     try:
@@ -263,7 +279,9 @@ class Real(TypeDecorator[float]):
     impl = Double()
     cache_ok = True
     #: NaN as 'NaN' on SQLite; IEEE float8 (NaN and infinities included) on PostgreSQL.
-    storage: ClassVar[Storage] = Storage(sqlite=sqlite_reals, binary="d", text=repr)
+    storage: ClassVar[Storage] = Storage(
+        sqlite=sqlite_reals, binary="d", to_binary=pg_doubles, text=repr
+    )
 
     def bind_processor(self, dialect: Dialect) -> Any:
         if dialect.name != "sqlite":
