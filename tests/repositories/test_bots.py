@@ -164,6 +164,8 @@ def test_stale_finds_live_bots_whose_heartbeat_is_too_old(db: Database) -> None:
         assert [b.bot_id for b in stale] == ["never", "old"]
         with pytest.raises(ValidationError):
             uow.bots.stale(older_than=5)  # type: ignore[arg-type]
+        # further back than the calendar goes: nobody, not an OverflowError
+        assert list(uow.bots.stale(older_than=dt.timedelta.max)) == []
 
 
 def test_stale_compares_with_sub_second_precision(db: Database) -> None:

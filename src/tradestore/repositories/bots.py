@@ -269,13 +269,14 @@ class BotRepository:
         """
         if not isinstance(older_than, dt.timedelta) or older_than < dt.timedelta(0):
             raise ValidationError("older_than", older_than, "expected a timedelta >= 0")
+        try:
+            cutoff = self._db.now() - older_than
+        except OverflowError:  # further back than year 1: no bot has been silent that long
+            return Rows(BotRecord, ())
         last_seen = func.coalesce(_B.c.last_heartbeat, _B.c.started_at, _B.c.created_at)
         stmt = (
             select(*_BOT_COLUMNS)
-            .where(
-                _B.c.status.in_(sorted(LIVE_STATUSES)),
-                last_seen < self._db.now() - older_than,
-            )
+            .where(_B.c.status.in_(sorted(LIVE_STATUSES)), last_seen < cutoff)
             .order_by(_B.c.bot_id)
         )
         return Rows(BotRecord, (_bot(row) for row in self._db.execute(stmt)))
