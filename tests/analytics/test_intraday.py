@@ -99,7 +99,7 @@ def test_intraday_equity_curve_and_symbol_pnl(db: Database, seeded: Dataset) -> 
         ("kind", {"kind": "weekly"}),
         ("kind", {"kind": []}),
         ("start", {"start": dt.datetime(2024, 1, 1)}),
-        ("end", {"start": dt.datetime(2024, 1, 2, tzinfo=dt.UTC), "end": dt.datetime(2024, 1, 1, tzinfo=dt.UTC)}),
+        ("end", {"start": dt.datetime(2024, 1, 2, tzinfo=dt.UTC), "end": dt.datetime(2024, 1, 1, tzinfo=dt.UTC)}),  # noqa: E501
     ],
 )  # fmt: skip
 def test_bad_arguments_name_the_field(db: Database, field: str, kwargs: dict[str, Any]) -> None:

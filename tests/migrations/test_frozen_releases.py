@@ -72,6 +72,8 @@ FIGURE_MAPPINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "metrics.latest": _whole_bot_strategy,
     "metrics.history": _whole_bot_strategy,
 }
+
+
 def _first_sessions(tables: dict[str, Any]) -> list[dict[str, Any]]:
     """0010: each bot that had started has one session, its start and end those of the bot's
     row; its balances and figures were never recorded (NULL)."""
@@ -214,7 +216,10 @@ def _derived_problems(expected: dict[str, Any], actual: dict[str, Any]) -> list[
             continue
         index = {c: i for i, c in enumerate(table["columns"])}
         got = sorted(
-            ({field: row[index[field]] for field in (want[0] if want else {})} for row in table["rows"]),
+            (
+                {field: row[index[field]] for field in (want[0] if want else {})}
+                for row in table["rows"]
+            ),
             key=lambda r: str(r.get("bot_id")),
         )
         if len(table["rows"]) != len(want) or got != want:

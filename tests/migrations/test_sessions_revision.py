@@ -35,9 +35,7 @@ def at_previous(fresh_url: str) -> Iterator[Database]:
             uow.bots.register(bot, starting_balance=D(1000))
     for bot in ("alpha", "beta", "gamma"):
         with database.unit_of_work(bot_id=bot) as uow:
-            uow.snapshots.record(
-                total_equity=D(1010), cash_balance=D(1000), snapshot_time=T0
-            )
+            uow.snapshots.record(total_equity=D(1010), cash_balance=D(1000), snapshot_time=T0)
     with database.connect() as connection:
         # What set_status wrote before sessions had a table of their own.
         connection.execute(
@@ -94,9 +92,11 @@ def test_up_down_up(at_previous: Database) -> None:
         T0 + dt.timedelta(hours=2),
         "error",
     )
-    assert beta.total_trades is None and beta.starting_balance is None  # never recorded
+    assert beta.total_trades is None
+    assert beta.starting_balance is None
     assert beta_figures.total_trades == 0  # computed from the rows on demand
-    assert beta.created_at == T0 and beta.updated_at == T0 + dt.timedelta(hours=2)
+    assert beta.created_at == T0
+    assert beta.updated_at == T0 + dt.timedelta(hours=2)
 
     at_previous.downgrade(PREVIOUS)
 
@@ -121,7 +121,8 @@ def test_the_downgrade_refuses_what_it_would_lose(at_previous: Database) -> None
         at_previous.downgrade(PREVIOUS)
     message = str(refused.value)
     assert "cannot downgrade below 0010" in message
-    assert "(bot 'alpha', id 1)" in message and "(bot 'alpha', id 3)" in message
+    assert "(bot 'alpha', id 1)" in message
+    assert "(bot 'alpha', id 3)" in message
     assert f"intraday snapshots (bot 'gamma', id {snapshot.snapshot_id})" in message
     assert "beta" not in message  # its session is exactly what bots.started_at/ended_at say
     assert at_previous.current_revision() == REVISION

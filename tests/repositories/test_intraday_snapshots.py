@@ -85,7 +85,8 @@ def test_same_kind_and_time_replaces_the_snapshot_and_its_lines(db: Database, bo
         assert uow.snapshots.by_symbol(manual.snapshot_id) == []
         history = uow.snapshots.intraday_history()
         manual_only = uow.snapshots.intraday_history(kind="manual")
-    assert again.snapshot_id == first.snapshot_id and again.total_equity == D(101)
+    assert again.snapshot_id == first.snapshot_id
+    assert again.total_equity == D(101)
     assert [(x.ticker, x.realized_pnl) for x in lines] == [("AAPL", D(3))]
     assert [s.snapshot_kind for s in history] == [SnapshotKind.HOURLY, SnapshotKind.MANUAL]
     assert [s.notes for s in manual_only] == ["before the rebalance"]

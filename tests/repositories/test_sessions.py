@@ -4,7 +4,7 @@ history, and each session's figures are those of its own closed positions and sn
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from decimal import Decimal
 
 import pytest
@@ -14,6 +14,7 @@ from tradestore import Database
 from tradestore.domain.enums import SessionEndReason
 from tradestore.domain.metrics import drawdown
 from tradestore.errors import BotNotFound, ConflictError, NotFound, ValidationError
+from tradestore.unit_of_work import UnitOfWork
 
 D = Decimal
 T0 = dt.datetime(2024, 3, 4, 9, 30, tzinfo=dt.UTC)
@@ -69,7 +70,8 @@ def test_running_opens_a_session_and_stopping_ends_it_with_its_figures(
         bot = uow.bots.set_status(BOT, "running")
     with store.unit_of_work(bot_id=BOT) as uow:
         session = uow.sessions.current()
-    assert session is not None and session.is_open
+    assert session is not None
+    assert session.is_open
     assert session.started_at == bot.started_at == T0
     assert session.starting_balance == D(10_000)
     assert session.total_trades is None  # not final while open
@@ -105,9 +107,7 @@ def test_running_opens_a_session_and_stopping_ends_it_with_its_figures(
     )
 
 
-def test_recover_opens_a_new_session_and_keeps_the_history(
-    store: Database, clock: Clock
-) -> None:
+def test_recover_opens_a_new_session_and_keeps_the_history(store: Database, clock: Clock) -> None:
     """The run before a crash keeps its start, its trades and its figures; the restart's
     session starts empty."""
     with store.unit_of_work() as uow:
@@ -120,7 +120,8 @@ def test_recover_opens_a_new_session_and_keeps_the_history(
     with store.unit_of_work() as uow:
         state = uow.bots.recover(BOT)
     assert state.bot.started_at == first_start  # as the crashed run left it
-    assert state.interrupted_session is not None and state.session is not None
+    assert state.interrupted_session is not None
+    assert state.session is not None
     assert state.interrupted_session.started_at == first_start
     assert state.interrupted_session.ended_at == crash
     assert state.interrupted_session.end_reason == SessionEndReason.INTERRUPTED
@@ -181,7 +182,8 @@ def test_a_resume_keeps_the_session_and_a_stop_then_run_opens_another(
         newest, oldest = uow.sessions.list()
     assert oldest.end_reason == SessionEndReason.ERROR
     assert oldest.ended_at == errored.ended_at
-    assert newest.is_open and newest.started_at == clock.now
+    assert newest.is_open
+    assert newest.started_at == clock.now
 
 
 def test_start_and_end_session_explicitly(store: Database, clock: Clock) -> None:
@@ -198,14 +200,16 @@ def test_start_and_end_session_explicitly(store: Database, clock: Clock) -> None
         bot = uow.bots.get(BOT)
         with pytest.raises(ConflictError, match="no open trading session"):
             uow.bots.end_session(BOT)
-    assert first.metadata == {"version": "1.2"} and first.notes == "open"
+    assert first.metadata == {"version": "1.2"}
+    assert first.notes == "open"
     assert second.starting_balance == D(9_000)
     assert (ended.end_reason, ended.ending_balance, ended.ending_equity) == (
         "maintenance",
         D(9_100),
         D(9_050),
     )
-    assert ended.total_trades == 0 and ended.win_rate is None
+    assert ended.total_trades == 0
+    assert ended.win_rate is None
     assert (bot.started_at, bot.ended_at) == (second.started_at, ended.ended_at)
     with store.unit_of_work(bot_id=BOT) as uow:
         interrupted = uow.sessions.get(first.session_id)
@@ -297,7 +301,7 @@ def test_sessions_are_per_bot(store: Database) -> None:
 
 
 def test_bad_input_names_the_field_and_writes_nothing(store: Database) -> None:
-    calls = {
+    calls: dict[str, Callable[[UnitOfWork], object]] = {
         "bot_id": lambda uow: uow.bots.start_session("ghost"),
         "starting_balance": lambda uow: uow.bots.start_session(BOT, starting_balance="lots"),
         "metadata": lambda uow: uow.bots.start_session(BOT, metadata={"x": object()}),

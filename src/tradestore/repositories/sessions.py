@@ -269,9 +269,7 @@ class SessionRepository(BotScopedRepository):
             max_drawdown_pct=None if falls is None else falls.max_drawdown_pct,
         )
 
-    def _equity_points(
-        self, start: dt.datetime, end: dt.datetime | None
-    ) -> _Points:
+    def _equity_points(self, start: dt.datetime, end: dt.datetime | None) -> _Points:
         """Every snapshot's equity in [start, end), daily and intraday, oldest first (a daily
         and an intraday snapshot of one instant: the daily one first)."""
         parts = []
