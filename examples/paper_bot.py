@@ -497,6 +497,13 @@ def main(argv: list[str] | None = None) -> int:
                         f"{state.latest_snapshot.snapshot_date if state.latest_snapshot else '-'}, "
                         f"realized P&L {state.balances.realized_pnl:,.2f}"
                     )
+                    if state.interrupted_session is not None:
+                        ended = state.interrupted_session
+                        console.print(
+                            f"  its last session ended as {ended.end_reason}: "
+                            f"{ended.total_trades} trades, P&L {ended.total_pnl:,.2f}; "
+                            "a new session starts"
+                        )
                     books[bot] = Book(state.bot.current_balance or Decimal(0))
                 end_of_day(db, bot, market, books[bot], day)
         with db.unit_of_work() as uow:

@@ -136,9 +136,16 @@ def _session(db: Database, clock: SimulatedClock) -> None:
         today = clock.current.date()
         uow.snapshots.record(total_equity=D(100_010), cash_balance=D(100_010))
         uow.snapshots.record(total_equity=D(100_020), cash_balance=D(100_020))  # the upsert
+        uow.snapshots.record_intraday(
+            total_equity=D(100_015), cash_balance=D(100_000), by_symbol={"AAPL": {}}
+        )
+        uow.snapshots.record_intraday(kind="manual", total_equity=D(100_016), cash_balance=D(1))
         uow.metrics.record(today, MetricValues(sharpe_ratio=1.0))
         uow.metrics.compute(today)  # replaces that row
         uow.bots.heartbeat(BOT)
+    with db.unit_of_work() as uow:
+        uow.bots.recover(BOT)  # ends the running session as interrupted, opens another
+        uow.bots.start_session(BOT)
     with db.unit_of_work() as uow:
         training = uow.training
         runs = []

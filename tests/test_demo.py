@@ -30,4 +30,11 @@ def test_demo_session_runs_end_to_end(db_url: str, tmp_path: Path) -> None:
         bots = uow.bots.list()
     assert len(bots) == 2
     assert all(str(bot.status) == "stopped" for bot in bots)
+    # The restart kept the crashed run as a session of its own, ended as interrupted.
+    assert "ended as interrupted" in result.stdout
+    reasons = {}
+    for bot in bots:
+        with db.unit_of_work(bot_id=bot.bot_id) as uow:
+            reasons[bot.bot_id.split("-")[0]] = [s.end_reason for s in uow.sessions.list()]
+    assert reasons == {"alpha": ["stopped"], "beta": ["stopped", "interrupted"]}
     db.dispose()

@@ -31,6 +31,7 @@ from tradestore.repositories.evaluations import EvaluationRepository
 from tradestore.repositories.metrics import MetricsRepository
 from tradestore.repositories.orders import OrderRepository
 from tradestore.repositories.positions import PositionRepository
+from tradestore.repositories.sessions import SessionRepository
 from tradestore.repositories.snapshots import SnapshotRepository
 from tradestore.repositories.training import TrainingRepository
 
@@ -104,6 +105,11 @@ class UnitOfWork:
     @cached_property
     def snapshots(self) -> SnapshotRepository:
         return SnapshotRepository(self.executor, self._require_bot("snapshots"))
+
+    @cached_property
+    def sessions(self) -> SessionRepository:
+        """The bot's trading sessions (read here; opened and ended by ``uow.bots``)."""
+        return SessionRepository(self.executor, self._require_bot("sessions"))
 
     @cached_property
     def metrics(self) -> MetricsRepository:

@@ -52,6 +52,9 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "positions.stops_hit(3)": (1, 1),
     "positions.scale_in": (2, 2),
     "positions.scale_out(partial)": (3, 2),
+    "snapshots.record_intraday(3 symbols)": (5, 5),
+    "snapshots.record_intraday(no symbols)": (4, 4),
+    "sessions.current": (1, 1),
     "training.log_episodes(100)": (4, 7),
     "unit_of_work(submit + 2 fills)": (7, 3),
 }
@@ -315,3 +318,30 @@ def test_a_unit_of_work_of_submit_and_two_fills(
         done = fill(uow, order.order_id, "f-2", "6").order
     assert done.filled_quantity == D("10")
     assert len(listened.seen) == expected("unit_of_work(submit + 2 fills)", backend)
+
+
+def _intraday(uow: UnitOfWork, symbols: int) -> Any:
+    return uow.snapshots.record_intraday(
+        total_equity=D("100000"),
+        cash_balance=D("50000"),
+        snapshot_time=T0,
+        by_symbol={f"S{n}": {"quantity": D(n), "unrealized_pnl": D(1)} for n in range(symbols)},
+    )
+
+
+@pytest.mark.parametrize(("symbols", "name"), [(3, "3 symbols"), (0, "no symbols")])
+def test_record_intraday(
+    db: Database, listened: Listened, backend: str, symbols: int, name: str
+) -> None:
+    """A savepoint, the upsert, the old lines' removal, the new lines in one executemany
+    (none without lines), the release: the same count for a first write and a replay."""
+    for _ in range(2):
+        statements = counted(db, listened, lambda uow: _intraday(uow, symbols))
+        assert statements == expected(f"snapshots.record_intraday({name})", backend)
+
+
+def test_current_session(db: Database, listened: Listened, backend: str) -> None:
+    with db.unit_of_work() as uow:
+        uow.bots.set_status(BOT, "running")
+    statements = counted(db, listened, lambda uow: uow.sessions.current())
+    assert statements == expected("sessions.current", backend)

@@ -83,7 +83,6 @@ def test_up_down_up(at_0007: Database) -> None:
     at_0007.upgrade("0008")
 
     with at_0007.connect() as connection:
-        assert compare_schema(connection) == []
         assert index_directions(connection, revision.BROKER_ID_INDEX) == [
             ("bot_id", False),
             ("broker_order_id", False),
@@ -112,7 +111,7 @@ def test_up_down_up(at_0007: Database) -> None:
         connection.execute(text("UPDATE orders SET broker_order_id = 'B-9' WHERE order_id = 'o-3'"))
         connection.rollback()
 
-    at_0007.upgrade("0008")
+    at_0007.upgrade()  # later revisions add tables: the models match at head
 
     with at_0007.connect() as connection:
         assert compare_schema(connection) == []

@@ -72,6 +72,40 @@ FIGURE_MAPPINGS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "metrics.latest": _whole_bot_strategy,
     "metrics.history": _whole_bot_strategy,
 }
+
+
+def _first_sessions(tables: dict[str, Any]) -> list[dict[str, Any]]:
+    """0010: each bot that had started has one session, its start and end those of the bot's
+    row; its balances and figures were never recorded (NULL)."""
+    bots = tables["bots"]
+    column = {name: i for i, name in enumerate(bots["columns"])}
+    sessions = []
+    for row in bots["rows"]:
+        started, ended = row[column["started_at"]], row[column["ended_at"]]
+        if started is None:
+            continue
+        status = row[column["status"]]
+        reason = None if ended is None else ("error" if status == "error" else "stopped")
+        sessions.append(
+            {
+                "bot_id": row[column["bot_id"]],
+                "started_at": started,
+                "ended_at": ended,
+                "end_reason": reason,
+                "total_trades": None,
+                "total_pnl": None,
+                "metadata": None,
+            }
+        )
+    return sorted(sessions, key=lambda s: s["bot_id"])
+
+
+#: Tables a later revision created and filled from a release's rows: what they must hold
+#: after the upgrade (the fields named; others are not compared), from the release's tables.
+DERIVED_TABLES: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {
+    "trading_sessions": _first_sessions,
+}
+
 #: Tables the upgrade itself writes to: ``migration_history`` gains a row per revision
 #: applied (and the downgrade's), beside the release's rows, which must all stay.
 GROWING_TABLES = {"migration_history"}
@@ -166,6 +200,30 @@ def _row_problems(
                 problems.append(f"{name} {k}.{column}: {found[index[column]]!r} for an old row")
     if actual_rows and name not in GROWING_TABLES:
         problems.append(f"{name}: rows appeared: {sorted(actual_rows)}")
+    return problems
+
+
+def _derived_problems(expected: dict[str, Any], actual: dict[str, Any]) -> list[str]:
+    """Each table of :data:`DERIVED_TABLES` holds exactly the rows derived from the release's."""
+    problems: list[str] = []
+    for name, derive in DERIVED_TABLES.items():
+        if name in expected:
+            continue  # the release had the table: its rows are compared as every table's
+        want = derive(expected)
+        table = actual.get(name)
+        if table is None:
+            problems.append(f"{name}: not created")
+            continue
+        index = {c: i for i, c in enumerate(table["columns"])}
+        got = sorted(
+            (
+                {field: row[index[field]] for field in (want[0] if want else {})}
+                for row in table["rows"]
+            ),
+            key=lambda r: str(r.get("bot_id")),
+        )
+        if len(table["rows"]) != len(want) or got != want:
+            problems.append(f"{name}: rows differ\n  derived: {want}\n  found:   {got}")
     return problems
 
 
@@ -295,6 +353,7 @@ def test_upgrade_to_head_keeps_every_row_and_figure(
     after = _read(frozen_url)
     problems = _table_problems(expected["tables"], after["tables"], upgraded=True)
     problems += _view_problems(expected["views"], after["views"])
+    problems += _derived_problems(expected["tables"], after["tables"])
     with Database(frozen_url) as database:
         problems += _figure_problems(expected["figures"], figures.derived(database))
     _assert_none(problems)

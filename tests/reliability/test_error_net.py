@@ -209,6 +209,8 @@ class Scenario:
     directory: Path
     backup: Path | None = None  # made by the ops tests' fixture
     exports: Iterator[int] = dataclasses.field(default_factory=itertools.count)
+    session_id: int = 0
+    intraday_id: int = 0
 
     def export_path(self) -> Path:
         return self.directory / f"export-{next(self.exports)}.csv"
@@ -249,7 +251,19 @@ def _set_up(db: Database, directory: Path) -> Scenario:
         uow.training.start_run("ppo", "m", run_id="r-live")
         evaluation = uow.evaluations.record("r-done", "validation", sharpe_ratio=1.5)
         uow.ensembles.set_weights("e-1", {"r-done": 1.0})
-    return Scenario(evaluation.performance_id, directory)
+        uow.bots.set_status(BOT, "running")
+        session = uow.sessions.current()
+        assert session is not None
+        intraday = uow.snapshots.record_intraday(
+            total_equity=D(10_050),
+            cash_balance=D(5000),
+            snapshot_time=T0,
+            by_symbol={"AAPL": {"quantity": D(10), "unrealized_pnl": D(5)}},
+        )
+    scenario = Scenario(evaluation.performance_id, directory)
+    scenario.session_id = session.session_id
+    scenario.intraday_id = intraday.snapshot_id
+    return scenario
 
 
 Call = Callable[[UnitOfWork, Scenario], object]
@@ -274,6 +288,14 @@ CALLS: dict[str, Call] = {
     "bots.set_balance": lambda u, s: u.bots.set_balance(BOT, current_balance=D(9000)),
     "bots.refresh_totals": lambda u, s: u.bots.refresh_totals(BOT),
     "bots.recover": lambda u, s: u.bots.recover(BOT),
+    "bots.start_session": lambda u, s: u.bots.start_session(BOT, starting_equity=D(10_000)),
+    "bots.end_session": lambda u, s: u.bots.end_session(BOT),
+    # sessions
+    "sessions.current": lambda u, s: u.sessions.current(),
+    "sessions.get": lambda u, s: u.sessions.get(s.session_id),
+    "sessions.find": lambda u, s: u.sessions.find(s.session_id),
+    "sessions.list": lambda u, s: u.sessions.list(),
+    "sessions.figures": lambda u, s: u.sessions.figures(s.session_id),
     # positions
     "positions.open": lambda u, s: u.positions.open(
         "TSLA", side="short", quantity=D(1), entry_price=D(200)
@@ -340,6 +362,16 @@ CALLS: dict[str, Call] = {
     "snapshots.latest": lambda u, s: u.snapshots.latest(),
     "snapshots.history": lambda u, s: u.snapshots.history(),
     "snapshots.equity_curve": lambda u, s: u.snapshots.equity_curve(),
+    "snapshots.record_intraday": lambda u, s: u.snapshots.record_intraday(
+        total_equity=D(10_060),
+        cash_balance=D(5000),
+        snapshot_time=T0,  # replaces the scenario's, and its lines
+        by_symbol={"AAPL": {"quantity": D(10)}, "MSFT": {"quantity": D(-1)}},
+    ),
+    "snapshots.intraday_history": lambda u, s: u.snapshots.intraday_history(),
+    "snapshots.by_symbol": lambda u, s: u.snapshots.by_symbol(s.intraday_id),
+    "snapshots.intraday_equity_curve": lambda u, s: u.snapshots.intraday_equity_curve(),
+    "snapshots.symbol_pnl": lambda u, s: u.snapshots.symbol_pnl("AAPL"),
     # metrics
     "metrics.record": lambda u, s: u.metrics.record(DAY3),
     "metrics.compute": lambda u, s: u.metrics.compute(DAY2),
@@ -397,6 +429,8 @@ CALLS: dict[str, Call] = {
     "analytics.fill_rate_by_symbol": lambda u, s: u.analytics.fill_rate_by_symbol(),
     "analytics.slippage_analysis": lambda u, s: u.analytics.slippage_analysis(),
     "analytics.equity_curve": lambda u, s: u.analytics.equity_curve(),
+    "analytics.intraday_equity_curve": lambda u, s: u.analytics.intraday_equity_curve(),
+    "analytics.symbol_pnl": lambda u, s: u.analytics.symbol_pnl(ticker="AAPL"),
     "analytics.performance_summary": lambda u, s: u.analytics.performance_summary(),
     "analytics.current_risk": lambda u, s: u.analytics.current_risk(),
     "analytics.performance_over_time": lambda u, s: u.analytics.performance_over_time(),
@@ -692,6 +726,8 @@ RENAMED = {
     "positions.open": "positions",
     "orders.record_fill": "fills",
     "snapshots.latest": "portfolio_snapshots",
+    "snapshots.by_symbol": "intraday_snapshot_symbols",
+    "sessions.current": "trading_sessions",
     "metrics.latest": "performance_metrics",
     "training.hyperparameters": "hyperparameters",
     "training.iter_episodes": "training_episodes",

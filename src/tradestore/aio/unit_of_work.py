@@ -25,6 +25,7 @@ from tradestore.repositories.evaluations import EvaluationRepository
 from tradestore.repositories.metrics import MetricsRepository
 from tradestore.repositories.orders import OrderRepository
 from tradestore.repositories.positions import PositionRepository
+from tradestore.repositories.sessions import SessionRepository
 from tradestore.repositories.snapshots import SnapshotRepository
 from tradestore.repositories.training import TrainingRepository
 from tradestore.unit_of_work import UnitOfWork
@@ -175,6 +176,7 @@ class AsyncUnitOfWork:
     positions = _Repository[PositionRepository]()
     orders = _Repository[OrderRepository]()
     snapshots = _Repository[SnapshotRepository]()
+    sessions = _Repository[SessionRepository]()
     metrics = _Repository[MetricsRepository]()
     training = _Repository[TrainingRepository]()
     evaluations = _Repository[EvaluationRepository]()

@@ -39,9 +39,13 @@ from tradestore.analytics.orders import (
 )
 from tradestore.analytics.portfolio import (
     EquityPoint,
+    IntradayEquityPoint,
     PerformancePoint,
     PerformanceSummary,
     RiskSnapshot,
+    SymbolPnl,
+    instant_window,
+    snapshot_kinds,
 )
 from tradestore.analytics.positions import (
     ActivePosition,
@@ -72,7 +76,7 @@ from tradestore.analytics.training import (
 from tradestore.db.executor import Executor
 from tradestore.db.net import error_net
 from tradestore.db.results import Rows
-from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus
+from tradestore.domain.enums import Algorithm, EvaluationType, RunStatus, SnapshotKind
 from tradestore.domain.metrics import TradeStatistics
 from tradestore.domain.validation import day, instant, integer, optional_text, required_text, room
 from tradestore.errors import ValidationError
@@ -96,6 +100,7 @@ __all__ = [
     "HyperparameterGroup",
     "HyperparameterResult",
     "HyperparameterScore",
+    "IntradayEquityPoint",
     "LeaderboardEntry",
     "OrderFillStats",
     "PaperRecentOrder",
@@ -110,6 +115,7 @@ __all__ = [
     "SlippageByOrderType",
     "SlippageStats",
     "SymbolFillRate",
+    "SymbolPnl",
     "TradeStatistics",
     "TrainingSummary",
 ]
@@ -311,6 +317,45 @@ class Analytics:
         """v_equity_curve: portfolio value per day."""
         return portfolio.equity_curve(
             self._db, bot_id=self.bot_id, start=day("start", start), end=day("end", end)
+        )
+
+    def intraday_equity_curve(
+        self,
+        *,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        kind: SnapshotKind | str | Iterable[SnapshotKind | str] | None = None,
+    ) -> Rows[IntradayEquityPoint]:
+        """Hourly, intraday and manual snapshots taken in [start, end), oldest first (every
+        kind unless ``kind`` names one or several): the equity curve within days, which the
+        daily ``equity_curve`` cannot show."""
+        first, last = instant_window(start, end)
+        return portfolio.intraday_equity_curve(
+            self._db,
+            bot_id=self.bot_id,
+            start=first,
+            end=last,
+            kinds=snapshot_kinds("kind", kind),
+        )
+
+    def symbol_pnl(
+        self,
+        *,
+        ticker: str | None = None,
+        start: dt.datetime | None = None,
+        end: dt.datetime | None = None,
+        kind: SnapshotKind | str | Iterable[SnapshotKind | str] | None = None,
+    ) -> Rows[SymbolPnl]:
+        """The per-symbol P&L lines of the intraday snapshots taken in [start, end), oldest
+        first: one symbol's P&L through the day with ``ticker``, every symbol's without."""
+        first, last = instant_window(start, end)
+        return portfolio.symbol_pnl(
+            self._db,
+            bot_id=self.bot_id,
+            ticker=optional_text("ticker", ticker, max_length=32),
+            start=first,
+            end=last,
+            kinds=snapshot_kinds("kind", kind),
         )
 
     def performance_summary(

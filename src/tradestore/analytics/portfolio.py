@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 from sqlalchemy import ColumnElement, func, select
@@ -16,7 +16,17 @@ from sqlalchemy import ColumnElement, func, select
 from tradestore.analytics import schema
 from tradestore.db.executor import Executor
 from tradestore.db.results import Rows
-from tradestore.models import ALL_STRATEGIES, PerformanceMetric, PortfolioSnapshot
+from tradestore.domain import validation
+from tradestore.domain.enums import SnapshotKind
+from tradestore.domain.money import MONEY_CONTEXT
+from tradestore.errors import ValidationError
+from tradestore.models import (
+    ALL_STRATEGIES,
+    IntradaySnapshot,
+    IntradaySnapshotSymbol,
+    PerformanceMetric,
+    PortfolioSnapshot,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +61,143 @@ def equity_curve(
     if end is not None:
         query = query.where(view.c.snapshot_date <= end)
     return Rows.from_result(EquityPoint, session.execute(query))
+
+
+def snapshot_kinds(field: str, value: Any) -> frozenset[SnapshotKind] | None:
+    """None (every kind), one kind, or several, validated (``ValidationError`` naming it)."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return frozenset({validation.choice(field, value, SnapshotKind)})
+    try:
+        items = list(value)
+    except TypeError:
+        raise ValidationError(field, value, "expected a snapshot kind or several") from None
+    if not items:
+        raise ValidationError(field, value, "names no snapshot kind")
+    return frozenset(validation.choice(field, item, SnapshotKind) for item in items)
+
+
+def instant_window(start: Any, end: Any) -> tuple[dt.datetime | None, dt.datetime | None]:
+    """[start, end) as aware UTC instants, either bound optional; end before start refused."""
+    first = validation.instant("start", start, allow_none=True)
+    last = validation.instant("end", end, allow_none=True)
+    if first is not None and last is not None and last < first:
+        raise ValidationError("end", last, f"before start {first}")
+    return first, last
+
+
+@dataclass(frozen=True, slots=True)
+class IntradayEquityPoint:
+    """A point of the intraday equity curve: one hourly, intraday or manual snapshot."""
+
+    bot_id: str
+    snapshot_id: int
+    snapshot_kind: SnapshotKind
+    snapshot_time: dt.datetime
+    total_equity: Decimal
+    cash_balance: Decimal
+    realized_pnl: Decimal | None
+    unrealized_pnl: Decimal | None
+
+
+def intraday_equity_curve(
+    session: Executor,
+    *,
+    bot_id: str | None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    kinds: frozenset[SnapshotKind] | None = None,
+) -> Rows[IntradayEquityPoint]:
+    """Intraday snapshots taken in [start, end) (either bound optional), oldest first; every
+    kind unless ``kinds`` names some. The daily curve is ``equity_curve``."""
+    s = IntradaySnapshot.__table__.c
+    query = select(
+        s.bot_id,
+        s.snapshot_id,
+        s.snapshot_kind,
+        s.snapshot_time,
+        s.total_equity,
+        s.cash_balance,
+        s.realized_pnl,
+        s.unrealized_pnl,
+    ).order_by(s.bot_id, s.snapshot_time, s.snapshot_kind)
+    if bot_id is not None:
+        query = query.where(s.bot_id == bot_id)
+    if start is not None:
+        query = query.where(s.snapshot_time >= start)
+    if end is not None:
+        query = query.where(s.snapshot_time < end)
+    if kinds is not None:
+        query = query.where(s.snapshot_kind.in_(sorted(kinds)))
+    return Rows.from_result(IntradayEquityPoint, session.execute(query))
+
+
+@dataclass(frozen=True, slots=True)
+class SymbolPnl:
+    """One symbol's line of an intraday snapshot."""
+
+    bot_id: str
+    snapshot_id: int
+    snapshot_kind: SnapshotKind
+    snapshot_time: dt.datetime
+    ticker: str
+    #: Signed: positive long, negative short.
+    quantity: Decimal
+    market_value: Decimal
+    realized_pnl: Decimal
+    unrealized_pnl: Decimal
+
+    @property
+    def total_pnl(self) -> Decimal:
+        """realized_pnl + unrealized_pnl, exact."""
+        with localcontext(MONEY_CONTEXT):
+            return self.realized_pnl + self.unrealized_pnl
+
+
+def symbol_pnl(
+    session: Executor,
+    *,
+    bot_id: str | None,
+    ticker: str | None = None,
+    snapshot_id: int | None = None,
+    start: dt.datetime | None = None,
+    end: dt.datetime | None = None,
+    kinds: frozenset[SnapshotKind] | None = None,
+) -> Rows[SymbolPnl]:
+    """Per-symbol lines of intraday snapshots taken in [start, end), oldest snapshot first
+    and by ticker within one: one symbol's P&L through the day (``ticker``), or one
+    snapshot's breakdown (``snapshot_id``)."""
+    s = IntradaySnapshot.__table__.c
+    y = IntradaySnapshotSymbol.__table__.c
+    query = (
+        select(
+            s.bot_id,
+            s.snapshot_id,
+            s.snapshot_kind,
+            s.snapshot_time,
+            y.ticker,
+            y.quantity,
+            y.market_value,
+            y.realized_pnl,
+            y.unrealized_pnl,
+        )
+        .select_from(IntradaySnapshot.__table__.join(IntradaySnapshotSymbol.__table__))
+        .order_by(s.bot_id, s.snapshot_time, s.snapshot_kind, y.ticker)
+    )
+    if bot_id is not None:
+        query = query.where(s.bot_id == bot_id)
+    if ticker is not None:
+        query = query.where(y.ticker == ticker)
+    if snapshot_id is not None:
+        query = query.where(s.snapshot_id == snapshot_id)
+    if start is not None:
+        query = query.where(s.snapshot_time >= start)
+    if end is not None:
+        query = query.where(s.snapshot_time < end)
+    if kinds is not None:
+        query = query.where(s.snapshot_kind.in_(sorted(kinds)))
+    return Rows.from_result(SymbolPnl, session.execute(query))
 
 
 @dataclass(frozen=True, slots=True)

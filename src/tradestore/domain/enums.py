@@ -156,3 +156,28 @@ def common_value(enum_cls: type[enum.StrEnum], value: str) -> str:
         return enum_cls(value)
     except ValueError:
         return value
+
+
+class SessionEndReason(enum.StrEnum):
+    """Why a trading session ended; any other non-empty text of at most 64 characters is
+    stored too (a bot's own reason, ``"maintenance"``).
+
+    ``interrupted`` is what tradestore writes when a session is found still open at the next
+    start (``recover``, ``start_session``): the process that ran it ended without saying so.
+    A crash, a kill and a lost host look the same from the database, so it does not claim
+    "crashed".
+    """
+
+    STOPPED = "stopped"
+    ERROR = "error"
+    INTERRUPTED = "interrupted"
+
+
+class SnapshotKind(enum.StrEnum):
+    """Snapshots beside the daily one (``portfolio_snapshots``, one row per bot and date):
+    ``hourly`` and ``intraday`` (any other cadence) for an intraday equity curve, ``manual``
+    for one the bot or its operator takes on demand."""
+
+    HOURLY = "hourly"
+    INTRADAY = "intraday"
+    MANUAL = "manual"

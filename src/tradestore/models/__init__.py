@@ -1,12 +1,14 @@
 """Declarative models, one module per domain; importing this package registers them all."""
 
 from tradestore.models.base import NAMING_CONVENTION, Base
-from tradestore.models.bots import Bot
+from tradestore.models.bots import Bot, TradingSession
 from tradestore.models.migrations import MigrationHistory
 from tradestore.models.positions import ClosedPosition, Position
 from tradestore.models.trading import (
     ALL_STRATEGIES,
     Fill,
+    IntradaySnapshot,
+    IntradaySnapshotSymbol,
     Order,
     PerformanceMetric,
     PortfolioSnapshot,
@@ -29,11 +31,14 @@ __all__ = [
     "EnsembleWeight",
     "Fill",
     "Hyperparameters",
+    "IntradaySnapshot",
+    "IntradaySnapshotSymbol",
     "MigrationHistory",
     "Order",
     "PerformanceMetric",
     "PortfolioSnapshot",
     "Position",
+    "TradingSession",
     "TrainingEpisode",
     "TrainingRun",
 ]

@@ -1,6 +1,7 @@
 """Bots: the owners of trading data.
 
-A row per bot instance (bot instances and their trading session, docs/lineage.md).
+A row per bot instance (bot instances, docs/lineage.md), and its trading sessions: a bot has
+many, one per run from start to stop (``trading_sessions``).
 Positions, orders, fills, snapshots and metrics all carry ``bot_id`` so several bots can share
 one database without seeing each other's rows.
 """
@@ -11,12 +12,15 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, Index, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tradestore.db.types import Money, enum_column
-from tradestore.domain.enums import BotMode, BotStatus
-from tradestore.models.base import Base, Timestamps
+from tradestore.db.types import Money, OpenChoice, Real, enum_column
+from tradestore.domain.enums import BotMode, BotStatus, SessionEndReason
+from tradestore.models.base import Base, BigIntPK, Timestamps
+
+#: Width of trading_sessions.end_reason (free text with common values).
+END_REASON_LENGTH = 64
 
 
 class Bot(Timestamps, Base):
@@ -52,4 +56,54 @@ class Bot(Timestamps, Base):
             name="ended_after_started",
         ),
         Index("idx_bots_status_heartbeat", "status", "last_heartbeat"),
+    )
+
+
+class TradingSession(Timestamps, Base):
+    """One run of a bot, from its start to its stop (or to the next start, if it never said).
+
+    The figures (trades, wins, losses, win rate, P&L, commission, drawdown) are NULL while
+    the session is open and are written when it ends, computed from the bot's closed
+    positions closed in [started_at, ended_at) and its snapshots taken in that window
+    (``SessionRepository.figures``): stored, so they survive the pruning of old closed
+    positions and snapshots.
+    """
+
+    __tablename__ = "trading_sessions"
+
+    session_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.bot_id", ondelete="RESTRICT"))
+    started_at: Mapped[dt.datetime]
+    ended_at: Mapped[dt.datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(OpenChoice(SessionEndReason, END_REASON_LENGTH))
+    starting_balance: Mapped[Decimal | None] = mapped_column(Money())
+    ending_balance: Mapped[Decimal | None] = mapped_column(Money())
+    starting_equity: Mapped[Decimal | None] = mapped_column(Money())
+    ending_equity: Mapped[Decimal | None] = mapped_column(Money())
+    total_trades: Mapped[int | None] = mapped_column(Integer)
+    winning_trades: Mapped[int | None] = mapped_column(Integer)
+    losing_trades: Mapped[int | None] = mapped_column(Integer)
+    win_rate: Mapped[float | None] = mapped_column(Real())
+    total_pnl: Mapped[Decimal | None] = mapped_column(Money())
+    total_commission: Mapped[Decimal | None] = mapped_column(Money())
+    max_drawdown: Mapped[Decimal | None] = mapped_column(Money())
+    max_drawdown_pct: Mapped[float | None] = mapped_column(Real())
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ended_after_started"),
+        CheckConstraint("(ended_at IS NULL) = (end_reason IS NULL)", name="end_reason_when_ended"),
+        CheckConstraint(
+            "total_trades IS NULL OR (winning_trades >= 0 AND losing_trades >= 0"
+            " AND winning_trades + losing_trades <= total_trades)",
+            name="wins_losses_le_trades",
+        ),
+        CheckConstraint(
+            "win_rate IS NULL OR (win_rate >= 0 AND win_rate <= 1)", name="win_rate_fraction"
+        ),
+        CheckConstraint(
+            "total_commission IS NULL OR total_commission >= 0", name="total_commission"
+        ),
+        Index("idx_trading_sessions_bot_started", "bot_id", "started_at"),
     )

@@ -22,7 +22,14 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradestore.db.types import Money, Real, enum_column
-from tradestore.domain.enums import Liquidity, OrderSide, OrderStatus, OrderType, TimeInForce
+from tradestore.domain.enums import (
+    Liquidity,
+    OrderSide,
+    OrderStatus,
+    OrderType,
+    SnapshotKind,
+    TimeInForce,
+)
 from tradestore.models.base import Base, BigIntPK, Timestamps
 
 #: The portfolio-wide row of performance_metrics, as opposed to one strategy's row. A sentinel
@@ -195,6 +202,78 @@ class PortfolioSnapshot(Timestamps, Base):
         Index("idx_portfolio_snapshots_bot_date", "bot_id", "snapshot_date", unique=True),
         Index("idx_portfolio_snapshots_date", snapshot_date.desc()),
         Index("idx_portfolio_snapshots_time", snapshot_time.desc()),
+    )
+
+
+class IntradaySnapshot(Timestamps, Base):
+    """Hourly, intraday and manual snapshots of one bot's portfolio.
+
+    A table of its own rather than a kind column on ``portfolio_snapshots``: the daily
+    snapshot keeps its one row per bot and date (its unique index, the views and the
+    metrics read it unchanged), and an intraday equity curve reads this table's
+    ``(bot_id, snapshot_time)`` index without a filter every daily reader would need.
+    """
+
+    __tablename__ = "intraday_snapshots"
+
+    snapshot_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.bot_id", ondelete="RESTRICT"))
+    snapshot_kind: Mapped[SnapshotKind] = mapped_column(enum_column(SnapshotKind, "snapshot_kind"))
+    snapshot_time: Mapped[dt.datetime] = mapped_column()
+    total_equity: Mapped[Decimal] = mapped_column(Money())
+    cash_balance: Mapped[Decimal] = mapped_column(Money())
+    long_market_value: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    short_market_value: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    positions_count: Mapped[int] = mapped_column(Integer, default=0)
+    realized_pnl: Mapped[Decimal | None] = mapped_column(Money())
+    unrealized_pnl: Mapped[Decimal | None] = mapped_column(Money())
+    total_trades: Mapped[int] = mapped_column(Integer, default=0)
+    winning_trades: Mapped[int] = mapped_column(Integer, default=0)
+    losing_trades: Mapped[int] = mapped_column(Integer, default=0)
+    notes: Mapped[str | None] = mapped_column(Text)
+
+    __table_args__ = (
+        CheckConstraint("positions_count >= 0", name="positions_count_non_negative"),
+        CheckConstraint(
+            "total_trades >= 0 AND winning_trades >= 0 AND losing_trades >= 0",
+            name="trade_counts_non_negative",
+        ),
+        CheckConstraint(
+            "winning_trades + losing_trades <= total_trades", name="wins_losses_le_trades"
+        ),
+        Index(
+            "idx_intraday_snapshots_bot_time",
+            "bot_id",
+            "snapshot_time",
+            "snapshot_kind",
+            unique=True,
+        ),
+    )
+
+
+class IntradaySnapshotSymbol(Base):
+    """One symbol's line of an intraday snapshot: the per-symbol P&L breakdown.
+
+    A child table rather than a JSON document: "AAPL's P&L through the day" is then a join on
+    the snapshot's key with exact NUMERIC money, the same SQL on both backends, where a JSON
+    document would be parsed row by row (and its numbers are not NUMERIC).
+    """
+
+    __tablename__ = "intraday_snapshot_symbols"
+
+    snapshot_id: Mapped[int] = mapped_column(
+        BigIntPK, ForeignKey("intraday_snapshots.snapshot_id", ondelete="CASCADE")
+    )
+    ticker: Mapped[str] = mapped_column(String(32))
+    #: Signed: positive long, negative short, 0 for a symbol closed out earlier in the day.
+    quantity: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    market_value: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    realized_pnl: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+    unrealized_pnl: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
+
+    __table_args__ = (
+        PrimaryKeyConstraint("snapshot_id", "ticker"),
+        CheckConstraint("ticker <> ''", name="ticker_not_empty"),
     )
 
 

@@ -36,16 +36,23 @@ from tradestore.db.money_sums import exact_sums
 from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.domain import validation
-from tradestore.domain.enums import TERMINAL_ORDER_STATUSES, BotMode, BotStatus, OrderStatus
+from tradestore.domain.enums import (
+    TERMINAL_ORDER_STATUSES,
+    BotMode,
+    BotStatus,
+    OrderStatus,
+    SessionEndReason,
+)
 from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
 from tradestore.errors import BotNotFound, ConflictError, ValidationError
 from tradestore.models.base import table_of
-from tradestore.models.bots import Bot
+from tradestore.models.bots import END_REASON_LENGTH, Bot
 from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import Fill, Order
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.repositories.order_sql import FILL_COLUMNS, ORDER_COLUMNS
 from tradestore.repositories.positions import PositionRecord, PositionRepository
+from tradestore.repositories.sessions import SessionRecord, SessionRepository
 from tradestore.repositories.snapshots import SnapshotRecord, SnapshotRepository
 
 MAX_NAME_LENGTH: Final = 200
@@ -66,6 +73,7 @@ class BotRecord:
     broker: str | None
     status: BotStatus
     config_file: str | None
+    #: Start and end of the bot's latest trading session (``uow.sessions`` has them all).
     started_at: dt.datetime | None
     ended_at: dt.datetime | None
     last_heartbeat: dt.datetime | None
@@ -110,11 +118,16 @@ class Balances:
 class RecoveryState:
     """Everything a restarting bot reloads: see ``BotRepository.recover``."""
 
+    #: The bot as the previous run left it (its status and session times before this start).
     bot: BotRecord
     open_positions: tuple[PositionRecord, ...]
     open_orders: tuple[OrderState, ...]
     latest_snapshot: SnapshotRecord | None
     balances: Balances
+    #: The session this start opened.
+    session: SessionRecord | None = None
+    #: The previous run's session when it was still open, now ended as ``interrupted``.
+    interrupted_session: SessionRecord | None = None
 
 
 _B = table_of(Bot)
@@ -287,11 +300,13 @@ class BotRepository:
     ) -> BotRecord:
         """Move the bot to ``status`` with the session bookkeeping, by the Database's clock.
 
-        * running: a new session starts (started_at = now, ended_at cleared) unless the bot
-          was already running or paused, which keeps its started_at (a resume).
+        * running: a trading session opens (``start_session``'s defaults) unless one is open
+          (a resume from paused, or the session ``recover`` / ``start_session`` opened);
+          started_at is the open session's start and ended_at is cleared.
         * starting: ended_at is cleared (a restart is under way).
-        * stopped / error: ended_at = now (kept if it was already stopped or in error), and
-          the lifetime totals are refreshed (``refresh_totals``).
+        * stopped / error: the open session ends with that reason and its figures; ended_at
+          is its end (without an open session: now, or kept if it was already stopped or in
+          error), and the lifetime totals are refreshed (``refresh_totals``).
         * paused: no timestamps change.
 
         Any status may follow any other: a supervisor must be able to force a state.
@@ -304,20 +319,39 @@ class BotRepository:
         if note is not None:
             values["notes"] = note
         if new is BotStatus.RUNNING:
-            resumed = and_(
-                _B.c.status.in_((BotStatus.RUNNING, BotStatus.PAUSED)),
-                _B.c.started_at.is_not(None),
-            )
-            values["started_at"] = case((resumed, _B.c.started_at), else_=now)
-            values["ended_at"] = None
+            bot = self._lock(bot_id_, now)  # one session opener at a time
+            sessions = SessionRepository(self._db, bot_id_)
+            session = sessions.current()
+            if session is None:
+                session = sessions._open(
+                    now,
+                    starting_balance=bot.current_balance,
+                    starting_equity=None,
+                    metadata=None,
+                    notes=None,
+                )
+            values.update(started_at=session.started_at, ended_at=None)
         elif new is BotStatus.STARTING:
             values["ended_at"] = None
         elif new in (BotStatus.STOPPED, BotStatus.ERROR):
-            already = and_(
-                _B.c.status.in_((BotStatus.STOPPED, BotStatus.ERROR)),
-                _B.c.ended_at.is_not(None),
-            )
-            values["ended_at"] = case((already, _B.c.ended_at), else_=now)
+            bot = self._lock(bot_id_, now)
+            sessions = SessionRepository(self._db, bot_id_)
+            session = sessions.current()
+            if session is not None:
+                ended = sessions._close(
+                    session,
+                    now,
+                    end_reason=new.value,
+                    ending_balance=bot.current_balance,
+                    ending_equity=None,
+                )
+                values["ended_at"] = ended.ended_at
+            else:
+                already = and_(
+                    _B.c.status.in_((BotStatus.STOPPED, BotStatus.ERROR)),
+                    _B.c.ended_at.is_not(None),
+                )
+                values["ended_at"] = case((already, _B.c.ended_at), else_=now)
             values.update(self._totals(bot_id_))
         return self._update(bot_id_, values)
 
@@ -334,13 +368,92 @@ class BotRepository:
         bot_id_ = validation.required_text("bot_id", bot_id)
         return self._update(bot_id_, self._totals(bot_id_))
 
-    def recover(self, bot_id: str) -> RecoveryState:
-        """Everything a restarting bot needs, read in one transaction.
+    @atomic
+    def start_session(
+        self,
+        bot_id: str,
+        *,
+        starting_balance: Amount | None = None,
+        starting_equity: Amount | None = None,
+        metadata: Mapping[str, Any] | None = None,
+        notes: str | None = None,
+    ) -> SessionRecord:
+        """Open a new trading session of the bot, now (the Database's clock).
 
-        Its registration, open positions (oldest first), non-terminal orders (oldest first)
-        each with its fills in the order they happened, the latest portfolio snapshot, and
-        its balances computed exactly from the rows. Reads only: the bot decides what to do
-        next (typically ``set_status(bot_id, "running")``).
+        A session still open is ended first as ``interrupted``, with its figures: its run
+        ended without ``end_session`` (a crash, a kill; the database cannot tell which).
+        ``starting_balance`` defaults to the bot's current balance; pass ``starting_equity``
+        (cash plus open positions' market value) to measure the session's drawdown from its
+        start. The bot's started_at becomes the session's start and its ended_at is cleared;
+        its status is the bot's to set.
+        """
+        bot_id_ = validation.required_text("bot_id", bot_id)
+        d = self._dialect
+        balance = validation.optional_money("starting_balance", starting_balance, d)
+        equity = validation.optional_money("starting_equity", starting_equity, d)
+        document = validation.json_document("metadata", metadata)
+        note = validation.optional_text("notes", notes, max_length=MAX_NOTES_LENGTH)
+        session, _ = self._start(
+            bot_id_, starting_balance=balance, starting_equity=equity, metadata=document, notes=note
+        )
+        return session
+
+    @atomic
+    def end_session(
+        self,
+        bot_id: str,
+        *,
+        end_reason: SessionEndReason | str = SessionEndReason.STOPPED,
+        ending_balance: Amount | None = None,
+        ending_equity: Amount | None = None,
+        notes: str | None = None,
+    ) -> SessionRecord:
+        """End the bot's open session now, storing its figures (``uow.sessions.figures``).
+
+        ``ending_balance`` defaults to the bot's current balance, ``ending_equity`` to the
+        equity of the session's last snapshot (None without one). ``end_reason`` is a
+        ``SessionEndReason`` or the bot's own text (at most 64 characters). The bot's
+        ended_at becomes the session's end; its status is the bot's to set
+        (``set_status(bot_id, "stopped")`` ends the session itself). ``ConflictError`` when
+        the bot has no open session.
+        """
+        bot_id_ = validation.required_text("bot_id", bot_id)
+        d = self._dialect
+        reason = validation.open_choice(
+            "end_reason", end_reason, SessionEndReason, max_length=END_REASON_LENGTH
+        )
+        balance = validation.optional_money("ending_balance", ending_balance, d)
+        equity = validation.optional_money("ending_equity", ending_equity, d)
+        note = validation.optional_text("notes", notes, max_length=MAX_NOTES_LENGTH)
+        now = self._db.now()
+        bot = self._lock(bot_id_, now)
+        sessions = SessionRepository(self._db, bot_id_)
+        session = sessions.current()
+        if session is None:
+            raise ConflictError(f"bot {bot_id_!r} has no open trading session to end")
+        ended = sessions._close(
+            session,
+            now,
+            end_reason=reason,
+            ending_balance=bot.current_balance if balance is None else balance,
+            ending_equity=equity,
+            notes=note,
+        )
+        self._update(bot_id_, {"ended_at": ended.ended_at, "updated_at": now})
+        return ended
+
+    @atomic
+    def recover(self, bot_id: str) -> RecoveryState:
+        """Everything a restarting bot needs, in one transaction, and its new session.
+
+        Its registration as the previous run left it, open positions (oldest first),
+        non-terminal orders (oldest first) each with its fills in the order they happened,
+        the latest portfolio snapshot, and its balances computed exactly from the rows. Then
+        a new trading session opens (``start_session``: a session the previous run left open
+        ends as ``interrupted``, with its figures), starting from the current balance and the
+        latest snapshot's equity, so that a restart never overwrites the history of the run
+        before it. The bot's status is not changed: the bot decides what to do next
+        (typically ``set_status(bot_id, "running")``, which keeps this session).
         """
         bot = self.get(bot_id)
         positions = PositionRepository(self._db, bot.bot_id)
@@ -359,15 +472,60 @@ class BotRepository:
                 unrealized_pnl=fit(unrealized, d),
                 commission_paid=fit(closed_commission + open_commission, d),
             )
+        session, interrupted = self._start(
+            bot.bot_id,
+            starting_balance=None,
+            starting_equity=None if latest is None else latest.total_equity,
+            metadata=None,
+            notes=None,
+        )
         return RecoveryState(
             bot=bot,
             open_positions=open_positions,
             open_orders=orders,
             latest_snapshot=latest,
             balances=balances,
+            session=session,
+            interrupted_session=interrupted,
         )
 
     # --- helpers ---------------------------------------------------------------------------
+
+    def _start(
+        self,
+        bot_id: str,
+        *,
+        starting_balance: Decimal | None,
+        starting_equity: Decimal | None,
+        metadata: dict[str, Any] | None,
+        notes: str | None,
+    ) -> tuple[SessionRecord, SessionRecord | None]:
+        """Open a session (the new one, and the one it ended as interrupted, if any)."""
+        now = self._db.now()
+        bot = self._update(bot_id, {"started_at": now, "ended_at": None, "updated_at": now})
+        sessions = SessionRepository(self._db, bot_id)
+        interrupted = sessions.current()
+        if interrupted is not None:
+            interrupted = sessions._close(
+                interrupted,
+                now,
+                end_reason=SessionEndReason.INTERRUPTED,
+                ending_balance=bot.current_balance,
+                ending_equity=None,
+            )
+        session = sessions._open(
+            now,
+            starting_balance=bot.current_balance if starting_balance is None else starting_balance,
+            starting_equity=starting_equity,
+            metadata=metadata,
+            notes=notes,
+        )
+        return session, interrupted
+
+    def _lock(self, bot_id: str, now: dt.datetime) -> BotRecord:
+        """The bot's row, locked for the rest of the transaction (an UPDATE: PostgreSQL's row
+        lock; SQLite's writer lock is held already), ``BotNotFound`` if there is none."""
+        return self._update(bot_id, {"updated_at": now})
 
     def _update(self, bot_id: str, values: Mapping[str, Any]) -> BotRecord:
         changes = dict(values)
