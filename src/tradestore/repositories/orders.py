@@ -712,8 +712,11 @@ class OrderRepository(BotScopedRepository):
         outside the call, an order whose fills were written outside tradestore).
         The recorder (``tradestore.aio``) sends a group's consecutive fills here.
         """
+        given = rows_of(fills)
+        if isinstance(given, str | bytes | Mapping) or not isinstance(given, Iterable):
+            raise ValidationError("fills", fills, "expected an iterable of mappings")
         requests: list[tuple[FillRecord, dt.datetime | None] | TradestoreError] = []
-        for index, raw in enumerate(rows_of(fills)):
+        for index, raw in enumerate(given):
             if not isinstance(raw, Mapping):
                 requests.append(ValidationError(f"fills[{index}]", raw, "expected a mapping"))
                 continue
