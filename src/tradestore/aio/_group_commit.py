@@ -266,8 +266,9 @@ def plan(group: Sequence[Pending], live: Sequence[int]) -> list[list[int]]:
     """The group's live events as steps, each one event or a batch of one kind.
 
     A batchable event joins the open batch of its kind unless an event since that batch
-    opened touched the same key in the same domain (a cancel of its order, say): events of
-    one order keep their order, events of different orders or domains commute.
+    opened touched the same key in the same domain (a cancel of its order, say, itself
+    batched or not): events of one order keep their order, events of different orders or
+    domains commute.
     """
     steps: list[list[int]] = []
     open_batches: dict[EventKind, tuple[int, set[Hashable]]] = {}
@@ -279,12 +280,14 @@ def plan(group: Sequence[Pending], live: Sequence[int]) -> list[list[int]]:
             opened = open_batches.get(kind)
             if opened is not None and key is not EVERYTHING and key not in opened[1]:
                 steps[opened[0]].append(index)
-                continue
+            else:
+                steps.append([index])
+                open_batches[kind] = (len(steps) - 1, set())
+        else:
             steps.append([index])
-            open_batches[kind] = (len(steps) - 1, set())
-            continue
-        steps.append([index])
         for other in list(open_batches):
+            if other is kind and kind.batch is not None:
+                continue
             if other.domain != kind.domain:
                 continue
             if key is EVERYTHING:
