@@ -38,6 +38,7 @@ from sqlalchemy.sql.base import Executable
 
 from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Prepared
+from tradestore.db.types import encode_json
 from tradestore.domain import order_states
 from tradestore.domain.enums import OrderSide, OrderStatus
 from tradestore.domain.money import MAX_INTEGER_DIGITS, MONEY_SCALE
@@ -559,7 +560,7 @@ def pg_text(value: Any) -> Any:
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, dict | list):
-        return json.dumps(value)
+        return encode_json(value)
     return value
 
 
@@ -623,11 +624,7 @@ STATUS_UPDATE_SQLITE = Prepared(
 def _status_update_postgresql() -> Any:
     """``set_statuses`` on PostgreSQL: one UPDATE, its rows unnested from arrays."""
     array_types: dict[str, Any] = {"order_id": ARRAY(String), "key_status": ARRAY(String)}
-    array_types |= {
-        name: ARRAY(cast_type(_O.c[name].type))
-        for name in STATUS_UPDATE_FIELDS
-        if name != "updated_at"
-    }
+    array_types |= {name: ARRAY(cast_type(_O.c[name].type)) for name in STATUS_UPDATE_FIELDS}
     arrays = (
         sql_cast(bindparam(f"v_{name}", type_=String), array_type)
         for name, array_type in array_types.items()
@@ -640,10 +637,7 @@ def _status_update_postgresql() -> Any:
             _O.c.order_id == rows.c.order_id,
             _O.c.status == rows.c.key_status,
         )
-        .values(
-            {name: rows.c[name] for name in STATUS_UPDATE_FIELDS if name != "updated_at"}
-            | {"updated_at": bindparam("v_updated_at", type_=_O.c.updated_at.type)}
-        )
+        .values({name: rows.c[name] for name in STATUS_UPDATE_FIELDS})
     )
 
 

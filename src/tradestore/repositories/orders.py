@@ -550,13 +550,10 @@ class OrderRepository(BotScopedRepository):
         expected = [read_with[order_id] for order_id in order_ids]
         if self._dialect == "postgresql":
             params: dict[str, Any] = {
-                f"v_{name}": sql.pg_array(values)
-                for name, values in columns.items()
-                if name != "updated_at"
+                f"v_{name}": sql.pg_array(values) for name, values in columns.items()
             }
             params["v_order_id"] = sql.pg_array(order_ids)
             params["v_key_status"] = sql.pg_array(expected)
-            params["v_updated_at"] = orders[0].updated_at
             params["key_bot_id"] = self._bot_id
             written = int(self._db.execute(sql.STATUS_UPDATE_POSTGRESQL, params).rowcount)
         else:
