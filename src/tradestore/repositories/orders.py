@@ -93,6 +93,7 @@ from tradestore.repositories.order_records import (
     IngestReport,
     OrderRecord,
     RecordedFill,
+    replaced,
 )
 
 __all__ = [
@@ -1041,7 +1042,7 @@ class _StatusChange(NamedTuple):
             values[column] = self.at
         if self.status is OrderStatus.REJECTED:
             values["reject_reason"] = self.reason
-        return dataclasses.replace(order, **values)
+        return replaced(order, **values)
 
 
 # --- helpers: submit -------------------------------------------------------------------------
