@@ -141,6 +141,14 @@ def _arguments_of(method: Any) -> _Arguments:
     )
 
 
+def _entries(field: str, value: Any) -> Iterable[Any]:
+    """A batch method's events: any iterable but a string or a mapping (a DataFrame's rows)."""
+    value = rows_of(value)
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ValidationError(field, value, "expected an iterable of mappings (one per event)")
+    return value
+
+
 def _argument_refusal(where: str, raw: Any, arguments: _Arguments) -> ValidationError | None:
     """Why ``raw`` is not one call's arguments (a batch refuses that entry alone), or None."""
     if not isinstance(raw, Mapping):
@@ -311,7 +319,7 @@ class OrderRepository(BotScopedRepository):
         The recorder (``tradestore.aio``) sends a group's submits here.
         """
         requests: list[tuple[_OrderRequest, OrderRecord] | TradestoreError] = []
-        for index, raw in enumerate(rows_of(orders)):
+        for index, raw in enumerate(_entries("orders", orders)):
             refusal = _argument_refusal(f"orders[{index}]", raw, _SUBMIT_ARGUMENTS)
             if refusal is not None:
                 requests.append(refusal)
@@ -498,7 +506,7 @@ class OrderRepository(BotScopedRepository):
         cancels, rejections and expiries here.
         """
         requests: list[_StatusChange | TradestoreError] = []
-        for index, raw in enumerate(rows_of(changes)):
+        for index, raw in enumerate(_entries("changes", changes)):
             refusal = _argument_refusal(f"changes[{index}]", raw, _STATUS_ARGUMENTS)
             if refusal is not None:
                 requests.append(refusal)
@@ -841,7 +849,7 @@ class OrderRepository(BotScopedRepository):
         The recorder (``tradestore.aio``) sends a group's consecutive fills here.
         """
         requests: list[tuple[FillRecord, dt.datetime | None] | TradestoreError] = []
-        for index, raw in enumerate(rows_of(fills)):
+        for index, raw in enumerate(_entries("fills", fills)):
             refusal = _argument_refusal(f"fills[{index}]", raw, _FILL_ARGUMENTS)
             if refusal is not None:
                 requests.append(refusal)
