@@ -407,3 +407,65 @@ def test_call_runs_the_bots_own_code_all_or_nothing(bot_db: Database) -> None:
         assert uow.orders.find(client_order_id="c-2-a") is None  # undone with its call
         assert uow.orders.get(client_order_id="c-1").filled_quantity == 6
     assert {o: f == s for o, (f, s) in _totals(bot_db).items()} == {first.order.order_id: True}
+
+
+def test_batched_status_changes_keep_each_orders_order() -> None:
+    """A fill, a cancel (batched since status changes are set-based) and a late fill of one
+    order: the late fill may not join the first fill's batch, which runs before the cancel,
+    and B's cancel may not join A's, which runs before B's ack."""
+    from tradestore.aio._group_commit import Pending, plan
+    from tradestore.aio.recorder import AsyncRecorder as Rec
+
+    kinds = {name: getattr(Rec, name).kind for name in ("record_fill", "cancel", "set_status")}
+
+    def event(kind: str, *args: Any) -> Pending:
+        pending = Pending.__new__(Pending)
+        pending.kind, pending.args, pending.kwargs = kinds[kind], args, {}
+        return pending
+
+    group = [
+        event("record_fill", "A"),
+        event("cancel", "A"),
+        event("record_fill", "A"),
+        event("record_fill", "B"),
+        event("set_status", "B", "accepted"),
+        event("cancel", "B"),
+    ]
+    assert plan(group, range(len(group))) == [[0], [1], [2, 3], [4], [5]]
+
+
+def test_a_group_of_submits_and_status_changes_answers_each_alone(bot_db: Database) -> None:
+    """One group (the writer held until all are queued): submits, acks, cancels, a refused
+    move and a retried submit, each caller hearing its own outcome, all committed once."""
+
+    async def main() -> list[Any]:
+        async with AsyncRecorder(bot_db, bot_id=BOT) as rec:
+            gate = _Gate(bot_db)
+            first = asyncio.ensure_future(rec.submit(**_order("warm", order_id="o-w")))
+            await asyncio.to_thread(gate.entered.wait, 30)
+            calls = [rec.submit(**_order(f"c{i}", order_id=f"o-{i}")) for i in range(5)]
+            calls += [rec.submit(**_order("c0", order_id="o-0"))]  # retried in the group
+            calls += [
+                rec.set_status(f"o-{i}", "accepted", broker_order_id=f"B{i}") for i in range(5)
+            ]
+            calls += [rec.cancel("o-1"), rec.set_status("o-1", "accepted"), rec.cancel("o-x")]
+            pending = asyncio.gather(*calls, return_exceptions=True)
+            await asyncio.sleep(0.05)
+            gate.open()
+            await first
+            return list(await pending)
+
+    outcomes = asyncio.run(main())
+    submitted, retried = outcomes[:5], outcomes[5]
+    acked, cancelled = outcomes[6:11], outcomes[11]
+    assert [o.order_id for o in submitted] == [f"o-{i}" for i in range(5)]
+    assert retried == submitted[0]
+    assert [o.broker_order_id for o in acked] == [f"B{i}" for i in range(5)]
+    assert cancelled.status.value == "cancelled"
+    assert isinstance(outcomes[12], InvalidTransition)  # cancelled -> accepted
+    assert isinstance(outcomes[13], OrderNotFound)
+    with bot_db.unit_of_work(bot_id=BOT) as uow:
+        stored = {o: uow.orders.get(o) for o in (f"o-{i}" for i in range(5))}
+    assert stored["o-1"].status.value == "cancelled"
+    assert stored["o-1"].broker_order_id == "B1"
+    assert all(stored[f"o-{i}"].status.value == "accepted" for i in (0, 2, 3, 4))

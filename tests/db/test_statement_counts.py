@@ -40,6 +40,12 @@ EXPECTED: dict[str, tuple[int, int]] = {
     "orders.acknowledge(new)": (1, 1),
     "orders.acknowledge(replayed)": (2, 2),
     "orders.find(broker_order_id)": (1, 1),
+    # the recorder's set-based calls: one read, then the multi-row write (SQLite's
+    # executemany is one statement to the listener), inside a savepoint for submits; a
+    # retried order adds submit's own two (the INSERT that does nothing, the read)
+    "orders.submit_many(20)": (4, 4),
+    "orders.submit_many(20, 1 retried)": (6, 6),
+    "orders.set_statuses(20)": (2, 2),
     "positions.open": (1, 1),
     "positions.open(position_id)": (1, 1),
     "positions.close(full)": (2, 2),
@@ -127,6 +133,43 @@ def test_submit_for_a_position(db: Database, listened: Listened, backend: str) -
         position = open_position(uow)
     statements = counted(db, listened, lambda uow: submit(uow, position_id=position.position_id))
     assert statements == expected("orders.submit(position_id)", backend)
+
+
+def test_submit_many(db: Database, listened: Listened, backend: str) -> None:
+    def twenty(uow: UnitOfWork) -> None:
+        orders = [
+            {"client_order_id": f"m-{i}", "ticker": "AAPL", "side": "buy"}
+            | {"order_type": "market", "quantity": D(1)}
+            for i in range(20)
+        ]
+        assert all(o.ticker == "AAPL" for o in uow.orders.submit_many(orders))  # type: ignore[union-attr]
+
+    assert counted(db, listened, twenty) == expected("orders.submit_many(20)", backend)
+
+
+def test_submit_many_with_a_retry(db: Database, listened: Listened, backend: str) -> None:
+    with db.unit_of_work(bot_id=BOT) as uow:
+        submit(uow, "r-0")
+
+    def with_retry(uow: UnitOfWork) -> None:
+        orders = [
+            {"client_order_id": f"r-{i}", "ticker": "AAPL", "side": "buy"}
+            | {"order_type": "limit", "quantity": D("10"), "limit_price": D("100")}
+            for i in range(20)
+        ]
+        uow.orders.submit_many(orders)
+
+    statements = counted(db, listened, with_retry)
+    assert statements == expected("orders.submit_many(20, 1 retried)", backend)
+
+
+def test_set_statuses(db: Database, listened: Listened, backend: str) -> None:
+    with db.unit_of_work(bot_id=BOT) as uow:
+        ids = [submit(uow, f"s-{i}").order_id for i in range(10)]
+    changes = [{"order_id": i, "status": "accepted"} for i in ids]
+    changes += [{"order_id": i, "status": "cancelled"} for i in ids]
+    statements = counted(db, listened, lambda uow: uow.orders.set_statuses(changes))
+    assert statements == expected("orders.set_statuses(20)", backend)
 
 
 def test_record_fill(db: Database, listened: Listened, backend: str) -> None:

@@ -338,6 +338,12 @@ CALLS: dict[str, Call] = {
     "orders.record_fill": lambda u, s: u.orders.record_fill(
         "o-1", fill_id="f-2", quantity=D(1), price=D(101)
     ),
+    "orders.submit_many": lambda u, s: u.orders.submit_many(
+        [_NEW_ORDER, {**_NEW_ORDER, "client_order_id": "c-many"}]
+    ),
+    "orders.set_statuses": lambda u, s: u.orders.set_statuses(
+        [{"order_id": "o-2", "status": "accepted"}, {"order_id": "o-2", "status": "cancelled"}]
+    ),
     "orders.record_fills": lambda u, s: u.orders.record_fills(
         [{"order_id": "o-1", "fill_id": "f-4", "quantity": D(1), "price": D(98)}]
     ),

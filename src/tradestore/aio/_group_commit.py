@@ -269,8 +269,9 @@ def plan(group: Sequence[Pending], live: Sequence[int]) -> list[list[int]]:
     """The group's live events as steps, each one event or a batch of one kind.
 
     A batchable event joins the open batch of its kind unless an event since that batch
-    opened touched the same key in the same domain (a cancel of its order, say): events of
-    one order keep their order, events of different orders or domains commute.
+    opened touched the same key in the same domain (a cancel of its order, say, itself
+    batched or not): events of one order keep their order, events of different orders or
+    domains commute.
     """
     steps: list[list[int]] = []
     open_batches: dict[EventKind, tuple[int, set[Hashable]]] = {}
@@ -282,12 +283,14 @@ def plan(group: Sequence[Pending], live: Sequence[int]) -> list[list[int]]:
             opened = open_batches.get(kind)
             if opened is not None and key is not EVERYTHING and key not in opened[1]:
                 steps[opened[0]].append(index)
-                continue
+            else:
+                steps.append([index])
+                open_batches[kind] = (len(steps) - 1, set())
+        else:
             steps.append([index])
-            open_batches[kind] = (len(steps) - 1, set())
-            continue
-        steps.append([index])
         for other in list(open_batches):
+            if other is kind and kind.batch is not None:
+                continue
             if other.domain != kind.domain and kind.domain != ANY_DOMAIN:
                 continue
             if key is EVERYTHING:
@@ -374,14 +377,28 @@ def _call_soon(loop: asyncio.AbstractEventLoop, callback: Callable[..., None], *
         log.debug("the event loop closed before the recorder answered it")
 
 
-def _resolve_waiters(settled: Sequence[tuple[asyncio.Future[Any], bool, Any]]) -> None:
-    for waiter, ok, value in settled:
+#: Waiters resolved per turn of the event loop. Resolving one is cheap; the task it wakes
+#: then runs its handler up to the next ``await`` in the same turn, 20-50 us for a stream
+#: handler. All of a 2,000-event group at once would hold the loop for tens of ms (its
+#: timers, the websocket's reads wait); a slice at a time keeps each turn to a few ms.
+RESOLVE_SLICE = 64
+
+
+def _resolve_waiters(
+    settled: Sequence[tuple[asyncio.Future[Any], bool, Any]], start: int = 0
+) -> None:
+    """Resolve ``settled[start:start + RESOLVE_SLICE]``, then queue the rest for the loop's
+    next turn (the tasks woken by this slice run first, then the loop polls)."""
+    end = start + RESOLVE_SLICE
+    for waiter, ok, value in settled[start:end]:
         if waiter.done():  # the caller was cancelled: its event committed (or not) regardless
             continue
         if ok:
             waiter.set_result(value)
         else:
             waiter.set_exception(value)
+    if end < len(settled):
+        asyncio.get_running_loop().call_soon(_resolve_waiters, settled, end)
 
 
 def _resolve_room(room: asyncio.Future[None]) -> None:

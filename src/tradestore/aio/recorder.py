@@ -28,6 +28,7 @@ from tradestore.aio._group_commit import (
     Pending,
 )
 from tradestore.database import Database
+from tradestore.domain.enums import OrderStatus
 from tradestore.errors import TradestoreError, ValidationError
 from tradestore.repositories.orders import OrderRepository
 from tradestore.repositories.positions import PositionRepository
@@ -69,6 +70,37 @@ def _fills(uow: UnitOfWork, events: Sequence[Pending]) -> list[tuple[bool, Any]]
         rows.append({"order_id": event.args[0], **event.kwargs} if event.args else event.kwargs)
     outcomes = uow.orders.record_fills(rows)
     return [(not isinstance(outcome, TradestoreError), outcome) for outcome in outcomes]
+
+
+def _submits(uow: UnitOfWork, events: Sequence[Pending]) -> list[tuple[bool, Any]] | None:
+    """A group's submits as one ``submit_many``: set-based, each order answered on its own."""
+    if any(event.args for event in events):
+        return None  # submit takes keywords only: let the odd one be refused on its own
+    outcomes = uow.orders.submit_many([event.kwargs for event in events])
+    return [(not isinstance(outcome, TradestoreError), outcome) for outcome in outcomes]
+
+
+def _status_changes(status: OrderStatus | None) -> Batch:
+    """A group's status changes of one kind as one ``set_statuses``: ``set_status`` itself
+    (``status`` None: each event names its status) or a shorthand for ``status``."""
+    positional = ("order_id",) if status is not None else ("order_id", "status")
+
+    def batch(uow: UnitOfWork, events: Sequence[Pending]) -> list[tuple[bool, Any]] | None:
+        rows: list[dict[str, Any]] = []
+        for event in events:
+            if len(event.args) > len(positional):
+                return None
+            row = dict(zip(positional, event.args, strict=False))
+            if not row.keys().isdisjoint(event.kwargs):
+                return None
+            row.update(event.kwargs)
+            if status is not None:
+                row["status"] = status
+            rows.append(row)
+        outcomes = uow.orders.set_statuses(rows)
+        return [(not isinstance(outcome, TradestoreError), outcome) for outcome in outcomes]
+
+    return batch
 
 
 def _order_key(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Hashable:
@@ -140,12 +172,13 @@ class _Events:
     """The events, once: the repository methods an exchange stream drives."""
 
     # orders: acknowledgement and status changes (an ack with the broker's id is
-    # ``set_status(order_id, "accepted", broker_order_id=...)``), fills, cancels
-    submit = _Event("orders", OrderRepository.submit, key=_submitted_key)
-    set_status = _Event("orders", OrderRepository.set_status)
-    cancel = _Event("orders", OrderRepository.cancel)
-    reject = _Event("orders", OrderRepository.reject)
-    expire = _Event("orders", OrderRepository.expire)
+    # ``set_status(order_id, "accepted", broker_order_id=...)``), fills, cancels (like
+    # ``fills``); the events of one kind in a group are one set-based call each
+    submit = _Event("orders", OrderRepository.submit, batch=_submits, key=_submitted_key)
+    set_status = _Event("orders", OrderRepository.set_status, batch=_status_changes(None))
+    cancel = _Event("orders", OrderRepository.cancel, batch=_status_changes(OrderStatus.CANCELLED))
+    reject = _Event("orders", OrderRepository.reject, batch=_status_changes(OrderStatus.REJECTED))
+    expire = _Event("orders", OrderRepository.expire, batch=_status_changes(OrderStatus.EXPIRED))
     record_fill = _Event("orders", OrderRepository.record_fill, batch=_fills)
     ingest_fills = _Event("orders", OrderRepository.ingest_fills, key=None)
     # ticker marks: the marks of one group are one mark_to_market (each caller gets its

@@ -183,6 +183,8 @@ def storage(type_: TypeEngine[Any], dialect: Dialect) -> Storage:
         return _FLOAT8
     if isinstance(impl, Numeric):  # a plain NUMERIC bind: a double on SQLite, as Money
         return _NUMERIC
+    if isinstance(impl, JSON):  # the document's text, as the engine's json_serializer
+        return _JSON_TEXT
     raise TypeError(f"no storage encoding for the column type {type_!r}")
 
 
@@ -378,3 +380,11 @@ class OpenChoice(TypeDecorator[str]):
 
     def process_result_value(self, value: Any, dialect: Dialect) -> str | None:
         return None if value is None else common_value(self.enum_cls, value)
+
+
+def json_texts(column: Sequence[Any]) -> list[str | None]:
+    """JSON documents as the text the engine stores (``encode_json``); None stays NULL."""
+    return [None if value is None else encode_json(value) for value in column]
+
+
+_JSON_TEXT = Storage(sqlite=json_texts, text=encode_json)

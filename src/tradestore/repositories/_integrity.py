@@ -53,7 +53,7 @@ def insert_for_registered_bot(
     ``also`` is a further condition of the same kind (a row the new one refers to).
     """
     columns = [
-        sql_cast(value, _cast_type(table.c[name].type)) if dialect == "postgresql" else value
+        sql_cast(value, cast_type(table.c[name].type)) if dialect == "postgresql" else value
         for name, value in values.items()
     ]
     bots = Bot.__table__
@@ -64,7 +64,7 @@ def insert_for_registered_bot(
     return insert.on_conflict_do_nothing()  # type: ignore[no-any-return]
 
 
-def _cast_type(type_: TypeEngine[Any]) -> TypeEngine[Any]:
+def cast_type(type_: TypeEngine[Any]) -> TypeEngine[Any]:
     if isinstance(type_, JSON):
         return JSONB()
     if isinstance(type_, TypeDecorator):

@@ -13,7 +13,6 @@ datetime) is checked with type tests, not the general validators; fills go in wi
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from tradestore.repositories.order_records import (
     IngestReport,
     OrderRecord,
     RecordedFill,
+    replaced,
 )
 
 _ZERO = Decimal(0)
@@ -133,12 +133,10 @@ class FillImport:
                     continue
                 state.current_totals = totals
                 updates[fill.order_id] = changes
-                fill = dataclasses.replace(
+                fill = replaced(
                     fill, ticker=state.ticker, side=state.side, position_id=state.position_id
                 )
-                order = dataclasses.replace(
-                    current[fill.order_id], **changes._asdict(), updated_at=now
-                )
+                order = replaced(current[fill.order_id], **changes._asdict(), updated_at=now)
                 current[fill.order_id] = order
                 recorded[fill.fill_id] = fill
                 new_fills.append(

@@ -38,12 +38,13 @@ from sqlalchemy.sql.base import Executable
 
 from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Prepared
+from tradestore.db.types import encode_json
 from tradestore.domain import order_states
 from tradestore.domain.enums import OrderSide, OrderStatus
 from tradestore.domain.money import MAX_INTEGER_DIGITS, MONEY_SCALE
 from tradestore.models import Bot, ClosedPosition, Fill, Order, Position
 from tradestore.models.base import table_of
-from tradestore.repositories._integrity import insert_for_registered_bot
+from tradestore.repositories._integrity import cast_type, insert_for_registered_bot
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 
 #: The timestamp column each status sets when reached through ``set_status``.
@@ -632,3 +633,93 @@ def _ingest_update_orders_postgresql() -> Any:
 
 
 INGEST_UPDATE_ORDERS_POSTGRESQL = _ingest_update_orders_postgresql()
+
+
+def pg_text(value: Any) -> Any:
+    """A validated order value as ``pg_array`` writes it: JSON documents as JSON text,
+    flags as ``true`` / ``false``; the rest (text, enums, Decimals, datetimes) as they are."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return encode_json(value)
+    return value
+
+
+def _insert_orders_postgresql() -> Any:
+    """``submit_many``'s write: many orders in one ``INSERT ... SELECT FROM unnest(...)``,
+    under ``INSERT_ORDER``'s own guards (a registered bot, a known position, ``ON CONFLICT
+    DO NOTHING``), each column one array literal (see ``pg_array``)."""
+    names = [name for name in ORDER_FIELDS if name != "bot_id"]
+    array_types = {name: ARRAY(cast_type(_O.c[name].type)) for name in names}
+    rows = (
+        func.unnest(
+            *(
+                sql_cast(bindparam(f"v_{name}", type_=String), array_type)
+                for name, array_type in array_types.items()
+            )
+        )
+        .table_valued(*names)
+        .render_derived(name="v")
+    )
+    positions, closed = Position.__table__.c, ClosedPosition.__table__.c
+    known_position = or_(
+        rows.c.position_id.is_(None),
+        exists().where(
+            positions.bot_id == bindparam("bot_id"), positions.position_id == rows.c.position_id
+        ),
+        exists().where(
+            closed.bot_id == bindparam("bot_id"), closed.position_id == rows.c.position_id
+        ),
+    )
+    values: dict[str, ColumnElement[Any]] = {"bot_id": bindparam("bot_id", type_=String)}
+    values |= {name: rows.c[name] for name in names}
+    return insert_for_registered_bot(_O, values, "postgresql", also=known_position)
+
+
+INSERT_ORDERS_POSTGRESQL = _insert_orders_postgresql()
+
+
+#: What a status change writes (``set_status_statement``'s SET list, every status's
+#: timestamp column included): ``set_statuses`` writes each changed order's final values.
+STATUS_UPDATE_FIELDS = (
+    "status",
+    "updated_at",
+    "broker_order_id",
+    *STATUS_TIMESTAMP.values(),
+    "reject_reason",
+)
+#: ``set_statuses`` on SQLite, run with ``executemany``: each order guarded by the status
+#: it was read with under the transaction's lock (a miss means a concurrent change).
+STATUS_UPDATE_SQLITE = Prepared(
+    update(_O)
+    .where(
+        _O.c.bot_id == bindparam("key_bot_id"),
+        _O.c.order_id == bindparam("key_order_id"),
+        _O.c.status == bindparam("key_status", type_=_O.c.status.type),
+    )
+    .values({name: param(_O.c[name]) for name in STATUS_UPDATE_FIELDS}),
+    name="orders.status_update",
+)
+
+
+def _status_update_postgresql() -> Any:
+    """``set_statuses`` on PostgreSQL: one UPDATE, its rows unnested from arrays."""
+    array_types: dict[str, Any] = {"order_id": ARRAY(String), "key_status": ARRAY(String)}
+    array_types |= {name: ARRAY(cast_type(_O.c[name].type)) for name in STATUS_UPDATE_FIELDS}
+    arrays = (
+        sql_cast(bindparam(f"v_{name}", type_=String), array_type)
+        for name, array_type in array_types.items()
+    )
+    rows = func.unnest(*arrays).table_valued(*array_types).render_derived(name="v")
+    return (
+        update(_O)
+        .where(
+            _O.c.bot_id == bindparam("key_bot_id"),
+            _O.c.order_id == rows.c.order_id,
+            _O.c.status == rows.c.key_status,
+        )
+        .values({name: rows.c[name] for name in STATUS_UPDATE_FIELDS})
+    )
+
+
+STATUS_UPDATE_POSTGRESQL = _status_update_postgresql()

@@ -30,18 +30,20 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import inspect
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.sql import Select
 
 from tradestore.analytics import orders as orders_read
 from tradestore.analytics.orders import DailyFillRate, OrderFillStats, SlippageByOrderType
+from tradestore.db import bulk
 from tradestore.db.errors import translate_errors
 from tradestore.db.executor import Executor
 from tradestore.db.net import atomic, error_net
@@ -93,6 +95,7 @@ from tradestore.repositories.order_records import (
     IngestReport,
     OrderRecord,
     RecordedFill,
+    replaced,
 )
 
 __all__ = [
@@ -123,11 +126,41 @@ _SUBMIT_STATUSES = frozenset({OrderStatus.PENDING, OrderStatus.NEW, OrderStatus.
 
 _O = table_of(Order)
 _F = table_of(Fill)
-#: The keys of a ``record_fills`` mapping: ``record_fill``'s parameters.
-_FILL_ARGUMENTS = frozenset(
-    {"order_id", "fill_id", "quantity", "price", "filled_at", "liquidity", "commission"}
-)
-_REQUIRED_FILL_ARGUMENTS = frozenset({"order_id", "fill_id", "quantity", "price"})
+
+
+class _Arguments(NamedTuple):
+    """The keys a batch method's mappings take: one single-call method's parameters."""
+
+    allowed: frozenset[str]
+    required: frozenset[str]
+
+
+def _arguments_of(method: Any) -> _Arguments:
+    parameters = list(inspect.signature(method).parameters.values())[1:]  # after self
+    return _Arguments(
+        frozenset(p.name for p in parameters),
+        frozenset(p.name for p in parameters if p.default is inspect.Parameter.empty),
+    )
+
+
+def _entries(field: str, value: Any) -> Iterable[Any]:
+    """A batch method's events: any iterable but a string or a mapping (a DataFrame's rows)."""
+    value = rows_of(value)
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise ValidationError(field, value, "expected an iterable of mappings (one per event)")
+    return value
+
+
+def _argument_refusal(where: str, raw: Any, arguments: _Arguments) -> ValidationError | None:
+    """Why ``raw`` is not one call's arguments (a batch refuses that entry alone), or None."""
+    if not isinstance(raw, Mapping):
+        return ValidationError(where, raw, "expected a mapping")
+    unknown = sorted(set(raw) - arguments.allowed)
+    missing = sorted(arguments.required - set(raw))
+    if unknown or missing:
+        reason = f"unknown keys {unknown}" if unknown else f"missing keys {missing}"
+        return ValidationError(where, sorted(raw), reason)
+    return None
 
 
 # --- the repository --------------------------------------------------------------------------
@@ -172,6 +205,25 @@ class OrderRepository(BotScopedRepository):
 
         Race-free: one ``INSERT ... ON CONFLICT DO NOTHING``, then a read of the winner.
         """
+        request, record = self._order_request(locals())
+        with translate_errors():
+            return self._insert_order(request, record)
+
+    def _order_request(self, arguments: Mapping[str, Any]) -> tuple[_OrderRequest, OrderRecord]:
+        """``submit``'s arguments (by name; the optional ones may be left out) validated:
+        what a retry is compared on, and the row to insert. ``submit`` and ``submit_many``
+        both go through here, so a batch obeys exactly one submit's rules."""
+        get = arguments.get
+        client_order_id, ticker = arguments["client_order_id"], arguments["ticker"]
+        side, order_type = arguments["side"], arguments["order_type"]
+        quantity = arguments["quantity"]
+        limit_price, stop_price = get("limit_price"), get("stop_price")
+        reference_price = get("reference_price")
+        time_in_force = get("time_in_force", TimeInForce.DAY)
+        reduce_only, strategy = get("reduce_only", False), get("strategy")
+        position_id, order_id = get("position_id"), get("order_id")
+        broker_order_id, metadata = get("broker_order_id"), get("metadata")
+        submitted_at, status = get("submitted_at"), get("status", OrderStatus.PENDING)
         dialect = self._dialect
         request = _OrderRequest(
             client_order_id=required_text(
@@ -208,49 +260,136 @@ class OrderRepository(BotScopedRepository):
             )
         now = self._db.now()
         at = instant("submitted_at", submitted_at, allow_none=True) or now
+        record = OrderRecord(
+            order_id=request.order_id or uuid.uuid4().hex,
+            bot_id=self._bot_id,
+            client_order_id=request.client_order_id,
+            broker_order_id=request.broker_order_id,
+            ticker=request.ticker,
+            side=request.side,
+            order_type=request.order_type,
+            quantity=request.quantity,
+            limit_price=request.limit_price,
+            stop_price=request.stop_price,
+            reference_price=request.reference_price,
+            time_in_force=request.time_in_force,
+            reduce_only=request.reduce_only,
+            status=initial,
+            submitted_at=at,
+            accepted_at=at if initial is OrderStatus.ACCEPTED else None,
+            filled_at=None,
+            cancelled_at=None,
+            rejected_at=None,
+            expired_at=None,
+            updated_at=now,
+            filled_quantity=_ZERO,
+            filled_avg_price=None,
+            commission=_ZERO,
+            slippage=None,
+            position_id=request.position_id,
+            strategy=request.strategy,
+            reject_reason=None,
+            metadata=request.metadata,
+        )
+        return request, record
 
+    def _insert_order(self, request: _OrderRequest, record: OrderRecord) -> OrderRecord:
+        """Insert one validated order, or return (or refuse with) the one already there."""
+        connection = self._db
+        try:
+            inserted = connection.run(sql.INSERT_ORDER, _record_params(record)).rowcount
+        except IntegrityViolation as exc:
+            if exc.kind == "foreign_key":
+                raise BotNotFound("bot", self._bot_id) from None
+            raise
+        if inserted == 1:
+            return record
+        return self._existing_order_for(connection, request)
+
+    def submit_many(
+        self, orders: Iterable[Mapping[str, Any]]
+    ) -> list[OrderRecord | TradestoreError]:
+        """``submit`` for many orders at once, set-based, each order answered on its own.
+
+        Each mapping holds ``submit``'s keyword arguments. The result has one entry per
+        order, in order: what ``submit`` called one after the other would return (a retry,
+        also of an earlier order of the same call, returns the stored order), or the error
+        it would raise for that order, which then writes nothing; the other orders are
+        recorded. New orders go in with one multi-row write (``executemany`` on SQLite, one
+        ``INSERT ... SELECT FROM unnest(...)`` on PostgreSQL) after one read of the client
+        ids already taken; a retried, repeated or refused order takes ``submit``'s own path.
+        The recorder (``tradestore.aio``) sends a group's submits here.
+        """
+        requests: list[tuple[_OrderRequest, OrderRecord] | TradestoreError] = []
+        for index, raw in enumerate(_entries("orders", orders)):
+            refusal = _argument_refusal(f"orders[{index}]", raw, _SUBMIT_ARGUMENTS)
+            if refusal is not None:
+                requests.append(refusal)
+                continue
+            try:
+                requests.append(self._order_request(raw))
+            except TradestoreError as exc:
+                requests.append(exc)
+        outcomes: list[OrderRecord | TradestoreError | None] = [
+            request if isinstance(request, TradestoreError) else None for request in requests
+        ]
+        valid = [
+            i for i, request in enumerate(requests) if not isinstance(request, TradestoreError)
+        ]
+        if not valid:
+            return outcomes  # type: ignore[return-value]  # errors only
         with translate_errors():
             connection = self._db
-            record = OrderRecord(
-                order_id=request.order_id or uuid.uuid4().hex,
-                bot_id=self._bot_id,
-                client_order_id=request.client_order_id,
-                broker_order_id=request.broker_order_id,
-                ticker=request.ticker,
-                side=request.side,
-                order_type=request.order_type,
-                quantity=request.quantity,
-                limit_price=request.limit_price,
-                stop_price=request.stop_price,
-                reference_price=request.reference_price,
-                time_in_force=request.time_in_force,
-                reduce_only=request.reduce_only,
-                status=initial,
-                submitted_at=at,
-                accepted_at=at if initial is OrderStatus.ACCEPTED else None,
-                filled_at=None,
-                cancelled_at=None,
-                rejected_at=None,
-                expired_at=None,
-                updated_at=now,
-                filled_quantity=_ZERO,
-                filled_avg_price=None,
-                commission=_ZERO,
-                slippage=None,
-                position_id=request.position_id,
-                strategy=request.strategy,
-                reject_reason=None,
-                metadata=request.metadata,
-            )
-            try:
-                inserted = connection.run(sql.INSERT_ORDER, _record_params(record)).rowcount
-            except IntegrityViolation as exc:
-                if exc.kind == "foreign_key":
-                    raise BotNotFound("bot", self._bot_id) from None
-                raise
-            if inserted == 1:
-                return record
-            return self._existing_order_for(connection, request)
+            wanted = sorted({requests[i][0].client_order_id for i in valid})  # type: ignore[index]
+            taken = {
+                client_id
+                for client_id, _ in connection.run(
+                    sql.INGEST_ORDERS_BY_CLIENT_ID,
+                    {"bot_id": self._bot_id, "ids": sql.id_list_value(wanted, self._dialect)},
+                ).rows
+            }
+            fresh: list[int] = []
+            one_by_one: list[int] = []
+            for i in valid:
+                request, _ = requests[i]  # type: ignore[misc]
+                if request.client_order_id in taken:
+                    one_by_one.append(i)  # a retry (or a refusal): submit's own path
+                else:
+                    fresh.append(i)
+                    taken.add(request.client_order_id)
+            if fresh:
+                records = [requests[i][1] for i in fresh]  # type: ignore[index]
+                try:
+                    with connection.savepoint():
+                        if self._insert_orders(records) != len(records):
+                            raise _NotAllInserted
+                except _NotAllInserted:
+                    # An order_id clash, an unknown position, an unregistered bot: nothing
+                    # of the multi-row write stays, and each order meets submit's rules.
+                    one_by_one = sorted(one_by_one + fresh)
+                else:
+                    for i, record in zip(fresh, records, strict=True):
+                        outcomes[i] = record
+            for i in one_by_one:
+                request, record = requests[i]  # type: ignore[misc]
+                try:
+                    outcomes[i] = self._insert_order(request, record)
+                except TradestoreError as exc:
+                    outcomes[i] = exc
+        return outcomes  # type: ignore[return-value]  # every entry is set
+
+    def _insert_orders(self, records: Sequence[OrderRecord]) -> int:
+        """The orders as one multi-row write; how many went in (a taken key, an unknown
+        position or bot insert nothing, as for one ``submit``)."""
+        columns = {name: [getattr(r, name) for r in records] for name in sql.ORDER_FIELDS}
+        if self._dialect == "postgresql":
+            params = {
+                f"v_{name}": sql.pg_array(sql.pg_text(value) for value in values)
+                for name, values in columns.items()
+            }
+            params["bot_id"] = self._bot_id
+            return int(self._db.execute(sql.INSERT_ORDERS_POSTGRESQL, params).rowcount)
+        return bulk.run_many(self._db, sql.INSERT_ORDER, columns)
 
     def _existing_order_for(self, connection: Executor, request: _OrderRequest) -> OrderRecord:
         """Why the insert wrote nothing: an unknown position, the order a conflicting insert
@@ -310,24 +449,9 @@ class OrderRepository(BotScopedRepository):
         machine does not allow raises ``InvalidTransition``; ``partially_filled`` and
         ``filled`` come from fills only.
         """
-        order_id = required_text("order_id", order_id)
-        target = choice("status", status, OrderStatus)
-        if target in order_states.FILL_DRIVEN:
-            raise ValidationError(
-                "status",
-                status,
-                "partially_filled and filled follow from fills: use record_fill or ingest_fills",
-            )
-        now = self._db.now()
-        when = instant("at", at, allow_none=True) or now
-        reason = optional_text("reason", reason, max_length=_REASON_LENGTH)
-        if reason is not None and target is not OrderStatus.REJECTED:
-            raise ValidationError(
-                "reason", reason, "only a rejection records a reason (reject_reason)"
-            )
-        broker_order_id = optional_text(
-            "broker_order_id", broker_order_id, max_length=_BROKER_ID_LENGTH
-        )
+        change = self._status_request(locals())
+        order_id, target = change.order_id, change.status
+        broker_order_id, now = change.broker_order_id, change.now
         statement = sql.SET_STATUS.get(target)
         with translate_errors():
             connection = self._db
@@ -336,10 +460,10 @@ class OrderRepository(BotScopedRepository):
                     "bot_id": self._bot_id,
                     "order_id": order_id,
                     "status": target,
-                    "updated_at": now,
-                    "broker_order_id": broker_order_id,
-                    "at": when,
-                    "reject_reason": reason,
+                    "updated_at": change.now,
+                    "broker_order_id": change.broker_order_id,
+                    "at": change.at,
+                    "reject_reason": change.reason,
                 }
                 with _broker_id_race(broker_order_id, order_id):
                     rows = connection.run(statement, params).rows
@@ -438,6 +562,117 @@ class OrderRepository(BotScopedRepository):
         params = {"bot_id": self._bot_id, "broker_order_id": broker_order_id}
         rows = connection.run(sql.ORDER_BY_BROKER_ID, params).rows
         return OrderRecord(*rows[0]) if rows else None
+
+    def _status_request(self, arguments: Mapping[str, Any]) -> _StatusChange:
+        """``set_status``'s arguments (by name; the optional ones may be left out) validated:
+        ``set_status`` and ``set_statuses`` both go through here."""
+        status = arguments["status"]
+        order_id = required_text("order_id", arguments["order_id"])
+        target = choice("status", status, OrderStatus)
+        if target in order_states.FILL_DRIVEN:
+            raise ValidationError(
+                "status",
+                status,
+                "partially_filled and filled follow from fills: use record_fill or ingest_fills",
+            )
+        now = self._db.now()
+        when = instant("at", arguments.get("at"), allow_none=True) or now
+        reason = optional_text("reason", arguments.get("reason"), max_length=_REASON_LENGTH)
+        if reason is not None and target is not OrderStatus.REJECTED:
+            raise ValidationError(
+                "reason", reason, "only a rejection records a reason (reject_reason)"
+            )
+        broker_order_id = optional_text(
+            "broker_order_id", arguments.get("broker_order_id"), max_length=_BROKER_ID_LENGTH
+        )
+        return _StatusChange(order_id, target, when, reason, broker_order_id, now)
+
+    def set_statuses(
+        self, changes: Iterable[Mapping[str, Any]]
+    ) -> list[OrderRecord | TradestoreError]:
+        """``set_status`` for many changes at once, set-based, each change answered on its own.
+
+        Each mapping holds ``set_status``'s arguments (``order_id``, ``status`` and
+        optionally ``at``, ``reason``, ``broker_order_id``). The result has one entry per
+        change, in order: what ``set_status`` called one after the other would return (a
+        redelivered status returns the order unchanged), or the error it would raise for
+        that change (``InvalidTransition``, ``OrderNotFound``, a validation error), which
+        then writes nothing; the other changes are recorded. The orders are read under the
+        transaction's lock once, each change is decided by the status machine
+        (``domain.order_states``), and the changed orders are written with one
+        ``executemany`` (SQLite) or one ``UPDATE ... FROM unnest(...)`` (PostgreSQL), each
+        guarded by the status it was decided from. The recorder sends a group's acks,
+        cancels, rejections and expiries here.
+        """
+        requests: list[_StatusChange | TradestoreError] = []
+        for index, raw in enumerate(_entries("changes", changes)):
+            refusal = _argument_refusal(f"changes[{index}]", raw, _STATUS_ARGUMENTS)
+            if refusal is not None:
+                requests.append(refusal)
+                continue
+            try:
+                requests.append(self._status_request(raw))
+            except TradestoreError as exc:
+                requests.append(exc)
+        valid = [request for request in requests if not isinstance(request, TradestoreError)]
+        if not valid:
+            return list(requests)  # type: ignore[arg-type]  # errors only
+        outcomes: list[OrderRecord | TradestoreError] = []
+        with translate_errors():
+            connection = self._db
+            ids = sql.id_list_value(sorted({c.order_id for c in valid}), self._dialect)
+            rows = connection.run(sql.GROUP_LOCK_ORDERS, {"bot_id": self._bot_id, "ids": ids})
+            current = {row[0]: OrderRecord(*row) for row in rows.rows}
+            read_with = {order_id: order.status for order_id, order in current.items()}
+            changed: set[str] = set()
+            for request in requests:
+                if isinstance(request, TradestoreError):
+                    outcomes.append(request)
+                    continue
+                order = current.get(request.order_id)
+                if order is None:
+                    outcomes.append(OrderNotFound("order", request.order_id))
+                elif order_states.is_allowed(order.status, request.status):
+                    order = current[request.order_id] = request.applied_to(order)
+                    changed.add(request.order_id)
+                    outcomes.append(order)
+                elif order_states.is_noop(order.status, request.status):
+                    outcomes.append(order)
+                else:
+                    outcomes.append(
+                        InvalidTransition(
+                            "order", order.order_id, order.status.value, request.status.value
+                        )
+                    )
+            if changed:
+                self._write_statuses([current[order_id] for order_id in sorted(changed)], read_with)
+        return outcomes
+
+    def _write_statuses(
+        self, orders: Sequence[OrderRecord], read_with: Mapping[str, OrderStatus]
+    ) -> None:
+        """The changed orders' status columns, in one statement, each guarded by its status
+        as read (the orders are locked: a miss is a change made outside tradestore)."""
+        columns = {name: [getattr(o, name) for o in orders] for name in sql.STATUS_UPDATE_FIELDS}
+        order_ids = [order.order_id for order in orders]
+        expected = [read_with[order_id] for order_id in order_ids]
+        if self._dialect == "postgresql":
+            params: dict[str, Any] = {
+                f"v_{name}": sql.pg_array(values) for name, values in columns.items()
+            }
+            params["v_order_id"] = sql.pg_array(order_ids)
+            params["v_key_status"] = sql.pg_array(expected)
+            params["key_bot_id"] = self._bot_id
+            written = int(self._db.execute(sql.STATUS_UPDATE_POSTGRESQL, params).rowcount)
+        else:
+            values: dict[str, Sequence[Any]] = dict(columns)
+            values["key_order_id"] = order_ids
+            values["key_status"] = expected
+            written = bulk.run_many(
+                self._db, sql.STATUS_UPDATE_SQLITE, values, constants={"key_bot_id": self._bot_id}
+            )
+        if written != len(orders):  # pragma: no cover - the orders are locked
+            raise ConflictError("orders changed during set_statuses; retry")
 
     def cancel(self, order_id: str, *, at: dt.datetime | None = None) -> OrderRecord:
         """``set_status(order_id, "cancelled", at=at)``: a cancelled order is a no-op."""
@@ -712,19 +947,11 @@ class OrderRepository(BotScopedRepository):
         outside the call, an order whose fills were written outside tradestore).
         The recorder (``tradestore.aio``) sends a group's consecutive fills here.
         """
-        given = rows_of(fills)
-        if isinstance(given, str | bytes | Mapping) or not isinstance(given, Iterable):
-            raise ValidationError("fills", fills, "expected an iterable of mappings")
         requests: list[tuple[FillRecord, dt.datetime | None] | TradestoreError] = []
-        for index, raw in enumerate(given):
-            if not isinstance(raw, Mapping):
-                requests.append(ValidationError(f"fills[{index}]", raw, "expected a mapping"))
-                continue
-            unknown = sorted(set(raw) - _FILL_ARGUMENTS)
-            missing = sorted(_REQUIRED_FILL_ARGUMENTS - set(raw))
-            if unknown or missing:
-                reason = f"unknown keys {unknown}" if unknown else f"missing keys {missing}"
-                requests.append(ValidationError(f"fills[{index}]", sorted(raw), reason))
+        for index, raw in enumerate(_entries("fills", fills)):
+            refusal = _argument_refusal(f"fills[{index}]", raw, _FILL_ARGUMENTS)
+            if refusal is not None:
+                requests.append(refusal)
                 continue
             try:
                 requests.append(self._fill_request(raw))
@@ -919,6 +1146,41 @@ class OrderRepository(BotScopedRepository):
                 limit=limit,
                 offset=offset,
             )
+
+
+#: The keys of a ``record_fills`` / ``submit_many`` / ``set_statuses`` mapping: the single
+#: call's parameters.
+_FILL_ARGUMENTS = _arguments_of(OrderRepository.record_fill)
+_SUBMIT_ARGUMENTS = _arguments_of(OrderRepository.submit)
+_STATUS_ARGUMENTS = _arguments_of(OrderRepository.set_status)
+
+
+class _NotAllInserted(Exception):
+    """A multi-row insert wrote fewer rows than it was given: undo it, go one by one."""
+
+
+class _StatusChange(NamedTuple):
+    """A validated ``set_status`` call."""
+
+    order_id: str
+    status: OrderStatus
+    at: dt.datetime
+    reason: str | None
+    broker_order_id: str | None
+    now: dt.datetime
+
+    def applied_to(self, order: OrderRecord) -> OrderRecord:
+        """``order`` as ``set_status_statement`` leaves it (``order_sql``): the status, its
+        timestamp, the rejection's reason, a broker id when one is given."""
+        values: dict[str, Any] = {"status": self.status, "updated_at": self.now}
+        if self.broker_order_id is not None:
+            values["broker_order_id"] = self.broker_order_id
+        column = sql.STATUS_TIMESTAMP.get(self.status)
+        if column is not None:
+            values[column] = self.at
+        if self.status is OrderStatus.REJECTED:
+            values["reject_reason"] = self.reason
+        return replaced(order, **values)
 
 
 # --- helpers: submit -------------------------------------------------------------------------
