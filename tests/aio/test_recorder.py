@@ -769,3 +769,28 @@ def test_a_recorder_left_open_commits_its_queue_at_exit(db_url: str, bot_db: Dat
         found = [uow.orders.find(client_order_id=f"exit-{n}") for n in range(5)]
     assert all(order is not None for order in found)
     assert "not closed" in done.stderr
+
+
+def test_a_cancelled_caller_waiting_for_room_gives_up_its_turn(bot_db: Database) -> None:
+    """Its event was never queued: the room goes to the next caller in line."""
+    applied: list[str] = []
+    gate, started, hold = _hold()
+
+    def mark(uow: Any, name: str) -> None:
+        applied.append(name)
+
+    async def main() -> None:
+        async with AsyncRecorder(bot_db, bot_id=BOT, max_queue=1, max_batch=1) as rec:
+            held = asyncio.ensure_future(rec.call(hold))
+            await asyncio.to_thread(started.wait, 30)
+            waiting = [asyncio.ensure_future(rec.call(mark, name)) for name in "QABC"]
+            await asyncio.sleep(0)
+            waiting[1].cancel()
+            await asyncio.sleep(0)
+            gate.set()
+            await asyncio.gather(held, *waiting, return_exceptions=True)
+            assert waiting[1].cancelled()
+            assert len(rec._writer._room_waiters) == 0
+
+    asyncio.run(main())
+    assert applied == ["Q", "B", "C"]
