@@ -21,12 +21,15 @@ from sqlalchemy import event, select
 from tradestore import Database
 from tradestore.aio import AsyncRecorder, Recorder
 from tradestore.errors import (
+    CommitOutcomeUnknown,
     DuplicateFill,
     InvalidTransition,
+    NestedUnitOfWork,
     OrderNotFound,
     Overfill,
     RecorderClosed,
     RecorderFull,
+    TransientDatabaseError,
     ValidationError,
 )
 from tradestore.models import Fill, Order
@@ -469,3 +472,387 @@ def test_a_group_of_submits_and_status_changes_answers_each_alone(bot_db: Databa
     assert stored["o-1"].status.value == "cancelled"
     assert stored["o-1"].broker_order_id == "B1"
     assert all(stored[f"o-{i}"].status.value == "accepted" for i in (0, 2, 3, 4))
+
+
+# --- a bad outcome, a dying writer, a fork, backpressure, exit ---------------------------------
+
+
+def _hold() -> tuple[threading.Event, threading.Event, Any]:
+    """``rec.call(hold)`` keeps the writer busy until ``gate`` is set; ``started``: it is."""
+    gate, started = threading.Event(), threading.Event()
+
+    def hold(uow: Any) -> None:
+        started.set()
+        gate.wait(30)
+
+    return gate, started, hold
+
+
+def _echo(uow: Any, name: str) -> str:
+    return name
+
+
+def _wait_queued(rec: Any, count: int) -> None:
+    """Until ``count`` events are queued (callers in threads hand theirs over meanwhile)."""
+    for _ in range(30_000):
+        if len(rec._writer._queue) >= count:
+            return
+        threading.Event().wait(0.001)
+    pytest.fail(f"fewer than {count} events were ever queued")
+
+
+def test_a_bug_in_call_work_fails_its_event_alone(bot_db: Database) -> None:
+    """StopIteration out of the bot's code (which an asyncio future refuses to carry) fails
+    its own call, as a RuntimeError; the calls queued after it in its group answer too."""
+    gate, started, hold = _hold()
+
+    def buggy(uow: Any) -> Any:
+        return next(iter(()))
+
+    async def main() -> list[Any]:
+        async with AsyncRecorder(bot_db, bot_id=BOT) as rec:
+            held = asyncio.ensure_future(rec.call(hold))
+            await asyncio.to_thread(started.wait, 30)
+            tasks = [
+                asyncio.ensure_future(rec.call(_echo, "A")),
+                asyncio.ensure_future(rec.call(buggy)),
+                asyncio.ensure_future(rec.call(_echo, "C")),
+            ]
+            await asyncio.sleep(0)
+            gate.set()
+            await held
+            return await asyncio.wait_for(asyncio.gather(*tasks, return_exceptions=True), 20)
+
+    first, bug, last = asyncio.run(main())
+    assert (first, last) == ("A", "C")
+    assert isinstance(bug, RuntimeError)
+    assert isinstance(bug.__cause__, StopIteration)
+
+
+def test_a_base_exception_from_call_work_reaches_its_own_caller_alone(bot_db: Database) -> None:
+    gate, started, hold = _hold()
+    outcomes: dict[str, Any] = {}
+
+    def exits(uow: Any) -> None:
+        uow.orders.submit(**_order("exits"))
+        raise SystemExit(3)
+
+    def caller(rec: Recorder, name: str, work: Any, *args: Any) -> None:
+        try:
+            outcomes[name] = rec.call(work, *args)
+        except BaseException as exc:
+            outcomes[name] = exc
+
+    with Recorder(bot_db, bot_id=BOT) as rec:
+        threads = [threading.Thread(target=caller, args=(rec, "hold", hold))]
+        threads[0].start()
+        started.wait(30)
+        for name, work, *args in (("A", _echo, "A"), ("exit", exits), ("C", _echo, "C")):
+            threads.append(threading.Thread(target=caller, args=(rec, name, work, *args)))
+            threads[-1].start()
+        _wait_queued(rec, 3)
+        gate.set()
+        for thread in threads:
+            thread.join(30)
+    assert (outcomes["A"], outcomes["C"]) == ("A", "C")
+    assert isinstance(outcomes["exit"], SystemExit)
+    with bot_db.unit_of_work(bot_id=BOT, readonly=True) as uow:
+        assert uow.orders.find(client_order_id="exits") is None
+
+
+def test_callers_of_a_failed_group_each_get_their_own_error(
+    bot_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A failure of the whole group (retries spent) reaches every caller as an error of its
+    own: one object raised in several tasks would share (and grow) one traceback."""
+    gate, started, _ = _hold()
+
+    def down(work: Any, **kwargs: Any) -> Any:
+        if not started.is_set():
+            started.set()
+            gate.wait(30)
+        raise TransientDatabaseError("the database stayed down: retries spent")
+
+    monkeypatch.setattr(bot_db, "run", down)
+
+    async def main() -> list[Any]:
+        async with AsyncRecorder(bot_db, bot_id=BOT) as rec:
+            held = asyncio.ensure_future(rec.call(_echo, "held"))
+            await asyncio.to_thread(started.wait, 30)
+            tasks = [asyncio.ensure_future(rec.call(_echo, str(n))) for n in range(3)]
+            await asyncio.sleep(0)
+            gate.set()
+            return await asyncio.gather(held, *tasks, return_exceptions=True)
+
+    errors = asyncio.run(main())[1:]
+    assert all(isinstance(error, TransientDatabaseError) for error in errors)
+    assert len({id(error) for error in errors}) == 3
+    assert {str(error) for error in errors} == {"the database stayed down: retries spent"}
+
+
+def test_a_writer_that_stops_answers_every_caller_and_closes(
+    bot_db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A bug in the writer itself (here: handing outcomes back fails) must not leave callers
+    waiting forever: the group in flight may have committed, the queued ones did not."""
+    from tradestore.aio import _group_commit
+
+    def broken(*args: Any) -> None:
+        raise RuntimeError("a bug in the writer")
+
+    gate, started, hold = _hold()
+
+    async def main() -> tuple[list[Any], AsyncRecorder]:
+        rec = AsyncRecorder(bot_db, bot_id=BOT)
+        held = asyncio.ensure_future(rec.call(hold))
+        await asyncio.to_thread(started.wait, 30)
+        queued = [asyncio.ensure_future(rec.call(_echo, str(n))) for n in range(2)]
+        await asyncio.sleep(0)
+        monkeypatch.setattr(_group_commit, "_settle", broken)
+        gate.set()
+        outcomes = await asyncio.wait_for(asyncio.gather(held, *queued, return_exceptions=True), 20)
+        with pytest.raises(RecorderClosed):
+            await rec.call(_echo, "later")
+        await rec.close()
+        return outcomes, rec
+
+    (in_flight, *queued), rec = asyncio.run(main())
+    assert isinstance(in_flight, CommitOutcomeUnknown)
+    assert all(isinstance(outcome, RecorderClosed) for outcome in queued)
+    assert rec.closed
+
+
+_FORKED = """
+import os, sys, threading
+from decimal import Decimal
+from tradestore import Database
+from tradestore.aio import Recorder
+from tradestore.errors import RecorderClosed
+
+order = dict(ticker="X", side="buy", order_type="market", quantity=Decimal(5))
+with Recorder(Database(sys.argv[1]), bot_id=sys.argv[2]) as rec:
+    rec.submit(client_order_id="parent-1", **order)
+    pid = os.fork()
+    if pid == 0:
+        said = []
+        def child():
+            try:
+                said.append("recorded " + rec.submit(client_order_id="child", **order).order_id)
+            except RecorderClosed as exc:
+                said.append("refused: " + str(exc))
+        thread = threading.Thread(target=child, daemon=True)
+        thread.start()
+        thread.join(30)
+        print("child:", said[0] if said else "still waiting", flush=True)
+        os._exit(0)
+    os.waitpid(pid, 0)
+    rec.submit(client_order_id="parent-2", **order)
+print("parent done", flush=True)
+"""
+
+
+def test_a_recorder_refuses_events_in_a_forked_child(db_url: str, bot_db: Database) -> None:
+    """Its writer thread does not exist in the child: an event there would wait forever."""
+    done = subprocess.run(
+        [sys.executable, "-c", _FORKED, db_url, BOT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert done.returncode == 0, done.stderr
+    child, parent = done.stdout.splitlines()
+    assert child.startswith("child: refused: "), child
+    assert "forked child" in child
+    assert parent == "parent done"
+    with bot_db.unit_of_work(bot_id=BOT, readonly=True) as uow:
+        assert uow.orders.find(client_order_id="child") is None
+        assert uow.orders.get(client_order_id="parent-2").quantity == 5
+
+
+def test_backpressure_keeps_the_order_events_were_handed_over(bot_db: Database) -> None:
+    """W committing, Q queued (the queue is full), A waits for room; the writer takes Q and
+    makes room: B, handed over after A, must not take A's place."""
+    applied: list[str] = []
+    gate, started, hold = _hold()
+    q_running = threading.Event()
+
+    def mark(uow: Any, name: str) -> None:
+        applied.append(name)
+        if name == "Q":
+            q_running.set()
+
+    async def main() -> None:
+        async with AsyncRecorder(bot_db, bot_id=BOT, max_queue=1, max_batch=1) as rec:
+            w = asyncio.ensure_future(rec.call(hold))
+            await asyncio.to_thread(started.wait, 30)
+            q = asyncio.ensure_future(rec.call(mark, "Q"))
+            await asyncio.sleep(0)
+            a = asyncio.ensure_future(rec.call(mark, "A"))
+            await asyncio.sleep(0)
+            gate.set()
+            q_running.wait(30)  # blocks the loop: the writer has taken Q, made room
+            b = asyncio.ensure_future(rec.call(mark, "B"))
+            await asyncio.gather(w, q, a, b)
+
+    asyncio.run(main())
+    assert applied == ["Q", "A", "B"]
+
+
+def test_callers_waiting_for_room_are_admitted_once_each_in_turn(bot_db: Database) -> None:
+    """Room is handed to waiting callers first come first served, each woken once (not every
+    waiter on every group, to find the queue full again)."""
+    applied: list[str] = []
+    gate, started, hold = _hold()
+
+    def mark(uow: Any, name: str) -> None:
+        applied.append(name)
+
+    async def main() -> int:
+        async with AsyncRecorder(bot_db, bot_id=BOT, max_queue=1, max_batch=1) as rec:
+            writer, tries = rec._writer, list[None]()
+            try_put = writer.try_put
+
+            def counted(pending: Any) -> Any:
+                tries.append(None)
+                return try_put(pending)
+
+            writer.try_put = counted  # type: ignore[method-assign]
+            held = asyncio.ensure_future(rec.call(hold))
+            await asyncio.to_thread(started.wait, 30)
+            waiting = [asyncio.ensure_future(rec.call(mark, f"w{n}")) for n in range(6)]
+            await asyncio.sleep(0)
+            gate.set()
+            await asyncio.gather(held, *waiting)
+            return len(tries)
+
+    assert asyncio.run(main()) == 7
+    assert applied == [f"w{n}" for n in range(6)]
+
+
+def test_an_event_handed_over_from_inside_call_work_is_refused(bot_db: Database) -> None:
+    """The writer would wait for itself: refused at once, and the recorder carries on."""
+    rec = Recorder(bot_db, bot_id=BOT)
+    said: list[Any] = []
+
+    def nested(uow: Any) -> Any:
+        return rec.submit(**_order("inner"))
+
+    def caller() -> None:
+        try:
+            said.append(rec.call(nested))
+        except BaseException as exc:
+            said.append(exc)
+
+    thread = threading.Thread(target=caller, daemon=True)
+    thread.start()
+    thread.join(30)
+    if thread.is_alive():
+        pytest.fail("rec.submit inside rec.call work deadlocked the writer")
+    (refused,) = said
+    assert isinstance(refused, NestedUnitOfWork)
+    assert "rec.call" in str(refused)
+    assert rec.submit(**_order("after")).client_order_id == "after"
+    rec.close()
+    with bot_db.unit_of_work(bot_id=BOT, readonly=True) as uow:
+        assert uow.orders.find(client_order_id="inner") is None
+
+
+def test_a_batch_that_fails_leaves_no_partial_writes(bot_db: Database) -> None:
+    """A batch refused after writing part of its work must take that part back before its
+    events run one by one."""
+    from tradestore.aio._group_commit import EventKind, GroupCommitWriter, Pending
+
+    def apply(uow: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        return uow.orders.submit(**_order(args[0])).client_order_id
+
+    def batch(uow: Any, events: Any) -> Any:
+        uow.orders.submit(**_order("half-done"))
+        raise RuntimeError("a batch that gives up half way")
+
+    kind = EventKind("orders", "noted", apply, batch=batch, key=lambda a, k: a[0])
+    gate, started, hold = _hold()
+    holding = EventKind("*", "hold", lambda uow, a, k: hold(uow))
+    writer = GroupCommitWriter(bot_db, bot_id=BOT, max_batch=10, max_queue=10)
+    try:
+        first = Pending(holding, (), {})
+        writer.put(first, None)
+        started.wait(30)
+        events = [Pending(kind, (name,), {}) for name in ("x-1", "x-2")]
+        for pending in events:
+            writer.put(pending, None)
+        gate.set()
+        assert [p.future.result(30) for p in events if p.future] == ["x-1", "x-2"]
+    finally:
+        gate.set()
+        writer.close()
+    with bot_db.unit_of_work(bot_id=BOT, readonly=True) as uow:
+        assert uow.orders.find(client_order_id="half-done") is None
+
+
+_UNCLOSED = """
+import asyncio, atexit, sys, threading
+from decimal import Decimal
+from tradestore import Database
+from tradestore.aio import AsyncRecorder
+
+gate, started = threading.Event(), threading.Event()
+
+def hold(uow):
+    started.set()
+    gate.wait(60)
+
+async def main():
+    rec = AsyncRecorder(Database(sys.argv[1]), bot_id=sys.argv[2])
+    atexit.register(gate.set)  # before the recorder's own handler: last in, first out
+    asyncio.ensure_future(rec.call(hold))
+    await asyncio.to_thread(started.wait, 30)
+    for n in range(5):
+        asyncio.ensure_future(rec.submit(client_order_id=f"exit-{n}", ticker="X", side="buy",
+                                         order_type="market", quantity=Decimal(1)))
+    await asyncio.sleep(0)
+    print(len(rec._writer._queue), flush=True)  # handed over, never awaited, never closed
+
+asyncio.run(main())
+"""
+
+
+def test_a_recorder_left_open_commits_its_queue_at_exit(db_url: str, bot_db: Database) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _UNCLOSED, db_url, BOT],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["5"]
+    with bot_db.unit_of_work(bot_id=BOT, readonly=True) as uow:
+        found = [uow.orders.find(client_order_id=f"exit-{n}") for n in range(5)]
+    assert all(order is not None for order in found)
+    assert "not closed" in done.stderr
+
+
+def test_a_cancelled_caller_waiting_for_room_gives_up_its_turn(bot_db: Database) -> None:
+    """Its event was never queued: the room goes to the next caller in line."""
+    applied: list[str] = []
+    gate, started, hold = _hold()
+
+    def mark(uow: Any, name: str) -> None:
+        applied.append(name)
+
+    async def main() -> None:
+        async with AsyncRecorder(bot_db, bot_id=BOT, max_queue=1, max_batch=1) as rec:
+            held = asyncio.ensure_future(rec.call(hold))
+            await asyncio.to_thread(started.wait, 30)
+            waiting = [asyncio.ensure_future(rec.call(mark, name)) for name in "QABC"]
+            await asyncio.sleep(0)
+            waiting[1].cancel()
+            await asyncio.sleep(0)
+            gate.set()
+            await asyncio.gather(held, *waiting, return_exceptions=True)
+            assert waiting[1].cancelled()
+            assert len(rec._writer._room_waiters) == 0
+
+    asyncio.run(main())
+    assert applied == ["Q", "B", "C"]

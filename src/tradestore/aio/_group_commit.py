@@ -15,23 +15,31 @@ rejected, and the rest of the group runs again, this time each event in its own 
 so a second such refusal cannot cost another attempt. Transient failures (a lock timeout, a
 lost connection) re-run the whole group under the Database's retry policy
 (``Database.run``); an event's caller hears of its outcome only after COMMIT returned.
+
+No caller is left waiting: every caller gets an error object of its own; a writer that
+stops (a bug of ours) fails what it held; in a forked child, where the thread does not
+exist, the writer is closed; at interpreter exit an unclosed writer commits its queue.
 """
 
 from __future__ import annotations
 
 import asyncio
+import atexit
 import collections
 import concurrent.futures
 import functools
 import logging
+import os
 import threading
-import time
+import weakref
 from collections.abc import Callable, Hashable, Sequence
 from typing import Any
 
 from tradestore.database import Database
 from tradestore.errors import (
+    CommitOutcomeUnknown,
     IntegrityViolation,
+    NestedUnitOfWork,
     RecorderClosed,
     RecorderFull,
     TradestoreError,
@@ -117,6 +125,40 @@ class Pending:
             self.waiter = loop.create_future()
 
 
+class _Waiting:
+    """A producer waiting for room: the writer queues its event when room frees, in turn.
+
+    ``room`` (an asyncio future of the producer's loop) or ``admitted`` (a sync producer's
+    event) tells it so; ``error`` is set instead when the recorder closed meanwhile.
+    """
+
+    __slots__ = ("admitted", "error", "pending", "room")
+
+    def __init__(self, pending: Pending) -> None:
+        self.pending = pending
+        self.room: asyncio.Future[None] | None = None
+        self.admitted: threading.Event | None = None
+        self.error: BaseException | None = None
+        if pending.loop is None:
+            self.admitted = threading.Event()
+        else:
+            self.room = pending.loop.create_future()
+
+    def wake(self) -> None:
+        """Tell the producer (from any thread) that it is queued, or ``error``."""
+        if self.admitted is not None:
+            self.admitted.set()
+        elif self.room is not None and self.pending.loop is not None:
+            _call_soon(self.pending.loop, _resolve_room, self.room, self.error)
+
+
+#: Set in every writer thread: an event handed to a recorder from there (``rec.call`` work
+#: calling the recorder) would wait for a writer that waits for it.
+_in_writer = threading.local()
+#: The writers whose thread may still run: closed in a forked child, flushed at exit.
+_live: weakref.WeakSet[GroupCommitWriter] = weakref.WeakSet()
+
+
 class _BrokeTransaction(Exception):
     """Raised out of an attempt: event ``index`` (None: one of a batch, not known which)
     broke the transaction with ``error``."""
@@ -141,47 +183,98 @@ class GroupCommitWriter:
         self._queue: collections.deque[Pending] = collections.deque()
         self._lock = threading.Lock()
         self._has_events = threading.Condition(self._lock)
-        self._has_room = threading.Condition(self._lock)
-        #: asyncio producers waiting for room: (loop, future), woken in FIFO order.
-        self._room_waiters: collections.deque[
-            tuple[asyncio.AbstractEventLoop, asyncio.Future[None]]
-        ] = collections.deque()
+        #: Producers waiting for room, first come first served: while any waits, a newcomer
+        #: waits behind it (else it would pass one already woken for the room it takes).
+        self._room_waiters: collections.deque[_Waiting] = collections.deque()
         self._closing = False
+        self._pid = os.getpid()
+        self._in_flight: Sequence[Pending] = ()
         self.groups = 0  # groups committed, for tests and the benchmark's report
         self._thread = threading.Thread(
-            target=self._run, name=f"tradestore-recorder-{bot_id}", daemon=True
+            target=self._serve, name=f"tradestore-recorder-{bot_id}", daemon=True
         )
+        _live.add(self)
         self._thread.start()
 
     # --- producers --------------------------------------------------------------------------
 
     def _closed_error(self) -> RecorderClosed:
+        if os.getpid() != self._pid:
+            return RecorderClosed(
+                f"the recorder of bot {self.bot_id!r} belongs to process {self._pid}, its "
+                "writer thread does not exist in this forked child: nothing was queued; "
+                "create a recorder in the child"
+            )
         return RecorderClosed(f"the recorder of bot {self.bot_id!r} is closed: nothing was queued")
+
+    def _refuse_writer_thread(self) -> None:
+        if getattr(_in_writer, "active", False):
+            raise NestedUnitOfWork(
+                f"an event was handed to the recorder of bot {self.bot_id!r} from a recorder's "
+                "writer thread (rec.call work): it would wait for itself; write through the "
+                "uow the work was given"
+            )
 
     def put(self, pending: Pending, timeout: float | None) -> None:
         """Queue ``pending``, blocking while the queue is full (up to ``timeout`` seconds)."""
-        deadline = None if timeout is None else time.monotonic() + timeout
+        self._refuse_writer_thread()
         with self._lock:
-            while len(self._queue) >= self.max_queue and not self._closing:
-                remaining = None if deadline is None else deadline - time.monotonic()
-                if remaining is not None and remaining <= 0:
+            waiting = self._wait_in_turn(pending)
+        if waiting is None:
+            return
+        assert waiting.admitted is not None
+        if not waiting.admitted.wait(timeout):
+            with self._lock:
+                if waiting in self._room_waiters:  # not admitted meanwhile: give up
+                    self._room_waiters.remove(waiting)
                     raise RecorderFull(
                         f"the recorder of bot {self.bot_id!r} still had {self.max_queue} "
                         f"events queued after {timeout} s: nothing was queued"
                     )
-                self._has_room.wait(remaining)
-            self._append(pending)
+        if waiting.error is not None:
+            raise waiting.error
 
     def try_put(self, pending: Pending) -> asyncio.Future[None] | None:
-        """Queue ``pending`` now, or return a future of its loop to await for room."""
+        """Queue ``pending`` now, or return a future of its loop to await (``wait_for_room``):
+        done once the writer queued it, in turn (or failed when the recorder closed)."""
+        self._refuse_writer_thread()
         with self._lock:
-            if len(self._queue) < self.max_queue or self._closing:
-                self._append(pending)
-                return None
-            assert pending.loop is not None
-            room = pending.loop.create_future()
-            self._room_waiters.append((pending.loop, room))
-            return room
+            waiting = self._wait_in_turn(pending)
+        return None if waiting is None else waiting.room
+
+    async def wait_for_room(self, room: asyncio.Future[None]) -> None:
+        """Await ``room`` (from ``try_put``); a producer cancelled meanwhile gives up its turn."""
+        try:
+            await room
+        except asyncio.CancelledError:
+            with self._lock:
+                for waiting in self._room_waiters:
+                    if waiting.room is room:
+                        self._room_waiters.remove(waiting)  # never queued
+                        break
+            raise
+
+    def _wait_in_turn(self, pending: Pending) -> _Waiting | None:
+        """Under the lock: queue ``pending`` if there is room and nobody waits, else its place
+        in the line of producers waiting for room."""
+        if (len(self._queue) < self.max_queue and not self._room_waiters) or self._closing:
+            self._append(pending)
+            return None
+        waiting = _Waiting(pending)
+        self._room_waiters.append(waiting)
+        return waiting
+
+    def _admit_waiting(self) -> list[_Waiting]:
+        """Under the lock: queue waiting producers' events, in turn, while there is room;
+        those to wake (one wake-up each, not every waiter on every group)."""
+        admitted: list[_Waiting] = []
+        while self._room_waiters and len(self._queue) < self.max_queue:
+            waiting = self._room_waiters.popleft()
+            if waiting.room is not None and waiting.room.cancelled():
+                continue  # its producer was cancelled: the slot goes to the next
+            self._queue.append(waiting.pending)
+            admitted.append(waiting)
+        return admitted
 
     def _append(self, pending: Pending) -> None:
         if self._closing:
@@ -192,21 +285,78 @@ class GroupCommitWriter:
 
     def close(self) -> None:
         """Refuse new events, let the writer commit everything queued, wait for it to end."""
+        self._refuse_writer_thread()
         with self._lock:
             self._closing = True
             self._has_events.notify()
-            self._has_room.notify_all()
-            room_waiters = list(self._room_waiters)
-            self._room_waiters.clear()
-        for loop, room in room_waiters:
-            _call_soon(loop, _resolve_room, room)
+            room_waiters = self._refuse_waiting()
+        for waiting in room_waiters:
+            waiting.wake()
         self._thread.join()
+        _live.discard(self)
+
+    def _refuse_waiting(self) -> list[_Waiting]:
+        """Under the lock: every producer waiting for room, each failed with its own error."""
+        room_waiters = list(self._room_waiters)
+        self._room_waiters.clear()
+        for waiting in room_waiters:
+            waiting.error = self._closed_error()
+        return room_waiters
 
     @property
     def closed(self) -> bool:
         return self._closing
 
     # --- the writer thread ------------------------------------------------------------------
+
+    def _serve(self) -> None:
+        """The writer thread: ``_run``; should that ever fail, no caller is left waiting."""
+        _in_writer.active = True
+        try:
+            self._run()
+        except BaseException:
+            log.exception("the writer of the recorder of bot %r stopped", self.bot_id)
+            self._abandon(self._in_flight)
+
+    def _abandon(self, in_flight: Sequence[Pending], *, in_child: bool = False) -> None:
+        """Close, and fail every event still waiting: queued ones were not recorded; those of
+        ``in_flight`` (the group being committed) may have been. ``in_child``: after a fork,
+        where no thread waits on a sync future (and its lock may have been copied held)."""
+        with self._lock:
+            self._closing = True
+            queued = list(self._queue)
+            self._queue.clear()
+            room_waiters = self._refuse_waiting()
+        for waiting in room_waiters:
+            if waiting.room is not None or not in_child:
+                waiting.wake()
+        unknown = (
+            f"the writer of the recorder of bot {self.bot_id!r} stopped while committing "
+            "this event: it may have been committed; check by its natural key"
+        )
+        for pending in in_flight:
+            if pending.waiter is not None or not in_child:
+                _settle_one(pending, CommitOutcomeUnknown(unknown))
+        for pending in queued:
+            if pending.waiter is not None or not in_child:
+                _settle_one(pending, self._closed_error())
+
+    def _after_fork_in_child(self) -> None:
+        """The thread was not copied into this child: closed, with fresh locks (the parent's
+        may have been held by a thread that is gone)."""
+        self._lock = threading.Lock()
+        self._has_events = threading.Condition(self._lock)
+        self._abandon(self._in_flight, in_child=True)
+
+    def _close_at_exit(self) -> None:
+        if self._closing or os.getpid() != self._pid:
+            return
+        log.warning(
+            "the recorder of bot %r was not closed: committing its %d queued events at exit",
+            self.bot_id,
+            len(self._queue),
+        )
+        self.close()
 
     def _run(self) -> None:
         while True:
@@ -217,18 +367,15 @@ class GroupCommitWriter:
                     return
                 take = min(len(self._queue), self.max_batch)
                 group = [self._queue.popleft() for _ in range(take)]
-                self._has_room.notify(take)
-                room_waiters = list(self._room_waiters)
-                self._room_waiters.clear()
-            # Every asyncio producer waiting for room tries again (a cancelled one would
-            # otherwise swallow a wake-up meant for another).
-            for loop, room in room_waiters:
-                _call_soon(loop, _resolve_room, room)
+                self._in_flight = group
+                admitted = self._admit_waiting()
+            for waiting in admitted:
+                waiting.wake()
             try:
                 outcomes = self._commit(group)
             except BaseException as exc:  # pragma: no cover - a bug here must not hang callers
                 log.exception("the recorder's writer failed on a group of %d", len(group))
-                outcomes = [(False, exc)] * len(group)
+                outcomes = _answers([(False, exc)] * len(group))
             self.groups += 1
             _settle(group, outcomes)
 
@@ -262,7 +409,7 @@ class GroupCommitWriter:
             for index, outcome in results:
                 outcomes[index] = outcome
             break
-        return [outcome if outcome is not None else (False, None) for outcome in outcomes]
+        return _answers(outcomes)
 
 
 def plan(group: Sequence[Pending], live: Sequence[int]) -> list[list[int]]:
@@ -331,7 +478,9 @@ def _run_batch(
     except TransientDatabaseError:
         raise
     except Exception as exc:
-        if not guarded and executor.failure() is not None:
+        if not guarded:
+            # It may have written part of its work, and its events would run one by one on
+            # top of that: the attempt ends, the batch runs again in a savepoint.
             raise _BrokeTransaction(None, exc) from exc
         return None
 
@@ -352,6 +501,53 @@ def _run_one(
         if not guarded and (executor.failure() is not None or not isinstance(exc, TradestoreError)):
             raise _BrokeTransaction(index, exc) from exc
         return False, exc
+    except BaseException as exc:  # SystemExit out of the bot's code: its caller's alone
+        if not guarded:
+            raise _BrokeTransaction(index, exc) from exc
+        return False, exc
+
+
+def _answers(outcomes: Sequence[tuple[bool, Any] | None]) -> list[tuple[bool, Any]]:
+    """``outcomes`` as every caller may receive them: an error an asyncio future can carry
+    (not StopIteration, not a missing outcome), each failed caller an error object of its own
+    (one object raised in several threads would share, and grow, one traceback)."""
+    answers: list[tuple[bool, Any]] = []
+    seen: set[int] = set()
+    for outcome in outcomes:
+        if outcome is None:
+            error: BaseException = RuntimeError("the recorder's writer gave this event no outcome")
+        elif outcome[0]:
+            answers.append(outcome)
+            continue
+        elif isinstance(outcome[1], StopIteration):
+            error = RuntimeError("the event raised StopIteration")
+            error.__cause__ = outcome[1]
+        elif not isinstance(outcome[1], BaseException):
+            error = RuntimeError(f"the event failed without an error: {outcome[1]!r}")
+        else:
+            error = outcome[1]
+        if id(error) in seen:
+            error = _own_copy(error)
+        seen.add(id(error))
+        answers.append((False, error))
+    return answers
+
+
+def _own_copy(error: BaseException) -> BaseException:
+    """A twin of ``error`` (same type, arguments, attributes, cause and traceback so far) for
+    one more caller; ``error`` itself when it cannot be copied."""
+    try:
+        twin = type(error).__new__(type(error), *error.args)
+        twin.__dict__.update(vars(error))
+        twin.args = error.args
+    except Exception:
+        return error
+    if isinstance(notes := getattr(error, "__notes__", None), list):
+        twin.__notes__ = list(notes)
+    twin.__cause__ = error.__cause__
+    twin.__context__ = error.__context__
+    twin.__suppress_context__ = error.__suppress_context__
+    return twin.with_traceback(error.__traceback__)
 
 
 def _settle(group: Sequence[Pending], outcomes: Sequence[tuple[bool, Any]]) -> None:
@@ -393,14 +589,47 @@ def _resolve_waiters(
     for waiter, ok, value in settled[start:end]:
         if waiter.done():  # the caller was cancelled: its event committed (or not) regardless
             continue
-        if ok:
-            waiter.set_result(value)
-        else:
-            waiter.set_exception(value)
+        try:
+            if ok:
+                waiter.set_result(value)
+            else:
+                waiter.set_exception(value)
+        except Exception as exc:  # one bad outcome must not leave the rest waiting
+            log.exception("the recorder could not hand an outcome to its caller")
+            if not waiter.done():
+                waiter.set_exception(RuntimeError(f"the event's outcome was unusable: {exc}"))
     if end < len(settled):
         asyncio.get_running_loop().call_soon(_resolve_waiters, settled, end)
 
 
-def _resolve_room(room: asyncio.Future[None]) -> None:
+def _settle_one(pending: Pending, error: BaseException) -> None:
+    if pending.future is not None and not pending.future.done():
+        pending.future.set_exception(error)
+    elif pending.waiter is not None and pending.loop is not None:
+        _call_soon(pending.loop, _resolve_waiters, [(pending.waiter, False, error)])
+
+
+def _resolve_room(room: asyncio.Future[None], error: BaseException | None = None) -> None:
     if not room.done():
-        room.set_result(None)
+        if error is None:
+            room.set_result(None)
+        else:
+            room.set_exception(error)
+
+
+def _after_fork_in_child() -> None:
+    for writer in list(_live):
+        writer._after_fork_in_child()
+
+
+def _close_at_exit() -> None:
+    """Flush what unclosed recorders still hold (a daemon thread would drop it silently)."""
+    for writer in list(_live):
+        try:
+            writer._close_at_exit()
+        except Exception:  # pragma: no cover - one recorder must not stop the others' flush
+            log.exception("the recorder of bot %r could not be flushed at exit", writer.bot_id)
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+atexit.register(_close_at_exit)

@@ -291,8 +291,9 @@ class AsyncRecorder(_Base):
         async def call(*args: Any, **kwargs: Any) -> Any:
             check(None, *args, **kwargs)
             pending = Pending(kind, args, kwargs, loop=asyncio.get_running_loop())
-            while (room := writer.try_put(pending)) is not None:
-                await room
+            room = writer.try_put(pending)
+            if room is not None:
+                await writer.wait_for_room(room)
             assert pending.waiter is not None
             return await pending.waiter
 
