@@ -397,3 +397,27 @@ def test_a_connection_dropped_mid_copy_is_tradestores_error(
     with pytest.raises(TradestoreError, match="Connection reset by peer") as caught:
         arun(body)
     assert isinstance(caught.value, TransientDatabaseError)  # nothing was applied
+
+
+@pytest.mark.sqlite_only
+def test_a_transaction_sqlite_ended_itself_is_aborted_on_aiosqlite_too(
+    arun: ARun, db: Database
+) -> None:
+    """SQLite rolls a transaction back on its own (a full disk, an I/O error); a ROLLBACK
+    sent past SQLAlchemy stands in for it here. Whether it did is read from the driver
+    under aiosqlite's adapter, as from sqlite3."""
+
+    def body(uow: UnitOfWork) -> None:
+        uow.bots.register("lost")
+        uow.executor.connection.exec_driver_sql("ROLLBACK")
+
+    with pytest.raises(TransactionAborted, match="database aborted"), db.unit_of_work() as uow:
+        body(uow)
+
+    async def main(adb: AsyncDatabase) -> None:
+        async with adb.unit_of_work() as uow:
+            await uow.run_sync(body)
+
+    with pytest.raises(TransactionAborted, match="database aborted"):
+        arun(main)
+    assert _bots(db) == []
