@@ -115,13 +115,12 @@ class Executor:
         self._failure: tuple[Any, BaseException] | None = None
         self._nested = 0
         dispatch = connection.dispatch
+        handlers = connection.dialect.dispatch.handle_error
         self._raw_ok = not (
             any(getattr(dispatch, name) for name in _STATEMENT_EVENTS)
             # tradestore's own handle_error listener needs no statement of this path: the
             # executor notes its own refusals (see ``note_failed_statements``).
-            or any(
-                fn is not _note_failed_statement for fn in connection.dialect.dispatch.handle_error
-            )
+            or (handlers and any(fn is not _note_failed_statement for fn in handlers))
             or connection.engine.logger.isEnabledFor(logging.INFO)  # echo=True
         )
 
