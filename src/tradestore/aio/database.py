@@ -13,6 +13,7 @@ loop runs on), and the one-writer rule is per task (``contextvars``), not per th
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, nullcontext
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from tradestore.aio._greenlet import async_engine_for, sleep, spawn, wait
 from tradestore.aio.unit_of_work import AsyncUnitOfWork
-from tradestore.config import async_url
+from tradestore.config import async_url, sqlite_path
 from tradestore.database import BaseDatabase, Database, Settings
 from tradestore.db.executor import Clock
 from tradestore.db.retry import RetryPolicy
@@ -31,28 +32,51 @@ from tradestore.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
 
-#: The AsyncDatabases (by ``id``) whose write unit of work the current task has open.
-_OPEN_WRITERS: contextvars.ContextVar[frozenset[int]] = contextvars.ContextVar(
-    "tradestore_open_writers", default=frozenset()
+
+class _Writer:
+    """One open write unit of work of one ``TaskFlag``: closed (for every task that copied
+    it) when the unit of work ends."""
+
+    __slots__ = ("flag", "open")
+
+    def __init__(self, flag: TaskFlag) -> None:
+        self.flag = flag
+        self.open = True
+
+
+#: The write units of work the current task has open. A task created inside one copies the
+#: context and with it the same ``_Writer`` objects: it is refused while the parent's unit
+#: is open, and free as soon as the parent's unit closes them.
+_OPEN_WRITERS: contextvars.ContextVar[tuple[_Writer, ...]] = contextvars.ContextVar(
+    "tradestore_open_writers", default=()
 )
 
 
 class TaskFlag:
-    """The async rule: one write unit of work per task (a task started inside one inherits it).
+    """The async rule: one write unit of work per task (a task started inside one inherits
+    it while it is open).
 
     Two tasks each get their own; a second write unit of work opened in the same task would
     wait on the first one's locks (SQLite) or commit apart from it (PostgreSQL), as in a
-    thread.
+    thread. The flag is a ``_Writer`` object, not a boolean in the context: a child task's
+    copy of the context must see the parent's unit end.
     """
 
     where = "task"
 
     def get(self) -> bool:
-        return id(self) in _OPEN_WRITERS.get()
+        return any(w.flag is self and w.open for w in _OPEN_WRITERS.get())
 
     def set(self, value: bool) -> None:
-        open_now = _OPEN_WRITERS.get()
-        _OPEN_WRITERS.set(open_now | {id(self)} if value else open_now - {id(self)})
+        # Closed writers (and this flag's) leave the tuple: it stays as short as the nesting.
+        mine = [w for w in _OPEN_WRITERS.get() if w.flag is self and w.open]
+        kept = tuple(w for w in _OPEN_WRITERS.get() if w.flag is not self and w.open)
+        if value:
+            _OPEN_WRITERS.set((*kept, _Writer(self)))
+        else:
+            for writer in mine:
+                writer.open = False
+            _OPEN_WRITERS.set(kept)
 
 
 class AsyncDatabase(BaseDatabase):
@@ -78,6 +102,12 @@ class AsyncDatabase(BaseDatabase):
             # Two tasks may both check the schema the first time; neither writes.
             schema_lock=nullcontext(),
         )
+        # An in-memory SQLite database is one DBAPI connection (StaticPool) shared by every
+        # unit of work: two tasks in it at once would run inside each other's transaction
+        # (one's rollback undoing the other's writes). They take turns instead.
+        in_memory = self.url.get_backend_name() == "sqlite" and sqlite_path(self.url) is None
+        self._turns = asyncio.Lock() if in_memory else None
+        self._turn_holder: asyncio.Task[object] | None = None
 
     # --- identity (url, safe_url, dialect_name, from_env: BaseDatabase's) ---------------
 
@@ -101,6 +131,22 @@ class AsyncDatabase(BaseDatabase):
     # --- transactions ---------------------------------------------------------------------
 
     @asynccontextmanager
+    async def _turn(self) -> AsyncIterator[None]:
+        """The in-memory database's one connection, for this task (see ``_set_up``);
+        re-entered freely by the task holding it (a read nested in a write)."""
+        turns = self._turns
+        task = asyncio.current_task()
+        if turns is None or self._turn_holder is task:
+            yield
+            return
+        async with turns:
+            self._turn_holder = task
+            try:
+                yield
+            finally:
+                self._turn_holder = None
+
+    @asynccontextmanager
     async def unit_of_work(
         self,
         bot_id: str | None = None,
@@ -111,15 +157,16 @@ class AsyncDatabase(BaseDatabase):
         """One transaction, as ``Database.unit_of_work``: commits when the block ends, rolls
         back if it raises, ``TransactionAborted`` after a refusal the block caught,
         ``NestedUnitOfWork`` for a second write unit of work in the same task."""
-        block = self._sync.unit_of_work(bot_id, readonly=readonly, retry=retry)
-        uow = await spawn(block.__enter__)
-        try:
-            yield AsyncUnitOfWork(uow)
-        except BaseException as exc:
-            if not await spawn(block.__exit__, type(exc), exc, exc.__traceback__):
-                raise
-        else:
-            await spawn(block.__exit__, None, None, None)
+        async with self._turn():
+            block = self._sync.unit_of_work(bot_id, readonly=readonly, retry=retry)
+            uow = await spawn(block.__enter__)
+            try:
+                yield AsyncUnitOfWork(uow)
+            except BaseException as exc:
+                if not await spawn(block.__exit__, type(exc), exc, exc.__traceback__):
+                    raise
+            else:
+                await spawn(block.__exit__, None, None, None)
 
     async def run(
         self,
@@ -137,21 +184,26 @@ class AsyncDatabase(BaseDatabase):
         def attempt(uow: UnitOfWork) -> T:
             return wait(work(AsyncUnitOfWork(uow)))
 
-        return await spawn(self._sync.run, attempt, bot_id=bot_id, retry=retry)
+        async with self._turn():
+            return await spawn(self._sync.run, attempt, bot_id=bot_id, retry=retry)
 
     # --- schema ---------------------------------------------------------------------------
 
     async def current_revision(self) -> str | None:
         """The revision the database is at, or None for a database never migrated."""
-        return await spawn(self._sync.current_revision)
+        async with self._turn():
+            return await spawn(self._sync.current_revision)
 
     async def upgrade(self, revision: str = "head") -> None:
         """Alembic's upgrade, as ``Database.upgrade``, on the async driver."""
-        await spawn(self._sync.upgrade, revision)
+        async with self._turn():
+            await spawn(self._sync.upgrade, revision)
 
     async def downgrade(self, revision: str) -> None:
-        await spawn(self._sync.downgrade, revision)
+        async with self._turn():
+            await spawn(self._sync.downgrade, revision)
 
     async def check_schema(self) -> None:
         """Raise ``SchemaOutOfDate`` / ``SchemaTooNew`` unless the database is at head."""
-        await spawn(self._sync.check_schema)
+        async with self._turn():
+            await spawn(self._sync.check_schema)

@@ -29,7 +29,7 @@ import threading
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, cast
 
 from sqlalchemy import Table, bindparam, column, select, table, text
 from sqlalchemy.dialects import postgresql, sqlite
@@ -282,10 +282,32 @@ def _asyncpg_copy(
             )
         )
     except Exception as exc:
-        # asyncpg's own exception: into the adapter's DBAPI error (SQLSTATE kept), which
-        # driver_cursor translates like any other statement's.
-        adapted._handle_exception(exc)
-        raise
+        raise _asyncpg_error(executor.dialect.loaded_dbapi, exc) from exc
+
+
+def _asyncpg_error(dbapi: Any, exc: Exception) -> Exception:
+    """An exception of asyncpg's ``copy_to_table`` as the adapter's DBAPI error.
+
+    ``run_async`` hands asyncpg's own exceptions on untranslated (a server refusal, or the
+    socket's ``OSError`` when the connection drops mid-stream); as the adapter's error (the
+    SQLSTATE kept as ``pgcode``) ``driver_cursor`` translates it like any statement's.
+    Anything else (a bug) is left as it is.
+    """
+    import asyncpg
+
+    if isinstance(exc, dbapi.Error):
+        return cast(Exception, exc)
+    if isinstance(exc, asyncpg.IntegrityConstraintViolationError):
+        return cast(Exception, dbapi.IntegrityError(str(exc), exc))
+    if isinstance(exc, asyncpg.SyntaxOrAccessError):
+        return cast(Exception, dbapi.ProgrammingError(str(exc), exc))
+    if isinstance(exc, asyncpg.PostgresError):
+        return cast(Exception, dbapi.Error(str(exc), exc))
+    if isinstance(exc, asyncpg.InterfaceError):
+        return cast(Exception, dbapi.InterfaceError(str(exc), exc))
+    if isinstance(exc, OSError):
+        return cast(Exception, dbapi.OperationalError(f"connection lost during COPY: {exc}", exc))
+    return exc
 
 
 def copy_binary(kinds: Sequence[Storage], columns: Sequence[Iterable[Any]], count: int) -> bytes:

@@ -184,10 +184,18 @@ def driver_in_transaction(dbapi_connection: Any) -> bool:
     """
     if dbapi_connection is None:
         return False
-    status = getattr(dbapi_connection, "get_transaction_status", None)
+    # An async driver's connection is adapted by SQLAlchemy: the driver's own answers it.
+    driver = getattr(dbapi_connection, "driver_connection", dbapi_connection)
+    status = getattr(driver, "get_transaction_status", None)
     if callable(status):  # psycopg2: TRANSACTION_STATUS_IDLE is 0
         return bool(status())
-    return bool(getattr(dbapi_connection, "in_transaction", False))
+    asked = getattr(driver, "is_in_transaction", None)
+    if callable(asked):  # asyncpg
+        return bool(asked())
+    try:
+        return bool(getattr(driver, "in_transaction", False))  # sqlite3, aiosqlite
+    except ValueError:  # aiosqlite whose connection is closed: nothing is open
+        return False
 
 
 def _discard(slot: ThreadConnection) -> None:

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import logging
 import os
+import shlex
 import sqlite3
 import time
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -109,29 +111,116 @@ def engine_arguments(url: URL, settings: EngineOptions) -> tuple[URL, dict[str, 
         return url, {**common, "connect_args": {"timeout": settings.busy_timeout_ms / 1000}}
     # Secret query arguments (sslpassword, ...) go to the driver, never into engine.url.
     url, secret_args = split_secret_query(url)
+    if url.get_driver_name() == "asyncpg":
+        url, connect_args = _asyncpg_connect_args(url, settings, secret_args)
+    else:
+        connect_args = _postgres_connect_args(settings, secret_args)
     return url, {
         **common,
         "pool_size": settings.pool_size,
         "max_overflow": settings.max_overflow,
         "pool_timeout": settings.pool_timeout,
         "pool_recycle": settings.pool_recycle,
-        "connect_args": _postgres_connect_args(url, settings, secret_args),
+        "connect_args": connect_args,
     }
 
 
-def _postgres_connect_args(
+#: libpq's sslmode values; asyncpg's ``ssl`` takes the same strings.
+_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+#: Query arguments asyncpg (or SQLAlchemy's asyncpg dialect) takes as they are.
+_ASYNCPG_QUERY = frozenset(
+    {"target_session_attrs", "krbsrvname", "gsslib", "prepared_statement_cache_size"}
+)
+
+
+def _asyncpg_connect_args(
     url: URL, settings: EngineOptions, secret_args: dict[str, str]
-) -> dict[str, Any]:
-    if url.get_driver_name() == "asyncpg":
-        if secret_args:
+) -> tuple[URL, dict[str, Any]]:
+    """The URL's libpq query arguments in asyncpg's terms, and the URL without them.
+
+    SQLAlchemy hands every query argument to ``asyncpg.connect`` as a keyword, so a URL
+    written for psycopg2 (``?sslmode=require``) would fail with a raw TypeError at the first
+    connect. The libpq arguments with an asyncpg equivalent are translated; any other is
+    refused here, naming it. As on psycopg2, tradestore's own ``connect_timeout`` and
+    ``application_name`` settings take precedence over the URL's.
+    """
+    if secret_args:
+        raise ConfigurationError(
+            f"the database URL {mask_url(url)} gives {', '.join(sorted(secret_args))}, "
+            "which asyncpg does not take: use the password (or PGPASSWORD) instead"
+        )
+    server_settings: dict[str, str] = {}
+    args: dict[str, Any] = {}
+    translated: list[str] = []
+    for key, given in url.query.items():
+        value = given if isinstance(given, str) else given[-1]
+        if key in _ASYNCPG_QUERY:
+            continue
+        translated.append(key)
+        if key == "sslmode":
+            if value not in _SSLMODES:
+                raise ConfigurationError(
+                    f"database URL parameter sslmode={value!r}: use one of {', '.join(_SSLMODES)}"
+                )
+            args["ssl"] = value
+        elif key == "options":
+            server_settings.update(_server_options(value))
+        elif key == "connect_timeout":
+            _number("connect_timeout", value)  # refused if unreadable; the setting applies
+        elif key == "application_name":
+            pass  # the application_name setting applies, as on psycopg2
+        else:
             raise ConfigurationError(
-                f"the database URL {mask_url(url)} gives {', '.join(sorted(secret_args))}, "
-                "which asyncpg does not take: use the password (or PGPASSWORD) instead"
+                f"database URL parameter {key}={value!r} has no asyncpg equivalent "
+                "(tradestore.aio translates sslmode, options, connect_timeout and "
+                "application_name): remove it from the URL"
             )
-        return {
-            "timeout": settings.connect_timeout,
-            "server_settings": {"application_name": settings.application_name},
-        }
+    server_settings["application_name"] = settings.application_name
+    args.update(timeout=settings.connect_timeout, server_settings=server_settings)
+    return (url.difference_update_query(translated) if translated else url), args
+
+
+def _server_options(value: str) -> dict[str, str]:
+    """libpq's ``options`` (``-c name=value``, ``--name=value``) as asyncpg server_settings."""
+    settings: dict[str, str] = {}
+    try:
+        words = shlex.split(value)
+    except ValueError:
+        words = [value]
+    pending_c = False
+    for word in words:
+        if pending_c:
+            setting, pending_c = word, False
+        elif word == "-c":
+            pending_c = True
+            continue
+        elif word.startswith("-c") or word.startswith("--"):
+            setting = word[2:]
+        else:
+            setting = ""
+        name, equals, setting_value = setting.partition("=")
+        if not equals or not name:
+            break
+        settings[name.replace("-", "_")] = setting_value
+    else:
+        if not pending_c:
+            return settings
+    raise ConfigurationError(
+        f"database URL parameter options={value!r}: tradestore.aio takes only "
+        "'-c name=value' settings there"
+    )
+
+
+def _number(name: str, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ConfigurationError(
+            f"database URL parameter {name}={value!r}: expected a number of seconds"
+        ) from None
+
+
+def _postgres_connect_args(settings: EngineOptions, secret_args: dict[str, str]) -> dict[str, Any]:
     return {
         "connect_timeout": settings.connect_timeout,
         "application_name": settings.application_name,
@@ -140,12 +229,16 @@ def _postgres_connect_args(
     }
 
 
-def configure_engine(engine: Engine, settings: EngineOptions) -> Engine:
+def configure_engine(
+    engine: Engine, settings: EngineOptions, *, sleep: Callable[[float], None] = time.sleep
+) -> Engine:
     """Attach tradestore's listeners: pragmas and BEGIN on SQLite, UTC and idle pings on
     PostgreSQL, the leftover-transaction rollback on both. ``engine`` may be an async
-    engine's ``sync_engine``: the listeners run inside its greenlet, on the adapted driver."""
+    engine's ``sync_engine``: the listeners run inside its greenlet, on the adapted driver,
+    and ``sleep`` (the wait while another connection switches a new file to WAL) is then an
+    awaited one, so the event loop runs on meanwhile."""
     if engine.dialect.name == "sqlite":
-        _configure_sqlite(engine, settings, sqlite_path(engine.url))
+        _configure_sqlite(engine, settings, sqlite_path(engine.url), sleep)
     else:
         event.listen(engine, "connect", _pin_utc)
         ping_idle_connections(engine, settings.ping_after_idle)
@@ -256,7 +349,9 @@ def _sqlite_synchronous(value: str) -> str:
     return str(setting)
 
 
-def _configure_sqlite(engine: Engine, settings: EngineOptions, path: Path | None) -> None:
+def _configure_sqlite(
+    engine: Engine, settings: EngineOptions, path: Path | None, sleep: Callable[[float], None]
+) -> None:
     busy_timeout_ms = settings.busy_timeout_ms
     synchronous = settings.sqlite_synchronous
 
@@ -267,7 +362,7 @@ def _configure_sqlite(engine: Engine, settings: EngineOptions, path: Path | None
         cursor = dbapi_connection.cursor()
         try:
             if path is not None:
-                _enable_wal(cursor, timeout_s=busy_timeout_ms / 1000)
+                _enable_wal(cursor, timeout_s=busy_timeout_ms / 1000, sleep=sleep)
             cursor.execute(f"PRAGMA synchronous={synchronous}")  # one of SQLITE_SYNCHRONOUS
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
@@ -316,7 +411,9 @@ def _require_directory(path: Path) -> None:
     )
 
 
-def _enable_wal(cursor: Any, *, timeout_s: float) -> None:
+def _enable_wal(
+    cursor: Any, *, timeout_s: float, sleep: Callable[[float], None] = time.sleep
+) -> None:
     """Switch the file to WAL, waiting out other connections doing the same.
 
     WAL is a property of the file, so only the first connection to a new file changes it.
@@ -340,7 +437,7 @@ def _enable_wal(cursor: Any, *, timeout_s: float) -> None:
                 raise
             if time.monotonic() >= deadline:
                 raise
-            time.sleep(delay)
+            sleep(delay)
             delay = min(delay * 2, 0.05)
 
 

@@ -15,7 +15,13 @@ from contextlib import contextmanager
 from typing import NoReturn
 
 from sqlalchemy.engine import URL
-from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError, PendingRollbackError
+from sqlalchemy.exc import (
+    DBAPIError,
+    IntegrityError,
+    OperationalError,
+    PendingRollbackError,
+)
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from tradestore.config import mask_text, mask_url, secret_fragments
 from tradestore.db.retry import is_connection_lost, is_transient
@@ -123,6 +129,8 @@ def raise_translated(
             f"back; nothing was committed: {mask_text(str(exc), secret_fragments(url))}",
             exc,
         ) from None
+    if isinstance(exc, PoolTimeout):
+        raise _pool_exhausted(exc, url) from None
     if not isinstance(exc, DBAPIError):
         raise exc
     detail_text = mask_text(str(exc.orig), secret_fragments(url)).strip()
@@ -158,8 +166,24 @@ def translate_errors(url: URL | str | None = None, *, committing: bool = False) 
         yield
     except TradestoreError:
         raise
-    except (DBAPIError, PendingRollbackError) as exc:
+    except (DBAPIError, PendingRollbackError, PoolTimeout) as exc:
         raise_translated(exc, url, committing=committing)
+
+
+def _pool_exhausted(exc: PoolTimeout, url: URL | str | None) -> TransientDatabaseError:
+    """Every pooled connection stayed checked out for ``pool_timeout`` seconds.
+
+    Nothing was sent, so it is transient (``Database.run`` tries again under its policy);
+    the message names the settings that size the pool, with SQLAlchemy's figures for them.
+    """
+    where = mask_url(url) if url is not None else "database"
+    figures = str(exc.args[0]) if exc.args else str(exc)
+    return TransientDatabaseError(
+        f"{where}: no pooled connection came free within pool_timeout ({figures}): "
+        "every one of pool_size + max_overflow connections is held by another unit of work; "
+        "raise pool_size, max_overflow or pool_timeout (Database(url, pool_size=...)), or "
+        "keep units of work shorter"
+    )
 
 
 def _constraint_name(exc: IntegrityError) -> str | None:

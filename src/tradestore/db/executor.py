@@ -31,8 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVarTuple, cast, overload
 
-from sqlalchemy import Connection, CursorResult, RootTransaction
-from sqlalchemy.engine import Dialect
+from sqlalchemy import Connection, CursorResult, RootTransaction, event
+from sqlalchemy.engine import Dialect, Engine, ExceptionContext
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
@@ -115,9 +115,12 @@ class Executor:
         self._failure: tuple[Any, BaseException] | None = None
         self._nested = 0
         dispatch = connection.dispatch
+        handlers = connection.dialect.dispatch.handle_error
         self._raw_ok = not (
             any(getattr(dispatch, name) for name in _STATEMENT_EVENTS)
-            or connection.dialect.dispatch.handle_error
+            # tradestore's own handle_error listener needs no statement of this path: the
+            # executor notes its own refusals (see ``note_failed_statements``).
+            or (handlers and any(fn is not _note_failed_statement for fn in handlers))
             or connection.engine.logger.isEnabledFor(logging.INFO)  # echo=True
         )
 
@@ -427,16 +430,52 @@ def aborted(first: BaseException) -> TransactionAborted:
 
 #: psycopg2.extensions.TRANSACTION_STATUS_INERROR (libpq's PQTRANS_INERROR): COMMIT will roll back.
 _PG_IN_ERROR = 3
+#: ``Connection.info`` key: the transaction (and savepoint) a statement failed in, on a
+#: driver that cannot say its transaction is in error (asyncpg).
+_FAILED_IN = "tradestore_failed_in"
+
+
+def note_failed_statements(engine: Engine) -> None:
+    """Remember, per connection, the transaction a statement failed in (asyncpg's engine).
+
+    PostgreSQL aborts a transaction at its first failed statement, and COMMIT then rolls it
+    back without an error. psycopg2 reports that state (``get_transaction_status``); asyncpg
+    keeps it private, and its COMMIT of an aborted transaction raises nothing: writes were
+    lost silently. This listener sees every failed statement that went through SQLAlchemy
+    (the bot's own on ``uow.session`` included); ``failure`` reads what it noted. The
+    executor's own raw-cursor statements note their refusals themselves, so this listener
+    alone keeps that path open (``Executor._raw_ok``).
+    """
+    event.listen(engine, "handle_error", _note_failed_statement)
+
+
+def _note_failed_statement(context: ExceptionContext) -> None:
+    connection = context.connection
+    if connection is None or context.is_disconnect:
+        return
+    transaction = connection.get_transaction()
+    if transaction is not None:
+        connection.info[_FAILED_IN] = (transaction, connection.get_nested_transaction())
 
 
 def _aborted_by_database(connection: Connection) -> bool:
     if connection.closed or connection.invalidated or not connection.in_transaction():
         return False  # lost: the commit reports that on its own
     raw = connection.connection.dbapi_connection
-    status = getattr(raw, "get_transaction_status", None)  # psycopg2
+    driver = getattr(raw, "driver_connection", raw)  # an async driver's adapted connection
+    status = getattr(driver, "get_transaction_status", None)  # psycopg2
     if callable(status):
         return bool(status() == _PG_IN_ERROR)
-    in_transaction = getattr(raw, "in_transaction", None)  # sqlite3
+    failed_in = connection.info.get(_FAILED_IN)  # asyncpg (note_failed_statements)
+    if failed_in is not None and failed_in[0] is connection.get_transaction():
+        savepoint = failed_in[1]
+        # A failure inside a savepoint is undone by rolling back to it.
+        if savepoint is None or savepoint.is_active:
+            return True
+    try:
+        in_transaction = getattr(driver, "in_transaction", None)  # sqlite3, aiosqlite
+    except ValueError:  # aiosqlite, its connection closed
+        return False
     return in_transaction is False
 
 
