@@ -156,3 +156,13 @@ def common_value(enum_cls: type[enum.StrEnum], value: str) -> str:
         return enum_cls(value)
     except ValueError:
         return value
+
+
+class MetricPeriod(enum.StrEnum):
+    """The period a row of trade statistics covers (``period_metrics``): the day, the ISO week
+    (Monday to Sunday), the calendar month, or the whole history, each up to its ``as_of``."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    ALL_TIME = "all_time"

@@ -9,6 +9,7 @@ from tradestore.models.trading import (
     Fill,
     Order,
     PerformanceMetric,
+    PeriodMetric,
     PortfolioSnapshot,
 )
 from tradestore.models.training import (
@@ -32,6 +33,7 @@ __all__ = [
     "MigrationHistory",
     "Order",
     "PerformanceMetric",
+    "PeriodMetric",
     "PortfolioSnapshot",
     "Position",
     "TrainingEpisode",
