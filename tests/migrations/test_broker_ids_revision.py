@@ -98,9 +98,7 @@ def test_up_down_up(at_0007: Database) -> None:
         for index, _table, columns, turned in revision.DESCENDING:
             expected = [(column, column in turned) for column in columns]
             assert index_directions(connection, index) == expected, index
-        assert connection.execute(select_orders).all() == (
-            orders_before
-        )
+        assert connection.execute(select_orders).all() == (orders_before)
     with at_0007.unit_of_work(bot_id="alpha", readonly=True) as uow:
         assert uow.orders.get(broker_order_id="B-2").order_id == "o-1"
 
@@ -110,9 +108,7 @@ def test_up_down_up(at_0007: Database) -> None:
         assert index_directions(connection, revision.BROKER_ID_INDEX) is None
         for index, _table, columns, _turned in revision.DESCENDING:
             assert index_directions(connection, index) == [(c, False) for c in columns], index
-        assert connection.execute(select_orders).all() == (
-            orders_before
-        )
+        assert connection.execute(select_orders).all() == (orders_before)
         # Below 0008 nothing stops a second order from sharing a broker id.
         connection.execute(text("UPDATE orders SET broker_order_id = 'B-9' WHERE order_id = 'o-2'"))
         connection.execute(text("UPDATE orders SET broker_order_id = 'B-9' WHERE order_id = 'o-3'"))
