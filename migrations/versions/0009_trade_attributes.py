@@ -22,7 +22,8 @@ floating point, so SQL there would store a different figure than a close or a fi
 * ``slippage_bps`` = slippage x 10,000 / reference, 4 decimals, ties away from zero
   (``tradestore.domain.fill_accounting.slippage_bps``): an order's reference is its
   reference price, else its limit price, else its stop price; a closed position's is its exit
-  price. A row without a slippage (or an order without a reference) keeps NULL.
+  price; stored as the nearest double (a ratio). A row without a slippage (or an order
+  without a reference) keeps NULL.
 
 Rows written before 0009 keep NULL entry / exit logic and interval (nothing recorded them) and
 NULL largest win / loss (``metrics.compute`` for that day fills them).
@@ -87,12 +88,12 @@ ADDED: dict[str, tuple[tuple[str, sa.types.TypeEngine[Any]], ...]] = {
     ),
     "closed_positions": (
         ("gross_pnl", _MONEY),
-        ("slippage_bps", _MONEY),
+        ("slippage_bps", sa.Double()),
         ("entry_logic", sa.String(LOGIC_LENGTH)),
         ("exit_logic", sa.String(LOGIC_LENGTH)),
         ("interval", sa.String(INTERVAL_LENGTH)),
     ),
-    "orders": (("slippage_bps", _MONEY),),
+    "orders": (("slippage_bps", sa.Double()),),
     "performance_metrics": (("largest_win_30d", _MONEY), ("largest_loss_30d", _MONEY)),
 }
 #: What the downgrade cannot represent: (table, key columns, columns that must all be NULL).
@@ -239,14 +240,14 @@ def _derive_closed_positions() -> None:
             {
                 "key": closed_id,
                 "gross": fit(gross, dialect),
-                "bps": None if bps is None else fit(bps, dialect),
+                "bps": None if bps is None else float(bps),
             }
         )
     table = sa.table(
         "closed_positions",
         sa.column("closed_position_id", sa.BigInteger()),
         sa.column("gross_pnl", Money()),
-        sa.column("slippage_bps", Money()),
+        sa.column("slippage_bps", sa.Double()),
     )
     bind.execute(
         table.update()
@@ -258,7 +259,6 @@ def _derive_closed_positions() -> None:
 
 def _derive_orders() -> None:
     bind = op.get_bind()
-    dialect = bind.dialect.name
     rows = bind.execute(
         sa.text(
             "SELECT bot_id, order_id, slippage, "
@@ -270,14 +270,14 @@ def _derive_orders() -> None:
     for bot_id, order_id, slip, reference in rows:
         bps = slippage_bps(_money(slip), _money(reference))
         if bps is not None:
-            values.append({"bot": bot_id, "key": order_id, "bps": fit(bps, dialect)})
+            values.append({"bot": bot_id, "key": order_id, "bps": float(bps)})
     if not values:
         return
     table = sa.table(
         "orders",
         sa.column("bot_id", sa.String()),
         sa.column("order_id", sa.String()),
-        sa.column("slippage_bps", Money()),
+        sa.column("slippage_bps", sa.Double()),
     )
     bind.execute(
         table.update()

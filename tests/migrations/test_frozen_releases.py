@@ -66,20 +66,26 @@ def _gross_pnl(row: dict[str, Any], backend: str) -> Decimal | None:
     return _fitted(pnl.pnl(PositionSide(row["side"]), quantity, entry, exit_), backend)
 
 
-def _closed_bps(row: dict[str, Any], backend: str) -> Decimal | None:
-    return _fitted(slippage_bps(_amount(row["slippage"]), _amount(row["exit_price"])), backend)
+def _ratio(value: Decimal | None) -> str | None:
+    """A ratio as the table reading spells it (``figures.canon`` of the stored double)."""
+    return None if value is None else figures.canon(float(value))
 
 
-def _order_bps(row: dict[str, Any], backend: str) -> Decimal | None:
+def _closed_bps(row: dict[str, Any], backend: str) -> str | None:
+    return _ratio(slippage_bps(_amount(row["slippage"]), _amount(row["exit_price"])))
+
+
+def _order_bps(row: dict[str, Any], backend: str) -> str | None:
     references = (_amount(row[c]) for c in ("reference_price", "limit_price", "stop_price"))
     reference = next((r for r in references if r is not None), None)
-    return _fitted(slippage_bps(_amount(row["slippage"]), reference), backend)
+    return _ratio(slippage_bps(_amount(row["slippage"]), reference))
 
 
 #: Columns a later revision added to a table a release already had, with the value every
 #: row of the release must have after the upgrade: a constant, or, for a column the upgrade
 #: derives from the row, a function of the release's row (its columns by name, as read) and
-#: the backend, recomputing it with today's rule; derived amounts compare as numbers.
+#: the backend, recomputing it with today's rule; derived amounts compare as numbers, derived
+#: ratios as the double the reading holds.
 ADDED_COLUMNS: dict[tuple[str, str], Any] = {
     # 0006: an order is reduce-only only if the bot said so; no order of 0.1.0 did.
     ("orders", "reduce_only"): False,
@@ -224,7 +230,8 @@ def _row_problems(
             spec = ADDED_COLUMNS[(name, column)]
             if callable(spec):
                 want = spec(dict(zip(columns, row, strict=True)), backend)
-                if _amount(found[index[column]]) != want:
+                got = found[index[column]]
+                if (_amount(got) if isinstance(want, Decimal) else got) != want:
                     problems.append(
                         f"{name} {k}.{column}: {found[index[column]]!r} for an old row, "
                         f"recomputed {want!r}"

@@ -109,8 +109,8 @@ def test_a_close_s_slippage_in_basis_points_of_the_exit_price(db: Database, bot:
                                 slippage=D(-300))  # fmt: skip
         c = uow.positions.close(plain.position_id, exit_price=D(6), exit_reason="manual")
     # A cent on 2.50 is 40 bps; 300 on 600,000 is 5 bps of improvement: comparable at last.
-    assert (a.slippage, a.slippage_bps) == (D("0.01"), 40)
-    assert (b.slippage, b.slippage_bps) == (-300, -5)
+    assert (a.slippage, a.slippage_bps) == (D("0.01"), 40.0)
+    assert (b.slippage, b.slippage_bps) == (-300, -5.0)
     assert (c.slippage, c.slippage_bps) == (None, None)
     with db.unit_of_work(bot_id=bot, readonly=True) as uow:
         stored = {row.ticker: row.slippage_bps for row in uow.positions.list_closed()}
@@ -153,11 +153,11 @@ def test_an_order_s_slippage_in_basis_points_on_every_write_path(
     lim, mkt, bare = got["lim"], got["mkt"], got["bare"]
     # VWAPs: (249.8 + 2 x 249.9) / 3 = 249.8666...; (33.2 + 2 x 33.4) / 3 = 33.3333...
     assert lim.slippage == fit(lim.filled_avg_price - 250, dialect)
-    assert lim.slippage_bps == slippage_bps(lim.slippage, D(250))
-    assert lim.slippage_bps == D("-5.3333")
+    assert lim.slippage_bps == float(slippage_bps(lim.slippage, D(250)))  # type: ignore[arg-type]
+    assert lim.slippage_bps == -5.3333
     assert mkt.slippage == fit(D("33.333") - mkt.filled_avg_price, dialect)
-    assert mkt.slippage_bps == slippage_bps(mkt.slippage, D("33.333"))
-    assert mkt.slippage_bps == D("-0.1000")
+    assert mkt.slippage_bps == float(slippage_bps(mkt.slippage, D("33.333")))  # type: ignore[arg-type]
+    assert mkt.slippage_bps == -0.1
     assert (bare.slippage, bare.slippage_bps) == (None, None)
 
 
@@ -191,6 +191,19 @@ def test_slippage_by_order_type_averages_the_basis_points(db: Database, bot: str
     assert rows["limit"].avg_slippage_bps == got["lim"].slippage_bps
     assert rows["market"].avg_slippage_bps == got["mkt"].slippage_bps
     assert rows["market"].orders == 1
+
+
+def test_a_tiny_reference_price_does_not_refuse_the_fill(db: Database, bot: str) -> None:
+    """0.01 of slippage on a reference of 1e-18 is 1e20 bps, more than a money column holds:
+    the figure is a ratio, stored as a double, and the fill goes in."""
+    with db.unit_of_work(bot_id=bot) as uow:
+        uow.orders.submit(client_order_id="c-t", order_id="t", ticker="DUST", side="buy",
+                          order_type="limit", quantity=D(1), limit_price=D("1E-18"))  # fmt: skip
+        done = uow.orders.record_fill("t", fill_id="f-t", quantity=D(1),
+                                      price=D("0.01")).order  # fmt: skip
+    assert done.slippage == fit(D("0.01") - D("1E-18"), db.engine.dialect.name)
+    assert done.slippage_bps == float(slippage_bps(done.slippage, D("1E-18")))  # type: ignore[arg-type]
+    assert done.slippage_bps == pytest.approx(1e20)
 
 
 # --- metrics ---------------------------------------------------------------------------------

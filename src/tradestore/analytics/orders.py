@@ -355,7 +355,7 @@ class SlippageByOrderType:
     orders: int
     #: The mean of ``orders.slippage_bps``: comparable across tickers of any price. None only
     #: when the type's orders predate the basis-point column and none was derived.
-    avg_slippage_bps: Decimal | None = None
+    avg_slippage_bps: float | None = None
 
 
 def slippage_by_order_type(session: Executor, *, bot_id: str | None) -> Rows[SlippageByOrderType]:
@@ -366,7 +366,7 @@ def slippage_by_order_type(session: Executor, *, bot_id: str | None) -> Rows[Sli
             Order.order_type,
             type_coerce(func.avg(Order.slippage), DerivedMoney()).label("avg_slippage"),
             func.count().label("orders"),
-            type_coerce(func.avg(Order.slippage_bps), DerivedMoney()).label("avg_slippage_bps"),
+            type_coerce(func.avg(Order.slippage_bps), Real()).label("avg_slippage_bps"),
         )
         .where(Order.slippage.is_not(None))
         .group_by(Order.order_type)

@@ -22,7 +22,9 @@ Definitions (docs/guide/orders-and-fills.md repeats them for bot authors):
   different prices compare: the exact quotient rounded to 4 decimals (a hundredth of a
   hundredth of a basis point), ties away from zero, from the *stored* slippage. Same sign as
   the slippage (adverse positive). The database computes the same figure in NUMERIC with
-  integer division (``slippage_bps`` below is the rule both follow).
+  integer division (``slippage_bps`` below is the rule both follow). It is stored as the
+  nearest double, as every ratio is: a tiny reference price makes it larger than a money
+  column holds (a slippage of 0.01 on a price of 1e-18 is 1e20 bps).
 """
 
 from __future__ import annotations

@@ -127,8 +127,9 @@ class ClosedPosition(Base):
     #: Revision 0009: the price P&L before commission, side x (exit - entry) x quantity;
     #: ``realized_pnl`` is this less ``commission`` (docs/guide/positions.md).
     gross_pnl: Mapped[Decimal | None] = mapped_column(Money())
-    #: Revision 0009: ``slippage`` in basis points of the exit price (docs/guide/positions.md).
-    slippage_bps: Mapped[Decimal | None] = mapped_column(Money())
+    #: Revision 0009: ``slippage`` in basis points of the exit price (docs/guide/positions.md);
+    #: a ratio, so a double like every ratio: a tiny price would overflow a money column.
+    slippage_bps: Mapped[float | None] = mapped_column(Real())
     entry_logic: Mapped[str | None] = mapped_column(String(MAX_LOGIC_LENGTH))
     #: The strategy rule that closed the position (revision 0009).
     exit_logic: Mapped[str | None] = mapped_column(String(MAX_LOGIC_LENGTH))

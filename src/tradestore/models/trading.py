@@ -87,7 +87,7 @@ class Order(Base):
     slippage: Mapped[Decimal | None] = mapped_column(Money())
     #: ``slippage`` in basis points of the reference price, so tickers compare (revision
     #: 0009; the rule is tradestore.domain.fill_accounting.slippage_bps).
-    slippage_bps: Mapped[Decimal | None] = mapped_column(Money())
+    slippage_bps: Mapped[float | None] = mapped_column(Real())
     #: Lineage key of the position this order opened or closed; no foreign key because the
     #: position moves from ``positions`` to ``closed_positions`` (see docs/reference/schema.md).
     position_id: Mapped[str | None] = mapped_column(String(64))

@@ -163,7 +163,7 @@ class OrderChanges(NamedTuple):
     filled_avg_price: Decimal
     commission: Decimal
     slippage: Decimal | None
-    slippage_bps: Decimal | None
+    slippage_bps: float | None
     status: OrderStatus
     filled_at: dt.datetime | None
 
@@ -197,7 +197,7 @@ def order_changes(
         average,
         commission,
         stored_slip,
-        None if bps is None else fit(bps, dialect),
+        None if bps is None else float(bps),
         status,
         # The completing execution's time, also for a late fill completing a cancelled
         # order: filled_at says when the order was fully executed, whatever its status.

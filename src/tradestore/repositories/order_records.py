@@ -48,7 +48,7 @@ class OrderRecord:
     commission: Decimal
     slippage: Decimal | None
     #: ``slippage`` in basis points of the reference price (revision 0009).
-    slippage_bps: Decimal | None
+    slippage_bps: float | None
     position_id: str | None
     strategy: str | None
     reject_reason: str | None

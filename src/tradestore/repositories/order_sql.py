@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     DateTime,
+    Double,
     Numeric,
     String,
     and_,
@@ -216,12 +217,14 @@ def bps_sql(slippage: Any, reference: Any) -> Any:
     """``fill_accounting.slippage_bps`` in NUMERIC: integer division of slippage x 10**8 by
     the (positive) reference, truncated towards zero, then one step away from zero when
     twice the remainder reaches the reference; exact, so it equals the Python figure.
-    PostgreSQL only (SQLite's arithmetic is binary floating point)."""
+    PostgreSQL only (SQLite's arithmetic is binary floating point). Cast to a double like
+    the column, from the exact figure: correctly rounded, as Python's ``float()`` is."""
     scaled = slippage * literal_column(str(BPS_PER_UNIT * 10**BPS_DECIMALS))
     whole = func.div(scaled, reference)
     remainder = scaled - whole * reference
     step = case((func.abs(remainder) * _TWO >= reference, func.sign(scaled)), else_=_ZERO)
-    return (whole + step) * literal_column(f"0.{'0' * (BPS_DECIMALS - 1)}1")
+    exact = (whole + step) * literal_column(f"0.{'0' * (BPS_DECIMALS - 1)}1")
+    return sql_cast(exact, Double)
 
 
 def _status_literal(status: OrderStatus) -> Any:
@@ -632,7 +635,7 @@ def _ingest_update_orders_postgresql() -> Any:
         "filled_avg_price": money_array,
         "commission": money_array,
         "slippage": money_array,
-        "slippage_bps": money_array,
+        "slippage_bps": ARRAY(Double),
         "status": ARRAY(String),
         "filled_at": ARRAY(DateTime(timezone=True)),
     }

@@ -166,7 +166,7 @@ class ClosedPositionRecord:
     #: upgrade to revision 0009 computes it for older rows).
     gross_pnl: Decimal | None
     #: ``slippage`` in basis points of ``exit_price`` (``fill_accounting.slippage_bps``).
-    slippage_bps: Decimal | None
+    slippage_bps: float | None
     entry_logic: str | None
     #: The strategy rule that closed it.
     exit_logic: str | None
@@ -1181,7 +1181,7 @@ class PositionRepository(BotScopedRepository):
             "signal_score": position.signal_score,
             "metadata": position.metadata,
             "gross_pnl": figures.gross_pnl,
-            "slippage_bps": None if bps is None else fit(bps, self._dialect),
+            "slippage_bps": None if bps is None else float(bps),
             "entry_logic": position.entry_logic,
             "exit_logic": exit_logic,
             "interval": position.interval,
