@@ -106,6 +106,17 @@ BASE_ROWS: dict[str, dict[str, Any]] = {
         "losses_today": 0,
     },
     "performance_metrics": {"bot_id": "b1", "metric_date": D1, "strategy": "all"},
+    "period_metrics": {
+        "bot_id": "b1",
+        "period": "weekly",
+        "period_start": D1,
+        "as_of": D1,
+        "strategy": "all",
+        "total_trades": 2,
+        "winning_trades": 1,
+        "losing_trades": 1,
+        "net_pnl": "0",
+    },
     "training_runs": {
         "run_id": "r1",
         "algorithm": "PPO",
@@ -152,9 +163,7 @@ CHECK_CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("positions", "current_price_positive", {"current_price": "-1"}),
     ("positions", "stop_loss_positive", {"stop_loss_price": "-5"}),
     ("positions", "take_profit_positive", {"side": "short", "take_profit_price": "-5"}),
-    ("positions", "stops_by_side", {"stop_loss_price": "110"}),
     ("positions", "stops_by_side", {"take_profit_price": "90"}),
-    ("positions", "stops_by_side", {"side": "short", "stop_loss_price": "90"}),
     ("positions", "stops_by_side", {"side": "short", "take_profit_price": "110"}),
     ("positions", "signal_score_range", {"signal_score": 1.5}),
     ("positions", "commission_non_negative", {"commission": "-1"}),
@@ -203,6 +212,12 @@ CHECK_CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("performance_metrics", "days_in_drawdown_non_negative", {"days_in_drawdown": -1}),
     ("performance_metrics", "win_rate_range", {"win_rate_30d": 1.5}),
     ("performance_metrics", "wins_le_trades", {"total_trades_30d": 1, "winning_trades_30d": 2}),
+    ("period_metrics", "strategy_not_empty", {"strategy": ""}),
+    ("period_metrics", "period", {"period": "hourly"}),
+    ("period_metrics", "as_of_in_period", {"as_of": D1 - dt.timedelta(days=1)}),
+    ("period_metrics", "trade_counts", {"winning_trades": 2}),
+    ("period_metrics", "trade_counts", {"losing_trades": -1}),
+    ("period_metrics", "win_rate_range", {"win_rate": 1.5}),
     ("training_runs", "model_name_not_empty", {"model_name": ""}),
     ("training_runs", "total_timesteps_non_negative", {"total_timesteps": -1}),
     ("training_runs", "duration_non_negative", {"duration_seconds": -1.0}),
@@ -243,6 +258,7 @@ PARENTS = {
     "fills": ["bots", "orders"],
     "portfolio_snapshots": ["bots"],
     "performance_metrics": ["bots"],
+    "period_metrics": ["bots"],
     "agent_performance": ["training_runs"],
     "hyperparameters": ["training_runs"],
     "ensemble_weights": ["training_runs"],
@@ -303,6 +319,10 @@ OPEN_VALUES = [
     ("ensemble_weights", {"algorithm": "a" * 64}),
     ("bots", {"mode": "optimization"}),
     ("orders", {"order_type": "post_only", "reduce_only": True}),
+    # Revision 0009: a stop may lock in a profit (a long's above its entry, a short's below);
+    # the repository holds it to the price when it is set.
+    ("positions", {"stop_loss_price": "110"}),
+    ("positions", {"side": "short", "stop_loss_price": "90"}),
 ]
 
 

@@ -1,7 +1,7 @@
 """Trading sessions as their own table; hourly, intraday and manual snapshots by symbol.
 
 Revision ID: 0010
-Revises: 0008 (merged after 0009)
+Revises: 0009
 Create Date: 2026-12-03
 
 A bot's session was two columns of ``bots`` (``started_at``, ``ended_at``): a restart
@@ -35,8 +35,7 @@ from alembic import op
 from sqlalchemy.dialects import postgresql
 
 revision: str = "0010"
-# merged after 0009: the integrator sets down_revision = "0009"
-down_revision: str | Sequence[str] | None = "0008"
+down_revision: str | Sequence[str] | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

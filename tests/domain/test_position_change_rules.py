@@ -35,25 +35,37 @@ def test_unchanged_is_not_none_and_reads_as_its_name() -> None:
 @pytest.mark.parametrize(
     ("side", "stop", "take", "field"),
     [
-        (LONG, D(100), None, "stop_loss_price"),
-        (LONG, D(101), None, "stop_loss_price"),
+        (LONG, D(105), None, "stop_loss_price"),
+        (LONG, D(106), None, "stop_loss_price"),
         (LONG, None, D(100), "take_profit_price"),
-        (SHORT, D(100), None, "stop_loss_price"),
+        (SHORT, D(105), None, "stop_loss_price"),
         (SHORT, None, D(101), "take_profit_price"),
     ],
 )
-def test_stops_on_the_wrong_side_of_the_entry_are_refused(
+def test_stops_on_the_wrong_side_are_refused(
     side: PositionSide, stop: Decimal | None, take: Decimal | None, field: str
 ) -> None:
+    """The stop is held to the price when it is set (105), the target to the entry (100)."""
     with pytest.raises(ValidationError) as caught:
-        check_stops(side, D(100), stop, take)
+        check_stops(side, D(100), stop, take, price=D(105))
     assert caught.value.field == field
 
 
 def test_stops_on_the_right_side_pass() -> None:
-    check_stops(LONG, D(100), D(99), D(101))
-    check_stops(SHORT, D(100), D(101), D(99))
-    check_stops(LONG, D(100), None, None)
+    check_stops(LONG, D(100), D(99), D(101), price=D(100))
+    check_stops(SHORT, D(100), D(101), D(99), price=D(100))
+    check_stops(LONG, D(100), None, None, price=D(100))
+
+
+def test_a_stop_may_lock_in_a_profit_once_the_price_has_moved() -> None:
+    """A long bought at 100 and now at 120 may hold its stop at 110, above its entry; a short
+    sold at 100 and now at 80 its stop at 90. The stop is still refused past the price."""
+    check_stops(LONG, D(100), D(110), None, price=D(120))
+    check_stops(SHORT, D(100), D(90), None, price=D(80))
+    with pytest.raises(ValidationError):
+        check_stops(LONG, D(100), D(120), None, price=D(120))
+    with pytest.raises(ValidationError):
+        check_stops(SHORT, D(100), D(80), None, price=D(80))
 
 
 def test_a_long_stop_trails_up_and_never_down() -> None:
@@ -123,7 +135,6 @@ def _scale_in(side: PositionSide = LONG, **changes: object) -> ScaleInFigures:
         "open_commission": D("1.5"),
         "max_favorable_excursion": D(100),
         "max_adverse_excursion": D(100),
-        "stop_loss_price": None,
         "take_profit_price": None,
         "quantity": D(30),
         "price": D(96),
@@ -151,10 +162,7 @@ def test_scale_in_rounds_the_average_once_like_a_vwap() -> None:
     assert figures.entry_price == D("100.666666666666666667")
 
 
-def test_a_scale_in_that_moves_the_entry_past_the_stop_is_refused() -> None:
-    with pytest.raises(ValidationError) as caught:
-        _scale_in(stop_loss_price=D(97))
-    assert caught.value.field == "stop_loss_price"
+def test_a_scale_in_that_moves_the_entry_past_the_target_is_refused() -> None:
     with pytest.raises(ValidationError) as caught:
         _scale_in(SHORT, take_profit_price=D(97), price=D(90))
     assert caught.value.field == "take_profit_price"

@@ -19,6 +19,7 @@ import os
 import shutil
 import subprocess
 from collections.abc import Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,10 @@ from sqlalchemy import text
 
 from frozen import figures
 from tradestore import Database
+from tradestore.domain import pnl
+from tradestore.domain.enums import PositionSide
+from tradestore.domain.fill_accounting import slippage_bps
+from tradestore.domain.money import fit
 from tradestore.migrate import head_revision
 from tradestore.models import Base
 from tradestore.models.trading import ALL_STRATEGIES
@@ -35,13 +40,68 @@ FROZEN = Path(__file__).resolve().parent.parent / "frozen"
 RELEASES = sorted(p.name for p in FROZEN.iterdir() if (p / "tradestore.sqlite").is_file())
 
 #: Columns a later revision renamed, (table, name in the release) -> name now. None so far:
-#: revisions 0005 to 0007 rename nothing.
+#: revisions 0005 to 0009 rename nothing.
 RENAMED_COLUMNS: dict[tuple[str, str], str] = {}
+
+
+def _amount(value: Any) -> Decimal | None:
+    """A money value of a table reading (``figures.canon``'s ``D:`` text) as a Decimal."""
+    if value is None:
+        return None
+    assert isinstance(value, str), value
+    assert value.startswith("D:"), value
+    return Decimal(value[2:])
+
+
+def _fitted(value: Decimal | None, backend: str) -> Decimal | None:
+    return None if value is None else fit(value, backend)
+
+
+def _gross_pnl(row: dict[str, Any], backend: str) -> Decimal | None:
+    """What 0009 derives for an old closed row: side x (exit - entry) x quantity."""
+    quantity, entry, exit_ = (_amount(row[c]) for c in ("quantity", "entry_price", "exit_price"))
+    assert quantity is not None
+    assert entry is not None
+    assert exit_ is not None
+    return _fitted(pnl.pnl(PositionSide(row["side"]), quantity, entry, exit_), backend)
+
+
+def _ratio(value: Decimal | None) -> str | None:
+    """A ratio as the table reading spells it (``figures.canon`` of the stored double)."""
+    return None if value is None else figures.canon(float(value))
+
+
+def _closed_bps(row: dict[str, Any], backend: str) -> str | None:
+    return _ratio(slippage_bps(_amount(row["slippage"]), _amount(row["exit_price"])))
+
+
+def _order_bps(row: dict[str, Any], backend: str) -> str | None:
+    references = (_amount(row[c]) for c in ("reference_price", "limit_price", "stop_price"))
+    reference = next((r for r in references if r is not None), None)
+    return _ratio(slippage_bps(_amount(row["slippage"]), reference))
+
+
 #: Columns a later revision added to a table a release already had, with the value every
-#: row of the release must have after the upgrade.
+#: row of the release must have after the upgrade: a constant, or, for a column the upgrade
+#: derives from the row, a function of the release's row (its columns by name, as read) and
+#: the backend, recomputing it with today's rule; derived amounts compare as numbers, derived
+#: ratios as the double the reading holds.
 ADDED_COLUMNS: dict[tuple[str, str], Any] = {
     # 0006: an order is reduce-only only if the bot said so; no order of 0.1.0 did.
     ("orders", "reduce_only"): False,
+    # 0009: derived from the row itself.
+    ("closed_positions", "gross_pnl"): _gross_pnl,
+    ("closed_positions", "slippage_bps"): _closed_bps,
+    ("orders", "slippage_bps"): _order_bps,
+    # 0009: nothing recorded these before.
+    ("positions", "entry_logic"): None,
+    ("positions", "interval"): None,
+    ("closed_positions", "entry_logic"): None,
+    ("closed_positions", "exit_logic"): None,
+    ("closed_positions", "interval"): None,
+    # 0009: NULL until metrics.compute runs for the day again.
+    ("performance_metrics", "largest_win_30d"): None,
+    ("performance_metrics", "largest_loss_30d"): None,
 }
 
 
@@ -161,7 +221,12 @@ def frozen_url(
 
 
 def _row_problems(
-    name: str, expected: dict[str, Any], actual: dict[str, Any] | None, *, upgraded: bool
+    name: str,
+    expected: dict[str, Any],
+    actual: dict[str, Any] | None,
+    *,
+    upgraded: bool,
+    backend: str,
 ) -> list[str]:
     """What differs between a table as the release left it and as the database holds it."""
     if actual is None:
@@ -196,7 +261,16 @@ def _row_problems(
             if found[index[column]] != value:
                 problems.append(f"{name} {k}.{column}: {value!r} -> {found[index[column]]!r}")
         for column in added:
-            if found[index[column]] != figures.canon(ADDED_COLUMNS[(name, column)]):
+            spec = ADDED_COLUMNS[(name, column)]
+            if callable(spec):
+                want = spec(dict(zip(columns, row, strict=True)), backend)
+                got = found[index[column]]
+                if (_amount(got) if isinstance(want, Decimal) else got) != want:
+                    problems.append(
+                        f"{name} {k}.{column}: {found[index[column]]!r} for an old row, "
+                        f"recomputed {want!r}"
+                    )
+            elif found[index[column]] != figures.canon(spec):
                 problems.append(f"{name} {k}.{column}: {found[index[column]]!r} for an old row")
     if actual_rows and name not in GROWING_TABLES:
         problems.append(f"{name}: rows appeared: {sorted(actual_rows)}")
@@ -228,11 +302,11 @@ def _derived_problems(expected: dict[str, Any], actual: dict[str, Any]) -> list[
 
 
 def _table_problems(
-    expected: dict[str, Any], actual: dict[str, Any], *, upgraded: bool
+    expected: dict[str, Any], actual: dict[str, Any], *, upgraded: bool, backend: str
 ) -> list[str]:
     problems: list[str] = []
     for name, table in expected.items():
-        problems += _row_problems(name, table, actual.get(name), upgraded=upgraded)
+        problems += _row_problems(name, table, actual.get(name), upgraded=upgraded, backend=backend)
     return problems
 
 
@@ -335,7 +409,7 @@ def test_frozen_database_is_at_the_release_revision(
         database.dispose()
     before = _read(frozen_url)
     _assert_none(
-        _table_problems(expected["tables"], before["tables"], upgraded=False)
+        _table_problems(expected["tables"], before["tables"], upgraded=False, backend=backend)
         + _view_problems(expected["views"], before["views"])
     )
 
@@ -351,7 +425,7 @@ def test_upgrade_to_head_keeps_every_row_and_figure(
     finally:
         database.dispose()
     after = _read(frozen_url)
-    problems = _table_problems(expected["tables"], after["tables"], upgraded=True)
+    problems = _table_problems(expected["tables"], after["tables"], upgraded=True, backend=backend)
     problems += _view_problems(expected["views"], after["views"])
     problems += _derived_problems(expected["tables"], after["tables"])
     with Database(frozen_url) as database:
@@ -373,7 +447,7 @@ def test_downgrade_to_the_release_and_back_keeps_every_row(
     finally:
         database.dispose()
     down = _read(frozen_url)
-    problems = _table_problems(expected["tables"], down["tables"], upgraded=False)
+    problems = _table_problems(expected["tables"], down["tables"], upgraded=False, backend=backend)
     problems += _view_problems(expected["views"], down["views"])
     with Database(frozen_url, check_schema=False) as database:
         database.upgrade()

@@ -18,7 +18,7 @@ from tradestore.migrate import compare_schema
 
 REVISION = "0010"
 #: The revision 0010 revises: the one place to change when another is merged before it.
-PREVIOUS = "0008"
+PREVIOUS = "0009"
 NEW_TABLES = {"trading_sessions", "intraday_snapshots", "intraday_snapshot_symbols"}
 T0 = dt.datetime(2024, 3, 4, 9, 30, tzinfo=dt.UTC)
 D = Decimal

@@ -386,6 +386,9 @@ CALLS: dict[str, Call] = {
     "metrics.latest": lambda u, s: u.metrics.latest(),
     "metrics.history": lambda u, s: u.metrics.history(),
     "metrics.strategies": lambda u, s: u.metrics.strategies(),
+    "metrics.compute_periods": lambda u, s: u.metrics.compute_periods(DAY2),
+    "metrics.find_period": lambda u, s: u.metrics.find_period("weekly", DAY2),
+    "metrics.period_history": lambda u, s: u.metrics.period_history("daily"),
     # training
     "training.start_run": lambda u, s: u.training.start_run("a2c", "m2"),
     "training.finish": lambda u, s: u.training.finish("r-live", "completed"),
@@ -735,6 +738,7 @@ RENAMED = {
     "snapshots.by_symbol": "intraday_snapshot_symbols",
     "sessions.current": "trading_sessions",
     "metrics.latest": "performance_metrics",
+    "metrics.find_period": "period_metrics",
     "training.hyperparameters": "hyperparameters",
     "training.iter_episodes": "training_episodes",
     "evaluations.list": "agent_performance",

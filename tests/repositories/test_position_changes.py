@@ -200,13 +200,48 @@ def test_trail_stop_by_percent_for_a_short(db: Database, bot: str) -> None:
     assert stored(db, bot, pid).stop_loss_price == D("104.5")
 
 
-def test_a_trailed_stop_that_would_lock_in_profit_is_refused(db: Database, bot: str) -> None:
-    """The schema's side rule keeps a long's stop below its entry (see the guide)."""
+def test_a_trailed_stop_locks_in_profit_and_the_row_holds_it(db: Database, bot: str) -> None:
+    """A long bought at 150 and trailed at 160 holds its stop at 155, above its entry: the
+    stop is held to the price it follows, not to the entry (revision 0009)."""
     position = open_position(db, bot, entry_price=D(150), stop_loss_price=D(140))
+    with db.unit_of_work(bot_id=bot) as uow:
+        assert uow.positions.trail_stop(position.position_id, price=D(160), distance=D(5))
+    assert stored(db, bot, position.position_id).stop_loss_price == D(155)
+    short = open_position(db, bot, "MSFT", side="short", entry_price=D(100))
+    with db.unit_of_work(bot_id=bot) as uow:
+        assert uow.positions.trail_stop(short.position_id, price=D(80), percent=D(10))
+    assert stored(db, bot, short.position_id).stop_loss_price == D(88)
+
+
+def test_a_stop_is_held_to_the_mark_when_it_is_set(db: Database, bot: str) -> None:
+    """update holds the stop to the last mark: above the entry once the price has risen
+    past it, never at or above the mark itself; the target keeps its side of the entry."""
+    position = open_position(db, bot, entry_price=D(150))
+    pid = position.position_id
+    with db.unit_of_work(bot_id=bot) as uow:
+        uow.positions.mark_to_market({"AAPL": D(170)})
+        assert uow.positions.update(pid, stop_loss_price=D(160)).stop_loss_price == D(160)
+    for field, change in (
+        ("stop_loss_price", {"stop_loss_price": D(170)}),
+        ("take_profit_price", {"take_profit_price": D(150)}),
+    ):
+        before = stored(db, bot, pid)
+        with pytest.raises(ValidationError) as caught, db.unit_of_work(bot_id=bot) as uow:
+            uow.positions.update(pid, **change)
+        assert caught.value.field == field
+        assert stored(db, bot, pid) == before
+
+
+def test_open_holds_the_stop_to_the_price_it_opens_at(db: Database, bot: str) -> None:
+    """With a current price above the entry, a long may open with a stop above its entry."""
+    position = open_position(
+        db, bot, entry_price=D(150), current_price=D(160), stop_loss_price=D(152)
+    )
+    assert stored(db, bot, position.position_id).stop_loss_price == D(152)
     with pytest.raises(ValidationError) as caught, db.unit_of_work(bot_id=bot) as uow:
-        uow.positions.trail_stop(position.position_id, price=D(160), distance=D(5))
-    assert (caught.value.field, caught.value.value) == ("stop_loss_price", D(155))
-    assert stored(db, bot, position.position_id) == position
+        uow.positions.open("MSFT", side="long", quantity=D(1), entry_price=D(150),
+                           stop_loss_price=D(150))  # fmt: skip
+    assert caught.value.field == "stop_loss_price"
 
 
 @pytest.mark.parametrize(
@@ -310,8 +345,8 @@ BAD_SCALES = [
     ("quantity", "scale_in", {"quantity": D(-1), "price": D(150)}),
     ("price", "scale_in", {"quantity": D(1), "price": D(0)}),
     ("commission", "scale_in", {"quantity": D(1), "price": D(150), "commission": D(-1)}),
-    # the new average 140 would put the entry on the stop
-    ("stop_loss_price", "scale_in", {"quantity": D(100), "price": D(130)}),
+    # the new average 160 would put the entry on the target
+    ("take_profit_price", "scale_in", {"quantity": D(100), "price": D(170)}),
     ("quantity", "scale_out", {"quantity": D(0), "price": D(150), "exit_reason": "manual"}),
     ("quantity", "scale_out", {"quantity": D(101), "price": D(150), "exit_reason": "manual"}),
     ("quantity", "scale_out", {"quantity": None, "price": D(150), "exit_reason": "manual"}),
@@ -324,7 +359,7 @@ BAD_SCALES = [
 def test_a_refused_scale_names_the_field_and_writes_nothing(
     db: Database, bot: str, field: str, method: str, kwargs: dict[str, Any]
 ) -> None:
-    position = open_position(db, bot, stop_loss_price=D(140))
+    position = open_position(db, bot, stop_loss_price=D(140), take_profit_price=D(160))
     with pytest.raises(ValidationError) as caught, db.unit_of_work(bot_id=bot) as uow:
         getattr(uow.positions, method)(position.position_id, **kwargs)
     assert caught.value.field == field

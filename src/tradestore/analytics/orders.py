@@ -350,17 +350,23 @@ def daily_fill_rate(
 @dataclass(frozen=True, slots=True)
 class SlippageByOrderType:
     order_type: OrderType
+    #: Price units: comparable within one ticker only.
     avg_slippage: Decimal
     orders: int
+    #: The mean of ``orders.slippage_bps``: comparable across tickers of any price. None only
+    #: when the type's orders predate the basis-point column and none was derived.
+    avg_slippage_bps: float | None = None
 
 
 def slippage_by_order_type(session: Executor, *, bot_id: str | None) -> Rows[SlippageByOrderType]:
-    """Average slippage per order type, over orders that recorded one."""
+    """Average slippage per order type, over orders that recorded one, in price units and in
+    basis points of each order's reference price."""
     query = (
         select(
             Order.order_type,
             type_coerce(func.avg(Order.slippage), DerivedMoney()).label("avg_slippage"),
             func.count().label("orders"),
+            type_coerce(func.avg(Order.slippage_bps), Real()).label("avg_slippage_bps"),
         )
         .where(Order.slippage.is_not(None))
         .group_by(Order.order_type)

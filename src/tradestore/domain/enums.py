@@ -181,3 +181,13 @@ class SnapshotKind(enum.StrEnum):
     HOURLY = "hourly"
     INTRADAY = "intraday"
     MANUAL = "manual"
+
+
+class MetricPeriod(enum.StrEnum):
+    """The period a row of trade statistics covers (``period_metrics``): the day, the ISO week
+    (Monday to Sunday), the calendar month, or the whole history, each up to its ``as_of``."""
+
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+    ALL_TIME = "all_time"

@@ -18,6 +18,13 @@ Definitions (docs/guide/orders-and-fills.md repeats them for bot authors):
   reference a market order has), else the limit price (limit, stop_limit), else the stop
   price (stop, trailing_stop). With no reference, slippage is NULL, which the
   "average slippage by order type" query skips. Cost in currency = slippage x filled quantity.
+* **slippage in basis points** = slippage x 10,000 / reference price, so that tickers of
+  different prices compare: the exact quotient rounded to 4 decimals (a hundredth of a
+  hundredth of a basis point), ties away from zero, from the *stored* slippage. Same sign as
+  the slippage (adverse positive). The database computes the same figure in NUMERIC with
+  integer division (``slippage_bps`` below is the rule both follow). It is stored as the
+  nearest double, as every ratio is: a tiny reference price makes it larger than a money
+  column holds (a slippage of 0.01 on a price of 1e-18 is 1e20 bps).
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import datetime as dt
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
+from typing import Final
 
 from tradestore.domain.enums import OrderSide
 from tradestore.domain.money import MONEY_CONTEXT
@@ -112,3 +120,26 @@ def slippage(side: OrderSide, average_price: Decimal, reference: Decimal | None)
     if side is OrderSide.BUY:
         return MONEY_CONTEXT.subtract(average_price, reference)
     return MONEY_CONTEXT.subtract(reference, average_price)
+
+
+#: Basis points per unit, and the scale the basis-point figure is kept to.
+BPS_PER_UNIT: Final = Decimal(10_000)
+BPS_DECIMALS: Final = 4
+_BPS_STEPS = Decimal(10) ** BPS_DECIMALS
+
+
+def slippage_bps(slippage: Decimal | None, reference: Decimal | None) -> Decimal | None:
+    """``slippage`` in basis points of ``reference`` (positive), rounded to 4 decimals with
+    ties away from zero; None without either.
+
+    Integer division and its remainder, not a rounded quotient: the one rule the SQL
+    (``div`` on NUMERIC) and Python follow, so both backends store the same figure.
+    """
+    if slippage is None or reference is None:
+        return None
+    with localcontext(MONEY_CONTEXT):
+        scaled = slippage * BPS_PER_UNIT * _BPS_STEPS
+        whole, remainder = divmod(scaled, reference)  # truncated towards zero
+        if 2 * abs(remainder) >= reference:
+            whole += 1 if scaled > 0 else -1
+        return (whole / _BPS_STEPS).quantize(Decimal(1).scaleb(-BPS_DECIMALS))

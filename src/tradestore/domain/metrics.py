@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any, Final, TypeVar
 
+from tradestore.domain.enums import MetricPeriod
 from tradestore.domain.money import MONEY_CONTEXT
 
 #: Trading days per year: the default annualisation factor.
@@ -109,6 +110,9 @@ class MetricValues:
     avg_loss_30d: Decimal | None = None
     profit_factor_30d: float | None = None
     expectancy_30d: Decimal | None = None
+    #: The best winning trade (positive) and the worst losing trade (negative) of the window.
+    largest_win_30d: Decimal | None = None
+    largest_loss_30d: Decimal | None = None
     # benchmark comparison
     benchmark_return: float | None = None
     alpha: float | None = None
@@ -455,6 +459,8 @@ class TradeStatistics:
     #: The best winning trade (positive) / the worst losing trade (negative).
     largest_win: Decimal | None = None
     largest_loss: Decimal | None = None
+    #: The sum of every trade's P&L (zero without a trade).
+    net_pnl: Decimal = Decimal(0)
 
 
 def trade_statistics(pnls: Iterable[Decimal]) -> TradeStatistics:
@@ -484,7 +490,24 @@ def trade_statistics(pnls: Iterable[Decimal]) -> TradeStatistics:
             expectancy=net / total if total else None,
             largest_win=max(wins) if wins else None,
             largest_loss=min(losses) if losses else None,
+            net_pnl=net,
         )
+
+
+#: The ``period_start`` of the all-time row: the history has no later beginning.
+ALL_TIME_START: Final = dt.date.min
+
+
+def period_start(period: MetricPeriod, as_of: dt.date) -> dt.date:
+    """The first day of the period that contains ``as_of``: the day itself, the Monday of its
+    ISO week, the first of its month, or ``ALL_TIME_START``."""
+    if period is MetricPeriod.DAILY:
+        return as_of
+    if period is MetricPeriod.WEEKLY:
+        return as_of - dt.timedelta(days=as_of.weekday())
+    if period is MetricPeriod.MONTHLY:
+        return as_of.replace(day=1)
+    return ALL_TIME_START
 
 
 # --- benchmark -------------------------------------------------------------------------------
@@ -572,6 +595,8 @@ def compute_metrics(
         "avg_loss_30d": trades.avg_loss,
         "profit_factor_30d": trades.profit_factor,
         "expectancy_30d": trades.expectancy,
+        "largest_win_30d": trades.largest_win,
+        "largest_loss_30d": trades.largest_loss,
     }
     if not history:
         return MetricValues(**values)

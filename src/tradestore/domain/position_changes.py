@@ -3,11 +3,14 @@
 The rules live here so that ``open``, ``update``, ``trail_stop``, ``scale_in`` and
 ``stops_hit`` apply one definition each, and so they can be tested without a database.
 
-* **Side rule of the stops** (``check_stops``): a long's stop is below its entry price and its
-  target above; a short's are reversed. The schema enforces the same rule (the CHECK
-  ``ck_positions_stops_by_side``), so it is checked against the *entry* price, at open and at
-  every later change alike; adding to a position moves the entry price, so a scale-in that
-  would put the entry on the wrong side of a stop is refused.
+* **Side rule of the stops** (``check_stops``): a long's stop is below the current price and
+  its target above its entry price; a short's are reversed. The stop is held to the price *at
+  the time it is set* (the mark, or the price a trailing stop follows), so a trailing stop may
+  lock in a profit: a long's stop may rise above its entry once the price has. The target is
+  held to the entry price, as the schema's CHECK ``ck_positions_stops_by_side`` holds it; the
+  schema holds the stop to being positive only, since a stored mark moves on without it. Adding
+  to a position moves the entry price, so a scale-in that would put the entry on the wrong
+  side of the target is refused.
 * **Trailing stop** (``trailed_stop``): the stop follows the price at a fixed distance or
   percentage and only ever moves in the position's favour (up for a long, down for a short).
 * **Crossed levels** (``crossed``): a long's stop is hit at or below it and its target at or
@@ -48,19 +51,38 @@ UNCHANGED: Final = Unchanged.UNCHANGED
 
 
 def check_stops(
-    side: PositionSide, entry: Decimal, stop: Decimal | None, take: Decimal | None
+    side: PositionSide,
+    entry: Decimal,
+    stop: Decimal | None,
+    take: Decimal | None,
+    *,
+    price: Decimal,
 ) -> None:
-    """A long's stop is below the entry and its target above; a short's reversed."""
-    if side is PositionSide.LONG:
-        if stop is not None and stop >= entry:
-            raise ValidationError("stop_loss_price", stop, f"a long's stop must be < {entry}")
-        if take is not None and take <= entry:
-            raise ValidationError("take_profit_price", take, f"a long's target must be > {entry}")
-    else:
-        if stop is not None and stop <= entry:
-            raise ValidationError("stop_loss_price", stop, f"a short's stop must be > {entry}")
-        if take is not None and take >= entry:
-            raise ValidationError("take_profit_price", take, f"a short's target must be < {entry}")
+    """A long's stop is below ``price`` (the price when it is set) and its target above
+    ``entry``; a short's reversed."""
+    check_stop(side, stop, price)
+    check_target(side, entry, take)
+
+
+def check_stop(side: PositionSide, stop: Decimal | None, price: Decimal) -> None:
+    """A long's stop below ``price``, a short's above: a stop the price has already passed
+    would fire at once, which is a close, not a stop."""
+    if stop is None:
+        return
+    if side is PositionSide.LONG and stop >= price:
+        raise ValidationError("stop_loss_price", stop, f"a long's stop must be < {price}")
+    if side is PositionSide.SHORT and stop <= price:
+        raise ValidationError("stop_loss_price", stop, f"a short's stop must be > {price}")
+
+
+def check_target(side: PositionSide, entry: Decimal, take: Decimal | None) -> None:
+    """A long's target above its entry price, a short's below (the schema's rule)."""
+    if take is None:
+        return
+    if side is PositionSide.LONG and take <= entry:
+        raise ValidationError("take_profit_price", take, f"a long's target must be > {entry}")
+    if side is PositionSide.SHORT and take >= entry:
+        raise ValidationError("take_profit_price", take, f"a short's target must be < {entry}")
 
 
 def trailed_stop(
@@ -134,7 +156,6 @@ def scale_in_figures(
     open_commission: Decimal,
     max_favorable_excursion: Decimal | None,
     max_adverse_excursion: Decimal | None,
-    stop_loss_price: Decimal | None,
     take_profit_price: Decimal | None,
     quantity: Decimal,
     price: Decimal,
@@ -157,7 +178,7 @@ def scale_in_figures(
     average = vwap(((open_quantity, entry_price), (quantity, price)))
     assert average is not None  # both quantities are positive
     entry = fit(average, dialect_name)
-    check_stops(side, entry, stop_loss_price, take_profit_price)
+    check_target(side, entry, take_profit_price)
     best, worst = pnl.excursions(side, max_favorable_excursion, max_adverse_excursion, price)
     return ScaleInFigures(
         quantity=total,

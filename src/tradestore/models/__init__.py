@@ -11,6 +11,7 @@ from tradestore.models.trading import (
     IntradaySnapshotSymbol,
     Order,
     PerformanceMetric,
+    PeriodMetric,
     PortfolioSnapshot,
 )
 from tradestore.models.training import (
@@ -36,6 +37,7 @@ __all__ = [
     "MigrationHistory",
     "Order",
     "PerformanceMetric",
+    "PeriodMetric",
     "PortfolioSnapshot",
     "Position",
     "TradingSession",

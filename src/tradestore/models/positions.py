@@ -22,14 +22,19 @@ from tradestore.models.base import Base, BigIntPK
 
 #: Width of the strategy columns (positions, closed_positions).
 MAX_STRATEGY_LENGTH: Final = 100
+#: Width of the entry / exit logic columns: the name of the rule that opened or closed a trade.
+MAX_LOGIC_LENGTH: Final = 100
+#: Width of the interval columns: a bar interval such as "5m", "1h", "1d".
+MAX_INTERVAL_LENGTH: Final = 16
 
+#: The target's side rule against the entry price. The stop's side rule is the repository's,
+#: against the price when the stop is set (revision 0009): a trailing stop that locks in a
+#: profit sits beyond the entry, and a stored mark moves on without the stop, so no row-level
+#: rule can hold it; the schema keeps it positive (``ck_positions_stop_loss_positive``).
 _STOPS_BY_SIDE = (
-    "(stop_loss_price IS NULL"
-    " OR (side = 'long' AND stop_loss_price < entry_price)"
-    " OR (side = 'short' AND stop_loss_price > entry_price))"
-    " AND (take_profit_price IS NULL"
+    "take_profit_price IS NULL"
     " OR (side = 'long' AND take_profit_price > entry_price)"
-    " OR (side = 'short' AND take_profit_price < entry_price))"
+    " OR (side = 'short' AND take_profit_price < entry_price)"
 )
 
 
@@ -59,6 +64,10 @@ class Position(Base):
     strategy: Mapped[str | None] = mapped_column(String(MAX_STRATEGY_LENGTH))
     signal_score: Mapped[float | None] = mapped_column(Real())
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
+    #: The strategy rule that opened the position (revision 0009).
+    entry_logic: Mapped[str | None] = mapped_column(String(MAX_LOGIC_LENGTH))
+    #: The bar interval the strategy trades on, e.g. "5m" (revision 0009).
+    interval: Mapped[str | None] = mapped_column(String(MAX_INTERVAL_LENGTH))
 
     __table_args__ = (
         PrimaryKeyConstraint("bot_id", "position_id"),
@@ -115,6 +124,16 @@ class ClosedPosition(Base):
     strategy: Mapped[str | None] = mapped_column(String(MAX_STRATEGY_LENGTH))
     signal_score: Mapped[float | None] = mapped_column(Real())
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
+    #: Revision 0009: the price P&L before commission, side x (exit - entry) x quantity;
+    #: ``realized_pnl`` is this less ``commission`` (docs/guide/positions.md).
+    gross_pnl: Mapped[Decimal | None] = mapped_column(Money())
+    #: Revision 0009: ``slippage`` in basis points of the exit price (docs/guide/positions.md);
+    #: a ratio, so a double like every ratio: a tiny price would overflow a money column.
+    slippage_bps: Mapped[float | None] = mapped_column(Real())
+    entry_logic: Mapped[str | None] = mapped_column(String(MAX_LOGIC_LENGTH))
+    #: The strategy rule that closed the position (revision 0009).
+    exit_logic: Mapped[str | None] = mapped_column(String(MAX_LOGIC_LENGTH))
+    interval: Mapped[str | None] = mapped_column(String(MAX_INTERVAL_LENGTH))
 
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from tradestore.db.types import Money, Real, enum_column
 from tradestore.domain.enums import (
     Liquidity,
+    MetricPeriod,
     OrderSide,
     OrderStatus,
     OrderType,
@@ -85,6 +86,9 @@ class Order(Base):
     filled_avg_price: Mapped[Decimal | None] = mapped_column(Money())
     commission: Mapped[Decimal] = mapped_column(Money(), default=Decimal(0))
     slippage: Mapped[Decimal | None] = mapped_column(Money())
+    #: ``slippage`` in basis points of the reference price, so tickers compare (revision
+    #: 0009; the rule is tradestore.domain.fill_accounting.slippage_bps).
+    slippage_bps: Mapped[float | None] = mapped_column(Real())
     #: Lineage key of the position this order opened or closed; no foreign key because the
     #: position moves from ``positions`` to ``closed_positions`` (see docs/reference/schema.md).
     position_id: Mapped[str | None] = mapped_column(String(64))
@@ -314,6 +318,9 @@ class PerformanceMetric(Timestamps, Base):
     avg_loss_30d: Mapped[Decimal | None] = mapped_column(Money())
     profit_factor_30d: Mapped[float | None] = mapped_column(Real())
     expectancy_30d: Mapped[Decimal | None] = mapped_column(Money())
+    #: Revision 0009; NULL on rows computed before it (``compute`` again fills them).
+    largest_win_30d: Mapped[Decimal | None] = mapped_column(Money())
+    largest_loss_30d: Mapped[Decimal | None] = mapped_column(Money())
     # benchmark comparison
     benchmark_return: Mapped[float | None] = mapped_column(Real())
     alpha: Mapped[float | None] = mapped_column(Real())
@@ -344,4 +351,55 @@ class PerformanceMetric(Timestamps, Base):
         ),
         Index("idx_performance_metrics_date", metric_date.desc()),
         Index("idx_performance_metrics_strategy", "strategy"),
+    )
+
+
+class PeriodMetric(Timestamps, Base):
+    """Trade statistics of one period (day, ISO week, month, all time) up to ``as_of``
+    (revision 0009). One row per (bot, period, period_start, strategy): computing the period
+    again later in it replaces the row, so a week's row is "the week to date" until the week
+    ends. ``performance_metrics`` keeps the daily risk row with its 30-day trade window."""
+
+    __tablename__ = "period_metrics"
+
+    period_metric_id: Mapped[int] = mapped_column(BigIntPK, primary_key=True, autoincrement=True)
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.bot_id", ondelete="RESTRICT"))
+    period: Mapped[MetricPeriod] = mapped_column(enum_column(MetricPeriod, "period"))
+    #: The period's first day (``0001-01-01`` for all time).
+    period_start: Mapped[dt.date] = mapped_column(Date)
+    #: The last day counted: the trades closed from period_start to as_of, both included.
+    as_of: Mapped[dt.date] = mapped_column(Date)
+    strategy: Mapped[str] = mapped_column(String(100), default=ALL_STRATEGIES)
+    total_trades: Mapped[int] = mapped_column(Integer)
+    winning_trades: Mapped[int] = mapped_column(Integer)
+    losing_trades: Mapped[int] = mapped_column(Integer)
+    win_rate: Mapped[float | None] = mapped_column(Real())
+    #: Sum of the period's realized P&L (net of commission).
+    net_pnl: Mapped[Decimal] = mapped_column(Money())
+    avg_win: Mapped[Decimal | None] = mapped_column(Money())
+    avg_loss: Mapped[Decimal | None] = mapped_column(Money())
+    largest_win: Mapped[Decimal | None] = mapped_column(Money())
+    largest_loss: Mapped[Decimal | None] = mapped_column(Money())
+    profit_factor: Mapped[float | None] = mapped_column(Real())
+    expectancy: Mapped[Decimal | None] = mapped_column(Money())
+
+    __table_args__ = (
+        CheckConstraint("strategy <> ''", name="strategy_not_empty"),
+        CheckConstraint("as_of >= period_start", name="as_of_in_period"),
+        CheckConstraint(
+            "winning_trades >= 0 AND losing_trades >= 0"
+            " AND winning_trades + losing_trades <= total_trades",
+            name="trade_counts",
+        ),
+        CheckConstraint(
+            "win_rate IS NULL OR (win_rate >= 0 AND win_rate <= 1)", name="win_rate_range"
+        ),
+        Index(
+            "idx_period_metrics_bot_period_start_strategy",
+            "bot_id",
+            "period",
+            "period_start",
+            "strategy",
+            unique=True,
+        ),
     )

@@ -89,6 +89,7 @@ TIME_COLUMNS: dict[str, str] = {
     "fills": "filled_at",
     "portfolio_snapshots": "snapshot_time",
     "performance_metrics": "metric_date",
+    "period_metrics": "as_of",
     "training_runs": "start_time",
     "training_episodes": "episode_time",
     "agent_performance": "evaluation_date",

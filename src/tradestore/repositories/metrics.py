@@ -22,30 +22,48 @@ from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.db.types import from_db_number
 from tradestore.domain import validation
+from tradestore.domain.enums import MetricPeriod
 from tradestore.domain.metrics import (
+    ALL_TIME_START,
     TRADE_WINDOW_DAYS,
     TRADING_DAYS_PER_YEAR,
     DatedEquity,
     MetricValues,
     compute_metrics,
+    period_start,
+    trade_statistics,
 )
 from tradestore.domain.money import MONEY_CONTEXT, fit
 from tradestore.errors import BotNotFound, IntegrityViolation, NotFound, ValidationError
 from tradestore.models.base import table_of
 from tradestore.models.bots import Bot
 from tradestore.models.positions import ClosedPosition
-from tradestore.models.trading import ALL_STRATEGIES, PerformanceMetric, PortfolioSnapshot
+from tradestore.models.trading import (
+    ALL_STRATEGIES,
+    PerformanceMetric,
+    PeriodMetric,
+    PortfolioSnapshot,
+)
 from tradestore.repositories._scoped import BotScopedRepository
 
 MAX_STRATEGY_LENGTH: Final = 100
 
 _M = table_of(PerformanceMetric)
+_PM = table_of(PeriodMetric)
 _S = table_of(PortfolioSnapshot)
 _C = table_of(ClosedPosition)
 _B = table_of(Bot)
 _VALUE_FIELDS = tuple(f.name for f in dataclasses.fields(MetricValues))
 _MONEY_FIELDS = frozenset(
-    {"max_drawdown", "current_drawdown", "avg_win_30d", "avg_loss_30d", "expectancy_30d"}
+    {
+        "max_drawdown",
+        "current_drawdown",
+        "avg_win_30d",
+        "avg_loss_30d",
+        "expectancy_30d",
+        "largest_win_30d",
+        "largest_loss_30d",
+    }
 )
 _COUNT_FIELDS = frozenset(
     {"days_in_drawdown", "total_trades_30d", "winning_trades_30d", "losing_trades_30d"}
@@ -72,6 +90,49 @@ class MetricRecord(MetricValues):
 
 def _record(row: Any) -> MetricRecord:
     return MetricRecord(**row._mapping)
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class PeriodMetricRecord:
+    """A stored period_metrics row: the trades closed from ``period_start`` to ``as_of``.
+
+    Counts and amounts as ``tradestore.domain.metrics.trade_statistics`` defines them (a
+    trade at exactly zero is neither win nor loss); ``strategy`` ``'all'`` is every trade.
+    """
+
+    period_metric_id: int
+    bot_id: str
+    period: MetricPeriod
+    period_start: dt.date
+    as_of: dt.date
+    strategy: str
+    total_trades: int
+    winning_trades: int
+    losing_trades: int
+    win_rate: float | None
+    net_pnl: Decimal
+    avg_win: Decimal | None
+    avg_loss: Decimal | None
+    largest_win: Decimal | None
+    largest_loss: Decimal | None
+    profit_factor: float | None
+    expectancy: Decimal | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+
+
+_PERIOD_FIELDS = tuple(f.name for f in dataclasses.fields(PeriodMetricRecord))
+_PERIOD_COLUMNS = tuple(_PM.c[name] for name in _PERIOD_FIELDS)
+_PERIOD_MONEY = ("net_pnl", "avg_win", "avg_loss", "largest_win", "largest_loss", "expectancy")
+_PERIOD_VALUES = (
+    "as_of",
+    "total_trades",
+    "winning_trades",
+    "losing_trades",
+    "win_rate",
+    *_PERIOD_MONEY,
+    "profit_factor",
+)
 
 
 @error_net
@@ -183,6 +244,115 @@ class MetricsRepository(BotScopedRepository):
             if getattr(values, name) is not None
         }
         return self.record(date_, dataclasses.replace(values, **fitted), strategy=strategy)
+
+    @atomic
+    def compute_periods(
+        self, as_of: dt.date, *, strategy: str | None = ALL_STRATEGIES
+    ) -> Rows[PeriodMetricRecord]:
+        """Trade statistics of the day, the ISO week, the month and the whole history that end
+        on ``as_of`` (UTC days), stored and returned in that order.
+
+        Each row counts the trades closed from its period's first day to ``as_of``, both
+        included; a later ``as_of`` in the same period replaces the row (the week to date).
+        One read of the trades closed up to ``as_of`` and one upsert per period.
+        """
+        date_ = validation.day("as_of", as_of, allow_none=False)
+        assert date_ is not None
+        key = self._strategy_key(strategy)
+        validation.room("as_of", date_, days_before=0, days_after=1)
+        end = dt.datetime.combine(date_ + dt.timedelta(days=1), dt.time(), dt.UTC)
+        trades = select(_C.c.closed_at, _C.c.realized_pnl).where(
+            _C.c.bot_id == self._bot_id, _C.c.closed_at < end
+        )
+        if key != ALL_STRATEGIES:
+            trades = trades.where(_C.c.strategy == key)
+        closed = self._db.execute(trades).all()
+        now = self._db.now()
+        records: list[PeriodMetricRecord] = []
+        for period in MetricPeriod:
+            first = period_start(period, date_)
+            since = None
+            if first != ALL_TIME_START:
+                since = dt.datetime.combine(first, dt.time(), dt.UTC)
+            stats = trade_statistics(
+                pnl for closed_at, pnl in closed if since is None or closed_at >= since
+            )
+            params: dict[str, Any] = {
+                "bot_id": self._bot_id,
+                "period": period.value,
+                "period_start": first,
+                "strategy": key,
+                "created_at": now,
+                "updated_at": now,
+                "as_of": date_,
+                "total_trades": stats.total_trades,
+                "winning_trades": stats.winning_trades,
+                "losing_trades": stats.losing_trades,
+                "win_rate": stats.win_rate,
+                "profit_factor": stats.profit_factor,
+            }
+            for name in _PERIOD_MONEY:
+                value = getattr(stats, name)
+                params[name] = None if value is None else fit(value, self._dialect)
+            try:
+                row = self._db.execute(_period_upsert(self._dialect), params).one()
+            except IntegrityViolation as exc:
+                if exc.kind == "foreign_key":
+                    raise BotNotFound("bot", self._bot_id) from None
+                raise
+            records.append(PeriodMetricRecord(**row._mapping))
+        return Rows(PeriodMetricRecord, records)
+
+    def find_period(
+        self,
+        period: MetricPeriod | str,
+        as_of: dt.date,
+        *,
+        strategy: str | None = ALL_STRATEGIES,
+    ) -> PeriodMetricRecord | None:
+        """The stored row of the ``period`` that contains ``as_of``, or None."""
+        period_ = validation.choice("period", period, MetricPeriod)
+        date_ = validation.day("as_of", as_of, allow_none=False)
+        assert date_ is not None
+        row = self._db.execute(
+            select(*_PERIOD_COLUMNS).where(
+                _PM.c.bot_id == self._bot_id,
+                _PM.c.period == period_,
+                _PM.c.period_start == period_start(period_, date_),
+                _PM.c.strategy == self._strategy_key(strategy),
+            )
+        ).one_or_none()
+        return None if row is None else PeriodMetricRecord(**row._mapping)
+
+    def period_history(
+        self,
+        period: MetricPeriod | str,
+        start: dt.date | None = None,
+        end: dt.date | None = None,
+        *,
+        strategy: str | None = ALL_STRATEGIES,
+        limit: int | None = None,
+        offset: int = 0,
+    ) -> Rows[PeriodMetricRecord]:
+        """The rows of ``period`` whose period starts between ``start`` and ``end`` (both
+        included), oldest first."""
+        period_ = validation.choice("period", period, MetricPeriod)
+        stmt = select(*_PERIOD_COLUMNS).where(
+            _PM.c.bot_id == self._bot_id,
+            _PM.c.period == period_,
+            _PM.c.strategy == self._strategy_key(strategy),
+        )
+        first = validation.day("start", start)
+        last = validation.day("end", end)
+        if first is not None:
+            stmt = stmt.where(_PM.c.period_start >= first)
+        if last is not None:
+            stmt = stmt.where(_PM.c.period_start <= last)
+        stmt = paginate(stmt.order_by(_PM.c.period_start), limit=limit, offset=offset)
+        return Rows(
+            PeriodMetricRecord,
+            (PeriodMetricRecord(**row._mapping) for row in self._db.execute(stmt)),
+        )
 
     def get(self, metric_date: dt.date, *, strategy: str | None = ALL_STRATEGIES) -> MetricRecord:
         """The row of that day and strategy; ``NotFound`` naming both when there is none."""
@@ -357,6 +527,21 @@ def _upsert(dialect: str) -> Any:
             },
         ).returning(*_COLUMNS)
         _UPSERTS[dialect] = statement
+    return statement
+
+
+def _period_upsert(dialect: str) -> Any:
+    statement = _UPSERTS.get(f"period:{dialect}")
+    if statement is None:
+        insert_ = upsert_insert(dialect, _PM)
+        statement = insert_.on_conflict_do_update(
+            index_elements=[_PM.c.bot_id, _PM.c.period, _PM.c.period_start, _PM.c.strategy],
+            set_={
+                **{name: insert_.excluded[name] for name in _PERIOD_VALUES},
+                "updated_at": insert_.excluded.updated_at,
+            },
+        ).returning(*_PERIOD_COLUMNS)
+        _UPSERTS[f"period:{dialect}"] = statement
     return statement
 
 

@@ -15,7 +15,13 @@ from typing import Any, NamedTuple
 
 from tradestore.domain import order_states
 from tradestore.domain.enums import Liquidity, OrderSide, OrderStatus
-from tradestore.domain.fill_accounting import FillTotals, reference_price, slippage, totals_of
+from tradestore.domain.fill_accounting import (
+    FillTotals,
+    reference_price,
+    slippage,
+    slippage_bps,
+    totals_of,
+)
 from tradestore.domain.money import (
     MONEY_CONTEXT,
     check_storable,
@@ -157,6 +163,7 @@ class OrderChanges(NamedTuple):
     filled_avg_price: Decimal
     commission: Decimal
     slippage: Decimal | None
+    slippage_bps: float | None
     status: OrderStatus
     filled_at: dt.datetime | None
 
@@ -183,11 +190,14 @@ def order_changes(
         reference=state.reference_price, limit_price=state.limit_price, stop_price=state.stop_price
     )
     slip = slippage(state.side, average, reference)
+    stored_slip = None if slip is None else fit(slip, dialect)
+    bps = slippage_bps(stored_slip, reference)
     return OrderChanges(
         filled_quantity,
         average,
         commission,
-        None if slip is None else fit(slip, dialect),
+        stored_slip,
+        None if bps is None else float(bps),
         status,
         # The completing execution's time, also for a late fill completing a cancelled
         # order: filled_at says when the order was fully executed, whatever its status.

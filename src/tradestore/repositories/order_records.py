@@ -47,6 +47,8 @@ class OrderRecord:
     filled_avg_price: Decimal | None
     commission: Decimal
     slippage: Decimal | None
+    #: ``slippage`` in basis points of the reference price (revision 0009).
+    slippage_bps: float | None
     position_id: str | None
     strategy: str | None
     reject_reason: str | None

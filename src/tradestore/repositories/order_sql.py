@@ -15,6 +15,7 @@ from typing import Any, cast
 
 from sqlalchemy import (
     DateTime,
+    Double,
     Numeric,
     String,
     and_,
@@ -41,6 +42,7 @@ from tradestore.db.executor import Prepared
 from tradestore.db.types import encode_json
 from tradestore.domain import order_states
 from tradestore.domain.enums import OrderSide, OrderStatus
+from tradestore.domain.fill_accounting import BPS_DECIMALS, BPS_PER_UNIT
 from tradestore.domain.money import MAX_INTEGER_DIGITS, MONEY_SCALE
 from tradestore.models import Bot, ClosedPosition, Fill, Order, Position
 from tradestore.models.base import table_of
@@ -188,6 +190,7 @@ APPLY_FILL = Prepared(
         filled_avg_price=param(_O.c.filled_avg_price),
         commission=param(_O.c.commission),
         slippage=param(_O.c.slippage),
+        slippage_bps=param(_O.c.slippage_bps),
         status=param(_O.c.status),
         filled_at=param(_O.c.filled_at),
         updated_at=param(_O.c.updated_at),
@@ -209,6 +212,20 @@ _SCALE: Any = literal_column(str(10**MONEY_SCALE))
 _UNIT: Any = literal_column(f"0.{'0' * (MONEY_SCALE - 1)}1")
 #: The bound a stored amount stays below (NUMERIC(38, 18): 20 integer digits).
 _AMOUNT_BOUND: Any = literal_column(str(10**MAX_INTEGER_DIGITS))
+
+
+def bps_sql(slippage: Any, reference: Any) -> Any:
+    """``fill_accounting.slippage_bps`` in NUMERIC: integer division of slippage x 10**8 by
+    the (positive) reference, truncated towards zero, then one step away from zero when
+    twice the remainder reaches the reference; exact, so it equals the Python figure.
+    PostgreSQL only (SQLite's arithmetic is binary floating point). Cast to a double like
+    the column, from the exact figure: correctly rounded, as Python's ``float()`` is."""
+    scaled = slippage * literal_column(str(BPS_PER_UNIT * 10**BPS_DECIMALS))
+    whole = func.div(scaled, reference)
+    remainder = scaled - whole * reference
+    step = case((func.abs(remainder) * _TWO >= reference, func.sign(scaled)), else_=_ZERO)
+    exact = (whole + step) * literal_column(f"0.{'0' * (BPS_DECIMALS - 1)}1")
+    return sql_cast(exact, Double)
 
 
 def _status_literal(status: OrderStatus) -> Any:
@@ -344,6 +361,10 @@ def _record_fill_postgresql() -> Executable:
             filled_avg_price=accounted.c.average,
             commission=accounted.c.new_commission,
             slippage=case((accounted.c.reference.is_(None), null()), else_=slip),
+            slippage_bps=case(
+                (accounted.c.reference.is_(None), null()),
+                else_=bps_sql(slip, accounted.c.reference),
+            ),
             status=case(
                 (accounted.c.status.in_([_status_literal(s) for s in _LATE]), accounted.c.status),
                 (complete, _status_literal(OrderStatus.FILLED)),
@@ -590,6 +611,7 @@ INGEST_ORDER_UPDATE_FIELDS = (
     "filled_avg_price",
     "commission",
     "slippage",
+    "slippage_bps",
     "status",
     "filled_at",
     "updated_at",
@@ -614,6 +636,7 @@ def _ingest_update_orders_postgresql() -> Any:
         "filled_avg_price": money_array,
         "commission": money_array,
         "slippage": money_array,
+        "slippage_bps": ARRAY(Double),
         "status": ARRAY(String),
         "filled_at": ARRAY(DateTime(timezone=True)),
     }

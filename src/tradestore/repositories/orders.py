@@ -286,6 +286,7 @@ class OrderRepository(BotScopedRepository):
             filled_avg_price=None,
             commission=_ZERO,
             slippage=None,
+            slippage_bps=None,
             position_id=request.position_id,
             strategy=request.strategy,
             reject_reason=None,

@@ -63,13 +63,14 @@ from tradestore.db.results import Rows, paginate
 from tradestore.db.types import Money, Real, UTCDateTime
 from tradestore.domain import pnl, position_changes, validation
 from tradestore.domain.enums import ExitReason, PositionSide
+from tradestore.domain.fill_accounting import slippage_bps
 from tradestore.domain.money import (
     MONEY_CONTEXT,
     Amount,
     fast_money,
     fit,
 )
-from tradestore.domain.position_changes import UNCHANGED, Unchanged, check_stops
+from tradestore.domain.position_changes import UNCHANGED, Unchanged, check_stop, check_stops
 from tradestore.errors import (
     BotNotFound,
     ConflictError,
@@ -79,7 +80,13 @@ from tradestore.errors import (
 )
 from tradestore.models.base import table_of
 from tradestore.models.bots import Bot
-from tradestore.models.positions import MAX_STRATEGY_LENGTH, ClosedPosition, Position
+from tradestore.models.positions import (
+    MAX_INTERVAL_LENGTH,
+    MAX_LOGIC_LENGTH,
+    MAX_STRATEGY_LENGTH,
+    ClosedPosition,
+    Position,
+)
 from tradestore.repositories._integrity import insert_for_registered_bot
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.repositories.order_accounting import exact_sum
@@ -113,6 +120,9 @@ class PositionRecord:
     strategy: str | None
     signal_score: float | None
     metadata: dict[str, Any] | None
+    #: The strategy rule that opened it and the bar interval it trades on (revision 0009).
+    entry_logic: str | None
+    interval: str | None
 
     @property
     def market_value(self) -> Decimal:
@@ -151,6 +161,16 @@ class ClosedPositionRecord:
     strategy: str | None
     signal_score: float | None
     metadata: dict[str, Any] | None
+    #: side x (exit - entry) x quantity, before any commission: ``realized_pnl`` is
+    #: ``gross_pnl - commission``. None only on rows no release computed it for (none: the
+    #: upgrade to revision 0009 computes it for older rows).
+    gross_pnl: Decimal | None
+    #: ``slippage`` in basis points of ``exit_price`` (``fill_accounting.slippage_bps``).
+    slippage_bps: float | None
+    entry_logic: str | None
+    #: The strategy rule that closed it.
+    exit_logic: str | None
+    interval: str | None
 
     @property
     def outcome(self) -> str:
@@ -479,11 +499,17 @@ class PositionRepository(BotScopedRepository):
         signal_score: float | None = None,
         metadata: Mapping[str, Any] | None = None,
         opened_at: dt.datetime | None = None,
+        entry_logic: str | None = None,
+        interval: str | None = None,
     ) -> PositionRecord:
         """Open a position; ``position_id`` is generated (``pos_<uuid4 hex>``) when omitted.
 
         ``commission`` is the entry commission; it stays on the open row and is attributed pro
         rata to each closed part. ``opened_at`` defaults to now (the Database's clock).
+        ``entry_logic`` names the strategy rule that opened it and ``interval`` the bar
+        interval it trades on ("5m"); every closed part carries both. A long's stop is below
+        the price it opens at (``current_price``, else ``entry_price``), its target above the
+        entry price; a short's reversed.
         """
         d = self._dialect
         ticker_ = validation.required_text("ticker", ticker, max_length=MAX_TICKER_LENGTH)
@@ -493,9 +519,11 @@ class PositionRepository(BotScopedRepository):
         current = validation.optional_money("current_price", current_price, d, positive=True)
         stop = validation.optional_money("stop_loss_price", stop_loss_price, d, positive=True)
         take = validation.optional_money("take_profit_price", take_profit_price, d, positive=True)
-        check_stops(side_, entry, stop, take)
+        check_stops(side_, entry, stop, take, price=entry if current is None else current)
         fee = validation.optional_money("commission", commission, d, non_negative=True)
         strategy_ = validation.optional_text("strategy", strategy, max_length=MAX_STRATEGY_LENGTH)
+        logic = validation.optional_text("entry_logic", entry_logic, max_length=MAX_LOGIC_LENGTH)
+        interval_ = validation.optional_text("interval", interval, max_length=MAX_INTERVAL_LENGTH)
         score = validation.number("signal_score", signal_score, minimum=0.0, maximum=1.0)
         meta = validation.json_document("metadata", metadata)
         now = self._db.now()
@@ -529,6 +557,8 @@ class PositionRepository(BotScopedRepository):
             strategy=strategy_,
             signal_score=score,
             metadata=meta,
+            entry_logic=logic,
+            interval=interval_,
         )
         connection = self._db
         statement = _OPEN_NAMED_POSITION if explicit_id else _OPEN_POSITION
@@ -601,6 +631,7 @@ class PositionRepository(BotScopedRepository):
         commission: Amount | None = None,
         slippage: Amount | None = None,
         closed_at: dt.datetime | None = None,
+        exit_logic: str | None = None,
     ) -> ClosedPositionRecord:
         """Close the position, or ``quantity`` of it, at ``exit_price``; atomic within the unit
         of work.
@@ -609,9 +640,11 @@ class PositionRepository(BotScopedRepository):
         there and shrinks the open row: its quantity, its remaining share of the entry
         commission, and its mark (the exit price is the freshest price there is). ``commission``
         is the exit commission; the closed row's commission adds the entry share to it and
-        realized_pnl is net of both. ``slippage`` is recorded as given (signed, in price units)
-        and not deducted again. Raises PositionNotFound for an unknown id or another bot's, and
-        PositionClosed for one already closed.
+        realized_pnl is net of both and gross_pnl before both. ``slippage`` is recorded as given
+        (signed, in price units) and not deducted again, with its figure in basis points of the
+        exit price. ``exit_logic`` names the strategy rule that closed it. Raises
+        PositionNotFound for an unknown id or another bot's, and PositionClosed for one already
+        closed.
         """
         d = self._dialect
         pid = validation.required_text("position_id", position_id)
@@ -620,6 +653,7 @@ class PositionRepository(BotScopedRepository):
         part = validation.optional_money("quantity", quantity, d, positive=True)
         fee = validation.optional_money("commission", commission, d, non_negative=True)
         slip = validation.optional_money("slippage", slippage, d)
+        logic = validation.optional_text("exit_logic", exit_logic, max_length=MAX_LOGIC_LENGTH)
         now = self._db.now()
         closed = validation.instant("closed_at", closed_at, allow_none=True) or now
         exit_fee = Decimal(0) if fee is None else fee
@@ -632,7 +666,9 @@ class PositionRepository(BotScopedRepository):
             position = _position(rows[0])
             try:
                 figures = self._figures(position, exit_, None, exit_fee, closed)
-                return self._insert_closed(position, figures, exit_, reason, slip, closed, now)
+                return self._insert_closed(
+                    position, figures, exit_, reason, (slip, logic), closed, now
+                )
             except BaseException:
                 # "Bad input writes nothing" must hold even for a caller who catches the error
                 # and commits: put the open row back (on PostgreSQL a failed statement has
@@ -644,7 +680,7 @@ class PositionRepository(BotScopedRepository):
         figures = self._figures(position, exit_, part, exit_fee, closed)
         if figures.is_full:
             self._db.execute(_DELETE_POSITION, key)
-            return self._insert_closed(position, figures, exit_, reason, slip, closed, now)
+            return self._insert_closed(position, figures, exit_, reason, (slip, logic), closed, now)
         shrunk = {
             "quantity": figures.remaining_quantity,
             "commission": figures.remaining_commission,
@@ -655,7 +691,7 @@ class PositionRepository(BotScopedRepository):
             "max_adverse_excursion": figures.max_adverse_excursion,
             "updated_at": now,
         }
-        values = self._closed_values(position, figures, exit_, reason, slip, closed, now)
+        values = self._closed_values(position, figures, exit_, reason, (slip, logic), closed, now)
         if d == "postgresql":
             params = {**key, **_bind(shrunk, prefix="s_"), **_bind(values)}
             [(closed_id,)] = self._db.run(_SHRINK_AND_CLOSE, params).rows
@@ -676,8 +712,9 @@ class PositionRepository(BotScopedRepository):
         """Change the stop, the target or the metadata of an open position; returns it.
 
         An argument left out keeps the stored value; ``None`` clears it. The stops follow the
-        rule of ``open`` (a long's stop below its entry price, its target above; a short's
-        reversed), checked against the entry price as the schema does. ``metadata`` is merged
+        rule of ``open``: a long's stop below its current price (the last mark: a stop may
+        lock in a profit once the price has risen past the entry), its target above its entry
+        price; a short's reversed. ``metadata`` is merged
         into the stored document key by key (the keys given replace theirs, the others are
         kept: what freqtrade's ``set_custom_data`` does one key at a time);
         ``replace_metadata=True`` stores it as the whole document instead. updated_at is the
@@ -708,7 +745,9 @@ class PositionRepository(BotScopedRepository):
             return position
         new_stop = position.stop_loss_price if isinstance(stop, Unchanged) else stop
         new_take = position.take_profit_price if isinstance(take, Unchanged) else take
-        check_stops(position.side, position.entry_price, new_stop, new_take)
+        check_stops(
+            position.side, position.entry_price, new_stop, new_take, price=position.current_price
+        )
         new_meta = position.metadata
         if not isinstance(meta, Unchanged):
             if meta is None or replace:
@@ -743,9 +782,9 @@ class PositionRepository(BotScopedRepository):
         A long's stop moves up to ``price - distance`` (or ``price * (1 - percent / 100)``)
         when that is above the stored stop, a short's down to ``price + distance``; a stop
         never loosens, so driving this with every mark's prices gives the classic trailing
-        stop. A position without a stop gets one. The stop stays below a long's entry price
-        (above a short's): the schema's side rule, so a level that would lock in a profit is
-        refused with ``ValidationError`` naming ``stop_loss_price`` (docs/guide/positions.md).
+        stop. A position without a stop gets one. The stop may pass a long's entry price
+        (a short's) and so lock in a profit: it is held only to be below ``price`` (above it
+        for a short), which a positive distance or percentage always keeps.
         One statement when the stop does not move (the locked read), two when it does.
         """
         d = self._dialect
@@ -768,7 +807,7 @@ class PositionRepository(BotScopedRepository):
         )
         if level is None:
             return False
-        check_stops(position.side, position.entry_price, level, None)
+        check_stop(position.side, level, price_)
         changes = {"stop_loss_price": level, "updated_at": self._db.now()}
         self._db.run(
             _TRAIL_STOP, {"key_position_id": pid, "key_bot_id": self._bot_id, **_bind(changes)}
@@ -806,7 +845,6 @@ class PositionRepository(BotScopedRepository):
             open_commission=position.commission,
             max_favorable_excursion=position.max_favorable_excursion,
             max_adverse_excursion=position.max_adverse_excursion,
-            stop_loss_price=position.stop_loss_price,
             take_profit_price=position.take_profit_price,
             quantity=added,
             price=price_,
@@ -830,6 +868,7 @@ class PositionRepository(BotScopedRepository):
         commission: Amount | None = None,
         slippage: Amount | None = None,
         closed_at: dt.datetime | None = None,
+        exit_logic: str | None = None,
     ) -> ClosedPositionRecord:
         """Take ``quantity`` off an open position at ``price``: ``close`` with a quantity.
 
@@ -847,6 +886,7 @@ class PositionRepository(BotScopedRepository):
             commission=commission,
             slippage=slippage,
             closed_at=closed_at,
+            exit_logic=exit_logic,
         )
 
     # --- reads -----------------------------------------------------------------------------
@@ -1094,13 +1134,11 @@ class PositionRepository(BotScopedRepository):
         figures: pnl.CloseFigures,
         exit_price: Decimal,
         reason: ExitReason | str,
-        slippage: Decimal | None,
+        exit_: tuple[Decimal | None, str | None],
         closed_at: dt.datetime,
         now: dt.datetime,
     ) -> ClosedPositionRecord:
-        values = self._closed_values(
-            position, figures, exit_price, reason, slippage, closed_at, now
-        )
+        values = self._closed_values(position, figures, exit_price, reason, exit_, closed_at, now)
         [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
         return ClosedPositionRecord(closed_position_id=closed_id, **values)
 
@@ -1110,10 +1148,13 @@ class PositionRepository(BotScopedRepository):
         figures: pnl.CloseFigures,
         exit_price: Decimal,
         reason: ExitReason | str,
-        slippage: Decimal | None,
+        exit_: tuple[Decimal | None, str | None],
         closed_at: dt.datetime,
         now: dt.datetime,
     ) -> dict[str, Any]:
+        """The closed row; ``exit_`` is the close's slippage and exit logic."""
+        slippage, exit_logic = exit_
+        bps = slippage_bps(slippage, exit_price)
         return {
             "position_id": position.position_id,
             "bot_id": self._bot_id,
@@ -1139,6 +1180,11 @@ class PositionRepository(BotScopedRepository):
             "strategy": position.strategy,
             "signal_score": position.signal_score,
             "metadata": position.metadata,
+            "gross_pnl": figures.gross_pnl,
+            "slippage_bps": None if bps is None else float(bps),
+            "entry_logic": position.entry_logic,
+            "exit_logic": exit_logic,
+            "interval": position.interval,
         }
 
     def _restore(self, position: PositionRecord) -> None:
