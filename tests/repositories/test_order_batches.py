@@ -145,6 +145,13 @@ def _changes() -> list[dict[str, Any]]:
         {"order_id": "o-x", "status": "cancelled"},  # unknown
         {"order_id": "o-c", "status": "filled"},  # fill-driven
         {"order_id": "o-c", "status": "sideways"},
+        # broker ids: one order per id, an order keeps the id it has
+        {"order_id": "o-b", "status": "rejected", "broker_order_id": "B-a"},  # o-a's
+        {"order_id": "o-a", "status": "cancelled", "broker_order_id": "B-z"},  # has B-a
+        {"order_id": "o-c", "status": "new", "broker_order_id": "B-c"},  # first id, redelivery
+        {"order_id": "o-c", "status": "new", "broker_order_id": "B-c"},  # the same again
+        {"order_id": "o-f", "status": "cancelled", "broker_order_id": "B-c"},  # o-c's now
+        {"order_id": "o-b", "status": "rejected", "broker_order_id": "B-b"},  # free: recorded
         {"order_id": "o-c"},  # missing keys
     ]
 
@@ -174,7 +181,8 @@ def test_set_statuses_answers_each_change_as_set_status_would(db: Database) -> N
             assert order.accepted_at == expected[order_id].accepted_at
     # what set_statuses returned is what it stored
     assert at_once[2] == stored["o-a"]
-    assert at_once[5] == stored["o-c"]
+    assert at_once[14] == stored["o-c"]  # its last change: the broker id recorded
+    assert at_once[16] == stored["o-b"]
 
 
 @pytest.mark.parametrize("changes", [[], [{"order_id": "", "status": "cancelled"}]])

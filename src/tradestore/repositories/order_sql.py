@@ -572,6 +572,14 @@ INGEST_ORDERS_BY_CLIENT_ID = Prepared(
     ),
     name="orders.ingest_client_ids",
 )
+#: The orders holding any of ``ids`` as their broker id (``set_statuses``: one read for a
+#: group's acknowledgements, whatever their number).
+ORDERS_BY_BROKER_IDS = Prepared(
+    lambda d: select(_O.c.broker_order_id, _O.c.order_id).where(
+        _O.c.bot_id == bindparam("bot_id"), id_list_filter(_O.c.broker_order_id, d, "ids")
+    ),
+    name="orders.by_broker_order_ids",
+)
 INGEST_EXISTING_FILLS = Prepared(
     lambda d: select(_F.c.order_id, *LOCK_FILL_COLUMNS).where(
         _F.c.bot_id == bindparam("bot_id"), id_list_filter(_F.c.order_id, d, "ids")

@@ -625,16 +625,32 @@ class OrderRepository(BotScopedRepository):
             rows = connection.run(sql.GROUP_LOCK_ORDERS, {"bot_id": self._bot_id, "ids": ids})
             current = {row[0]: OrderRecord(*row) for row in rows.rows}
             read_with = {order_id: order.status for order_id, order in current.items()}
+            holders = self._broker_id_holders(connection, valid, current)
             changed: set[str] = set()
             for request in requests:
                 if isinstance(request, TradestoreError):
                     outcomes.append(request)
                     continue
                 order = current.get(request.order_id)
+                refused = None if order is None else _broker_id_taken(request, order, holders)
                 if order is None:
                     outcomes.append(OrderNotFound("order", request.order_id))
-                elif order_states.is_allowed(order.status, request.status):
-                    order = current[request.order_id] = request.applied_to(order)
+                elif refused is not None:
+                    outcomes.append(refused)
+                elif order_states.is_allowed(order.status, request.status) or (
+                    order_states.is_noop(order.status, request.status)
+                    and request.broker_order_id not in (None, order.broker_order_id)
+                ):
+                    # a move, or a redelivered status bringing the broker id for the first time
+                    if order_states.is_noop(order.status, request.status):
+                        order = replaced(
+                            order, broker_order_id=request.broker_order_id, updated_at=request.now
+                        )
+                    else:
+                        order = request.applied_to(order)
+                    current[request.order_id] = order
+                    if order.broker_order_id is not None:
+                        holders[order.broker_order_id] = order.order_id
                     changed.add(request.order_id)
                     outcomes.append(order)
                 elif order_states.is_noop(order.status, request.status):
@@ -648,6 +664,27 @@ class OrderRepository(BotScopedRepository):
             if changed:
                 self._write_statuses([current[order_id] for order_id in sorted(changed)], read_with)
         return outcomes
+
+    def _broker_id_holders(
+        self,
+        connection: Executor,
+        changes: Sequence[_StatusChange],
+        current: Mapping[str, OrderRecord],
+    ) -> dict[str, str]:
+        """Which order holds each broker id the changes bring (one read, none if none do)."""
+        wanted = sorted(
+            {
+                change.broker_order_id
+                for change in changes
+                if change.broker_order_id is not None
+                and (order := current.get(change.order_id)) is not None
+                and order.broker_order_id != change.broker_order_id
+            }
+        )
+        if not wanted:
+            return {}
+        params = {"bot_id": self._bot_id, "ids": sql.id_list_value(wanted, self._dialect)}
+        return dict(connection.run(sql.ORDERS_BY_BROKER_IDS, params).rows)
 
     def _write_statuses(
         self, orders: Sequence[OrderRecord], read_with: Mapping[str, OrderStatus]
@@ -1275,6 +1312,23 @@ def _day_start(field: str, value: Any) -> dt.datetime:
     day_ = valid_day(field, value, allow_none=False)
     assert day_ is not None
     return dt.datetime(day_.year, day_.month, day_.day, tzinfo=dt.UTC)
+
+
+def _broker_id_taken(
+    change: _StatusChange, order: OrderRecord, holders: Mapping[str, str]
+) -> DuplicateBrokerOrderId | None:
+    """``set_status``'s broker-id rule for one change of a batch: an order keeps the id it
+    has, and an id belongs to one order of the bot (``holders``: as read, plus what the
+    batch gave so far)."""
+    wanted = change.broker_order_id
+    if wanted is None or wanted == order.broker_order_id:
+        return None
+    if order.broker_order_id is not None:
+        return DuplicateBrokerOrderId(wanted, order.order_id, current=order.broker_order_id)
+    holder = holders.get(wanted)
+    if holder is not None and holder != order.order_id:
+        return DuplicateBrokerOrderId(wanted, order.order_id, held_by=holder)
+    return None
 
 
 @contextmanager
