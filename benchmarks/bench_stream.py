@@ -30,7 +30,8 @@ and PostgreSQL:
 * ``recorder``: ``tradestore.aio.AsyncRecorder``, every await returning once committed;
 * ``to_thread``: the sync API in ``await asyncio.to_thread(db.run, ...)``, a unit of work
   per event (on a slice of the stream: it is two orders of magnitude slower);
-* ``async_uow``: the async unit of work per event, once ``ASYNC_UOW_SINK`` (below) is set.
+* ``async_uow``: ``tradestore.aio.AsyncDatabase``, ``await adb.run(...)`` per event (on the
+  same slice as to_thread).
 
 After each persisting run the order totals are checked exactly: every order's
 filled_quantity equals the sum of its fills and the simulator's expected quantity.
@@ -55,7 +56,7 @@ from sqlalchemy import select
 
 from benchmarks.harness import fresh_database, note, postgres_admin_url
 from tradestore import Database
-from tradestore.aio import AsyncRecorder
+from tradestore.aio import AsyncDatabase, AsyncRecorder
 from tradestore.models import Fill, Order
 
 ORDERS = int(os.environ.get("TRADESTORE_BENCH_STREAM_ORDERS", "4000"))
@@ -66,12 +67,6 @@ TO_THREAD_SHARE = 20  # to_thread runs 1/20 of the stream
 TARGET_FILLS = {"sqlite": 10_000, "postgresql": 5_000}
 #: Simulated time between two events of one order in the paced run (the exchange's latency).
 EVENT_GAP = 0.002
-
-#: HOOK for the async unit of work per event: once AsyncDatabase lands, set this to a Sink
-#: class like ``ToThreadSink`` (``(db, bot_id)``, one ``await adb.run(...)`` per event;
-#: it may build its AsyncDatabase from ``db.url``) and mode "async_uow" joins the
-#: interleaved modes, on 1/TO_THREAD_SHARE of the stream like to_thread.
-ASYNC_UOW_SINK: Callable[[Database, str], Sink] | None = None
 
 
 # --- the simulated exchange -----------------------------------------------------------------
@@ -206,6 +201,23 @@ class ToThreadSink(Sink):
         await self._run(lambda uow: uow.positions.mark_to_market({symbol: price}))
 
 
+class AsyncUowSink(ToThreadSink):
+    """The async API: ``await adb.run(...)``, an async unit of work per event."""
+
+    def __init__(self, db: Database, bot_id: str) -> None:
+        super().__init__(db, bot_id)
+        self.adb = AsyncDatabase(db.url)
+
+    async def _run(self, work: Callable[[Any], Any]) -> Any:
+        async def awaited(uow: Any) -> Any:
+            return await work(uow)
+
+        return await self.adb.run(awaited, bot_id=self.bot_id)
+
+    async def close(self) -> None:
+        await self.adb.dispose()
+
+
 # --- the producer and the lag probe --------------------------------------------------------
 
 
@@ -335,9 +347,7 @@ def run_mode(db: Database | None, backend: str, mode: str, rep: int, *, paced: b
                 uow.positions.open(
                     symbol, side="long", quantity=Decimal(1), entry_price=Decimal(100)
                 )
-        sinks = {"recorder": RecorderSink, "to_thread": ToThreadSink}
-        if ASYNC_UOW_SINK is not None:
-            sinks["async_uow"] = ASYNC_UOW_SINK  # type: ignore[assignment]
+        sinks = {"recorder": RecorderSink, "to_thread": ToThreadSink, "async_uow": AsyncUowSink}
         sink = sinks[mode](db, bot_id)
     # The offered rate counts distinct fills (what fills/s counts); replays ride along.
     rate = TARGET_FILLS[backend] if paced else None
@@ -360,9 +370,7 @@ def run_mode(db: Database | None, backend: str, mode: str, rep: int, *, paced: b
 
 
 def bench_backend(backend: str) -> None:
-    modes = ["none", "recorder", "to_thread"]
-    if ASYNC_UOW_SINK is not None:
-        modes.append("async_uow")
+    modes = ["none", "recorder", "to_thread", "async_uow"]
     #: (mode, paced): the saturated run of every mode, the paced run of the baseline and
     #: the recorder (the per-event modes cannot reach the target rate: pacing them
     #: measures nothing the saturated run does not).
@@ -416,7 +424,7 @@ def bench_backend(backend: str) -> None:
 def main() -> None:
     print(
         f"stream: {ORDERS} orders, {IN_FLIGHT} in flight, {len(SYMBOLS)} symbols,"
-        f" {REPEAT} repetitions (to_thread: 1/{TO_THREAD_SHARE} of the stream)",
+        f" {REPEAT} repetitions (to_thread and async_uow: 1/{TO_THREAD_SHARE} of the stream)",
         flush=True,
     )
     bench_backend("sqlite")
