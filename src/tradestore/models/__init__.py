@@ -3,7 +3,7 @@
 from tradestore.models.base import NAMING_CONVENTION, Base
 from tradestore.models.bots import Bot
 from tradestore.models.migrations import MigrationHistory
-from tradestore.models.positions import ClosedPosition, Position
+from tradestore.models.positions import ClosedPosition, Position, PositionTotal
 from tradestore.models.trading import (
     ALL_STRATEGIES,
     Fill,
@@ -34,6 +34,7 @@ __all__ = [
     "PerformanceMetric",
     "PortfolioSnapshot",
     "Position",
+    "PositionTotal",
     "TrainingEpisode",
     "TrainingRun",
 ]

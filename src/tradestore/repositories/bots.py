@@ -32,7 +32,6 @@ from sqlalchemy.orm import Session
 
 from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Executor
-from tradestore.db.money_sums import exact_sums
 from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.domain import validation
@@ -41,8 +40,8 @@ from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
 from tradestore.errors import BotNotFound, ConflictError, ValidationError
 from tradestore.models.base import table_of
 from tradestore.models.bots import Bot
-from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import Fill, Order
+from tradestore.repositories import position_totals
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.repositories.order_sql import FILL_COLUMNS, ORDER_COLUMNS
 from tradestore.repositories.positions import PositionRecord, PositionRepository
@@ -378,15 +377,11 @@ class BotRepository:
         return _bot(row)
 
     def _closed_sums(self, bot_id: str) -> tuple[Decimal, Decimal]:
-        """Exact SUM(realized_pnl), SUM(commission) of the bot's closed positions."""
-        closed = table_of(ClosedPosition)
-        realized, commission = exact_sums(
-            self._db,
-            self._dialect,
-            (closed.c.realized_pnl, closed.c.commission),
-            closed.c.bot_id == bot_id,
-        )
-        return realized, commission
+        """Exact SUM(realized_pnl), SUM(commission) of the bot's closed positions, from the
+        running totals (a row per ticker and strategy, not per trade)."""
+        keys = position_totals.read(self._db, bot_id)
+        total = position_totals.fitted(position_totals.summed(keys), self._dialect)
+        return total.realized_pnl, total.commission
 
     def _totals(self, bot_id: str) -> dict[str, Decimal]:
         realized, commission = self._closed_sums(bot_id)

@@ -70,6 +70,7 @@ from tradestore.domain.money import (
     fit,
 )
 from tradestore.domain.position_changes import UNCHANGED, Unchanged, check_stops
+from tradestore.domain.trade_totals import TradeTotals
 from tradestore.errors import (
     BotNotFound,
     ConflictError,
@@ -80,6 +81,7 @@ from tradestore.errors import (
 from tradestore.models.base import table_of
 from tradestore.models.bots import Bot
 from tradestore.models.positions import MAX_STRATEGY_LENGTH, ClosedPosition, Position
+from tradestore.repositories import position_totals
 from tradestore.repositories._integrity import insert_for_registered_bot
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.repositories.order_accounting import exact_sum
@@ -160,6 +162,47 @@ class ClosedPositionRecord:
         if self.realized_pnl < 0:
             return "LOSS"
         return "BREAKEVEN"
+
+
+@dataclass(frozen=True, slots=True)
+class TickerPerformance:
+    """Closed-trade figures of one ticker (and strategy): ``positions.performance``.
+
+    Every closed row is a trade (a partial close too, as in ``win_rate``); a win has
+    realized_pnl > 0, a loss < 0. ``strategy`` is the row's strategy with ``per_strategy``
+    (None: rows without one), else the strategy asked for (None: every strategy).
+    """
+
+    ticker: str
+    strategy: str | None
+    trades: int
+    wins: int
+    losses: int
+    #: Net of commission, as each closed row's realized_pnl.
+    realized_pnl: Decimal
+    commission: Decimal
+    #: The wins' realized P&L, and the losses' (zero or negative).
+    gross_profit: Decimal
+    gross_loss: Decimal
+
+    @classmethod
+    def of(cls, ticker: str, strategy: str | None, totals: TradeTotals) -> TickerPerformance:
+        return cls(
+            ticker=ticker,
+            strategy=strategy,
+            trades=totals.trades,
+            wins=totals.wins,
+            losses=totals.losses,
+            realized_pnl=totals.realized_pnl,
+            commission=totals.commission,
+            gross_profit=totals.gross_profit,
+            gross_loss=totals.gross_loss,
+        )
+
+    @property
+    def win_rate(self) -> float | None:
+        """wins / trades (None without trades, which a row never has)."""
+        return self.wins / self.trades if self.trades else None
 
 
 @dataclass(frozen=True)
@@ -308,9 +351,20 @@ _CLOSED_WRITTEN = tuple(name for name in _CLOSED_FIELDS if name != "closed_posit
 _INSERT_CLOSED_STATEMENT = (
     insert(_C).values(_typed_values(_C, _CLOSED_WRITTEN)).returning(_C.c.closed_position_id)
 )
-_INSERT_CLOSED = Prepared(_INSERT_CLOSED_STATEMENT, name="closed_positions.insert")
-#: PostgreSQL's partial close after the row is locked: shrink the open row (``s_`` values)
-#: and insert the closed part in one statement (the UPDATE is a data-modifying CTE).
+#: The closed row's INSERT. On PostgreSQL it carries the running totals' upsert as a
+#: data-modifying CTE (``position_totals``, ``t_`` values): one round trip for both; SQLite
+#: adds to the totals with a read and a write of its own (``position_totals.add_sqlite``).
+_INSERT_CLOSED = Prepared(
+    lambda dialect: (
+        _INSERT_CLOSED_STATEMENT.add_cte(position_totals.adding_cte())
+        if dialect == "postgresql"
+        else _INSERT_CLOSED_STATEMENT
+    ),
+    name="closed_positions.insert",
+)
+#: PostgreSQL's partial close after the row is locked: shrink the open row (``s_`` values),
+#: insert the closed part and add it to the totals in one statement (the UPDATE and the
+#: upsert are data-modifying CTEs).
 _SHRINK_AND_CLOSE = Prepared(
     _INSERT_CLOSED_STATEMENT.add_cte(
         update(_P)
@@ -318,7 +372,7 @@ _SHRINK_AND_CLOSE = Prepared(
         .values(_typed_values(_P, _SHRINK_FIELDS, prefix="s_"))
         .returning(_P.c.position_id)
         .cte("shrunk")
-    ),
+    ).add_cte(position_totals.adding_cte()),
     name="positions.shrink_and_close",
 )
 _CLOSED_EXISTS = Prepared(
@@ -656,12 +710,14 @@ class PositionRepository(BotScopedRepository):
             "updated_at": now,
         }
         values = self._closed_values(position, figures, exit_, reason, slip, closed, now)
+        totals = _totals_params(values)
         if d == "postgresql":
-            params = {**key, **_bind(shrunk, prefix="s_"), **_bind(values)}
+            params = {**key, **_bind(shrunk, prefix="s_"), **_bind(values), **totals}
             [(closed_id,)] = self._db.run(_SHRINK_AND_CLOSE, params).rows
             return ClosedPositionRecord(closed_position_id=closed_id, **values)
         self._db.execute(_SHRINK_POSITION, {**key, **_bind(shrunk)})
         [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
+        self._add_to_totals(totals)
         return ClosedPositionRecord(closed_position_id=closed_id, **values)
 
     def update(
@@ -1021,10 +1077,53 @@ class PositionRepository(BotScopedRepository):
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
     ) -> Decimal:
-        """SUM(realized_pnl) of the closed rows, exact (see ``total_unrealized_pnl``)."""
+        """SUM(realized_pnl) of the closed rows, exact (see ``total_unrealized_pnl``).
+
+        Without ``since`` / ``until`` it is read from the running totals (``closed_totals``):
+        a row per ticker and strategy, whatever the length of the history. A time window
+        sums the closed rows in it."""
         criteria = self._closed_criteria(strategy, since, until)
+        if since is None and until is None:
+            return self.closed_totals(strategy=strategy).realized_pnl
         [total] = exact_sums(self._db, self._dialect, (_C.c.realized_pnl,), *criteria)
         return total
+
+    def closed_totals(self, *, strategy: str | None = None) -> TradeTotals:
+        """Trade count, wins, losses, realized P&L, commission, gross profit and gross loss
+        of the closed rows (one strategy's when given), from the running totals.
+
+        The totals equal the same figures summed over the closed rows that exist (retention
+        subtracts what it prunes) and are kept by the transaction of each close, so the read
+        costs a row per ticker and strategy, not a row per trade. Sums are exact and rounded
+        for the backend as any sum of money is (``money.fit``)."""
+        name = validation.optional_text("strategy", strategy, max_length=MAX_STRATEGY_LENGTH)
+        keys = position_totals.read(self._db, self._bot_id, strategy=name)
+        return position_totals.fitted(position_totals.summed(keys), self._dialect)
+
+    def performance(
+        self, *, strategy: str | None = None, per_strategy: bool = False
+    ) -> Rows[TickerPerformance]:
+        """Closed-trade performance per ticker, best realized P&L first (freqtrade's
+        ``Trade.get_overall_performance()``, with wins, losses and commission).
+
+        One row per ticker, over every strategy (or ``strategy``'s rows only); with
+        ``per_strategy`` one row per (ticker, strategy). Read from the running totals, so
+        its cost is a row per ticker and strategy, not a row per trade. Ties are broken by
+        ticker, then strategy (no strategy first)."""
+        name = validation.optional_text("strategy", strategy, max_length=MAX_STRATEGY_LENGTH)
+        split = validation.flag("per_strategy", per_strategy)
+        grouped: dict[tuple[str, str | None], TradeTotals] = {}
+        for key in position_totals.read(self._db, self._bot_id, strategy=name):
+            group = (key.ticker, key.strategy if split else name)
+            found = grouped.get(group)
+            grouped[group] = key.totals if found is None else found + key.totals
+        d = self._dialect
+        rows = [
+            TickerPerformance.of(ticker, group_strategy, position_totals.fitted(total, d))
+            for (ticker, group_strategy), total in grouped.items()
+        ]
+        rows.sort(key=lambda row: (-row.realized_pnl, row.ticker, row.strategy or ""))
+        return Rows(TickerPerformance, rows)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -1101,8 +1200,23 @@ class PositionRepository(BotScopedRepository):
         values = self._closed_values(
             position, figures, exit_price, reason, slippage, closed_at, now
         )
-        [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
+        totals = _totals_params(values)
+        if self._dialect == "postgresql":
+            [(closed_id,)] = self._db.run(_INSERT_CLOSED, {**_bind(values), **totals}).rows
+        else:
+            [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
+            self._add_to_totals(totals)
         return ClosedPositionRecord(closed_position_id=closed_id, **values)
+
+    def _add_to_totals(self, totals: Mapping[str, Any]) -> None:
+        """SQLite's half of a close's totals, after its closed row is written. A failure here
+        would leave the row without its share of the totals, so it makes the unit of work
+        refuse to commit (``TransactionAborted``) whatever the caller catches."""
+        try:
+            position_totals.add_sqlite(self._db, totals)
+        except BaseException as exc:
+            self._db.note_failure(exc)
+            raise
 
     def _closed_values(
         self,
@@ -1174,6 +1288,16 @@ class PositionRepository(BotScopedRepository):
         return positions_read.closed_criteria(
             bot_id=self._bot_id, strategy=strategy, since=since, until=until
         )
+
+
+def _totals_params(values: Mapping[str, Any]) -> dict[str, Any]:
+    """The running totals' change for a closed row's ``values`` (``_closed_values``)."""
+    return position_totals.params(
+        values["bot_id"],
+        values["ticker"],
+        values["strategy"],
+        TradeTotals.of_trade(values["realized_pnl"], values["commission"]),
+    )
 
 
 def _replaced(position: PositionRecord, changes: Mapping[str, Any]) -> PositionRecord:
