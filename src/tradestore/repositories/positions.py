@@ -59,6 +59,7 @@ from tradestore.db import bulk
 from tradestore.db.executor import Prepared
 from tradestore.db.money_sums import exact_sums
 from tradestore.db.net import error_net
+from tradestore.db.records import RecordReader
 from tradestore.db.results import Rows, paginate
 from tradestore.db.types import Money, Real, UTCDateTime
 from tradestore.domain import pnl, position_changes, validation
@@ -499,12 +500,14 @@ _ORDERINGS: Final[Mapping[str, ColumnElement[Any]]] = {
 }
 
 
+#: Listings read their rows through these: a column-at-a-time conversion, records built
+#: without a per-field __init__ (``db.records``): a few µs a row instead of about 20.
+_OPEN_RECORDS = RecordReader(PositionRecord, _POSITION_COLUMNS)
+_CLOSED_RECORDS = RecordReader(ClosedPositionRecord, _CLOSED_COLUMNS)
+
+
 def _position(row: Row[Any] | Sequence[Any]) -> PositionRecord:
     return PositionRecord(*row)
-
-
-def _closed(row: Row[Any] | Sequence[Any]) -> ClosedPositionRecord:
-    return ClosedPositionRecord(*row)
 
 
 @error_net
@@ -946,13 +949,14 @@ class PositionRepository(BotScopedRepository):
         if column is None:
             allowed = ", ".join(sorted(_ORDERINGS))
             raise ValidationError("order_by", order_by, f"must be one of {allowed} (- for desc)")
-        stmt = select(*_POSITION_COLUMNS).where(_P.c.bot_id == self._bot_id)
+        stmt = select(*_OPEN_RECORDS.columns(self._dialect)).where(_P.c.bot_id == self._bot_id)
         stmt = _ticker_strategy_filter(stmt, _P, ticker=ticker, strategy=strategy)
         if side is not None:
             stmt = stmt.where(_P.c.side == validation.choice("side", side, PositionSide))
         stmt = stmt.order_by(column.desc() if descending else column.asc(), _P.c.position_id)
         stmt = paginate(stmt, limit=limit, offset=offset)
-        return Rows(PositionRecord, (_position(row) for row in self._db.execute(stmt)))
+        rows = self._db.execute(stmt).all()
+        return Rows(PositionRecord, _OPEN_RECORDS.records(self._db.dialect, rows))
 
     def list_closed(
         self,
@@ -970,7 +974,7 @@ class PositionRepository(BotScopedRepository):
 
         Every row unless ``limit`` is given.
         """
-        stmt = select(*_CLOSED_COLUMNS).where(_C.c.bot_id == self._bot_id)
+        stmt = select(*_CLOSED_RECORDS.columns(self._dialect)).where(_C.c.bot_id == self._bot_id)
         stmt = _ticker_strategy_filter(stmt, _C, ticker=ticker, strategy=strategy)
         if exit_reason is not None:
             stmt = stmt.where(
@@ -983,7 +987,8 @@ class PositionRepository(BotScopedRepository):
         stmt = _closed_window(stmt, since, until)
         stmt = stmt.order_by(_C.c.closed_at.desc(), _C.c.closed_position_id.desc())
         stmt = paginate(stmt, limit=limit, offset=offset)
-        return Rows(ClosedPositionRecord, (_closed(row) for row in self._db.execute(stmt)))
+        rows = self._db.execute(stmt).all()
+        return Rows(ClosedPositionRecord, _CLOSED_RECORDS.records(self._db.dialect, rows))
 
     def stops_hit(self, prices: Mapping[str, Amount]) -> Rows[StopHit]:
         """The open positions of these tickers whose stop or target the price reached.
@@ -1065,10 +1070,12 @@ class PositionRepository(BotScopedRepository):
         """Closed rows by realized_pnl, highest first (``ORDER BY realized_pnl DESC``): the
         query of ``uow.analytics.best_performers``, with the whole closed rows."""
         stmt = positions_read.best_performers_query(
-            *_CLOSED_COLUMNS, criteria=self._closed_criteria(strategy, since, until), limit=None
+            *_CLOSED_RECORDS.columns(self._dialect),
+            criteria=self._closed_criteria(strategy, since, until),
+            limit=None,
         )
-        rows = self._db.execute(paginate(stmt, limit=limit))
-        return Rows(ClosedPositionRecord, (_closed(row) for row in rows))
+        rows = self._db.execute(paginate(stmt, limit=limit)).all()
+        return Rows(ClosedPositionRecord, _CLOSED_RECORDS.records(self._db.dialect, rows))
 
     def total_realized_pnl(
         self,
