@@ -26,6 +26,7 @@ import pytest
 from sqlalchemy import text
 
 from frozen import figures
+from sibling import load
 from tradestore import Database
 from tradestore.migrate import head_revision
 from tradestore.models import Base
@@ -297,6 +298,13 @@ def test_upgrade_to_head_keeps_every_row_and_figure(
     problems += _view_problems(expected["views"], after["views"])
     with Database(frozen_url) as database:
         problems += _figure_problems(expected["figures"], figures.derived(database))
+        # Revision 0011 filled the running totals from the release's closed rows: they equal
+        # a recomputation over those rows, bot by bot.
+        totals = load("repositories/test_position_totals.py")
+        with database.connect() as connection:
+            bots = connection.execute(text("SELECT bot_id FROM bots")).scalars().all()
+        for bot in bots:
+            totals.assert_totals_recomputed(database, bot)
     _assert_none(problems)
 
 

@@ -306,6 +306,8 @@ CALLS: dict[str, Call] = {
     ),
     "positions.best_performers": lambda u, s: u.positions.best_performers(),
     "positions.total_realized_pnl": lambda u, s: u.positions.total_realized_pnl(),
+    "positions.closed_totals": lambda u, s: u.positions.closed_totals(),
+    "positions.performance": lambda u, s: u.positions.performance(per_strategy=True),
     # orders
     "orders.submit": lambda u, s: u.orders.submit(**_NEW_ORDER),
     "orders.set_status": lambda u, s: u.orders.set_status("o-2", "accepted"),

@@ -21,7 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, String, bindparam, delete, select
+from sqlalchemy import BigInteger, String, bindparam, delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import Executable
@@ -76,6 +76,13 @@ _SELECT: Final = Prepared(
 )
 _PUT: Final = Prepared(lambda _dialect: _put(), name="position_totals.put")
 _ADD: Final = Prepared(lambda _dialect: _add_upsert(), name="position_totals.add")
+#: PostgreSQL, retention taking rows out: the key's row exists (the rows added to it), and an
+#: upsert cannot carry a negative change (PostgreSQL checks the proposed row's CHECK
+#: constraints before it looks for the conflict).
+_TAKE_OUT: Final = Prepared(
+    update(_T).where(*_BY_KEY).values({name: _T.c[name] + _VALUES[name] for name in _SUMS}),
+    name="position_totals.take_out",
+)
 _DELETE_EMPTY: Final = Prepared(
     delete(_T).where(*_BY_KEY[:1], _T.c.trades == 0), name="position_totals.delete_empty"
 )
@@ -118,7 +125,7 @@ def apply(executor: Executor, changes: Mapping[tuple[str, str, str | None], Trad
     for (bot_id, ticker, strategy), change in changes.items():
         values = params(bot_id, ticker, strategy, change)
         if postgres:
-            executor.run(_ADD, values)
+            executor.run(_TAKE_OUT if change.trades < 0 else _ADD, values)
         else:
             add_sqlite(executor, values)
         if change.trades < 0:
