@@ -15,7 +15,7 @@ import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from itertools import repeat
 from operator import attrgetter, floordiv, is_, sub
 from typing import Any, ClassVar, Final, cast
@@ -29,6 +29,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from tradestore.domain.enums import common_value
 from tradestore.domain.money import MONEY_PRECISION, MONEY_SCALE, check_storable, to_decimal
 from tradestore.domain.timestamps import ensure_aware
+from tradestore.errors import SchemaError
 
 # --- storage encodings ------------------------------------------------------------------------
 #
@@ -236,7 +237,15 @@ class MoneyTotal(TypeDecorator[Decimal]):
     def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
         if value is None:
             return None
-        return value if isinstance(value, Decimal) else Decimal(value)
+        if isinstance(value, Decimal):
+            return value
+        try:
+            return Decimal(value)
+        except (InvalidOperation, TypeError, ValueError):
+            raise SchemaError(
+                f"a running total holds {value!r}, which is no decimal: position_totals was "
+                "written around tradestore"
+            ) from None
 
     @property
     def python_type(self) -> type[Decimal]:

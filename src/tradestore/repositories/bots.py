@@ -328,7 +328,8 @@ class BotRepository:
 
     @atomic
     def refresh_totals(self, bot_id: str) -> BotRecord:
-        """Recompute total_pnl and total_commission from the bot's closed positions."""
+        """Set total_pnl and total_commission to the sums over the bot's closed positions
+        (read from the running totals, which equal them: ``positions.closed_totals``)."""
         bot_id_ = validation.required_text("bot_id", bot_id)
         return self._update(bot_id_, self._totals(bot_id_))
 
@@ -337,8 +338,10 @@ class BotRepository:
 
         Its registration, open positions (oldest first), non-terminal orders (oldest first)
         each with its fills in the order they happened, the latest portfolio snapshot, and
-        its balances computed exactly from the rows. Reads only: the bot decides what to do
-        next (typically ``set_status(bot_id, "running")``).
+        its balances computed exactly: the open rows' and the running totals' (a row per
+        ticker and strategy, so a restart costs the same after 5,000 or 5,000,000 closed
+        trades). Reads only: the bot decides what to do next (typically
+        ``set_status(bot_id, "running")``).
         """
         bot = self.get(bot_id)
         positions = PositionRepository(self._db, bot.bot_id)
