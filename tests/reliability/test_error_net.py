@@ -298,6 +298,7 @@ CALLS: dict[str, Call] = {
     "positions.get": lambda u, s: u.positions.get("p-open"),
     "positions.find": lambda u, s: u.positions.find("p-open"),
     "positions.list_open": lambda u, s: u.positions.list_open(),
+    "positions.oldest_first": lambda u, s: u.positions.oldest_first(),
     "positions.list_closed": lambda u, s: u.positions.list_closed(),
     "positions.total_unrealized_pnl": lambda u, s: u.positions.total_unrealized_pnl(),
     "positions.win_rate": lambda u, s: u.positions.win_rate(),

@@ -24,14 +24,16 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
+    literal_column,
     null,
+    or_,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
 from tradestore.db.dialects import upsert_insert
-from tradestore.db.executor import Executor
+from tradestore.db.executor import Executor, Prepared
 from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.domain import validation
@@ -119,6 +121,34 @@ class RecoveryState:
 _B = table_of(Bot)
 _O = table_of(Order)
 _F = table_of(Fill)
+
+#: A restart's orders: the non-terminal ones, oldest first, and their fills in the order they
+#: happened. Prebuilt (``recover`` runs them on every restart); the statuses are literals, so
+#: the SQL is one text whatever their number.
+_OPEN_STATUS = or_(
+    *(
+        _O.c.status == literal_column(f"'{status.value}'")
+        for status in sorted(set(OrderStatus) - TERMINAL_ORDER_STATUSES)
+    )
+)
+_OPEN_ORDERS = Prepared(
+    select(*ORDER_COLUMNS)
+    .where(_O.c.bot_id == bindparam("bot_id"), _OPEN_STATUS)
+    .order_by(_O.c.submitted_at, _O.c.order_id),
+    name="bots.open_orders",
+)
+_OPEN_ORDER_FILLS = Prepared(
+    select(*FILL_COLUMNS)
+    .where(
+        _F.c.bot_id == bindparam("bot_id"),
+        _F.c.order_id.in_(
+            select(_O.c.order_id).where(_O.c.bot_id == bindparam("bot_id"), _OPEN_STATUS)
+        ),
+    )
+    .order_by(_F.c.filled_at, _F.c.fill_id),
+    name="bots.open_order_fills",
+)
+_ORDER_ID = [c.name for c in ORDER_COLUMNS].index("order_id")
 _BOT_FIELDS = tuple(f.name for f in fields(BotRecord))
 _BOT_COLUMNS = tuple(_B.c[name] for name in _BOT_FIELDS)
 _SELECT_BOT = select(*_BOT_COLUMNS).where(_B.c.bot_id == bindparam("bot_id"))
@@ -345,7 +375,7 @@ class BotRepository:
         """
         bot = self.get(bot_id)
         positions = PositionRepository(self._db, bot.bot_id)
-        open_positions = tuple(positions.list_open(order_by="opened_at"))
+        open_positions = positions.oldest_first()
         orders = self._open_orders(bot.bot_id)
         latest = SnapshotRepository(self._db, bot.bot_id).latest()
         realized, closed_commission = self._closed_sums(bot.bot_id)
@@ -391,26 +421,14 @@ class BotRepository:
         return {"total_pnl": realized, "total_commission": commission}
 
     def _open_orders(self, bot_id: str) -> tuple[OrderState, ...]:
-        open_statuses = sorted(set(OrderStatus) - TERMINAL_ORDER_STATUSES)
-        orders = self._db.execute(
-            select(*ORDER_COLUMNS)
-            .where(_O.c.bot_id == bot_id, _O.c.status.in_(open_statuses))
-            .order_by(_O.c.submitted_at, _O.c.order_id)
-        ).all()
+        orders = self._db.run(_OPEN_ORDERS, {"bot_id": bot_id}).rows
         if not orders:
             return ()
         fills: dict[str, list[FillRecord]] = {}
-        open_ids = select(_O.c.order_id).where(
-            _O.c.bot_id == bot_id, _O.c.status.in_(open_statuses)
-        )
-        for row in self._db.execute(
-            select(*FILL_COLUMNS)
-            .where(_F.c.bot_id == bot_id, _F.c.order_id.in_(open_ids))
-            .order_by(_F.c.filled_at, _F.c.fill_id)
-        ):
+        for row in self._db.run(_OPEN_ORDER_FILLS, {"bot_id": bot_id}).rows:
             fill = FillRecord(*row)
             fills.setdefault(fill.order_id, []).append(fill)
         return tuple(
-            dataclasses.replace(OrderState(*row), fills=tuple(fills.get(row.order_id, ())))
+            dataclasses.replace(OrderState(*row), fills=tuple(fills.get(row[_ORDER_ID], ())))
             for row in orders
         )

@@ -506,6 +506,16 @@ _OPEN_RECORDS = RecordReader(PositionRecord, _POSITION_COLUMNS)
 _CLOSED_RECORDS = RecordReader(ClosedPositionRecord, _CLOSED_COLUMNS)
 
 
+_ALL_OPEN = Prepared(
+    lambda dialect: (
+        select(*_OPEN_RECORDS.columns(dialect))
+        .where(_P.c.bot_id == bindparam("key_bot_id"))
+        .order_by(_P.c.opened_at, _P.c.position_id)
+    ),
+    name="positions.all_open",
+)
+
+
 def _position(row: Row[Any] | Sequence[Any]) -> PositionRecord:
     return PositionRecord(*row)
 
@@ -957,6 +967,12 @@ class PositionRepository(BotScopedRepository):
         stmt = paginate(stmt, limit=limit, offset=offset)
         rows = self._db.execute(stmt).all()
         return Rows(PositionRecord, _OPEN_RECORDS.records(self._db.dialect, rows))
+
+    def oldest_first(self) -> tuple[PositionRecord, ...]:
+        """Every open position, oldest first: ``list_open(order_by="opened_at")`` as one
+        prebuilt statement, for a restart (``bots.recover``)."""
+        rows = self._db.run(_ALL_OPEN, {"key_bot_id": self._bot_id}).rows
+        return tuple(_OPEN_RECORDS.records(self._db.dialect, rows))
 
     def list_closed(
         self,
