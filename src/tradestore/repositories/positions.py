@@ -61,7 +61,7 @@ from tradestore.db.money_sums import exact_sums
 from tradestore.db.net import error_net
 from tradestore.db.records import RecordReader
 from tradestore.db.results import Rows, paginate
-from tradestore.db.types import Money, Real, UTCDateTime
+from tradestore.db.types import Money, Real, UTCDateTime, from_db_number
 from tradestore.domain import pnl, position_changes, validation
 from tradestore.domain.enums import ExitReason, PositionSide
 from tradestore.domain.money import (
@@ -723,7 +723,7 @@ class PositionRepository(BotScopedRepository):
             "updated_at": now,
         }
         values = self._closed_values(position, figures, exit_, reason, slip, closed, now)
-        totals = _totals_params(values)
+        totals = _totals_params(values, self._dialect)
         if d == "postgresql":
             params = {**key, **_bind(shrunk, prefix="s_"), **_bind(values), **totals}
             [(closed_id,)] = self._db.run(_SHRINK_AND_CLOSE, params).rows
@@ -1223,7 +1223,7 @@ class PositionRepository(BotScopedRepository):
         values = self._closed_values(
             position, figures, exit_price, reason, slippage, closed_at, now
         )
-        totals = _totals_params(values)
+        totals = _totals_params(values, self._dialect)
         if self._dialect == "postgresql":
             [(closed_id,)] = self._db.run(_INSERT_CLOSED, {**_bind(values), **totals}).rows
         else:
@@ -1313,13 +1313,19 @@ class PositionRepository(BotScopedRepository):
         )
 
 
-def _totals_params(values: Mapping[str, Any]) -> dict[str, Any]:
-    """The running totals' change for a closed row's ``values`` (``_closed_values``)."""
+def _totals_params(values: Mapping[str, Any], dialect: str) -> dict[str, Any]:
+    """The running totals' change for a closed row's ``values`` (``_closed_values``).
+
+    On SQLite the amounts are added as the row reads back (the shortest decimal of its
+    double: 788.5, not the 788.50 computed), so a total prints as the row-by-row sum does."""
+    realized, commission = values["realized_pnl"], values["commission"]
+    if dialect == "sqlite":
+        realized, commission = from_db_number(float(realized)), from_db_number(float(commission))
     return position_totals.params(
         values["bot_id"],
         values["ticker"],
         values["strategy"],
-        TradeTotals.of_trade(values["realized_pnl"], values["commission"]),
+        TradeTotals.of_trade(realized, commission),
     )
 
 
