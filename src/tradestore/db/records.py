@@ -29,7 +29,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import JSON, Column, Enum, type_coerce
 from sqlalchemy.engine import Dialect
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import NullType, TypeDecorator, TypeEngine
+from sqlalchemy.types import NullType, TypeEngine
 
 from tradestore.db.types import Money, OpenChoice, Real, UTCDateTime
 
@@ -99,8 +99,9 @@ def sqlite_decoder(type_: TypeEngine[Any]) -> ColumnDecoder | None:
 
 
 def _processor(type_: TypeEngine[Any], dialect: Dialect) -> Callable[[Any], Any] | None:
-    impl = type_.dialect_impl(dialect) if not isinstance(type_, TypeDecorator) else type_
-    return impl.result_processor(dialect, None)
+    # What ``Connection.execute`` applies (``Executor``'s prepared path does the same): the
+    # dialect's implementation, a decorator's own conversion on top of its dialect impl's.
+    return type_.dialect_impl(dialect).result_processor(dialect, None)
 
 
 @dataclasses.dataclass(frozen=True)
