@@ -28,6 +28,9 @@ performance_metrics    ``metric_date``: the row of day D     -
 Bots, open positions, training runs, hyperparameters, evaluations, ensemble weights and
 migration_history are never pruned.
 
+A batch of closed positions is taken out of the running totals (``position_totals``) in its
+own transaction, before its rows go: the totals stay equal to the closed rows that remain.
+
 Rows are deleted in batches of ``batch_size``, each in its own short transaction (on SQLite a
 ``BEGIN IMMEDIATE`` that holds the write lock for one batch only; on PostgreSQL the batch's rows
 are locked ``FOR UPDATE`` and the predicate re-checked), so a bot writing at the same time
