@@ -21,6 +21,7 @@ import itertools
 import sqlite3
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import event
@@ -151,6 +152,12 @@ def capture_once(db: Database, body: Callable[[Any], object], *, bot_id: str) ->
 
 def _substitutable(value: Any) -> bool:
     if not isinstance(value, str):
+        return False
+    try:
+        Decimal(value)
+    except InvalidOperation:
+        pass
+    else:  # decimal text: a running total (position_totals on SQLite), never an identifier
         return False
     try:
         dt.datetime.fromisoformat(value)

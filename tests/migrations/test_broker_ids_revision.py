@@ -52,6 +52,19 @@ def at_0007(fresh_url: str) -> Iterator[Database]:
     database.dispose()
 
 
+#: Tables later revisions create: absent at 0008, so the models' compare lists them there.
+LATER_TABLES = {"position_totals"}
+
+
+def differences_at_0008(connection: Connection) -> list[object]:
+    """The models' differences from the schema at 0008, the later revisions' tables aside."""
+    return [
+        difference
+        for difference in compare_schema(connection)
+        if not (difference[0] == "add_table" and difference[1].name in LATER_TABLES)
+    ]
+
+
 def index_directions(connection: Connection, index: str) -> list[tuple[str, bool]] | None:
     """(column, descending) of each key column of ``index``, or None when it does not exist."""
     if connection.dialect.name == "sqlite":
@@ -116,7 +129,7 @@ def test_up_down_up(at_0007: Database) -> None:
     at_0007.upgrade()  # later revisions add tables: the models match at head
 
     with at_0007.connect() as connection:
-        assert compare_schema(connection) == []
+        assert differences_at_0008(connection) == []
 
 
 def test_the_models_declare_what_the_revision_creates() -> None:

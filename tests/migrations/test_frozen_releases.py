@@ -27,6 +27,7 @@ import pytest
 from sqlalchemy import text
 
 from frozen import figures
+from sibling import load
 from tradestore import Database
 from tradestore.domain import pnl
 from tradestore.domain.enums import PositionSide
@@ -430,6 +431,13 @@ def test_upgrade_to_head_keeps_every_row_and_figure(
     problems += _derived_problems(expected["tables"], after["tables"])
     with Database(frozen_url) as database:
         problems += _figure_problems(expected["figures"], figures.derived(database))
+        # Revision 0011 filled the running totals from the release's closed rows: they equal
+        # a recomputation over those rows, bot by bot.
+        totals = load("repositories/test_position_totals.py")
+        with database.connect() as connection:
+            bots = connection.execute(text("SELECT bot_id FROM bots")).scalars().all()
+        for bot in bots:
+            totals.assert_totals_recomputed(database, bot)
     _assert_none(problems)
 
 

@@ -19,6 +19,8 @@ from typing import Any
 from sqlalchemy import Connection, func, insert, select
 
 from tradestore import Database
+from tradestore.db.executor import Executor
+from tradestore.domain.trade_totals import TradeTotals
 from tradestore.models import (
     Base,
     Bot,
@@ -32,6 +34,7 @@ from tradestore.models import (
     TrainingEpisode,
     TrainingRun,
 )
+from tradestore.repositories import position_totals
 
 NOW = dt.datetime(2025, 6, 1, 12, 0, tzinfo=dt.UTC)
 RETENTION = dt.timedelta(days=90)
@@ -130,6 +133,11 @@ def add_closed(
             "holding_period_hours": 48.0,
             "exit_reason": "take_profit",
         },
+    )
+    # What positions.close does in the same transaction: the running totals follow the row.
+    position_totals.apply(
+        Executor.of(conn),
+        {(bot_id, "MSFT", None): TradeTotals.of_trade(Decimal("52.5"), Decimal(0))},
     )
 
 

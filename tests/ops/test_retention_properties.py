@@ -10,7 +10,7 @@ from ops_scenario import CUTOFF, NOW, RETENTION, add_bot, add_closed, add_order,
 from sqlalchemy import delete, select
 
 from tradestore import Database
-from tradestore.models import Bot, ClosedPosition, Fill, Order, Position
+from tradestore.models import Bot, ClosedPosition, Fill, Order, Position, PositionTotal
 from tradestore.ops.retention import prune
 
 STATUSES = ["pending", "accepted", "partially_filled", "filled", "cancelled", "rejected", "expired"]
@@ -30,7 +30,7 @@ closed = st.lists(st.tuples(st.integers(min_value=0, max_value=200), st.booleans
 
 def _clean(db: Database) -> None:
     with db.engine.begin() as conn:
-        for model in (Fill, Order, ClosedPosition, Position, Bot):
+        for model in (Fill, Order, ClosedPosition, PositionTotal, Position, Bot):
             conn.execute(delete(model))
 
 

@@ -320,6 +320,7 @@ CALLS: dict[str, Call] = {
     "positions.get": lambda u, s: u.positions.get("p-open"),
     "positions.find": lambda u, s: u.positions.find("p-open"),
     "positions.list_open": lambda u, s: u.positions.list_open(),
+    "positions.oldest_first": lambda u, s: u.positions.oldest_first(),
     "positions.list_closed": lambda u, s: u.positions.list_closed(),
     "positions.total_unrealized_pnl": lambda u, s: u.positions.total_unrealized_pnl(),
     "positions.win_rate": lambda u, s: u.positions.win_rate(),
@@ -328,6 +329,8 @@ CALLS: dict[str, Call] = {
     ),
     "positions.best_performers": lambda u, s: u.positions.best_performers(),
     "positions.total_realized_pnl": lambda u, s: u.positions.total_realized_pnl(),
+    "positions.closed_totals": lambda u, s: u.positions.closed_totals(),
+    "positions.performance": lambda u, s: u.positions.performance(per_strategy=True),
     # orders
     "orders.submit": lambda u, s: u.orders.submit(**_NEW_ORDER),
     "orders.set_status": lambda u, s: u.orders.set_status("o-2", "accepted"),

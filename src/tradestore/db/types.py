@@ -15,7 +15,7 @@ import re
 import struct
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from itertools import repeat
 from operator import attrgetter, floordiv, is_, sub
 from typing import Any, ClassVar, Final, cast
@@ -29,6 +29,7 @@ from sqlalchemy.types import TypeDecorator, TypeEngine
 from tradestore.domain.enums import common_value
 from tradestore.domain.money import MONEY_PRECISION, MONEY_SCALE, check_storable, to_decimal
 from tradestore.domain.timestamps import ensure_aware
+from tradestore.errors import SchemaError
 
 # --- storage encodings ------------------------------------------------------------------------
 #
@@ -222,6 +223,61 @@ class Money(TypeDecorator[Decimal]):
     @property
     def python_type(self) -> type[Decimal]:
         return Decimal
+
+
+class MoneyTotal(TypeDecorator[Decimal]):
+    """A running sum of money amounts, kept exactly: NUMERIC(38, 18) on PostgreSQL, the
+    Decimal's text on SQLite.
+
+    ``Money``'s double holds any single amount tradestore accepts, but not every sum of them:
+    a total of 5,000 amounts with 12 digits each needs more than a double's 15 to 17, and a
+    double rounded after every addition drifts from the exact sum. SQLite keeps the text as
+    it is (the column has TEXT affinity), so the total reads back as the Decimal written;
+    SQLite's own arithmetic never touches it (the repositories add in Python).
+    """
+
+    impl = Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(MONEY_TOTAL_TEXT_LENGTH))
+        return dialect.type_descriptor(Numeric(MONEY_PRECISION, MONEY_SCALE))
+
+    def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        amount = to_decimal("amount", value)
+        if dialect.name == "sqlite":
+            return money_total_text(amount)
+        return amount
+
+    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
+        if value is None:
+            return None
+        if isinstance(value, Decimal):
+            return value
+        try:
+            return Decimal(value)
+        except (InvalidOperation, TypeError, ValueError):
+            raise SchemaError(
+                f"a running total holds {value!r}, which is no decimal: position_totals was "
+                "written around tradestore"
+            ) from None
+
+    @property
+    def python_type(self) -> type[Decimal]:
+        return Decimal
+
+
+#: Room for NUMERIC(38, 18)'s widest value as text: sign, 38 digits and the point.
+MONEY_TOTAL_TEXT_LENGTH: Final = MONEY_PRECISION + 2
+
+
+def money_total_text(amount: Decimal) -> str:
+    """A total as SQLite stores it: plain notation (never ``1E+3``), so the text is the
+    number a reader of the file sees."""
+    return format(amount, "f")
 
 
 def from_db_number(value: Any) -> Decimal | None:

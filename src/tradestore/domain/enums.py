@@ -151,11 +151,12 @@ class MigrationStatus(enum.StrEnum):
 
 
 def common_value(enum_cls: type[enum.StrEnum], value: str) -> str:
-    """The enum member spelled exactly ``value``, or ``value`` itself when it is no member."""
-    try:
-        return enum_cls(value)
-    except ValueError:
-        return value
+    """The enum member spelled exactly ``value``, or ``value`` itself when it is no member.
+
+    A dict lookup: ``enum_cls(value)`` raising and catching ValueError for free text costs
+    about 10 µs, once per closed row read."""
+    member: str = enum_cls._value2member_map_.get(value, value)  # type: ignore[assignment]
+    return member
 
 
 class SessionEndReason(enum.StrEnum):

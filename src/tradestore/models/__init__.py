@@ -3,7 +3,7 @@
 from tradestore.models.base import NAMING_CONVENTION, Base
 from tradestore.models.bots import Bot, TradingSession
 from tradestore.models.migrations import MigrationHistory
-from tradestore.models.positions import ClosedPosition, Position
+from tradestore.models.positions import ClosedPosition, Position, PositionTotal
 from tradestore.models.trading import (
     ALL_STRATEGIES,
     Fill,
@@ -40,6 +40,7 @@ __all__ = [
     "PeriodMetric",
     "PortfolioSnapshot",
     "Position",
+    "PositionTotal",
     "TradingSession",
     "TrainingEpisode",
     "TrainingRun",

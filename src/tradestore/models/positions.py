@@ -13,10 +13,17 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any, Final
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, PrimaryKeyConstraint, String
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    PrimaryKeyConstraint,
+    String,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tradestore.db.types import Money, OpenChoice, Real, enum_column
+from tradestore.db.types import Money, MoneyTotal, OpenChoice, Real, enum_column
 from tradestore.domain.enums import MAX_EXIT_REASON_LENGTH, ExitReason, PositionSide
 from tradestore.models.base import Base, BigIntPK
 
@@ -26,6 +33,9 @@ MAX_STRATEGY_LENGTH: Final = 100
 MAX_LOGIC_LENGTH: Final = 100
 #: Width of the interval columns: a bar interval such as "5m", "1h", "1d".
 MAX_INTERVAL_LENGTH: Final = 16
+#: ``position_totals.strategy`` of closed rows without a strategy: a key column cannot be
+#: NULL, and tradestore refuses an empty strategy, so '' names nothing else.
+NO_STRATEGY: Final = ""
 
 #: The target's side rule against the entry price. The stop's side rule is the repository's,
 #: against the price when the stop is set (revision 0009): a trailing stop that locks in a
@@ -161,5 +171,37 @@ class ClosedPosition(Base):
         Index("idx_closed_positions_bot_realized_pnl", "bot_id", "realized_pnl"),
         Index(
             "idx_closed_positions_bot_exit_reason", "bot_id", "exit_reason", "holding_period_hours"
+        ),
+    )
+
+
+class PositionTotal(Base):
+    """Running totals of a bot's closed rows per ticker and strategy (revision 0011).
+
+    Kept by the transaction that writes or deletes a closed row (``positions.close``,
+    ``ops.retention.prune``), so they always equal a sum over the closed rows that remain:
+    ``recover``, ``total_realized_pnl`` and ``performance`` read a row per (ticker, strategy)
+    instead of a row per trade. Money sums are ``MoneyTotal`` (exact text on SQLite).
+    """
+
+    __tablename__ = "position_totals"
+
+    bot_id: Mapped[str] = mapped_column(ForeignKey("bots.bot_id", ondelete="RESTRICT"))
+    ticker: Mapped[str] = mapped_column(String(32))
+    #: ``NO_STRATEGY`` ('') for closed rows whose strategy is NULL.
+    strategy: Mapped[str] = mapped_column(String(MAX_STRATEGY_LENGTH))
+    trades: Mapped[int] = mapped_column(BigInteger())
+    wins: Mapped[int] = mapped_column(BigInteger())
+    losses: Mapped[int] = mapped_column(BigInteger())
+    realized_pnl: Mapped[Decimal] = mapped_column(MoneyTotal())
+    commission: Mapped[Decimal] = mapped_column(MoneyTotal())
+    gross_profit: Mapped[Decimal] = mapped_column(MoneyTotal())
+    gross_loss: Mapped[Decimal] = mapped_column(MoneyTotal())
+
+    __table_args__ = (
+        PrimaryKeyConstraint("bot_id", "ticker", "strategy"),
+        CheckConstraint("trades >= 0", name="trades_non_negative"),
+        CheckConstraint(
+            "wins >= 0 AND losses >= 0 AND wins + losses <= trades", name="outcomes_within_trades"
         ),
     )

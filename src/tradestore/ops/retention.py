@@ -28,6 +28,9 @@ performance_metrics    ``metric_date``: the row of day D     -
 Bots, open positions, training runs, hyperparameters, evaluations, ensemble weights and
 migration_history are never pruned.
 
+A batch of closed positions is taken out of the running totals (``position_totals``) in its
+own transaction, before its rows go: the totals stay equal to the closed rows that remain.
+
 Rows are deleted in batches of ``batch_size``, each in its own short transaction (on SQLite a
 ``BEGIN IMMEDIATE`` that holds the write lock for one batch only; on PostgreSQL the batch's rows
 are locked ``FOR UPDATE`` and the predicate re-checked), so a bot writing at the same time
@@ -58,8 +61,10 @@ from sqlalchemy import (
 )
 
 from tradestore.database import Database
+from tradestore.db.executor import Executor
 from tradestore.domain.enums import TERMINAL_ORDER_STATUSES, RunStatus
 from tradestore.domain.timestamps import ensure_aware
+from tradestore.domain.trade_totals import TradeTotals
 from tradestore.errors import ValidationError
 from tradestore.models import (
     Base,
@@ -76,6 +81,7 @@ from tradestore.models import (
 from tradestore.models.base import table_of
 from tradestore.ops._common import Progress, no_progress, read_connection
 from tradestore.ops.timespec import cutoff_before
+from tradestore.repositories import position_totals
 
 #: What ``prune`` can be limited to (``tables=``); fills always go with their orders.
 PRUNABLE = (
@@ -261,6 +267,9 @@ class _Group:
     predicate: Callable[[dt.datetime], ColumnElement[bool]]
     #: (table, columns referencing ``key``) whose rows go first, in the same batch: fills.
     dependants: tuple[tuple[Table, tuple[Any, ...]], ...] = ()
+    #: Run in each batch's transaction before its rows go, with their keys: what keeps
+    #: figures derived from the rows (the running totals) equal to the rows that remain.
+    before_delete: Callable[[Connection, list[Any]], None] | None = None
 
     def count(self, connection: Connection, limit: dt.datetime) -> dict[str, int]:
         condition = self.predicate(limit)
@@ -296,11 +305,42 @@ class _Group:
                 connection.commit()
                 break
             keys = [row[0] for row in rows] if len(self.key) == 1 else [tuple(r) for r in rows]
+            if self.before_delete is not None:
+                self.before_delete(connection, keys)
             for name, statement in dependants:
                 deleted[name] += connection.execute(statement, {"keys": keys}).rowcount
             deleted[self.name] += connection.execute(remove, {"keys": keys}).rowcount
             connection.commit()  # one short transaction per batch
             progress(phase, deleted[self.name], max(plan.get(self.name, 0), deleted[self.name]))
+
+
+_PRUNED_TRADES = select(
+    ClosedPosition.bot_id,
+    ClosedPosition.ticker,
+    ClosedPosition.strategy,
+    ClosedPosition.realized_pnl,
+    ClosedPosition.commission,
+).where(ClosedPosition.closed_position_id.in_(bindparam("keys", expanding=True)))
+
+
+def _subtract_from_totals(connection: Connection, keys: list[Any]) -> None:
+    """Take the batch's closed rows out of the running totals, in the batch's transaction.
+
+    The totals are those of the closed rows that exist, so a prune keeps them equal to a
+    recomputation over what remains (docs/reference/queries.md): a bot's all-time P&L lives
+    on in ``bots.total_pnl`` only if it is refreshed before the prune.
+    """
+    changes: dict[tuple[str, str, str | None], TradeTotals] = {}
+    for bot_id, ticker, strategy, realized, commission in connection.execute(
+        _PRUNED_TRADES, {"keys": keys}
+    ):
+        key = (bot_id, ticker, strategy)
+        trade = TradeTotals.of_trade(realized, commission)
+        found = changes.get(key)
+        changes[key] = trade if found is None else found + trade
+    position_totals.apply(
+        Executor.of(connection), {key: -change for key, change in changes.items()}
+    )
 
 
 def _key_in(columns: tuple[Any, ...], keys: Any) -> ColumnElement[bool]:
@@ -334,6 +374,7 @@ _GROUPS: dict[str, _Group] = {
         _table(ClosedPosition),
         (ClosedPosition.closed_position_id,),
         _closed_positions_predicate,
+        before_delete=_subtract_from_totals,
     ),
     "training_episodes": _Group(
         "training_episodes",

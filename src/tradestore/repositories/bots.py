@@ -24,15 +24,16 @@ from sqlalchemy import (
     bindparam,
     case,
     func,
+    literal_column,
     null,
+    or_,
     select,
     update,
 )
 from sqlalchemy.orm import Session
 
 from tradestore.db.dialects import upsert_insert
-from tradestore.db.executor import Executor
-from tradestore.db.money_sums import exact_sums
+from tradestore.db.executor import Executor, Prepared
 from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
 from tradestore.domain import validation
@@ -47,8 +48,8 @@ from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
 from tradestore.errors import BotNotFound, ConflictError, ValidationError
 from tradestore.models.base import table_of
 from tradestore.models.bots import END_REASON_LENGTH, Bot
-from tradestore.models.positions import ClosedPosition
 from tradestore.models.trading import Fill, Order
+from tradestore.repositories import position_totals
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.repositories.order_sql import FILL_COLUMNS, ORDER_COLUMNS
 from tradestore.repositories.positions import PositionRecord, PositionRepository
@@ -133,6 +134,34 @@ class RecoveryState:
 _B = table_of(Bot)
 _O = table_of(Order)
 _F = table_of(Fill)
+
+#: A restart's orders: the non-terminal ones, oldest first, and their fills in the order they
+#: happened. Prebuilt (``recover`` runs them on every restart); the statuses are literals, so
+#: the SQL is one text whatever their number.
+_OPEN_STATUS = or_(
+    *(
+        _O.c.status == literal_column(f"'{status.value}'")
+        for status in sorted(set(OrderStatus) - TERMINAL_ORDER_STATUSES)
+    )
+)
+_OPEN_ORDERS = Prepared(
+    select(*ORDER_COLUMNS)
+    .where(_O.c.bot_id == bindparam("bot_id"), _OPEN_STATUS)
+    .order_by(_O.c.submitted_at, _O.c.order_id),
+    name="bots.open_orders",
+)
+_OPEN_ORDER_FILLS = Prepared(
+    select(*FILL_COLUMNS)
+    .where(
+        _F.c.bot_id == bindparam("bot_id"),
+        _F.c.order_id.in_(
+            select(_O.c.order_id).where(_O.c.bot_id == bindparam("bot_id"), _OPEN_STATUS)
+        ),
+    )
+    .order_by(_F.c.filled_at, _F.c.fill_id),
+    name="bots.open_order_fills",
+)
+_ORDER_ID = [c.name for c in ORDER_COLUMNS].index("order_id")
 _BOT_FIELDS = tuple(f.name for f in fields(BotRecord))
 _BOT_COLUMNS = tuple(_B.c[name] for name in _BOT_FIELDS)
 _SELECT_BOT = select(*_BOT_COLUMNS).where(_B.c.bot_id == bindparam("bot_id"))
@@ -364,7 +393,8 @@ class BotRepository:
 
     @atomic
     def refresh_totals(self, bot_id: str) -> BotRecord:
-        """Recompute total_pnl and total_commission from the bot's closed positions."""
+        """Set total_pnl and total_commission to the sums over the bot's closed positions
+        (read from the running totals, which equal them: ``positions.closed_totals``)."""
         bot_id_ = validation.required_text("bot_id", bot_id)
         return self._update(bot_id_, self._totals(bot_id_))
 
@@ -448,7 +478,9 @@ class BotRepository:
 
         Its registration as the previous run left it, open positions (oldest first),
         non-terminal orders (oldest first) each with its fills in the order they happened,
-        the latest portfolio snapshot, and its balances computed exactly from the rows. Then
+        the latest portfolio snapshot, and its balances computed exactly: the open rows' and
+        the running totals' (a row per ticker and strategy, so a restart costs the same after
+        5,000 or 5,000,000 closed trades). Then
         a new trading session opens (``start_session``: a session the previous run left open
         ends as ``interrupted``, with its figures), starting from the current balance and the
         latest snapshot's equity, so that a restart never overwrites the history of the run
@@ -457,7 +489,7 @@ class BotRepository:
         """
         bot = self.get(bot_id)
         positions = PositionRepository(self._db, bot.bot_id)
-        open_positions = tuple(positions.list_open(order_by="opened_at"))
+        open_positions = positions.oldest_first()
         orders = self._open_orders(bot.bot_id)
         latest = SnapshotRepository(self._db, bot.bot_id).latest()
         realized, closed_commission = self._closed_sums(bot.bot_id)
@@ -537,41 +569,25 @@ class BotRepository:
         return _bot(row)
 
     def _closed_sums(self, bot_id: str) -> tuple[Decimal, Decimal]:
-        """Exact SUM(realized_pnl), SUM(commission) of the bot's closed positions."""
-        closed = table_of(ClosedPosition)
-        realized, commission = exact_sums(
-            self._db,
-            self._dialect,
-            (closed.c.realized_pnl, closed.c.commission),
-            closed.c.bot_id == bot_id,
-        )
-        return realized, commission
+        """Exact SUM(realized_pnl), SUM(commission) of the bot's closed positions, from the
+        running totals (a row per ticker and strategy, not per trade)."""
+        keys = position_totals.read(self._db, bot_id)
+        total = position_totals.fitted(position_totals.summed(keys), self._dialect)
+        return total.realized_pnl, total.commission
 
     def _totals(self, bot_id: str) -> dict[str, Decimal]:
         realized, commission = self._closed_sums(bot_id)
         return {"total_pnl": realized, "total_commission": commission}
 
     def _open_orders(self, bot_id: str) -> tuple[OrderState, ...]:
-        open_statuses = sorted(set(OrderStatus) - TERMINAL_ORDER_STATUSES)
-        orders = self._db.execute(
-            select(*ORDER_COLUMNS)
-            .where(_O.c.bot_id == bot_id, _O.c.status.in_(open_statuses))
-            .order_by(_O.c.submitted_at, _O.c.order_id)
-        ).all()
+        orders = self._db.run(_OPEN_ORDERS, {"bot_id": bot_id}).rows
         if not orders:
             return ()
         fills: dict[str, list[FillRecord]] = {}
-        open_ids = select(_O.c.order_id).where(
-            _O.c.bot_id == bot_id, _O.c.status.in_(open_statuses)
-        )
-        for row in self._db.execute(
-            select(*FILL_COLUMNS)
-            .where(_F.c.bot_id == bot_id, _F.c.order_id.in_(open_ids))
-            .order_by(_F.c.filled_at, _F.c.fill_id)
-        ):
+        for row in self._db.run(_OPEN_ORDER_FILLS, {"bot_id": bot_id}).rows:
             fill = FillRecord(*row)
             fills.setdefault(fill.order_id, []).append(fill)
         return tuple(
-            dataclasses.replace(OrderState(*row), fills=tuple(fills.get(row.order_id, ())))
+            dataclasses.replace(OrderState(*row), fills=tuple(fills.get(row[_ORDER_ID], ())))
             for row in orders
         )

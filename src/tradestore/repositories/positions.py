@@ -59,8 +59,9 @@ from tradestore.db import bulk
 from tradestore.db.executor import Prepared
 from tradestore.db.money_sums import exact_sums
 from tradestore.db.net import error_net
+from tradestore.db.records import RecordReader
 from tradestore.db.results import Rows, paginate
-from tradestore.db.types import Money, Real, UTCDateTime
+from tradestore.db.types import Money, Real, UTCDateTime, from_db_number
 from tradestore.domain import pnl, position_changes, validation
 from tradestore.domain.enums import ExitReason, PositionSide
 from tradestore.domain.fill_accounting import slippage_bps
@@ -71,6 +72,7 @@ from tradestore.domain.money import (
     fit,
 )
 from tradestore.domain.position_changes import UNCHANGED, Unchanged, check_stop, check_stops
+from tradestore.domain.trade_totals import TradeTotals
 from tradestore.errors import (
     BotNotFound,
     ConflictError,
@@ -87,6 +89,7 @@ from tradestore.models.positions import (
     ClosedPosition,
     Position,
 )
+from tradestore.repositories import position_totals
 from tradestore.repositories._integrity import insert_for_registered_bot
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.repositories.order_accounting import exact_sum
@@ -180,6 +183,47 @@ class ClosedPositionRecord:
         if self.realized_pnl < 0:
             return "LOSS"
         return "BREAKEVEN"
+
+
+@dataclass(frozen=True, slots=True)
+class TickerPerformance:
+    """Closed-trade figures of one ticker (and strategy): ``positions.performance``.
+
+    Every closed row is a trade (a partial close too, as in ``win_rate``); a win has
+    realized_pnl > 0, a loss < 0. ``strategy`` is the row's strategy with ``per_strategy``
+    (None: rows without one), else the strategy asked for (None: every strategy).
+    """
+
+    ticker: str
+    strategy: str | None
+    trades: int
+    wins: int
+    losses: int
+    #: Net of commission, as each closed row's realized_pnl.
+    realized_pnl: Decimal
+    commission: Decimal
+    #: The wins' realized P&L, and the losses' (zero or negative).
+    gross_profit: Decimal
+    gross_loss: Decimal
+
+    @classmethod
+    def of(cls, ticker: str, strategy: str | None, totals: TradeTotals) -> TickerPerformance:
+        return cls(
+            ticker=ticker,
+            strategy=strategy,
+            trades=totals.trades,
+            wins=totals.wins,
+            losses=totals.losses,
+            realized_pnl=totals.realized_pnl,
+            commission=totals.commission,
+            gross_profit=totals.gross_profit,
+            gross_loss=totals.gross_loss,
+        )
+
+    @property
+    def win_rate(self) -> float | None:
+        """wins / trades (None without trades, which a row never has)."""
+        return self.wins / self.trades if self.trades else None
 
 
 @dataclass(frozen=True)
@@ -328,9 +372,20 @@ _CLOSED_WRITTEN = tuple(name for name in _CLOSED_FIELDS if name != "closed_posit
 _INSERT_CLOSED_STATEMENT = (
     insert(_C).values(_typed_values(_C, _CLOSED_WRITTEN)).returning(_C.c.closed_position_id)
 )
-_INSERT_CLOSED = Prepared(_INSERT_CLOSED_STATEMENT, name="closed_positions.insert")
-#: PostgreSQL's partial close after the row is locked: shrink the open row (``s_`` values)
-#: and insert the closed part in one statement (the UPDATE is a data-modifying CTE).
+#: The closed row's INSERT. On PostgreSQL it carries the running totals' upsert as a
+#: data-modifying CTE (``position_totals``, ``t_`` values): one round trip for both; SQLite
+#: adds to the totals with a read and a write of its own (``position_totals.add_sqlite``).
+_INSERT_CLOSED = Prepared(
+    lambda dialect: (
+        _INSERT_CLOSED_STATEMENT.add_cte(position_totals.adding_cte())
+        if dialect == "postgresql"
+        else _INSERT_CLOSED_STATEMENT
+    ),
+    name="closed_positions.insert",
+)
+#: PostgreSQL's partial close after the row is locked: shrink the open row (``s_`` values),
+#: insert the closed part and add it to the totals in one statement (the UPDATE and the
+#: upsert are data-modifying CTEs).
 _SHRINK_AND_CLOSE = Prepared(
     _INSERT_CLOSED_STATEMENT.add_cte(
         update(_P)
@@ -338,7 +393,7 @@ _SHRINK_AND_CLOSE = Prepared(
         .values(_typed_values(_P, _SHRINK_FIELDS, prefix="s_"))
         .returning(_P.c.position_id)
         .cte("shrunk")
-    ),
+    ).add_cte(position_totals.adding_cte()),
     name="positions.shrink_and_close",
 )
 _CLOSED_EXISTS = Prepared(
@@ -465,12 +520,24 @@ _ORDERINGS: Final[Mapping[str, ColumnElement[Any]]] = {
 }
 
 
+#: Listings read their rows through these: a column-at-a-time conversion, records built
+#: without a per-field __init__ (``db.records``): a few µs a row instead of about 20.
+_OPEN_RECORDS = RecordReader(PositionRecord, _POSITION_COLUMNS)
+_CLOSED_RECORDS = RecordReader(ClosedPositionRecord, _CLOSED_COLUMNS)
+
+
+_ALL_OPEN = Prepared(
+    lambda dialect: (
+        select(*_OPEN_RECORDS.columns(dialect))
+        .where(_P.c.bot_id == bindparam("key_bot_id"))
+        .order_by(_P.c.opened_at, _P.c.position_id)
+    ),
+    name="positions.all_open",
+)
+
+
 def _position(row: Row[Any] | Sequence[Any]) -> PositionRecord:
     return PositionRecord(*row)
-
-
-def _closed(row: Row[Any] | Sequence[Any]) -> ClosedPositionRecord:
-    return ClosedPositionRecord(*row)
 
 
 @error_net
@@ -692,12 +759,14 @@ class PositionRepository(BotScopedRepository):
             "updated_at": now,
         }
         values = self._closed_values(position, figures, exit_, reason, (slip, logic), closed, now)
+        totals = _totals_params(values, self._dialect)
         if d == "postgresql":
-            params = {**key, **_bind(shrunk, prefix="s_"), **_bind(values)}
+            params = {**key, **_bind(shrunk, prefix="s_"), **_bind(values), **totals}
             [(closed_id,)] = self._db.run(_SHRINK_AND_CLOSE, params).rows
             return ClosedPositionRecord(closed_position_id=closed_id, **values)
         self._db.execute(_SHRINK_POSITION, {**key, **_bind(shrunk)})
         [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
+        self._add_to_totals(totals)
         return ClosedPositionRecord(closed_position_id=closed_id, **values)
 
     def update(
@@ -930,13 +999,20 @@ class PositionRepository(BotScopedRepository):
         if column is None:
             allowed = ", ".join(sorted(_ORDERINGS))
             raise ValidationError("order_by", order_by, f"must be one of {allowed} (- for desc)")
-        stmt = select(*_POSITION_COLUMNS).where(_P.c.bot_id == self._bot_id)
+        stmt = select(*_OPEN_RECORDS.columns(self._dialect)).where(_P.c.bot_id == self._bot_id)
         stmt = _ticker_strategy_filter(stmt, _P, ticker=ticker, strategy=strategy)
         if side is not None:
             stmt = stmt.where(_P.c.side == validation.choice("side", side, PositionSide))
         stmt = stmt.order_by(column.desc() if descending else column.asc(), _P.c.position_id)
         stmt = paginate(stmt, limit=limit, offset=offset)
-        return Rows(PositionRecord, (_position(row) for row in self._db.execute(stmt)))
+        rows = self._db.execute(stmt).all()
+        return Rows(PositionRecord, _OPEN_RECORDS.records(self._db.dialect, rows))
+
+    def oldest_first(self) -> tuple[PositionRecord, ...]:
+        """Every open position, oldest first: ``list_open(order_by="opened_at")`` as one
+        prebuilt statement, for a restart (``bots.recover``)."""
+        rows = self._db.run(_ALL_OPEN, {"key_bot_id": self._bot_id}).rows
+        return tuple(_OPEN_RECORDS.records(self._db.dialect, rows))
 
     def list_closed(
         self,
@@ -954,7 +1030,7 @@ class PositionRepository(BotScopedRepository):
 
         Every row unless ``limit`` is given.
         """
-        stmt = select(*_CLOSED_COLUMNS).where(_C.c.bot_id == self._bot_id)
+        stmt = select(*_CLOSED_RECORDS.columns(self._dialect)).where(_C.c.bot_id == self._bot_id)
         stmt = _ticker_strategy_filter(stmt, _C, ticker=ticker, strategy=strategy)
         if exit_reason is not None:
             stmt = stmt.where(
@@ -967,7 +1043,8 @@ class PositionRepository(BotScopedRepository):
         stmt = _closed_window(stmt, since, until)
         stmt = stmt.order_by(_C.c.closed_at.desc(), _C.c.closed_position_id.desc())
         stmt = paginate(stmt, limit=limit, offset=offset)
-        return Rows(ClosedPositionRecord, (_closed(row) for row in self._db.execute(stmt)))
+        rows = self._db.execute(stmt).all()
+        return Rows(ClosedPositionRecord, _CLOSED_RECORDS.records(self._db.dialect, rows))
 
     def stops_hit(self, prices: Mapping[str, Amount]) -> Rows[StopHit]:
         """The open positions of these tickers whose stop or target the price reached.
@@ -1049,10 +1126,12 @@ class PositionRepository(BotScopedRepository):
         """Closed rows by realized_pnl, highest first (``ORDER BY realized_pnl DESC``): the
         query of ``uow.analytics.best_performers``, with the whole closed rows."""
         stmt = positions_read.best_performers_query(
-            *_CLOSED_COLUMNS, criteria=self._closed_criteria(strategy, since, until), limit=None
+            *_CLOSED_RECORDS.columns(self._dialect),
+            criteria=self._closed_criteria(strategy, since, until),
+            limit=None,
         )
-        rows = self._db.execute(paginate(stmt, limit=limit))
-        return Rows(ClosedPositionRecord, (_closed(row) for row in rows))
+        rows = self._db.execute(paginate(stmt, limit=limit)).all()
+        return Rows(ClosedPositionRecord, _CLOSED_RECORDS.records(self._db.dialect, rows))
 
     def total_realized_pnl(
         self,
@@ -1061,10 +1140,53 @@ class PositionRepository(BotScopedRepository):
         since: dt.datetime | None = None,
         until: dt.datetime | None = None,
     ) -> Decimal:
-        """SUM(realized_pnl) of the closed rows, exact (see ``total_unrealized_pnl``)."""
+        """SUM(realized_pnl) of the closed rows, exact (see ``total_unrealized_pnl``).
+
+        Without ``since`` / ``until`` it is read from the running totals (``closed_totals``):
+        a row per ticker and strategy, whatever the length of the history. A time window
+        sums the closed rows in it."""
         criteria = self._closed_criteria(strategy, since, until)
+        if since is None and until is None:
+            return self.closed_totals(strategy=strategy).realized_pnl
         [total] = exact_sums(self._db, self._dialect, (_C.c.realized_pnl,), *criteria)
         return total
+
+    def closed_totals(self, *, strategy: str | None = None) -> TradeTotals:
+        """Trade count, wins, losses, realized P&L, commission, gross profit and gross loss
+        of the closed rows (one strategy's when given), from the running totals.
+
+        The totals equal the same figures summed over the closed rows that exist (retention
+        subtracts what it prunes) and are kept by the transaction of each close, so the read
+        costs a row per ticker and strategy, not a row per trade. Sums are exact and rounded
+        for the backend as any sum of money is (``money.fit``)."""
+        name = validation.optional_text("strategy", strategy, max_length=MAX_STRATEGY_LENGTH)
+        keys = position_totals.read(self._db, self._bot_id, strategy=name)
+        return position_totals.fitted(position_totals.summed(keys), self._dialect)
+
+    def performance(
+        self, *, strategy: str | None = None, per_strategy: bool = False
+    ) -> Rows[TickerPerformance]:
+        """Closed-trade performance per ticker, best realized P&L first (freqtrade's
+        ``Trade.get_overall_performance()``, with wins, losses and commission).
+
+        One row per ticker, over every strategy (or ``strategy``'s rows only); with
+        ``per_strategy`` one row per (ticker, strategy). Read from the running totals, so
+        its cost is a row per ticker and strategy, not a row per trade. Ties are broken by
+        ticker, then strategy (no strategy first)."""
+        name = validation.optional_text("strategy", strategy, max_length=MAX_STRATEGY_LENGTH)
+        split = validation.flag("per_strategy", per_strategy)
+        grouped: dict[tuple[str, str | None], TradeTotals] = {}
+        for key in position_totals.read(self._db, self._bot_id, strategy=name):
+            group = (key.ticker, key.strategy if split else name)
+            found = grouped.get(group)
+            grouped[group] = key.totals if found is None else found + key.totals
+        d = self._dialect
+        rows = [
+            TickerPerformance.of(ticker, group_strategy, position_totals.fitted(total, d))
+            for (ticker, group_strategy), total in grouped.items()
+        ]
+        rows.sort(key=lambda row: (-row.realized_pnl, row.ticker, row.strategy or ""))
+        return Rows(TickerPerformance, rows)
 
     # --- helpers ---------------------------------------------------------------------------
 
@@ -1139,8 +1261,23 @@ class PositionRepository(BotScopedRepository):
         now: dt.datetime,
     ) -> ClosedPositionRecord:
         values = self._closed_values(position, figures, exit_price, reason, exit_, closed_at, now)
-        [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
+        totals = _totals_params(values, self._dialect)
+        if self._dialect == "postgresql":
+            [(closed_id,)] = self._db.run(_INSERT_CLOSED, {**_bind(values), **totals}).rows
+        else:
+            [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
+            self._add_to_totals(totals)
         return ClosedPositionRecord(closed_position_id=closed_id, **values)
+
+    def _add_to_totals(self, totals: Mapping[str, Any]) -> None:
+        """SQLite's half of a close's totals, after its closed row is written. A failure here
+        would leave the row without its share of the totals, so it makes the unit of work
+        refuse to commit (``TransactionAborted``) whatever the caller catches."""
+        try:
+            position_totals.add_sqlite(self._db, totals)
+        except BaseException as exc:
+            self._db.note_failure(exc)
+            raise
 
     def _closed_values(
         self,
@@ -1220,6 +1357,22 @@ class PositionRepository(BotScopedRepository):
         return positions_read.closed_criteria(
             bot_id=self._bot_id, strategy=strategy, since=since, until=until
         )
+
+
+def _totals_params(values: Mapping[str, Any], dialect: str) -> dict[str, Any]:
+    """The running totals' change for a closed row's ``values`` (``_closed_values``).
+
+    On SQLite the amounts are added as the row reads back (the shortest decimal of its
+    double: 788.5, not the 788.50 computed), so a total prints as the row-by-row sum does."""
+    realized, commission = values["realized_pnl"], values["commission"]
+    if dialect == "sqlite":
+        realized, commission = from_db_number(float(realized)), from_db_number(float(commission))
+    return position_totals.params(
+        values["bot_id"],
+        values["ticker"],
+        values["strategy"],
+        TradeTotals.of_trade(realized, commission),
+    )
 
 
 def _replaced(position: PositionRecord, changes: Mapping[str, Any]) -> PositionRecord:
