@@ -110,13 +110,14 @@ def test_up_down_up(at_previous: Database) -> None:
 
 
 def test_the_downgrade_refuses_what_it_would_lose(at_previous: Database) -> None:
-    at_previous.upgrade(REVISION)
+    at_previous.upgrade()  # the repositories write what head has; later revisions go first
     with at_previous.unit_of_work() as uow:
         uow.bots.recover("alpha")  # a second session of alpha
     with at_previous.unit_of_work(bot_id="gamma") as uow:
         snapshot = uow.snapshots.record_intraday(
             total_equity=D(1), cash_balance=D(1), by_symbol={"AAPL": {}}
         )
+    at_previous.downgrade(REVISION)
     with pytest.raises(MigrationError) as refused:
         at_previous.downgrade(PREVIOUS)
     message = str(refused.value)
