@@ -47,8 +47,8 @@ def upgrade() -> None:
         sa.Column("wins", sa.BigInteger(), nullable=False),
         sa.Column("losses", sa.BigInteger(), nullable=False),
         *(sa.Column(name, _SUM, nullable=False) for name in _MONEY),
-        sa.CheckConstraint("trades >= 0", name=op.f("ck_position_totals_trades_non_negative")),
         sa.CheckConstraint(
+            # trades >= 0 follows: wins and losses are >= 0 and add up to at most trades
             "wins >= 0 AND losses >= 0 AND wins + losses <= trades",
             name=op.f("ck_position_totals_outcomes_within_trades"),
         ),

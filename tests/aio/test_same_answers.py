@@ -23,6 +23,7 @@ import pytest
 from sibling import load
 from tradestore import Database
 from tradestore.aio import AsyncDatabase, AsyncUnitOfWork
+from tradestore.db.results import Rows
 from tradestore.errors import TradestoreError
 
 load("reliability/reliability_support.py")
@@ -90,7 +91,7 @@ def normalised(value: Any) -> Any:
         return _UUID.sub("<uuid>", value)
     if isinstance(value, dict):
         return {normalised(k): normalised(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple | Rows):
         return [normalised(v) for v in value]
     if hasattr(value, "to_dict") and type(value).__module__.startswith("pandas"):
         return normalised(value.to_dict())

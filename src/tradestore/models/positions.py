@@ -200,7 +200,7 @@ class PositionTotal(Base):
 
     __table_args__ = (
         PrimaryKeyConstraint("bot_id", "ticker", "strategy"),
-        CheckConstraint("trades >= 0", name="trades_non_negative"),
+        # trades >= 0 follows: wins and losses are >= 0 and add up to at most trades
         CheckConstraint(
             "wins >= 0 AND losses >= 0 AND wins + losses <= trades", name="outcomes_within_trades"
         ),
