@@ -406,6 +406,7 @@ def test_binary_forms_are_the_postgresql_fields() -> None:
 
 @given(value=AWARE_TIMES, number=st.floats(allow_nan=True, allow_infinity=True))
 @example(value=dt.datetime(2020, 1, 1, tzinfo=dt.UTC), number=-math.nan)  # NaN, sign bit set
+@example(value=dt.datetime(2020, 1, 1, tzinfo=dt.UTC), number=-0.0)
 @settings(
     max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
 )
@@ -428,4 +429,10 @@ def test_postgresql_binary_encodings_are_what_the_server_sends(
     assert bytes(sent_time) == struct.pack(">" + str(time_kind.binary), microseconds)
     assert real_kind.to_binary is not None
     (encoded,) = real_kind.to_binary([number])
-    assert bytes(sent_number) == struct.pack(">" + str(real_kind.binary), encoded)
+    ours = struct.pack(">" + str(real_kind.binary), encoded)
+    if number == 0:
+        # psycopg2 binds -0.0 as 0 (its text form loses the sign); COPY keeps the sign. The
+        # same number either way, so compare the values.
+        assert struct.unpack(">d", bytes(sent_number)) == struct.unpack(">d", ours)
+    else:
+        assert bytes(sent_number) == ours
