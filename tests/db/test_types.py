@@ -431,8 +431,8 @@ def test_postgresql_binary_encodings_are_what_the_server_sends(
     (encoded,) = real_kind.to_binary([number])
     ours = struct.pack(">" + str(real_kind.binary), encoded)
     if number == 0:
-        # psycopg2 binds -0.0 as 0 (its text form loses the sign); COPY keeps the sign. The
-        # same number either way, so compare the values.
+        # psycopg2 inlines -0.0 as ``-0.0``, which the server reads as minus the numeric 0:
+        # +0. COPY keeps the sign. The same number either way, so compare the values.
         assert struct.unpack(">d", bytes(sent_number)) == struct.unpack(">d", ours)
     else:
         assert bytes(sent_number) == ours
