@@ -16,13 +16,13 @@ from typing import Any, Final
 
 from sqlalchemy import bindparam, delete, select
 
+from tradestore.analytics import Analytics
 from tradestore.analytics.portfolio import (
     EquityPoint,
     IntradayEquityPoint,
     SymbolPnl,
     equity_curve,
     instant_window,
-    intraday_equity_curve,
     snapshot_kinds,
     symbol_pnl,
 )
@@ -431,13 +431,8 @@ class SnapshotRepository(BotScopedRepository):
         kind: SnapshotKind | str | Iterable[SnapshotKind | str] | None = None,
     ) -> Rows[IntradayEquityPoint]:
         """``uow.analytics.intraday_equity_curve`` for this bot."""
-        first, last = instant_window(start, end)
-        return intraday_equity_curve(
-            self._db,
-            bot_id=self._bot_id,
-            start=first,
-            end=last,
-            kinds=snapshot_kinds("kind", kind),
+        return Analytics(self._db, bot_id=self._bot_id).intraday_equity_curve(
+            start=start, end=end, kind=kind
         )
 
     def symbol_pnl(
@@ -449,14 +444,8 @@ class SnapshotRepository(BotScopedRepository):
         kind: SnapshotKind | str | Iterable[SnapshotKind | str] | None = None,
     ) -> Rows[SymbolPnl]:
         """``uow.analytics.symbol_pnl`` for this bot."""
-        first, last = instant_window(start, end)
-        return symbol_pnl(
-            self._db,
-            bot_id=self._bot_id,
-            ticker=validation.optional_text("ticker", ticker, max_length=_MAX_TICKER_LENGTH),
-            start=first,
-            end=last,
-            kinds=snapshot_kinds("kind", kind),
+        return Analytics(self._db, bot_id=self._bot_id).symbol_pnl(
+            ticker=ticker, start=start, end=end, kind=kind
         )
 
     def _symbol_lines(
