@@ -32,7 +32,7 @@ import dataclasses
 import datetime as dt
 import inspect
 import uuid
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
@@ -149,6 +149,24 @@ def _entries(field: str, value: Any) -> Iterable[Any]:
     if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
         raise ValidationError(field, value, "expected an iterable of mappings (one per event)")
     return value
+
+
+def _batch_requests(
+    field: str, value: Any, arguments: _Arguments, build: Callable[[Mapping[str, Any]], Any]
+) -> list[Any]:
+    """A batch method's entries validated one by one: what ``build`` makes of each, or the
+    error that refuses that entry alone."""
+    requests: list[Any] = []
+    for index, raw in enumerate(_entries(field, value)):
+        refusal = _argument_refusal(f"{field}[{index}]", raw, arguments)
+        if refusal is not None:
+            requests.append(refusal)
+            continue
+        try:
+            requests.append(build(raw))
+        except TradestoreError as exc:
+            requests.append(exc)
+    return requests
 
 
 def _argument_refusal(where: str, raw: Any, arguments: _Arguments) -> ValidationError | None:
@@ -321,16 +339,9 @@ class OrderRepository(BotScopedRepository):
         ids already taken; a retried, repeated or refused order takes ``submit``'s own path.
         The recorder (``tradestore.aio``) sends a group's submits here.
         """
-        requests: list[tuple[_OrderRequest, OrderRecord] | TradestoreError] = []
-        for index, raw in enumerate(_entries("orders", orders)):
-            refusal = _argument_refusal(f"orders[{index}]", raw, _SUBMIT_ARGUMENTS)
-            if refusal is not None:
-                requests.append(refusal)
-                continue
-            try:
-                requests.append(self._order_request(raw))
-            except TradestoreError as exc:
-                requests.append(exc)
+        requests: list[tuple[_OrderRequest, OrderRecord] | TradestoreError] = _batch_requests(
+            "orders", orders, _SUBMIT_ARGUMENTS, self._order_request
+        )
         outcomes: list[OrderRecord | TradestoreError | None] = [
             request if isinstance(request, TradestoreError) else None for request in requests
         ]
@@ -605,16 +616,9 @@ class OrderRepository(BotScopedRepository):
         guarded by the status it was decided from. The recorder sends a group's acks,
         cancels, rejections and expiries here.
         """
-        requests: list[_StatusChange | TradestoreError] = []
-        for index, raw in enumerate(_entries("changes", changes)):
-            refusal = _argument_refusal(f"changes[{index}]", raw, _STATUS_ARGUMENTS)
-            if refusal is not None:
-                requests.append(refusal)
-                continue
-            try:
-                requests.append(self._status_request(raw))
-            except TradestoreError as exc:
-                requests.append(exc)
+        requests: list[_StatusChange | TradestoreError] = _batch_requests(
+            "changes", changes, _STATUS_ARGUMENTS, self._status_request
+        )
         valid = [request for request in requests if not isinstance(request, TradestoreError)]
         if not valid:
             return list(requests)  # type: ignore[arg-type]  # errors only
@@ -985,16 +989,9 @@ class OrderRepository(BotScopedRepository):
         outside the call, an order whose fills were written outside tradestore).
         The recorder (``tradestore.aio``) sends a group's consecutive fills here.
         """
-        requests: list[tuple[FillRecord, dt.datetime | None] | TradestoreError] = []
-        for index, raw in enumerate(_entries("fills", fills)):
-            refusal = _argument_refusal(f"fills[{index}]", raw, _FILL_ARGUMENTS)
-            if refusal is not None:
-                requests.append(refusal)
-                continue
-            try:
-                requests.append(self._fill_request(raw))
-            except TradestoreError as exc:
-                requests.append(exc)
+        requests: list[tuple[FillRecord, dt.datetime | None] | TradestoreError] = _batch_requests(
+            "fills", fills, _FILL_ARGUMENTS, self._fill_request
+        )
         return FillImport(self._db, self._bot_id, self._dialect).run_each(requests)
 
     # --- reads ----------------------------------------------------------------------------
