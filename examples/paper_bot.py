@@ -5,8 +5,10 @@ tradestore, one restarts and recovers its state, and a small RL training run is 
     python examples/paper_bot.py [--url URL]
 
 It exercises the library end to end: limit and market orders, partial fills, a replayed fill,
-a short, stop-loss and take-profit exits, mark-to-market, daily snapshots and metrics, restart
-recovery, training runs with episodes, an evaluation, ensemble weights and the analytics.
+a short, stop-loss and take-profit exits, a DCA entry (scaling into a position), a trailing
+stop that locks in a profit and exits after the restart, mark-to-market, daily snapshots and
+metrics, restart recovery with trading sessions, training runs with episodes, an evaluation,
+ensemble weights and the analytics.
 Each run registers bots with fresh ids, so it can be run any number of times on one database.
 """
 
@@ -34,13 +36,13 @@ console = Console(width=110)
 
 
 #: Closing prices for the five days: chosen so the week shows a take-profit on a short and on
-#: a long, a stop-loss, a partial profit-take and a time exit.
+#: a long, a stop-loss after a DCA entry, a trailing stop, a partial profit-take and a time exit.
 PRICES: dict[str, list[Decimal]] = {
     "AAPL": [Decimal(p) for p in ("190.00", "191.20", "189.40", "193.10", "194.05")],
     "TSLA": [Decimal(p) for p in ("250.00", "247.30", "241.80", "239.90", "244.10")],
     "MSFT": [Decimal(p) for p in ("390.00", "388.25", "391.70", "393.00", "392.40")],
     "BTC-USD": [
-        Decimal(p) for p in ("65000.12345678", "65890.50", "67120.25", "66800.00", "67350.75")
+        Decimal(p) for p in ("65000.12345678", "65890.50", "67120.25", "66000.00", "67350.75")
     ],
     "ETH-USD": [Decimal(p) for p in ("3200.87654321", "3150.10", "3101.55", "3088.40", "3020.15")],
 }
@@ -212,13 +214,16 @@ def trade_beta(db: Database, bot: str, market: Market, book: Book) -> dict[str, 
                 fills=[(f"f-{ticker}-1", qty, price)],
             )
             book.trade("buy", qty, vwap, fee)
+            # BTC rides a trailing stop instead of a fixed target (end_of_day trails it).
             ids[ticker] = uow.positions.open(
                 ticker,
                 side="long",
                 quantity=qty,
                 entry_price=vwap,
                 stop_loss_price=(vwap * Decimal("0.95")).quantize(CENT),
-                take_profit_price=(vwap * Decimal("1.03")).quantize(CENT),
+                take_profit_price=(
+                    None if ticker == "BTC-USD" else (vwap * Decimal("1.03")).quantize(CENT)
+                ),
                 commission=fee,
                 strategy="demo_trend",
                 signal_score=0.71,
@@ -243,9 +248,41 @@ def exit_reason(
     return None
 
 
+#: Tickers whose stop trails the price (a stop they hit is a trailing stop's exit).
+TRAILING = {"BTC-USD"}
+
+
+def dca(uow: UnitOfWork, bot: str, market: Market, book: Book, day: int) -> None:
+    """Buy more of a falling ETH: the order fills, and the position scales in at the VWAP."""
+    for position in uow.positions.list_open():
+        if position.ticker != "ETH-USD":
+            continue
+        quantity = Decimal("2.1")
+        vwap, fee = buy_and_fill(
+            uow,
+            coid=f"{bot}-eth-dca-{day}",
+            ticker="ETH-USD",
+            side="buy",
+            quantity=quantity,
+            day=day,
+            fills=[(f"f-eth-dca-{day}", quantity, market.price("ETH-USD", day))],
+            position_id=position.position_id,
+        )
+        book.trade("buy", quantity, vwap, fee)
+        scaled = uow.positions.scale_in(
+            position.position_id, quantity=quantity, price=vwap, commission=fee
+        )
+        console.print(
+            f"{_label(bot)} DCA: ETH +{quantity} at {vwap:,.2f}, now {scaled.quantity} "
+            f"at an average {scaled.entry_price:,.2f}"
+        )
+
+
 def end_of_day(db: Database, bot: str, market: Market, book: Book, day: int) -> None:
-    """Mark to market, take stop/target exits, snapshot the book and compute metrics."""
+    """Mark to market, take stop/target exits, trail stops, snapshot the book, metrics."""
     with db.unit_of_work(bot_id=bot) as uow:
+        if day == 1 and bot.startswith("beta"):
+            dca(uow, bot, market, book, day)
         open_positions = uow.positions.list_open()
         uow.positions.mark_to_market(
             {p.ticker: market.price(p.ticker, day) for p in open_positions}
@@ -255,6 +292,17 @@ def end_of_day(db: Database, bot: str, market: Market, book: Book, day: int) -> 
             reason = exit_reason(
                 position.side, price, position.stop_loss_price, position.take_profit_price
             )
+            if reason == "stop_loss" and position.ticker in TRAILING:
+                reason = "trailing_stop"
+            trails = reason is None and position.ticker in TRAILING
+            if trails and uow.positions.trail_stop(
+                position.position_id, price=price, percent=Decimal("1.5")
+            ):
+                trailed = uow.positions.get(position.position_id)
+                console.print(
+                    f"{_label(bot)} trailing stop on {position.ticker} raised to "
+                    f"{trailed.stop_loss_price:,.2f} (entry {trailed.entry_price:,.2f})"
+                )
             quantity = position.quantity
             if reason is None and position.ticker == "AAPL" and day == 3:
                 reason, quantity = "manual", Decimal(40)  # take some profit, keep the rest

@@ -24,6 +24,8 @@ def test_demo_session_runs_end_to_end(db_url: str, tmp_path: Path) -> None:
     assert "restarted" in result.stdout
     assert "take_profit" in result.stdout
     assert "stop_loss" in result.stdout
+    assert "DCA: ETH +2.1" in result.stdout  # a scale-in at the fill's VWAP
+    assert "trailing_stop" in result.stdout  # the trailed stop, above entry, hit after restart
     assert "performance report of alpha" in result.stdout
     db = Database(db_url)
     with db.unit_of_work() as uow:
