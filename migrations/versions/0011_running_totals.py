@@ -20,11 +20,15 @@ key column cannot be NULL, and tradestore never stores an empty strategy. The do
 the table; the closed rows it was computed from are untouched, so nothing is lost.
 """
 
-from collections.abc import Sequence
-from decimal import Decimal
+from collections.abc import Iterable, Sequence
+from typing import Any
+from decimal import Decimal, localcontext
 
 import sqlalchemy as sa
 from alembic import op
+
+from tradestore.db.types import money_total_text
+from tradestore.domain.money import MONEY_CONTEXT
 
 revision: str = "0011"
 down_revision: str | Sequence[str] | None = "0010"
@@ -87,16 +91,12 @@ def _amount(value: object) -> Decimal:
     return Decimal(str(value))
 
 
-def _fill_sqlite() -> None:
-    bind = op.get_bind()
-    counts: dict[tuple[str, str, str], list[int]] = {}
-    money: dict[tuple[str, str, str], list[Decimal]] = {}
-    rows = bind.execute(
-        sa.text(
-            "SELECT bot_id, ticker, COALESCE(strategy, ''), realized_pnl, commission "
-            "FROM closed_positions"
-        )
-    )
+def _add_rows(
+    rows: Iterable[Sequence[Any]],
+    counts: dict[tuple[str, str, str], list[int]],
+    money: dict[tuple[str, str, str], list[Decimal]],
+) -> None:
+    """Count and add the closed rows per key (run in MONEY_CONTEXT, as the library adds)."""
     for bot_id, ticker, strategy, realized, commission in rows:
         key = (bot_id, ticker, strategy)
         pnl, fee = _amount(realized), _amount(commission)
@@ -111,6 +111,20 @@ def _fill_sqlite() -> None:
             sums[2] += pnl
         if pnl < 0:
             sums[3] += pnl
+
+
+def _fill_sqlite() -> None:
+    bind = op.get_bind()
+    counts: dict[tuple[str, str, str], list[int]] = {}
+    money: dict[tuple[str, str, str], list[Decimal]] = {}
+    rows = bind.execute(
+        sa.text(
+            "SELECT bot_id, ticker, COALESCE(strategy, ''), realized_pnl, commission "
+            "FROM closed_positions"
+        )
+    )
+    with localcontext(MONEY_CONTEXT):  # the library's own additions: exact, not 28 digits
+        _add_rows(rows, counts, money)
     if not counts:
         return
     insert = sa.text(
@@ -128,7 +142,8 @@ def _fill_sqlite() -> None:
                 "strategy": strategy,
                 **dict(zip(("trades", "wins", "losses"), count, strict=True)),
                 **{
-                    name: format(value, "f") for name, value in zip(_MONEY, money[key], strict=True)
+                    name: money_total_text(value)
+                    for name, value in zip(_MONEY, money[key], strict=True)
                 },
             }
             for key, count in counts.items()

@@ -35,6 +35,9 @@ def at_previous(fresh_url: str) -> Iterator[Database]:
         ("AAPL", "momentum", "0", "0.01"),
         ("ETH", "dca", "1234.56789013", "0.000000000123"),
         ("ETH", "dca", "-1299.999999999", "0.01"),
+        # a sum of 30 significant digits: beyond the default decimal context's 28
+        ("BTC", "big", "12345678901234.5", "0"),
+        ("BTC", "big", "0.000000000000001", "0"),
     ]
     insert = text(
         "INSERT INTO closed_positions (position_id, bot_id, ticker, side, quantity, "
@@ -74,7 +77,7 @@ def test_up_fills_the_totals_down_drops_them(at_previous: Database) -> None:
     for bot in ("alpha", "beta"):
         kept = totals.kept(at_previous, bot)
         assert kept == totals.recomputed(at_previous, bot)
-        assert sum(key.trades for key in kept.values()) == 5
+        assert sum(key.trades for key in kept.values()) == 7
         totals.assert_totals_recomputed(at_previous, bot)
 
     at_previous.downgrade(PREVIOUS)
