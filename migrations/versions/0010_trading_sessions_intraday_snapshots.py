@@ -270,7 +270,7 @@ def _refuse_lost_rows() -> None:
             problems.append(f"{what} {named}{more}")
     if problems:
         raise RuntimeError(
-            "cannot downgrade below 0010: revision 0008 keeps only each bot's latest session "
+            "cannot downgrade below 0010: revision 0009 keeps only each bot's latest session "
             "start and end, and no intraday snapshot; these rows would be lost: "
             + "; ".join(problems)
             + f". Export them if they matter, then DELETE FROM {SESSIONS} / {SNAPSHOTS} "

@@ -21,8 +21,8 @@ the table; the closed rows it was computed from are untouched, so nothing is los
 """
 
 from collections.abc import Iterable, Sequence
-from typing import Any
 from decimal import Decimal, localcontext
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import op

@@ -4,6 +4,8 @@ history, and each session's figures are those of its own closed positions and sn
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 from collections.abc import Callable, Iterator
 from decimal import Decimal
 
@@ -319,3 +321,34 @@ def test_bad_input_names_the_field_and_writes_nothing(store: Database) -> None:
             uow.sessions.get("one")  # type: ignore[arg-type]
         assert refused.value.field == "session_id"
     assert _count(store, "trading_sessions") == 0
+
+
+def test_a_writer_that_waited_for_the_bots_lock_stamps_a_later_time(
+    store: Database, clock: Clock, backend: str
+) -> None:
+    """Sessions never overlap: a restart that waited for a supervisor's lock on the bot reads
+    the clock after it, so its session starts after the one the supervisor ended."""
+    if backend != "postgresql":
+        pytest.skip("SQLite writers queue before BEGIN, before any clock is read")
+
+    with store.unit_of_work() as uow:
+        uow.bots.set_status(BOT, "running")
+    outcome: list[object] = []
+    with store.unit_of_work() as uow:
+        uow.bots.set_status(BOT, "paused")  # the supervisor holds the bot's row
+
+        def restart() -> None:
+            with store.unit_of_work() as other:
+                outcome.append(other.bots.recover(BOT))
+
+        thread = threading.Thread(target=restart)
+        thread.start()
+        time.sleep(0.5)  # the restart waits on the row lock (with the clock at T0 + 0)
+        clock.advance(minutes=10)
+        uow.bots.set_status(BOT, "stopped")  # ends the session at T0 + 10 min
+    thread.join(30)
+    assert outcome, "the restart did not finish"
+    with store.unit_of_work(bot_id=BOT, readonly=True) as uow:
+        ended, opened = sorted(uow.sessions.list(), key=lambda s: s.session_id)[-2:]
+    assert ended.ended_at is not None
+    assert opened.started_at >= ended.ended_at

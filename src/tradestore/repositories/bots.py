@@ -343,7 +343,7 @@ class BotRepository:
         bot_id_ = validation.required_text("bot_id", bot_id)
         new = validation.choice("status", status, BotStatus)
         note = validation.optional_text("notes", notes, max_length=MAX_NOTES_LENGTH)
-        now = self._db.now()
+        now = self._locked_now(bot_id_)
         values: dict[str, Any] = {"status": new, "updated_at": now}
         if note is not None:
             values["notes"] = note
@@ -455,7 +455,7 @@ class BotRepository:
         balance = validation.optional_money("ending_balance", ending_balance, d)
         equity = validation.optional_money("ending_equity", ending_equity, d)
         note = validation.optional_text("notes", notes, max_length=MAX_NOTES_LENGTH)
-        now = self._db.now()
+        now = self._locked_now(bot_id_)
         bot = self._lock(bot_id_, now)
         sessions = SessionRepository(self._db, bot_id_)
         session = sessions.current()
@@ -533,7 +533,7 @@ class BotRepository:
         notes: str | None,
     ) -> tuple[SessionRecord, SessionRecord | None]:
         """Open a session (the new one, and the one it ended as interrupted, if any)."""
-        now = self._db.now()
+        now = self._locked_now(bot_id)
         bot = self._update(bot_id, {"started_at": now, "ended_at": None, "updated_at": now})
         sessions = SessionRepository(self._db, bot_id)
         interrupted = sessions.current()
@@ -553,6 +553,15 @@ class BotRepository:
             notes=notes,
         )
         return session, interrupted
+
+    def _locked_now(self, bot_id: str) -> dt.datetime:
+        """Lock the bot's row, then read the clock: a session writer that waited for another
+        one's lock stamps a time after that one's, so sessions never overlap and never end
+        before they start (``BotNotFound`` if there is no such bot)."""
+        stmt = select(_B.c.bot_id).where(_B.c.bot_id == bot_id).with_for_update()
+        if self._db.execute(stmt).one_or_none() is None:
+            raise BotNotFound("bot", bot_id)
+        return self._db.now()
 
     def _lock(self, bot_id: str, now: dt.datetime) -> BotRecord:
         """The bot's row, locked for the rest of the transaction (an UPDATE: PostgreSQL's row

@@ -122,7 +122,10 @@ def apply(executor: Executor, changes: Mapping[tuple[str, str, str | None], Trad
     the closed rows do."""
     postgres = executor.dialect.name == "postgresql"
     emptied: set[str] = set()
-    for (bot_id, ticker, strategy), change in changes.items():
+    # in key order: two writers touching the same keys lock them in the same order
+    for (bot_id, ticker, strategy), change in sorted(
+        changes.items(), key=lambda item: (item[0][0], item[0][1], item[0][2] or "")
+    ):
         values = params(bot_id, ticker, strategy, change)
         if postgres:
             executor.run(_TAKE_OUT if change.trades < 0 else _ADD, values)
