@@ -145,6 +145,14 @@ def upgrade() -> None:
     )
     with op.batch_alter_table(SESSIONS) as batch:
         batch.create_index("idx_trading_sessions_bot_started", ["bot_id", "started_at"])
+        # At most one open session per bot, whoever writes the table.
+        batch.create_index(
+            "uq_trading_sessions_open",
+            ["bot_id"],
+            unique=True,
+            sqlite_where=sa.text("ended_at IS NULL"),
+            postgresql_where=sa.text("ended_at IS NULL"),
+        )
     op.create_table(
         SNAPSHOTS,
         _bigint_pk("snapshot_id"),
@@ -238,6 +246,7 @@ def downgrade() -> None:
         batch.drop_index("idx_intraday_snapshots_bot_time")
     op.drop_table(SNAPSHOTS)
     with op.batch_alter_table(SESSIONS) as batch:
+        batch.drop_index("uq_trading_sessions_open")
         batch.drop_index("idx_trading_sessions_bot_started")
     op.drop_table(SESSIONS)
 

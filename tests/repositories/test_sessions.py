@@ -352,3 +352,19 @@ def test_a_writer_that_waited_for_the_bots_lock_stamps_a_later_time(
         ended, opened = sorted(uow.sessions.list(), key=lambda s: s.session_id)[-2:]
     assert ended.ended_at is not None
     assert opened.started_at >= ended.ended_at
+
+
+def test_the_schema_holds_one_open_session_per_bot(store: Database) -> None:
+    """Whoever writes the table (an import, SQL of one's own), a bot has one open session."""
+    from sqlalchemy.exc import IntegrityError
+
+    with store.unit_of_work() as uow:
+        uow.bots.set_status(BOT, "running")
+    second = text(
+        "INSERT INTO trading_sessions (session_id, bot_id, started_at, created_at, updated_at) "
+        "VALUES (999, :bot, :at, :at, :at)"
+    )
+    with store.engine.connect() as connection:
+        with pytest.raises(IntegrityError, match="uq_trading_sessions_open|UNIQUE"):
+            connection.execute(second, {"bot": BOT, "at": T0})
+        connection.rollback()

@@ -12,7 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradestore.db.types import Money, OpenChoice, Real, enum_column
@@ -106,4 +106,13 @@ class TradingSession(Timestamps, Base):
             "total_commission IS NULL OR total_commission >= 0", name="total_commission"
         ),
         Index("idx_trading_sessions_bot_started", "bot_id", "started_at"),
+        # At most one open session per bot, whoever writes the table (the repositories also
+        # serialise session writers on the bot's row).
+        Index(
+            "uq_trading_sessions_open",
+            "bot_id",
+            unique=True,
+            sqlite_where=text("ended_at IS NULL"),
+            postgresql_where=text("ended_at IS NULL"),
+        ),
     )
