@@ -365,6 +365,6 @@ def test_the_schema_holds_one_open_session_per_bot(store: Database) -> None:
         "VALUES (999, :bot, :at, :at, :at)"
     )
     with store.engine.connect() as connection:
-        with pytest.raises(IntegrityError, match="uq_trading_sessions_open|UNIQUE"):
+        with pytest.raises(IntegrityError, match=r"uq_trading_sessions_open|UNIQUE"):
             connection.execute(second, {"bot": BOT, "at": T0})
         connection.rollback()
