@@ -15,10 +15,11 @@ recipe makes SQLite DDL transactional, so a failed migration leaves nothing half
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from typing import Any, Protocol, Self, TypeVar
@@ -43,9 +44,20 @@ from tradestore.db.engine import (
 )
 from tradestore.db.errors import UPGRADE_HINT, translate_errors
 from tradestore.db.executor import Clock, Executor, utc_now
+from tradestore.db.replicas import (
+    ANY_SERVER,
+    DEFAULT_CHECK_INTERVAL,
+    DEFAULT_MAX_LAG,
+    CommitToken,
+    ReplicaSet,
+    ReplicaStatus,
+    replica_settings,
+)
 from tradestore.db.retry import NO_RETRY, Retrying, RetryPolicy, is_connection_lost
 from tradestore.errors import (
     CommitOutcomeUnknown,
+    ConfigurationError,
+    DatabaseUnavailable,
     MigrationError,
     NestedUnitOfWork,
     SchemaOutOfDate,
@@ -53,6 +65,7 @@ from tradestore.errors import (
     TradestoreError,
     TransactionAborted,
     TransientDatabaseError,
+    ValidationError,
 )
 from tradestore.migrate import alembic_config, current_heads, head_revision, known_revisions
 from tradestore.unit_of_work import UnitOfWork
@@ -69,6 +82,28 @@ class Settings:
     retry: RetryPolicy | None
     clock: Clock | None
     engine_options: dict[str, Any]
+    #: Read replicas of a PostgreSQL primary (docs/operations/replicas.md).
+    replicas: tuple[URL, ...] = ()
+    max_replica_lag: dt.timedelta | float = DEFAULT_MAX_LAG
+    replica_check_interval: float = DEFAULT_CHECK_INTERVAL
+
+    def replica_urls(self, primary: URL) -> tuple[URL, ...]:
+        """The replicas' URLs, refused when the primary cannot have any (SQLite)."""
+        if not self.replicas:
+            return ()
+        if primary.get_backend_name() != "postgresql":
+            raise ConfigurationError(
+                f"replicas= on {mask_url(primary)}: read replicas are PostgreSQL streaming "
+                "replicas; a SQLite database has none (remove replicas=)"
+            )
+        for url in self.replicas:
+            if url.get_backend_name() != "postgresql":
+                raise ConfigurationError(
+                    f"replica {mask_url(url)} is not a PostgreSQL URL: a replica of "
+                    f"{mask_url(primary)} must be one"
+                )
+        replica_settings(self.max_replica_lag, self.replica_check_interval)  # refused early
+        return self.replicas
 
 
 class BaseDatabase:
@@ -84,9 +119,23 @@ class BaseDatabase:
         check_schema: bool = True,
         retry: RetryPolicy | None = None,
         clock: Clock | None = None,
+        replicas: Sequence[str | URL] = (),
+        max_replica_lag: dt.timedelta | float = DEFAULT_MAX_LAG,
+        replica_check_interval: float = DEFAULT_CHECK_INTERVAL,
         **engine_options: Any,
     ) -> None:
-        self._set_up(resolve_url(url), Settings(check_schema, retry, clock, engine_options))
+        if isinstance(replicas, str | URL):
+            replicas = [replicas]  # one replica given bare: not a sequence of characters
+        settings = Settings(
+            check_schema,
+            retry,
+            clock,
+            engine_options,
+            replicas=tuple(resolve_url(replica) for replica in replicas),
+            max_replica_lag=max_replica_lag,
+            replica_check_interval=replica_check_interval,
+        )
+        self._set_up(resolve_url(url), settings)
 
     def _set_up(self, url: URL, settings: Settings) -> None:
         raise NotImplementedError  # pragma: no cover - each subclass builds its engine
@@ -119,10 +168,40 @@ class Database(BaseDatabase):
 
     #: The per-thread SQLite connections (db.connections); None on PostgreSQL and async.
     _thread_connections: ThreadConnections | None
+    #: The read replicas (``replicas=``); None without them.
+    _replicas: ReplicaSet | None
 
     def _set_up(self, url: URL, settings: Settings) -> None:
+        replica_urls = settings.replica_urls(url)
         self._attach(url, create_engine_for(url, **settings.engine_options), settings)
         self._thread_connections = thread_connections_for(self.engine)  # none on async
+        if replica_urls:
+            engines = [
+                (replica, create_engine_for(replica, **settings.engine_options))
+                for replica in replica_urls
+            ]
+            self._use_replicas(engines, settings)
+
+    def _use_replicas(self, engines: Sequence[tuple[URL, Engine]], settings: Settings) -> None:
+        """Route read-only units of work over these replica engines (see db.replicas)."""
+        max_lag, interval = replica_settings(
+            settings.max_replica_lag, settings.replica_check_interval
+        )
+        for _url, engine in engines:
+            register_engine(engine)
+        self._replicas = ReplicaSet(self.engine, engines, max_lag=max_lag, check_interval=interval)
+
+    def replica_status(self) -> tuple[ReplicaStatus, ...]:
+        """Each replica as the last read found it (state, lag, reads, skips): for monitoring.
+
+        Empty without replicas. ``primary_reads`` counts the reads that found none usable.
+        """
+        return () if self._replicas is None else self._replicas.status()
+
+    @property
+    def primary_reads(self) -> int:
+        """Read-only units of work that had replicas to choose from and ran on the primary."""
+        return 0 if self._replicas is None else self._replicas.primary_reads
 
     def _attach(
         self,
@@ -148,12 +227,15 @@ class Database(BaseDatabase):
         self._thread_connections = None
         self._writing: WriterFlag = writing if writing is not None else ThreadFlag()
         self._sleep = sleep
+        self._replicas = None
         register_engine(engine)
 
     def dispose(self) -> None:
         if self._thread_connections is not None:
             self._thread_connections.close()
         self.engine.dispose()
+        if self._replicas is not None:
+            self._replicas.dispose()
 
     def __enter__(self) -> Database:
         return self
@@ -181,6 +263,8 @@ class Database(BaseDatabase):
         *,
         readonly: bool = False,
         retry: RetryPolicy | None = None,
+        consistent_with: CommitToken | None = None,
+        fresh: bool = False,
     ) -> Iterator[UnitOfWork]:
         """One transaction with the repositories of ``bot_id`` (trading) and the shared ones.
 
@@ -195,21 +279,38 @@ class Database(BaseDatabase):
         the write lock, and rolls back at the end. One write unit of work per thread at a
         time: a second one opened inside the first raises ``NestedUnitOfWork`` (see
         :meth:`_enter_writer`). Read-only ones may nest.
+
+        With ``replicas=``, a read-only unit of work runs on a replica that answers and lags
+        at most ``max_replica_lag``, else on the primary (docs/operations/replicas.md).
+        ``consistent_with=uow.commit_token()`` (of a write unit of work that has committed)
+        or ``fresh=True`` (everything committed before this call) restricts it to a replica
+        that has replayed that far: read-your-writes. Writes always run on the primary.
         """
+        if not readonly and (consistent_with is not None or fresh):
+            name = "consistent_with" if consistent_with is not None else "fresh"
+            raise ValidationError(
+                name,
+                consistent_with if consistent_with is not None else fresh,
+                "applies to readonly=True units of work: writes always run on the primary",
+            )
         slots = None if readonly else self._thread_connections
         if not readonly:
             self._enter_writer()
         slot = None
         try:
             slot = slots.claim() if slots is not None else None
-            connection = self._begin(readonly=readonly, slot=slot, retry=retry)
+            replica = self._open_replica(consistent_with, fresh) if readonly else None
+            if replica is not None:
+                connection, where = replica
+            else:
+                connection, where = self._begin(readonly=readonly, slot=slot, retry=retry), self.url
             executor = Executor(
                 connection, clock=self.clock, transaction=connection.get_transaction()
             )
-            uow = UnitOfWork(executor, bot_id=bot_id)
+            uow = UnitOfWork(executor, bot_id=bot_id, readonly=readonly)
             try:
                 try:
-                    with translate_errors(self.url):
+                    with translate_errors(where):
                         yield uow
                         # A refusal the block caught may have left the transaction unable
                         # to commit: raise rather than let COMMIT drop its writes silently.
@@ -220,12 +321,14 @@ class Database(BaseDatabase):
                     uow._close()
                     _quiet_rollback(connection)
                     raise
-                with translate_errors(self.url, committing=not readonly):
+                with translate_errors(where, committing=not readonly):
                     uow._close()
                     if readonly:
                         connection.rollback()
                     else:
                         connection.commit()
+                if not readonly:
+                    uow._committed(self._commit_token)
             finally:
                 if slot is None:
                     connection.close()
@@ -234,6 +337,33 @@ class Database(BaseDatabase):
                 self._writing.set(False)
             if slots is not None and slot is not None:
                 slots.release(slot)
+
+    def _open_replica(
+        self, consistent_with: CommitToken | None, fresh: bool
+    ) -> tuple[Connection, URL] | None:
+        """A replica's connection for a read-only unit of work, or None for the primary.
+
+        The first unit of work checks the schema on the primary (``_begin``); replicas are
+        the primary's copies, so once it is checked they are too.
+        """
+        replicas = self._replicas
+        if replicas is None or (self._check_schema and not self._schema_checked):
+            return None
+        after = consistent_with
+        if fresh:
+            try:
+                with translate_errors(self.url):
+                    after = replicas.primary_position()
+            except DatabaseUnavailable:
+                return None  # the primary path waits for it (or reports it) under the policy
+        return replicas.open_read(after)
+
+    def _commit_token(self) -> CommitToken:
+        """What ``uow.commit_token()`` returns after a write unit of work committed."""
+        if self._replicas is None:
+            return ANY_SERVER
+        with translate_errors(self.url):
+            return self._replicas.primary_position()
 
     def _enter_writer(self) -> None:
         """Refuse a write unit of work nested in another one of this thread, at once.

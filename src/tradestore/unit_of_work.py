@@ -18,12 +18,14 @@ writes without a word (PostgreSQL turns COMMIT into ROLLBACK), so the block ends
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cached_property
 
 from sqlalchemy.orm import Session
 
 from tradestore.analytics import Analytics
 from tradestore.db.executor import Executor
+from tradestore.db.replicas import ANY_SERVER, CommitToken
 from tradestore.errors import TransactionAborted, ValidationError
 from tradestore.repositories.bots import BotRepository
 from tradestore.repositories.ensembles import EnsembleRepository
@@ -43,10 +45,40 @@ class UnitOfWork:
     never see another bot's rows; bots, training, evaluations and ensembles are shared.
     """
 
-    def __init__(self, executor: Executor, *, bot_id: str | None = None) -> None:
+    def __init__(
+        self, executor: Executor, *, bot_id: str | None = None, readonly: bool = False
+    ) -> None:
         self.executor = executor
         self.bot_id = bot_id
+        self._readonly = readonly
         self._session: Session | None = None
+        self._token_source: Callable[[], CommitToken] | None = None
+        self._token: CommitToken | None = None
+
+    def commit_token(self) -> CommitToken:
+        """For read-your-writes, after this write unit of work committed (the ``with`` block
+        has ended): ``db.unit_of_work(readonly=True, consistent_with=token)`` then reads on a
+        replica that has replayed this commit, or on the primary.
+
+        The primary's WAL position is read on the first call (one statement) and kept; a
+        Database without replicas answers at once. A read-only unit of work wrote nothing:
+        any server is consistent with it.
+        """
+        if self._token is not None:
+            return self._token
+        if self._token_source is None:
+            if self._readonly:
+                return ANY_SERVER
+            raise ValidationError(
+                "commit_token",
+                None,
+                "is known once the unit of work has committed: call it after the with block",
+            )
+        self._token = self._token_source()
+        return self._token
+
+    def _committed(self, token_source: Callable[[], CommitToken]) -> None:
+        self._token_source = token_source
 
     @property
     def session(self) -> Session:

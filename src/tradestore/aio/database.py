@@ -27,6 +27,7 @@ from tradestore.aio.unit_of_work import AsyncUnitOfWork
 from tradestore.config import async_url, sqlite_path
 from tradestore.database import BaseDatabase, Database, Settings
 from tradestore.db.executor import Clock
+from tradestore.db.replicas import CommitToken, ReplicaStatus
 from tradestore.db.retry import RetryPolicy
 from tradestore.unit_of_work import UnitOfWork
 
@@ -89,6 +90,7 @@ class AsyncDatabase(BaseDatabase):
     """
 
     def _set_up(self, url: URL, settings: Settings) -> None:
+        replica_urls = settings.replica_urls(url)
         self.url = async_url(url)
         self.engine: AsyncEngine = async_engine_for(self.url, **settings.engine_options)
         self._sync = Database.__new__(Database)
@@ -102,6 +104,16 @@ class AsyncDatabase(BaseDatabase):
             # Two tasks may both check the schema the first time; neither writes.
             schema_lock=nullcontext(),
         )
+        # Replicas: the sync body chooses among their engines' sync facades, inside the
+        # greenlet like every other statement (db.replicas never holds its lock across one).
+        self._replica_engines = [
+            async_engine_for(async_url(replica), **settings.engine_options)
+            for replica in replica_urls
+        ]
+        if self._replica_engines:
+            self._sync._use_replicas(
+                [(e.url, e.sync_engine) for e in self._replica_engines], settings
+            )
         # An in-memory SQLite database is one DBAPI connection (StaticPool) shared by every
         # unit of work: two tasks in it at once would run inside each other's transaction
         # (one's rollback undoing the other's writes). They take turns instead.
@@ -119,8 +131,18 @@ class AsyncDatabase(BaseDatabase):
     def clock(self) -> Clock:
         return self._sync.clock
 
+    def replica_status(self) -> tuple[ReplicaStatus, ...]:
+        """As ``Database.replica_status``: each replica as the last read found it."""
+        return self._sync.replica_status()
+
+    @property
+    def primary_reads(self) -> int:
+        return self._sync.primary_reads
+
     async def dispose(self) -> None:
         await self.engine.dispose()
+        for engine in self._replica_engines:
+            await engine.dispose()
 
     async def __aenter__(self) -> AsyncDatabase:
         return self
@@ -153,12 +175,22 @@ class AsyncDatabase(BaseDatabase):
         *,
         readonly: bool = False,
         retry: RetryPolicy | None = None,
+        consistent_with: CommitToken | None = None,
+        fresh: bool = False,
     ) -> AsyncIterator[AsyncUnitOfWork]:
         """One transaction, as ``Database.unit_of_work``: commits when the block ends, rolls
         back if it raises, ``TransactionAborted`` after a refusal the block caught,
-        ``NestedUnitOfWork`` for a second write unit of work in the same task."""
+        ``NestedUnitOfWork`` for a second write unit of work in the same task; read-only
+        ones on a replica when there are replicas (``consistent_with``, ``fresh``: as
+        there)."""
         async with self._turn():
-            block = self._sync.unit_of_work(bot_id, readonly=readonly, retry=retry)
+            block = self._sync.unit_of_work(
+                bot_id,
+                readonly=readonly,
+                retry=retry,
+                consistent_with=consistent_with,
+                fresh=fresh,
+            )
             uow = await spawn(block.__enter__)
             try:
                 yield AsyncUnitOfWork(uow)

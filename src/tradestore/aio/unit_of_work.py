@@ -19,6 +19,7 @@ from typing import Any, Generic, TypeVar, overload
 
 from tradestore.aio._greenlet import spawn
 from tradestore.analytics import Analytics
+from tradestore.db.replicas import CommitToken
 from tradestore.repositories.bots import BotRepository
 from tradestore.repositories.ensembles import EnsembleRepository
 from tradestore.repositories.evaluations import EvaluationRepository
@@ -191,6 +192,10 @@ class AsyncUnitOfWork:
     @property
     def bot_id(self) -> str | None:
         return self.sync.bot_id
+
+    async def commit_token(self) -> CommitToken:
+        """``UnitOfWork.commit_token``, awaited (its one statement runs on the async driver)."""
+        return await spawn(self.sync.commit_token)
 
     async def run_sync(self, work: Callable[[UnitOfWork], T]) -> T:
         """``work(uow)`` on the sync unit of work, in this transaction, on the async driver."""
