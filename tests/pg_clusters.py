@@ -103,10 +103,15 @@ class Cluster:
             ]
         )
 
+    def configure(self) -> None:
+        """Append ``settings`` to postgresql.conf (quoted: an archive_command has spaces)."""
+        with (self.data / "postgresql.conf").open("a", encoding="utf-8") as conf:
+            for name, value in self.settings.items():
+                quoted = value.replace("'", "''")
+                conf.write(f"{name} = '{quoted}'\n")
+
     def start(self) -> None:
         options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1"
-        for name, value in self.settings.items():
-            options += f" -c {name}={value}"
         run_as_postgres(
             [
                 str(PG_BIN / "pg_ctl"),
@@ -154,6 +159,7 @@ def throwaway_cluster(prefix: str, **settings: str) -> Iterator[Cluster]:
     cluster = Cluster(private_dir(prefix), free_port(), dict(settings))
     try:
         cluster.initdb()
+        cluster.configure()
         cluster.start()
         yield cluster
     finally:

@@ -84,6 +84,7 @@ def pair() -> Iterator[Pair]:
                     "--no-sync",
                 ]
             )
+            replica.configure()
             replica.start()
             pair = Pair(primary, replica, database)
             wait_for(pair.caught_up, "the replica replays the primary's WAL")

@@ -1,6 +1,7 @@
 """Operations on a whole database, as a Python API (the ``tradestore`` command is built on it).
 
 One module per operation: ``status`` (migration status), ``verify``, ``backup``, ``restore``,
+``pitr`` (WAL archiving, base backups, restore to a point in time on PostgreSQL),
 ``retention`` (prune), ``stats`` and ``export``. None of them prints; long ones accept a
 ``progress(phase, done, total)`` callback. The functions are named apart from their modules
 (``verify_database`` in ``ops.verify``) so that neither shadows the other.
@@ -22,6 +23,14 @@ from tradestore.ops.backup import (
     verify_backup,
 )
 from tradestore.ops.export import ExportResult, export_table
+from tradestore.ops.pitr import (
+    BaseBackupInfo,
+    PitrRestore,
+    archive_settings,
+    archive_state,
+    base_backup,
+    restore_to_time,
+)
 from tradestore.ops.restore import RestoreResult, restore_database
 from tradestore.ops.retention import PruneReport, prune
 from tradestore.ops.stats import DatabaseStats, IndexStats, TableStats, database_stats, row_counts
@@ -31,22 +40,28 @@ from tradestore.ops.verify import Check, VerifyReport, verify_database
 __all__ = [
     "BackupInfo",
     "BackupResult",
+    "BaseBackupInfo",
     "Check",
     "DatabaseStats",
     "ExportResult",
     "IndexStats",
+    "PitrRestore",
     "Progress",
     "PruneReport",
     "RestoreResult",
     "SchemaStatus",
     "TableStats",
     "VerifyReport",
+    "archive_settings",
+    "archive_state",
     "backup_database",
+    "base_backup",
     "database_stats",
     "export_table",
     "prune",
     "prune_backups",
     "restore_database",
+    "restore_to_time",
     "row_counts",
     "schema_status",
     "verify_backup",
