@@ -358,3 +358,26 @@ def test_settings_that_cannot_work_are_refused() -> None:
         )
     with pytest.raises(ConfigurationError, match="not a PostgreSQL URL"):
         Database("postgresql://postgres@127.0.0.1:55299/x", replicas=["sqlite:///x.db"])
+
+
+def test_the_lag_is_the_tighter_of_the_two_upper_bounds() -> None:
+    """Samples of the primary's position at t=10 (position 100) and t=20 (position 200)."""
+    from sqlalchemy import create_engine
+
+    from tradestore.db.replicas import ReplicaSet
+
+    now = 25.0
+    replicas = ReplicaSet(
+        create_engine("sqlite://"), [], max_lag=5.0, check_interval=1.0, clock=lambda: now
+    )
+    replicas._samples.extend([(10.0, 100), (20.0, 200)])
+    # Reached the newest sample: at most 5 s behind, however old its last commit (idle primary).
+    assert replicas._lag(200, 3600.0, now) == 5.0
+    # Reached only the older sample; its last commit 2 s ago is the tighter bound (busy primary).
+    assert replicas._lag(150, 2.0, now) == 2.0
+    assert replicas._lag(150, 3600.0, now) == 15.0
+    # Behind every sample: only the replay timestamp says anything; with neither, unknown.
+    assert replicas._lag(50, 7.0, now) == 7.0
+    assert replicas._lag(50, None, now) is None
+    assert replicas._lag(None, None, now) is None
+    assert parse_lsn("16/B374D848") == (0x16 << 32) | 0xB374D848
