@@ -9,7 +9,6 @@ tests/conftest.py): .ci/run installs the Debian package.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,40 +18,17 @@ from bouncer_support import PgBouncer
 
 from tradestore import Database
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 #: tests/conftest.py's PostgresServer (not importable by name: both files are "conftest").
 PostgresServer = Any
-
-
-def require_pgbouncer() -> None:
-    if bouncer_support.executable() is not None:
-        return
-    message = (
-        "pgbouncer is not installed (apt-get install pgbouncer, or set "
-        f"{bouncer_support.PGBOUNCER_ENV})"
-    )
-    if IN_CI:
-        pytest.fail(f"CI=true: {message}; the PgBouncer tests cannot be skipped in CI")
-    pytest.skip(message)
-
-
-def started(
-    server: PostgresServer, factory: pytest.TempPathFactory, **options: int
-) -> Iterator[PgBouncer]:
-    """A running pgbouncer for the duration of the ``yield``, stopped however it ends."""
-    require_pgbouncer()
-    bouncer = bouncer_support.start(factory.mktemp("pgbouncer"), server.admin_url, **options)
-    try:
-        yield bouncer
-    finally:
-        bouncer.stop()
 
 
 @pytest.fixture(scope="module")
 def bouncer(
     postgres_server: PostgresServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[PgBouncer]:
-    yield from started(postgres_server, tmp_path_factory)
+    yield from bouncer_support.running(
+        tmp_path_factory.mktemp("pgbouncer"), postgres_server.admin_url
+    )
 
 
 @pytest.fixture

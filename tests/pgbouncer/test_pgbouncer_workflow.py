@@ -212,9 +212,11 @@ def test_a_committed_workflow_through_pgbouncer(
     else:
 
         async def main() -> None:
-            async with AsyncDatabase(url, pgbouncer=True) as adb:
-                async with adb.unit_of_work(bot_id=bot) as uow:
-                    await _async_workflow(uow, bot)
+            async with (
+                AsyncDatabase(url, pgbouncer=True) as adb,
+                adb.unit_of_work(bot_id=bot) as uow,
+            ):
+                await _async_workflow(uow, bot)
 
         asyncio.run(main())
         answered = None
