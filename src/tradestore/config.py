@@ -167,6 +167,32 @@ def is_secret_key(key: str) -> bool:
     return _SECRET_KEY.search(unquote(key)) is not None
 
 
+#: The URL query argument saying the server is a PgBouncer in transaction (or statement)
+#: pooling mode: ``postgresql://bouncer:6432/db?pgbouncer=true`` (Prisma's spelling), the same
+#: as ``Database(url, pgbouncer=True)``. docs/operations/pgbouncer.md says what it changes.
+PGBOUNCER_QUERY = "pgbouncer"
+_TRUE = ("1", "true", "yes", "on")
+_FALSE = ("0", "false", "no", "off")
+
+
+def split_pgbouncer_query(url: URL) -> tuple[URL, bool]:
+    """The URL without its ``pgbouncer`` query argument, and that argument's value.
+
+    The argument is tradestore's, not libpq's or asyncpg's: neither driver may see it (libpq
+    refuses an unknown keyword), nor may pg_dump. An unreadable value is refused, naming it.
+    """
+    given = url.query.get(PGBOUNCER_QUERY)
+    if given is None:
+        return url, False
+    value = given if isinstance(given, str) else given[-1]
+    word = value.strip().lower()
+    if word not in _TRUE + _FALSE:
+        raise ConfigurationError(
+            f"database URL parameter {PGBOUNCER_QUERY}={value!r}: use true or false"
+        )
+    return url.difference_update_query([PGBOUNCER_QUERY]), word in _TRUE
+
+
 def split_secret_query(url: URL) -> tuple[URL, dict[str, str]]:
     """The URL without its secret query arguments, and those arguments (for ``connect_args``).
 

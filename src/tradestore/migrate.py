@@ -7,8 +7,9 @@ here where it is typed and tested:
   (``config.attributes["connection"]``, the Alembic cookbook's convention);
 * tradestore's version table has its own name, so it can share a database with an application
   that runs its own Alembic;
-* concurrent upgrades are serialised (PostgreSQL advisory lock; a lock file beside a SQLite
-  database) so two bots starting at once cannot both apply a revision;
+* concurrent upgrades are serialised (a transaction-scoped PostgreSQL advisory lock, safe
+  behind PgBouncer; a lock file beside a SQLite database) so two bots starting at once
+  cannot both apply a revision;
 * every applied, rolled-back or failed revision is appended to ``migration_history`` with its
   duration. A failure is written after its transaction rolled back, so it survives.
 """
@@ -31,6 +32,7 @@ from alembic.runtime.migration import MigrationContext, MigrationInfo
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, insert, select, text, update
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import DBAPIError
 
 from tradestore.config import mask_text, mask_url, resolve_url, secret_fragments, sqlite_path
 from tradestore.db.engine import create_engine_for
@@ -42,6 +44,7 @@ from tradestore.models import Base, MigrationHistory
 VERSION_TABLE = "tradestore_alembic_version"
 #: Arbitrary but fixed: the key of the PostgreSQL advisory lock held while migrating.
 ADVISORY_LOCK_KEY = 0x7472_6164_6573  # "trades"
+_ADVISORY_XACT_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
 
 
 def script_location() -> Path:
@@ -319,20 +322,36 @@ def _pragma(driver: Any, statement: str) -> Any:
 
 @contextlib.contextmanager
 def migration_lock(connection: Connection) -> Iterator[None]:
-    """Hold a lock that only one migrating process can have at a time."""
+    """Hold a lock that only one migrating process can have at a time.
+
+    PostgreSQL: a transaction-scoped advisory lock (``pg_advisory_xact_lock``), never a
+    session-level one. Each revision commits in its own transaction, and behind PgBouncer in
+    transaction mode consecutive transactions of one client may run on different server
+    connections: a session lock taken in one would stay held by a server connection that
+    other clients are then handed (re-entrant for them, a wait forever for the rest), and
+    the unlock would go to a connection that does not hold it. So the lock is held by a
+    second connection of the same engine inside one open transaction, which PgBouncer keeps
+    on one server connection until it ends: it is released by that transaction's rollback,
+    or by the server if the process dies (see docs/operations/pgbouncer.md). A caller's
+    connection already inside a transaction (migrating in one transaction of its own) takes
+    the lock in that transaction instead; it is released when the caller's transaction ends.
+    """
     if connection.dialect.name == "postgresql":
-        was_in_transaction = connection.in_transaction()
-        connection.execute(text("SELECT pg_advisory_lock(:key)"), {"key": ADVISORY_LOCK_KEY})
-        if not was_in_transaction:
-            connection.commit()
-        try:
+        if connection.in_transaction():
+            connection.execute(_ADVISORY_XACT_LOCK, {"key": ADVISORY_LOCK_KEY})
             yield
-        finally:
-            if connection.in_transaction() and not was_in_transaction:
-                connection.rollback()
-            connection.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": ADVISORY_LOCK_KEY})
-            if not was_in_transaction:
-                connection.commit()
+            return
+        with connection.engine.connect() as holder:
+            # The holder sits idle in its transaction while the revisions run: a server's
+            # idle_in_transaction_session_timeout must not end it (and the lock) half-way.
+            holder.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
+            holder.execute(_ADVISORY_XACT_LOCK, {"key": ADVISORY_LOCK_KEY})
+            try:
+                yield
+            finally:
+                # A lost holder connection has lost the lock with it: nothing to release.
+                with contextlib.suppress(DBAPIError):
+                    holder.rollback()
         return
     path = sqlite_path(connection.engine.url)
     if path is None:  # in-memory: no other process can see it

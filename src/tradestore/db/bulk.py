@@ -22,6 +22,7 @@ events, driver errors translated.
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 import struct
 import sys
@@ -208,8 +209,8 @@ def copy_rows(
         copied.update(columns)
         _copy(executor, target.name, target, copied, count, format)
         return count
-    stage = f"tradestore_stage_{target.name}"
-    executor.execute(text(_stage_ddl(target, stage, dialect)))
+    stage, ddl = _stage(target, dialect)
+    executor.execute(text(ddl))
     _copy(executor, f"pg_temp.{stage}", target, dict(columns), count, format)
     result = executor.execute(
         _insert_from_stage(target, stage, columns, shared, skip_conflicts_on), shared
@@ -358,20 +359,29 @@ def copy_csv(kinds: Sequence[Storage], columns: Sequence[Iterable[Any]]) -> str:
     return buffer.getvalue()
 
 
-_STAGE_DDL: dict[tuple[str, str], str] = {}
+_STAGES: dict[tuple[str, str], tuple[str, str]] = {}
 
 
-def _stage_ddl(target: Table, stage: str, dialect: Dialect) -> str:
-    """A temporary table with ``target``'s columns and types, and none of its constraints."""
-    key = (target.fullname, stage)
-    found = _STAGE_DDL.get(key)
+def _stage(target: Table, dialect: Dialect) -> tuple[str, str]:
+    """The name of ``target``'s staging table, and the DDL creating it if it is missing: a
+    temporary table with ``target``'s columns and types, and none of its constraints.
+
+    The name carries a digest of the column list. A temporary table lives as long as the
+    server connection, and behind PgBouncer that connection outlives this client and is
+    handed to others: one running a later tradestore (a migration added a column) must not
+    find an older client's staging table under the same name and COPY into columns it lacks.
+    """
+    key = (target.fullname, dialect.name)
+    found = _STAGES.get(key)
     if found is None:
         quote = dialect.identifier_preparer.quote
         columns = ", ".join(
             f"{quote(c.name)} {c.type.compile(dialect=dialect)}" for c in target.columns
         )
-        found = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({columns}) ON COMMIT DELETE ROWS"
-        _STAGE_DDL[key] = found
+        digest = hashlib.blake2s(columns.encode(), digest_size=4).hexdigest()
+        stage = f"tradestore_stage_{target.name}_{digest}"
+        ddl = f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} ({columns}) ON COMMIT DELETE ROWS"
+        found = _STAGES[key] = (stage, ddl)
     return found
 
 

@@ -32,6 +32,7 @@ from tradestore.config import (
     mask_url,
     parse_url,
     resolve_url,
+    split_pgbouncer_query,
     split_secret_query,
     sqlite_path,
 )
@@ -65,7 +66,11 @@ class EngineOptions:
     PostgreSQL, whose durability is the server's ``synchronous_commit``):
     docs/reference/reliability.md says what each one survives. ``ping_after_idle``
     (PostgreSQL): a pooled connection idle longer than this many seconds is pinged before it
-    is handed out (see ``ping_idle_connections``; 0 pings every checkout).
+    is handed out (see ``ping_idle_connections``; 0 pings every checkout). ``pgbouncer``
+    (PostgreSQL; also ``?pgbouncer=true`` in the URL): the server is a PgBouncer pooling
+    transactions, so asyncpg prepares no named statements and caches none (PgBouncer 1.18
+    cannot route them); psycopg2 prepares nothing and needs no change
+    (docs/operations/pgbouncer.md).
     """
 
     echo: bool = False
@@ -78,6 +83,7 @@ class EngineOptions:
     application_name: str = "tradestore"
     sqlite_synchronous: str = "NORMAL"
     ping_after_idle: float = PING_AFTER_IDLE_SECONDS
+    pgbouncer: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sqlite_synchronous", _sqlite_synchronous(self.sqlite_synchronous))
@@ -111,8 +117,11 @@ def engine_arguments(url: URL, settings: EngineOptions) -> tuple[URL, dict[str, 
         return url, {**common, "connect_args": {"timeout": settings.busy_timeout_ms / 1000}}
     # Secret query arguments (sslpassword, ...) go to the driver, never into engine.url.
     url, secret_args = split_secret_query(url)
+    url, bouncer_in_url = split_pgbouncer_query(url)
     if url.get_driver_name() == "asyncpg":
         url, connect_args = _asyncpg_connect_args(url, settings, secret_args)
+        if settings.pgbouncer or bouncer_in_url:
+            connect_args.update(_ASYNCPG_BEHIND_PGBOUNCER)
     else:
         connect_args = _postgres_connect_args(settings, secret_args)
     return url, {
@@ -131,6 +140,21 @@ _SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full"
 _ASYNCPG_QUERY = frozenset(
     {"target_session_attrs", "krbsrvname", "gsslib", "prepared_statement_cache_size"}
 )
+
+
+#: asyncpg behind PgBouncer in transaction mode. asyncpg prepares every statement; with a
+#: statement cache it names them (``__asyncpg_stmt_1__``, counted per client connection), and
+#: SQLAlchemy's adapter keeps its own cache of named statements on top. PgBouncer 1.18 does
+#: not track prepared statements: a name prepared on one server connection is missing on the
+#: next one the client is handed, or already taken there by another client's statement of
+#: the same number. With both caches off asyncpg uses the unnamed statement, parsed, bound
+#: and executed in one exchange on one server connection (Parse/Describe end in a Flush, not
+#: a Sync, so PgBouncer cannot switch servers in between) and replaced by the next one: no
+#: name outlives its statement. The cost is a Parse per statement (docs/operations/pgbouncer.md).
+_ASYNCPG_BEHIND_PGBOUNCER: dict[str, Any] = {
+    "statement_cache_size": 0,
+    "prepared_statement_cache_size": 0,
+}
 
 
 def _asyncpg_connect_args(

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL
 
-from tradestore.config import mask_text
+from tradestore.config import mask_text, mask_url, split_pgbouncer_query
 from tradestore.errors import BackupError
 
 #: Directory holding pg_dump / pg_restore, when they are not on PATH or the wrong version is.
@@ -58,6 +58,16 @@ class Target:
 
 
 def target(url: URL, *, lock_timeout_ms: int | None = None) -> Target:
+    url, bouncer = split_pgbouncer_query(url)
+    if bouncer:
+        # pg_dump and pg_restore begin with session SETs (search_path, statement_timeout, ...)
+        # outside any transaction: through a transaction-pooling PgBouncer they would stay on
+        # whichever server connection ran them, for the next bots PgBouncer hands it to.
+        raise BackupError(
+            f"{mask_url(url)} is a PgBouncer (pgbouncer=true): pg_dump and pg_restore "
+            "set session state that would leak to other clients there; point them at the "
+            "PostgreSQL server itself (docs/operations/pgbouncer.md)"
+        )
     parts: dict[str, str] = {}
     if url.host:
         parts["host"] = url.host
