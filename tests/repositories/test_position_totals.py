@@ -55,6 +55,10 @@ def assert_totals_recomputed(db: Database, bot_id: str) -> None:
     """Kept totals == the recomputation, key by key, and every read built on them answers
     what the row-by-row path answers."""
     assert kept(db, bot_id) == recomputed(db, bot_id)
+    with db.connect() as connection:  # the check `db verify` runs agrees
+        comparison = position_totals.compare(Executor.of(connection), bot_id)
+    assert comparison.differences == ()
+    assert comparison.keys == len(recomputed(db, bot_id))
     d = db.dialect_name
     everything = position_totals.summed(
         position_totals.KeyTotals("", None, t) for t in recomputed(db, bot_id).values()

@@ -1,8 +1,9 @@
 """Operations on a whole database, as a Python API (the ``tradestore`` command is built on it).
 
 One module per operation: ``status`` (migration status), ``verify``, ``backup``, ``restore``,
-``retention`` (prune), ``stats`` and ``export``. None of them prints; long ones accept a
-``progress(phase, done, total)`` callback. The functions are named apart from their modules
+``retention`` (prune), ``totals`` (rebuilding the running totals), ``stats`` and
+``export``. None of them prints; long ones accept a ``progress(phase, done, total)``
+callback. The functions are named apart from their modules
 (``verify_database`` in ``ops.verify``) so that neither shadows the other.
 
     from tradestore import Database
@@ -26,6 +27,7 @@ from tradestore.ops.restore import RestoreResult, restore_database
 from tradestore.ops.retention import PruneReport, prune
 from tradestore.ops.stats import DatabaseStats, IndexStats, TableStats, database_stats, row_counts
 from tradestore.ops.status import SchemaStatus, schema_status
+from tradestore.ops.totals import TotalsReport, rebuild_totals
 from tradestore.ops.verify import Check, VerifyReport, verify_database
 
 __all__ = [
@@ -40,12 +42,14 @@ __all__ = [
     "RestoreResult",
     "SchemaStatus",
     "TableStats",
+    "TotalsReport",
     "VerifyReport",
     "backup_database",
     "database_stats",
     "export_table",
     "prune",
     "prune_backups",
+    "rebuild_totals",
     "restore_database",
     "row_counts",
     "schema_status",
