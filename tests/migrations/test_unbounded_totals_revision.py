@@ -19,6 +19,7 @@ REVISION = "0013"
 #: The revision 0013 revises: the one place to change when another is merged before it.
 PREVIOUS = "0011"
 D = Decimal
+FEE = D("0.25")
 
 
 def _totals(database: Database) -> list[Any]:
@@ -44,7 +45,7 @@ def _close(
     ticker: str,
     entry: Decimal,
     exit_: Decimal,
-    commission: Decimal = D("0.25"),
+    commission: Decimal = FEE,
 ) -> None:
     with database.unit_of_work(bot_id=bot) as uow:
         position = uow.positions.open(ticker, side="long", quantity=D(1), entry_price=entry)
