@@ -15,7 +15,10 @@ Create Date: 2026-12-03
 
 The upgrade computes the derived columns of the rows already there, with the rules the
 repositories apply on write, in Python on both backends (SQLite's arithmetic is binary
-floating point, so SQL there would store a different figure than a close or a fill writes):
+floating point, so SQL there would store a different figure than a close or a fill writes;
+PostgreSQL's ``round`` breaks ties away from zero where ``fit`` rounds half-even). It is
+set-based all the same: a page of 1,000 rows read by key, one ``UPDATE ... FROM (VALUES
+...)`` per page:
 
 * ``closed_positions.gross_pnl`` = side x (exit_price - entry_price) x quantity, rounded once
   for the backend (``tradestore.domain.pnl``); ``realized_pnl`` is not touched;
@@ -108,6 +111,10 @@ _RECORDED: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 )
 #: How many rows a refusal names per kind.
 _SHOWN = 5
+#: Rows derived per statement: the upgrade reads a page of rows by key (keyset, no OFFSET),
+#: computes their figures in Python and writes the page back with one UPDATE ... FROM
+#: (VALUES ...), instead of one UPDATE per row.
+PAGE = 1000
 
 
 def upgrade() -> None:
@@ -220,71 +227,103 @@ def _money(value: Any) -> Decimal | None:
 def _derive_closed_positions() -> None:
     bind = op.get_bind()
     dialect = bind.dialect.name
-    rows = bind.execute(
-        sa.text(
-            "SELECT closed_position_id, side, quantity, entry_price, exit_price, slippage "
-            "FROM closed_positions"
-        )
-    ).all()
-    if not rows:
-        return
-    values = []
-    for closed_id, side, quantity, entry, exit_, slip in rows:
-        amount, entry_price, exit_price = _money(quantity), _money(entry), _money(exit_)
-        assert amount is not None
-        assert entry_price is not None
-        assert exit_price is not None
-        gross = pnl(PositionSide(side), amount, entry_price, exit_price)
-        bps = slippage_bps(_money(slip), exit_price)
-        values.append(
-            {
-                "key": closed_id,
-                "gross": fit(gross, dialect),
-                "bps": None if bps is None else float(bps),
-            }
-        )
-    table = sa.table(
-        "closed_positions",
-        sa.column("closed_position_id", sa.BigInteger()),
-        sa.column("gross_pnl", Money()),
-        sa.column("slippage_bps", sa.Double()),
+    page = sa.text(
+        "SELECT closed_position_id, side, quantity, entry_price, exit_price, slippage "
+        "FROM closed_positions WHERE closed_position_id > :after "
+        "ORDER BY closed_position_id LIMIT :page"
     )
-    bind.execute(
-        table.update()
-        .where(table.c.closed_position_id == sa.bindparam("key"))
-        .values(gross_pnl=sa.bindparam("gross"), slippage_bps=sa.bindparam("bps")),
-        values,
-    )
+    after: Any = 0  # ids are positive (autoincrement from 1)
+    while rows := bind.execute(page, {"after": after, "page": PAGE}).all():
+        values = []
+        for closed_id, side, quantity, entry, exit_, slip in rows:
+            amount, entry_price, exit_price = _money(quantity), _money(entry), _money(exit_)
+            assert amount is not None
+            assert entry_price is not None
+            assert exit_price is not None
+            gross = pnl(PositionSide(side), amount, entry_price, exit_price)
+            bps = slippage_bps(_money(slip), exit_price)
+            values.append((closed_id, fit(gross, dialect), None if bps is None else float(bps)))
+        _update_page(
+            "closed_positions",
+            (("closed_position_id", sa.BigInteger()),),
+            (("gross_pnl", Money(), "NUMERIC(38, 18)"), ("slippage_bps", sa.Double(), _DOUBLE)),
+            values,
+        )
+        after = rows[-1][0]
 
 
 def _derive_orders() -> None:
     bind = op.get_bind()
-    rows = bind.execute(
-        sa.text(
-            "SELECT bot_id, order_id, slippage, "
-            "COALESCE(reference_price, limit_price, stop_price) FROM orders "
-            "WHERE slippage IS NOT NULL"
-        )
-    ).all()
-    values = []
-    for bot_id, order_id, slip, reference in rows:
-        bps = slippage_bps(_money(slip), _money(reference))
-        if bps is not None:
-            values.append({"bot": bot_id, "key": order_id, "bps": float(bps)})
-    if not values:
-        return
-    table = sa.table(
-        "orders",
-        sa.column("bot_id", sa.String()),
-        sa.column("order_id", sa.String()),
-        sa.column("slippage_bps", sa.Double()),
+    page = sa.text(
+        "SELECT bot_id, order_id, slippage, "
+        "COALESCE(reference_price, limit_price, stop_price) FROM orders "
+        "WHERE slippage IS NOT NULL AND (bot_id > :bot OR (bot_id = :bot AND order_id > :key)) "
+        "ORDER BY bot_id, order_id LIMIT :page"
     )
-    bind.execute(
-        table.update()
-        .where(table.c.bot_id == sa.bindparam("bot"), table.c.order_id == sa.bindparam("key"))
-        .values(slippage_bps=sa.bindparam("bps")),
-        values,
+    after = ("", "")  # bot ids and order ids are never empty
+    while rows := bind.execute(page, {"bot": after[0], "key": after[1], "page": PAGE}).all():
+        values = []
+        for bot_id, order_id, slip, reference in rows:
+            bps = slippage_bps(_money(slip), _money(reference))
+            if bps is not None:
+                values.append((bot_id, order_id, float(bps)))
+        if values:
+            _update_page(
+                "orders",
+                (("bot_id", sa.String()), ("order_id", sa.String())),
+                (("slippage_bps", sa.Double(), _DOUBLE),),
+                values,
+            )
+        after = (rows[-1][0], rows[-1][1])
+
+
+#: The CAST PostgreSQL needs on a double from VALUES (see ``_update_page``).
+_DOUBLE = "DOUBLE PRECISION"
+
+
+def _update_page(
+    table: str,
+    keys: Sequence[tuple[str, sa.types.TypeEngine[Any]]],
+    sets: Sequence[tuple[str, sa.types.TypeEngine[Any], str]],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """One ``UPDATE table ... FROM (VALUES ...)`` for a page of rows: each row is the key
+    columns' values then the new values of ``sets`` (column, bind type, PostgreSQL type).
+
+    The VALUES list is a CTE with its column names, the one spelling both backends accept
+    (SQLite has no column list on a FROM alias). PostgreSQL types a VALUES column from its
+    literals, text when a page holds only NULLs there, so the new values are CAST to the
+    column's type; SQLite gives each value to the column as bound (through the same type,
+    ``Money``'s double included), which applies the column's affinity as a row-by-row UPDATE
+    did. The result is the one the row-by-row UPDATE of earlier versions stored."""
+    postgres = op.get_bind().dialect.name == "postgresql"
+    types = [type_ for _name, type_ in keys] + [type_ for _name, type_, _cast in sets]
+    names = [f"c{i}" for i in range(len(types))]
+    params: dict[str, Any] = {}
+    binds = []
+    tuples = []
+    for r, row in enumerate(rows):
+        slots = []
+        for c, (value, type_) in enumerate(zip(row, types, strict=True)):
+            name = f"v{r}_{c}"
+            params[name] = value
+            binds.append(sa.bindparam(name, type_=type_))
+            slots.append(f":{name}")
+        tuples.append(f"({', '.join(slots)})")
+    width = len(keys)
+    assignments = ", ".join(
+        f"{column} = "
+        + (f"CAST(d.{names[width + i]} AS {cast})" if postgres else f"d.{names[width + i]}")
+        for i, (column, _type, cast) in enumerate(sets)
     )
+    matches = " AND ".join(
+        f"{table}.{column} = d.{names[i]}" for i, (column, _t) in enumerate(keys)
+    )
+    statement = (
+        f"WITH d ({', '.join(names)}) AS (VALUES {', '.join(tuples)}) "
+        f"UPDATE {table} SET {assignments} FROM d WHERE {matches}"
+    )
+    op.get_bind().execute(sa.text(statement).bindparams(*binds), params)
 
 
 def _refuse_what_0008_cannot_hold() -> None:

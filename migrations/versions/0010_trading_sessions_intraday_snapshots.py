@@ -21,8 +21,8 @@ table is rebuilt, so no view is re-created either.
 
 The downgrade refuses, naming the rows, when it would lose data the schema of 0008 cannot
 hold: a bot with more than one session, a session other than ``bots.started_at`` /
-``ended_at`` say (balances, figures, metadata, notes, another end reason), or any intraday
-snapshot. Delete those rows (or export them) first; nothing is changed before the check.
+``ended_at`` say (compared NULL-safely: a session of a bot whose started_at is NULL is one;
+balances, figures, metadata, notes, another end reason), or any intraday snapshot. Delete those rows (or export them) first; nothing is changed before the check.
 """
 
 # S608: the SQL below is built from this file's own constants; no input reaches it.
@@ -255,11 +255,15 @@ def _refuse_lost_rows() -> None:
     """Name the sessions and snapshots the downgrade would lose, or return."""
     bind = op.get_bind()
     recorded = " OR ".join(f"s.{column} IS NOT NULL" for column in RECORDED)
-    same_end = "((s.ended_at IS NULL AND b.ended_at IS NULL) OR s.ended_at = b.ended_at)"
+    # Null-safe: a plain ``s.started_at = b.started_at`` is NULL, not false, when the bot's
+    # started_at is NULL (or one side's ended_at is), and NOT NULL kept such a session out
+    # of the refusal although 0009 has nowhere to hold it.
+    same_start = _same("s.started_at", "b.started_at")
+    same_end = _same("s.ended_at", "b.ended_at")
     sessions = bind.execute(
         sa.text(
             f"SELECT s.bot_id, s.session_id FROM {SESSIONS} s JOIN bots b ON b.bot_id = s.bot_id "
-            f"WHERE NOT (s.started_at = b.started_at AND {same_end}) OR {recorded} "
+            f"WHERE NOT ({same_start} AND {same_end}) OR {recorded} "
             "OR (s.end_reason IS NOT NULL AND s.end_reason NOT IN ('stopped', 'error')) "
             f"OR (SELECT COUNT(*) FROM {SESSIONS} t WHERE t.bot_id = s.bot_id) > 1 "
             f"ORDER BY s.bot_id, s.session_id LIMIT {_SHOWN + 1}"
@@ -285,3 +289,10 @@ def _refuse_lost_rows() -> None:
             + f". Export them if they matter, then DELETE FROM {SESSIONS} / {SNAPSHOTS} "
             "the ones listed and downgrade again; nothing was changed."
         )
+
+
+def _same(left: str, right: str) -> str:
+    """SQL true when ``left`` and ``right`` are equal or both NULL, false otherwise (never
+    NULL): the comparison both backends spell alike (PostgreSQL's IS NOT DISTINCT FROM is
+    SQLite's IS)."""
+    return f"COALESCE({left} = {right}, {left} IS NULL AND {right} IS NULL)"

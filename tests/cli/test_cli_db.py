@@ -3,6 +3,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from subprocess import CompletedProcess
+from typing import Any
 
 from click.testing import Result
 from sqlalchemy import text
@@ -166,3 +167,31 @@ def test_alembic_config_in_a_checkout_is_the_checkout_s(cli: Cli) -> None:
     printed = Path(result.stdout.strip())
     assert printed == script_location().parent / "alembic.ini"
     assert printed.is_file()
+
+
+def test_rebuild_totals(cli: Cli, db: Database, db_url: str, scenario: Any) -> None:
+    """`db rebuild-totals --dry-run` names the keys that differ and exits 1; the rebuild
+    rewrites them, after which `db verify` passes; `--bot` limits it to one bot."""
+    assert cli("db", "rebuild-totals", "--url", db_url, "--dry-run").exit_code == 0
+    with db.engine.begin() as conn:
+        conn.execute(text("UPDATE position_totals SET trades = trades + 1"))
+    failed = cli("db", "verify", "--url", db_url, "--json")
+    assert failed.exit_code == 1
+    [check] = [c for c in json.loads(failed.stdout)["checks"] if c["name"] == "position_totals"]
+    beta = "(bot 'beta', ticker 'MSFT', strategy None): trades 2 stored, 1 recomputed"
+    assert beta in check["detail"]
+    dry = cli("db", "rebuild-totals", "--url", db_url, "--dry-run", "--bot", "beta")
+    assert dry.exit_code == 1
+    assert "position_totals of bot beta: 1 keys differ (dry run, nothing written)" in dry.stdout
+    report = json.loads(
+        cli("db", "rebuild-totals", "--url", db_url, "--bot", "beta", "--json").stdout
+    )
+    assert (report["bot_id"], report["ok"], len(report["differences"])) == ("beta", False, 1)
+    assert report["differences"][0]["recomputed"]["trades"] == 1
+    everything = cli("db", "rebuild-totals", "--url", db_url)
+    assert everything.exit_code == 0, everything.output
+    assert "position_totals of every bot: 1 keys rewritten" in everything.stdout
+    assert cli("db", "verify", "--url", db_url).exit_code == 0
+    unknown = cli("db", "rebuild-totals", "--url", db_url, "--bot", "nobody")
+    assert unknown.exit_code == 1
+    assert "bot 'nobody' not found" in unknown.output

@@ -72,13 +72,14 @@ def test_up_fills_the_totals_down_drops_them(at_previous: Database) -> None:
 
     at_previous.upgrade("0011")
 
-    with at_previous.connect() as connection:
-        assert compare_schema(connection) == []
     for bot in ("alpha", "beta"):
         kept = totals.kept(at_previous, bot)
         assert kept == totals.recomputed(at_previous, bot)
         assert sum(key.trades for key in kept.values()) == 7
         totals.assert_totals_recomputed(at_previous, bot)
+    at_previous.upgrade()  # the models are head's (0013 widens the sums on PostgreSQL)
+    with at_previous.connect() as connection:
+        assert compare_schema(connection) == []
 
     at_previous.downgrade(PREVIOUS)
 

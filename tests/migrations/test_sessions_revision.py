@@ -135,3 +135,23 @@ def test_the_downgrade_refuses_what_it_would_lose(at_previous: Database) -> None
     at_previous.downgrade(PREVIOUS)
     assert at_previous.current_revision() == PREVIOUS
     assert not NEW_TABLES & _tables(at_previous)
+
+
+def test_the_downgrade_refuses_sessions_the_bot_row_does_not_say(at_previous: Database) -> None:
+    """A session is kept by 0009 only as its bot's started_at / ended_at: a bot whose
+    started_at is NULL, or whose ended_at disagrees with an open session, cannot hold it
+    (a plain ``=`` on a NULL let these through)."""
+    at_previous.upgrade(REVISION)
+    with at_previous.connect() as connection:
+        connection.execute(text("UPDATE bots SET started_at = NULL WHERE bot_id = 'beta'"))
+        connection.execute(
+            text("UPDATE bots SET ended_at = :e WHERE bot_id = 'alpha'"),
+            {"e": T0 + dt.timedelta(hours=1)},
+        )
+        connection.commit()
+    with pytest.raises(MigrationError) as refused:
+        at_previous.downgrade(PREVIOUS)
+    message = str(refused.value)
+    assert "(bot 'alpha', id 1)" in message
+    assert "(bot 'beta', id 2)" in message
+    assert at_previous.current_revision() == REVISION

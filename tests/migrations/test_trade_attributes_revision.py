@@ -5,16 +5,22 @@ exactly what the repositories write, and the downgrade refuses what 0008 cannot 
 from __future__ import annotations
 
 import datetime as dt
+import importlib.util
 from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
 import pytest
-from sqlalchemy import Connection, inspect, text
+from sqlalchemy import Connection, event, inspect, text
 
 from tradestore import Database
+from tradestore.db.types import from_db_number
+from tradestore.domain.enums import PositionSide
+from tradestore.domain.fill_accounting import slippage_bps
+from tradestore.domain.money import fit
+from tradestore.domain.pnl import pnl
 from tradestore.errors import MigrationError
-from tradestore.migrate import compare_schema
+from tradestore.migrate import compare_schema, script_location
 
 D = Decimal
 T0 = dt.datetime(2026, 3, 2, 14, 30, tzinfo=dt.UTC)
@@ -167,3 +173,132 @@ def test_the_downgrade_refuses_what_0008_cannot_hold(
     with traded.connect() as connection:
         for table, rows in before.items():
             assert connection.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2")).all() == rows
+
+
+def _revision_page() -> int:
+    """0009's page size, read from the revision file itself."""
+    spec = importlib.util.spec_from_file_location(
+        "revision_0009", script_location() / "versions" / "0009_trade_attributes.py"
+    )
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    page: int = module.PAGE
+    return page
+
+
+def test_the_upgrade_derives_every_page(fresh_url: str) -> None:
+    """More rows than two of the upgrade's pages (one UPDATE ... FROM (VALUES ...) each),
+    written at 0008 by plain SQL: every row gets the figures the repositories' rules give,
+    none is missed or mixed up at a page boundary (orders: pages cross from one bot to the
+    next on the (bot_id, order_id) key)."""
+    page = _revision_page()
+    count = 2 * page + 3
+    database = Database(fresh_url, check_schema=False)
+    try:
+        database.upgrade("0008")
+        at = "2026-03-02 14:30:00+00:00"
+        closed = [
+            {
+                "position_id": f"p-{n:05d}", "side": ("long", "short")[n % 2],
+                "quantity": str(D(n % 17 + 1) / 4), "entry": str(D(100) + D(n) / 8),
+                "exit": str(D(101) + D(n % 13) / 4 + D(n) / 16),
+                "slippage": None if n % 5 == 0 else str(D(n % 7 - 3) / 100),
+                "at": at,
+            }
+            for n in range(count)
+        ]  # fmt: skip
+        orders = [
+            {
+                "bot": ("alpha", "beta")[n * 2 // count], "order_id": f"o-{n:05d}",
+                "type": "limit" if n % 3 == 0 else "market",
+                "limit": str(D(250) + D(n) / 100) if n % 3 == 0 else None,
+                "reference": str(D(33) + D(n) / 1000) if n % 3 == 1 else None,
+                "slippage": None if n % 11 == 0 else str(D(n % 9 + 1) / 1000),
+                "at": at,
+            }
+            for n in range(count)
+        ]  # fmt: skip
+        with database.connect() as connection:
+            for bot in ("alpha", "beta"):
+                connection.execute(
+                    text(
+                        "INSERT INTO bots (bot_id, mode, status, total_pnl, total_commission) "
+                        "VALUES (:bot, 'paper', 'stopped', 0, 0)"
+                    ),
+                    {"bot": bot},
+                )
+            connection.execute(
+                text(
+                    "INSERT INTO closed_positions (position_id, bot_id, ticker, side, quantity, "
+                    "entry_price, exit_price, realized_pnl, realized_pnl_pct, opened_at, "
+                    "closed_at, updated_at, holding_period_hours, exit_reason, commission, "
+                    "slippage) VALUES (:position_id, 'alpha', 'AAPL', :side, :quantity, :entry, "
+                    ":exit, 1, 0.5, :at, :at, :at, 0, 'manual', 0, :slippage)"
+                ),
+                closed,
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO orders (order_id, bot_id, client_order_id, ticker, order_type, "
+                    "side, quantity, time_in_force, status, submitted_at, updated_at, "
+                    "filled_quantity, commission, limit_price, reference_price, slippage) "
+                    "VALUES (:order_id, :bot, :order_id, 'TSLA', :type, 'buy', 3, 'day', 'new', "
+                    ":at, :at, 0, 0, :limit, :reference, :slippage)"
+                ),
+                orders,
+            )
+            connection.commit()
+
+        updates: list[tuple[str, bool]] = []
+
+        def seen(
+            _conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool
+        ) -> None:
+            if "UPDATE closed_positions" in statement or "UPDATE orders" in statement:
+                updates.append(("orders" if "UPDATE orders" in statement else "closed", many))
+
+        event.listen(database.engine, "before_cursor_execute", seen)
+        try:
+            database.upgrade("0009")
+        finally:
+            event.remove(database.engine, "before_cursor_execute", seen)
+        # Set-based: one statement per page of each table, none an executemany of a row each.
+        with_slippage = sum(order["slippage"] is not None for order in orders)
+        assert updates == [("closed", False)] * -(-count // page) + [("orders", False)] * -(
+            -with_slippage // page
+        )
+
+        dialect = database.dialect_name
+        with database.connect() as connection:
+            rows = connection.execute(
+                text(
+                    "SELECT side, quantity, entry_price, exit_price, slippage, gross_pnl, "
+                    "slippage_bps FROM closed_positions ORDER BY closed_position_id"
+                )
+            ).all()
+            assert len(rows) == count
+            for side, quantity, entry, exit_, slip, gross, bps in rows:
+                entry_price, exit_price = from_db_number(entry), from_db_number(exit_)
+                assert entry_price is not None
+                assert exit_price is not None
+                amount = from_db_number(quantity)
+                assert amount is not None
+                expected = fit(pnl(PositionSide(side), amount, entry_price, exit_price), dialect)
+                assert from_db_number(gross) == expected
+                expected_bps = slippage_bps(from_db_number(slip), exit_price)
+                assert bps == (None if expected_bps is None else float(expected_bps))
+            derived_orders = connection.execute(
+                text(
+                    "SELECT slippage, COALESCE(reference_price, limit_price, stop_price), "
+                    "slippage_bps FROM orders ORDER BY bot_id, order_id"
+                )
+            ).all()
+            assert len(derived_orders) == count
+            for slip, reference, bps in derived_orders:
+                expected_bps = slippage_bps(from_db_number(slip), from_db_number(reference))
+                assert bps == (None if expected_bps is None else float(expected_bps))
+            assert sum(bps is not None for *_rest, bps in derived_orders) > page
+    finally:
+        database.dispose()

@@ -27,8 +27,11 @@ from tradestore.models import (
     ClosedPosition,
     EnsembleWeight,
     Fill,
+    IntradaySnapshot,
+    IntradaySnapshotSymbol,
     Order,
     PerformanceMetric,
+    PeriodMetric,
     PortfolioSnapshot,
     Position,
     TrainingEpisode,
@@ -214,6 +217,44 @@ def add_metric(conn: Connection, bot_id: str, day: dt.date, strategy: str = "all
     )
 
 
+def add_intraday(conn: Connection, bot_id: str, at: dt.datetime, symbols: int = 2) -> None:
+    """An hourly snapshot at ``at`` with ``symbols`` per-symbol lines."""
+    [snapshot_id] = conn.execute(
+        insert(IntradaySnapshot).returning(IntradaySnapshot.snapshot_id),
+        {
+            "bot_id": bot_id,
+            "snapshot_kind": "hourly",
+            "snapshot_time": at,
+            "total_equity": Decimal("100000.5"),
+            "cash_balance": Decimal("50000.25"),
+        },
+    ).scalars()
+    for n in range(symbols):
+        conn.execute(
+            insert(IntradaySnapshotSymbol),
+            {"snapshot_id": snapshot_id, "ticker": f"SYM{n}", "realized_pnl": Decimal("1.5")},
+        )
+
+
+def add_period_metric(
+    conn: Connection, bot_id: str, period: str, start: dt.date, as_of: dt.date
+) -> None:
+    conn.execute(
+        insert(PeriodMetric),
+        {
+            "bot_id": bot_id,
+            "period": period,
+            "period_start": start,
+            "as_of": as_of,
+            "strategy": "all",
+            "total_trades": 3,
+            "winning_trades": 2,
+            "losing_trades": 1,
+            "net_pnl": Decimal("12.5"),
+        },
+    )
+
+
 @dataclass
 class RetentionScenario:
     """What a prune at ``CUTOFF`` must delete, and the keys it must keep."""
@@ -277,6 +318,21 @@ def build_retention_scenario(database: Database) -> RetentionScenario:
         add_metric(conn, "alpha", CUTOFF.date() - dt.timedelta(days=1))
         add_metric(conn, "alpha", CUTOFF.date())
         add_metric(conn, "alpha", RECENT.date())
+        # intraday snapshots (with their per-symbol lines): the 2 old ones go
+        add_intraday(conn, "alpha", OLD)
+        add_intraday(conn, "beta", NOW - dt.timedelta(days=91), symbols=1)
+        add_intraday(conn, "alpha", CUTOFF)
+        add_intraday(conn, "alpha", RECENT, symbols=0)
+        # period metrics, aged by as_of: a period that ended before the cut-off's day goes,
+        # one running into it (or beyond) stays, whenever it started
+        cutoff_day = CUTOFF.date()
+        add_period_metric(conn, "alpha", "daily", OLD.date(), OLD.date())
+        add_period_metric(conn, "beta", "all_time", dt.date(1, 1, 1), OLD.date())
+        add_period_metric(
+            conn, "alpha", "monthly", cutoff_day.replace(day=1), cutoff_day - dt.timedelta(days=1)
+        )
+        add_period_metric(conn, "alpha", "weekly", cutoff_day - dt.timedelta(days=3), cutoff_day)
+        add_period_metric(conn, "alpha", "all_time", dt.date(1, 1, 1), RECENT.date())
     return RetentionScenario(
         expected={
             "fills": 2,
@@ -284,7 +340,10 @@ def build_retention_scenario(database: Database) -> RetentionScenario:
             "closed_positions": 2,
             "training_episodes": 7,
             "portfolio_snapshots": 4,
+            "intraday_snapshot_symbols": 3,
+            "intraday_snapshots": 2,
             "performance_metrics": 4,
+            "period_metrics": 3,
         },
         kept_orders={
             "o-pending-old",

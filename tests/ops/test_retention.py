@@ -12,8 +12,11 @@ from tradestore.models import (
     Bot,
     ClosedPosition,
     Fill,
+    IntradaySnapshot,
+    IntradaySnapshotSymbol,
     Order,
     PerformanceMetric,
+    PeriodMetric,
     PortfolioSnapshot,
     Position,
     TrainingEpisode,
@@ -39,7 +42,7 @@ def test_dry_run_counts_equal_the_real_run(db: Database, scenario: RetentionScen
     assert not real.dry_run
     assert real.counts == dry.counts
     assert real.cutoff == dry.cutoff == CUTOFF
-    assert real.total == sum(scenario.expected.values()) == 23
+    assert real.total == sum(scenario.expected.values()) == 31
 
     again = prune(db, older_than=RETENTION, now=NOW, dry_run=True)
     assert again.total == 0
@@ -62,6 +65,13 @@ def test_prune_keeps_live_state_and_recent_history(
     times = _ids(db, PortfolioSnapshot.snapshot_time)
     assert min(times) == CUTOFF
     assert min(_ids(db, PerformanceMetric.metric_date)) == CUTOFF.date()
+    # intraday snapshots: the one at the cut-off stays, with its lines; no line is orphaned
+    assert min(_ids(db, IntradaySnapshot.snapshot_time)) == CUTOFF
+    assert _ids(db, IntradaySnapshotSymbol.snapshot_id) <= _ids(db, IntradaySnapshot.snapshot_id)
+    assert count(db, IntradaySnapshotSymbol) == 2
+    # period metrics: kept when their last day is the cut-off's or later
+    assert min(_ids(db, PeriodMetric.as_of)) == CUTOFF.date()
+    assert count(db, PeriodMetric) == 2
 
 
 def test_small_batches_delete_the_same_rows(db: Database, scenario: RetentionScenario) -> None:
@@ -76,6 +86,10 @@ def test_tables_limits_the_prune(db: Database, scenario: RetentionScenario) -> N
     assert count(db, Order) == 10
     orders_only = prune(db, older_than=RETENTION, now=NOW, tables=["orders"], dry_run=True)
     assert orders_only.counts == {"fills": 2, "orders": 4}
+    intraday = prune(db, older_than=RETENTION, now=NOW, tables=["intraday_snapshots"])
+    assert intraday.counts == {"intraday_snapshot_symbols": 3, "intraday_snapshots": 2}
+    periods = prune(db, older_than=RETENTION, now=NOW, tables=["period_metrics"], dry_run=True)
+    assert periods.counts == {"period_metrics": 3}
 
 
 def test_explicit_cutoff(db: Database, scenario: RetentionScenario) -> None:
@@ -94,6 +108,7 @@ def test_explicit_cutoff(db: Database, scenario: RetentionScenario) -> None:
         ({"older_than": RETENTION, "batch_size": 0}, "batch_size"),
         ({"older_than": RETENTION, "tables": ["fills"]}, "tables"),
         ({"older_than": RETENTION, "tables": ["bots"]}, "tables"),
+        ({"older_than": RETENTION, "tables": ["intraday_snapshot_symbols"]}, "tables"),
     ],
 )
 def test_bad_arguments_are_refused(db: Database, kwargs: dict[str, object], field: str) -> None:

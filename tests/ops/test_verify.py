@@ -37,7 +37,15 @@ def test_a_migrated_database_passes(db: Database, scenario: RetentionScenario) -
     report = verify_database(db)
     assert report.ok, report.failures
     names = [check.name for check in report.checks]
-    common = ["revision", "schema", "check_constraints", "views", "functions", "foreign_objects"]
+    common = [
+        "revision",
+        "schema",
+        "check_constraints",
+        "views",
+        "functions",
+        "foreign_objects",
+        "position_totals",
+    ]
     if db.dialect_name == "sqlite":
         assert names == [*common, "integrity_check", "foreign_key_check"]
     else:

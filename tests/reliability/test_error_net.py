@@ -491,6 +491,7 @@ OPS: dict[str, OpsCall] = {
     "restore_database": lambda db, s: tradestore.ops.restore_database(
         db, _backup(s), safety_backup=False
     ),
+    "rebuild_totals": lambda db, s: tradestore.ops.rebuild_totals(db),
     "row_counts": lambda db, s: tradestore.ops.row_counts(db),
     "schema_status": lambda db, s: tradestore.ops.schema_status(db),
     "verify_backup": lambda db, s: tradestore.ops.verify_backup(_backup(s)),

@@ -55,6 +55,10 @@ def assert_totals_recomputed(db: Database, bot_id: str) -> None:
     """Kept totals == the recomputation, key by key, and every read built on them answers
     what the row-by-row path answers."""
     assert kept(db, bot_id) == recomputed(db, bot_id)
+    with db.connect() as connection:  # the check `db verify` runs agrees
+        comparison = position_totals.compare(Executor.of(connection), bot_id)
+    assert comparison.differences == ()
+    assert comparison.keys == len(recomputed(db, bot_id))
     d = db.dialect_name
     everything = position_totals.summed(
         position_totals.KeyTotals("", None, t) for t in recomputed(db, bot_id).values()
@@ -171,6 +175,31 @@ def test_sums_keep_every_digit(db: Database, backend: str) -> None:
     assert_totals_recomputed(db, bot_id)
     (key,) = kept(db, bot_id).values()
     assert key.commission == D("0.000000000123") * 12  # exact, not a double's sum
+
+
+def test_sums_beyond_20_integer_digits(db: Database, backend: str) -> None:
+    """Each closed row holds at most 20 integer digits (NUMERIC(38, 18)), their sum may not:
+    the close that crosses 10^20 and every later one of the key succeed on both backends
+    (PostgreSQL's totals are unbounded NUMERIC since revision 0013) and read back exact."""
+    bot_id = _new_bot(db)
+    if backend == "postgresql":
+        entry, exit_ = D("10000000000000000000.125"), D("60000000000000000000.5")
+    else:  # amounts SQLite's doubles hold exactly
+        entry, exit_ = D("1E19"), D("6E19")
+    each = exit_ - entry
+    with db.unit_of_work(bot_id=bot_id) as uow:
+        for _ in range(3):
+            position = uow.positions.open("BTC", side="long", quantity=D(1), entry_price=entry)
+            uow.positions.close(position.position_id, exit_price=exit_, exit_reason="signal")
+    (key,) = kept(db, bot_id).values()
+    assert key.trades == 3
+    assert key.realized_pnl == key.gross_profit == each * 3
+    assert len(str(int(key.realized_pnl))) == 21
+    with db.unit_of_work(bot_id=bot_id, readonly=True) as uow:
+        assert uow.positions.closed_totals().realized_pnl == each * 3
+        [row] = uow.positions.performance()
+        assert row.realized_pnl == each * 3
+    assert_totals_recomputed(db, bot_id)
 
 
 def test_performance_groups_by_ticker_and_strategy(db: Database) -> None:

@@ -1,4 +1,4 @@
-"""``tradestore db ...``: migrations (the migrate runner) and verify."""
+"""``tradestore db ...``: migrations (the migrate runner), verify and rebuild-totals."""
 
 from __future__ import annotations
 
@@ -213,8 +213,8 @@ def verify_command(url: str | None, quick: bool, as_json: bool) -> None:
     """Check that the database is what tradestore expects; exit 1 if anything is wrong.
 
     Revision at head, schema equal to the models (Alembic compare), CHECK constraints and
-    views present, SQLite integrity_check and foreign_key_check, PostgreSQL: no invalid
-    constraints or indexes.
+    views present, the running totals equal to closed_positions' sums, SQLite
+    integrity_check and foreign_key_check, PostgreSQL: no invalid constraints or indexes.
     """
     from tradestore.ops.verify import verify_database as run_verify
 
@@ -241,3 +241,42 @@ def print_verify_report(report: VerifyReport) -> None:
     else:
         names = ", ".join(check.name for check in report.failures)
         out.print(f"[bold red]verify: {len(report.failures)} failed[/] ({names})")
+
+
+@db.command("rebuild-totals")
+@url_option
+@click.option("--bot", "bot_id", metavar="ID", help="Rebuild only this bot's totals.")
+@click.option("--dry-run", is_flag=True, help="Name the keys that differ; write nothing.")
+@json_option
+@handle_errors
+def rebuild_totals_command(
+    url: str | None, bot_id: str | None, dry_run: bool, as_json: bool
+) -> None:
+    """Recompute the running totals (position_totals) from closed_positions, in one transaction.
+
+    Only the keys (bot, ticker, strategy) that differ are rewritten. Safe while bots write:
+    on PostgreSQL position_totals and closed_positions are locked SHARE ROW EXCLUSIVE (reads
+    go on, closes and prunes wait for the commit); on SQLite the write lock is held. With
+    --dry-run, exit status 1 when a key differs (what `db verify` reports).
+    """
+    from tradestore.ops.totals import rebuild_totals
+
+    with open_database(url) as database:
+        report = rebuild_totals(database, bot_id=bot_id, dry_run=dry_run)
+    if as_json:
+        print_json(report)
+    else:
+        out = console()
+        scope = f"bot {report.bot_id}" if report.bot_id is not None else "every bot"
+        if report.differences:
+            verb = "differ (dry run, nothing written)" if dry_run else "rewritten"
+            out.print(f"position_totals of {escape(scope)}: {len(report.differences)} keys {verb}")
+            for difference in report.differences:
+                out.print(f"  {escape(difference.describe())}")
+        else:
+            out.print(
+                f"position_totals of {escape(scope)}: all {report.keys} keys equal "
+                "closed_positions' sums"
+            )
+    if dry_run and not report.ok:
+        sys.exit(EXIT_FAILED)

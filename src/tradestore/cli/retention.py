@@ -43,7 +43,10 @@ from tradestore.ops.timespec import parse_duration, parse_instant
     "tables",
     multiple=True,
     type=click.Choice(PRUNABLE),
-    help="Prune only this table (repeatable; fills go with orders). Default: all.",
+    help=(
+        "Prune only this table (repeatable; fills go with orders, intraday_snapshot_symbols "
+        "with intraday_snapshots). Default: all."
+    ),
 )
 @click.option(
     "--batch-size",
@@ -67,7 +70,8 @@ def prune_command(
     """Delete history older than AGE (or before WHEN), in short batches.
 
     Terminal orders with their fills, closed positions, episodes of finished training runs,
-    portfolio snapshots and performance metrics. Never open positions, non-terminal orders,
+    daily and intraday portfolio snapshots (with their per-symbol lines), performance metrics
+    and period metrics. Never open positions, non-terminal orders,
     running training runs or runs in an active ensemble. See docs/operations.md for the
     timestamp each table is aged by.
     """

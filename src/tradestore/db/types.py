@@ -226,23 +226,28 @@ class Money(TypeDecorator[Decimal]):
 
 
 class MoneyTotal(TypeDecorator[Decimal]):
-    """A running sum of money amounts, kept exactly: NUMERIC(38, 18) on PostgreSQL, the
-    Decimal's text on SQLite.
+    """A running sum of money amounts, kept exactly: unbounded NUMERIC on PostgreSQL (revision
+    0013), the Decimal's text on SQLite.
 
     ``Money``'s double holds any single amount tradestore accepts, but not every sum of them:
     a total of 5,000 amounts with 12 digits each needs more than a double's 15 to 17, and a
     double rounded after every addition drifts from the exact sum. SQLite keeps the text as
     it is (the column has TEXT affinity), so the total reads back as the Decimal written;
     SQLite's own arithmetic never touches it (the repositories add in Python).
+
+    Unbounded on PostgreSQL because a sum of amounts of up to 20 integer digits (what
+    NUMERIC(38, 18) holds) can need 21 and more: a bounded column would refuse the close that
+    crosses the bound and every later one of that key ("numeric field overflow"), where
+    SQLite's text simply grows. Its scale stays that of the amounts added (at most 18).
     """
 
-    impl = Numeric(MONEY_PRECISION, MONEY_SCALE, asdecimal=True)
+    impl = Numeric(asdecimal=True)
     cache_ok = True
 
     def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
         if dialect.name == "sqlite":
             return dialect.type_descriptor(String(MONEY_TOTAL_TEXT_LENGTH))
-        return dialect.type_descriptor(Numeric(MONEY_PRECISION, MONEY_SCALE))
+        return dialect.type_descriptor(Numeric())
 
     def process_bind_param(self, value: Any, dialect: Dialect) -> Any:
         if value is None:
@@ -270,7 +275,8 @@ class MoneyTotal(TypeDecorator[Decimal]):
         return Decimal
 
 
-#: Room for NUMERIC(38, 18)'s widest value as text: sign, 38 digits and the point.
+#: The declared length of a SQLite total's text: NUMERIC(38, 18)'s widest value (sign, 38
+#: digits and the point). SQLite does not enforce a length, so a longer sum is kept whole.
 MONEY_TOTAL_TEXT_LENGTH: Final = MONEY_PRECISION + 2
 
 

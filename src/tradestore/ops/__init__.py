@@ -2,8 +2,9 @@
 
 One module per operation: ``status`` (migration status), ``verify``, ``backup``, ``restore``,
 ``pitr`` (WAL archiving, base backups, restore to a point in time on PostgreSQL),
-``retention`` (prune), ``stats`` and ``export``. None of them prints; long ones accept a
-``progress(phase, done, total)`` callback. The functions are named apart from their modules
+``retention`` (prune), ``totals`` (rebuilding the running totals), ``stats`` and ``export``.
+None of them prints; long ones accept a ``progress(phase, done, total)`` callback. The
+functions are named apart from their modules
 (``verify_database`` in ``ops.verify``) so that neither shadows the other.
 
     from tradestore import Database
@@ -35,6 +36,7 @@ from tradestore.ops.restore import RestoreResult, restore_database
 from tradestore.ops.retention import PruneReport, prune
 from tradestore.ops.stats import DatabaseStats, IndexStats, TableStats, database_stats, row_counts
 from tradestore.ops.status import SchemaStatus, schema_status
+from tradestore.ops.totals import TotalsReport, rebuild_totals
 from tradestore.ops.verify import Check, VerifyReport, verify_database
 
 __all__ = [
@@ -51,6 +53,7 @@ __all__ = [
     "RestoreResult",
     "SchemaStatus",
     "TableStats",
+    "TotalsReport",
     "VerifyReport",
     "archive_settings",
     "archive_state",
@@ -60,6 +63,7 @@ __all__ = [
     "export_table",
     "prune",
     "prune_backups",
+    "rebuild_totals",
     "restore_database",
     "restore_to_time",
     "row_counts",

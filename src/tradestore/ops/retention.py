@@ -20,9 +20,18 @@ training_episodes      the run's ``end_time``: a run's       the run is running,
                        episodes go together, never half a    its ensemble weights is active
                        learning curve
 portfolio_snapshots    ``snapshot_time``                     -
+intraday_snapshots     ``snapshot_time``; its per-symbol     -
+                       lines (``intraday_snapshot_symbols``)
+                       go with it, never on their own
 performance_metrics    ``metric_date``: the row of day D     -
                        goes when all of D (UTC) is before
                        the cut-off, i.e. D < cut-off's date
+period_metrics         ``as_of``, the last day the row       -
+                       counts, by the same rule: the row
+                       goes when as_of < cut-off's date (an
+                       all-time row too: it is the figure
+                       as of that day, and a later
+                       ``compute_periods`` writes it anew)
 =====================  ====================================  ==================================
 
 Bots, open positions, training runs, hyperparameters, evaluations, ensemble weights and
@@ -71,8 +80,11 @@ from tradestore.models import (
     ClosedPosition,
     EnsembleWeight,
     Fill,
+    IntradaySnapshot,
+    IntradaySnapshotSymbol,
     Order,
     PerformanceMetric,
+    PeriodMetric,
     PortfolioSnapshot,
     Position,
     TrainingEpisode,
@@ -83,13 +95,16 @@ from tradestore.ops._common import Progress, no_progress, read_connection
 from tradestore.ops.timespec import cutoff_before
 from tradestore.repositories import position_totals
 
-#: What ``prune`` can be limited to (``tables=``); fills always go with their orders.
+#: What ``prune`` can be limited to (``tables=``); fills always go with their orders, an
+#: intraday snapshot's per-symbol lines with it.
 PRUNABLE = (
     "orders",
     "closed_positions",
     "training_episodes",
     "portfolio_snapshots",
+    "intraday_snapshots",
     "performance_metrics",
+    "period_metrics",
 )
 #: The tables a report counts, in the order they are pruned.
 REPORTED = (
@@ -98,8 +113,13 @@ REPORTED = (
     "closed_positions",
     "training_episodes",
     "portfolio_snapshots",
+    "intraday_snapshot_symbols",
+    "intraday_snapshots",
     "performance_metrics",
+    "period_metrics",
 )
+#: Tables pruned only with their parent: the name to give ``tables=`` instead.
+_WITH_PARENT = {"fills": "orders", "intraday_snapshot_symbols": "intraday_snapshots"}
 DEFAULT_BATCH_SIZE = 1000
 
 
@@ -181,7 +201,12 @@ def _selected(tables: Collection[str] | None) -> list[str]:
         return list(PRUNABLE)
     unknown = sorted(set(tables) - set(PRUNABLE))
     if unknown:
-        hint = " (fills are pruned with their orders)" if "fills" in unknown else ""
+        children = [
+            f"{name} are pruned with {_WITH_PARENT[name]}"
+            for name in unknown
+            if name in _WITH_PARENT
+        ]
+        hint = f" ({'; '.join(children)})" if children else ""
         raise ValidationError(
             "tables",
             sorted(tables),
@@ -249,8 +274,18 @@ def _snapshots_predicate(limit: dt.datetime) -> ColumnElement[bool]:
     return PortfolioSnapshot.snapshot_time < limit
 
 
+def _intraday_predicate(limit: dt.datetime) -> ColumnElement[bool]:
+    return IntradaySnapshot.snapshot_time < limit
+
+
 def _metrics_predicate(limit: dt.datetime) -> ColumnElement[bool]:
     return PerformanceMetric.metric_date < limit.date()
+
+
+def _period_metrics_predicate(limit: dt.datetime) -> ColumnElement[bool]:
+    """A period's row covers period_start..as_of: all of it is before the cut-off when its
+    last day is (the daily metrics' rule)."""
+    return PeriodMetric.as_of < limit.date()
 
 
 # --- groups ------------------------------------------------------------------------------------
@@ -388,10 +423,25 @@ _GROUPS: dict[str, _Group] = {
         (PortfolioSnapshot.snapshot_id,),
         _snapshots_predicate,
     ),
+    "intraday_snapshots": _Group(
+        "intraday_snapshots",
+        _table(IntradaySnapshot),
+        (IntradaySnapshot.snapshot_id,),
+        _intraday_predicate,
+        # deleted explicitly, not left to ON DELETE CASCADE: counted in the report, and
+        # the same on a SQLite connection that has foreign keys off
+        dependants=((_table(IntradaySnapshotSymbol), (IntradaySnapshotSymbol.snapshot_id,)),),
+    ),
     "performance_metrics": _Group(
         "performance_metrics",
         _table(PerformanceMetric),
         (PerformanceMetric.metric_id,),
         _metrics_predicate,
+    ),
+    "period_metrics": _Group(
+        "period_metrics",
+        _table(PeriodMetric),
+        (PeriodMetric.period_metric_id,),
+        _period_metrics_predicate,
     ),
 }

@@ -17,6 +17,10 @@ of them at once and exit non-zero when any failed:
 * ``foreign_objects``: no trigger, rule, view, function, table, index, constraint or policy
   that tradestore's migrations did not create (see ``tradestore.ops.schema_objects``): such
   an object can change what tradestore's own statements do while every table still matches;
+* ``position_totals``: the running totals equal a recomputation over closed_positions, key
+  by key and exactly (``repositories.position_totals.compare``); every key that differs is
+  named, with what is stored and what the closed rows give (``tradestore db rebuild-totals``
+  rewrites them);
 * SQLite: ``integrity_check`` (or ``quick_check``) and ``foreign_key_check``;
 * PostgreSQL: no constraint left ``NOT VALID`` and no invalid index (e.g. from a failed
   ``CREATE INDEX CONCURRENTLY``).
@@ -36,10 +40,13 @@ from sqlalchemy.exc import DBAPIError
 
 from tradestore.analytics.schema import SQL_FUNCTIONS, VIEWS, SqlFunction
 from tradestore.database import Database
+from tradestore.db.executor import Executor
+from tradestore.errors import TradestoreError
 from tradestore.migrate import compare_schema, current_heads, head_revision
 from tradestore.models import Base
 from tradestore.ops._common import read_connection
 from tradestore.ops.schema_objects import describe, foreign, postgres_objects, sqlite_objects
+from tradestore.repositories import position_totals
 
 #: Views that revisions create and ``verify`` requires: the read side's declarations.
 EXPECTED_VIEWS: tuple[str, ...] = tuple(view.name for view in VIEWS)
@@ -86,6 +93,7 @@ def verify_database(
         _check_views(connection, expected_views, report)
         _check_functions(connection, report)
         _check_foreign_objects(connection, expected_views, report)
+        _check_position_totals(connection, report)
         if connection.dialect.name == "sqlite":
             _check_sqlite_integrity(connection, report, quick=quick)
         elif connection.dialect.name == "postgresql":
@@ -258,6 +266,32 @@ def _check_foreign_objects(
         not strangers,
         describe(strangers) if strangers else f"{len(present)} objects, all tradestore's",
     )
+
+
+def _check_position_totals(connection: Connection, report: VerifyReport) -> None:
+    present = set(inspect(connection).get_table_names())
+    if not {"position_totals", "closed_positions"} <= present:
+        report.add("position_totals", True, "no running totals in this schema (see revision)")
+        return
+    savepoint = connection.begin_nested()
+    try:
+        comparison = position_totals.compare(Executor.of(connection))
+    except TradestoreError as exc:  # a column gone (the schema check names it), a bad text
+        report.add("position_totals", False, f"cannot be read: {str(exc).splitlines()[0]}")
+        return
+    finally:
+        savepoint.rollback()
+    differences = comparison.differences
+    if differences:
+        listed = "; ".join(difference.describe() for difference in differences)
+        report.add(
+            "position_totals",
+            False,
+            f"{len(differences)} of the running totals' keys differ from closed_positions: "
+            f"{listed} (run `tradestore db rebuild-totals`)",
+        )
+    else:
+        report.add("position_totals", True, f"{comparison.keys} keys equal closed_positions' sums")
 
 
 def _check_sqlite_integrity(connection: Connection, report: VerifyReport, *, quick: bool) -> None:

@@ -393,8 +393,12 @@ class BotRepository:
 
     @atomic
     def refresh_totals(self, bot_id: str) -> BotRecord:
-        """Set total_pnl and total_commission to the sums over the bot's closed positions
-        (read from the running totals, which equal them: ``positions.closed_totals``)."""
+        """Set total_pnl and total_commission to the sums over the bot's closed positions.
+
+        They are read from the running totals (``positions.closed_totals``: a row per ticker
+        and strategy), which the closes and prunes keep equal to those sums; the totals are
+        checked and rebuilt from the closed rows themselves (``db verify``, ``db
+        rebuild-totals``), never from these copies, so a wrong copy cannot feed back."""
         bot_id_ = validation.required_text("bot_id", bot_id)
         return self._update(bot_id_, self._totals(bot_id_))
 

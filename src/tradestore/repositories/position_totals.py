@@ -13,6 +13,11 @@ Two writers at once lose nothing:
 * SQLite cannot add decimals exactly in SQL (its arithmetic is in doubles), so the sums are
   read, added in Python as Decimals and written back. A writer holds SQLite's write lock from
   ``BEGIN IMMEDIATE`` to COMMIT, so no other writer runs between the read and the write.
+
+The totals can be checked and rebuilt from the closed rows, which are the truth they are
+derived from (never from the totals themselves, nor from ``bots.total_pnl``, which is copied
+from them): ``compare`` recomputes every key and names each one that differs (``db verify``),
+``rebuild`` writes the recomputation over the keys that differ (``db rebuild-totals``).
 """
 
 from __future__ import annotations
@@ -21,7 +26,18 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
-from sqlalchemy import BigInteger, String, bindparam, delete, select, update
+from sqlalchemy import (
+    BigInteger,
+    String,
+    bindparam,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.sql.expression import Executable
@@ -31,9 +47,10 @@ from tradestore.db.types import MoneyTotal
 from tradestore.domain.money import fit
 from tradestore.domain.trade_totals import TradeTotals
 from tradestore.models.base import table_of
-from tradestore.models.positions import NO_STRATEGY, PositionTotal
+from tradestore.models.positions import NO_STRATEGY, ClosedPosition, PositionTotal
 
 _T = table_of(PositionTotal)
+_C = table_of(ClosedPosition)
 _KEY: Final = ("bot_id", "ticker", "strategy")
 _SUMS: Final = tuple(f.name for f in fields(TradeTotals))
 _COUNTS: Final = frozenset({"trades", "wins", "losses"})
@@ -63,9 +80,11 @@ def adding_cte() -> Any:
     return _add_upsert().returning(_T.c.trades).cte("totals")
 
 
-def _put() -> Executable:
-    """SQLite: store the ``t_`` values as the key's row (sums computed by the caller)."""
-    statement = sqlite.insert(_T).values(_VALUES)
+def _put(dialect_name: str = "sqlite") -> Executable:
+    """Store the ``t_`` values as the key's row (sums computed by the caller): SQLite's add,
+    and both backends' rebuild."""
+    insert = postgresql.insert if dialect_name == "postgresql" else sqlite.insert
+    statement = insert(_T).values(_VALUES)
     return statement.on_conflict_do_update(
         index_elements=list(_KEY), set_={name: statement.excluded[name] for name in _SUMS}
     )
@@ -83,6 +102,8 @@ _TAKE_OUT: Final = Prepared(
     update(_T).where(*_BY_KEY).values({name: _T.c[name] + _VALUES[name] for name in _SUMS}),
     name="position_totals.take_out",
 )
+_REPLACE: Final = Prepared(_put, name="position_totals.replace")
+_DELETE_KEY: Final = Prepared(delete(_T).where(*_BY_KEY), name="position_totals.delete_key")
 _DELETE_EMPTY: Final = Prepared(
     delete(_T).where(*_BY_KEY[:1], _T.c.trades == 0), name="position_totals.delete_empty"
 )
@@ -178,3 +199,171 @@ def fitted(total: TradeTotals, dialect_name: str) -> TradeTotals:
         losses=total.losses,
         **{name: fit(getattr(total, name), dialect_name) for name in _MONEY},
     )
+
+
+# --- checking and rebuilding from the closed rows --------------------------------------------
+
+#: (bot_id, ticker, strategy): strategy None for closed rows without one (stored as '').
+Key = tuple[str, str, str | None]
+
+
+@dataclass(frozen=True, slots=True)
+class TotalsDifference:
+    """A key whose stored totals differ from the recomputation over its closed rows.
+
+    ``stored`` is None when the key has closed rows but no totals row; ``recomputed`` is None
+    when a totals row has no closed row left. Sums compare as numbers, exactly (``1.50``
+    equals ``1.5``; one unit in the 18th decimal does not)."""
+
+    bot_id: str
+    ticker: str
+    strategy: str | None
+    stored: TradeTotals | None
+    recomputed: TradeTotals | None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        """The totals' fields that differ (all of them when a side is missing)."""
+        if self.stored is None or self.recomputed is None:
+            return _SUMS
+        return tuple(
+            name for name in _SUMS if getattr(self.stored, name) != getattr(self.recomputed, name)
+        )
+
+    def describe(self) -> str:
+        """One line: the key, then each differing field as stored and as recomputed."""
+        key = f"(bot {self.bot_id!r}, ticker {self.ticker!r}, strategy {self.strategy!r})"
+        if self.stored is None:
+            assert self.recomputed is not None
+            return f"{key}: no totals row for {self.recomputed.trades} closed rows"
+        if self.recomputed is None:
+            return f"{key}: a totals row of {self.stored.trades} trades without closed rows"
+        changes = ", ".join(
+            f"{name} {getattr(self.stored, name)} stored, "
+            f"{getattr(self.recomputed, name)} recomputed"
+            for name in self.fields
+        )
+        return f"{key}: {changes}"
+
+
+@dataclass(frozen=True, slots=True)
+class Comparison:
+    """The stored totals set beside a recomputation over the closed rows."""
+
+    #: Keys the closed rows give (the rows a correct table holds).
+    keys: int
+    #: Every key that differs, in key order.
+    differences: tuple[TotalsDifference, ...]
+
+
+def _bot_criteria(table: Any, bot_id: str | None) -> list[ColumnElement[bool]]:
+    return [] if bot_id is None else [table.c.bot_id == bot_id]
+
+
+def _recomputed_sql(bot_id: str | None) -> Any:
+    """PostgreSQL: the totals of every key as one exact NUMERIC aggregate (0011's fill)."""
+    pnl = _C.c.realized_pnl
+    strategy = func.coalesce(_C.c.strategy, NO_STRATEGY)
+    zero = literal(0, MoneyTotal())
+    return (
+        select(
+            literal("recomputed").label("side"),
+            _C.c.bot_id,
+            _C.c.ticker,
+            strategy.label("strategy"),
+            func.count().label("trades"),
+            func.count().filter(pnl > 0).label("wins"),
+            func.count().filter(pnl < 0).label("losses"),
+            func.sum(pnl).label("realized_pnl"),
+            func.sum(_C.c.commission).label("commission"),
+            func.coalesce(func.sum(pnl).filter(pnl > 0), zero).label("gross_profit"),
+            func.coalesce(func.sum(pnl).filter(pnl < 0), zero).label("gross_loss"),
+        )
+        .where(*_bot_criteria(_C, bot_id))
+        .group_by(_C.c.bot_id, _C.c.ticker, strategy)
+    )
+
+
+def _stored_select(bot_id: str | None) -> Any:
+    return select(literal("stored").label("side"), *(_T.c[name] for name in (*_KEY, *_SUMS))).where(
+        *_bot_criteria(_T, bot_id)
+    )
+
+
+def _strategy(stored: str) -> str | None:
+    return None if stored == NO_STRATEGY else stored
+
+
+def _both_sides(
+    executor: Executor, bot_id: str | None
+) -> tuple[dict[Key, TradeTotals], dict[Key, TradeTotals]]:
+    """(stored, recomputed) totals per key, read as one consistent state.
+
+    PostgreSQL: one statement (a UNION ALL of the aggregate and the table), so a close that
+    commits meanwhile is in both halves or in neither, even in READ COMMITTED. SQLite: two
+    statements of one transaction, which reads one snapshot; the amounts are added in Python
+    as they read back (``Money``: the decimal the double holds), the way a close adds them.
+    """
+    stored: dict[Key, TradeTotals] = {}
+    recomputed: dict[Key, TradeTotals] = {}
+    if executor.dialect.name == "postgresql":
+        rows = executor.execute(union_all(_recomputed_sql(bot_id), _stored_select(bot_id)))
+        for side, bot, ticker, strategy, *sums in rows:
+            target = recomputed if side == "recomputed" else stored
+            target[(bot, ticker, _strategy(strategy))] = TradeTotals(*sums)
+        return stored, recomputed
+    for _side, bot, ticker, strategy, *sums in executor.execute(_stored_select(bot_id)):
+        stored[(bot, ticker, _strategy(strategy))] = TradeTotals(*sums)
+    grouped: dict[Key, list[tuple[Any, Any]]] = {}
+    closed = select(
+        _C.c.bot_id, _C.c.ticker, _C.c.strategy, _C.c.realized_pnl, _C.c.commission
+    ).where(*_bot_criteria(_C, bot_id))
+    for bot, ticker, strategy, realized, commission in executor.execute(closed):
+        grouped.setdefault((bot, ticker, strategy), []).append((realized, commission))
+    for key, trades in grouped.items():
+        recomputed[key] = TradeTotals.of_trades(trades)
+    return stored, recomputed
+
+
+def _order(key: Key) -> tuple[str, str, str]:
+    return (key[0], key[1], key[2] or "")
+
+
+def compare(executor: Executor, bot_id: str | None = None) -> Comparison:
+    """Recompute the totals of every key (of ``bot_id``'s, when given) from the closed rows
+    and name each key whose stored row differs, is missing, or has no closed row left."""
+    stored, recomputed = _both_sides(executor, bot_id)
+    differences = [
+        TotalsDifference(key[0], key[1], key[2], stored.get(key), recomputed.get(key))
+        for key in sorted(stored.keys() | recomputed.keys(), key=_order)
+        if stored.get(key) != recomputed.get(key)
+    ]
+    return Comparison(len(recomputed), tuple(differences))
+
+
+#: What a rebuild locks on PostgreSQL, in this order (the order a close takes them: its
+#: statement's CTE upserts the totals before its INSERT of the closed row). SHARE ROW
+#: EXCLUSIVE conflicts with every writer's ROW EXCLUSIVE (a close, a scale-out, retention's
+#: subtract and delete) and with another rebuild, and lets plain reads and SELECT ... FOR
+#: UPDATE through: bots' reads go on, their closes wait until the rebuild commits.
+_REBUILD_LOCK: Final = f"LOCK TABLE {_T.name}, {_C.name} IN SHARE ROW EXCLUSIVE MODE"
+
+
+def rebuild(executor: Executor, bot_id: str | None = None) -> Comparison:
+    """Make the stored totals equal the recomputation over the closed rows, in the caller's
+    transaction; returns what differed before (the keys it rewrote or deleted).
+
+    Run it in a writing transaction: on SQLite its ``BEGIN IMMEDIATE`` holds the write lock,
+    so no close or prune runs between the recomputation and the writes; on PostgreSQL the
+    totals and closed_positions are locked first (``_REBUILD_LOCK``) for the same reason.
+    Only the keys that differ are written, each through the one upsert or delete by key."""
+    if executor.dialect.name == "postgresql":
+        executor.execute(text(_REBUILD_LOCK))
+    comparison = compare(executor, bot_id)
+    for difference in comparison.differences:
+        key = (difference.bot_id, difference.ticker, difference.strategy)
+        if difference.recomputed is None:
+            executor.run(_DELETE_KEY, params(*key, TradeTotals()))
+        else:
+            executor.run(_REPLACE, params(*key, difference.recomputed))
+    return comparison
