@@ -1,8 +1,8 @@
 """Operations on a whole database, as a Python API (the ``tradestore`` command is built on it).
 
 One module per operation: ``status`` (migration status), ``verify``, ``backup``, ``restore``,
-``retention`` (prune), ``stats`` and ``export``. None of them prints; long ones accept a
-``progress(phase, done, total)`` callback. The functions are named apart from their modules
+``retention`` (prune), ``maintain`` (vacuum, analyze, reindex), ``stats`` and ``export``. None
+of them prints; long ones accept a ``progress(phase, done, total)`` callback. The functions are named apart from their modules
 (``verify_database`` in ``ops.verify``) so that neither shadows the other.
 
     from tradestore import Database
@@ -22,6 +22,7 @@ from tradestore.ops.backup import (
     verify_backup,
 )
 from tradestore.ops.export import ExportResult, export_table
+from tradestore.ops.maintain import MaintenanceReport, MaintenanceStep, maintain_database
 from tradestore.ops.restore import RestoreResult, restore_database
 from tradestore.ops.retention import PruneReport, prune
 from tradestore.ops.stats import DatabaseStats, IndexStats, TableStats, database_stats, row_counts
@@ -35,6 +36,8 @@ __all__ = [
     "DatabaseStats",
     "ExportResult",
     "IndexStats",
+    "MaintenanceReport",
+    "MaintenanceStep",
     "Progress",
     "PruneReport",
     "RestoreResult",
@@ -44,6 +47,7 @@ __all__ = [
     "backup_database",
     "database_stats",
     "export_table",
+    "maintain_database",
     "prune",
     "prune_backups",
     "restore_database",
