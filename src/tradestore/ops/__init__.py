@@ -2,8 +2,9 @@
 
 One module per operation: ``status`` (migration status), ``verify``, ``backup``, ``restore``,
 ``retention`` (prune), ``maintain`` (vacuum, analyze, reindex), ``stats`` and ``export``. None
-of them prints; long ones accept a ``progress(phase, done, total)`` callback. The functions are named apart from their modules
-(``verify_database`` in ``ops.verify``) so that neither shadows the other.
+of them prints; long ones accept a ``progress(phase, done, total)`` callback. The functions
+are named apart from their modules (``verify_database`` in ``ops.verify``) so that neither
+shadows the other.
 
     from tradestore import Database
     from tradestore.ops import backup_database, verify_database
