@@ -183,12 +183,15 @@ class _Scope:
 class Checker:
     def __init__(self, schema: Schema) -> None:
         self.schema = schema
+        #: every table or view the last checked statement names (CTEs and pg_temp left out)
+        self.touched: set[str] = set()
 
     # -- entry -------------------------------------------------------------------------------
 
     def check(self, sql: str) -> list[str]:
         """The reasons ``sql`` is not scoped to one bot (empty: it is)."""
         findings: list[Finding] = []
+        self.touched = set()
         try:
             items = parse(sql)
         except ValueError as exc:
@@ -465,6 +468,7 @@ class Checker:
             position += 1
         if schema == "pg_temp" or relation in ctes:
             return _Ref(alias, None, "derived"), list(items[position:])
+        self.touched.add(relation)
         return _Ref(alias, relation, self._kind(relation)), list(items[position:])
 
     def _from(
