@@ -8,6 +8,7 @@ writer waits for one step at most, well inside its busy timeout). Neither side m
 from __future__ import annotations
 
 import threading
+import time
 from decimal import Decimal
 
 import pytest
@@ -135,6 +136,10 @@ class FillWriter(threading.Thread):
                 self.written += 1
                 if self.written == 20:
                     self.started_writing.set()
+                # A bot pauses between its writes; one that commits back to back with no gap
+                # starves every other SQLite writer, maintenance or not: SQLite's busy handler
+                # polls for the lock, it does not queue for it.
+                time.sleep(0.002)
         except BaseException as exc:  # reported to the test, which fails on it
             self.errors.append(exc)
             self.started_writing.set()
