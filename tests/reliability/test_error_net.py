@@ -484,6 +484,9 @@ OPS: dict[str, OpsCall] = {
     "export_table": lambda db, s: tradestore.ops.export_table(
         db, "positions", s.export_path(), format="csv"
     ),
+    "maintain_database": lambda db, s: tradestore.ops.maintain_database(
+        db, tables=["orders", "fills"], reindex="all", min_index_bytes=0
+    ),
     "prune": lambda db, s: tradestore.ops.prune(db, older_than=dt.timedelta(days=1), dry_run=True),
     "prune_backups": lambda db, s: tradestore.ops.prune_backups(
         s.directory / "backups", stem="tradestore", keep_days=1

@@ -255,6 +255,9 @@ def performance_summary(
                 m.expectancy_30d,
             )
             .where(m.metric_date >= today - dt.timedelta(days=30), m.metric_date <= today)
+            # the bot's filter inside the subquery too, not only on it: every bot-scoped
+            # statement constrains the table itself (tests/repositories/test_bot_id_predicates.py)
+            .where(*(() if bot_id is None else (m.bot_id == bot_id,)))
             .subquery("v_performance_summary")
         )
     query = select(*source.c).order_by(

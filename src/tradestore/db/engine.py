@@ -45,7 +45,10 @@ from tradestore.errors import (
 
 log = logging.getLogger(__name__)
 
-#: Execution option naming how a SQLite transaction begins: "IMMEDIATE" (default) or "DEFERRED".
+#: Execution option naming how a SQLite transaction begins: "IMMEDIATE" (default), "DEFERRED",
+#: or "NONE": no BEGIN at all, every statement commits on its own (the driver's autocommit).
+#: "NONE" is for maintenance (``ops.maintain``): ``PRAGMA wal_checkpoint`` and ``VACUUM``
+#: cannot run inside a transaction, and each ``ANALYZE`` should hold the write lock alone.
 SQLITE_BEGIN = "tradestore_sqlite_begin"
 #: SQLite ``synchronous`` settings tradestore accepts (docs/reference/reliability.md,
 #: Durability). OFF is refused: with it a power loss can corrupt the file, not just lose the
@@ -399,6 +402,8 @@ def _configure_sqlite(
     @event.listens_for(engine, "begin")
     def _on_begin(connection: Connection) -> None:
         mode = connection.get_execution_options().get(SQLITE_BEGIN, "IMMEDIATE")
+        if mode == "NONE":
+            return
         statement = "BEGIN IMMEDIATE" if mode == "IMMEDIATE" else "BEGIN"
         # Straight to the driver: every unit of work pays this, and SQLAlchemy's statement
         # machinery costs more than the BEGIN itself. Errors are wrapped as SQLAlchemy would,

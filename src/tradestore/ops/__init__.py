@@ -2,9 +2,9 @@
 
 One module per operation: ``status`` (migration status), ``verify``, ``backup``, ``restore``,
 ``pitr`` (WAL archiving, base backups, restore to a point in time on PostgreSQL),
-``retention`` (prune), ``totals`` (rebuilding the running totals), ``stats`` and ``export``.
-None of them prints; long ones accept a ``progress(phase, done, total)`` callback. The
-functions are named apart from their modules
+``retention`` (prune), ``totals`` (rebuilding the running totals), ``maintain`` (vacuum,
+analyze, reindex), ``stats`` and ``export``. None of them prints; long ones accept a
+``progress(phase, done, total)`` callback. The functions are named apart from their modules
 (``verify_database`` in ``ops.verify``) so that neither shadows the other.
 
     from tradestore import Database
@@ -24,6 +24,7 @@ from tradestore.ops.backup import (
     verify_backup,
 )
 from tradestore.ops.export import ExportResult, export_table
+from tradestore.ops.maintain import MaintenanceReport, MaintenanceStep, maintain_database
 from tradestore.ops.pitr import (
     BaseBackupInfo,
     PitrRestore,
@@ -47,6 +48,8 @@ __all__ = [
     "DatabaseStats",
     "ExportResult",
     "IndexStats",
+    "MaintenanceReport",
+    "MaintenanceStep",
     "PitrRestore",
     "Progress",
     "PruneReport",
@@ -61,6 +64,7 @@ __all__ = [
     "base_backup",
     "database_stats",
     "export_table",
+    "maintain_database",
     "prune",
     "prune_backups",
     "rebuild_totals",

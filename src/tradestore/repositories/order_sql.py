@@ -349,6 +349,10 @@ def _record_fill_postgresql() -> Executable:
     applied = (
         update(_O)
         .where(
+            # the bot's own bind as well as the joins: every statement constrains bot_id to
+            # a bound value (tests/repositories/test_bot_id_predicates.py), which also lets a
+            # sharded PostgreSQL (Citus) route this CTE to the bot's node
+            _O.c.bot_id == bot,
             _O.c.bot_id == inserted.c.bot_id,
             _O.c.order_id == inserted.c.order_id,
             _O.c.bot_id == accounted.c.bot_id,
