@@ -30,7 +30,7 @@ tables of an older revision.
 **Down replicas** are found by the probe each read makes as its first statement on the
 replica (its replayed position, so it costs nothing extra): a connection refused, lost or
 timed out there (``replica_connect_timeout``) marks the replica down and it rests, doubling
-from ``check_interval`` up to a minute while it stays down. Once the rest is over one read
+from ``check_interval`` (at least a second) up to a minute while it stays down. Once the rest is over one read
 probes it; the others pass it by meanwhile, so a replica that hangs costs one read at a time
 one connect timeout. A full replica pool is not a verdict: the read goes on to the next
 replica or the primary without waiting for the pool (its checkout does not queue).
@@ -73,7 +73,9 @@ DEFAULT_CHECK_INTERVAL = 1.0
 #: How long connecting to a replica may take before it counts as down (seconds). Short: the
 #: primary can serve the read meanwhile, so there is no point waiting as long as for it.
 DEFAULT_REPLICA_CONNECT_TIMEOUT = 2
-#: The longest rest of a down replica (or between samples of an unreachable primary).
+#: The first and the longest rest of a down replica (or between samples of an unreachable
+#: primary); the first is one check_interval if that is longer.
+MIN_BACKOFF = 1.0
 MAX_BACKOFF = 60.0
 #: How long a read waits for a connection from a replica's full pool (seconds): barely at
 #: all, the next replica or the primary serves it instead.
@@ -108,9 +110,11 @@ def format_lsn(position: int) -> str:
     return f"{position >> 32:X}/{position & 0xFFFFFFFF:X}"
 
 
-def backoff(first: float, failures: int) -> float:
+def backoff(interval: float, failures: int) -> float:
     """The rest after ``failures`` consecutive failures: first, 2 x first, 4 x ... up to
-    ``MAX_BACKOFF``."""
+    ``MAX_BACKOFF``, where first is ``interval`` but at least ``MIN_BACKOFF`` (probing a
+    down server more often than once a second only costs reads their connect timeout)."""
+    first = max(MIN_BACKOFF, interval)
     return float(min(MAX_BACKOFF, first * 2 ** max(0, min(failures - 1, 16))))
 
 
