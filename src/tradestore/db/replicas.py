@@ -30,9 +30,9 @@ tables of an older revision.
 **Down replicas** are found by the probe each read makes as its first statement on the
 replica (its replayed position, so it costs nothing extra): a connection refused, lost or
 timed out there (``replica_connect_timeout``) marks the replica down and it rests, doubling
-from ``check_interval`` (at least a second) up to a minute while it stays down. Once the rest is over one read
-probes it; the others pass it by meanwhile, so a replica that hangs costs one read at a time
-one connect timeout. A full replica pool is not a verdict: the read goes on to the next
+from ``check_interval`` (at least a second) up to a minute while it stays down. Once the
+rest is over one read probes it; the others pass it by meanwhile, so a replica that hangs
+costs one read at a time one connect timeout. A full replica pool is not a verdict: the read goes on to the next
 replica or the primary without waiting for the pool (its checkout does not queue).
 
 **The primary away.** A failed sample backs off the same way. While the primary cannot be
