@@ -32,8 +32,9 @@ replica (its replayed position, so it costs nothing extra): a connection refused
 timed out there (``replica_connect_timeout``) marks the replica down and it rests, doubling
 from ``check_interval`` (at least a second) up to a minute while it stays down. Once the
 rest is over one read probes it; the others pass it by meanwhile, so a replica that hangs
-costs one read at a time one connect timeout. A full replica pool is not a verdict: the read goes on to the next
-replica or the primary without waiting for the pool (its checkout does not queue).
+costs one read at a time one connect timeout. A full replica pool is not a verdict: the
+read goes on to the next replica or the primary without waiting for the pool (its checkout
+does not queue).
 
 **The primary away.** A failed sample backs off the same way. While the primary cannot be
 sampled a standby keeps serving plain reads: its lag is then reported from the replay
