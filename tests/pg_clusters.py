@@ -77,6 +77,8 @@ class Cluster:
     port: int
     settings: dict[str, str] = field(default_factory=dict)
     running: bool = False
+    #: More postgres command-line options (``-c config_file=...`` for a Debian-like layout).
+    server_options: str = ""
 
     @property
     def data(self) -> Path:
@@ -112,6 +114,8 @@ class Cluster:
 
     def start(self) -> None:
         options = f"-p {self.port} -k {self.base} -c listen_addresses=127.0.0.1"
+        if self.server_options:
+            options = f"{options} {self.server_options}"
         run_as_postgres(
             [
                 str(PG_BIN / "pg_ctl"),
@@ -167,10 +171,14 @@ def throwaway_cluster(prefix: str, **settings: str) -> Iterator[Cluster]:
 
 
 def stop_and_remove(cluster: Cluster) -> None:
-    if cluster.running or (cluster.data / "postmaster.pid").exists():
-        with suppress(subprocess.CalledProcessError):
-            cluster.stop("immediate")
-    shutil.rmtree(cluster.base, ignore_errors=True)
+    """Stop (immediately) and remove, whatever state the cluster is in: a stop that fails or
+    hangs must not keep its directory (and the test's error) from being cleaned up."""
+    try:
+        if cluster.running or (cluster.data / "postmaster.pid").exists():
+            with suppress(subprocess.CalledProcessError, subprocess.TimeoutExpired):
+                cluster.stop("immediate")
+    finally:
+        shutil.rmtree(cluster.base, ignore_errors=True)
 
 
 def wait_for(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:

@@ -48,6 +48,9 @@ from tradestore.db.replicas import (
     ANY_SERVER,
     DEFAULT_CHECK_INTERVAL,
     DEFAULT_MAX_LAG,
+    DEFAULT_REPLICA_CONNECT_TIMEOUT,
+    REPLICA_KEEPALIVE_IDLE,
+    REPLICA_POOL_WAIT,
     CommitToken,
     ReplicaSet,
     ReplicaStatus,
@@ -86,6 +89,18 @@ class Settings:
     replicas: tuple[URL, ...] = ()
     max_replica_lag: dt.timedelta | float = DEFAULT_MAX_LAG
     replica_check_interval: float = DEFAULT_CHECK_INTERVAL
+    replica_connect_timeout: int = DEFAULT_REPLICA_CONNECT_TIMEOUT
+
+    def replica_engine_options(self) -> dict[str, Any]:
+        """The engine options of a replica: the primary's, with a connect timeout of its own
+        (the primary serves the read meanwhile: no point waiting long), a pool checkout that
+        does not queue (a full pool passes the read on) and TCP keepalives."""
+        return {
+            **self.engine_options,
+            "connect_timeout": self.replica_connect_timeout,
+            "pool_timeout": REPLICA_POOL_WAIT,
+            "keepalives_idle": self.engine_options.get("keepalives_idle") or REPLICA_KEEPALIVE_IDLE,
+        }
 
     def replica_urls(self, primary: URL) -> tuple[URL, ...]:
         """The replicas' URLs, refused when the primary cannot have any (SQLite)."""
@@ -103,6 +118,11 @@ class Settings:
                     f"{mask_url(primary)} must be one"
                 )
         replica_settings(self.max_replica_lag, self.replica_check_interval)  # refused early
+        if not (isinstance(self.replica_connect_timeout, int) and self.replica_connect_timeout > 0):
+            raise ConfigurationError(
+                f"replica_connect_timeout={self.replica_connect_timeout!r}: must be a whole "
+                "number of seconds > 0 (libpq's connect_timeout)"
+            )
         return self.replicas
 
 
@@ -122,6 +142,7 @@ class BaseDatabase:
         replicas: Sequence[str | URL] = (),
         max_replica_lag: dt.timedelta | float = DEFAULT_MAX_LAG,
         replica_check_interval: float = DEFAULT_CHECK_INTERVAL,
+        replica_connect_timeout: int = DEFAULT_REPLICA_CONNECT_TIMEOUT,
         **engine_options: Any,
     ) -> None:
         if isinstance(replicas, str | URL):
@@ -134,6 +155,7 @@ class BaseDatabase:
             replicas=tuple(resolve_url(replica) for replica in replicas),
             max_replica_lag=max_replica_lag,
             replica_check_interval=replica_check_interval,
+            replica_connect_timeout=replica_connect_timeout,
         )
         self._set_up(resolve_url(url), settings)
 
@@ -177,7 +199,7 @@ class Database(BaseDatabase):
         self._thread_connections = thread_connections_for(self.engine)  # none on async
         if replica_urls:
             engines = [
-                (replica, create_engine_for(replica, **settings.engine_options))
+                (replica, create_engine_for(replica, **settings.replica_engine_options()))
                 for replica in replica_urls
             ]
             self._use_replicas(engines, settings)
@@ -572,6 +594,8 @@ class Database(BaseDatabase):
                     f"{mask_text(str(exc), secrets).strip()}"
                 ) from exc
         self._schema_checked = False
+        if direction == "upgrade":
+            self._replicas_need_schema()
 
     def ensure_schema(self) -> None:
         """Raise unless the database is at the code's head revision (checked once)."""
@@ -581,7 +605,16 @@ class Database(BaseDatabase):
             if self._schema_checked:
                 return
             self.check_schema()
+            self._replicas_need_schema()
             self._schema_checked = True
+
+    def _replicas_need_schema(self) -> None:
+        """Replicas serve reads only once they have replayed the schema just checked or
+        migrated on the primary: one within the lag bound may not have replayed a migration
+        yet, and a read there would meet the older revision's tables."""
+        if self._replicas is not None:
+            with translate_errors(self.url):
+                self._replicas.require_replayed(self._replicas.primary_position())
 
     def check_schema(self) -> None:
 

@@ -107,7 +107,7 @@ class AsyncDatabase(BaseDatabase):
         # Replicas: the sync body chooses among their engines' sync facades, inside the
         # greenlet like every other statement (db.replicas never holds its lock across one).
         self._replica_engines = [
-            async_engine_for(async_url(replica), **settings.engine_options)
+            async_engine_for(async_url(replica), **settings.replica_engine_options())
             for replica in replica_urls
         ]
         if self._replica_engines:

@@ -50,20 +50,29 @@ def setup_command(wal_archive: Path, url: str | None) -> None:
     """
     from tradestore.ops.pitr import archive_settings, archive_state
 
-    out = console()
-    out.print("# postgresql.conf (or ALTER SYSTEM SET ...), then restart the server")
-    for name, value in archive_settings(wal_archive.absolute()).items():
+    state = None
+    if url is not None:
+        with open_database(url) as database:
+            state = archive_state(database)
+    settings = archive_settings(
+        wal_archive.absolute(), wal_level=state.wal_level if state is not None else "replica"
+    )
+    # Plain echo, never wrapped: these lines are pasted into postgresql.conf as they are.
+    click.echo("# postgresql.conf (or ALTER SYSTEM SET ...), then restart the server")
+    if state is None:
+        click.echo("# (keep wal_level = 'logical' if the server has it)")
+    for name, value in settings.items():
         quoted = value.replace("'", "''")
-        out.print(escape(f"{name} = '{quoted}'"))
-    if url is None:
+        click.echo(f"{name} = '{quoted}'")
+    if state is None:
         return
-    with open_database(url) as database:
-        state = archive_state(database)
-    out.print(
+    console().print(
         f"# {escape(database.safe_url)}: archive_mode={state.archive_mode}, "
         f"wal_level={state.wal_level}, archive_command={escape(state.archive_command)!r}, "
         f"last archived {state.last_archived_wal or '-'}, failures {state.failed_count}"
         + ("" if state.archiving else " [yellow](not archiving)[/]")
+        + (" [red](its last attempt failed)[/]" if state.failing else ""),
+        soft_wrap=True,
     )
 
 
@@ -101,11 +110,24 @@ def base_backup_command(
             require_archiving=not without_archive,
             progress=progress,
         )
-    console().print(
+    out = console()
+    out.print(
         f"[green]base backup written and verified:[/] {escape(str(info.path))} "
         f"(PostgreSQL {info.server_version}, ended {when(info.finished_at)} at WAL "
         f"{info.end_lsn}: restorable to any later time the archive covers)"
     )
+    if info.config_file is not None:
+        if info.config_copied:
+            out.print(
+                f"the server's configuration ({escape(info.config_file)}, outside its data "
+                f"directory) was copied into {escape(str(info.config))}"
+            )
+        else:
+            out.print(
+                f"[yellow]the server's configuration ({escape(info.config_file)}) is outside "
+                "its data directory and not readable here: keep a copy of it and give "
+                "`tradestore pitr restore --config-dir DIR`[/]"
+            )
 
 
 @pitr.command("restore")
@@ -136,9 +158,22 @@ def base_backup_command(
     show_default=True,
     help="What the server does on reaching the target.",
 )
+@click.option(
+    "--config-dir",
+    type=click.Path(file_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="The server's configuration directory (postgresql.conf, pg_hba.conf, pg_ident.conf) "
+    "when it lives outside the data directory (Debian: /etc/postgresql/15/main) and the base "
+    "backup has no copy of it.",
+)
 @handle_errors
 def restore_command(
-    base: Path, wal_archive: Path, target_time: str, to: Path, target_action: str
+    base: Path,
+    wal_archive: Path,
+    target_time: str,
+    to: Path,
+    target_action: str,
+    config_dir: Path | None,
 ) -> None:
     """Prepare a new data directory that recovers to --target-time when a server starts on it.
 
@@ -158,6 +193,7 @@ def restore_command(
             target_time=instant,
             to=to,
             target_action=target_action,
+            config_dir=config_dir,
             progress=progress,
         )
     out = console()

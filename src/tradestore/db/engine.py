@@ -74,6 +74,10 @@ class EngineOptions:
     transactions, so asyncpg prepares no named statements and caches none (PgBouncer 1.18
     cannot route them); psycopg2 prepares nothing and needs no change
     (docs/operations/pgbouncer.md).
+    ``keepalives_idle`` (PostgreSQL on psycopg2): seconds a connection may sit silent before
+    TCP keepalive probes start (three, that many seconds apart), so a server host that
+    vanishes mid-statement fails it instead of hanging for the OS default (hours); None keeps
+    the OS default. Replica connections get ``REPLICA_KEEPALIVE_IDLE`` unless set.
     """
 
     echo: bool = False
@@ -87,6 +91,7 @@ class EngineOptions:
     sqlite_synchronous: str = "NORMAL"
     ping_after_idle: float = PING_AFTER_IDLE_SECONDS
     pgbouncer: bool = False
+    keepalives_idle: int | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "sqlite_synchronous", _sqlite_synchronous(self.sqlite_synchronous))
@@ -248,10 +253,20 @@ def _number(name: str, value: str) -> float:
 
 
 def _postgres_connect_args(settings: EngineOptions, secret_args: dict[str, str]) -> dict[str, Any]:
+    keepalives: dict[str, Any] = {}
+    if settings.keepalives_idle is not None:
+        idle = max(1, int(settings.keepalives_idle))
+        keepalives = {
+            "keepalives": 1,
+            "keepalives_idle": idle,
+            "keepalives_interval": idle,
+            "keepalives_count": 3,
+        }
     return {
         "connect_timeout": settings.connect_timeout,
         "application_name": settings.application_name,
         "connection_factory": masked_connection_factory(),
+        **keepalives,
         **secret_args,
     }
 
