@@ -70,7 +70,7 @@ class UnitOfWork:
                 expire_on_commit=False,
                 join_transaction_mode="rollback_only",
             )
-            if self.executor.readonly:
+            if getattr(self.executor, "readonly", False):
                 event.listen(self._session, "before_flush", _refuse_flush)
         return self._session
 

@@ -33,7 +33,6 @@ from sqlalchemy import (
     case,
     func,
     literal_column,
-    null,
     select,
     union_all,
     update,
