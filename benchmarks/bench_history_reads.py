@@ -7,7 +7,12 @@ under /dev/shm, in the same process): ``OPEN`` open positions and ``CLOSED`` clo
 interleaved (ours, freqtrade's, ours, ...) over several repetitions; the medians and their
 ratio are printed:
 
-* restart: ``bots.recover()`` vs ``Trade.get_open_trades()``
+* restart: ``bots.recover()`` in a writing unit of work vs ``Trade.get_open_trades()``. The
+  closed trades were made in a session the "previous run" left open, so each restart ends that
+  session as interrupted with its figures (trades, wins, P&L over all of them) and opens a new
+  one; the unit of work is rolled back, so every repetition restarts from the same state.
+* restart, read only: ``bots.recovery_state()`` (a ``readonly=True`` unit of work) vs
+  ``Trade.get_open_trades()``
 * total P&L: ``positions.total_realized_pnl()`` vs ``Trade.get_total_closed_profit()``
 * per-ticker P&L: ``positions.performance()`` vs ``Trade.get_overall_performance()``
 * history: ``positions.list_closed()`` vs ``Trade.get_trades_proxy(is_open=False)``
@@ -50,10 +55,26 @@ def _trade(n: int) -> tuple[str, str, Decimal, Decimal, dt.datetime]:
     return TICKERS[n % 20], STRATEGIES[n % 2], entry, exit_, T0 + dt.timedelta(minutes=n)
 
 
+class _Clock:
+    """The host's clock, except while the previous run's session is opened: a day before
+    its first trade, so that every trade below falls in that session's window."""
+
+    at: dt.datetime | None = None
+
+    def __call__(self) -> dt.datetime:
+        return self.at or dt.datetime.now(dt.UTC)
+
+
+_CLOCK = _Clock()
+
+
 def fill_tradestore(db: Database, closed: range, opened: int) -> None:
     if closed.start == 0:
+        _CLOCK.at = T0 - dt.timedelta(days=1)
         with db.unit_of_work() as uow:
             uow.bots.register(BOT, starting_balance=Decimal("1000000"))
+            uow.bots.start_session(BOT)  # the run whose trades these are, left open
+        _CLOCK.at = None
     with db.unit_of_work(bot_id=BOT) as uow:
         for n in closed:
             ticker, strategy, entry, exit_, at = _trade(n)
@@ -127,13 +148,25 @@ def main() -> None:
         return
     directory = tmpfs_directory()
     with tempfile.TemporaryDirectory(prefix="tradestore-bench-", dir=directory) as tmp:
-        db = Database(f"sqlite:///{Path(tmp) / 'tradestore.db'}", check_schema=False)
+        db = Database(f"sqlite:///{Path(tmp) / 'tradestore.db'}", check_schema=False, clock=_CLOCK)
         db.upgrade()
         init_db(f"sqlite:///{Path(tmp) / 'freqtrade.sqlite'}")
 
+        class _RolledBack(Exception):
+            """Ends the restart's unit of work without COMMIT: the next one starts alike."""
+
         def recover() -> object:
+            try:
+                with db.unit_of_work() as uow:
+                    state = uow.bots.recover(BOT)
+                    raise _RolledBack
+            except _RolledBack:
+                return state
+
+        def recovery_state() -> object:
             with db.unit_of_work(readonly=True) as uow:
-                return uow.bots.recover(BOT)
+                reader = getattr(uow.bots, "recovery_state", None)  # None before it existed
+                return (reader or uow.bots.recover)(BOT)
 
         def in_bot(call: Callable[[Any], object]) -> Callable[[], object]:
             def run() -> object:
@@ -153,6 +186,10 @@ def main() -> None:
         pairs = {
             "restart (recover vs get_open_trades)": (
                 recover,
+                peer(lambda: Trade.get_open_trades()),
+            ),
+            "restart read (recovery_state vs get_open_trades)": (
+                recovery_state,
                 peer(lambda: Trade.get_open_trades()),
             ),
             "total realized P&L": (

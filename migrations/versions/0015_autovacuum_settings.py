@@ -1,7 +1,7 @@
 """Autovacuum and statistics settings for the hot tables (PostgreSQL; nothing on SQLite).
 
 Revision ID: 0015
-Revises: 0013
+Revises: 0014
 Create Date: 2026-12-03
 
 PostgreSQL's defaults vacuum a table once a fifth of it is dead rows and re-analyze it once a
@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0015"
-down_revision: str | Sequence[str] | None = "0013"
+down_revision: str | Sequence[str] | None = "0014"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

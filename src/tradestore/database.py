@@ -298,7 +298,12 @@ class Database(BaseDatabase):
         here as ``TransientDatabaseError``.
 
         ``readonly=True`` starts a deferred transaction on SQLite, so readers never wait for
-        the write lock, and rolls back at the end. One write unit of work per thread at a
+        the write lock, and rolls back at the end; on PostgreSQL (psycopg2) it is a
+        ``REPEATABLE READ, READ ONLY`` transaction: every read of the block sees one snapshot
+        (a report, ``bots.recovery_state``), and it never waits or fails on a writer. A write
+        asked of it raises ``ReadOnlyUnitOfWork`` naming the call, before the statement runs
+        (and PostgreSQL refuses a write of the bot's own SQL itself), instead of being rolled
+        back without a word. One write unit of work per thread at a
         time: a second one opened inside the first raises ``NestedUnitOfWork`` (see
         :meth:`_enter_writer`). Read-only ones may nest.
 
@@ -327,7 +332,10 @@ class Database(BaseDatabase):
             else:
                 connection, where = self._begin(readonly=readonly, slot=slot, retry=retry), self.url
             executor = Executor(
-                connection, clock=self.clock, transaction=connection.get_transaction()
+                connection,
+                clock=self.clock,
+                transaction=connection.get_transaction(),
+                readonly=readonly,
             )
             uow = UnitOfWork(executor, bot_id=bot_id, readonly=readonly)
             try:
@@ -352,6 +360,8 @@ class Database(BaseDatabase):
                 if not readonly:
                     uow._committed(self._commit_token)
             finally:
+                if readonly:
+                    _writable_again(connection)
                 if slot is None:
                     connection.close()
         finally:
@@ -528,6 +538,8 @@ class Database(BaseDatabase):
                 with translate_errors(self.url):
                     self.ensure_schema()
                     connection = slot.connection if slot is not None else engine.connect()
+                    if readonly:
+                        _read_only_snapshot(connection)
                     connection.begin()  # BEGIN (IMMEDIATE on SQLite writers)
                 return connection
             except TransientDatabaseError as exc:
@@ -723,6 +735,45 @@ def _wait_or_give_up(
         exc,
     )
     sleep(delay)
+
+
+def _psycopg2(connection: Connection) -> Any:
+    """The psycopg2 connection under ``connection``, or None (SQLite, asyncpg)."""
+    if connection.dialect.name != "postgresql":
+        return None
+    raw = connection.connection.dbapi_connection
+    return raw if callable(getattr(raw, "set_session", None)) else None
+
+
+def _read_only_snapshot(connection: Connection) -> None:
+    """A read-only unit of work on psycopg2: its transaction is REPEATABLE READ, READ ONLY.
+
+    psycopg2 sends the characteristics with the BEGIN it issues before the first statement
+    (since 2.7), so this costs no round trip, and ``_writable_again`` puts the connection
+    back as the pool lent it.
+    """
+    raw = _psycopg2(connection)
+    if raw is not None:
+        connection.info["tradestore_session"] = (raw.isolation_level, raw.readonly)
+        raw.set_session(isolation_level="REPEATABLE READ", readonly=True)
+
+
+def _writable_again(connection: Connection) -> None:
+    saved = connection.info.pop("tradestore_session", None)
+    if saved is None or connection.closed or connection.invalidated:
+        return
+    raw = _psycopg2(connection)
+    if raw is None:
+        return
+    isolation, readonly = saved
+    try:
+        raw.set_session(
+            isolation_level="DEFAULT" if isolation is None else isolation,
+            readonly="DEFAULT" if readonly is None else readonly,
+        )
+    except Exception:  # a connection that cannot be reset is not given back as it is
+        log.debug("resetting a read-only connection failed", exc_info=True)
+        connection.invalidate()
 
 
 def _quiet_rollback(connection: Connection) -> None:

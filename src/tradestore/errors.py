@@ -92,6 +92,21 @@ class TransactionAborted(TradestoreError):
         super().__init__(message)
 
 
+class ReadOnlyUnitOfWork(TradestoreError):
+    """A write was asked of a ``readonly=True`` unit of work, which rolls back at its end:
+    refused before the statement runs, naming the call (``call``), so no write is lost
+    without a word. Open a writing unit of work for it."""
+
+    def __init__(self, call: str, statement: str) -> None:
+        self.call = call
+        self.statement = statement
+        super().__init__(
+            f"{call} writes ({statement}), and this unit of work is readonly=True: it rolls "
+            "back at its end, so the write would be lost. Use a writing unit of work "
+            "(unit_of_work() without readonly) for it"
+        )
+
+
 class SchemaError(TradestoreError):
     """The database schema does not match what this version of tradestore expects."""
 

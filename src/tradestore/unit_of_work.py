@@ -20,13 +20,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import cached_property
+from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from tradestore.analytics import Analytics
 from tradestore.db.executor import Executor
 from tradestore.db.replicas import ANY_SERVER, CommitToken
-from tradestore.errors import TransactionAborted, ValidationError
+from tradestore.errors import ReadOnlyUnitOfWork, TransactionAborted, ValidationError
 from tradestore.repositories.bots import BotRepository
 from tradestore.repositories.ensembles import EnsembleRepository
 from tradestore.repositories.evaluations import EvaluationRepository
@@ -36,6 +38,12 @@ from tradestore.repositories.positions import PositionRepository
 from tradestore.repositories.sessions import SessionRepository
 from tradestore.repositories.snapshots import SnapshotRepository
 from tradestore.repositories.training import TrainingRepository
+
+
+def _refuse_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """A flush with changes in a ``readonly=True`` unit of work: they would be rolled back."""
+    if session.new or session.dirty or session.deleted:
+        raise ReadOnlyUnitOfWork("uow.session.flush", "the Session's pending changes")
 
 
 class UnitOfWork:
@@ -94,6 +102,8 @@ class UnitOfWork:
                 expire_on_commit=False,
                 join_transaction_mode="rollback_only",
             )
+            if getattr(self.executor, "readonly", False):
+                event.listen(self._session, "before_flush", _refuse_flush)
         return self._session
 
     def _finish(self) -> TransactionAborted | None:

@@ -18,7 +18,7 @@ from tradestore import Database
 from tradestore.migrate import compare_schema
 
 #: The revision 0015 follows (the integrator chains it after the parallel 0012-0014).
-PREVIOUS = "0013"
+PREVIOUS = "0014"
 REVISION = "0015"
 D = Decimal
 MODULE = Path(__file__).parents[2] / "migrations" / "versions" / "0015_autovacuum_settings.py"

@@ -288,6 +288,7 @@ CALLS: dict[str, Call] = {
     "bots.set_balance": lambda u, s: u.bots.set_balance(BOT, current_balance=D(9000)),
     "bots.refresh_totals": lambda u, s: u.bots.refresh_totals(BOT),
     "bots.recover": lambda u, s: u.bots.recover(BOT),
+    "bots.recovery_state": lambda u, s: u.bots.recovery_state(BOT),
     "bots.start_session": lambda u, s: u.bots.start_session(BOT, starting_equity=D(10_000)),
     "bots.end_session": lambda u, s: u.bots.end_session(BOT),
     # sessions

@@ -74,7 +74,7 @@ def assert_totals_recomputed(db: Database, bot_id: str) -> None:
         # The row-by-row sum (a window that holds every row) answers the same.
         window = uow.positions.total_realized_pnl(since=T0 - dt.timedelta(days=3650))
         assert uow.positions.total_realized_pnl() == window
-        assert uow.bots.recover(bot_id).balances.realized_pnl == window
+        assert uow.bots.recovery_state(bot_id).balances.realized_pnl == window
         performance = uow.positions.performance()
         assert sum(row.trades for row in performance) == totals.trades
         assert [row.realized_pnl for row in performance] == sorted(

@@ -29,6 +29,7 @@ from tradestore.errors import (
     CommitOutcomeUnknown,
     DatabaseUnavailable,
     IntegrityViolation,
+    ReadOnlyUnitOfWork,
     SchemaError,
     TradestoreError,
     TransactionAborted,
@@ -55,6 +56,8 @@ _SQLITE_CONSTRAINT_KINDS = {
     275: "check",  # SQLITE_CONSTRAINT_CHECK
     1299: "not_null",  # SQLITE_CONSTRAINT_NOTNULL
 }
+#: PostgreSQL's read_only_sql_transaction: a write in a READ ONLY transaction.
+_READ_ONLY_TRANSACTION = "25006"
 #: PostgreSQL SQLSTATEs of a statement naming a schema object that does not exist.
 _UNDEFINED_OBJECT_SQLSTATES = frozenset({"42P01", "42703", "42883"})  # table, column, function
 _SQLITE_UNDEFINED_OBJECT = ("no such table", "no such column", "no such function")
@@ -149,6 +152,10 @@ def raise_translated(
         ) from None
     if is_transient(exc):
         raise TransientDatabaseError(detail) from None
+    if getattr(exc.orig, "pgcode", None) == _READ_ONLY_TRANSACTION:
+        # SQL of the bot's own in a readonly=True unit of work (the repositories' writes are
+        # refused before they are sent): PostgreSQL's read-only transaction refused it
+        raise ReadOnlyUnitOfWork("a statement of the bot's own", detail_text) from None
     if is_missing_schema_object(exc):
         raise SchemaError(
             f"{detail}: the database lacks a table or column this tradestore uses; "

@@ -36,12 +36,13 @@ from sqlalchemy.engine import Dialect, Engine, ExceptionContext
 from sqlalchemy.exc import DBAPIError, StatementError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.base import Executable
+from sqlalchemy.sql.dml import UpdateBase
 from sqlalchemy.sql.selectable import ReturnsRows
 from sqlalchemy.types import TypeDecorator
 
 from tradestore.db.errors import raise_translated
 from tradestore.domain.timestamps import ensure_aware
-from tradestore.errors import TradestoreError, TransactionAborted
+from tradestore.errors import ReadOnlyUnitOfWork, TradestoreError, TransactionAborted
 
 if TYPE_CHECKING:
     from sqlalchemy.sql.selectable import TypedReturnsRows
@@ -96,6 +97,7 @@ class Executor:
         "connection",
         "dialect",
         "dialect_name",
+        "readonly",
     )
 
     def __init__(
@@ -104,8 +106,12 @@ class Executor:
         *,
         clock: Clock = utc_now,
         transaction: RootTransaction | None = None,
+        readonly: bool = False,
     ) -> None:
         self.connection = connection
+        #: A ``readonly=True`` unit of work's: every write is refused before it runs
+        #: (``ReadOnlyUnitOfWork``), since the block rolls back at its end.
+        self.readonly = readonly
         self.dialect: Dialect = connection.dialect
         self.dialect_name: str = connection.dialect.name
         self.clock = clock
@@ -169,6 +175,10 @@ class Executor:
     def execute(self, statement: Executable, params: Any = None) -> CursorResult[*tuple[Any, ...]]:
         """Run an ad-hoc Core statement (``params``: a dict, or a list of dicts for many)."""
         self.refuse_if_failed()
+        if self.readonly:
+            verb = _writes(statement)
+            if verb is not None:
+                self.refuse_write(None, verb)
         try:
             return self.connection.execute(statement, params)
         except DBAPIError as exc:
@@ -184,6 +194,8 @@ class Executor:
     def run(self, prepared: Prepared, params: Mapping[str, Any]) -> Executed:
         """Run a ``Prepared`` statement once with ``params`` (Python values)."""
         self.refuse_if_failed()
+        if self.readonly and prepared.writes(self.dialect_name):
+            self.refuse_write(None, prepared.name)
         if not self._raw_ok:
             return self._through_connection(prepared, params)
         compiled = prepared.compiled(self.dialect)
@@ -207,6 +219,8 @@ class Executor:
         every value already (a processor call per value is the cost being avoided). Returns
         the driver's total rowcount."""
         self.refuse_if_failed()
+        if self.readonly and prepared.writes(self.dialect_name):
+            self.refuse_write(None, prepared.name)
         compiled = prepared.compiled(self.dialect)
         if not compiled.positional:
             raise NotImplementedError(f"{prepared.name}: run_many is for positional drivers")
@@ -255,6 +269,8 @@ class Executor:
         no span is left open; a driver error is translated and noted as ``execute`` would.
         """
         self.refuse_if_failed()
+        if self.readonly:
+            self.refuse_write(None, statement.split(None, 1)[0].upper())
         connection = self.connection
         cursor = connection.connection.cursor()
         listened = not self._raw_ok
@@ -274,6 +290,13 @@ class Executor:
             cursor.close()
 
     # --- refusals ---------------------------------------------------------------------------
+
+    def refuse_write(self, call: str | None, statement: str = "a write") -> None:
+        """In a ``readonly=True`` unit of work, raise ``ReadOnlyUnitOfWork``: a method that
+        writes calls it up front with its name; every write statement is checked here too
+        (``call`` None: the repository method's name is added by ``db.net``)."""
+        if self.readonly:
+            raise ReadOnlyUnitOfWork(call or "a call", statement)
 
     @contextmanager
     def savepoint(self) -> Iterator[None]:
@@ -417,6 +440,19 @@ class Executor:
             "database aborted its transaction; let the error end the block (or wrap that "
             "statement in uow.session.begin_nested()) and run the block again"
         )
+
+
+def _writes(statement: Executable) -> str | None:
+    """What ``statement`` would write or lock ("INSERT INTO orders", "SELECT ... FOR UPDATE
+    OF bots"), or None for a plain read. A text statement is not parsed: it is the bot's
+    own, and PostgreSQL refuses its writes itself (a read-only transaction)."""
+    if isinstance(statement, UpdateBase):
+        table = getattr(statement, "table", None)
+        verb = type(statement).__name__.upper()
+        return f"{verb} {getattr(table, 'name', '')}".strip()
+    if getattr(statement, "_for_update_arg", None) is not None:
+        return "SELECT ... FOR UPDATE"
+    return None
 
 
 def aborted(first: BaseException) -> TransactionAborted:
@@ -609,7 +645,15 @@ class Prepared:
     per dialect and guarded for threads.
     """
 
-    __slots__ = ("_build", "_by_dialect", "_lock", "_statements", "name", "validated")
+    __slots__ = (
+        "_build",
+        "_by_dialect",
+        "_lock",
+        "_statements",
+        "_writes",
+        "name",
+        "validated",
+    )
 
     def __init__(
         self,
@@ -624,7 +668,16 @@ class Prepared:
         self.validated = validated
         self._by_dialect: dict[str, _Compiled] = {}
         self._statements: dict[str, Executable] = {}
+        self._writes: dict[str, bool] = {}
         self._lock = threading.Lock()
+
+    def writes(self, dialect_name: str) -> bool:
+        """Whether the statement writes or locks rows (``readonly`` units of work refuse it)."""
+        found = self._writes.get(dialect_name)
+        if found is None:
+            found = _writes(self.statement(dialect_name)) is not None
+            self._writes[dialect_name] = found
+        return found
 
     def statement(self, dialect_name: str) -> Executable:
         found = self._statements.get(dialect_name)

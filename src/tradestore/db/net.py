@@ -22,7 +22,7 @@ from sqlalchemy.exc import DBAPIError, StatementError
 
 from tradestore.db.errors import raise_translated
 from tradestore.db.executor import Executor
-from tradestore.errors import TradestoreError
+from tradestore.errors import ReadOnlyUnitOfWork, TradestoreError
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -50,6 +50,13 @@ def translated(method: Callable[P, R]) -> Callable[P, R]:
             db.refuse_if_failed()
         try:
             result = method(*args, **kwargs)
+        except ReadOnlyUnitOfWork as exc:
+            if exc.call != "a call":
+                raise
+            # the statement was refused by the executor: name the call that made it
+            raise ReadOnlyUnitOfWork(
+                f"{type(args[0]).__name__}.{method.__name__}", exc.statement
+            ) from None
         except DBAPIError as exc:
             _raise(db, exc)
         except StatementError as exc:

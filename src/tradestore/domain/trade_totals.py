@@ -19,6 +19,16 @@ from typing import Final
 from tradestore.domain.money import MONEY_CONTEXT
 
 _ZERO: Final = Decimal(0)
+#: The fields of ``TradeTotals``, in order.
+TRADE_SUMS: Final = (
+    "trades",
+    "wins",
+    "losses",
+    "realized_pnl",
+    "commission",
+    "gross_profit",
+    "gross_loss",
+)
 
 
 @dataclass(frozen=True, slots=True)

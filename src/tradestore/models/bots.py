@@ -12,10 +12,10 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from tradestore.db.types import Money, OpenChoice, Real, enum_column
+from tradestore.db.types import Money, MoneyTotal, OpenChoice, Real, enum_column
 from tradestore.domain.enums import BotMode, BotStatus, SessionEndReason
 from tradestore.models.base import Base, BigIntPK, Timestamps
 
@@ -90,6 +90,16 @@ class TradingSession(Timestamps, Base):
     max_drawdown_pct: Mapped[float | None] = mapped_column(Real())
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
     notes: Mapped[str | None] = mapped_column(Text)
+    #: The bot's closed rows closed before started_at, as the running totals give them
+    #: (revision 0014): kept equal to that sum while the session is open (a close dated
+    #: before the start adds to them, retention's delete of such a row subtracts), so the
+    #: session's figures at its end are the totals minus these, not a recount of its rows.
+    #: NULL for a session opened before 0014 (its end recounts).
+    prior_trades: Mapped[int | None] = mapped_column(BigInteger)
+    prior_wins: Mapped[int | None] = mapped_column(BigInteger)
+    prior_losses: Mapped[int | None] = mapped_column(BigInteger)
+    prior_realized_pnl: Mapped[Decimal | None] = mapped_column(MoneyTotal())
+    prior_commission: Mapped[Decimal | None] = mapped_column(MoneyTotal())
 
     __table_args__ = (
         CheckConstraint("ended_at IS NULL OR ended_at >= started_at", name="ended_after_started"),

@@ -93,7 +93,7 @@ from tradestore.models import (
 from tradestore.models.base import table_of
 from tradestore.ops._common import Progress, no_progress, read_connection
 from tradestore.ops.timespec import cutoff_before
-from tradestore.repositories import position_totals
+from tradestore.repositories import position_totals, sessions
 
 #: What ``prune`` can be limited to (``tables=``); fills always go with their orders, an
 #: intraday snapshot's per-symbol lines with it.
@@ -355,6 +355,7 @@ _PRUNED_TRADES = select(
     ClosedPosition.strategy,
     ClosedPosition.realized_pnl,
     ClosedPosition.commission,
+    ClosedPosition.closed_at,
 ).where(ClosedPosition.closed_position_id.in_(bindparam("keys", expanding=True)))
 
 
@@ -366,16 +367,19 @@ def _subtract_from_totals(connection: Connection, keys: list[Any]) -> None:
     on in ``bots.total_pnl`` only if it is refreshed before the prune.
     """
     changes: dict[tuple[str, str, str | None], TradeTotals] = {}
-    for bot_id, ticker, strategy, realized, commission in connection.execute(
+    pruned = []
+    for bot_id, ticker, strategy, realized, commission, closed_at in connection.execute(
         _PRUNED_TRADES, {"keys": keys}
     ):
         key = (bot_id, ticker, strategy)
         trade = TradeTotals.of_trade(realized, commission)
         found = changes.get(key)
         changes[key] = trade if found is None else found + trade
-    position_totals.apply(
-        Executor.of(connection), {key: -change for key, change in changes.items()}
-    )
+        pruned.append((bot_id, closed_at, realized, commission))
+    executor = Executor.of(connection)
+    position_totals.apply(executor, {key: -change for key, change in changes.items()})
+    # an open session's prior sums are those of the rows closed before it: they go too
+    sessions.take_out_prior(executor, pruned)
 
 
 def _key_in(columns: tuple[Any, ...], keys: Any) -> ColumnElement[bool]:

@@ -31,6 +31,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.orm import Session
+from sqlalchemy.sql import LABEL_STYLE_TABLENAME_PLUS_COL
 
 from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Executor, Prepared
@@ -45,6 +46,7 @@ from tradestore.domain.enums import (
     SessionEndReason,
 )
 from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
+from tradestore.domain.trade_totals import TradeTotals
 from tradestore.errors import BotNotFound, ConflictError, ValidationError
 from tradestore.models.base import table_of
 from tradestore.models.bots import END_REASON_LENGTH, Bot
@@ -144,27 +146,34 @@ _OPEN_STATUS = or_(
         for status in sorted(set(OrderStatus) - TERMINAL_ORDER_STATUSES)
     )
 )
-_OPEN_ORDERS = Prepared(
-    select(*ORDER_COLUMNS)
+#: One statement, so that each order comes with exactly the fills of the same snapshot (two
+#: READ COMMITTED statements could see an order open and then, cancelled in between, none of
+#: its fills): the orders joined to their fills, an order's row repeated per fill.
+_OPEN_ORDERS_AND_FILLS = Prepared(
+    select(*ORDER_COLUMNS, *FILL_COLUMNS)
+    .select_from(_O.outerjoin(_F, and_(_F.c.bot_id == _O.c.bot_id, _F.c.order_id == _O.c.order_id)))
     .where(_O.c.bot_id == bindparam("bot_id"), _OPEN_STATUS)
-    .order_by(_O.c.submitted_at, _O.c.order_id),
-    name="bots.open_orders",
+    .order_by(_O.c.submitted_at, _O.c.order_id, _F.c.filled_at, _F.c.fill_id)
+    .set_label_style(LABEL_STYLE_TABLENAME_PLUS_COL),
+    name="bots.open_orders_and_fills",
 )
-_OPEN_ORDER_FILLS = Prepared(
-    select(*FILL_COLUMNS)
-    .where(
-        _F.c.bot_id == bindparam("bot_id"),
-        _F.c.order_id.in_(
-            select(_O.c.order_id).where(_O.c.bot_id == bindparam("bot_id"), _OPEN_STATUS)
-        ),
-    )
-    .order_by(_F.c.filled_at, _F.c.fill_id),
-    name="bots.open_order_fills",
-)
-_ORDER_ID = [c.name for c in ORDER_COLUMNS].index("order_id")
+_ORDER_WIDTH = len(ORDER_COLUMNS)
 _BOT_FIELDS = tuple(f.name for f in fields(BotRecord))
 _BOT_COLUMNS = tuple(_B.c[name] for name in _BOT_FIELDS)
 _SELECT_BOT = select(*_BOT_COLUMNS).where(_B.c.bot_id == bindparam("bot_id"))
+#: Prebuilt: every session writer and every restart runs them.
+_LOCK_BOT = Prepared(_SELECT_BOT.with_for_update(), name="bots.lock")
+_BOT_STARTED = Prepared(
+    update(_B)
+    .where(_B.c.bot_id == bindparam("bot_id"))
+    .values(
+        started_at=bindparam("now", type_=_B.c.started_at.type),
+        ended_at=null(),
+        updated_at=bindparam("now", type_=_B.c.updated_at.type),
+    )
+    .returning(*_BOT_COLUMNS),
+    name="bots.started",
+)
 
 
 def _bot(row: Any) -> BotRecord:
@@ -343,36 +352,40 @@ class BotRepository:
         bot_id_ = validation.required_text("bot_id", bot_id)
         new = validation.choice("status", status, BotStatus)
         note = validation.optional_text("notes", notes, max_length=MAX_NOTES_LENGTH)
-        now = self._locked_now(bot_id_)
+        bot, now = self._locked(bot_id_)  # one session writer at a time
         values: dict[str, Any] = {"status": new, "updated_at": now}
         if note is not None:
             values["notes"] = note
         if new is BotStatus.RUNNING:
-            bot = self._lock(bot_id_, now)  # one session opener at a time
             sessions = SessionRepository(self._db, bot_id_)
             session = sessions.current()
             if session is None:
+                before = sessions._totals() - sessions._closed_from(now)
                 session = sessions._open(
                     now,
                     starting_balance=bot.current_balance,
                     starting_equity=None,
                     metadata=None,
                     notes=None,
+                    before=before,
                 )
             values.update(started_at=session.started_at, ended_at=None)
         elif new is BotStatus.STARTING:
             values["ended_at"] = None
         elif new in (BotStatus.STOPPED, BotStatus.ERROR):
-            bot = self._lock(bot_id_, now)
             sessions = SessionRepository(self._db, bot_id_)
-            session = sessions.current()
-            if session is not None:
+            totals = sessions._totals()
+            current = sessions._current_with_prior()
+            if current is not None:
+                session, prior = current
                 ended = sessions._close(
                     session,
                     now,
                     end_reason=new.value,
                     ending_balance=bot.current_balance,
                     ending_equity=None,
+                    prior=prior,
+                    before=totals - sessions._closed_from(now),
                 )
                 values["ended_at"] = ended.ended_at
             else:
@@ -381,7 +394,7 @@ class BotRepository:
                     _B.c.ended_at.is_not(None),
                 )
                 values["ended_at"] = case((already, _B.c.ended_at), else_=now)
-            values.update(self._totals(bot_id_))
+            values.update(self._totals_values(totals))
         return self._update(bot_id_, values)
 
     @atomic
@@ -400,7 +413,8 @@ class BotRepository:
         checked and rebuilt from the closed rows themselves (``db verify``, ``db
         rebuild-totals``), never from these copies, so a wrong copy cannot feed back."""
         bot_id_ = validation.required_text("bot_id", bot_id)
-        return self._update(bot_id_, self._totals(bot_id_))
+        totals = position_totals.summed(position_totals.read(self._db, bot_id_))
+        return self._update(bot_id_, self._totals_values(totals))
 
     @atomic
     def start_session(
@@ -427,8 +441,16 @@ class BotRepository:
         equity = validation.optional_money("starting_equity", starting_equity, d)
         document = validation.json_document("metadata", metadata)
         note = validation.optional_text("notes", notes, max_length=MAX_NOTES_LENGTH)
+        _bot, now = self._locked(bot_id_)
+        sessions = SessionRepository(self._db, bot_id_)
         session, _ = self._start(
-            bot_id_, starting_balance=balance, starting_equity=equity, metadata=document, notes=note
+            bot_id_,
+            now,
+            starting_balance=balance,
+            starting_equity=equity,
+            metadata=document,
+            notes=note,
+            before=sessions._totals() - sessions._closed_from(now),
         )
         return session
 
@@ -459,12 +481,12 @@ class BotRepository:
         balance = validation.optional_money("ending_balance", ending_balance, d)
         equity = validation.optional_money("ending_equity", ending_equity, d)
         note = validation.optional_text("notes", notes, max_length=MAX_NOTES_LENGTH)
-        now = self._locked_now(bot_id_)
-        bot = self._lock(bot_id_, now)
+        bot, now = self._locked(bot_id_)
         sessions = SessionRepository(self._db, bot_id_)
-        session = sessions.current()
-        if session is None:
+        current = sessions._current_with_prior()
+        if current is None:
             raise ConflictError(f"bot {bot_id_!r} has no open trading session to end")
+        session, prior = current
         ended = sessions._close(
             session,
             now,
@@ -472,9 +494,28 @@ class BotRepository:
             ending_balance=bot.current_balance if balance is None else balance,
             ending_equity=equity,
             notes=note,
+            prior=prior,
+            before=sessions._totals() - sessions._closed_from(now),
         )
         self._update(bot_id_, {"ended_at": ended.ended_at, "updated_at": now})
         return ended
+
+    def recovery_state(self, bot_id: str) -> RecoveryState:
+        """What a restarting bot reloads, read only: ``recover`` without its new session.
+
+        For a ``readonly=True`` unit of work (a dashboard, a supervisor looking at a bot):
+        ``session`` and ``interrupted_session`` are None and nothing is written. The reads
+        are one consistent picture: in a read-only unit of work on PostgreSQL (psycopg2) its
+        transaction is one REPEATABLE READ snapshot; in a writing one the bot's row is locked
+        first, as ``recover`` does (see there); SQLite has one snapshot per transaction.
+        """
+        bot_id_ = validation.required_text("bot_id", bot_id)
+        if self._db.readonly:
+            bot = self.get(bot_id_)
+        else:
+            bot, _ = self._locked(bot_id_)
+        state, _totals = self._state(bot)
+        return state
 
     @atomic
     def recover(self, bot_id: str) -> RecoveryState:
@@ -484,19 +525,59 @@ class BotRepository:
         non-terminal orders (oldest first) each with its fills in the order they happened,
         the latest portfolio snapshot, and its balances computed exactly: the open rows' and
         the running totals' (a row per ticker and strategy, so a restart costs the same after
-        5,000 or 5,000,000 closed trades). Then
-        a new trading session opens (``start_session``: a session the previous run left open
-        ends as ``interrupted``, with its figures), starting from the current balance and the
-        latest snapshot's equity, so that a restart never overwrites the history of the run
-        before it. The bot's status is not changed: the bot decides what to do next
-        (typically ``set_status(bot_id, "running")``, which keeps this session).
+        5,000 or 5,000,000 closed trades). Then a new trading session opens
+        (``start_session``: a session the previous run left open ends as ``interrupted``,
+        with its figures, taken from the running totals too), starting from the current
+        balance and the latest snapshot's equity, so that a restart never overwrites the
+        history of the run before it. The bot's status is not changed: the bot decides what
+        to do next (typically ``set_status(bot_id, "running")``, which keeps this session).
+
+        It writes, so it needs a writing unit of work: in a ``readonly=True`` one it raises
+        ``ReadOnlyUnitOfWork`` before any statement (``recovery_state`` is the read-only
+        half).
+
+        The reads are one consistent picture of the bot. The bot's row is locked first
+        (``SELECT ... FOR UPDATE``). On PostgreSQL that lock conflicts with the
+        ``FOR KEY SHARE`` lock the foreign-key check of every INSERT of a row naming the bot
+        takes (a fill, an order, an opened or closed position, a snapshot, a running total),
+        and with every UPDATE of the bot's row (``set_balance``, the session writers): such a
+        writer still in flight is waited for, and a later one waits until this transaction
+        ends, so none commits between the reads below, although each READ COMMITTED
+        statement has a snapshot of its own. What still can is a writer that only updates
+        rows other than the bot's (a mark to market, a stop moved, an order acknowledged or
+        cancelled): the open positions are one statement, and each order comes with its
+        fills in one statement, so such a write shows whole or not at all. On SQLite the
+        writing transaction holds the database's write lock from its start: no other writer
+        runs at all.
         """
-        bot = self.get(bot_id)
+        bot_id_ = validation.required_text("bot_id", bot_id)
+        self._db.refuse_write(
+            "BotRepository.recover", "it opens a trading session; recovery_state only reads"
+        )
+        bot, now = self._locked(bot_id_)
+        state, totals = self._state(bot)
+        sessions = SessionRepository(self._db, bot_id_)
+        before = totals - sessions._closed_from(now)
+        session, interrupted = self._start(
+            bot_id_,
+            now,
+            starting_balance=None,
+            starting_equity=None
+            if state.latest_snapshot is None
+            else state.latest_snapshot.total_equity,
+            metadata=None,
+            notes=None,
+            before=before,
+        )
+        return dataclasses.replace(state, session=session, interrupted_session=interrupted)
+
+    def _state(self, bot: BotRecord) -> tuple[RecoveryState, TradeTotals]:
+        """The bot's recovery reads (no session), and its running totals' sum (unrounded)."""
         positions = PositionRepository(self._db, bot.bot_id)
         open_positions = positions.oldest_first()
         orders = self._open_orders(bot.bot_id)
         latest = SnapshotRepository(self._db, bot.bot_id).latest()
-        realized, closed_commission = self._closed_sums(bot.bot_id)
+        totals = position_totals.summed(position_totals.read(self._db, bot.bot_id))
         d = self._dialect
         with localcontext(MONEY_CONTEXT):
             unrealized = sum((p.unrealized_pnl for p in open_positions), Decimal(0))
@@ -504,50 +585,53 @@ class BotRepository:
             balances = Balances(
                 starting_balance=bot.starting_balance,
                 current_balance=bot.current_balance,
-                realized_pnl=realized,
+                realized_pnl=fit(totals.realized_pnl, d),
                 unrealized_pnl=fit(unrealized, d),
-                commission_paid=fit(closed_commission + open_commission, d),
+                commission_paid=fit(fit(totals.commission, d) + open_commission, d),
             )
-        session, interrupted = self._start(
-            bot.bot_id,
-            starting_balance=None,
-            starting_equity=None if latest is None else latest.total_equity,
-            metadata=None,
-            notes=None,
-        )
-        return RecoveryState(
+        state = RecoveryState(
             bot=bot,
             open_positions=open_positions,
             open_orders=orders,
             latest_snapshot=latest,
             balances=balances,
-            session=session,
-            interrupted_session=interrupted,
         )
+        return state, totals
 
     # --- helpers ---------------------------------------------------------------------------
 
     def _start(
         self,
         bot_id: str,
+        now: dt.datetime,
         *,
         starting_balance: Decimal | None,
         starting_equity: Decimal | None,
         metadata: dict[str, Any] | None,
         notes: str | None,
+        before: TradeTotals,
     ) -> tuple[SessionRecord, SessionRecord | None]:
-        """Open a session (the new one, and the one it ended as interrupted, if any)."""
-        now = self._locked_now(bot_id)
-        bot = self._update(bot_id, {"started_at": now, "ended_at": None, "updated_at": now})
+        """Open a session at ``now`` (the bot's row locked: ``_locked``), ending the open one
+        as interrupted first; ``before`` is the sums of the bot's closed rows closed before
+        ``now``: the ended session's trades are it minus its prior sums, and it is the new
+        session's prior sums. Returns the new session and the ended one, if any."""
+        rows = self._db.run(_BOT_STARTED, {"bot_id": bot_id, "now": now}).rows
+        if not rows:
+            raise BotNotFound("bot", bot_id)
+        bot = _bot(rows[0])
         sessions = SessionRepository(self._db, bot_id)
-        interrupted = sessions.current()
-        if interrupted is not None:
+        current = sessions._current_with_prior()
+        interrupted = None
+        if current is not None:
+            open_session, prior = current
             interrupted = sessions._close(
-                interrupted,
+                open_session,
                 now,
                 end_reason=SessionEndReason.INTERRUPTED,
                 ending_balance=bot.current_balance,
                 ending_equity=None,
+                prior=prior,
+                before=before,
             )
         session = sessions._open(
             now,
@@ -555,22 +639,23 @@ class BotRepository:
             starting_equity=starting_equity,
             metadata=metadata,
             notes=notes,
+            before=before,
         )
         return session, interrupted
 
-    def _locked_now(self, bot_id: str) -> dt.datetime:
-        """Lock the bot's row, then read the clock: a session writer that waited for another
-        one's lock stamps a time after that one's, so sessions never overlap and never end
-        before they start (``BotNotFound`` if there is no such bot)."""
-        stmt = select(_B.c.bot_id).where(_B.c.bot_id == bot_id).with_for_update()
-        if self._db.execute(stmt).one_or_none() is None:
-            raise BotNotFound("bot", bot_id)
-        return self._db.now()
+    def _locked(self, bot_id: str) -> tuple[BotRecord, dt.datetime]:
+        """The bot's row, locked for the rest of the transaction, then the clock's time.
 
-    def _lock(self, bot_id: str, now: dt.datetime) -> BotRecord:
-        """The bot's row, locked for the rest of the transaction (an UPDATE: PostgreSQL's row
-        lock; SQLite's writer lock is held already), ``BotNotFound`` if there is none."""
-        return self._update(bot_id, {"updated_at": now})
+        ``SELECT ... FOR UPDATE``: on PostgreSQL it excludes every other writer of the bot's
+        row and every INSERT naming the bot (see ``recover``); SQLite's writer holds the write
+        lock already. Locked before the clock is read, a session writer that waited for
+        another one stamps a time after that one's, so sessions never overlap and never end
+        before they start (``BotNotFound`` if there is no such bot).
+        """
+        rows = self._db.run(_LOCK_BOT, {"bot_id": bot_id}).rows
+        if not rows:
+            raise BotNotFound("bot", bot_id)
+        return _bot(rows[0]), self._db.now()
 
     def _update(self, bot_id: str, values: Mapping[str, Any]) -> BotRecord:
         changes = dict(values)
@@ -581,26 +666,23 @@ class BotRepository:
             raise BotNotFound("bot", bot_id)
         return _bot(row)
 
-    def _closed_sums(self, bot_id: str) -> tuple[Decimal, Decimal]:
-        """Exact SUM(realized_pnl), SUM(commission) of the bot's closed positions, from the
-        running totals (a row per ticker and strategy, not per trade)."""
-        keys = position_totals.read(self._db, bot_id)
-        total = position_totals.fitted(position_totals.summed(keys), self._dialect)
-        return total.realized_pnl, total.commission
-
-    def _totals(self, bot_id: str) -> dict[str, Decimal]:
-        realized, commission = self._closed_sums(bot_id)
-        return {"total_pnl": realized, "total_commission": commission}
+    def _totals_values(self, totals: TradeTotals) -> dict[str, Decimal]:
+        """bots.total_pnl and total_commission from the running totals' sum."""
+        fitted = position_totals.fitted(totals, self._dialect)
+        return {"total_pnl": fitted.realized_pnl, "total_commission": fitted.commission}
 
     def _open_orders(self, bot_id: str) -> tuple[OrderState, ...]:
-        orders = self._db.run(_OPEN_ORDERS, {"bot_id": bot_id}).rows
-        if not orders:
-            return ()
-        fills: dict[str, list[FillRecord]] = {}
-        for row in self._db.run(_OPEN_ORDER_FILLS, {"bot_id": bot_id}).rows:
-            fill = FillRecord(*row)
-            fills.setdefault(fill.order_id, []).append(fill)
-        return tuple(
-            dataclasses.replace(OrderState(*row), fills=tuple(fills.get(row[_ORDER_ID], ())))
-            for row in orders
-        )
+        orders: list[OrderState] = []
+        fills: list[FillRecord] = []
+        last: tuple[Any, ...] | None = None
+        for row in self._db.run(_OPEN_ORDERS_AND_FILLS, {"bot_id": bot_id}).rows:
+            order, fill = row[:_ORDER_WIDTH], row[_ORDER_WIDTH:]
+            if order != last:
+                if last is not None:
+                    orders.append(dataclasses.replace(OrderState(*last), fills=tuple(fills)))
+                last, fills = order, []
+            if fill[0] is not None:
+                fills.append(FillRecord(*fill))
+        if last is not None:
+            orders.append(dataclasses.replace(OrderState(*last), fills=tuple(fills)))
+        return tuple(orders)

@@ -63,6 +63,14 @@ def _param(name: str) -> Any:
 
 
 _VALUES: Final = {name: _param(name) for name in (*_KEY, *_SUMS)}
+
+
+def change_param(name: str) -> Any:
+    """The ``t_`` bind parameter of ``name`` (a key column or a sum), for statements that
+    take a close's change along with the totals (a session's prior sums)."""
+    return _VALUES[name]
+
+
 _BY_KEY: Final = tuple(_T.c[name] == _VALUES[name] for name in _KEY)
 
 
@@ -170,12 +178,24 @@ class KeyTotals:
 _COLUMNS: Final = (_T.c.ticker, _T.c.strategy, *(_T.c[name] for name in _SUMS))
 
 
+_READ: Final = Prepared(
+    select(*_COLUMNS)
+    .where(_T.c.bot_id == bindparam("bot_id", type_=String()))
+    .order_by(_T.c.ticker, _T.c.strategy),
+    name="position_totals.read",
+)
+
+
 def read(executor: Executor, bot_id: str, *, strategy: str | None = None) -> list[KeyTotals]:
     """The bot's rows (one strategy's when ``strategy`` is given), by ticker then strategy."""
-    criteria: list[ColumnElement[bool]] = [_T.c.bot_id == bot_id]
-    if strategy is not None:
-        criteria.append(_T.c.strategy == strategy)
-    rows = executor.execute(select(*_COLUMNS).where(*criteria).order_by(_T.c.ticker, _T.c.strategy))
+    rows: Iterable[Any]
+    if strategy is None:  # a restart's and every total's: prebuilt
+        rows = executor.run(_READ, {"bot_id": bot_id}).rows
+    else:
+        criteria: list[ColumnElement[bool]] = [_T.c.bot_id == bot_id, _T.c.strategy == strategy]
+        rows = executor.execute(
+            select(*_COLUMNS).where(*criteria).order_by(_T.c.ticker, _T.c.strategy)
+        )
     return [
         KeyTotals(ticker, None if name == NO_STRATEGY else name, TradeTotals(*sums))
         for ticker, name, *sums in rows

@@ -89,7 +89,7 @@ from tradestore.models.positions import (
     ClosedPosition,
     Position,
 )
-from tradestore.repositories import position_totals
+from tradestore.repositories import position_totals, sessions
 from tradestore.repositories._integrity import insert_for_registered_bot
 from tradestore.repositories._scoped import BotScopedRepository
 from tradestore.repositories.order_accounting import exact_sum
@@ -375,9 +375,13 @@ _INSERT_CLOSED_STATEMENT = (
 #: The closed row's INSERT. On PostgreSQL it carries the running totals' upsert as a
 #: data-modifying CTE (``position_totals``, ``t_`` values): one round trip for both; SQLite
 #: adds to the totals with a read and a write of its own (``position_totals.add_sqlite``).
+#: A close dated before its bot's open session started adds to that session's prior sums
+#: (``sessions``' module doc): on PostgreSQL a CTE of the same statement, on SQLite a read
+#: and a write of their own, only for a close dated before now.
+_PRIOR_CTE = sessions.prior_adding_cte(_typed_values(_C, ("closed_at",))["closed_at"])
 _INSERT_CLOSED = Prepared(
     lambda dialect: (
-        _INSERT_CLOSED_STATEMENT.add_cte(position_totals.adding_cte())
+        _INSERT_CLOSED_STATEMENT.add_cte(position_totals.adding_cte()).add_cte(_PRIOR_CTE)
         if dialect == "postgresql"
         else _INSERT_CLOSED_STATEMENT
     ),
@@ -393,7 +397,9 @@ _SHRINK_AND_CLOSE = Prepared(
         .values(_typed_values(_P, _SHRINK_FIELDS, prefix="s_"))
         .returning(_P.c.position_id)
         .cte("shrunk")
-    ).add_cte(position_totals.adding_cte()),
+    )
+    .add_cte(position_totals.adding_cte())
+    .add_cte(_PRIOR_CTE),
     name="positions.shrink_and_close",
 )
 _CLOSED_EXISTS = Prepared(
@@ -766,7 +772,7 @@ class PositionRepository(BotScopedRepository):
             return ClosedPositionRecord(closed_position_id=closed_id, **values)
         self._db.execute(_SHRINK_POSITION, {**key, **_bind(shrunk)})
         [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
-        self._add_to_totals(totals)
+        self._add_to_totals(totals, closed, now)
         return ClosedPositionRecord(closed_position_id=closed_id, **values)
 
     def update(
@@ -1266,15 +1272,20 @@ class PositionRepository(BotScopedRepository):
             [(closed_id,)] = self._db.run(_INSERT_CLOSED, {**_bind(values), **totals}).rows
         else:
             [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
-            self._add_to_totals(totals)
+            self._add_to_totals(totals, closed_at, now)
         return ClosedPositionRecord(closed_position_id=closed_id, **values)
 
-    def _add_to_totals(self, totals: Mapping[str, Any]) -> None:
-        """SQLite's half of a close's totals, after its closed row is written. A failure here
-        would leave the row without its share of the totals, so it makes the unit of work
-        refuse to commit (``TransactionAborted``) whatever the caller catches."""
+    def _add_to_totals(
+        self, totals: Mapping[str, Any], closed_at: dt.datetime, now: dt.datetime
+    ) -> None:
+        """SQLite's half of a close's totals (and, for a close dated before now, of its
+        session's prior sums), after its closed row is written. A failure here would leave
+        the row without its share of the totals, so it makes the unit of work refuse to
+        commit (``TransactionAborted``) whatever the caller catches."""
         try:
             position_totals.add_sqlite(self._db, totals)
+            if closed_at < now:
+                sessions.add_prior_sqlite(self._db, totals, closed_at)
         except BaseException as exc:
             self._db.note_failure(exc)
             raise
