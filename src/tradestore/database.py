@@ -360,8 +360,6 @@ class Database(BaseDatabase):
                 if not readonly:
                     uow._committed(self._commit_token)
             finally:
-                if readonly:
-                    _writable_again(connection)
                 if slot is None:
                     connection.close()
         finally:
@@ -737,43 +735,17 @@ def _wait_or_give_up(
     sleep(delay)
 
 
-def _psycopg2(connection: Connection) -> Any:
-    """The psycopg2 connection under ``connection``, or None (SQLite, asyncpg)."""
-    if connection.dialect.name != "postgresql":
-        return None
-    raw = connection.connection.dbapi_connection
-    return raw if callable(getattr(raw, "set_session", None)) else None
-
-
 def _read_only_snapshot(connection: Connection) -> None:
-    """A read-only unit of work on psycopg2: its transaction is REPEATABLE READ, READ ONLY.
+    """A read-only unit of work on PostgreSQL: its transaction is REPEATABLE READ, READ ONLY.
 
-    psycopg2 sends the characteristics with the BEGIN it issues before the first statement
-    (since 2.7), so this costs no round trip, and ``_writable_again`` puts the connection
-    back as the pool lent it.
+    One snapshot for every read of the block, and the server itself refuses a write (the
+    bot's own SQL included). SQLAlchemy's execution options hand both to the driver, which
+    sends them with its BEGIN (psycopg2 since 2.7, asyncpg's transaction options), so this
+    costs no round trip, and the pool resets the connection's characteristics when it is
+    returned.
     """
-    raw = _psycopg2(connection)
-    if raw is not None:
-        connection.info["tradestore_session"] = (raw.isolation_level, raw.readonly)
-        raw.set_session(isolation_level="REPEATABLE READ", readonly=True)
-
-
-def _writable_again(connection: Connection) -> None:
-    saved = connection.info.pop("tradestore_session", None)
-    if saved is None or connection.closed or connection.invalidated:
-        return
-    raw = _psycopg2(connection)
-    if raw is None:
-        return
-    isolation, readonly = saved
-    try:
-        raw.set_session(
-            isolation_level="DEFAULT" if isolation is None else isolation,
-            readonly="DEFAULT" if readonly is None else readonly,
-        )
-    except Exception:  # a connection that cannot be reset is not given back as it is
-        log.debug("resetting a read-only connection failed", exc_info=True)
-        connection.invalidate()
+    if connection.dialect.name == "postgresql":
+        connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
 
 
 def _quiet_rollback(connection: Connection) -> None:

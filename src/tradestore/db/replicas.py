@@ -389,6 +389,10 @@ class ReplicaSet:
         connection: Connection | None = None
         try:
             connection = replica.engine.connect()
+            # The same transaction as a primary's read-only unit of work: one snapshot.
+            connection.execution_options(
+                isolation_level="REPEATABLE READ", postgresql_readonly=True
+            )
             connection.begin()
             standby, replayed_text, replay_epoch, replica_epoch = connection.execute(_PROBE).one()
         except PoolTimeout:
