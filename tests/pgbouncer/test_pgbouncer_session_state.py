@@ -154,7 +154,7 @@ def test_tradestore_leaves_no_session_state_on_server_connections(
 
     defaults = _defaults(postgres_server, migrated_database)
     url = two_servers.url(migrated_database)
-    db = Database(url)
+    db = Database(url, pgbouncer=True)  # the upgrade's migration lock needs to know
     try:
         _work(db, "state-sync")
         export.export_table(db, "fills", tmp_path / "fills.csv", format="csv", batch_size=1)
