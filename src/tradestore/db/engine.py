@@ -72,9 +72,9 @@ class EngineOptions:
     (PostgreSQL): a pooled connection idle longer than this many seconds is pinged before it
     is handed out (see ``ping_idle_connections``; 0 pings every checkout). ``pgbouncer``
     (PostgreSQL; also ``?pgbouncer=true`` in the URL): the server is a PgBouncer pooling
-    transactions, so asyncpg prepares no named statements and caches none (PgBouncer 1.18
-    cannot route them); psycopg2 prepares nothing and needs no change
-    (docs/operations/pgbouncer.md).
+    transactions, so asyncpg (>= 0.31) prepares no named statements and caches none
+    (PgBouncer 1.18 cannot route them; psycopg2 prepares nothing), the migration lock takes
+    its PgBouncer scheme, and backup/restore refuse to run (docs/operations/pgbouncer.md).
     """
 
     echo: bool = False
