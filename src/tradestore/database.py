@@ -38,6 +38,7 @@ from tradestore.config import (
 from tradestore.db.connections import ThreadConnection, ThreadConnections
 from tradestore.db.engine import (
     SQLITE_BEGIN,
+    behind_pgbouncer,
     create_engine_for,
     register_engine,
     thread_connections_for,
@@ -70,7 +71,13 @@ from tradestore.errors import (
     TransientDatabaseError,
     ValidationError,
 )
-from tradestore.migrate import alembic_config, current_heads, head_revision, known_revisions
+from tradestore.migrate import (
+    SLEEP_ATTRIBUTE,
+    alembic_config,
+    current_heads,
+    head_revision,
+    known_revisions,
+)
 from tradestore.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -251,6 +258,12 @@ class Database(BaseDatabase):
         self._sleep = sleep
         self._replicas = None
         register_engine(engine)
+
+    @property
+    def pgbouncer(self) -> bool:
+        """Whether the server is a PgBouncer pooling transactions (``pgbouncer=True`` or
+        ``?pgbouncer=true``): backup and restore refuse to run through it."""
+        return behind_pgbouncer(self.engine)
 
     def dispose(self) -> None:
         if self._thread_connections is not None:
@@ -582,8 +595,10 @@ class Database(BaseDatabase):
         run = command.upgrade if direction == "upgrade" else command.downgrade
         secrets = secret_fragments(self.url)
         with self.connect() as connection:
+            config = alembic_config(connection=connection)
+            config.attributes[SLEEP_ATTRIBUTE] = self._sleep  # awaited under tradestore.aio
             try:
-                run(alembic_config(connection=connection), revision)
+                run(config, revision)
             except TradestoreError:
                 raise
             except DBAPIError as exc:

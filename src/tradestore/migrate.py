@@ -7,9 +7,9 @@ here where it is typed and tested:
   (``config.attributes["connection"]``, the Alembic cookbook's convention);
 * tradestore's version table has its own name, so it can share a database with an application
   that runs its own Alembic;
-* concurrent upgrades are serialised (a transaction-scoped PostgreSQL advisory lock, safe
-  behind PgBouncer; a lock file beside a SQLite database) so two bots starting at once
-  cannot both apply a revision;
+* concurrent upgrades are serialised (a PostgreSQL advisory lock, transaction-scoped and
+  held by a second connection behind PgBouncer; a lock file beside a SQLite database) so
+  two bots starting at once cannot both apply a revision;
 * every applied, rolled-back or failed revision is appended to ``migration_history`` with its
   duration. A failure is written after its transaction rolled back, so it survives.
 """
@@ -33,9 +33,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, insert, select, text, update
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as SATimeoutError
+from sqlalchemy.pool import AssertionPool, QueuePool, SingletonThreadPool, StaticPool
 
 from tradestore.config import mask_text, mask_url, resolve_url, secret_fragments, sqlite_path
-from tradestore.db.engine import create_engine_for
+from tradestore.db.engine import behind_pgbouncer, create_engine_for
 from tradestore.db.types import Money, Real, UTCDateTime
 from tradestore.domain.enums import MigrationStatus
 from tradestore.errors import ConfigurationError, MigrationError
@@ -44,7 +46,10 @@ from tradestore.models import Base, MigrationHistory
 VERSION_TABLE = "tradestore_alembic_version"
 #: Arbitrary but fixed: the key of the PostgreSQL advisory lock held while migrating.
 ADVISORY_LOCK_KEY = 0x7472_6164_6573  # "trades"
-_ADVISORY_XACT_LOCK = text("SELECT pg_advisory_xact_lock(:key)")
+_ADVISORY_LOCK = text("SELECT pg_advisory_lock(:key)")
+_ADVISORY_UNLOCK = text("SELECT pg_advisory_unlock(:key)")
+_TRY_ADVISORY_XACT_LOCK = text("SELECT pg_try_advisory_xact_lock(:key)")
+_TOUCH = text("SELECT 1")
 
 
 def script_location() -> Path:
@@ -240,12 +245,18 @@ def _run_offline(context: EnvironmentContext) -> None:
         context.run_migrations()
 
 
+#: ``Config.attributes`` key: how the migration lock waits between tries (``Database`` passes
+#: its own sleep, an awaited one under ``tradestore.aio``).
+SLEEP_ATTRIBUTE = "tradestore_sleep"
+
+
 def _run_online(context: EnvironmentContext, connection: Connection) -> None:
     dialect_name = connection.dialect.name
-    with migration_lock(connection):
+    sleep = context.config.attributes.get(SLEEP_ATTRIBUTE, time.sleep)
+    with migration_lock(connection, sleep=sleep) as lock:
         _ensure_history_table(connection)
         with sqlite_foreign_keys_off(connection) as checking:
-            _migrate(context, connection, dialect_name, check_foreign_keys=checking)
+            _migrate(context, connection, dialect_name, check_foreign_keys=checking, lock=lock)
 
 
 def _migrate(
@@ -254,8 +265,11 @@ def _migrate(
     dialect_name: str,
     *,
     check_foreign_keys: bool,
+    lock: MigrationLock | None = None,
 ) -> None:
-    recorder = _HistoryRecorder(connection, check_foreign_keys=check_foreign_keys)
+    recorder = _HistoryRecorder(
+        connection, check_foreign_keys=check_foreign_keys, lock=lock or MigrationLock()
+    )
     options: dict[str, Any] = {
         "connection": connection,
         "transaction_per_migration": True,
@@ -320,50 +334,229 @@ def _pragma(driver: Any, statement: str) -> Any:
         cursor.close()
 
 
+class MigrationLock:
+    """What ``migration_lock`` yields: ``check`` runs before each revision.
+
+    Held on the migrating connection itself (SQLite's lock file, PostgreSQL's session lock,
+    a caller's transaction), the lock cannot be lost without the revision failing with it:
+    nothing to check. ``_HeldByConnection`` (PgBouncer) overrides it.
+    """
+
+    def check(self, revision: str) -> None:
+        """Raise ``MigrationError`` if the lock is no longer held, before ``revision`` runs."""
+
+
+class _HeldByConnection(MigrationLock):
+    """The PgBouncer scheme's lock: a second connection's open transaction holds it.
+
+    That connection is idle while the revisions run, so it can be ended under the migration
+    without the migration noticing: PgBouncer's ``idle_transaction_timeout``, a
+    ``pg_terminate_backend``, a network cut. The lock goes with it, and another process
+    could start the same revisions. ``check`` touches it before each revision (which also
+    restarts PgBouncer's idle timer) and stops the migration if it is gone.
+    """
+
+    def __init__(self, holder: Connection) -> None:
+        self.holder = holder
+
+    def check(self, revision: str) -> None:
+        try:
+            self.holder.execute(_TOUCH)
+        except DBAPIError as exc:
+            raise MigrationError(
+                f"the connection holding the migration lock was lost before {revision} "
+                f"({type(exc.orig).__name__}: {str(exc.orig).strip().splitlines()[0]}), so "
+                "another process could be migrating too: stopped; the revisions before it "
+                "are applied. Behind PgBouncer, idle_transaction_timeout must be 0 or longer "
+                "than the longest revision (docs/operations/pgbouncer.md); run the upgrade "
+                "again"
+            ) from None
+
+
 @contextlib.contextmanager
-def migration_lock(connection: Connection) -> Iterator[None]:
+def migration_lock(
+    connection: Connection,
+    *,
+    wait: float | None = None,
+    sleep: Callable[[float], None] = time.sleep,
+) -> Iterator[MigrationLock]:
     """Hold a lock that only one migrating process can have at a time.
 
-    PostgreSQL: a transaction-scoped advisory lock (``pg_advisory_xact_lock``), never a
-    session-level one. Each revision commits in its own transaction, and behind PgBouncer in
-    transaction mode consecutive transactions of one client may run on different server
-    connections: a session lock taken in one would stay held by a server connection that
-    other clients are then handed (re-entrant for them, a wait forever for the rest), and
-    the unlock would go to a connection that does not hold it. So the lock is held by a
-    second connection of the same engine inside one open transaction, which PgBouncer keeps
-    on one server connection until it ends: it is released by that transaction's rollback,
-    or by the server if the process dies (see docs/operations/pgbouncer.md). A caller's
-    connection already inside a transaction (migrating in one transaction of its own) takes
-    the lock in that transaction instead; it is released when the caller's transaction ends.
+    PostgreSQL, directly: a session-level advisory lock on the migrating connection itself,
+    taken and released around the revisions (a caller's connection already inside a
+    transaction takes it in that transaction, and unlocks it there). One connection, whatever
+    the pool, isolation level or caller; the server sees the waiter and the holder as one
+    backend each, so a deadlock between a waiter's open transaction and the migration is
+    detected and one of them fails after ``deadlock_timeout``.
+
+    PostgreSQL behind PgBouncer (an engine made with ``pgbouncer=True``, see
+    ``behind_pgbouncer``): the session lock would break there, so the scheme is
+    ``_pgbouncer_lock``'s. ``wait`` (seconds, default ``MIGRATION_LOCK_WAIT_SECONDS``)
+    bounds how long that scheme waits for another process's migration; ``sleep`` is how it
+    waits between tries (an awaited sleep under ``tradestore.aio``).
     """
     if connection.dialect.name == "postgresql":
-        if connection.in_transaction():
-            connection.execute(_ADVISORY_XACT_LOCK, {"key": ADVISORY_LOCK_KEY})
-            yield
+        if behind_pgbouncer(connection):
+            with _pgbouncer_lock(
+                connection, wait=MIGRATION_LOCK_WAIT_SECONDS if wait is None else wait, sleep=sleep
+            ) as lock:
+                yield lock
             return
-        with connection.engine.connect() as holder:
-            # The holder sits idle in its transaction while the revisions run: a server's
-            # idle_in_transaction_session_timeout must not end it (and the lock) half-way.
-            holder.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
-            holder.execute(_ADVISORY_XACT_LOCK, {"key": ADVISORY_LOCK_KEY})
-            try:
-                yield
-            finally:
-                # A lost holder connection has lost the lock with it: nothing to release.
-                with contextlib.suppress(DBAPIError):
-                    holder.rollback()
+        with _session_lock(connection):
+            yield MigrationLock()
         return
     path = sqlite_path(connection.engine.url)
     if path is None:  # in-memory: no other process can see it
-        yield
+        yield MigrationLock()
         return
     lock_path = path.with_name(path.name + ".migrate-lock")
     with open(lock_path, "a") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
-            yield
+            yield MigrationLock()
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _session_lock(connection: Connection) -> Iterator[None]:
+    was_in_transaction = connection.in_transaction()
+    connection.execute(_ADVISORY_LOCK, {"key": ADVISORY_LOCK_KEY})
+    if not was_in_transaction:
+        connection.commit()
+    try:
+        yield
+    finally:
+        if connection.in_transaction() and not was_in_transaction:
+            connection.rollback()
+        connection.execute(_ADVISORY_UNLOCK, {"key": ADVISORY_LOCK_KEY})
+        if not was_in_transaction:
+            connection.commit()
+
+
+#: How long, in seconds, an upgrade behind PgBouncer waits for another process's migration
+#: before giving up with ``MigrationError`` (directly, the wait is PostgreSQL's, unbounded
+#: but deadlock-checked). Long enough for a slow revision on a big table.
+MIGRATION_LOCK_WAIT_SECONDS = 900.0
+#: Waits between tries for the lock behind PgBouncer: doubling from the first to the last.
+_FIRST_RETRY_SECONDS = 0.05
+_LAST_RETRY_SECONDS = 1.0
+#: Pools that hand out one DBAPI connection (or refuse a second checkout): the PgBouncer
+#: scheme needs two different ones.
+_ONE_CONNECTION_POOLS = (StaticPool, SingletonThreadPool, AssertionPool)
+
+
+@contextlib.contextmanager
+def _pgbouncer_lock(
+    connection: Connection, *, wait: float, sleep: Callable[[float], None]
+) -> Iterator[MigrationLock]:
+    """The migration lock behind PgBouncer in transaction mode.
+
+    Each revision commits in its own transaction, and behind PgBouncer consecutive
+    transactions of one client may run on different server connections: a session lock taken
+    in one would stay held by a server connection that other clients are then handed
+    (re-entrant for them, a wait forever for the rest), and the unlock would go to a
+    connection that does not hold it. So the lock is a transaction-scoped one
+    (``pg_advisory_xact_lock``) held by a second connection of the same engine inside one
+    open transaction, which PgBouncer keeps on one server connection until it ends: it is
+    released by that transaction's rollback, or by the server if the process dies.
+
+    Waiting is polling: ``pg_try_advisory_xact_lock`` in a short transaction, rolled back
+    between tries, so a waiter holds a server connection only for a moment (waiting inside
+    ``pg_advisory_xact_lock`` would hold one each, and with more waiters than PgBouncer's
+    pool the winner's own revisions would find no server connection). PostgreSQL cannot see
+    a deadlock across the two connections (the winner's revision waiting for a table a
+    waiter's transaction holds, that waiter waiting for the lock): ``wait`` bounds it.
+
+    A caller's connection already inside a transaction (migrating in one transaction of its
+    own) polls and holds the lock in that transaction; it is released when it ends.
+    """
+    if connection.in_transaction():
+        _poll(connection, wait=wait, sleep=sleep, between=lambda: None)
+        yield MigrationLock()
+        return
+    with _second_connection(connection) as holder:
+
+        def between() -> None:
+            holder.rollback()
+
+        _poll(holder, wait=wait, sleep=sleep, between=between)
+        # The holder sits idle in its transaction while the revisions run: a server's
+        # idle_in_transaction_session_timeout must not end it (and the lock) half-way.
+        holder.execute(text("SET LOCAL idle_in_transaction_session_timeout = 0"))
+        try:
+            yield _HeldByConnection(holder)
+        finally:
+            # A lost holder connection has lost the lock with it: nothing to release.
+            with contextlib.suppress(DBAPIError):
+                holder.rollback()
+
+
+@contextlib.contextmanager
+def _second_connection(connection: Connection) -> Iterator[Connection]:
+    """Another connection of ``connection``'s engine, in READ COMMITTED, or MigrationError.
+
+    Refused at once rather than after ``pool_timeout`` when the pool cannot give a second
+    connection at all; an ``AUTOCOMMIT`` engine would release the transaction-scoped lock at
+    the end of the statement taking it, hence the explicit isolation level.
+    """
+    engine = connection.engine
+    pool = engine.pool
+    where = f"migrating {mask_url(engine.url)} behind PgBouncer (pgbouncer=True)"
+    if isinstance(pool, _ONE_CONNECTION_POOLS) or (
+        isinstance(pool, QueuePool)
+        and pool._max_overflow >= 0
+        and pool.size() + pool._max_overflow < 2
+    ):
+        raise MigrationError(
+            f"{where} holds the migration lock on a second connection of the engine while the "
+            f"first migrates, and its pool ({pool.status()}) cannot give two at once: use a "
+            "pool of at least two connections (pool_size + max_overflow >= 2)"
+        )
+    try:
+        holder = engine.connect()
+    except SATimeoutError:
+        raise MigrationError(
+            f"{where} needs a second connection of the engine to hold the migration lock, and "
+            f"its pool had none free within its timeout ({pool.status()}): give it more room "
+            "(pool_size, max_overflow) or migrate while fewer connections are checked out"
+        ) from None
+    with holder:
+        if holder.connection.dbapi_connection is connection.connection.dbapi_connection:
+            raise MigrationError(
+                f"{where} needs a second connection to hold the migration lock, and the "
+                "engine's pool handed out the migrating connection again: use a pool of "
+                "distinct connections (QueuePool, NullPool)"
+            )
+        holder.execution_options(isolation_level="READ COMMITTED")
+        yield holder
+
+
+def _poll(
+    connection: Connection,
+    *,
+    wait: float,
+    sleep: Callable[[float], None],
+    between: Callable[[], None],
+) -> None:
+    """Try for the lock until it is taken (leaving its transaction open) or ``wait`` ends."""
+    deadline = time.monotonic() + wait
+    delay = _FIRST_RETRY_SECONDS
+    while True:
+        if connection.execute(_TRY_ADVISORY_XACT_LOCK, {"key": ADVISORY_LOCK_KEY}).scalar():
+            return
+        between()
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            raise MigrationError(
+                f"the migration lock of {mask_url(connection.engine.url)} (advisory lock "
+                f"{ADVISORY_LOCK_KEY}) stayed held by another process for {wait:g} s: its "
+                "migration is still running, or stuck waiting for a table this process's "
+                "own transaction holds (a deadlock PostgreSQL cannot see behind PgBouncer); "
+                "nothing was migrated here, try again when it has finished"
+            )
+        sleep(min(delay, remaining))
+        delay = min(delay * 2, _LAST_RETRY_SECONDS)
 
 
 def _ensure_history_table(connection: Connection) -> None:
@@ -393,11 +586,24 @@ def _mask_recorded_urls(connection: Connection) -> None:
             )
 
 
+def _step_name(step: MigrationInfo) -> str:
+    if step.is_upgrade:
+        return f"revision {step.up_revision_id}"
+    return f"the downgrade of revision {step.up_revision_id}"
+
+
 class _HistoryRecorder:
     """Times each revision step and appends its outcome to migration_history."""
 
-    def __init__(self, connection: Connection, *, check_foreign_keys: bool = False) -> None:
+    def __init__(
+        self,
+        connection: Connection,
+        *,
+        check_foreign_keys: bool = False,
+        lock: MigrationLock | None = None,
+    ) -> None:
         self.connection = connection
+        self.lock = lock or MigrationLock()
         self.check_foreign_keys = check_foreign_keys
         self.external = connection.in_transaction()
         # Stored in every row, so in every backup and export of migration_history: masked.
@@ -409,6 +615,8 @@ class _HistoryRecorder:
     def observe(self, work: Callable[..., Iterable[Any]]) -> Callable[..., Iterator[Any]]:
         def steps(heads: Any, ctx: MigrationContext) -> Iterator[Any]:
             for step in work(heads, ctx):
+                # Alembic asks for the next step before opening its transaction.
+                self.lock.check(_step_name(step.info))
                 self.current = step.info
                 self.started = time.perf_counter()
                 yield step

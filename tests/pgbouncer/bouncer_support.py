@@ -21,7 +21,7 @@ import shutil
 import socket
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -113,7 +113,7 @@ def require() -> None:
     pytest.skip(message)
 
 
-def running(directory: Path, upstream: URL, **options: int) -> Iterator[PgBouncer]:
+def running(directory: Path, upstream: URL, **options: Any) -> Iterator[PgBouncer]:
     """A fixture's body: a pgbouncer for the duration of the ``yield``, stopped however the
     tests using it end."""
     require()
@@ -135,7 +135,13 @@ def _free_ports() -> Iterator[int]:
 
 
 def _config(
-    port: int, upstream: URL, directory: Path, *, pool_size: int, max_client_conn: int
+    port: int,
+    upstream: URL,
+    directory: Path,
+    *,
+    pool_size: int,
+    max_client_conn: int,
+    settings: Mapping[str, str | int],
 ) -> str:
     server = f"host={upstream.host or '127.0.0.1'} port={upstream.port or 5432}"
     if upstream.password:
@@ -159,6 +165,7 @@ def _config(
         # cannot track would fail the tests instead of being dropped silently.
         "log_connections = 0",
         "log_disconnections = 0",
+        *(f"{name} = {value}" for name, value in settings.items()),
     ]
     if os.geteuid() == 0:
         lines.append(f"user = {_unprivileged_user()}")
@@ -174,9 +181,16 @@ def _unprivileged_user() -> str:
 
 
 def start(
-    directory: Path, upstream: URL, *, pool_size: int = 20, max_client_conn: int = 300
+    directory: Path,
+    upstream: URL,
+    *,
+    pool_size: int = 20,
+    max_client_conn: int = 300,
+    settings: Mapping[str, str | int] | None = None,
 ) -> PgBouncer:
-    """Start pgbouncer in front of ``upstream``'s server; raise if it does not come up."""
+    """Start pgbouncer in front of ``upstream``'s server; raise if it does not come up.
+
+    ``settings``: more ``[pgbouncer]`` lines (``query_wait_timeout``, ...)."""
     binary = executable()
     if binary is None:
         raise FileNotFoundError("pgbouncer is not installed")
@@ -187,7 +201,14 @@ def start(
     for port in _free_ports():
         config = directory / "pgbouncer.ini"
         config.write_text(
-            _config(port, upstream, directory, pool_size=pool_size, max_client_conn=max_client_conn)
+            _config(
+                port,
+                upstream,
+                directory,
+                pool_size=pool_size,
+                max_client_conn=max_client_conn,
+                settings=settings or {},
+            )
         )
         with open(directory / "pgbouncer.log", "wb") as log:
             process = subprocess.Popen([binary, str(config)], stdout=log, stderr=subprocess.STDOUT)

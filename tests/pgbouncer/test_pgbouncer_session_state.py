@@ -154,7 +154,7 @@ def test_tradestore_leaves_no_session_state_on_server_connections(
 
     defaults = _defaults(postgres_server, migrated_database)
     url = two_servers.url(migrated_database)
-    db = Database(url)
+    db = Database(url, pgbouncer=True)  # the upgrade's migration lock needs to know
     try:
         _work(db, "state-sync")
         export.export_table(db, "fills", tmp_path / "fills.csv", format="csv", batch_size=1)
@@ -245,3 +245,72 @@ def test_another_clients_session_settings_do_not_reach_tradestore(
     finally:
         for other in others:
             other.close()
+
+
+#: Processes, and tasks in each, of the asyncpg test below: more clients than servers.
+ASYNC_PROCESSES = 3
+ASYNC_TASKS = 4
+
+
+def _async_bots(url: str, process: int, start: Any, results: Any) -> None:
+    """One process of asyncpg bots: each task registers its bot, writes and reads orders."""
+
+    async def bot(adb: AsyncDatabase, name: str) -> None:
+        async with adb.unit_of_work(bot_id=name) as uow:
+            await uow.bots.register(name)
+        for n in range(5):
+            async with adb.unit_of_work(bot_id=name) as uow:
+                await uow.orders.submit(
+                    client_order_id=f"{name}-{n}",
+                    ticker="AAPL",
+                    side="buy",
+                    order_type="market",
+                    quantity=D(1),
+                    submitted_at=T0,
+                )
+            async with adb.unit_of_work(bot_id=name, readonly=True) as uow:
+                await uow.bots.get(name)
+                await uow.orders.list_open()
+
+    async def main() -> None:
+        async with AsyncDatabase(url, pgbouncer=True, pool_size=ASYNC_TASKS) as adb:
+            await asyncio.gather(
+                *(bot(adb, f"apg-{process}-{task}") for task in range(ASYNC_TASKS))
+            )
+
+    try:
+        start.wait(timeout=60)
+        asyncio.run(main())
+        results.put("ok")
+    except Exception as exc:
+        results.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_asyncpg_bots_in_several_processes_share_two_servers(
+    two_servers: PgBouncer, migrated_database: str
+) -> None:
+    """Twelve asyncpg clients in three processes, two server connections: with
+    ``pgbouncer=True`` (and asyncpg >= 0.31) no statement is named, so none collides with
+    another client's of the same number on a shared server connection, and none is left."""
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    start = ctx.Barrier(ASYNC_PROCESSES)
+    results = ctx.Queue()
+    url = two_servers.url(migrated_database)
+    workers = [
+        ctx.Process(target=_async_bots, args=(url, p, start, results))
+        for p in range(ASYNC_PROCESSES)
+    ]
+    for worker in workers:
+        worker.start()
+    try:
+        outcomes = [results.get(timeout=240) for _ in workers]
+    finally:
+        for worker in workers:
+            worker.join(timeout=30)
+            if worker.is_alive():
+                worker.kill()
+    assert outcomes == ["ok"] * ASYNC_PROCESSES
+    for state in _server_state(two_servers, migrated_database):
+        assert state["prepared statements"] == []

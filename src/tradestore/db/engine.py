@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shlex
 import sqlite3
 import time
@@ -45,6 +46,9 @@ from tradestore.errors import (
 
 log = logging.getLogger(__name__)
 
+#: Execution option set on an engine made with ``pgbouncer=True`` (see ``behind_pgbouncer``).
+PGBOUNCER = "tradestore_pgbouncer"
+
 #: Execution option naming how a SQLite transaction begins: "IMMEDIATE" (default), "DEFERRED",
 #: or "NONE": no BEGIN at all, every statement commits on its own (the driver's autocommit).
 #: "NONE" is for maintenance (``ops.maintain``): ``PRAGMA wal_checkpoint`` and ``VACUUM``
@@ -71,9 +75,9 @@ class EngineOptions:
     (PostgreSQL): a pooled connection idle longer than this many seconds is pinged before it
     is handed out (see ``ping_idle_connections``; 0 pings every checkout). ``pgbouncer``
     (PostgreSQL; also ``?pgbouncer=true`` in the URL): the server is a PgBouncer pooling
-    transactions, so asyncpg prepares no named statements and caches none (PgBouncer 1.18
-    cannot route them); psycopg2 prepares nothing and needs no change
-    (docs/operations/pgbouncer.md).
+    transactions, so asyncpg (>= 0.31) prepares no named statements and caches none
+    (PgBouncer 1.18 cannot route them; psycopg2 prepares nothing), the migration lock takes
+    its PgBouncer scheme, and backup/restore refuse to run (docs/operations/pgbouncer.md).
     ``keepalives_idle`` (PostgreSQL on psycopg2): seconds a connection may sit silent before
     TCP keepalive probes start (three, that many seconds apart), so a server host that
     vanishes mid-statement fails it instead of hanging for the OS default (hours); None keeps
@@ -126,13 +130,15 @@ def engine_arguments(url: URL, settings: EngineOptions) -> tuple[URL, dict[str, 
     # Secret query arguments (sslpassword, ...) go to the driver, never into engine.url.
     url, secret_args = split_secret_query(url)
     url, bouncer_in_url = split_pgbouncer_query(url)
+    bouncer = settings.pgbouncer or bouncer_in_url
     if url.get_driver_name() == "asyncpg":
         url, connect_args = _asyncpg_connect_args(url, settings, secret_args)
-        if settings.pgbouncer or bouncer_in_url:
+        if bouncer:
+            _require_asyncpg_for_pgbouncer(_installed_asyncpg())
             connect_args.update(_ASYNCPG_BEHIND_PGBOUNCER)
     else:
         connect_args = _postgres_connect_args(settings, secret_args)
-    return url, {
+    arguments: dict[str, Any] = {
         **common,
         "pool_size": settings.pool_size,
         "max_overflow": settings.max_overflow,
@@ -140,6 +146,44 @@ def engine_arguments(url: URL, settings: EngineOptions) -> tuple[URL, dict[str, 
         "pool_recycle": settings.pool_recycle,
         "connect_args": connect_args,
     }
+    if bouncer:
+        arguments["execution_options"] = {PGBOUNCER: True}
+    return url, arguments
+
+
+def behind_pgbouncer(connectable: Engine | Connection) -> bool:
+    """Whether ``connectable`` was made with ``pgbouncer=True`` / ``?pgbouncer=true``.
+
+    The flag travels as an execution option of the engine (``PGBOUNCER``), so every
+    connection of it, and every engine derived with ``execution_options()``, carries it: the
+    migration lock reads it from the connection it is handed, and a caller's own engine can
+    say the same with ``create_engine(..., execution_options={PGBOUNCER: True})``.
+    """
+    return bool(connectable.get_execution_options().get(PGBOUNCER, False))
+
+
+#: The first asyncpg that prepares no named statement with ``statement_cache_size=0``: 0.30
+#: still names some (``__asyncpg_stmt_N__``; tests/pgbouncer found one left on a PgBouncer
+#: server connection after three read-only units of work), which collide between PgBouncer's
+#: clients as the cached ones do.
+ASYNCPG_FOR_PGBOUNCER = (0, 31)
+
+
+def _installed_asyncpg() -> str:
+    from importlib.metadata import version
+
+    return version("asyncpg")
+
+
+def _require_asyncpg_for_pgbouncer(installed: str) -> None:
+    numbers = tuple(int(part) for part in re.findall(r"\d+", installed)[:2])
+    if numbers < ASYNCPG_FOR_PGBOUNCER:
+        floor = ".".join(map(str, ASYNCPG_FOR_PGBOUNCER))
+        raise ConfigurationError(
+            f"pgbouncer=True needs asyncpg >= {floor}, found asyncpg {installed}: older "
+            "versions prepare named statements even with statement_cache_size=0, and those "
+            f"collide between PgBouncer's clients; pip install 'asyncpg>={floor}'"
+        )
 
 
 #: libpq's sslmode values; asyncpg's ``ssl`` takes the same strings.

@@ -57,9 +57,11 @@ class Target:
     env: Mapping[str, str]
 
 
-def target(url: URL, *, lock_timeout_ms: int | None = None) -> Target:
-    url, bouncer = split_pgbouncer_query(url)
-    if bouncer:
+def target(url: URL, *, lock_timeout_ms: int | None = None, pgbouncer: bool = False) -> Target:
+    """How pg_dump / pg_restore reach ``url``; refused behind PgBouncer (``pgbouncer``: the
+    ``Database``'s own flag, for ``Database(url, pgbouncer=True)``; or ``?pgbouncer=true``)."""
+    url, in_url = split_pgbouncer_query(url)
+    if pgbouncer or in_url:
         # pg_dump and pg_restore begin with session SETs (search_path, statement_timeout, ...)
         # outside any transaction: through a transaction-pooling PgBouncer they would stay on
         # whichever server connection ran them, for the next bots PgBouncer hands it to.

@@ -440,6 +440,8 @@ def _check_sqlite_file(label: Path, file: Path) -> tuple[str | None, tuple[str, 
 def _backup_postgres(
     database: Database, final: Path, progress: Progress, pg_bin: Path | str | None
 ) -> BackupInfo:
+    # Refused through a PgBouncer before anything runs (the URL or the Database says it).
+    target = _pgtools.target(database.url, pgbouncer=database.pgbouncer)
     pg_dump = _pgtools.find_tool("pg_dump", pg_bin)
     _pgtools.find_tool("pg_restore", pg_bin)  # needed to verify: fail before dumping
     with read_connection(database) as connection:
@@ -451,7 +453,6 @@ def _backup_postgres(
                 )
             ).scalar_one()
         )
-    target = _pgtools.target(database.url)
     partial = final.with_name(f".{final.name}.{uuid.uuid4().hex[:8]}.partial")
     dumped = 0
     progress("dumping tables", 0, tables)

@@ -109,13 +109,17 @@ def restore_database(
         finally:
             remove_sqlite_files(scratch)
     else:
+        # Refused through a PgBouncer before anything runs (the URL or the Database says it).
+        target = _pgtools.target(
+            database.url, lock_timeout_ms=lock_timeout_ms, pgbouncer=database.pgbouncer
+        )
         pg_restore = _pgtools.find_tool("pg_restore", pg_bin)
         info = verify_postgres_dump(source, progress=progress, pg_bin=pg_bin)
         _require_known_revision(source, info)
         _require_tradestore_objects(source, info)
         safety = _safety_backup(database, backup_dir, safety_backup, progress, pg_bin)
         database.dispose()
-        _restore_postgres(database, source, pg_restore, progress, lock_timeout_ms)
+        _restore_postgres(source, pg_restore, progress, target)
     database.dispose()
     report = verify_database(database)
     counts = row_counts(database)
@@ -236,13 +240,8 @@ def _restore_sqlite(scratch: Path, live: Path, progress: Progress) -> None:
 
 
 def _restore_postgres(
-    database: Database,
-    source: Path,
-    pg_restore: str,
-    progress: Progress,
-    lock_timeout_ms: int,
+    source: Path, pg_restore: str, progress: Progress, target: _pgtools.Target
 ) -> None:
-    target = _pgtools.target(database.url, lock_timeout_ms=lock_timeout_ms)
     steps = 0
 
     def on_line(line: str) -> None:
