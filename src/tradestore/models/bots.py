@@ -16,7 +16,7 @@ from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradestore.db.types import Money, OpenChoice, Real, enum_column
-from tradestore.domain.enums import BotMode, BotStatus, SessionEndReason
+from tradestore.domain.enums import BotMode, BotStatus, PositionKeeping, SessionEndReason
 from tradestore.models.base import Base, BigIntPK, Timestamps
 
 #: Width of trading_sessions.end_reason (free text with common values).
@@ -44,6 +44,13 @@ class Bot(Timestamps, Base):
     config: Mapped[dict[str, Any] | None]
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
     notes: Mapped[str | None] = mapped_column(Text)
+    #: Whether the fills of the bot's orders move its positions (revision 0012): 'manual'
+    #: (they do not) or 'netting' (docs/guide/positions.md).
+    position_keeping: Mapped[PositionKeeping] = mapped_column(
+        enum_column(PositionKeeping, "position_keeping"),
+        default=PositionKeeping.MANUAL,
+        server_default=text("'manual'"),
+    )
 
     __table_args__ = (
         CheckConstraint("bot_id <> ''", name="bot_id_not_empty"),

@@ -97,6 +97,7 @@ from tradestore.repositories.order_records import (
     RecordedFill,
     replaced,
 )
+from tradestore.repositories.position_keeping import PositionKeeper, keeps_position, kept_fill
 
 __all__ = [
     "DailyFillRate",
@@ -210,8 +211,14 @@ class OrderRepository(BotScopedRepository):
         metadata: Mapping[str, Any] | None = None,
         submitted_at: dt.datetime | None = None,
         status: OrderStatus | str = OrderStatus.PENDING,
+        keep_position: bool | None = None,
     ) -> OrderRecord:
         """Record an order; idempotent on ``client_order_id`` (per bot).
+
+        ``keep_position``: whether the order's fills move the bot's position of its ticker
+        and strategy (position keeping, docs/guide/positions.md); None follows the bot's
+        ``position_keeping`` when each fill is recorded. An order naming a ``position_id``
+        belongs to the explicit API: None is stored as False for it, and True is refused.
 
         A retry with the same payload returns the stored order unchanged, whatever happened
         to it since (it may be filled by now). The payload is the order's intent: ticker,
@@ -242,6 +249,18 @@ class OrderRepository(BotScopedRepository):
         position_id, order_id = get("position_id"), get("order_id")
         broker_order_id, metadata = get("broker_order_id"), get("metadata")
         submitted_at, status = get("submitted_at"), get("status", OrderStatus.PENDING)
+        keep_position = get("keep_position")
+        if keep_position is not None:
+            keep_position = flag("keep_position", keep_position)
+        if position_id is not None:
+            if keep_position:
+                raise ValidationError(
+                    "keep_position",
+                    keep_position,
+                    "an order naming a position_id moves that position through the explicit "
+                    "API; a kept position is found by ticker and strategy",
+                )
+            keep_position = False
         dialect = self._dialect
         request = _OrderRequest(
             client_order_id=required_text(
@@ -265,6 +284,7 @@ class OrderRepository(BotScopedRepository):
                 "broker_order_id", broker_order_id, max_length=_BROKER_ID_LENGTH
             ),
             metadata=json_document("metadata", metadata),
+            keep_position=keep_position,
         )
         _check_prices_by_type(request)
         initial = choice("status", status, OrderStatus)
@@ -309,6 +329,7 @@ class OrderRepository(BotScopedRepository):
             strategy=request.strategy,
             reject_reason=None,
             metadata=request.metadata,
+            keep_position=request.keep_position,
         )
         return request, record
 
@@ -810,7 +831,7 @@ class OrderRepository(BotScopedRepository):
         """
         connection = self._db
         bot_id, order_id, fill_id = self._bot_id, fill.order_id, fill.fill_id
-        state, current = self._lock_for_fills(connection, order_id)
+        state, current, bot_keeping = self._lock_for_fills(connection, order_id)
         existing = state.fill(fill_id)
         if existing is not None:
             return self._replay(connection, existing, fill, given_time, order=current)
@@ -835,7 +856,10 @@ class OrderRepository(BotScopedRepository):
         ).rows
         if not rows:
             raise self._changed_meanwhile(connection, fill)
-        return RecordedFill(fill=fill, order=OrderRecord(*rows[0]), replayed=False)
+        order = OrderRecord(*rows[0])
+        if keeps_position(order.keep_position, bot_keeping):
+            return self._keep(fill, order)
+        return RecordedFill(fill=fill, order=order, replayed=False)
 
     def _record_fill_postgresql(
         self, fill: FillRecord, given_time: dt.datetime | None
@@ -871,7 +895,9 @@ class OrderRepository(BotScopedRepository):
                 fill, ticker=current.ticker, side=current.side, position_id=current.position_id
             )
             if row[sql.RECORD_FILL_APPLIED] is not None:
-                order = OrderRecord(*row[sql.RECORD_FILL_APPLIED :])
+                order = OrderRecord(*row[sql.RECORD_FILL_APPLIED : sql.RECORD_FILL_KEEPING])
+                if keeps_position(order.keep_position, row[sql.RECORD_FILL_KEEPING]):
+                    return self._keep(recorded, order)
                 return RecordedFill(fill=recorded, order=order, replayed=False)
             if row[sql.RECORD_FILL_INSERTED] is not None:  # pragma: no cover - the lock holds
                 raise self._changed_meanwhile(connection, fill)
@@ -898,6 +924,28 @@ class OrderRepository(BotScopedRepository):
             return self._replay(connection, stored_fill, fill, given_time)
         raise AssertionError("unreachable")  # pragma: no cover
 
+    def _keep(self, fill: FillRecord, order: OrderRecord) -> RecordedFill:
+        """Move the kept position by a new fill of a keeping order (its fill and order are
+        written), link both to it and move the bot's cash (``position_keeping``).
+
+        A refusal here (a quantity the backend cannot store exactly) comes after the fill
+        was written, so the unit of work is marked failed: it ends in
+        ``TransactionAborted`` and commits nothing, whatever the caller catches.
+        """
+        keeper = PositionKeeper(self._db, self._bot_id, self._dialect)
+        kept = kept_fill(fill, order, order_position_id=order.position_id)
+        try:
+            position_id = keeper.apply(kept)
+            keeper.settle_one(kept, position_id)
+        except BaseException as exc:
+            self._db.note_failure(exc)
+            raise
+        if order.position_id is None:
+            order = replaced(order, position_id=position_id)
+        return RecordedFill(
+            fill=replaced(fill, position_id=position_id), order=order, replayed=False
+        )
+
     def _changes(self, state: LockedOrder, fill: FillRecord) -> OrderChanges:
         """What the order becomes with ``fill``; refuses a fill the order does not take."""
         return fill_changes(state, fill, self._dialect)[1]
@@ -912,9 +960,9 @@ class OrderRepository(BotScopedRepository):
 
     def _lock_for_fills(
         self, connection: Executor, order_id: str
-    ) -> tuple[LockedOrder, OrderRecord]:
-        """The order and its fills (SQLite: the transaction holds the write lock already);
-        raises OrderNotFound for another bot's order."""
+    ) -> tuple[LockedOrder, OrderRecord, Any]:
+        """The order, its fills and the bot's position keeping (SQLite: the transaction
+        holds the write lock already); raises OrderNotFound for another bot's order."""
         params = {"bot_id": self._bot_id, "order_id": order_id}
         rows = connection.run(sql.LOCK_ORDER_WITH_FILLS, params).rows
         if not rows:
@@ -922,10 +970,10 @@ class OrderRepository(BotScopedRepository):
         width = len(sql.ORDER_COLUMNS)
         current = OrderRecord(*rows[0][:width])
         state = LockedOrder.from_record(current)
-        state.fill_rows = [row[width:] for row in rows if row[width] is not None]
+        state.fill_rows = [row[width + 1 :] for row in rows if row[width + 1] is not None]
         state.check_consistent()
         state.current_totals = state.totals
-        return state, current
+        return state, current, rows[0][width]
 
     def _replay(
         self,
@@ -1240,6 +1288,7 @@ class _OrderRequest:
     order_id: str | None
     broker_order_id: str | None
     metadata: dict[str, Any] | None
+    keep_position: bool | None
 
     def differences(self, stored: OrderRecord) -> list[str]:
         differing = [
@@ -1257,6 +1306,7 @@ class _OrderRequest:
                 "strategy",
                 "position_id",
                 "metadata",
+                "keep_position",
             )
             if getattr(self, name) != getattr(stored, name)
         ]
