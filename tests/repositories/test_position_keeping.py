@@ -340,7 +340,9 @@ def test_batches_move_positions_in_call_order(db: Database, bot: str) -> None:
     assert outcomes[2].order.position_id == outcomes[2].fill.position_id
 
 
-def test_switching_is_refused_while_a_following_order_is_part_filled(db: Database, bot: str) -> None:
+def test_switching_is_refused_while_a_following_order_is_part_filled(
+    db: Database, bot: str
+) -> None:
     order_id = submit(db, bot, "buy", D("10"))
     fill(db, bot, order_id, D("4"), D("100"))
     with pytest.raises(ConflictError, match=order_id), db.unit_of_work() as uow:
