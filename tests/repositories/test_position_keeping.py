@@ -24,6 +24,8 @@ from tradestore.domain.enums import ExitReason, PositionKeeping, PositionSide
 from tradestore.errors import ConflictError, ValidationError
 
 D = Decimal
+ZERO = D(0)
+BALANCE = D("10000")
 T0 = dt.datetime(2026, 1, 5, 14, 30, tzinfo=dt.UTC)
 PATHS = ("record_fill", "record_fills", "ingest_fills")
 _ids = itertools.count()
@@ -32,7 +34,7 @@ totals_test = load("repositories/test_position_totals.py")
 
 
 def register(
-    db: Database, bot_id: str, *, keeping: str = "netting", balance: Decimal | None = D("10000")
+    db: Database, bot_id: str, *, keeping: str = "netting", balance: Decimal | None = BALANCE
 ) -> None:
     with db.unit_of_work() as uow:
         uow.bots.register(bot_id, starting_balance=balance, position_keeping=keeping)
@@ -74,7 +76,7 @@ def fill(
     quantity: Decimal,
     price: Decimal,
     *,
-    commission: Decimal = D(0),
+    commission: Decimal = ZERO,
     path: str = "record_fill",
     fill_id: str | None = None,
     minutes: int = 0,
@@ -103,7 +105,7 @@ def trade(
     quantity: Decimal,
     price: Decimal,
     *,
-    commission: Decimal = D(0),
+    commission: Decimal = ZERO,
     path: str = "record_fill",
     **order: Any,
 ) -> str:
@@ -126,7 +128,8 @@ def test_manual_bots_keep_nothing_from_fills(db: Database) -> None:
     register(db, "alpha", keeping="manual")
     order_id = trade(db, "alpha", "buy", D("10"), D("100"), commission=D("1"))
     opened, closed, cash = state(db, "alpha")
-    assert list(opened) == [] and list(closed) == []
+    assert list(opened) == []
+    assert list(closed) == []
     assert cash == D("10000")
     with db.unit_of_work(bot_id="alpha", readonly=True) as uow:
         assert uow.orders.get(order_id).position_id is None
@@ -143,7 +146,8 @@ def test_open_add_reduce_reverse_close(db: Database, bot: str, path: str) -> Non
         D("10"),
         D("100"),
     )
-    assert position.commission == D("1") and position.kept_from_fills
+    assert position.commission == D("1")
+    assert position.kept_from_fills
     assert cash == D("10000") - D("1000") - D("1")
     with db.unit_of_work(bot_id=bot, readonly=True) as uow:
         order = uow.orders.get(first)
@@ -165,7 +169,8 @@ def test_open_add_reduce_reverse_close(db: Database, bot: str, path: str) -> Non
         D("102"),
         D("0.9"),
     )
-    assert part.position_id == position.position_id and part.quantity == D("6")
+    assert part.position_id == position.position_id
+    assert part.quantity == D("6")
     assert part.gross_pnl == D("48")
     assert part.commission == D("1.2")
     assert part.realized_pnl == D("46.8")
@@ -175,7 +180,8 @@ def test_open_add_reduce_reverse_close(db: Database, bot: str, path: str) -> Non
     # Past zero: the 9 close, the other 3 open a short at the fill price.
     reversal = trade(db, bot, "sell", D("12"), D("100"), commission=D("1.2"), path=path)
     [short], closed, cash = state(db, bot)
-    assert short.position_id != position.position_id and short.kept_from_fills
+    assert short.position_id != position.position_id
+    assert short.kept_from_fills
     assert (short.side, short.quantity, short.entry_price, short.commission) == (
         PositionSide.SHORT,
         D("3"),
@@ -188,7 +194,8 @@ def test_open_add_reduce_reverse_close(db: Database, bot: str, path: str) -> Non
         D("9"),
         D("-18"),
     )
-    assert last.commission == D("1.8") and last.realized_pnl == D("-19.8")
+    assert last.commission == D("1.8")
+    assert last.realized_pnl == D("-19.8")
     assert cash == D("9127.9") + D("1200") - D("1.2")
     with db.unit_of_work(bot_id=bot, readonly=True) as uow:
         # The reversing order and its fill name the position they leave open.
@@ -230,9 +237,11 @@ def test_the_order_chooses_over_the_bot(db: Database) -> None:
     trade(db, "manual", "buy", D("2"), D("50"), keep_position=True)
     trade(db, "netting", "buy", D("2"), D("50"), keep_position=False)
     [kept], _, cash = state(db, "manual")
-    assert kept.quantity == D("2") and cash == D("9900")
+    assert kept.quantity == D("2")
+    assert cash == D("9900")
     opened, _, cash = state(db, "netting")
-    assert list(opened) == [] and cash == D("10000")
+    assert list(opened) == []
+    assert cash == D("10000")
 
 
 def test_an_order_naming_a_position_belongs_to_the_explicit_api(db: Database, bot: str) -> None:
@@ -243,7 +252,9 @@ def test_an_order_naming_a_position_belongs_to_the_explicit_api(db: Database, bo
     order_id = submit(db, bot, "sell", D("1"), position_id=position.position_id)
     fill(db, bot, order_id, D("1"), D("11"))
     [still], closed, cash = state(db, bot)
-    assert still == position and list(closed) == [] and cash == D("10000")
+    assert still == position
+    assert list(closed) == []
+    assert cash == D("10000")
     with db.unit_of_work(bot_id=bot, readonly=True) as uow:
         assert uow.orders.get(order_id).keep_position is False
 
@@ -268,7 +279,8 @@ def test_a_bot_without_a_balance_keeps_none(db: Database) -> None:
     register(db, "alpha", balance=None)
     trade(db, "alpha", "buy", D("1"), D("10"), commission=D("0.1"))
     [position], _, cash = state(db, "alpha")
-    assert position.quantity == D("1") and cash is None
+    assert position.quantity == D("1")
+    assert cash is None
 
 
 def test_slippage_against_the_reference_price(db: Database, bot: str) -> None:
@@ -316,17 +328,18 @@ def test_batches_move_positions_in_call_order(db: Database, bot: str) -> None:
     buy = submit(db, bot, "buy", D("10"))
     sell = submit(db, bot, "sell", D("10"))
     other = submit(db, bot, "buy", D("3"), ticker="MSFT")
-    at = T0
+    calls = [
+        (buy, "b1", D("4"), D("10")),
+        (other, "m1", D("3"), D("7")),
+        (sell, "s1", D("6"), D("11")),
+        (buy, "b1", D("4"), D("10")),
+        (buy, "b2", D("6"), D("9")),
+    ]
     with db.unit_of_work(bot_id=bot) as uow:
         outcomes = uow.orders.record_fills(
-            [
-                {"order_id": buy, "fill_id": "b1", "quantity": D("4"), "price": D("10"), "filled_at": at},
-                {"order_id": other, "fill_id": "m1", "quantity": D("3"), "price": D("7"), "filled_at": at},
-                {"order_id": sell, "fill_id": "s1", "quantity": D("6"), "price": D("11"), "filled_at": at},
-                {"order_id": buy, "fill_id": "b1", "quantity": D("4"), "price": D("10"), "filled_at": at},
-                {"order_id": buy, "fill_id": "b2", "quantity": D("6"), "price": D("9"), "filled_at": at},
-            ]
-        )  # fmt: skip
+            {"order_id": o, "fill_id": f, "quantity": q, "price": p, "filled_at": T0}
+            for o, f, q, p in calls
+        )
     assert [getattr(o, "replayed", None) for o in outcomes] == [False, False, False, True, False]
     opened, closed, cash = state(db, bot)
     # 4 long, then 6 sold (4 closed, 2 short), then 6 bought (2 closed, 4 long at 9).
@@ -362,7 +375,7 @@ def test_one_kept_position_per_key_whoever_writes(db: Database, bot: str) -> Non
     trade(db, bot, "buy", D("1"), D("10"), strategy="s")
     with db.connect() as connection:
         for strategy in ("NULL", "'s'"):
-            with pytest.raises(Exception, match="(?i)unique"):
+            with pytest.raises(Exception, match=r"(?i)unique"):
                 same = "IS NOT DISTINCT FROM" if connection.dialect.name == "postgresql" else "IS"
                 connection.execute(
                     text(

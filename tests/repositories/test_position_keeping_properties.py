@@ -128,7 +128,8 @@ def test_position_keeping_invariants(
         unrealized = D(0)
         if opened:
             [position] = opened
-            assert position.kept_from_fills and position.strategy == strategy
+            assert position.kept_from_fills
+            assert position.strategy == strategy
             held = position.quantity if position.side is PositionSide.LONG else -position.quantity
             unrealized = position.unrealized_pnl - position.commission
         assert held == signed_quantity
