@@ -286,6 +286,7 @@ CALLS: dict[str, Call] = {
     "bots.stale": lambda u, s: u.bots.stale(older_than=dt.timedelta(hours=1)),
     "bots.set_status": lambda u, s: u.bots.set_status(BOT, "stopped"),
     "bots.set_balance": lambda u, s: u.bots.set_balance(BOT, current_balance=D(9000)),
+    "bots.set_position_keeping": lambda u, s: u.bots.set_position_keeping(BOT, "netting"),
     "bots.refresh_totals": lambda u, s: u.bots.refresh_totals(BOT),
     "bots.recover": lambda u, s: u.bots.recover(BOT),
     "bots.start_session": lambda u, s: u.bots.start_session(BOT, starting_equity=D(10_000)),

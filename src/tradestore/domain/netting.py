@@ -85,8 +85,9 @@ def cash_change(
     fill_side: OrderSide, quantity: Decimal, price: Decimal, commission: Decimal, dialect_name: str
 ) -> Decimal:
     """How a fill moves the bot's cash: -(signed quantity x price) - commission, where a buy's
-    quantity is positive and a sell's negative; rounded once for the backend (``money.fit``:
-    exact on PostgreSQL for amounts of up to 9 decimals each)."""
+    quantity is positive and a sell's negative; rounded once for the backend (``money.fit``),
+    which leaves it exact whenever the product has at most 18 decimals (on SQLite, when it
+    survives a double)."""
     with localcontext(MONEY_CONTEXT):
         cost = quantity * price
         signed = cost if fill_side is OrderSide.BUY else -cost

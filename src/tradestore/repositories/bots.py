@@ -108,7 +108,8 @@ class Balances:
     """Money figures of one bot, computed exactly from its rows at recovery time."""
 
     starting_balance: Decimal | None
-    #: As last stored with ``set_balance`` (or the starting balance): tradestore does not
+    #: As last stored with ``set_balance`` (or the starting balance), moved by every fill
+    #: of an order that keeps positions (position keeping); otherwise tradestore does not
     #: move cash, the bot or its broker does.
     current_balance: Decimal | None
     #: SUM(realized_pnl) of every closed position (net of commission).
