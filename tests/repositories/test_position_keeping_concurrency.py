@@ -106,3 +106,51 @@ def test_concurrent_fills_on_one_key_lose_nothing(db: Database, path: str) -> No
     known = {position.position_id} | {row.position_id for row in closed}
     assert {f.position_id for f in fills} <= known
     totals_test.assert_totals_recomputed(db, BOT)
+
+
+@pytest.mark.parametrize("path", ["record_fills", "ingest_fills"])
+def test_batches_opening_keys_in_opposite_orders_do_not_deadlock(db: Database, path: str) -> None:
+    """Two writers, each a batch opening the same new keys in opposite call orders, again
+    and again (each round closes them, so the next one opens them anew): the keys are taken
+    in key order (advisory locks on PostgreSQL), so neither waits for the other in a circle."""
+    with db.unit_of_work() as uow:
+        uow.bots.register(BOT, starting_balance=START, position_keeping="netting")
+    tickers = ["AAA", "BBB", "CCC"]
+    rounds = 4
+    orders: dict[tuple[int, str], str] = {}
+    with db.unit_of_work(bot_id=BOT) as uow:
+        for writer in range(2):
+            for ticker in tickers:
+                order = uow.orders.submit(
+                    client_order_id=f"c-{writer}-{ticker}",
+                    ticker=ticker,
+                    side="buy" if writer == 0 else "sell",
+                    order_type="market",
+                    quantity=D(rounds),
+                )
+                orders[(writer, ticker)] = order.order_id
+
+    def work(writer: int) -> None:
+        names = tickers if writer == 0 else list(reversed(tickers))
+        price = D("100") if writer == 0 else D("110")
+        for n in range(rounds):
+            rows = [
+                {"order_id": orders[(writer, t)], "fill_id": f"{writer}-{t}-{n}"}
+                | {"quantity": D(1), "price": price}
+                for t in names
+            ]
+            with db.unit_of_work(bot_id=BOT) as uow:
+                if path == "record_fills":
+                    outcomes = uow.orders.record_fills(rows)
+                    assert all(not isinstance(o, Exception) for o in outcomes), outcomes
+                else:
+                    uow.orders.ingest_fills([r | {"filled_at": uow.executor.now()} for r in rows])
+
+    assert harness.run_threads(2, work) == [None, None]
+    with db.unit_of_work(bot_id=BOT, readonly=True) as uow:
+        assert list(uow.positions.list_open()) == []  # as many bought as sold, per ticker
+        closed = uow.positions.list_closed()
+        cash = uow.bots.get(BOT).current_balance
+    assert sum(row.quantity for row in closed) == rounds * len(tickers)
+    assert cash == START + rounds * len(tickers) * D("10")
+    totals_test.assert_totals_recomputed(db, BOT)

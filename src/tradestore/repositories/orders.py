@@ -17,6 +17,9 @@ Concurrency. Two writers recording fills for one order must never lose an update
   so writers are serialised for the whole transaction.
 * Both: the order ``UPDATE`` is guarded by the state it was computed from (``filled_quantity``
   and ``status``); a guard miss undoes the fill and raises instead of overwriting.
+* A fill of an order that keeps positions then locks the kept position of its key, and the
+  bot's row last (``position_keeping``): the same order on every path, so two fills of
+  different orders on one position neither lose an update nor deadlock.
 
 Fill accounting (VWAP, slippage) is in ``tradestore.domain.fill_accounting``, the status
 machine in ``tradestore.domain.order_states``; both are pure, and PostgreSQL's one-statement
@@ -775,6 +778,13 @@ class OrderRepository(BotScopedRepository):
         execution time when complete). A fill on a cancelled or expired order is a late
         report of an execution that came first: it is recorded and counted, and the order
         keeps its status.
+
+        A new fill of an order that keeps positions (``keep_position``, else its bot's
+        ``position_keeping``) also moves the bot's kept position of the order's ticker and
+        strategy, links the fill (and the order, while it has none) to it and moves the bot's
+        cash, in this transaction (``position_keeping``; docs/guide/positions.md). The order's
+        own statement stays one on PostgreSQL (it reads the bot's setting in passing); a kept
+        fill adds 3 to 5 statements there and 6 to 10 on SQLite. A replay moves nothing.
         """
         fill, given_time = self._fill_request(locals())
         with translate_errors():
@@ -1015,7 +1025,10 @@ class OrderRepository(BotScopedRepository):
 
         Fills go in with one ``executemany`` (SQLite) or one ``COPY`` (PostgreSQL); the
         affected orders are then recomputed from all their fills and written with one
-        ``executemany`` / one ``UPDATE ... FROM unnest(...)`` (see fill_import).
+        ``executemany`` / one ``UPDATE ... FROM unnest(...)`` (see fill_import). New fills of
+        orders that keep positions move their kept positions first, key by key in key order
+        and each key's fills by execution time (as ``record_fill`` does, statement by
+        statement), and go in linked to them; the cash moves once.
         """
         return FillImport(self._db, self._bot_id, self._dialect).run(rows_of(rows))
 
@@ -1035,7 +1048,11 @@ class OrderRepository(BotScopedRepository):
         writes them (one ``executemany`` / ``COPY``, one update of the orders). Raised as
         a whole only for what no single fill explains (a ``fill_id`` recorded for an order
         outside the call, an order whose fills were written outside tradestore).
-        The recorder (``tradestore.aio``) sends a group's consecutive fills here.
+        Fills of orders that keep positions move their kept positions in call order, as
+        ``record_fill`` one after the other would (the keys' rows locked first, in key
+        order); a fill the keeper refuses (a quantity the backend cannot store) is refused
+        alone, before anything of it is written. The recorder (``tradestore.aio``) sends a
+        group's consecutive fills here.
         """
         requests: list[tuple[FillRecord, dt.datetime | None] | TradestoreError] = _batch_requests(
             "fills", fills, _FILL_ARGUMENTS, self._fill_request

@@ -10,8 +10,8 @@ replayed fill never reaches it.
 Concurrency. Locks are taken in one order everywhere: the order row (the fill paths), then
 the kept position row (``FOR UPDATE`` on PostgreSQL; SQLite writers hold the database's
 write lock from ``BEGIN IMMEDIATE`` on), then the running totals (the close's statements),
-then the bot's row (the cash, last). A batch locks the kept positions of its keys in key
-order before it moves any. Two writers opening the same key race on the partial unique
+then the bot's row (the cash, last). A batch first takes its keys in key order (an advisory
+lock per key on PostgreSQL, then the kept positions' rows), before it moves any. Two writers opening the same key race on the partial unique
 index (``uq_positions_kept_by_strategy`` / ``uq_positions_kept_without_strategy``): the
 insert is ``ON CONFLICT DO NOTHING``, and the loser, which waited for the winner to commit,
 locks the winner's row and applies its fill to it. So two fills of different orders on one
@@ -19,22 +19,25 @@ key never lose an update (tests/repositories/test_position_keeping_concurrency.p
 
 Statements per kept fill (beside the fill's own): the locked read of the key's position
 (none when a batch already holds it), then one write to open or add to it; a partial
-reduce is one statement on PostgreSQL (shrink, closed row and totals as CTEs) and three on
-SQLite (shrink, closed row, totals); a full close is two on PostgreSQL and three on SQLite;
-a reversal adds the insert of the new position. Then the links and the cash (see
-``OrderRepository.record_fill``).
+reduce is one statement on PostgreSQL (shrink, closed row and totals as CTEs) and four on
+SQLite (shrink, closed row, the totals' read and write); a full close is two on PostgreSQL
+and four on SQLite; a reversal adds the insert of the new position. Then the links and the
+cash: one statement on PostgreSQL, four on SQLite (the fill's link, the order's while it has
+none, the cash's read and write). tests/repositories/test_position_keeping.py counts them;
+a batch locks each key once (two statements on PostgreSQL) and moves the cash once.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from decimal import Decimal, localcontext
 from typing import Any
 
-from sqlalchemy import and_, bindparam, select, update
+from sqlalchemy import Integer, and_, bindparam, func, select, update
 
 from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Executor, Prepared
@@ -168,6 +171,19 @@ _SETTLE_ONE_POSTGRESQL = Prepared(
 )
 
 
+#: The advisory locks of kept keys (PostgreSQL): the two-int form, whose first int names the
+#: user ("tskp"), so no other advisory lock of the database can be taken for one.
+_KEY_LOCK_SPACE = 0x74736B70
+_KEY_LOCK = Prepared(
+    select(
+        func.pg_advisory_xact_lock(
+            bindparam("k_space", type_=Integer()), bindparam("k_key", type_=Integer())
+        )
+    ),
+    name="positions.kept_key_lock",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class KeptFill:
     """A new fill of an order that keeps positions, with what the keeper needs of its order."""
@@ -216,10 +232,28 @@ class PositionKeeper:
 
     def lock(self, keys: Iterable[tuple[str, str | None]]) -> None:
         """Lock the kept positions of ``keys`` in key order (a batch, before it moves any):
-        two batches on the same keys then wait for each other instead of deadlocking."""
-        for key in sorted(set(keys), key=key_order):
+        two batches on the same keys then wait for each other instead of deadlocking.
+
+        A key without a position has no row to lock, and a batch opens its keys in call
+        order: two batches opening the same two keys in opposite orders would each wait for
+        the other's new row. So on PostgreSQL a batch first takes a transaction-level
+        advisory lock per key, in key order (``pg_advisory_xact_lock``, in a namespace of its
+        own); SQLite's writers are serialised already. A single ``record_fill`` moves one
+        key and needs none."""
+        ordered = sorted(set(keys), key=key_order)
+        if self._dialect == "postgresql":
+            for key in ordered:
+                self._db.run(_KEY_LOCK, {"k_space": _KEY_LOCK_SPACE, "k_key": self._key_id(key)})
+        for key in ordered:
             if key not in self._held:
                 self._held[key] = self._read(key)
+
+    def _key_id(self, key: tuple[str, str | None]) -> int:
+        """A stable 32-bit id of the bot's key (a collision only serialises two keys)."""
+        ticker, strategy = key
+        text = "\x1f".join((self._bot_id, ticker, "\x1e" if strategy is None else strategy))
+        value = zlib.crc32(text.encode())
+        return value - (1 << 32) if value >= 1 << 31 else value
 
     def apply(self, fill: KeptFill) -> str:
         """Move the key's position by ``fill``; the id of the position moved. A refusal
