@@ -193,9 +193,12 @@ class FillImport:
                 if keeper is not None and fill.order_id in keeping:
                     kept = kept_fill(fill, before, order_position_id=before.position_id)
                     try:
-                        # Refuses before it writes anything: this fill alone is refused.
                         position_id = keeper.apply(kept)
-                    except TradestoreError as exc:
+                    except ValidationError as exc:
+                        # A refusal of this fill (a quantity the backend cannot store),
+                        # decided before the keeper wrote anything: this fill alone is
+                        # refused. A database error is not a refusal: it escapes, and the
+                        # call (atomic) writes nothing.
                         outcomes.append(exc)
                         continue
                     fill = replaced(fill, position_id=position_id)

@@ -11,10 +11,11 @@ Concurrency. Locks are taken in one order everywhere: the order row (the fill pa
 the kept position row (``FOR UPDATE`` on PostgreSQL; SQLite writers hold the database's
 write lock from ``BEGIN IMMEDIATE`` on), then the running totals (the close's statements),
 then the bot's row (the cash, last). A batch first takes its keys in key order (an advisory
-lock per key on PostgreSQL, then the kept positions' rows), before it moves any. Two writers opening the same key race on the partial unique
-index (``uq_positions_kept_by_strategy`` / ``uq_positions_kept_without_strategy``): the
-insert is ``ON CONFLICT DO NOTHING``, and the loser, which waited for the winner to commit,
-locks the winner's row and applies its fill to it. So two fills of different orders on one
+lock per key on PostgreSQL, then the kept positions' rows), before it moves any. Two
+writers opening the same key race on the partial unique indexes
+(``uq_positions_kept_by_strategy`` / ``uq_positions_kept_without_strategy``): the insert
+is ``ON CONFLICT DO NOTHING``, and the loser, which waited for the winner to commit, locks
+the winner's row and applies its fill to it. So two fills of different orders on one
 key never lose an update (tests/repositories/test_position_keeping_concurrency.py).
 
 Statements per kept fill (beside the fill's own): the locked read of the key's position
