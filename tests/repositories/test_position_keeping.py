@@ -437,3 +437,33 @@ def test_statements_per_kept_fill(db: Database, backend: str) -> None:
             counts.append(len(seen))
         extra[move] = counts[0] - counts[1]
     assert extra == EXTRA_STATEMENTS[backend]
+
+
+def test_a_fill_reported_before_the_position_opened_closes_it_at_its_opening(
+    db: Database, bot: str
+) -> None:
+    """Fills arrive out of order: a reducing fill dated before the kept position opened
+    closes it at the time it opened (a close never precedes its open)."""
+    buy = submit(db, bot, "buy", D("2"))
+    fill(db, bot, buy, D("2"), D("10"), minutes=10)
+    sell = submit(db, bot, "sell", D("2"))
+    fill(db, bot, sell, D("2"), D("11"), minutes=0)
+    _, [closed], _ = state(db, bot)
+    assert closed.opened_at == closed.closed_at == T0 + dt.timedelta(minutes=10)
+    assert closed.holding_period_hours == 0
+    assert closed.realized_pnl == D("2")
+
+
+def test_an_average_past_the_target_clears_the_target(db: Database, bot: str) -> None:
+    """A fill is a fact: adding below a long's target keeps it, an average above it clears
+    it (the schema holds a long's target above its entry)."""
+    trade(db, bot, "buy", D("1"), D("100"))
+    [position], _, _ = state(db, bot)
+    with db.unit_of_work(bot_id=bot) as uow:
+        uow.positions.update(position.position_id, take_profit_price=D("120"))
+    trade(db, bot, "buy", D("1"), D("110"))
+    [added], _, _ = state(db, bot)
+    assert (added.entry_price, added.take_profit_price) == (D("105"), D("120"))
+    trade(db, bot, "buy", D("2"), D("150"))
+    [added], _, _ = state(db, bot)
+    assert (added.entry_price, added.take_profit_price) == (D("127.5"), None)

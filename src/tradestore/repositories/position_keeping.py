@@ -344,7 +344,9 @@ class PositionKeeper:
                     f"the reversed position's quantity {split.increasing} would not be "
                     "stored exactly",
                 ) from None
-            reversed_ = self._new_position(fill, split.increasing, split.increasing_commission)
+            reversed_ = self._new_position(
+                fill, split.increasing, split.increasing_commission, opened_at=closed_at
+            )
         slip = slippage(fill.side, fill.price, fill.reference)
         _closed, remainder = self._positions._close_locked(
             position,
@@ -368,8 +370,15 @@ class PositionKeeper:
         return reversed_.position_id
 
     def _new_position(
-        self, fill: KeptFill, quantity: Decimal, commission: Decimal
+        self,
+        fill: KeptFill,
+        quantity: Decimal,
+        commission: Decimal,
+        *,
+        opened_at: dt.datetime | None = None,
     ) -> PositionRecord:
+        """A kept position opened by ``fill`` at its price (at its time, or ``opened_at``:
+        a reversed position opens when the one it replaces closed)."""
         side = PositionSide.LONG if fill.side is OrderSide.BUY else PositionSide.SHORT
         price = fill.price
         return PositionRecord(
@@ -387,7 +396,7 @@ class PositionKeeper:
             max_favorable_excursion=price,
             max_adverse_excursion=price,
             commission=commission,
-            opened_at=fill.filled_at,
+            opened_at=fill.filled_at if opened_at is None else opened_at,
             updated_at=self._db.now(),
             strategy=fill.strategy,
             signal_score=None,
