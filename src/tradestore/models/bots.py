@@ -46,10 +46,10 @@ class Bot(Timestamps, Base):
     notes: Mapped[str | None] = mapped_column(Text)
     #: Whether the fills of the bot's orders move its positions (revision 0012): 'manual'
     #: (they do not) or 'netting' (docs/guide/positions.md).
+    #: Only a server default: an INSERT that leaves it out (older code, a Prepared insert
+    #: of chosen columns) gets 'manual', with nothing computed per execution in Python.
     position_keeping: Mapped[PositionKeeping] = mapped_column(
-        enum_column(PositionKeeping, "position_keeping"),
-        default=PositionKeeping.MANUAL,
-        server_default=text("'manual'"),
+        enum_column(PositionKeeping, "position_keeping"), server_default=text("'manual'")
     )
 
     __table_args__ = (
