@@ -19,7 +19,7 @@ from pathlib import Path
 from sqlalchemy import CheckConstraint, Column, Enum, ForeignKeyConstraint, Index, Table
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql import operators
-from sqlalchemy.sql.elements import False_, UnaryExpression
+from sqlalchemy.sql.elements import False_, TextClause, UnaryExpression
 
 from tradestore.models import Base
 
@@ -120,6 +120,8 @@ def render() -> str:
                 default = getattr(column.server_default, "arg", None)
                 if isinstance(default, False_):
                     notes.append("default false")
+                elif isinstance(default, TextClause) and default.text.startswith("'"):
+                    notes.append(f"default {default.text}")
                 else:
                     notes.append("default CURRENT_TIMESTAMP (tradestore writes its clock)")
             pg = column.type.compile(PG_DIALECT)
@@ -142,7 +144,9 @@ def render() -> str:
             out.append("Indexes:\n")
             for index in sorted(table.indexes, key=lambda i: str(i.name)):
                 unique = "UNIQUE " if index.unique else ""
-                out.append(f"- `{index.name}`: {unique}({_index_keys(index)})")
+                where = index.dialect_options["postgresql"].get("where")
+                partial = "" if where is None else f" WHERE {where}"
+                out.append(f"- `{index.name}`: {unique}({_index_keys(index)}){partial}")
             out.append("")
     return "\n".join(out).rstrip() + "\n"
 

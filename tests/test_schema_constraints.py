@@ -201,6 +201,7 @@ CHECK_CASES: list[tuple[str, str, dict[str, Any]]] = [
     ("bots", "ended_after_started", {"started_at": T2, "ended_at": T1}),
     ("bots", "mode", {"mode": "sim"}),
     ("bots", "status", {"status": "zombie"}),
+    ("bots", "position_keeping", {"position_keeping": "hedging"}),
     ("positions", "quantity_positive", {"quantity": "0"}),
     ("positions", "entry_price_positive", {"entry_price": "0"}),
     ("positions", "current_price_positive", {"current_price": "-1"}),
@@ -418,6 +419,21 @@ UNIQUE_CASES = [
     ("hyperparameters", {}, "one hyperparameter set per run"),
     ("training_episodes", {}, "episode number per run"),
     ("ensemble_weights", {"weight": 0.4}, "run once per ensemble version"),
+    (
+        "positions",
+        {"position_id": "p2", "kept_from_fills": True, "_first": {"kept_from_fills": True}},
+        "one kept position per bot, ticker and (no) strategy",
+    ),
+    (
+        "positions",
+        {
+            "position_id": "p2",
+            "kept_from_fills": True,
+            "strategy": "s",
+            "_first": {"kept_from_fills": True, "strategy": "s"},
+        },
+        "one kept position per bot, ticker and strategy",
+    ),
 ]
 
 
@@ -427,9 +443,30 @@ def test_unique_constraints(
 ) -> None:
     with db.engine.connect() as conn:
         _with_parents(conn, table)
-        _insert(conn, table, BASE_ROWS[table])
+        second = dict(overrides)
+        first = {**BASE_ROWS[table], **second.pop("_first", {})}
+        _insert(conn, table, first)
         with pytest.raises(IntegrityError):
-            _insert(conn, table, {**BASE_ROWS[table], **overrides})
+            _insert(conn, table, {**BASE_ROWS[table], **second})
+        conn.rollback()
+
+
+def test_kept_positions_of_other_keys_and_explicit_ones_coexist(db: Database) -> None:
+    """The partial unique indexes bind kept positions only, one per key: explicit positions
+    of the same ticker, and kept ones of another strategy or none, are all allowed."""
+    base = BASE_ROWS["positions"]
+    with db.engine.connect() as conn:
+        _with_parents(conn, "positions")
+        rows = [
+            {"position_id": "e1"},
+            {"position_id": "e2"},
+            {"position_id": "k1", "kept_from_fills": True},
+            {"position_id": "k2", "kept_from_fills": True, "strategy": "a"},
+            {"position_id": "k3", "kept_from_fills": True, "strategy": "b"},
+            {"position_id": "k4", "kept_from_fills": True, "ticker": "MSFT"},
+        ]
+        for row in rows:
+            _insert(conn, "positions", {**base, **row})
         conn.rollback()
 
 

@@ -1,7 +1,7 @@
 """The running totals' money sums are unbounded NUMERIC on PostgreSQL.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-03
 
 ``position_totals`` (revision 0011) summed closed rows' amounts into NUMERIC(38, 18), the
@@ -31,7 +31,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0011"
+down_revision: str | Sequence[str] | None = "0012"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

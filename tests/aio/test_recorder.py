@@ -437,6 +437,70 @@ def test_batched_status_changes_keep_each_orders_order() -> None:
     assert plan(group, range(len(group))) == [[0], [1], [2, 3], [4], [5]]
 
 
+def test_fills_and_marks_keep_their_order() -> None:
+    """A fill may move a kept position (position keeping), so fills and marks do not
+    commute: a fill after a mark may not join the fill batch before it, nor a mark after a
+    fill the mark batch before it. Submits and status changes still pass marks."""
+    from tradestore.aio._group_commit import Pending, plan
+    from tradestore.aio.recorder import AsyncRecorder as Rec
+
+    names = ("record_fill", "mark_to_market", "submit", "cancel", "ingest_fills")
+    kinds = {name: getattr(Rec, name).kind for name in names}
+
+    def event(kind: str, *args: Any, **kwargs: Any) -> Pending:
+        pending = Pending.__new__(Pending)
+        pending.kind, pending.args, pending.kwargs = kinds[kind], args, kwargs
+        return pending
+
+    group = [
+        event("record_fill", "A"),
+        event("mark_to_market", {"AAPL": 1}),
+        event("record_fill", "B"),
+        event("mark_to_market", {"AAPL": 2}),
+        event("submit", client_order_id="x"),
+        event("cancel", "C"),
+        event("mark_to_market", {"AAPL": 3}),
+        event("ingest_fills", []),
+        event("mark_to_market", {"AAPL": 4}),
+    ]
+    assert plan(group, range(len(group))) == [[0], [1], [2], [3, 6], [4], [5], [7], [8]]
+
+
+def test_a_mark_after_a_kept_fill_sees_it(bot_db: Database) -> None:
+    """End to end, in one group: a mark, a kept fill, a mark, a kept fill."""
+    with bot_db.unit_of_work() as uow:
+        uow.bots.set_position_keeping(BOT, "netting")
+    with bot_db.unit_of_work(bot_id=BOT) as uow:
+        order = uow.orders.submit(
+            client_order_id="k-1", ticker="AAPL", side="buy", order_type="market",
+            quantity=Decimal("10"),
+        )  # fmt: skip
+
+    async def main() -> list[Any]:
+        async with AsyncRecorder(bot_db, bot_id=BOT) as rec:
+            return list(
+                await asyncio.gather(
+                    rec.mark_to_market({"AAPL": Decimal("12")}),
+                    rec.record_fill(
+                        order.order_id, fill_id="k-a", quantity=Decimal("4"), price=Decimal("10")
+                    ),
+                    rec.mark_to_market({"AAPL": Decimal("11")}),
+                    rec.record_fill(
+                        order.order_id, fill_id="k-b", quantity=Decimal("6"), price=Decimal("9")
+                    ),
+                )
+            )
+
+    marked, _first, marked_again, _second = asyncio.run(main())
+    # The first mark came before the position existed, the second after the first fill.
+    assert (marked, marked_again) == (0, 1)
+    with bot_db.unit_of_work(bot_id=BOT, readonly=True) as uow:
+        [position] = uow.positions.list_open()
+    # The last fill marks the position at its price: 10 units entered at 9.4.
+    assert (position.quantity, position.entry_price) == (Decimal("10"), Decimal("9.4"))
+    assert position.current_price == Decimal("9")
+
+
 def test_a_group_of_submits_and_status_changes_answers_each_alone(bot_db: Database) -> None:
     """One group (the writer held until all are queued): submits, acks, cancels, a refused
     move and a retried submit, each caller hearing its own outcome, all committed once."""

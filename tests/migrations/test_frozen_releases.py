@@ -103,6 +103,10 @@ ADDED_COLUMNS: dict[tuple[str, str], Any] = {
     # 0009: NULL until metrics.compute runs for the day again.
     ("performance_metrics", "largest_win_30d"): None,
     ("performance_metrics", "largest_loss_30d"): None,
+    # 0012: position keeping from fills is opt-in; no bot, order or position of 0.1.0 had it.
+    ("bots", "position_keeping"): "manual",
+    ("orders", "keep_position"): None,
+    ("positions", "kept_from_fills"): False,
 }
 
 

@@ -66,7 +66,17 @@ def _trade(
 
 
 #: Columns revisions 0006 and later add to the touched tables.
-_LATER = {"reduce_only", "slippage_bps", "gross_pnl", "entry_logic", "exit_logic", "interval"}
+_LATER = {
+    "reduce_only",
+    "slippage_bps",
+    "gross_pnl",
+    "entry_logic",
+    "exit_logic",
+    "interval",
+    "position_keeping",
+    "keep_position",
+    "kept_from_fills",
+}
 
 
 def _rows(database: Database) -> dict[str, list[tuple[object, ...]]]:

@@ -15,6 +15,8 @@ from tradestore import Database
 from tradestore.db.types import Money, UTCDateTime
 from tradestore.migrate import compare_schema
 
+old_rows = load("migrations/old_rows.py")
+
 #: The revision 0011 follows (0010 once the parallel revisions are merged).
 PREVIOUS = "0010"
 D = Decimal
@@ -24,9 +26,8 @@ D = Decimal
 def at_previous(fresh_url: str) -> Iterator[Database]:
     database = Database(fresh_url, check_schema=False)
     database.upgrade(PREVIOUS)
-    with database.unit_of_work() as uow:
-        uow.bots.register("alpha", mode="paper")
-        uow.bots.register("beta", mode="paper")
+    for bot in ("alpha", "beta"):
+        old_rows.register_bot(database, bot)
     # Written as a release before 0011 wrote them (its closes kept no totals): the columns of
     # closed_positions at PREVIOUS, amounts with more digits than a double's sum keeps.
     trades = [

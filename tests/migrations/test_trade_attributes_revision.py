@@ -158,7 +158,7 @@ def test_the_downgrade_refuses_what_0008_cannot_hold(
             uow.metrics.compute(TODAY)
     with traded.connect() as connection:
         before = {
-            table: connection.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2")).all()
+            table: connection.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2")).mappings().all()
             for table in ("positions", "closed_positions", "period_metrics", "performance_metrics")
         }
 
@@ -172,7 +172,9 @@ def test_the_downgrade_refuses_what_0008_cannot_hold(
     assert traded.current_revision() == "0009"
     with traded.connect() as connection:
         for table, rows in before.items():
-            assert connection.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2")).all() == rows
+            after = connection.execute(text(f"SELECT * FROM {table} ORDER BY 1, 2")).mappings()
+            kept = after.keys()  # later revisions' columns went with their own downgrades
+            assert after.all() == [{k: row[k] for k in kept} for row in rows]
 
 
 def _revision_page() -> int:

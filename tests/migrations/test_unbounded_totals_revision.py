@@ -17,7 +17,7 @@ from tradestore.migrate import compare_schema
 
 REVISION = "0013"
 #: The revision 0013 revises: the one place to change when another is merged before it.
-PREVIOUS = "0011"
+PREVIOUS = "0012"
 D = Decimal
 FEE = D("0.25")
 

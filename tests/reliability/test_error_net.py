@@ -219,6 +219,7 @@ class Scenario:
 def _set_up(db: Database, directory: Path) -> Scenario:
     with db.unit_of_work(bot_id=BOT) as uow:
         uow.bots.register(BOT, starting_balance=D(10_000))
+        uow.bots.register("idle")  # a bot without orders: its position keeping may switch
         uow.positions.open(
             "AAPL", side="long", quantity=D(10), entry_price=D(100), position_id="p-open"
         )
@@ -236,6 +237,9 @@ def _set_up(db: Database, directory: Path) -> Scenario:
                 quantity=D(10),
                 limit_price=D(100),
                 reference_price=D(100),
+                # o-1's fills keep a position: the calls below fill it through the keeper's
+                # statements too
+                keep_position=order_id == "o-1",
             )
         uow.orders.record_fill("o-1", fill_id="f-1", quantity=D(2), price=D(100))
         uow.snapshots.record(total_equity=D(10_000), cash_balance=D(5000), snapshot_date=DAY1)
@@ -286,6 +290,7 @@ CALLS: dict[str, Call] = {
     "bots.stale": lambda u, s: u.bots.stale(older_than=dt.timedelta(hours=1)),
     "bots.set_status": lambda u, s: u.bots.set_status(BOT, "stopped"),
     "bots.set_balance": lambda u, s: u.bots.set_balance(BOT, current_balance=D(9000)),
+    "bots.set_position_keeping": lambda u, s: u.bots.set_position_keeping("idle", "netting"),
     "bots.refresh_totals": lambda u, s: u.bots.refresh_totals(BOT),
     "bots.recover": lambda u, s: u.bots.recover(BOT),
     "bots.recovery_state": lambda u, s: u.bots.recovery_state(BOT),

@@ -32,7 +32,7 @@ import logging
 import os
 import threading
 import weakref
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Iterable, Sequence
 from typing import Any
 
 from tradestore.database import Database
@@ -72,9 +72,13 @@ class EventKind:
     different tables and commute. ``batch`` runs several events of this kind at once;
     ``key`` says which part of the domain an event touches, so that a batch may gather
     events from across the group without passing an event that touches the same order.
+    ``also`` names further domains the event may write, in a part its key does not name: a
+    fill moves the kept position of its order's ticker and strategy (position keeping),
+    which only a read could tell, so it does not commute with any event of the positions
+    domain (a mark, say), in either direction.
     """
 
-    __slots__ = ("apply", "batch", "domain", "key", "name")
+    __slots__ = ("also", "apply", "batch", "domain", "key", "name", "touches")
 
     def __init__(
         self,
@@ -84,12 +88,16 @@ class EventKind:
         *,
         batch: Batch | None = None,
         key: Key | None = None,
+        also: Iterable[str] = (),
     ) -> None:
         self.domain = domain
         self.name = name
         self.apply = apply
         self.batch = batch
         self.key = key
+        self.also = frozenset(also)
+        #: Every domain the event may write.
+        self.touches = self.also | {domain}
 
     def key_of(self, pending: Pending) -> Hashable:
         return EVERYTHING if self.key is None else self.key(pending.args, pending.kwargs)
@@ -418,7 +426,9 @@ def plan(group: Sequence[Pending], live: Sequence[int]) -> list[list[int]]:
     A batchable event joins the open batch of its kind unless an event since that batch
     opened touched the same key in the same domain (a cancel of its order, say, itself
     batched or not): events of one order keep their order, events of different orders or
-    domains commute.
+    domains commute. Two kinds that share a domain only through ``also`` (a fill, which
+    may move a kept position, and a mark of the positions) have keys that do not compare:
+    the later event closes the open batch of the other kind, so neither passes the other.
     """
     steps: list[list[int]] = []
     open_batches: dict[EventKind, tuple[int, set[Hashable]]] = {}
@@ -438,9 +448,9 @@ def plan(group: Sequence[Pending], live: Sequence[int]) -> list[list[int]]:
         for other in list(open_batches):
             if other is kind and kind.batch is not None:
                 continue
-            if other.domain != kind.domain and kind.domain != ANY_DOMAIN:
+            if kind.domain != ANY_DOMAIN and kind.touches.isdisjoint(other.touches):
                 continue
-            if key is EVERYTHING:
+            if key is EVERYTHING or other.domain != kind.domain:
                 del open_batches[other]
             else:
                 open_batches[other][1].add(key)

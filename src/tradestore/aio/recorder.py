@@ -125,6 +125,7 @@ class _Event(Generic[P, R]):
         *,
         batch: Batch | None = None,
         key: Key | None = _order_key,
+        also: tuple[str, ...] = (),
     ) -> None:
         name = method.__name__
 
@@ -133,7 +134,7 @@ class _Event(Generic[P, R]):
                 return method(uow, *args, **kwargs)
             return getattr(getattr(uow, repository), name)(*args, **kwargs)
 
-        self.kind = EventKind(repository, name, apply, batch=batch, key=key)
+        self.kind = EventKind(repository, name, apply, batch=batch, key=key, also=also)
         #: Checks a call's arguments against the method's signature when it is made: a
         #: wrong call raises TypeError at once, in the caller, and is never queued.
         self.signature = inspect.signature(method)
@@ -168,6 +169,10 @@ def _call(uow: UnitOfWork, work: Callable[..., Any], /, *args: Any, **kwargs: An
         return work(uow, *args, **kwargs)
 
 
+#: What a fill may write beside its order: the kept position of its ticker and strategy.
+_FILLS_ALSO_TOUCH = ("positions",)
+
+
 class _Events:
     """The events, once: the repository methods an exchange stream drives."""
 
@@ -179,8 +184,12 @@ class _Events:
     cancel = _Event("orders", OrderRepository.cancel, batch=_status_changes(OrderStatus.CANCELLED))
     reject = _Event("orders", OrderRepository.reject, batch=_status_changes(OrderStatus.REJECTED))
     expire = _Event("orders", OrderRepository.expire, batch=_status_changes(OrderStatus.EXPIRED))
-    record_fill = _Event("orders", OrderRepository.record_fill, batch=_fills)
-    ingest_fills = _Event("orders", OrderRepository.ingest_fills, key=None)
+    # A fill of an order that keeps positions moves a position too (which one, only a read
+    # of the order could tell): fills and marks keep their order relative to each other.
+    record_fill = _Event(
+        "orders", OrderRepository.record_fill, batch=_fills, also=_FILLS_ALSO_TOUCH
+    )
+    ingest_fills = _Event("orders", OrderRepository.ingest_fills, key=None, also=_FILLS_ALSO_TOUCH)
     # ticker marks: the marks of one group are one mark_to_market (each caller gets its
     # count of positions marked)
     mark_to_market = _Event(

@@ -78,12 +78,27 @@ class ExitReason(enum.StrEnum):
     RISK_LIMIT = "risk_limit"
     CIRCUIT_BREAKER = "circuit_breaker"
     MARKET_CLOSE = "market_close"
+    #: A fill of an order reduced a position kept from fills (position keeping).
+    SIGNAL = "signal"
 
 
 class Liquidity(enum.StrEnum):
     MAKER = "maker"
     TAKER = "taker"
     UNKNOWN = "unknown"
+
+
+class PositionKeeping(enum.StrEnum):
+    """Whether the fills of a bot's orders move its positions (``bots.position_keeping``).
+
+    ``manual``: they do not; the bot opens and closes positions itself (the explicit API, and
+    the way to hold several positions of one ticker at once: hedging). ``netting``: each fill
+    of an order that keeps positions moves the one position of its bot, ticker and strategy
+    (see docs/guide/positions.md).
+    """
+
+    MANUAL = "manual"
+    NETTING = "netting"
 
 
 class BotMode(enum.StrEnum):

@@ -16,7 +16,7 @@ from sqlalchemy import BigInteger, CheckConstraint, ForeignKey, Index, Integer, 
 from sqlalchemy.orm import Mapped, mapped_column
 
 from tradestore.db.types import Money, MoneyTotal, OpenChoice, Real, enum_column
-from tradestore.domain.enums import BotMode, BotStatus, SessionEndReason
+from tradestore.domain.enums import BotMode, BotStatus, PositionKeeping, SessionEndReason
 from tradestore.models.base import Base, BigIntPK, Timestamps
 
 #: Width of trading_sessions.end_reason (free text with common values).
@@ -44,6 +44,13 @@ class Bot(Timestamps, Base):
     config: Mapped[dict[str, Any] | None]
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
     notes: Mapped[str | None] = mapped_column(Text)
+    #: Whether the fills of the bot's orders move its positions (revision 0012): 'manual'
+    #: (they do not) or 'netting' (docs/guide/positions.md).
+    #: Only a server default: an INSERT that leaves it out (older code, a Prepared insert
+    #: of chosen columns) gets 'manual', with nothing computed per execution in Python.
+    position_keeping: Mapped[PositionKeeping] = mapped_column(
+        enum_column(PositionKeeping, "position_keeping"), server_default=text("'manual'")
+    )
 
     __table_args__ = (
         CheckConstraint("bot_id <> ''", name="bot_id_not_empty"),

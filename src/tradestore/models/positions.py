@@ -15,11 +15,14 @@ from typing import Any, Final
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     ForeignKey,
     Index,
     PrimaryKeyConstraint,
     String,
+    false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -78,6 +81,9 @@ class Position(Base):
     entry_logic: Mapped[str | None] = mapped_column(String(MAX_LOGIC_LENGTH))
     #: The bar interval the strategy trades on, e.g. "5m" (revision 0009).
     interval: Mapped[str | None] = mapped_column(String(MAX_INTERVAL_LENGTH))
+    #: Kept from fills (revision 0012): the netting position of its bot, ticker and strategy,
+    #: moved by each fill of a keeping order. At most one per key (the uq_positions_kept_* indexes).
+    kept_from_fills: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     __table_args__ = (
         PrimaryKeyConstraint("bot_id", "position_id"),
@@ -102,6 +108,27 @@ class Position(Base):
         Index("idx_positions_unrealized_pnl", "unrealized_pnl"),
         Index("idx_positions_ticker_side", "ticker", "side"),
         Index("idx_positions_bot_ticker", "bot_id", "ticker"),
+        # One fill-kept position per netting key (bot, ticker, strategy; no strategy is a key
+        # of its own), whoever writes the table: two fills racing to open it insert one row
+        # (ON CONFLICT DO NOTHING), the other then locks it. Two plain partial indexes rather
+        # than one on COALESCE(strategy, ''): SQLite cannot reflect an expression index.
+        Index(
+            "uq_positions_kept_by_strategy",
+            "bot_id",
+            "ticker",
+            "strategy",
+            unique=True,
+            sqlite_where=text("kept_from_fills AND strategy IS NOT NULL"),
+            postgresql_where=text("kept_from_fills AND strategy IS NOT NULL"),
+        ),
+        Index(
+            "uq_positions_kept_without_strategy",
+            "bot_id",
+            "ticker",
+            unique=True,
+            sqlite_where=text("kept_from_fills AND strategy IS NULL"),
+            postgresql_where=text("kept_from_fills AND strategy IS NULL"),
+        ),
     )
 
 

@@ -95,6 +95,9 @@ class Order(Base):
     strategy: Mapped[str | None] = mapped_column(String(100))
     reject_reason: Mapped[str | None] = mapped_column(Text)
     metadata_: Mapped[dict[str, Any] | None] = mapped_column("metadata")
+    #: Whether this order's fills move the bot's position of its ticker and strategy
+    #: (revision 0012); NULL follows the bot's ``position_keeping`` when each fill is recorded.
+    keep_position: Mapped[bool | None] = mapped_column(Boolean)
 
     __table_args__ = (
         PrimaryKeyConstraint("bot_id", "order_id"),

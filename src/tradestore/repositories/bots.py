@@ -37,12 +37,13 @@ from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Executor, Prepared
 from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
-from tradestore.domain import validation
+from tradestore.domain import order_states, validation
 from tradestore.domain.enums import (
     TERMINAL_ORDER_STATUSES,
     BotMode,
     BotStatus,
     OrderStatus,
+    PositionKeeping,
     SessionEndReason,
 )
 from tradestore.domain.money import MONEY_CONTEXT, Amount, fit
@@ -91,6 +92,9 @@ class BotRecord:
     notes: str | None
     created_at: dt.datetime
     updated_at: dt.datetime
+    #: Whether the fills of the bot's orders move its positions (revision 0012):
+    #: ``manual`` (they do not) or ``netting`` (docs/guide/positions.md).
+    position_keeping: PositionKeeping = PositionKeeping.MANUAL
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +110,8 @@ class Balances:
     """Money figures of one bot, computed exactly from its rows at recovery time."""
 
     starting_balance: Decimal | None
-    #: As last stored with ``set_balance`` (or the starting balance): tradestore does not
+    #: As last stored with ``set_balance`` (or the starting balance), moved by every fill
+    #: of an order that keeps positions (position keeping); otherwise tradestore does not
     #: move cash, the bot or its broker does.
     current_balance: Decimal | None
     #: SUM(realized_pnl) of every closed position (net of commission).
@@ -201,8 +206,13 @@ class BotRepository:
         config: Mapping[str, Any] | None = None,
         metadata: Mapping[str, Any] | None = None,
         notes: str | None = None,
+        position_keeping: PositionKeeping | str | None = None,
     ) -> BotRecord:
         """Create the bot, or return it unchanged when it exists: idempotent, race-free.
+
+        ``position_keeping`` ('manual', the default, or 'netting') says whether the fills of
+        the bot's orders move its positions (docs/guide/positions.md); given for an existing
+        bot with another value, it is changed as ``set_position_keeping`` changes it.
 
         ``mode`` and ``starting_balance`` are the bot's accounting identity: registering an
         existing bot with a different mode, or a starting balance different from the one
@@ -214,6 +224,11 @@ class BotRepository:
         """
         d = self._dialect
         bot_id_ = validation.required_text("bot_id", bot_id)
+        keeping = (
+            None
+            if position_keeping is None
+            else validation.choice("position_keeping", position_keeping, PositionKeeping)
+        )
         now = self._db.now()
         values: dict[str, Any] = {
             "mode": validation.choice("mode", mode, BotMode),
@@ -242,6 +257,7 @@ class BotRepository:
                 status=BotStatus.STARTING,
                 created_at=now,
                 updated_at=now,
+                position_keeping=keeping or PositionKeeping.MANUAL,
                 **stored,
             )
             .on_conflict_do_nothing(index_elements=[_B.c.bot_id])
@@ -272,9 +288,54 @@ class BotRepository:
                     f"bot {bot_id_!r} was registered with starting_balance "
                     f"{existing.starting_balance}, not {balance}"
                 )
+        if keeping is not None and keeping is not existing.position_keeping:
+            self._refuse_keeping_change(bot_id_, keeping)
+            changes["position_keeping"] = keeping
         if not changes:
             return existing
         return self._update(bot_id_, changes)
+
+    @atomic
+    def set_position_keeping(
+        self, bot_id: str, position_keeping: PositionKeeping | str
+    ) -> BotRecord:
+        """Turn position keeping from fills on ('netting') or off ('manual') for the bot.
+
+        From then on each new fill of the bot's orders that do not choose for themselves
+        (``submit(keep_position=None)``) follows the new setting. Refused
+        (``ConflictError``, naming the order) while such an order is partly filled and still
+        open: its fills so far were kept one way and the rest would be kept the other.
+        Positions already open stay as they are: a kept position is moved by later fills
+        only in 'netting'; the explicit API works on it in either mode.
+        """
+        bot_id_ = validation.required_text("bot_id", bot_id)
+        keeping = validation.choice("position_keeping", position_keeping, PositionKeeping)
+        existing = self.get(bot_id_)
+        if existing.position_keeping is keeping:
+            return existing
+        self._refuse_keeping_change(bot_id_, keeping)
+        return self._update(bot_id_, {"position_keeping": keeping})
+
+    def _refuse_keeping_change(self, bot_id: str, keeping: PositionKeeping) -> None:
+        """An open, partly filled order that follows the bot would be kept half one way."""
+        stmt = (
+            select(_O.c.order_id)
+            .where(
+                _O.c.bot_id == bot_id,
+                _O.c.keep_position.is_(None),
+                _O.c.filled_quantity > 0,
+                _O.c.status.in_(sorted(order_states.OPEN_STATUSES)),
+            )
+            .order_by(_O.c.order_id)
+            .limit(1)
+        )
+        found = self._db.execute(stmt).scalar_one_or_none()
+        if found is not None:
+            raise ConflictError(
+                f"bot {bot_id!r} cannot switch position_keeping to {keeping.value!r}: order "
+                f"{found!r} is partly filled and follows the bot's setting; let it finish or "
+                "cancel it first (or submit orders with keep_position)"
+            )
 
     def get(self, bot_id: str) -> BotRecord:
         bot_id_ = validation.required_text("bot_id", bot_id)

@@ -25,6 +25,7 @@ from tradestore.db import bulk
 from tradestore.db.errors import translate_errors
 from tradestore.db.executor import Executor
 from tradestore.domain.enums import Liquidity
+from tradestore.domain.fill_accounting import reference_price
 from tradestore.domain.money import MONEY_CONTEXT, fast_money
 from tradestore.domain.validation import choice, instant, money, required_text
 from tradestore.errors import (
@@ -52,6 +53,13 @@ from tradestore.repositories.order_records import (
     RecordedFill,
     replaced,
 )
+from tradestore.repositories.position_keeping import (
+    KeptFill,
+    PositionKeeper,
+    keeps_position,
+    kept_fill,
+    key_order,
+)
 
 _ZERO = Decimal(0)
 _FILL_ID_LENGTH = 128
@@ -66,6 +74,7 @@ class FillImport:
         self._db = session
         self._bot_id = bot_id
         self._dialect = dialect
+        self._keeping: dict[str, tuple[Any, ...]] = {}
 
     def run(self, rows: Iterable[Mapping[str, Any]]) -> IngestReport:
         """Validate, lock the orders, separate replays, then write fills and orders."""
@@ -81,8 +90,34 @@ class FillImport:
             if not new_fills:
                 return IngestReport(inserted=0, replayed=replayed, orders_updated=0)
             updates = _ingest_order_updates(orders, new_fills, self._dialect)
-            inserted = self._write(new_fills, orders, updates)
+            keeper, links = self._keep_ingested(orders, new_fills)
+            inserted = self._write(new_fills, orders, updates, links)
+            if keeper is not None:
+                keeper.link(_first_per_order(links, new_fills, orders), fills=False)
+                keeper.settle_cash()
         return IngestReport(inserted=inserted, replayed=replayed, orders_updated=len(updates))
+
+    def _keep_ingested(
+        self, orders: Mapping[str, LockedOrder], new_fills: Sequence[_IngestFill]
+    ) -> tuple[PositionKeeper | None, dict[str, tuple[KeptFill, str]]]:
+        """Move the kept positions by the batch's new fills of keeping orders, before the
+        fills are written (each is inserted with its position); the batch is all or nothing,
+        so a refusal here undoes the whole call. Keys in key order (their rows locked in that
+        order: no deadlock between two imports), each key's fills by execution time."""
+        kept: list[tuple[int, KeptFill]] = []
+        for fill in new_fills:
+            state = orders[fill.order_id]
+            extra = self._keeping.get(fill.order_id)
+            if extra is None or not keeps_position(extra[1], extra[2]):
+                continue
+            kept.append((fill.index, _kept(fill, state, extra[0])))
+        if not kept:
+            return None, {}
+        kept.sort(key=lambda item: (key_order(item[1].key), item[1].filled_at, item[0]))
+        keeper = PositionKeeper(self._db, self._bot_id, self._dialect)
+        keeper.lock(k.key for _, k in kept)
+        links = {k.fill_id: (k, keeper.apply(k)) for _, k in kept}
+        return keeper, links
 
     def run_each(
         self, requests: Sequence[tuple[FillRecord, dt.datetime | None] | TradestoreError]
@@ -96,14 +131,33 @@ class FillImport:
         with translate_errors():
             connection = self._db
             ids = sql.id_list_value(sorted({fill.order_id for fill, _ in valid}), self._dialect)
-            rows = connection.run(sql.GROUP_LOCK_ORDERS, {"bot_id": self._bot_id, "ids": ids})
-            current = {row[0]: OrderRecord(*row) for row in rows.rows}
+            rows = connection.run(sql.FILL_GROUP_LOCK_ORDERS, {"bot_id": self._bot_id, "ids": ids})
+            width = len(sql.ORDER_COLUMNS)
+            current = {row[0]: OrderRecord(*row[:width]) for row in rows.rows}
             orders = {oid: LockedOrder.from_record(record) for oid, record in current.items()}
+            bot_keeping = rows.rows[0][width] if rows.rows else None
+            keeping = {
+                oid
+                for oid, record in current.items()
+                if keeps_position(record.keep_position, bot_keeping)
+            }
+            keeper: PositionKeeper | None = None
+            #: The first kept fill of each order that had no position: it names it.
+            order_links: dict[str, tuple[KeptFill, str]] = {}
+            if keeping:
+                keeper = PositionKeeper(connection, self._bot_id, self._dialect)
+                keeper.lock(
+                    (current[fill.order_id].ticker, current[fill.order_id].strategy)
+                    for fill, _ in valid
+                    if fill.order_id in keeping
+                )
             self._stored_fills(connection, orders)
             for locked in orders.values():
                 locked.current_totals = locked.totals
             recorded: dict[str, FillRecord] = {}
             new_fills: list[_IngestFill] = []
+            #: The kept fills' positions, which their inserts write.
+            fill_links: dict[str, tuple[KeptFill, str]] = {}
             #: Each order's columns after its last new fill: what is written.
             updates: dict[str, OrderChanges] = {}
             now = connection.now()
@@ -131,12 +185,30 @@ class FillImport:
                 except TradestoreError as exc:
                     outcomes.append(exc)
                     continue
-                state.current_totals = totals
-                updates[fill.order_id] = changes
                 fill = replaced(
                     fill, ticker=state.ticker, side=state.side, position_id=state.position_id
                 )
-                order = replaced(current[fill.order_id], **changes._asdict(), updated_at=now)
+                before = current[fill.order_id]
+                extra: dict[str, Any] = {}
+                if keeper is not None and fill.order_id in keeping:
+                    kept = kept_fill(fill, before, order_position_id=before.position_id)
+                    try:
+                        position_id = keeper.apply(kept)
+                    except ValidationError as exc:
+                        # A refusal of this fill (a quantity the backend cannot store),
+                        # decided before the keeper wrote anything: this fill alone is
+                        # refused. A database error is not a refusal: it escapes, and the
+                        # call (atomic) writes nothing.
+                        outcomes.append(exc)
+                        continue
+                    fill = replaced(fill, position_id=position_id)
+                    fill_links[fill.fill_id] = (kept, position_id)
+                    if before.position_id is None:
+                        extra["position_id"] = position_id
+                        order_links.setdefault(fill.order_id, (kept, position_id))
+                state.current_totals = totals
+                updates[fill.order_id] = changes
+                order = replaced(before, **changes._asdict(), **extra, updated_at=now)
                 current[fill.order_id] = order
                 recorded[fill.fill_id] = fill
                 new_fills.append(
@@ -154,7 +226,10 @@ class FillImport:
                 )
                 outcomes.append(RecordedFill(fill=fill, order=order, replayed=False))
             if new_fills:
-                self._write(new_fills, orders, list(updates.items()))
+                self._write(new_fills, orders, list(updates.items()), fill_links)
+            if keeper is not None:
+                keeper.link(order_links.values(), fills=False)
+                keeper.settle_cash()
         return outcomes
 
     def _lock_orders(
@@ -163,9 +238,13 @@ class FillImport:
         """Lock every order the batch names (in order_id order: no deadlock between imports)."""
         ids = sql.id_list_value(sorted({fill.order_id for fill in fills}), self._dialect)
         rows = connection.run(sql.INGEST_LOCK_ORDERS, {"bot_id": self._bot_id, "ids": ids})
+        width = 1 + len(sql.LOCK_ORDER_COLUMNS)
         orders = {
-            row[0]: LockedOrder.from_rows(self._bot_id, row[0], row[1:], []) for row in rows.rows
+            row[0]: LockedOrder.from_rows(self._bot_id, row[0], row[1:width], [])
+            for row in rows.rows
         }
+        #: order_id -> (strategy, keep_position, the bot's position keeping).
+        self._keeping = {row[0]: tuple(row[width:]) for row in rows.rows}
         for fill in fills:
             if fill.order_id not in orders:
                 raise OrderNotFound(f"rows[{fill.index}]: order", fill.order_id)
@@ -198,6 +277,7 @@ class FillImport:
         new_fills: Sequence[_IngestFill],
         orders: Mapping[str, LockedOrder],
         updates: Sequence[tuple[str, OrderChanges]],
+        links: Mapping[str, tuple[KeptFill, str]],
     ) -> int:
         """Insert the fills and update the orders inside a savepoint.
 
@@ -206,7 +286,7 @@ class FillImport:
         """
         try:
             with self._db.savepoint():
-                inserted = self._insert_fills(self._db, new_fills, orders)
+                inserted = self._insert_fills(self._db, new_fills, orders, links)
                 if inserted != len(new_fills):
                     raise _FillIdTaken
                 self._write_order_updates(self._db, updates)
@@ -245,12 +325,13 @@ class FillImport:
         connection: Executor,
         new_fills: Sequence[_IngestFill],
         states: Mapping[str, LockedOrder],
+        links: Mapping[str, tuple[KeptFill, str]],
     ) -> int:
         """One ``executemany`` on SQLite (a fill_id taken elsewhere is skipped and counted
         missing); a CSV ``COPY`` on PostgreSQL (COPY has no ON CONFLICT: a taken fill_id fails
         it, and the caller's savepoint turns that into ``DuplicateFill`` for the row)."""
         constants = {"bot_id": self._bot_id}
-        columns = _fill_columns(new_fills, states)
+        columns = _fill_columns(new_fills, states, links)
         if self._dialect != "postgresql":
             return bulk.run_many(connection, sql.INGEST_INSERT_FILLS, columns, constants=constants)
         try:
@@ -555,12 +636,19 @@ def _ingest_order_updates(
 
 
 def _fill_columns(
-    new_fills: Sequence[_IngestFill], states: Mapping[str, LockedOrder]
+    new_fills: Sequence[_IngestFill],
+    states: Mapping[str, LockedOrder],
+    links: Mapping[str, tuple[KeptFill, str]],
 ) -> dict[str, list[Any]]:
     """The fills' columns (but bot_id), for ``db.bulk``: what every fill of an order shares
-    is taken from the locked order."""
+    is taken from the locked order; a kept fill's position is the one it moved."""
     shared = {oid: (o.ticker, o.side.value, o.position_id) for oid, o in states.items()}
     ticker, side, position_id = zip(*(shared[fill.order_id] for fill in new_fills), strict=True)
+    if links:
+        position_id = tuple(
+            links[fill.fill_id][1] if fill.fill_id in links else shared_id
+            for fill, shared_id in zip(new_fills, position_id, strict=True)
+        )
     return {
         "fill_id": [fill.fill_id for fill in new_fills],
         "order_id": [fill.order_id for fill in new_fills],
@@ -577,3 +665,37 @@ def _fill_columns(
 
 class _FillIdTaken(Exception):
     """Raised inside the insert's savepoint to undo it: a fill_id belongs to another order."""
+
+
+def _kept(fill: _IngestFill, state: LockedOrder, strategy: str | None) -> KeptFill:
+    return KeptFill(
+        fill_id=fill.fill_id,
+        order_id=fill.order_id,
+        ticker=state.ticker,
+        strategy=strategy,
+        side=state.side,
+        quantity=fill.quantity,
+        price=fill.price,
+        commission=fill.commission,
+        filled_at=fill.filled_at,
+        reference=reference_price(
+            reference=state.reference_price,
+            limit_price=state.limit_price,
+            stop_price=state.stop_price,
+        ),
+        order_position_id=state.position_id,
+    )
+
+
+def _first_per_order(
+    links: Mapping[str, tuple[KeptFill, str]],
+    new_fills: Sequence[_IngestFill],
+    orders: Mapping[str, LockedOrder],
+) -> list[tuple[KeptFill, str]]:
+    """The link that names each order's position: its first kept fill's, for orders that
+    had none (later fills of the order do not move the order's position_id, as live)."""
+    first: dict[str, tuple[KeptFill, str]] = {}
+    for kept, position_id in links.values():
+        if orders[kept.order_id].position_id is None and kept.order_id not in first:
+            first[kept.order_id] = (kept, position_id)
+    return list(first.values())

@@ -53,6 +53,9 @@ class OrderRecord:
     strategy: str | None
     reject_reason: str | None
     metadata: dict[str, Any] | None
+    #: Whether the order's fills move the bot's position of its ticker and strategy
+    #: (revision 0012); None follows the bot's ``position_keeping`` when a fill is recorded.
+    keep_position: bool | None = None
 
     @property
     def remaining_quantity(self) -> Decimal:

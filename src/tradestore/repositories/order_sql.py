@@ -85,6 +85,17 @@ LOCK_FILL_COLUMNS = [
 ]
 
 
+#: The bot's ``position_keeping``, beside the order rows the fill paths lock: whether an
+#: order that does not say (``keep_position`` NULL) keeps positions, read in the same
+#: statement (no round trip of its own).
+BOT_POSITION_KEEPING = (
+    select(Bot.__table__.c.position_keeping)
+    .where(Bot.__table__.c.bot_id == bindparam("bot_id"))
+    .scalar_subquery()
+    .label("bot_position_keeping")
+)
+
+
 def param(column: Any, name: str | None = None) -> Any:
     return bindparam(name or column.name, type_=column.type)
 
@@ -161,7 +172,7 @@ POSITION_EXISTS = Prepared(
 #: write lock is the transaction's (BEGIN IMMEDIATE); the row lock is for PostgreSQL readers
 #: of this statement (none today: its record_fill is ``RECORD_FILL_POSTGRESQL``).
 LOCK_ORDER_WITH_FILLS = Prepared(
-    select(*ORDER_COLUMNS, *LOCK_FILL_COLUMNS)
+    select(*ORDER_COLUMNS, BOT_POSITION_KEEPING, *LOCK_FILL_COLUMNS)
     .select_from(_O.outerjoin(_F, and_(_F.c.bot_id == _O.c.bot_id, _F.c.order_id == _O.c.order_id)))
     .where(_O.c.bot_id == bindparam("bot_id"), _O.c.order_id == bindparam("order_id"))
     .with_for_update(of=_O, key_share=True),
@@ -389,6 +400,7 @@ def _record_fill_postgresql() -> Executable:
         *stored.c,
         inserted.c.fill_id,
         *applied.c,
+        BOT_POSITION_KEEPING,
     ).select_from(
         locked.join(totals, true())
         .outerjoin(stored, true())
@@ -405,6 +417,7 @@ RECORD_FILL_TOTALS = len(ORDER_COLUMNS)
 RECORD_FILL_STORED = RECORD_FILL_TOTALS + 4
 RECORD_FILL_INSERTED = RECORD_FILL_STORED + len(FILL_COLUMNS)
 RECORD_FILL_APPLIED = RECORD_FILL_INSERTED + 1
+RECORD_FILL_KEEPING = RECORD_FILL_APPLIED + len(ORDER_COLUMNS)
 
 
 _ACK = OrderStatus.ACCEPTED
@@ -550,8 +563,15 @@ def pg_array(values: Iterable[Any]) -> str:
     return "{" + ",".join(parts) + "}"
 
 
-#: The bulk import locks many orders at once, so each row starts with its order_id.
-INGEST_ORDER_COLUMNS = [_O.c.order_id, *LOCK_ORDER_COLUMNS]
+#: The bulk import locks many orders at once, so each row starts with its order_id; it
+#: ends with what position keeping needs (the order's strategy and choice, the bot's mode).
+INGEST_ORDER_COLUMNS = [
+    _O.c.order_id,
+    *LOCK_ORDER_COLUMNS,
+    _O.c.strategy,
+    _O.c.keep_position,
+    BOT_POSITION_KEEPING,
+]
 
 
 def _lock_orders_by_id(columns: Sequence[Any], name: str) -> Prepared:
@@ -568,8 +588,12 @@ def _lock_orders_by_id(columns: Sequence[Any], name: str) -> Prepared:
 
 
 INGEST_LOCK_ORDERS = _lock_orders_by_id(INGEST_ORDER_COLUMNS, "orders.ingest_lock")
-#: ``record_fills``: the whole rows of the group's orders.
+#: ``set_statuses``: the whole rows of the group's orders.
 GROUP_LOCK_ORDERS = _lock_orders_by_id(ORDER_COLUMNS, "orders.group_lock")
+#: ``record_fills``: the same, and the bot's position keeping.
+FILL_GROUP_LOCK_ORDERS = _lock_orders_by_id(
+    [*ORDER_COLUMNS, BOT_POSITION_KEEPING], "orders.fill_group_lock"
+)
 INGEST_ORDERS_BY_CLIENT_ID = Prepared(
     lambda d: select(_O.c.client_order_id, _O.c.order_id).where(
         _O.c.bot_id == bindparam("bot_id"), id_list_filter(_O.c.client_order_id, d, "ids")

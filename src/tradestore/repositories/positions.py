@@ -126,6 +126,9 @@ class PositionRecord:
     #: The strategy rule that opened it and the bar interval it trades on (revision 0009).
     entry_logic: str | None
     interval: str | None
+    #: Kept from fills (revision 0012): the netting position of its ticker and strategy, moved
+    #: by each fill of an order that keeps positions (docs/guide/positions.md).
+    kept_from_fills: bool = False
 
     @property
     def market_value(self) -> Decimal:
@@ -750,10 +753,35 @@ class PositionRepository(BotScopedRepository):
                 raise
 
         position = self._locked(pid)
+        return self._close_locked(
+            position, exit_, part, exit_fee, reason, (slip, logic), (closed, now)
+        )[0]
+
+    def _close_locked(
+        self,
+        position: PositionRecord,
+        exit_: Decimal,
+        part: Decimal | None,
+        exit_fee: Decimal,
+        reason: ExitReason | str,
+        exit_extra: tuple[Decimal | None, str | None],
+        times: tuple[dt.datetime, dt.datetime],
+    ) -> tuple[ClosedPositionRecord, PositionRecord | None]:
+        """Close ``part`` (None: all) of the locked open row at ``exit_``: what ``close``
+        writes once it holds the row, and what a fill reducing a kept position writes
+        (``position_keeping``), so the two cannot differ. ``exit_extra`` is the slippage and
+        the exit logic, ``times`` the close's time and the clock's now. Returns the closed
+        row and the open remainder (None once it is all closed)."""
+        d = self._dialect
+        closed, now = times
+        key = {"key_position_id": position.position_id, "key_bot_id": self._bot_id}
         figures = self._figures(position, exit_, part, exit_fee, closed)
         if figures.is_full:
             self._db.execute(_DELETE_POSITION, key)
-            return self._insert_closed(position, figures, exit_, reason, (slip, logic), closed, now)
+            closed_row = self._insert_closed(
+                position, figures, exit_, reason, exit_extra, closed, now
+            )
+            return closed_row, None
         shrunk = {
             "quantity": figures.remaining_quantity,
             "commission": figures.remaining_commission,
@@ -764,16 +792,17 @@ class PositionRepository(BotScopedRepository):
             "max_adverse_excursion": figures.max_adverse_excursion,
             "updated_at": now,
         }
-        values = self._closed_values(position, figures, exit_, reason, (slip, logic), closed, now)
+        values = self._closed_values(position, figures, exit_, reason, exit_extra, closed, now)
         totals = _totals_params(values, self._dialect)
         if d == "postgresql":
             params = {**key, **_bind(shrunk, prefix="s_"), **_bind(values), **totals}
             [(closed_id,)] = self._db.run(_SHRINK_AND_CLOSE, params).rows
-            return ClosedPositionRecord(closed_position_id=closed_id, **values)
-        self._db.execute(_SHRINK_POSITION, {**key, **_bind(shrunk)})
-        [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
-        self._add_to_totals(totals, closed, now)
-        return ClosedPositionRecord(closed_position_id=closed_id, **values)
+        else:
+            self._db.execute(_SHRINK_POSITION, {**key, **_bind(shrunk)})
+            [(closed_id,)] = self._db.run(_INSERT_CLOSED, _bind(values)).rows
+            self._add_to_totals(totals, closed, now)
+        closed_row = ClosedPositionRecord(closed_position_id=closed_id, **values)
+        return closed_row, _replaced(position, shrunk)
 
     def update(
         self,
