@@ -84,6 +84,8 @@ def _destination_keeps_totals() -> bool:
     that cannot be resolved here (a relative one, such as ``-2``) is taken to keep them: the
     check runs, as it would without this function."""
     destination = context.get_revision_argument()
+    if destination is None:
+        return True
     script = context.script
     try:
         stops = script.get_revisions(destination)

@@ -17,9 +17,11 @@ from sqlalchemy import text
 
 from sibling import load
 from tradestore import Database
+from tradestore.db.executor import Executor
 from tradestore.errors import BotNotFound
 from tradestore.ops.totals import rebuild_totals
 from tradestore.ops.verify import verify_database
+from tradestore.repositories import position_totals
 
 D = Decimal
 
@@ -246,3 +248,16 @@ def test_rebuild_does_not_deadlock_with_a_bot_holding_its_row(db: Database) -> N
     assert closed is None
     assert not isinstance(report, Exception), report
     assert _check(db) == (True, "2 keys equal closed_positions' sums")
+
+
+def test_compare_of_some_keys_reads_those_only(traded: Database) -> None:
+    """``keys`` (a rebuild's re-check under its lock) names only the keys given, with the
+    figures a full comparison gives them."""
+    _execute(traded, "UPDATE position_totals SET trades = trades + 1")
+    with traded.connect() as connection:
+        executor = Executor.of(connection)
+        full = position_totals.compare(executor)
+        some = position_totals.compare(executor, keys=[("alpha", "MSFT", "momentum")])
+        connection.rollback()
+    assert len(full.differences) == 3
+    assert some.differences == tuple(d for d in full.differences if d.ticker == "MSFT")

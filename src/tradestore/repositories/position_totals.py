@@ -261,15 +261,22 @@ class Comparison:
 Bots = str | tuple[str, ...] | None
 
 
-def _bot_criteria(table: Any, bots: Bots) -> list[ColumnElement[bool]]:
-    if bots is None:
-        return []
+def _bot_criteria(
+    table: Any, bots: Bots, tickers: tuple[str, ...] | None = None
+) -> list[ColumnElement[bool]]:
+    """The rows of ``bots`` (and of ``tickers``, when given: a re-check of some keys, which an
+    index by ticker can narrow to their rows)."""
+    criteria: list[ColumnElement[bool]] = []
     if isinstance(bots, str):
-        return [table.c.bot_id == bots]
-    return [table.c.bot_id.in_(bots)]
+        criteria.append(table.c.bot_id == bots)
+    elif bots is not None:
+        criteria.append(table.c.bot_id.in_(bots))
+    if tickers is not None:
+        criteria.append(table.c.ticker.in_(tickers))
+    return criteria
 
 
-def _recomputed_sql(bot_id: Bots) -> Any:
+def _recomputed_sql(bot_id: Bots, tickers: tuple[str, ...] | None) -> Any:
     """PostgreSQL: the totals of every key as one exact NUMERIC aggregate (0011's fill)."""
     pnl = _C.c.realized_pnl
     strategy = func.coalesce(_C.c.strategy, NO_STRATEGY)
@@ -288,14 +295,14 @@ def _recomputed_sql(bot_id: Bots) -> Any:
             func.coalesce(func.sum(pnl).filter(pnl > 0), zero).label("gross_profit"),
             func.coalesce(func.sum(pnl).filter(pnl < 0), zero).label("gross_loss"),
         )
-        .where(*_bot_criteria(_C, bot_id))
+        .where(*_bot_criteria(_C, bot_id, tickers))
         .group_by(_C.c.bot_id, _C.c.ticker, strategy)
     )
 
 
-def _stored_select(bot_id: Bots) -> Any:
+def _stored_select(bot_id: Bots, tickers: tuple[str, ...] | None) -> Any:
     return select(literal("stored").label("side"), *(_T.c[name] for name in (*_KEY, *_SUMS))).where(
-        *_bot_criteria(_T, bot_id)
+        *_bot_criteria(_T, bot_id, tickers)
     )
 
 
@@ -304,7 +311,7 @@ def _strategy(stored: str) -> str | None:
 
 
 def _both_sides(
-    executor: Executor, bot_id: Bots
+    executor: Executor, bot_id: Bots, tickers: tuple[str, ...] | None = None
 ) -> tuple[dict[Key, TradeTotals], dict[Key, TradeTotals]]:
     """(stored, recomputed) totals per key, read as one consistent state.
 
@@ -316,18 +323,22 @@ def _both_sides(
     stored: dict[Key, TradeTotals] = {}
     recomputed: dict[Key, TradeTotals] = {}
     if executor.dialect.name == "postgresql":
-        rows = executor.execute(union_all(_recomputed_sql(bot_id), _stored_select(bot_id)))
+        rows = executor.execute(
+            union_all(_recomputed_sql(bot_id, tickers), _stored_select(bot_id, tickers))
+        )
         for side, bot, ticker, strategy, *sums in rows:
             target = recomputed if side == "recomputed" else stored
             target[(bot, ticker, _strategy(strategy))] = TradeTotals(*sums)
         return stored, recomputed
-    for _side, bot, ticker, strategy, *sums in executor.execute(_stored_select(bot_id)):
+    for _side, bot, ticker, strategy, *sums in executor.execute(_stored_select(bot_id, tickers)):
         stored[(bot, ticker, _strategy(strategy))] = TradeTotals(*sums)
-    recomputed.update(_recomputed_sqlite(executor, bot_id))
+    recomputed.update(_recomputed_sqlite(executor, bot_id, tickers))
     return stored, recomputed
 
 
-def _recomputed_sqlite(executor: Executor, bot_id: Bots) -> dict[Key, TradeTotals]:
+def _recomputed_sqlite(
+    executor: Executor, bot_id: Bots, tickers: tuple[str, ...] | None
+) -> dict[Key, TradeTotals]:
     """SQLite: the closed rows' totals per key, added in Python as the rows stream back.
 
     Memory is one running total per key, not a list of rows; the rows are grouped by the
@@ -341,7 +352,7 @@ def _recomputed_sqlite(executor: Executor, bot_id: Bots) -> dict[Key, TradeTotal
         func.coalesce(_C.c.strategy, NO_STRATEGY),
         _C.c.realized_pnl,
         _C.c.commission,
-    ).where(*_bot_criteria(_C, bot_id))
+    ).where(*_bot_criteria(_C, bot_id, tickers))
     for bot, ticker, strategy, realized, commission in executor.execute(
         closed.execution_options(yield_per=_STREAM)
     ):
@@ -368,13 +379,15 @@ def compare(
     has no closed row left.
 
     Memory is a total per key (two, stored and recomputed), whatever the number of rows.
-    ``keys`` reads the rows of those keys' bots only (closed_positions has no index by
-    ticker within a bot): a rebuild re-checking, under its lock, the keys a first read found
-    different (``rebuild``)."""
+    ``keys`` reads the rows of those keys' bots and tickers only: a rebuild re-checking, under
+    its lock, the keys a first read found different (``rebuild``)."""
     bots: Bots = bot_id
+    tickers = None
     if keys is not None:
-        bots = tuple(sorted({key[0] for key in keys if bot_id is None or key[0] == bot_id}))
-    stored, recomputed = _both_sides(executor, bots)
+        keys = [key for key in keys if bot_id is None or key[0] == bot_id]
+        bots = tuple(sorted({key[0] for key in keys}))
+        tickers = tuple(sorted({key[1] for key in keys}))
+    stored, recomputed = _both_sides(executor, bots, tickers)
     if keys is not None:
         wanted = set(keys)
         stored = {key: value for key, value in stored.items() if key in wanted}
