@@ -227,13 +227,20 @@ def _money(value: Any) -> Decimal | None:
 def _derive_closed_positions() -> None:
     bind = op.get_bind()
     dialect = bind.dialect.name
-    page = sa.text(
-        "SELECT closed_position_id, side, quantity, entry_price, exit_price, slippage "
-        "FROM closed_positions WHERE closed_position_id > :after "
+    columns = "closed_position_id, side, quantity, entry_price, exit_price, slippage"
+    first = sa.text(
+        f"SELECT {columns} FROM closed_positions ORDER BY closed_position_id LIMIT :page"
+    )
+    later = sa.text(
+        f"SELECT {columns} FROM closed_positions WHERE closed_position_id > :after "
         "ORDER BY closed_position_id LIMIT :page"
     )
-    after: Any = 0  # ids are positive (autoincrement from 1)
-    while rows := bind.execute(page, {"after": after, "page": PAGE}).all():
+    # The first page has no lower bound: a row may hold any id (one written by hand as 0).
+    after: Any = None
+    while rows := bind.execute(
+        first if after is None else later,
+        {"page": PAGE} if after is None else {"after": after, "page": PAGE},
+    ).all():
         values = []
         for closed_id, side, quantity, entry, exit_, slip in rows:
             amount, entry_price, exit_price = _money(quantity), _money(entry), _money(exit_)
@@ -254,14 +261,23 @@ def _derive_closed_positions() -> None:
 
 def _derive_orders() -> None:
     bind = op.get_bind()
-    page = sa.text(
+    base = (
         "SELECT bot_id, order_id, slippage, "
         "COALESCE(reference_price, limit_price, stop_price) FROM orders "
-        "WHERE slippage IS NOT NULL AND (bot_id > :bot OR (bot_id = :bot AND order_id > :key)) "
-        "ORDER BY bot_id, order_id LIMIT :page"
+        "WHERE slippage IS NOT NULL"
     )
-    after = ("", "")  # bot ids and order ids are never empty
-    while rows := bind.execute(page, {"bot": after[0], "key": after[1], "page": PAGE}).all():
+    order = "ORDER BY bot_id, order_id LIMIT :page"
+    first = sa.text(f"{base} {order}")
+    # A row-value comparison: both backends read it as a range of the (bot_id, order_id)
+    # primary key, where ``bot_id > :bot OR (bot_id = :bot AND order_id > :key)`` made each
+    # page scan from the start (quadratic). SQLite has row values since 3.15.
+    later = sa.text(f"{base} AND (bot_id, order_id) > (:bot, :key) {order}")
+    # The first page has no lower bound: an order id may be empty (no CHECK forbids it).
+    after: tuple[str, str] | None = None
+    while rows := bind.execute(
+        first if after is None else later,
+        {"page": PAGE} if after is None else {"bot": after[0], "key": after[1], "page": PAGE},
+    ).all():
         values = []
         for bot_id, order_id, slip, reference in rows:
             bps = slippage_bps(_money(slip), _money(reference))

@@ -17,7 +17,11 @@ conversion would fail on the first of them or round it quietly, and a migration 
 decide that a bot's totals may change. Deleting the totals rows cannot help either: 0011's
 totals must equal the closed rows' sums, and it is those sums that do not fit. Remove (export
 first) closed rows of those keys until their sums fit (``tradestore prune`` subtracts what it
-deletes), then downgrade again. Nothing is changed before the check.
+deletes), then downgrade again. Nothing is changed before the check. A downgrade below 0011
+skips it and empties position_totals before narrowing the columns: 0011's downgrade drops the
+table next (a bare DROP TABLE), whatever it held. Migrations commit one by one, so a run cut
+off between the two leaves 0011 with empty totals: ``db verify`` names the keys and ``db
+rebuild-totals`` (at head) writes them again.
 
 Independent of revision 0012: it reads and writes ``position_totals`` only.
 """
@@ -28,7 +32,8 @@ Independent of revision 0012: it reads and writes ``position_totals`` only.
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from alembic import op
+from alembic import context, op
+from alembic.util import CommandError
 
 revision: str = "0013"
 down_revision: str | Sequence[str] | None = "0012"
@@ -57,11 +62,41 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name != "postgresql":
         return
-    _refuse_what_does_not_fit()
+    if _destination_keeps_totals():
+        _refuse_what_does_not_fit()
+    else:
+        # 0011's downgrade, next, drops the table: its rows need not fit (module doc).
+        op.execute(sa.text(f"DELETE FROM {TABLE}"))
     for name in MONEY:
         op.alter_column(
             TABLE, name, type_=_BOUNDED, existing_type=_UNBOUNDED, existing_nullable=False
         )
+
+
+#: The revision that creates position_totals: a downgrade to a revision before it drops them.
+_TOTALS_REVISION = "0011"
+
+
+def _destination_keeps_totals() -> bool:
+    """Whether the downgrade stops where position_totals still exists (0011 or later).
+
+    Below 0011 the table is dropped whatever it holds, so nothing must fit. A destination
+    that cannot be resolved here (a relative one, such as ``-2``) is taken to keep them: the
+    check runs, as it would without this function."""
+    destination = context.get_revision_argument()
+    if destination is None:
+        return True
+    script = context.script
+    try:
+        stops = script.get_revisions(destination)
+        return any(
+            revision.revision == _TOTALS_REVISION
+            for stop in stops
+            if stop is not None
+            for revision in script.iterate_revisions(stop.revision, "base")
+        )
+    except CommandError:
+        return True
 
 
 def _refuse_what_does_not_fit() -> None:

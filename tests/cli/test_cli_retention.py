@@ -31,7 +31,7 @@ def test_prune_dry_run_counts_equal_the_real_run(
     report = json.loads(real.stdout)
     assert report["dry_run"] is False
     assert report["counts"] == dry_counts
-    assert report["total"] == 31
+    assert report["total"] == 30
 
     table = cli("prune", "--url", db_url, "--before", CUTOFF, "--dry-run")
     assert table.exit_code == 0

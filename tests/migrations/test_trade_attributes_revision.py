@@ -190,6 +190,27 @@ def _revision_page() -> int:
     return page
 
 
+def _key_range(database: Database, statement: str, params: Any) -> bool:
+    """Whether the backend's plan of ``statement`` reads orders' primary key as a range from
+    (bot_id, order_id), rather than scanning it from the start for every page."""
+    with database.connect() as connection:
+        if database.dialect_name == "sqlite":
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
+            return any("SEARCH orders USING" in row[-1] and
+                       "(bot_id,order_id)>(?,?)" in row[-1] for row in plan)  # fmt: skip
+        # a small table would be scanned whatever the condition: ask for an index scan
+        connection.exec_driver_sql("ANALYZE orders")
+        connection.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        connection.exec_driver_sql("SET LOCAL enable_bitmapscan = off")
+        lines = [row[0] for row in connection.exec_driver_sql(f"EXPLAIN {statement}", params)]
+        connection.rollback()
+        # e.g. Index Cond: (ROW((bot_id)::text, (order_id)::text) > ROW('beta'::text, ...))
+        return any(
+            "Index Cond: (ROW(" in line and "bot_id" in line and "order_id" in line
+            for line in lines
+        )
+
+
 def test_the_upgrade_derives_every_page(fresh_url: str) -> None:
     """More rows than two of the upgrade's pages (one UPDATE ... FROM (VALUES ...) each),
     written at 0008 by plain SQL: every row gets the figures the repositories' rules give,
@@ -254,12 +275,15 @@ def test_the_upgrade_derives_every_page(fresh_url: str) -> None:
             connection.commit()
 
         updates: list[tuple[str, bool]] = []
+        pages: list[tuple[str, Any]] = []
 
         def seen(
-            _conn: Any, _cursor: Any, statement: str, _params: Any, _context: Any, many: bool
+            _conn: Any, _cursor: Any, statement: str, params: Any, _context: Any, many: bool
         ) -> None:
             if "UPDATE closed_positions" in statement or "UPDATE orders" in statement:
                 updates.append(("orders" if "UPDATE orders" in statement else "closed", many))
+            elif statement.startswith("SELECT bot_id, order_id, slippage"):
+                pages.append((statement, params))
 
         event.listen(database.engine, "before_cursor_execute", seen)
         try:
@@ -271,6 +295,11 @@ def test_the_upgrade_derives_every_page(fresh_url: str) -> None:
         assert updates == [("closed", False)] * -(-count // page) + [("orders", False)] * -(
             -with_slippage // page
         )
+
+        # Each page after the first reads a range of the primary key from the last key seen.
+        assert len(pages) > 2
+        for statement, params in pages[1:]:
+            assert _key_range(database, statement, params), statement
 
         dialect = database.dialect_name
         with database.connect() as connection:
@@ -302,5 +331,50 @@ def test_the_upgrade_derives_every_page(fresh_url: str) -> None:
                 expected_bps = slippage_bps(from_db_number(slip), from_db_number(reference))
                 assert bps == (None if expected_bps is None else float(expected_bps))
             assert sum(bps is not None for *_rest, bps in derived_orders) > page
+    finally:
+        database.dispose()
+
+
+def test_the_first_page_has_no_lower_bound(fresh_url: str) -> None:
+    """A closed row with id 0 and an order whose id is empty (nothing forbids either) get
+    their figures too: the first page reads from the start of the key."""
+    database = Database(fresh_url, check_schema=False)
+    try:
+        database.upgrade("0008")
+        at = "2026-03-02 14:30:00+00:00"
+        with database.connect() as connection:
+            connection.execute(
+                text(
+                    "INSERT INTO bots (bot_id, mode, status, total_pnl, total_commission) "
+                    "VALUES ('alpha', 'paper', 'stopped', 0, 0)"
+                )
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO closed_positions (closed_position_id, position_id, bot_id, "
+                    "ticker, side, quantity, entry_price, exit_price, realized_pnl, "
+                    "realized_pnl_pct, opened_at, closed_at, updated_at, holding_period_hours, "
+                    "exit_reason, commission, slippage) VALUES (0, 'p-0', 'alpha', 'AAPL', "
+                    "'long', 2, 100, 101, 2, 1, :at, :at, :at, 0, 'manual', 0, 0.01)"
+                ),
+                {"at": at},
+            )
+            connection.execute(
+                text(
+                    "INSERT INTO orders (order_id, bot_id, client_order_id, ticker, order_type, "
+                    "side, quantity, time_in_force, status, submitted_at, updated_at, "
+                    "filled_quantity, commission, reference_price, slippage) VALUES ('', "
+                    "'alpha', 'c-0', 'TSLA', 'market', 'buy', 3, 'day', 'new', :at, :at, 0, 0, "
+                    "50, 0.05)"
+                ),
+                {"at": at},
+            )
+            connection.commit()
+        database.upgrade("0009")
+        with database.connect() as connection:
+            gross = connection.execute(text("SELECT gross_pnl FROM closed_positions")).scalar()
+            bps = connection.execute(text("SELECT slippage_bps FROM orders")).scalar()
+        assert from_db_number(gross) == D(2)
+        assert bps == float(slippage_bps(D("0.05"), D(50)))  # type: ignore[arg-type]
     finally:
         database.dispose()

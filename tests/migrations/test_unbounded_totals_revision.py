@@ -117,3 +117,13 @@ def test_the_downgrade_refuses_sums_beyond_20_integer_digits(
         connection.commit()
     traded.downgrade(PREVIOUS)
     assert traded.current_revision() == PREVIOUS
+
+
+def test_a_downgrade_below_0011_drops_the_totals_whatever_they_hold(traded: Database) -> None:
+    """The refusal is for 0011's NUMERIC(38, 18) columns: a downgrade to 0010, where
+    position_totals is dropped, goes through with a sum beyond 20 integer digits."""
+    _close(traded, "beta", "BTC", D("1E19"), D("9E19"), D(0))
+    traded.downgrade("0010")
+    assert traded.current_revision() == "0010"
+    with traded.connect() as connection:
+        assert "position_totals" not in inspect(connection).get_table_names()

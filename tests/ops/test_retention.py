@@ -42,7 +42,7 @@ def test_dry_run_counts_equal_the_real_run(db: Database, scenario: RetentionScen
     assert not real.dry_run
     assert real.counts == dry.counts
     assert real.cutoff == dry.cutoff == CUTOFF
-    assert real.total == sum(scenario.expected.values()) == 31
+    assert real.total == sum(scenario.expected.values()) == 30
 
     again = prune(db, older_than=RETENTION, now=NOW, dry_run=True)
     assert again.total == 0
@@ -69,9 +69,11 @@ def test_prune_keeps_live_state_and_recent_history(
     assert min(_ids(db, IntradaySnapshot.snapshot_time)) == CUTOFF
     assert _ids(db, IntradaySnapshotSymbol.snapshot_id) <= _ids(db, IntradaySnapshot.snapshot_id)
     assert count(db, IntradaySnapshotSymbol) == 2
-    # period metrics: kept when their last day is the cut-off's or later
-    assert min(_ids(db, PeriodMetric.as_of)) == CUTOFF.date()
-    assert count(db, PeriodMetric) == 2
+    # period metrics: kept when their last day is the cut-off's or later, all-time ones always
+    # (one per bot and strategy: a bot's last all-time figure, however old)
+    assert count(db, PeriodMetric) == 3
+    assert count(db, PeriodMetric, PeriodMetric.period == "all_time") == 2
+    assert min(_ids(db, PeriodMetric.as_of)) < CUTOFF.date()  # beta's old all-time row
 
 
 def test_small_batches_delete_the_same_rows(db: Database, scenario: RetentionScenario) -> None:
@@ -89,7 +91,7 @@ def test_tables_limits_the_prune(db: Database, scenario: RetentionScenario) -> N
     intraday = prune(db, older_than=RETENTION, now=NOW, tables=["intraday_snapshots"])
     assert intraday.counts == {"intraday_snapshot_symbols": 3, "intraday_snapshots": 2}
     periods = prune(db, older_than=RETENTION, now=NOW, tables=["period_metrics"], dry_run=True)
-    assert periods.counts == {"period_metrics": 3}
+    assert periods.counts == {"period_metrics": 2}
 
 
 def test_explicit_cutoff(db: Database, scenario: RetentionScenario) -> None:

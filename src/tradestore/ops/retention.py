@@ -26,12 +26,9 @@ intraday_snapshots     ``snapshot_time``; its per-symbol     -
 performance_metrics    ``metric_date``: the row of day D     -
                        goes when all of D (UTC) is before
                        the cut-off, i.e. D < cut-off's date
-period_metrics         ``as_of``, the last day the row       -
-                       counts, by the same rule: the row
-                       goes when as_of < cut-off's date (an
-                       all-time row too: it is the figure
-                       as of that day, and a later
-                       ``compute_periods`` writes it anew)
+period_metrics         ``as_of``, the last day the row       all-time rows (one per bot and
+                       counts, by the same rule: the row     strategy, replaced by each
+                       goes when as_of < cut-off's date      compute: nothing to free)
 =====================  ====================================  ==================================
 
 Bots, open positions, training runs, hyperparameters, evaluations, ensemble weights and
@@ -71,7 +68,7 @@ from sqlalchemy import (
 
 from tradestore.database import Database
 from tradestore.db.executor import Executor
-from tradestore.domain.enums import TERMINAL_ORDER_STATUSES, RunStatus
+from tradestore.domain.enums import TERMINAL_ORDER_STATUSES, MetricPeriod, RunStatus
 from tradestore.domain.timestamps import ensure_aware
 from tradestore.domain.trade_totals import TradeTotals
 from tradestore.errors import ValidationError
@@ -284,8 +281,10 @@ def _metrics_predicate(limit: dt.datetime) -> ColumnElement[bool]:
 
 def _period_metrics_predicate(limit: dt.datetime) -> ColumnElement[bool]:
     """A period's row covers period_start..as_of: all of it is before the cut-off when its
-    last day is (the daily metrics' rule)."""
-    return PeriodMetric.as_of < limit.date()
+    last day is (the daily metrics' rule). All-time rows are kept: there is one per bot and
+    strategy (each compute replaces it), so pruning it frees nothing and loses the last
+    all-time figure of a bot that no longer computes."""
+    return and_(PeriodMetric.as_of < limit.date(), PeriodMetric.period != MetricPeriod.ALL_TIME)
 
 
 # --- groups ------------------------------------------------------------------------------------

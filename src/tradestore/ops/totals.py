@@ -3,13 +3,24 @@
 The totals are kept by the transaction of every close and prune, so they only drift from the
 closed rows when something writes around tradestore: a restored partial dump, a hand-made
 DELETE, a bug. ``db verify`` names every key that differs (``repositories.position_totals.
-compare``); this operation writes the recomputation over those keys, in one transaction:
+compare``); this operation writes the recomputation over those keys. It compares first in
+a read transaction (no lock any writer waits for; SQLite: deferred, one WAL snapshot), and
+only when keys differ takes the write locks and re-checks and rewrites those keys alone, in
+one transaction:
 
-* SQLite: the unit of work's ``BEGIN IMMEDIATE`` holds the write lock from the first read to
+* SQLite: the unit of work's ``BEGIN IMMEDIATE`` holds the write lock from the re-check to
   COMMIT, so no close or prune runs in between;
-* PostgreSQL: ``position_totals`` and ``closed_positions`` are locked ``SHARE ROW EXCLUSIVE``
-  first (in the order a close takes them): reads go on, closes and prunes wait until the
-  rebuild commits, another rebuild waits for this one.
+* PostgreSQL: the bots' rows are locked ``FOR KEY SHARE`` (a bot holding its row FOR UPDATE
+  finishes first: no deadlock with the foreign key of a totals row written), then
+  ``position_totals`` and ``closed_positions`` ``SHARE ROW EXCLUSIVE`` (in the order a close
+  takes them): reads go on, closes and prunes wait until the rebuild commits, another rebuild
+  waits for this one. Each lock is waited for at most ``REBUILD_LOCK_TIMEOUT`` (a queued
+  table lock holds every bot's closes behind it).
+
+The write transaction runs under the database's retry policy (``Database.run``): a lock
+timeout, a deadlock or SQLite's busy timeout runs it again; past the policy's deadline
+``TransientDatabaseError`` says so. A key that drifts between the first read and the lock
+(only something writing around tradestore does that) is found by the next check.
 
 A dry run compares in a read-only transaction and writes nothing. ``bots.total_pnl`` and
 ``total_commission`` are not touched: they are a copy made by ``refresh_totals`` (when a
@@ -61,22 +72,26 @@ def rebuild_totals(
     started = time.monotonic()
     bot = None if bot_id is None else validation.required_text("bot_id", bot_id)
     database.check_schema()
-    if dry_run:
-        with read_connection(database) as connection:
-            executor = Executor.of(connection)
-            _require_bot(executor, bot)
-            comparison = position_totals.compare(executor, bot)
-    else:
-        with database.connect() as connection:
-            executor = Executor.of(connection)
-            _require_bot(executor, bot)
-            comparison = position_totals.rebuild(executor, bot)
-            connection.commit()
+    # First a comparison in a read transaction (SQLite: deferred, a WAL snapshot), which no
+    # writer waits for; then, only when keys differ, the write lock, under which those keys
+    # alone are checked again and rewritten.
+    with read_connection(database) as connection:
+        executor = Executor.of(connection)
+        _require_bot(executor, bot)
+        comparison = position_totals.compare(executor, bot)
+    keys = comparison.keys
+    if not dry_run and comparison.differences:
+        differing = [(d.bot_id, d.ticker, d.strategy) for d in comparison.differences]
+        # Under the database's retry policy: a lock wait past the rebuild's lock_timeout, a
+        # deadlock or SQLite's busy timeout rolls it back and runs it again.
+        comparison = database.run(
+            lambda uow: position_totals.rebuild(uow.executor, bot, keys=differing)
+        )
     return TotalsReport(
         database.safe_url,
         bot,
         dry_run,
-        comparison.keys,
+        keys,
         comparison.differences,
         time.monotonic() - started,
     )

@@ -22,7 +22,7 @@ from them): ``compare`` recomputes every key and names each one that differs (``
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, fields
 from typing import Any, Final
 
@@ -47,6 +47,7 @@ from tradestore.db.types import MoneyTotal
 from tradestore.domain.money import fit
 from tradestore.domain.trade_totals import TradeTotals
 from tradestore.models.base import table_of
+from tradestore.models.bots import Bot
 from tradestore.models.positions import NO_STRATEGY, ClosedPosition, PositionTotal
 
 _T = table_of(PositionTotal)
@@ -276,11 +277,26 @@ class Comparison:
     differences: tuple[TotalsDifference, ...]
 
 
-def _bot_criteria(table: Any, bot_id: str | None) -> list[ColumnElement[bool]]:
-    return [] if bot_id is None else [table.c.bot_id == bot_id]
+#: Which rows a check reads: every bot's (None), one bot's (a str), or some bots' (a tuple).
+Bots = str | tuple[str, ...] | None
 
 
-def _recomputed_sql(bot_id: str | None) -> Any:
+def _bot_criteria(
+    table: Any, bots: Bots, tickers: tuple[str, ...] | None = None
+) -> list[ColumnElement[bool]]:
+    """The rows of ``bots`` (and of ``tickers``, when given: a re-check of some keys, which an
+    index by ticker can narrow to their rows)."""
+    criteria: list[ColumnElement[bool]] = []
+    if isinstance(bots, str):
+        criteria.append(table.c.bot_id == bots)
+    elif bots is not None:
+        criteria.append(table.c.bot_id.in_(bots))
+    if tickers is not None:
+        criteria.append(table.c.ticker.in_(tickers))
+    return criteria
+
+
+def _recomputed_sql(bot_id: Bots, tickers: tuple[str, ...] | None) -> Any:
     """PostgreSQL: the totals of every key as one exact NUMERIC aggregate (0011's fill)."""
     pnl = _C.c.realized_pnl
     strategy = func.coalesce(_C.c.strategy, NO_STRATEGY)
@@ -299,14 +315,14 @@ def _recomputed_sql(bot_id: str | None) -> Any:
             func.coalesce(func.sum(pnl).filter(pnl > 0), zero).label("gross_profit"),
             func.coalesce(func.sum(pnl).filter(pnl < 0), zero).label("gross_loss"),
         )
-        .where(*_bot_criteria(_C, bot_id))
+        .where(*_bot_criteria(_C, bot_id, tickers))
         .group_by(_C.c.bot_id, _C.c.ticker, strategy)
     )
 
 
-def _stored_select(bot_id: str | None) -> Any:
+def _stored_select(bot_id: Bots, tickers: tuple[str, ...] | None) -> Any:
     return select(literal("stored").label("side"), *(_T.c[name] for name in (*_KEY, *_SUMS))).where(
-        *_bot_criteria(_T, bot_id)
+        *_bot_criteria(_T, bot_id, tickers)
     )
 
 
@@ -315,7 +331,7 @@ def _strategy(stored: str) -> str | None:
 
 
 def _both_sides(
-    executor: Executor, bot_id: str | None
+    executor: Executor, bot_id: Bots, tickers: tuple[str, ...] | None = None
 ) -> tuple[dict[Key, TradeTotals], dict[Key, TradeTotals]]:
     """(stored, recomputed) totals per key, read as one consistent state.
 
@@ -327,32 +343,75 @@ def _both_sides(
     stored: dict[Key, TradeTotals] = {}
     recomputed: dict[Key, TradeTotals] = {}
     if executor.dialect.name == "postgresql":
-        rows = executor.execute(union_all(_recomputed_sql(bot_id), _stored_select(bot_id)))
+        rows = executor.execute(
+            union_all(_recomputed_sql(bot_id, tickers), _stored_select(bot_id, tickers))
+        )
         for side, bot, ticker, strategy, *sums in rows:
             target = recomputed if side == "recomputed" else stored
             target[(bot, ticker, _strategy(strategy))] = TradeTotals(*sums)
         return stored, recomputed
-    for _side, bot, ticker, strategy, *sums in executor.execute(_stored_select(bot_id)):
+    for _side, bot, ticker, strategy, *sums in executor.execute(_stored_select(bot_id, tickers)):
         stored[(bot, ticker, _strategy(strategy))] = TradeTotals(*sums)
-    grouped: dict[Key, list[tuple[Any, Any]]] = {}
-    closed = select(
-        _C.c.bot_id, _C.c.ticker, _C.c.strategy, _C.c.realized_pnl, _C.c.commission
-    ).where(*_bot_criteria(_C, bot_id))
-    for bot, ticker, strategy, realized, commission in executor.execute(closed):
-        grouped.setdefault((bot, ticker, strategy), []).append((realized, commission))
-    for key, trades in grouped.items():
-        recomputed[key] = TradeTotals.of_trades(trades)
+    recomputed.update(_recomputed_sqlite(executor, bot_id, tickers))
     return stored, recomputed
+
+
+def _recomputed_sqlite(
+    executor: Executor, bot_id: Bots, tickers: tuple[str, ...] | None
+) -> dict[Key, TradeTotals]:
+    """SQLite: the closed rows' totals per key, added in Python as the rows stream back.
+
+    Memory is one running total per key, not a list of rows; the rows are grouped by the
+    strategy as stored in the totals (``COALESCE(strategy, '')``, 0011's fill), so a closed
+    row written with '' and one with NULL count in the one key they share. The money sums
+    stay in Python (SQLite's SUM adds doubles); only the rows' order is left to SQL."""
+    running: dict[Key, TradeTotals] = {}
+    closed = select(
+        _C.c.bot_id,
+        _C.c.ticker,
+        func.coalesce(_C.c.strategy, NO_STRATEGY),
+        _C.c.realized_pnl,
+        _C.c.commission,
+    ).where(*_bot_criteria(_C, bot_id, tickers))
+    for bot, ticker, strategy, realized, commission in executor.execute(
+        closed.execution_options(yield_per=_STREAM)
+    ):
+        key = (bot, ticker, _strategy(strategy))
+        trade = TradeTotals.of_trade(realized, commission)
+        previous = running.get(key)
+        running[key] = trade if previous is None else previous + trade
+    return running
+
+
+#: Closed rows fetched at a time while recomputing on SQLite.
+_STREAM: Final = 1000
 
 
 def _order(key: Key) -> tuple[str, str, str]:
     return (key[0], key[1], key[2] or "")
 
 
-def compare(executor: Executor, bot_id: str | None = None) -> Comparison:
-    """Recompute the totals of every key (of ``bot_id``'s, when given) from the closed rows
-    and name each key whose stored row differs, is missing, or has no closed row left."""
-    stored, recomputed = _both_sides(executor, bot_id)
+def compare(
+    executor: Executor, bot_id: str | None = None, *, keys: Collection[Key] | None = None
+) -> Comparison:
+    """Recompute the totals of every key (of ``bot_id``'s, when given; only ``keys``, when
+    given) from the closed rows and name each key whose stored row differs, is missing, or
+    has no closed row left.
+
+    Memory is a total per key (two, stored and recomputed), whatever the number of rows.
+    ``keys`` reads the rows of those keys' bots and tickers only: a rebuild re-checking, under
+    its lock, the keys a first read found different (``rebuild``)."""
+    bots: Bots = bot_id
+    tickers = None
+    if keys is not None:
+        keys = [key for key in keys if bot_id is None or key[0] == bot_id]
+        bots = tuple(sorted({key[0] for key in keys}))
+        tickers = tuple(sorted({key[1] for key in keys}))
+    stored, recomputed = _both_sides(executor, bots, tickers)
+    if keys is not None:
+        wanted = set(keys)
+        stored = {key: value for key, value in stored.items() if key in wanted}
+        recomputed = {key: value for key, value in recomputed.items() if key in wanted}
     differences = [
         TotalsDifference(key[0], key[1], key[2], stored.get(key), recomputed.get(key))
         for key in sorted(stored.keys() | recomputed.keys(), key=_order)
@@ -367,19 +426,51 @@ def compare(executor: Executor, bot_id: str | None = None) -> Comparison:
 #: subtract and delete) and with another rebuild, and lets plain reads and SELECT ... FOR
 #: UPDATE through: bots' reads go on, their closes wait until the rebuild commits.
 _REBUILD_LOCK: Final = f"LOCK TABLE {_T.name}, {_C.name} IN SHARE ROW EXCLUSIVE MODE"
+#: How long a rebuild waits for a lock on PostgreSQL before it gives up (55P03, transient:
+#: ``ops.rebuild_totals`` tries again under the database's retry policy). A LOCK TABLE queued
+#: behind a long transaction holds every later close of every bot behind it; this bounds that
+#: stall, and the retry's backoff lets the queued closes through between attempts.
+REBUILD_LOCK_TIMEOUT: Final = "1s"
 
 
-def rebuild(executor: Executor, bot_id: str | None = None) -> Comparison:
-    """Make the stored totals equal the recomputation over the closed rows, in the caller's
-    transaction; returns what differed before (the keys it rewrote or deleted).
+def _lock_for_rebuild(executor: Executor, bots: Bots) -> None:
+    """PostgreSQL: the locks a rebuild needs, taken before any of its writes, in order.
+
+    A totals row written (INSERT) takes FOR KEY SHARE on its bot's row (the foreign key). A
+    bot that holds its row FOR UPDATE and then closes would wait for the table lock while the
+    rebuild waits for its row: a deadlock. So the bots' rows are locked FOR KEY SHARE first (in
+    key order, before the table lock: such a bot finishes its transaction, closes included,
+    and the rebuild goes on), then the tables."""
+    executor.execute(text(f"SET LOCAL lock_timeout = '{REBUILD_LOCK_TIMEOUT}'"))
+    bots_table = table_of(Bot)
+    executor.execute(
+        select(bots_table.c.bot_id)
+        .where(*_bot_criteria(bots_table, bots))
+        .order_by(bots_table.c.bot_id)
+        .with_for_update(key_share=True)
+    )
+    executor.execute(text(_REBUILD_LOCK))
+
+
+def rebuild(
+    executor: Executor, bot_id: str | None = None, *, keys: Collection[Key] | None = None
+) -> Comparison:
+    """Make the stored totals equal the recomputation over the closed rows (of ``bot_id``'s,
+    of ``keys`` only when given), in the caller's transaction; returns what differed (the keys
+    it rewrote or deleted).
 
     Run it in a writing transaction: on SQLite its ``BEGIN IMMEDIATE`` holds the write lock,
     so no close or prune runs between the recomputation and the writes; on PostgreSQL the
-    totals and closed_positions are locked first (``_REBUILD_LOCK``) for the same reason.
-    Only the keys that differ are written, each through the one upsert or delete by key."""
+    bots' rows and the tables are locked first (``_lock_for_rebuild``) for the same reason.
+    ``keys`` is what a first comparison outside the lock found different: only those are
+    re-checked under it, so the lock is held for their bots' rows, not every row. Only the
+    keys that differ are written, each through the one upsert or delete by key."""
     if executor.dialect.name == "postgresql":
-        executor.execute(text(_REBUILD_LOCK))
-    comparison = compare(executor, bot_id)
+        bots: Bots = bot_id
+        if keys is not None:
+            bots = tuple(sorted({key[0] for key in keys}))
+        _lock_for_rebuild(executor, bots)
+    comparison = compare(executor, bot_id, keys=keys)
     for difference in comparison.differences:
         key = (difference.bot_id, difference.ticker, difference.strategy)
         if difference.recomputed is None:
