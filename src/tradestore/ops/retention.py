@@ -74,6 +74,7 @@ from tradestore.domain.trade_totals import TradeTotals
 from tradestore.errors import ValidationError
 from tradestore.models import (
     Base,
+    Bot,
     ClosedPosition,
     EnsembleWeight,
     Fill,
@@ -358,18 +359,38 @@ _PRUNED_TRADES = select(
 ).where(ClosedPosition.closed_position_id.in_(bindparam("keys", expanding=True)))
 
 
+#: PostgreSQL: the batch's bots' rows, in bot_id order, ``FOR KEY SHARE``: it conflicts with
+#: the session writers' ``FOR UPDATE`` (``BotRepository._locked``), so a session start or end
+#: and a batch of a bot serialise (the other writers' locks on the row do not conflict).
+_BOTS = table_of(Bot)
+_LOCK_BOTS = (
+    select(_BOTS.c.bot_id)
+    .where(_BOTS.c.bot_id.in_(bindparam("bot_ids", expanding=True)))
+    .order_by(_BOTS.c.bot_id)
+    .with_for_update(read=True, key_share=True)
+)
+
+
 def _subtract_from_totals(connection: Connection, keys: list[Any]) -> None:
     """Take the batch's closed rows out of the running totals, in the batch's transaction.
 
     The totals are those of the closed rows that exist, so a prune keeps them equal to a
     recomputation over what remains (docs/reference/queries.md): a bot's all-time P&L lives
     on in ``bots.total_pnl`` only if it is refreshed before the prune.
+
+    On PostgreSQL the batch's bots are locked first (``_LOCK_BOTS``). Without it a session
+    opening while the batch is in flight reads the totals before the batch commits (they
+    still hold its rows) and stores them as its prior sums, and ``take_out_prior``, whose
+    snapshot predates the new session, cannot correct them: the session would end with
+    negative trades. Locked, the session writer waits for the batch (its reads then see the
+    rows gone), or the batch waits for the writer (its reads then see the new session).
     """
+    rows = connection.execute(_PRUNED_TRADES, {"keys": keys}).all()
+    if connection.dialect.name == "postgresql" and rows:
+        connection.execute(_LOCK_BOTS, {"bot_ids": sorted({row[0] for row in rows})})
     changes: dict[tuple[str, str, str | None], TradeTotals] = {}
     pruned = []
-    for bot_id, ticker, strategy, realized, commission, closed_at in connection.execute(
-        _PRUNED_TRADES, {"keys": keys}
-    ):
+    for bot_id, ticker, strategy, realized, commission, closed_at in rows:
         key = (bot_id, ticker, strategy)
         trade = TradeTotals.of_trade(realized, commission)
         found = changes.get(key)
