@@ -173,3 +173,115 @@ def test_prune_committing_during_a_session_start(
         release.set()
         db.dispose()
         pruner.dispose()
+
+
+def test_close_whose_clock_precedes_a_session_start(
+    pg_url: str, lock_waits: Callable[[], int]
+) -> None:
+    writer_clock, close_clock = Clock(T0), Clock(T0)
+    db, closer = Database(pg_url, clock=writer_clock), Database(pg_url, clock=close_clock)
+    go_close, go_writer = threading.Event(), threading.Event()
+    try:
+        with db.unit_of_work() as uow:
+            uow.bots.register("b", starting_balance=D(1000))
+            first = uow.bots.start_session("b")
+        with db.unit_of_work(bot_id="b") as uow:
+            position = uow.positions.open("AAPL", side="long", quantity=D(1), entry_price=D(100))
+        close_clock.now = T0 + dt.timedelta(seconds=10)  # the close reads its clock first
+        writer_clock.now = T0 + dt.timedelta(seconds=11)  # the session starts a moment later
+        clock_read = threading.Event()
+
+        def at_clock() -> None:
+            clock_read.set()
+            assert go_close.wait(WAIT)
+
+        def close() -> None:
+            with closer.unit_of_work(bot_id="b") as uow:
+                close_clock.hook = at_clock
+                uow.positions.close(position.position_id, exit_price=D(110), exit_reason="signal")
+
+        closing = Worker(close)
+        closing.start()
+        assert clock_read.wait(WAIT)
+        started = threading.Event()
+
+        def start() -> Any:
+            with db.unit_of_work() as uow:
+                session = uow.bots.start_session("b")  # interrupts the first session
+                started.set()
+                assert go_writer.wait(WAIT)  # still uncommitted while the close goes on
+                return session
+
+        writing = Worker(start)
+        writing.start()
+        # Before the fix the start goes through; once fixed it waits on the close.
+        until(lambda: started.is_set() or lock_waits() >= 1, "the session start")
+        go_close.set()
+        until(lambda: not closing.is_alive() or lock_waits() >= 1, "the close")
+        go_writer.set()
+        closing.outcome()
+        second = writing.outcome()
+        writer_clock.now = T0 + dt.timedelta(seconds=20)
+        with db.unit_of_work() as uow:
+            second = uow.bots.end_session("b")
+        for session_id in (first.session_id, second.session_id):
+            stored, recounted = stored_and_recounted(db, session_id)
+            assert stored == recounted
+        assert stored_and_recounted(db, first.session_id)[0] == (1, D(10))
+    finally:
+        go_close.set()
+        go_writer.set()
+        db.dispose()
+        closer.dispose()
+
+
+def test_backdated_close_while_a_session_ends(pg_url: str, lock_waits: Callable[[], int]) -> None:
+    writer_clock, close_clock = Clock(T0), Clock(T0)
+    db, closer = Database(pg_url, clock=writer_clock), Database(pg_url, clock=close_clock)
+    go_end = threading.Event()
+    try:
+        with db.unit_of_work() as uow:
+            uow.bots.register("b", starting_balance=D(1000))
+        with db.unit_of_work(bot_id="b") as uow:
+            position = uow.positions.open("AAPL", side="long", quantity=D(1), entry_price=D(100))
+        writer_clock.now = T0 + dt.timedelta(hours=1)
+        with db.unit_of_work() as uow:
+            session = uow.bots.start_session("b")
+        writer_clock.now = close_clock.now = T0 + dt.timedelta(hours=2)
+        bot_locked = threading.Event()
+
+        def at_clock() -> None:  # end_session reads the clock holding the bot's row
+            bot_locked.set()
+            assert go_end.wait(WAIT)
+
+        def end() -> Any:
+            with db.unit_of_work() as uow:
+                writer_clock.hook = at_clock
+                return uow.bots.end_session("b")
+
+        ending = Worker(end)
+        ending.start()
+        assert bot_locked.wait(WAIT)
+
+        def close() -> None:  # a late fill: dated before the session's start
+            with closer.unit_of_work(bot_id="b") as uow:
+                uow.positions.close(
+                    position.position_id,
+                    exit_price=D(110),
+                    exit_reason="signal",
+                    closed_at=T0 + dt.timedelta(minutes=30),
+                )
+
+        closing = Worker(close)
+        closing.start()
+        until(lambda: lock_waits() >= 1, "the close to wait on the bot")
+        go_end.set()
+        ended = ending.outcome()
+        closing.outcome()  # before the fix one of the two was a deadlock victim
+        assert ended.total_trades == 0
+        stored, recounted = stored_and_recounted(db, session.session_id)
+        assert stored == recounted == (0, D(0))
+    finally:
+        go_end.set()
+        db.dispose()
+        closer.dispose()

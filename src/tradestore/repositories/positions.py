@@ -330,8 +330,40 @@ _SELECT_POSITION = select(*_POSITION_COLUMNS).where(*_BY_ID)
 _SELECT_POSITION_FOR_UPDATE = Prepared(
     _SELECT_POSITION.with_for_update(), name="positions.select_for_update"
 )
+#: A partial close's first statement: the open row locked, the bot's row held first
+#: (PostgreSQL, ``_BOT_HELD``).
+_SELECT_POSITION_TO_CLOSE = Prepared(
+    lambda dialect: (
+        _SELECT_POSITION.where(_BOT_IS_HELD).with_for_update(of=_P)
+        if dialect == "postgresql"
+        else _SELECT_POSITION.with_for_update()
+    ),
+    name="positions.select_to_close",
+)
+#: PostgreSQL: a close holds its bot's row ``FOR KEY SHARE`` from its first statement on,
+#: before it reads the clock. The lock conflicts with a session writer's ``FOR UPDATE``
+#: (``BotRepository._locked``), so a close and a session start or end serialise: a close that
+#: waited is dated after the writer's instant, and a writer that waited reads the totals with
+#: the close in them. Without it the close's clock could predate a session that its INSERT
+#: (whose snapshot predates the session) then counts in, and a backdated close would lock the
+#: session row before waiting on the bot's (a deadlock with ``end_session``). A CTE of the
+#: first statement, referenced (an unreferenced SELECT CTE is never run), so it costs no
+#: round trip; every other lock the close takes comes after it.
+_BOT_HELD = (
+    select(Bot.__table__.c.bot_id)
+    .where(Bot.__table__.c.bot_id == bindparam("key_bot_id"))
+    .with_for_update(read=True, key_share=True)
+    .cte("bot_held")
+)
+_BOT_IS_HELD: ColumnElement[bool] = exists().select_from(_BOT_HELD)
+#: A full close's first statement: the open row deleted and returned.
 _DELETE_POSITION_RETURNING = Prepared(
-    delete(_P).where(*_BY_ID).returning(*_POSITION_COLUMNS), name="positions.delete_returning"
+    lambda dialect: (
+        delete(_P)
+        .where(*_BY_ID, *([_BOT_IS_HELD] if dialect == "postgresql" else []))
+        .returning(*_POSITION_COLUMNS)
+    ),
+    name="positions.delete_returning",
 )
 _DELETE_POSITION = delete(_P).where(*_BY_ID)
 _SHRINK_FIELDS = (
@@ -730,15 +762,17 @@ class PositionRepository(BotScopedRepository):
         fee = validation.optional_money("commission", commission, d, non_negative=True)
         slip = validation.optional_money("slippage", slippage, d)
         logic = validation.optional_text("exit_logic", exit_logic, max_length=MAX_LOGIC_LENGTH)
-        now = self._db.now()
-        closed = validation.instant("closed_at", closed_at, allow_none=True) or now
+        given = validation.instant("closed_at", closed_at, allow_none=True)
         exit_fee = Decimal(0) if fee is None else fee
         key = {"key_position_id": pid, "key_bot_id": self._bot_id}
-
+        # The clock is read after the first statement, which holds the bot's row on
+        # PostgreSQL (``_BOT_HELD``): a session writer in flight is waited for first.
         if part is None:
             rows = self._db.run(_DELETE_POSITION_RETURNING, key).rows
             if not rows:
                 raise self._missing(pid)
+            now = self._db.now()
+            closed = given or now
             position = _position(rows[0])
             try:
                 figures = self._figures(position, exit_, None, exit_fee, closed)
@@ -752,7 +786,9 @@ class PositionRepository(BotScopedRepository):
                 self._restore(position)
                 raise
 
-        position = self._locked(pid)
+        position = self._locked(pid, _SELECT_POSITION_TO_CLOSE)
+        now = self._db.now()
+        closed = given or now
         return self._close_locked(
             position, exit_, part, exit_fee, reason, (slip, logic), (closed, now)
         )[0]
@@ -1250,13 +1286,14 @@ class PositionRepository(BotScopedRepository):
             return {"bot_id": self._bot_id, "tickers": list(marks)}
         return {"bot_id": self._bot_id, "tickers_json": json.dumps(list(marks))}
 
-    def _locked(self, position_id: str) -> PositionRecord:
+    def _locked(
+        self, position_id: str, statement: Prepared = _SELECT_POSITION_FOR_UPDATE
+    ) -> PositionRecord:
         """The open row, locked until the transaction ends on PostgreSQL (``FOR UPDATE``);
         SQLite's writers hold the database's write lock from ``BEGIN IMMEDIATE`` on, so a
         read-then-write there cannot interleave with another writer either."""
         rows = self._db.run(
-            _SELECT_POSITION_FOR_UPDATE,
-            {"key_position_id": position_id, "key_bot_id": self._bot_id},
+            statement, {"key_position_id": position_id, "key_bot_id": self._bot_id}
         ).rows
         if not rows:
             raise self._missing(position_id)
