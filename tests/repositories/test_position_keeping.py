@@ -133,7 +133,7 @@ def test_manual_bots_keep_nothing_from_fills(db: Database) -> None:
     assert cash == D("10000")
     with db.unit_of_work(bot_id="alpha", readonly=True) as uow:
         assert uow.orders.get(order_id).position_id is None
-        assert uow.orders.get(order_id).keep_position is None
+        assert uow.orders.get(order_id).keep_position is False  # frozen at the first fill
         assert uow.bots.get("alpha").position_keeping is PositionKeeping.MANUAL
 
 
@@ -353,20 +353,78 @@ def test_batches_move_positions_in_call_order(db: Database, bot: str) -> None:
     assert outcomes[2].order.position_id == outcomes[2].fill.position_id
 
 
-def test_switching_is_refused_while_a_following_order_is_part_filled(
+def test_an_order_keeps_the_choice_of_its_first_fill_whatever_the_bot_switches_to(
     db: Database, bot: str
 ) -> None:
-    order_id = submit(db, bot, "buy", D("10"))
-    fill(db, bot, order_id, D("4"), D("100"))
-    with pytest.raises(ConflictError, match=order_id), db.unit_of_work() as uow:
-        uow.bots.set_position_keeping(bot, "manual")
-    with pytest.raises(ConflictError, match=order_id), db.unit_of_work() as uow:
-        uow.bots.register(bot, position_keeping="manual")
-    fill(db, bot, order_id, D("6"), D("100"))
+    """The keeping choice is frozen on the order at its first fill: a switch is not refused,
+    and the order's later fills (a late fill of a cancelled order too) go the same way."""
+    kept = submit(db, bot, "buy", D("10"))
+    fill(db, bot, kept, D("4"), D("100"))
+    cancelled = submit(db, bot, "buy", D("10"), ticker="MSFT")
+    fill(db, bot, cancelled, D("5"), D("100"))
+    with db.unit_of_work(bot_id=bot) as uow:
+        uow.orders.cancel(cancelled)
+        assert uow.orders.get(kept).keep_position is True
     with db.unit_of_work() as uow:
         assert uow.bots.set_position_keeping(bot, "manual").position_keeping == "manual"
+    fill(db, bot, kept, D("6"), D("100"))
+    fill(db, bot, cancelled, D("3"), D("100"), minutes=1)  # executed before the cancel
+    fresh = submit(db, bot, "buy", D("2"), ticker="NVDA")
+    fill(db, bot, fresh, D("1"), D("100"))  # first fill under 'manual'
+    with db.unit_of_work() as uow:
+        uow.bots.register(bot, position_keeping="netting")
+    fill(db, bot, fresh, D("1"), D("100"))
+    opened, _, cash = state(db, bot)
+    assert [(p.ticker, p.quantity) for p in opened] == [("AAPL", D("10")), ("MSFT", D("8"))]
+    assert cash == D("10000") - D("1800")
+    with db.unit_of_work(bot_id=bot, readonly=True) as uow:
+        assert uow.orders.get(fresh).keep_position is False
+        assert uow.orders.get(fresh).position_id is None
     with pytest.raises(ValidationError, match="position_keeping"), db.unit_of_work() as uow:
         uow.bots.set_position_keeping(bot, "hedging")
+
+
+def test_batches_freeze_the_keeping_choice_too(db: Database, bot: str) -> None:
+    """record_fills and ingest_fills store the choice on the order like record_fill."""
+    first, second = submit(db, bot, "buy", D("10")), submit(db, bot, "buy", D("10"))
+    with db.unit_of_work(bot_id=bot) as uow:
+        uow.orders.record_fills(
+            [{"order_id": first, "fill_id": "a", "quantity": D("4"), "price": D("100")}]
+        )
+        uow.orders.ingest_fills(
+            [
+                {
+                    "order_id": second,
+                    "fill_id": "b",
+                    "quantity": D("4"),
+                    "price": D("100"),
+                    "filled_at": T0,
+                }
+            ]
+        )
+    with db.unit_of_work() as uow:
+        uow.bots.set_position_keeping(bot, "manual")
+    with db.unit_of_work(bot_id=bot) as uow:
+        assert uow.orders.get(first).keep_position is True
+        assert uow.orders.get(second).keep_position is True
+        out = uow.orders.record_fills(
+            [{"order_id": first, "fill_id": "c", "quantity": D("6"), "price": D("100")}]
+        )
+        assert out[0].order.keep_position is True  # type: ignore[union-attr]
+        uow.orders.ingest_fills(
+            [
+                {
+                    "order_id": second,
+                    "fill_id": "d",
+                    "quantity": D("6"),
+                    "price": D("100"),
+                    "filled_at": T0,
+                }
+            ]
+        )
+    opened, _, cash = state(db, bot)
+    assert [p.quantity for p in opened] == [D("20")]
+    assert cash == D("8000")
 
 
 def test_one_kept_position_per_key_whoever_writes(db: Database, bot: str) -> None:

@@ -849,6 +849,9 @@ class OrderRepository(BotScopedRepository):
         fill = dataclasses.replace(
             fill, ticker=state.ticker, side=state.side, position_id=state.position_id
         )
+        # The keeping choice is frozen on the order at its first fill (written with it):
+        # a later switch of the bot's mode never splits an order's fills between the two.
+        keeps = keeps_position(current.keep_position, bot_keeping)
         params = {name: getattr(fill, name) for name in sql.FILL_FIELDS}
         if connection.run(sql.INSERT_FILL, params).rowcount != 1:
             # The fill_id is taken by another order's fill: compare with what is stored.
@@ -861,13 +864,14 @@ class OrderRepository(BotScopedRepository):
                 "was_filled_quantity": state.filled_quantity,
                 "was_status": state.status,
                 "updated_at": self._db.now(),
+                "keep_position": keeps,
                 **changes._asdict(),
             },
         ).rows
         if not rows:
             raise self._changed_meanwhile(connection, fill)
         order = OrderRecord(*rows[0])
-        if keeps_position(order.keep_position, bot_keeping):
+        if keeps:
             return self._keep(fill, order)
         return RecordedFill(fill=fill, order=order, replayed=False)
 
