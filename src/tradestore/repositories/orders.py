@@ -1325,12 +1325,20 @@ class _OrderRequest:
                 "time_in_force",
                 "reduce_only",
                 "strategy",
-                "position_id",
                 "metadata",
-                "keep_position",
             )
             if getattr(self, name) != getattr(stored, name)
         ]
+        # A kept order's position_id was linked by its first kept fill, not by the caller.
+        linked = self.position_id is None and stored.keep_position is True
+        if not linked and self.position_id != stored.position_id:
+            differing.append("position_id")
+        # A filled order's keep_position is the choice frozen at its first fill (or, for an
+        # order stored before revision 0012 and filled, False): a retry that left it to the
+        # bot (None) matches it; one that chose for itself must have chosen the same.
+        follows = self.keep_position is None and stored.filled_quantity > 0
+        if not follows and self.keep_position != stored.keep_position:
+            differing.append("keep_position")
         if self.order_id is not None and self.order_id != stored.order_id:
             differing.append("order_id")
         if (
