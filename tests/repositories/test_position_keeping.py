@@ -21,7 +21,7 @@ from sqlalchemy import event, text
 from sibling import load
 from tradestore import Database
 from tradestore.domain.enums import ExitReason, PositionKeeping, PositionSide
-from tradestore.errors import ConflictError, ValidationError
+from tradestore.errors import ValidationError
 
 D = Decimal
 ZERO = D(0)

@@ -37,7 +37,7 @@ from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Executor, Prepared
 from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
-from tradestore.domain import order_states, validation
+from tradestore.domain import validation
 from tradestore.domain.enums import (
     TERMINAL_ORDER_STATUSES,
     BotMode,

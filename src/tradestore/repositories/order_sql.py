@@ -395,7 +395,7 @@ def _record_fill_postgresql() -> Executable:
             # mode as this statement reads it (the same snapshot as the row's last column)
             keep_position=func.coalesce(
                 accounted.c.keep_position,
-                _BOT_KEEPING_VALUE == literal_column(f"'{PositionKeeping.NETTING.value}'"),
+                literal_column(f"'{PositionKeeping.NETTING.value}'") == _BOT_KEEPING_VALUE,
             ),
         )
         .returning(*ORDER_COLUMNS)
