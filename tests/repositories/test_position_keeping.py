@@ -525,3 +525,38 @@ def test_an_average_past_the_target_clears_the_target(db: Database, bot: str) ->
     trade(db, bot, "buy", D("2"), D("150"))
     [added], _, _ = state(db, bot)
     assert (added.entry_price, added.take_profit_price) == (D("127.5"), None)
+
+
+def test_a_batch_moves_the_cash_as_its_fills_one_by_one_would(db: Database) -> None:
+    """SQLite rounds each new balance to what it stores (15 significant digits): a batch
+    folds its fills' cash changes in one at a time, as record_fill after record_fill does,
+    and still writes once (found by tests on random fills; PostgreSQL adds exactly)."""
+    start = D("751829545.519")
+    fills = [
+        ("buy", D("975.7632"), D("686028.114"), D("0.04881")),
+        ("buy", D("91.89628"), D("67.41915"), D("0.007812")),
+        ("buy", D("83.28454"), D("5709.30265"), D("0.041175")),
+    ]
+    balances = {}
+    for path in PATHS:
+        register(db, path, balance=start)
+        rows = [
+            {
+                "order_id": submit(db, path, side, quantity, ticker=f"T{i}"),
+                "fill_id": f"f{i}",
+                "quantity": quantity,
+                "price": price,
+                "commission": commission,
+                "filled_at": T0,
+            }
+            for i, (side, quantity, price, commission) in enumerate(fills)
+        ]
+        if path == "record_fill":
+            for row in rows:
+                with db.unit_of_work(bot_id=path) as uow:
+                    uow.orders.record_fill(row.pop("order_id"), **row)
+        else:
+            with db.unit_of_work(bot_id=path) as uow:
+                getattr(uow.orders, path)(rows)
+        balances[path] = state(db, path)[2]
+    assert len(set(balances.values())) == 1, balances
