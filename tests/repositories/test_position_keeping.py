@@ -21,7 +21,7 @@ from sqlalchemy import event, text
 from sibling import load
 from tradestore import Database
 from tradestore.domain.enums import ExitReason, PositionKeeping, PositionSide
-from tradestore.errors import ValidationError
+from tradestore.errors import PrecisionError, TransactionAborted, ValidationError
 
 D = Decimal
 ZERO = D(0)
@@ -560,3 +560,28 @@ def test_a_batch_moves_the_cash_as_its_fills_one_by_one_would(db: Database) -> N
                 getattr(uow.orders, path)(rows)
         balances[path] = state(db, path)[2]
     assert len(set(balances.values())) == 1, balances
+
+
+def test_a_refused_kept_fill_breaks_the_unit_of_work_unless_in_a_savepoint(
+    db: Database, backend: str, bot: str
+) -> None:
+    """record_fill's keeper refusal comes after the fill is written: outside a savepoint the
+    unit of work commits nothing; inside one the savepoint undoes the fill and work goes on."""
+    if backend != "sqlite":
+        pytest.skip("only SQLite refuses a quantity it cannot store exactly")
+    big = submit(db, bot, "buy", D("123456789012.5"), ticker="SHIB")
+    fill(db, bot, big, D("123456789012.5"), D("0.00001"))
+    more = submit(db, bot, "buy", D("0.12345"), ticker="SHIB")
+    arguments = {"fill_id": "bad", "quantity": D("0.12345"), "price": D("0.00001")}
+    with db.unit_of_work(bot_id=bot) as uow:
+        with pytest.raises(PrecisionError), uow.executor.savepoint():
+            uow.orders.record_fill(more, **arguments)
+        assert uow.positions.mark_to_market({"SHIB": D("0.00002")}) == 1
+    with db.unit_of_work(bot_id=bot, readonly=True) as uow:
+        assert uow.orders.get(more).filled_quantity == 0
+        [position] = uow.positions.list_open()
+        assert position.current_price == D("0.00002")
+    with pytest.raises(TransactionAborted), db.unit_of_work(bot_id=bot) as uow:
+        with pytest.raises(PrecisionError):
+            uow.orders.record_fill(more, **arguments)
+        uow.positions.mark_to_market({"SHIB": D("0.00003")})

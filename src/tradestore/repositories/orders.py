@@ -944,7 +944,9 @@ class OrderRepository(BotScopedRepository):
 
         A refusal here (a quantity the backend cannot store exactly) comes after the fill
         was written, so the unit of work is marked failed: it ends in
-        ``TransactionAborted`` and commits nothing, whatever the caller catches.
+        ``TransactionAborted`` and commits nothing, whatever the caller catches. Inside a
+        savepoint (``uow.executor.savepoint()``) it is not: the savepoint's rollback undoes
+        the fill with the refusal, and the unit of work goes on (as ``net._raise`` does).
         """
         keeper = PositionKeeper(self._db, self._bot_id, self._dialect)
         kept = kept_fill(fill, order, order_position_id=order.position_id)
@@ -952,7 +954,8 @@ class OrderRepository(BotScopedRepository):
             position_id = keeper.apply(kept)
             keeper.settle_one(kept, position_id)
         except BaseException as exc:
-            self._db.note_failure(exc)
+            if not self._db.in_savepoint:
+                self._db.note_failure(exc)  # a savepoint undoes the refusal on its own
             raise
         if order.position_id is None:
             order = replaced(order, position_id=position_id)
