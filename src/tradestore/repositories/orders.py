@@ -1034,8 +1034,11 @@ class OrderRepository(BotScopedRepository):
         affected orders are then recomputed from all their fills and written with one
         ``executemany`` / one ``UPDATE ... FROM unnest(...)`` (see fill_import). New fills of
         orders that keep positions move their kept positions first, key by key in key order
-        and each key's fills by execution time (as ``record_fill`` does, statement by
-        statement), and go in linked to them; the cash moves once.
+        and each key's fills by execution time (``filled_at``, then row order), and go in
+        linked to them; the cash moves once. ``record_fill`` and ``record_fills`` apply
+        fills in the order they arrive instead: for fills that arrive out of execution
+        order, a backfill through here and the live path can book different P&L
+        (docs/guide/positions.md).
         """
         return FillImport(self._db, self._bot_id, self._dialect).run(rows_of(rows))
 
