@@ -784,7 +784,7 @@ class OrderRepository(BotScopedRepository):
         strategy, links the fill (and the order, while it has none) to it and moves the bot's
         cash, in this transaction (``position_keeping``; docs/guide/positions.md). The order's
         own statement stays one on PostgreSQL (it reads the bot's setting in passing); a kept
-        fill adds 3 to 5 statements there and 6 to 10 on SQLite. A replay moves nothing.
+        fill adds 3 to 5 statements there and 6 to 11 on SQLite. A replay moves nothing.
         """
         fill, given_time = self._fill_request(locals())
         with translate_errors():
