@@ -65,6 +65,21 @@ def upgrade() -> None:
             )
         with op.batch_alter_table("orders") as batch:
             batch.add_column(sa.Column("keep_position", sa.Boolean(), nullable=True))
+        # Orders stored before this revision were recorded under 'manual': one naming a
+        # position belongs to the explicit API, and one with fills had its choice made (the
+        # choice is frozen at an order's first fill). Neither is ever kept, whatever its bot
+        # switches to; an order not yet filled follows its bot from its first fill.
+        orders = sa.table(
+            "orders",
+            sa.column("keep_position", sa.Boolean()),
+            sa.column("position_id", sa.String()),
+            sa.column("filled_quantity", sa.Numeric()),
+        )
+        op.execute(
+            orders.update()
+            .where(sa.or_(orders.c.position_id.is_not(None), orders.c.filled_quantity > 0))
+            .values(keep_position=sa.false())
+        )
         with op.batch_alter_table("positions") as batch:
             batch.add_column(
                 sa.Column(

@@ -67,6 +67,13 @@ def _gross_pnl(row: dict[str, Any], backend: str) -> Decimal | None:
     return _fitted(pnl.pnl(PositionSide(row["side"]), quantity, entry, exit_), backend)
 
 
+def _keep_position(row: dict[str, Any], backend: str) -> bool | None:
+    """What 0012 stores for an old order: False (never kept) once it names a position or has
+    a fill (recorded under 'manual'), else NULL (it follows its bot from its first fill)."""
+    filled = _amount(row["filled_quantity"])
+    return False if row["position_id"] is not None or (filled or 0) > 0 else None
+
+
 def _ratio(value: Decimal | None) -> str | None:
     """A ratio as the table reading spells it (``figures.canon`` of the stored double)."""
     return None if value is None else figures.canon(float(value))
@@ -104,8 +111,9 @@ ADDED_COLUMNS: dict[tuple[str, str], Any] = {
     ("performance_metrics", "largest_win_30d"): None,
     ("performance_metrics", "largest_loss_30d"): None,
     # 0012: position keeping from fills is opt-in; no bot, order or position of 0.1.0 had it.
+    # An order with a position or a fill was recorded under 'manual': never kept.
     ("bots", "position_keeping"): "manual",
-    ("orders", "keep_position"): None,
+    ("orders", "keep_position"): _keep_position,
     ("positions", "kept_from_fills"): False,
 }
 

@@ -41,10 +41,14 @@ def at_head(fresh_url: str) -> Iterator[Database]:
         )  # fmt: skip
         uow.orders.record_fill(order.order_id, fill_id="f-1", quantity=D("2"), price=D("10"))
     with database.unit_of_work(bot_id="beta") as uow:
-        uow.positions.open("AAPL", side="long", quantity=D("1"), entry_price=D("10"))
+        opened = uow.positions.open("AAPL", side="long", quantity=D("1"), entry_price=D("10"))
         uow.orders.submit(
             client_order_id="b-1", ticker="AAPL", side="buy", order_type="market",
             quantity=D("1"), keep_position=True,
+        )  # fmt: skip
+        uow.orders.submit(
+            client_order_id="b-2", ticker="AAPL", side="sell", order_type="market",
+            quantity=D("1"), position_id=opened.position_id,
         )  # fmt: skip
     yield database
     database.dispose()
@@ -92,9 +96,14 @@ def test_down_and_up_again(at_head: Database) -> None:
         ("alpha", "manual"),
         ("beta", "manual"),
     ]
-    assert {r[2] for r in rows(at_head, "orders", ["bot_id", "order_id", "keep_position"])} == {
-        None
-    }
+    # Orders stored before 0012 were recorded under 'manual': one with fills (a-1) or naming
+    # a position (b-2) is never kept; one not yet filled (b-1) follows its bot.
+    choices = rows(at_head, "orders", ["client_order_id", "keep_position"])
+    assert [(cid, None if k is None else bool(k)) for cid, k in choices] == [
+        ("a-1", False),
+        ("b-1", None),
+        ("b-2", False),
+    ]
     kept = rows(at_head, "positions", ["bot_id", "position_id", "kept_from_fills"])
     assert {bool(r[2]) for r in kept} == {False}
     with at_head.connect() as connection:
@@ -116,3 +125,23 @@ def test_down_and_up_again(at_head: Database) -> None:
     # The explicit row left by the downgrade is not kept: the fill opened a short of its own.
     assert position.position_id == recorded.fill.position_id
     assert (position.side.value, position.quantity) == ("short", D("1"))
+    with at_head.unit_of_work() as uow:
+        uow.bots.set_position_keeping("beta", "netting")
+    with at_head.unit_of_work(bot_id="beta") as uow:
+        [explicit] = uow.positions.list_open()
+        # An idempotent retry of a pre-upgrade order is the stored order, not DuplicateOrder.
+        again = uow.orders.submit(
+            client_order_id="b-2", ticker="AAPL", side="sell", order_type="market",
+            quantity=D("1"), position_id=explicit.position_id,
+        )  # fmt: skip
+        assert again.keep_position is False
+        # Its fill on a netting bot moves nothing kept: it belongs to the explicit API.
+        uow.orders.record_fill(again.order_id, fill_id="f-3", quantity=D("1"), price=D("11"))
+        assert [p for p in uow.positions.list_open() if p.kept_from_fills] == []
+    with at_head.unit_of_work(bot_id="alpha") as uow:
+        # A retry of an order kept since (its choice frozen, its position linked by keeping).
+        kept_again = uow.orders.submit(
+            client_order_id="a-2", ticker="AAPL", side="sell", order_type="market",
+            quantity=D("1"),
+        )  # fmt: skip
+        assert (kept_again.keep_position, kept_again.position_id) == (True, position.position_id)

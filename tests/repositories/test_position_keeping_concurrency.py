@@ -11,14 +11,18 @@ so writers also race to create the key's row (the partial unique index decides).
 from __future__ import annotations
 
 import itertools
+import threading
+import time
 from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 
 from sibling import load
 from tradestore import Database
 from tradestore.domain.enums import PositionSide
+from tradestore.repositories import position_keeping as pk
 
 pytestmark = [pytest.mark.reliability, pytest.mark.timeout(180)]
 
@@ -154,3 +158,88 @@ def test_batches_opening_keys_in_opposite_orders_do_not_deadlock(db: Database, p
     assert sum(row.quantity for row in closed) == rounds * len(tickers)
     assert cash == START + rounds * len(tickers) * D("10")
     totals_test.assert_totals_recomputed(db, BOT)
+
+
+def test_mark_to_market_locks_kept_rows_in_the_keepers_key_order(
+    db: Database, backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A batch locks its kept keys in key order; mark_to_market's locking read (PostgreSQL)
+    takes the same rows in the same order, whatever order they lie in: it waits behind the
+    batch instead of holding one row the batch wants next (a deadlock). The row of the later
+    key (MSFT) is written first, so a scan meets it first."""
+    if backend != "postgresql":
+        pytest.skip("SQLite's writers are serialised by the write lock")
+    with db.unit_of_work() as uow:
+        uow.bots.register(BOT, starting_balance=START, position_keeping="netting")
+    sells = {}
+    for ticker in ("MSFT", "AAPL"):
+        with db.unit_of_work(bot_id=BOT) as uow:
+            for side in ("buy", "sell"):
+                order = uow.orders.submit(
+                    client_order_id=f"{ticker}-{side}",
+                    ticker=ticker,
+                    side=side,
+                    order_type="market",
+                    quantity=D(10 if side == "buy" else 1),
+                )
+                if side == "buy":
+                    uow.orders.record_fill(
+                        order.order_id, fill_id=f"{ticker}-open", quantity=D(10), price=D(100)
+                    )
+                sells[ticker] = order.order_id
+    first_locked, mark_waits = threading.Event(), threading.Event()
+    original = pk.PositionKeeper._read
+
+    def read(self: Any, key: tuple[str, str | None]) -> Any:
+        row = original(self, key)
+        if threading.current_thread().name == "batch" and key[0] == "AAPL":
+            first_locked.set()
+            mark_waits.wait(30)  # the batch holds AAPL's row while mark_to_market runs
+        return row
+
+    monkeypatch.setattr(pk.PositionKeeper, "_read", read)
+    outcome: dict[str, Any] = {}
+
+    def batch() -> None:
+        try:
+            with db.unit_of_work(bot_id=BOT) as uow:
+                outcome["batch"] = uow.orders.record_fills(
+                    [
+                        {"order_id": sells[t], "fill_id": f"{t}-x", "quantity": D(1)}
+                        | {"price": D(101)}
+                        for t in ("AAPL", "MSFT")
+                    ]
+                )
+        except Exception as exc:
+            outcome["batch"] = exc
+
+    def mark() -> None:
+        first_locked.wait(30)
+        try:
+            with db.unit_of_work(bot_id=BOT) as uow:
+                outcome["mark"] = uow.positions.mark_to_market({"AAPL": D(102), "MSFT": D(102)})
+        except Exception as exc:
+            outcome["mark"] = exc
+
+    threads = [threading.Thread(target=batch, name="batch"), threading.Thread(target=mark)]
+    for thread in threads:
+        thread.start()
+    first_locked.wait(30)
+    with db.engine.connect() as watcher:
+        for _ in range(300):  # until mark_to_market waits for a row lock
+            waiting = watcher.execute(
+                text(
+                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                    "AND wait_event_type = 'Lock'"
+                )
+            ).scalar_one()
+            watcher.rollback()
+            if waiting:
+                break
+            time.sleep(0.05)
+    mark_waits.set()
+    for thread in threads:
+        thread.join(60)
+    assert not isinstance(outcome["batch"], Exception), outcome["batch"]
+    assert all(not isinstance(o, Exception) for o in outcome["batch"]), outcome["batch"]
+    assert outcome["mark"] == 2, outcome["mark"]

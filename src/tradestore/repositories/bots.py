@@ -37,7 +37,7 @@ from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Executor, Prepared
 from tradestore.db.net import atomic, error_net
 from tradestore.db.results import Rows, paginate
-from tradestore.domain import order_states, validation
+from tradestore.domain import validation
 from tradestore.domain.enums import (
     TERMINAL_ORDER_STATUSES,
     BotMode,
@@ -289,7 +289,6 @@ class BotRepository:
                     f"{existing.starting_balance}, not {balance}"
                 )
         if keeping is not None and keeping is not existing.position_keeping:
-            self._refuse_keeping_change(bot_id_, keeping)
             changes["position_keeping"] = keeping
         if not changes:
             return existing
@@ -301,10 +300,13 @@ class BotRepository:
     ) -> BotRecord:
         """Turn position keeping from fills on ('netting') or off ('manual') for the bot.
 
-        From then on each new fill of the bot's orders that do not choose for themselves
-        (``submit(keep_position=None)``) follows the new setting. Refused
-        (``ConflictError``, naming the order) while such an order is partly filled and still
-        open: its fills so far were kept one way and the rest would be kept the other.
+        From then on the first fill of each of the bot's orders that do not choose for
+        themselves (``submit(keep_position=None)``) follows the new setting. An order's
+        choice is frozen on it (``keep_position``) when its first fill is recorded, under
+        the order's row lock, so an order already partly filled, or a late fill of a
+        cancelled one, keeps going the way it started: no order is ever kept half one way
+        and half the other, and no switch needs to wait or be refused (a switch racing a
+        first fill on PostgreSQL decides that order one way, whichever commits first).
         Positions already open stay as they are: a kept position is moved by later fills
         only in 'netting'; the explicit API works on it in either mode.
         """
@@ -313,29 +315,7 @@ class BotRepository:
         existing = self.get(bot_id_)
         if existing.position_keeping is keeping:
             return existing
-        self._refuse_keeping_change(bot_id_, keeping)
         return self._update(bot_id_, {"position_keeping": keeping})
-
-    def _refuse_keeping_change(self, bot_id: str, keeping: PositionKeeping) -> None:
-        """An open, partly filled order that follows the bot would be kept half one way."""
-        stmt = (
-            select(_O.c.order_id)
-            .where(
-                _O.c.bot_id == bot_id,
-                _O.c.keep_position.is_(None),
-                _O.c.filled_quantity > 0,
-                _O.c.status.in_(sorted(order_states.OPEN_STATUSES)),
-            )
-            .order_by(_O.c.order_id)
-            .limit(1)
-        )
-        found = self._db.execute(stmt).scalar_one_or_none()
-        if found is not None:
-            raise ConflictError(
-                f"bot {bot_id!r} cannot switch position_keeping to {keeping.value!r}: order "
-                f"{found!r} is partly filled and follows the bot's setting; let it finish or "
-                "cancel it first (or submit orders with keep_position)"
-            )
 
     def get(self, bot_id: str) -> BotRecord:
         bot_id_ = validation.required_text("bot_id", bot_id)

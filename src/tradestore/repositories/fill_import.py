@@ -91,7 +91,11 @@ class FillImport:
                 return IngestReport(inserted=0, replayed=replayed, orders_updated=0)
             updates = _ingest_order_updates(orders, new_fills, self._dialect)
             keeper, links = self._keep_ingested(orders, new_fills)
-            inserted = self._write(new_fills, orders, updates, links)
+            keeps = {
+                order_id: keeps_position(extra[1], extra[2])
+                for order_id, extra in self._keeping.items()
+            }
+            inserted = self._write(new_fills, orders, updates, links, keeps)
             if keeper is not None:
                 keeper.link(_first_per_order(links, new_fills, orders), fills=False)
                 keeper.settle_cash()
@@ -208,6 +212,7 @@ class FillImport:
                         order_links.setdefault(fill.order_id, (kept, position_id))
                 state.current_totals = totals
                 updates[fill.order_id] = changes
+                extra["keep_position"] = fill.order_id in keeping
                 order = replaced(before, **changes._asdict(), **extra, updated_at=now)
                 current[fill.order_id] = order
                 recorded[fill.fill_id] = fill
@@ -226,7 +231,8 @@ class FillImport:
                 )
                 outcomes.append(RecordedFill(fill=fill, order=order, replayed=False))
             if new_fills:
-                self._write(new_fills, orders, list(updates.items()), fill_links)
+                keeps = {order_id: order_id in keeping for order_id in updates}
+                self._write(new_fills, orders, list(updates.items()), fill_links, keeps)
             if keeper is not None:
                 keeper.link(order_links.values(), fills=False)
                 keeper.settle_cash()
@@ -278,8 +284,10 @@ class FillImport:
         orders: Mapping[str, LockedOrder],
         updates: Sequence[tuple[str, OrderChanges]],
         links: Mapping[str, tuple[KeptFill, str]],
+        keeps: Mapping[str, bool],
     ) -> int:
-        """Insert the fills and update the orders inside a savepoint.
+        """Insert the fills and update the orders inside a savepoint; ``keeps`` is each
+        order's keeping choice, frozen on it (its own, else the bot's mode read with it).
 
         The savepoint is what keeps "refused means nothing written" when only the insert
         itself can tell that a fill_id is taken (by an order outside the batch).
@@ -289,7 +297,7 @@ class FillImport:
                 inserted = self._insert_fills(self._db, new_fills, orders, links)
                 if inserted != len(new_fills):
                     raise _FillIdTaken
-                self._write_order_updates(self._db, updates)
+                self._write_order_updates(self._db, updates, keeps)
         except _FillIdTaken:
             self._raise_foreign_fill_ids(self._db, new_fills)
         return inserted
@@ -360,7 +368,10 @@ class FillImport:
         )
 
     def _write_order_updates(
-        self, connection: Executor, updates: Sequence[tuple[str, OrderChanges]]
+        self,
+        connection: Executor,
+        updates: Sequence[tuple[str, OrderChanges]],
+        keeps: Mapping[str, bool],
     ) -> None:
         now = connection.now()
         if self._dialect == "postgresql":
@@ -369,6 +380,7 @@ class FillImport:
                 f"v_{name}": sql.pg_array(values)
                 for name, values in zip(OrderChanges._fields, columns, strict=True)
             }
+            params["v_keep_position"] = sql.pg_array(keeps[order_id] for order_id, _ in updates)
             params["v_order_id"] = sql.pg_array(order_id for order_id, _ in updates)
             params["v_updated_at"] = now
             params["key_bot_id"] = self._bot_id
@@ -378,6 +390,7 @@ class FillImport:
         changes = zip(*(c for _, c in updates), strict=True)
         values: dict[str, Sequence[Any]] = dict(zip(OrderChanges._fields, changes, strict=True))
         values["key_order_id"] = [order_id for order_id, _ in updates]
+        values["keep_position"] = [keeps[order_id] for order_id, _ in updates]
         written = bulk.run_many(
             connection,
             sql.INGEST_UPDATE_ORDERS_SQLITE,

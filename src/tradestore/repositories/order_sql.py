@@ -14,6 +14,7 @@ from dataclasses import fields
 from typing import Any, cast
 
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Double,
     Numeric,
@@ -41,7 +42,7 @@ from tradestore.db.dialects import upsert_insert
 from tradestore.db.executor import Prepared
 from tradestore.db.types import encode_json
 from tradestore.domain import order_states
-from tradestore.domain.enums import OrderSide, OrderStatus
+from tradestore.domain.enums import OrderSide, OrderStatus, PositionKeeping
 from tradestore.domain.fill_accounting import BPS_DECIMALS, BPS_PER_UNIT
 from tradestore.domain.money import MAX_INTEGER_DIGITS, MONEY_SCALE
 from tradestore.models import Bot, ClosedPosition, Fill, Order, Position
@@ -88,12 +89,12 @@ LOCK_FILL_COLUMNS = [
 #: The bot's ``position_keeping``, beside the order rows the fill paths lock: whether an
 #: order that does not say (``keep_position`` NULL) keeps positions, read in the same
 #: statement (no round trip of its own).
-BOT_POSITION_KEEPING = (
+_BOT_KEEPING_VALUE: Any = (
     select(Bot.__table__.c.position_keeping)
     .where(Bot.__table__.c.bot_id == bindparam("bot_id"))
     .scalar_subquery()
-    .label("bot_position_keeping")
 )
+BOT_POSITION_KEEPING = _BOT_KEEPING_VALUE.label("bot_position_keeping")
 
 
 def param(column: Any, name: str | None = None) -> Any:
@@ -205,6 +206,9 @@ APPLY_FILL = Prepared(
         status=param(_O.c.status),
         filled_at=param(_O.c.filled_at),
         updated_at=param(_O.c.updated_at),
+        # the keeping choice, frozen at the first fill (the caller passes the locked row's
+        # own value, else the bot's mode read with it): later fills read the order's own
+        keep_position=param(_O.c.keep_position),
     )
     .returning(*ORDER_COLUMNS),
     name="orders.apply_fill",
@@ -387,6 +391,12 @@ def _record_fill_postgresql() -> Executable:
             ),
             filled_at=case((complete, accounted.c.new_filled_at), else_=null()),
             updated_at=param(_O.c.updated_at),
+            # the keeping choice, frozen at the first fill: the order's own, else the bot's
+            # mode as this statement reads it (the same snapshot as the row's last column)
+            keep_position=func.coalesce(
+                accounted.c.keep_position,
+                literal_column(f"'{PositionKeeping.NETTING.value}'") == _BOT_KEEPING_VALUE,
+            ),
         )
         .returning(*ORDER_COLUMNS)
         .cte("applied")
@@ -651,6 +661,8 @@ INGEST_ORDER_UPDATE_FIELDS = (
     "status",
     "filled_at",
     "updated_at",
+    # the keeping choice, frozen at the first fill (the locked row's own, else the bot's)
+    "keep_position",
 )
 INGEST_UPDATE_ORDERS_SQLITE = Prepared(
     update(_O)
@@ -675,6 +687,7 @@ def _ingest_update_orders_postgresql() -> Any:
         "slippage_bps": ARRAY(Double),
         "status": ARRAY(String),
         "filled_at": ARRAY(DateTime(timezone=True)),
+        "keep_position": ARRAY(Boolean),
     }
     arrays = (
         sql_cast(bindparam(f"v_{name}", type_=String), array_type)

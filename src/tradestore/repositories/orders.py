@@ -784,7 +784,7 @@ class OrderRepository(BotScopedRepository):
         strategy, links the fill (and the order, while it has none) to it and moves the bot's
         cash, in this transaction (``position_keeping``; docs/guide/positions.md). The order's
         own statement stays one on PostgreSQL (it reads the bot's setting in passing); a kept
-        fill adds 3 to 5 statements there and 6 to 10 on SQLite. A replay moves nothing.
+        fill adds 3 to 5 statements there and 6 to 11 on SQLite. A replay moves nothing.
         """
         fill, given_time = self._fill_request(locals())
         with translate_errors():
@@ -849,6 +849,9 @@ class OrderRepository(BotScopedRepository):
         fill = dataclasses.replace(
             fill, ticker=state.ticker, side=state.side, position_id=state.position_id
         )
+        # The keeping choice is frozen on the order at its first fill (written with it):
+        # a later switch of the bot's mode never splits an order's fills between the two.
+        keeps = keeps_position(current.keep_position, bot_keeping)
         params = {name: getattr(fill, name) for name in sql.FILL_FIELDS}
         if connection.run(sql.INSERT_FILL, params).rowcount != 1:
             # The fill_id is taken by another order's fill: compare with what is stored.
@@ -861,13 +864,14 @@ class OrderRepository(BotScopedRepository):
                 "was_filled_quantity": state.filled_quantity,
                 "was_status": state.status,
                 "updated_at": self._db.now(),
+                "keep_position": keeps,
                 **changes._asdict(),
             },
         ).rows
         if not rows:
             raise self._changed_meanwhile(connection, fill)
         order = OrderRecord(*rows[0])
-        if keeps_position(order.keep_position, bot_keeping):
+        if keeps:
             return self._keep(fill, order)
         return RecordedFill(fill=fill, order=order, replayed=False)
 
@@ -940,7 +944,9 @@ class OrderRepository(BotScopedRepository):
 
         A refusal here (a quantity the backend cannot store exactly) comes after the fill
         was written, so the unit of work is marked failed: it ends in
-        ``TransactionAborted`` and commits nothing, whatever the caller catches.
+        ``TransactionAborted`` and commits nothing, whatever the caller catches. Inside a
+        savepoint (``uow.executor.savepoint()``) it is not: the savepoint's rollback undoes
+        the fill with the refusal, and the unit of work goes on (as ``net._raise`` does).
         """
         keeper = PositionKeeper(self._db, self._bot_id, self._dialect)
         kept = kept_fill(fill, order, order_position_id=order.position_id)
@@ -948,7 +954,8 @@ class OrderRepository(BotScopedRepository):
             position_id = keeper.apply(kept)
             keeper.settle_one(kept, position_id)
         except BaseException as exc:
-            self._db.note_failure(exc)
+            if not self._db.in_savepoint:
+                self._db.note_failure(exc)  # a savepoint undoes the refusal on its own
             raise
         if order.position_id is None:
             order = replaced(order, position_id=position_id)
@@ -1027,8 +1034,11 @@ class OrderRepository(BotScopedRepository):
         affected orders are then recomputed from all their fills and written with one
         ``executemany`` / one ``UPDATE ... FROM unnest(...)`` (see fill_import). New fills of
         orders that keep positions move their kept positions first, key by key in key order
-        and each key's fills by execution time (as ``record_fill`` does, statement by
-        statement), and go in linked to them; the cash moves once.
+        and each key's fills by execution time (``filled_at``, then row order), and go in
+        linked to them; the cash moves once. ``record_fill`` and ``record_fills`` apply
+        fills in the order they arrive instead: for fills that arrive out of execution
+        order, a backfill through here and the live path can book different P&L
+        (docs/guide/positions.md).
         """
         return FillImport(self._db, self._bot_id, self._dialect).run(rows_of(rows))
 
@@ -1321,12 +1331,20 @@ class _OrderRequest:
                 "time_in_force",
                 "reduce_only",
                 "strategy",
-                "position_id",
                 "metadata",
-                "keep_position",
             )
             if getattr(self, name) != getattr(stored, name)
         ]
+        # A kept order's position_id was linked by its first kept fill, not by the caller.
+        linked = self.position_id is None and stored.keep_position is True
+        if not linked and self.position_id != stored.position_id:
+            differing.append("position_id")
+        # A filled order's keep_position is the choice frozen at its first fill (or, for an
+        # order stored before revision 0012 and filled, False): a retry that left it to the
+        # bot (None) matches it; one that chose for itself must have chosen the same.
+        follows = self.keep_position is None and stored.filled_quantity > 0
+        if not follows and self.keep_position != stored.keep_position:
+            differing.append("keep_position")
         if self.order_id is not None and self.order_id != stored.order_id:
             differing.append("order_id")
         if (

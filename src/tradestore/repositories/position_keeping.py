@@ -230,6 +230,9 @@ class PositionKeeper:
         #: The key's position as this transaction last locked or wrote it (None: none open).
         self._held: dict[tuple[str, str | None], PositionRecord | None] = {}
         self.cash_delta = _ZERO
+        #: Each fill's cash change, in order (SQLite folds them into the balance one by one,
+        #: rounding each sum as a fill recorded alone would: the same balance either way).
+        self._cash_steps: list[Decimal] = []
 
     def lock(self, keys: Iterable[tuple[str, str | None]]) -> None:
         """Lock the kept positions of ``keys`` in key order (a batch, before it moves any):
@@ -408,9 +411,11 @@ class PositionKeeper:
 
     def _moved(self, fill: KeptFill, position_id: str) -> str:
         with localcontext(MONEY_CONTEXT):
-            self.cash_delta += cash_change(
+            change = cash_change(
                 fill.side, fill.quantity, fill.price, fill.commission, self._dialect
             )
+            self.cash_delta += change
+        self._cash_steps.append(change)
         return position_id
 
     # --- reads and writes -----------------------------------------------------------------
@@ -458,6 +463,7 @@ class PositionKeeper:
                 },
             )
             self.cash_delta = _ZERO
+            self._cash_steps.clear()
             return
         self.link([(fill, position_id)])
         self.settle_cash()
@@ -466,15 +472,19 @@ class PositionKeeper:
         """Add the fills' cash change to the bot's current balance; a bot without a balance
         (NULL: it keeps none) keeps none."""
         delta, self.cash_delta = self.cash_delta, _ZERO
+        steps, self._cash_steps = self._cash_steps, []
         params: dict[str, Any] = {"c_bot_id": self._bot_id}
         if self._dialect == "postgresql":
+            # NUMERIC adds exactly: the sum is what adding each change would leave.
             self._db.run(_ADD_CASH_PREPARED, params | {"c_delta": fit(delta, self._dialect)})
             return
         balance = self._db.run(_READ_CASH, params).scalar()
         if balance is None:
             return
+        new = balance
         with localcontext(MONEY_CONTEXT):
-            new = fit(balance + delta, self._dialect)
+            for change in steps:  # as record_fill one by one rounds: still one write
+                new = fit(new + change, self._dialect)
         self._db.run(_WRITE_CASH, params | {"c_balance": new})
 
 

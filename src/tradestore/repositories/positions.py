@@ -468,7 +468,22 @@ _IN_TICKERS_POSTGRESQL = (
     _P.c.ticker == any_(bindparam("tickers", type_=ARRAY(String()))),
 )
 _SELECT_MARKED_SQLITE = select(*_MARK_COLUMNS).where(*_IN_TICKERS_SQLITE)
-_SELECT_MARKED_POSTGRESQL = select(*_MARK_COLUMNS).where(*_IN_TICKERS_POSTGRESQL).with_for_update()
+#: PostgreSQL locks the rows it marks, in the order the keeper locks kept keys
+#: (``position_keeping.key_order``: ticker, then no strategy, then strategy, compared by code
+#: point as Python compares them, hence ``COLLATE "C"``), the bot's explicit rows among them
+#: by id: a batch holding one key and waiting for the next cannot meet a mark holding the
+#: next one and waiting for the first (a deadlock), whatever order the rows lie in.
+_SELECT_MARKED_POSTGRESQL = (
+    select(*_MARK_COLUMNS)
+    .where(*_IN_TICKERS_POSTGRESQL)
+    .order_by(
+        _P.c.ticker.collate("C"),
+        _P.c.strategy.is_not(None),
+        _P.c.strategy.collate("C"),
+        _P.c.position_id,
+    )
+    .with_for_update()
+)
 #: ``stops_hit``: only the rows that have a stop or a target at all.
 _HAS_LEVELS = or_(_P.c.stop_loss_price.is_not(None), _P.c.take_profit_price.is_not(None))
 _SELECT_LEVELS_SQLITE = (
