@@ -483,6 +483,10 @@ OPS_FAILED = {"restore_database": 2}
 
 #: One valid call per function ``tradestore.ops`` exports.
 OPS: dict[str, OpsCall] = {
+    # PostgreSQL's archiver state; elsewhere it refuses before any statement (skipped here).
+    "archive_state": lambda db, s: (
+        tradestore.ops.archive_state(db) if db.dialect_name == "postgresql" else None
+    ),
     "backup_database": lambda db, s: tradestore.ops.backup_database(
         db, directory=s.directory / "backups"
     ),
@@ -552,17 +556,33 @@ def public_ops() -> list[str]:
     )
 
 
+#: Public methods the net cannot reach, and where their failures are tested instead.
+OUTSIDE_THE_NET = {
+    # Called after its block has ended, and only a Database with replicas reads anything.
+    "commit_token": "tests/db/test_replicas.py",
+}
+
+#: ops functions that send no statement through the Database's engine.
+OPS_OUTSIDE_THE_NET = {
+    "archive_settings": "builds postgresql.conf lines; tests/ops/test_pitr.py",
+    "base_backup": "runs pg_basebackup against the server; tests/ops/test_pitr.py",
+    "restore_to_time": "prepares a data directory from files; tests/ops/test_pitr.py",
+}
+
+
 def test_every_public_method_has_a_call() -> None:
-    methods = public_methods()
+    methods = set(public_methods()) - set(OUTSIDE_THE_NET)
     assert len(methods) > 80  # the enumeration itself works
-    assert sorted(set(methods) - set(CALLS)) == [], "public methods with no call in CALLS"
-    assert sorted(set(CALLS) - set(methods)) == [], "calls of methods that no longer exist"
+    assert sorted(methods - set(CALLS)) == [], "public methods with no call in CALLS"
+    assert sorted(set(CALLS) - methods) == [], "calls of methods that no longer exist"
+    assert set(OUTSIDE_THE_NET) <= set(public_methods()), "exemptions of methods that are gone"
 
 
 def test_every_ops_function_has_a_call() -> None:
-    functions = public_ops()
-    assert sorted(set(functions) - set(OPS)) == [], "ops functions with no call in OPS"
-    assert sorted(set(OPS) - set(functions)) == [], "calls of ops functions that are gone"
+    functions = set(public_ops()) - set(OPS_OUTSIDE_THE_NET)
+    assert sorted(functions - set(OPS)) == [], "ops functions with no call in OPS"
+    assert sorted(set(OPS) - functions) == [], "calls of ops functions that are gone"
+    assert set(OPS_OUTSIDE_THE_NET) <= set(public_ops()), "exemptions of functions that are gone"
 
 
 # --- the net -------------------------------------------------------------------------------
