@@ -53,9 +53,11 @@ from tradestore.models.base import table_of
 from tradestore.repositories.order_accounting import exact_sum
 from tradestore.repositories.order_records import FillRecord, OrderRecord
 from tradestore.repositories.positions import (
+    _BY_ID,
     _P,
     _POSITION_COLUMNS,
     _POSITION_FIELDS,
+    _SCALE_IN_FIELDS,
     PositionRecord,
     PositionRepository,
     _bind,
@@ -98,22 +100,10 @@ _INSERT_KEPT = Prepared(
     ),
     name="positions.kept_insert",
 )
-_ADD_FIELDS = (
-    "quantity",
-    "entry_price",
-    "commission",
-    "current_price",
-    "unrealized_pnl",
-    "unrealized_pnl_pct",
-    "max_favorable_excursion",
-    "max_adverse_excursion",
-    "take_profit_price",
-    "updated_at",
-)
+#: scale_in's columns, and the target a new average entry may have passed (cleared then).
+_ADD_FIELDS = (*_SCALE_IN_FIELDS, "take_profit_price")
 _ADD_TO_KEPT = Prepared(
-    update(_P)
-    .where(_P.c.position_id == bindparam("key_position_id"), _P.c.bot_id == bindparam("key_bot_id"))
-    .values(_typed_values(_P, _ADD_FIELDS)),
+    update(_P).where(*_BY_ID).values(_typed_values(_P, _ADD_FIELDS)),
     name="positions.kept_add",
 )
 
