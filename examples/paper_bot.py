@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""A demo trading session: two paper bots trade a deterministic simulated week through
+"""A demo trading session: three paper bots trade a deterministic simulated week through
 tradestore, one restarts and recovers its state, and a small RL training run is recorded.
 
     python examples/paper_bot.py [--url URL]
 
 It exercises the library end to end: limit and market orders, partial fills, a replayed fill,
 a short, stop-loss and take-profit exits, a DCA entry (scaling into a position), a trailing
-stop that locks in a profit and exits after the restart, mark-to-market, daily snapshots and
+stop that locks in a profit and exits after the restart, a netting bot whose positions are
+kept from its fills (added to, reduced, reversed, closed), mark-to-market, daily snapshots and
 metrics, restart recovery with trading sessions, training runs with episodes, an evaluation,
 ensemble weights and the analytics.
 Each run registers bots with fresh ids, so it can be run any number of times on one database.
@@ -230,6 +231,41 @@ def trade_beta(db: Database, bot: str, market: Market, book: Book) -> dict[str, 
                 opened_at=at(0, 15, 5),
             ).position_id
     return ids
+
+
+def trade_gamma(db: Database, bot: str) -> None:
+    """A netting bot: it only sends orders and records their fills; tradestore keeps one
+    position per ticker from them (an add at the VWAP, a reduce that books P&L, a reversal
+    past zero, a close), as a broker's netting account shows it."""
+    steps = [
+        ("buy", Decimal(30), Decimal("390.10"), 0),
+        ("buy", Decimal(20), Decimal("388.20"), 1),
+        ("sell", Decimal(40), Decimal("391.50"), 2),
+        ("sell", Decimal(20), Decimal("393.00"), 3),
+        ("buy", Decimal(10), Decimal("392.40"), 4),
+    ]
+    for n, (side, quantity, price, day) in enumerate(steps):
+        with db.unit_of_work(bot_id=bot) as uow:
+            buy_and_fill(
+                uow,
+                coid=f"{bot}-msft-{n}",
+                ticker="MSFT",
+                side=side,
+                quantity=quantity,
+                day=day,
+                fills=[(f"g-{n}", quantity, price)],
+            )
+            held = [p for p in uow.positions.list_open() if p.ticker == "MSFT"]
+            booked = uow.positions.total_realized_pnl()
+        where = (
+            f"{held[0].side} {held[0].quantity.normalize():f} @ {held[0].entry_price:,.2f}"
+            if held
+            else "flat"
+        )
+        console.print(
+            f"{_label(bot)} netting: {side} {quantity:f} MSFT @ {price} -> {where}, "
+            f"realized P&L {booked:,.2f}"
+        )
 
 
 def exit_reason(
@@ -506,6 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     tag = dt.datetime.now(dt.UTC).strftime("%Y%m%d%H%M%S%f")
     bots = [f"alpha-{tag}", f"beta-{tag}"]
+    netting = f"gamma-{tag}"
     market = Market()
     books = {bot: Book(Decimal(100_000)) for bot in bots}
     try:
@@ -526,9 +563,17 @@ def main(argv: list[str] | None = None) -> int:
                 starting_balance=Decimal(100_000),
                 config={"universe": ["BTC", "ETH"]},
             )
-            for bot in bots:
+            uow.bots.register(
+                netting,
+                mode="paper",
+                broker="demo-netting",
+                starting_balance=Decimal(100_000),
+                position_keeping="netting",
+            )
+            for bot in [*bots, netting]:
                 uow.bots.set_status(bot, "running")
         trade_alpha(db, bots[0], market, books[bots[0]])
+        trade_gamma(db, netting)
         trade_beta(db, bots[1], market, books[bots[1]])
         for day in range(len(WEEK)):
             for bot in bots:
@@ -555,10 +600,10 @@ def main(argv: list[str] | None = None) -> int:
                     books[bot] = Book(state.bot.current_balance or Decimal(0))
                 end_of_day(db, bot, market, books[bot], day)
         with db.unit_of_work() as uow:
-            for bot in bots:
+            for bot in [*bots, netting]:
                 uow.bots.set_status(bot, "stopped")
         ensemble = train(db, tag)
-        summary(db, bots, ensemble)
+        summary(db, [*bots, netting], ensemble)
         write_report(db, bots[0], ensemble)
         db.dispose()
     except TradestoreError as exc:
