@@ -182,3 +182,9 @@ def test_bad_arguments_are_refused(db: Database, backup_dir: Path) -> None:
         backup_database(db, directory=backup_dir, label="Not OK")
     assert info.value.field == "label"
     assert not backup_dir.exists()
+
+
+def test_pruning_a_directory_that_does_not_exist_yet_removes_nothing(tmp_path: Path) -> None:
+    """A cron job pruning before the first backup was ever written: nothing is old (it used
+    to raise FileNotFoundError, a raw Python exception out of tradestore.ops)."""
+    assert prune_backups(tmp_path / "never-written", stem="db", keep_days=1) == ()

@@ -169,7 +169,8 @@ def prune_backups(
     Only files named like tradestore's backups of that database are considered; anything
     else in the directory is never touched.
     """
-    if not keep_days:
+    if not keep_days or not Path(directory).is_dir():
+        # no directory yet: no backup was ever written there, so none is old
         return ()
     cutoff = (now or dt.datetime.now(dt.UTC)) - dt.timedelta(days=keep_days)
     kept = {path.resolve() for path in keep or set()}
