@@ -353,7 +353,7 @@ class Database(BaseDatabase):
             uow = UnitOfWork(executor, bot_id=bot_id, readonly=readonly)
             try:
                 try:
-                    with translate_errors(where):
+                    with translate_errors(where, readonly=readonly):
                         yield uow
                         # A refusal the block caught may have left the transaction unable
                         # to commit: raise rather than let COMMIT drop its writes silently.
@@ -362,11 +362,14 @@ class Database(BaseDatabase):
                             raise aborted
                 except BaseException:
                     uow._close()
+                    if readonly:
+                        _query_only(connection, False)
                     _quiet_rollback(connection)
                     raise
                 with translate_errors(where, committing=not readonly):
                     uow._close()
                     if readonly:
+                        _query_only(connection, False)
                         connection.rollback()
                     else:
                         connection.commit()
@@ -552,6 +555,8 @@ class Database(BaseDatabase):
                     if readonly:
                         _read_only_snapshot(connection)
                     connection.begin()  # BEGIN (IMMEDIATE on SQLite writers)
+                    if readonly:
+                        _query_only(connection, True)
                 return connection
             except TransientDatabaseError as exc:
                 _discard_connection(connection, slot)
@@ -761,6 +766,29 @@ def _read_only_snapshot(connection: Connection) -> None:
     """
     if connection.dialect.name == "postgresql":
         connection.execution_options(isolation_level="REPEATABLE READ", postgresql_readonly=True)
+
+
+def _query_only(connection: Connection, on: bool) -> None:
+    """A read-only unit of work on SQLite: ``PRAGMA query_only`` for the length of the block.
+
+    SQLite has no read-only transaction, so without it the bot's own SQL in a
+    ``readonly=True`` block (``uow.session.execute(text("UPDATE ..."))``) would run and then
+    be rolled back without a word; with it SQLite refuses the write (SQLITE_READONLY, raised
+    as ``ReadOnlyUnitOfWork``). It is a flag of the connection, not of the transaction, so it
+    is switched off again before the connection goes back to the pool, where a writer may
+    take it next; a connection on which that fails is invalidated rather than returned with
+    the flag still on. Replicas are PostgreSQL only, so a SQLite connection here is always
+    the primary's.
+    """
+    if connection.dialect.name != "sqlite":
+        return
+    try:
+        connection.exec_driver_sql(f"PRAGMA query_only = {'ON' if on else 'OFF'}")
+    except DBAPIError:
+        if on:
+            raise
+        log.debug("PRAGMA query_only = OFF failed; the connection is discarded", exc_info=True)
+        connection.invalidate()
 
 
 def _quiet_rollback(connection: Connection) -> None:

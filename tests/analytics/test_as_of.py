@@ -200,7 +200,9 @@ def statements(db: Database) -> Iterator[list[tuple[str, Any]]]:
     captured: list[tuple[str, Any]] = []
 
     def capture(_c: Any, _cur: Any, statement: str, parameters: Any, *_: Any) -> None:
-        captured.append((statement, parameters))
+        # a read-only block's framing on SQLite (query_only on and off), not the read's
+        if not statement.startswith("PRAGMA query_only"):
+            captured.append((statement, parameters))
 
     event.listen(db.engine, "before_cursor_execute", capture)
     yield captured

@@ -6,6 +6,7 @@ picture (the bot's row locked first: on PostgreSQL a writer of the bot waits). B
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections.abc import Callable
 from decimal import Decimal
@@ -80,15 +81,43 @@ def test_a_write_in_a_readonly_unit_of_work_raises_naming_the_call(
     assert {t: _count(store, t) for t in before} == before
 
 
-def test_the_bots_own_sql_is_refused_on_postgresql(store: Database, backend: str) -> None:
-    """Raw SQL is not inspected; PostgreSQL's read-only transaction refuses its writes."""
-    if backend != "postgresql":
-        pytest.skip("SQLite has no read-only transaction: only the library's writes are refused")
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "UPDATE bots SET notes = 'x'",
+        "DELETE FROM orders",
+    ],
+)
+def test_the_bots_own_sql_is_refused(store: Database, sql: str) -> None:
+    """Raw SQL is not inspected: PostgreSQL's read-only transaction refuses its writes, and
+    SQLite's ``PRAGMA query_only``, on for the block only."""
+    before = {t: _count(store, t) for t in ("bots", "orders")}
     with (
         pytest.raises(ReadOnlyUnitOfWork, match="bot's own"),
         store.unit_of_work(readonly=True) as uow,
     ):
-        uow.session.execute(text("UPDATE bots SET notes = 'x'"))
+        uow.session.execute(text(sql))
+    assert {t: _count(store, t) for t in before} == before
+
+
+def test_the_connection_writes_again_after_a_readonly_block(store: Database) -> None:
+    """SQLite's query_only is the connection's flag, not the transaction's: it is off again
+    when the connection goes back to the pool (also after a refused write), and the next
+    writer works."""
+    for refused in (False, True):
+        with (
+            contextlib.suppress(ReadOnlyUnitOfWork),
+            store.unit_of_work(readonly=True) as uow,
+        ):
+            uow.bots.get(BOT)
+            raw = uow.session.connection().connection.dbapi_connection
+            if refused:
+                uow.session.execute(text("UPDATE bots SET notes = 'x'"))
+        if store.engine.dialect.name == "sqlite":
+            assert raw is not None
+            assert raw.execute("PRAGMA query_only").fetchone() == (0,)
+        with store.unit_of_work(bot_id=BOT) as uow:
+            uow.bots.set_balance(BOT, current_balance=D(7))
 
 
 def test_recovery_state_reads_what_recover_returns_and_writes_nothing(store: Database) -> None:

@@ -58,6 +58,9 @@ _SQLITE_CONSTRAINT_KINDS = {
 }
 #: PostgreSQL's read_only_sql_transaction: a write in a READ ONLY transaction.
 _READ_ONLY_TRANSACTION = "25006"
+#: SQLite's primary result code for a write refused by ``PRAGMA query_only`` (or a read-only
+#: file); extended codes carry it in the low byte.
+_SQLITE_READONLY = 8
 #: PostgreSQL SQLSTATEs of a statement naming a schema object that does not exist.
 _UNDEFINED_OBJECT_SQLSTATES = frozenset({"42P01", "42703", "42883"})  # table, column, function
 _SQLITE_UNDEFINED_OBJECT = ("no such table", "no such column", "no such function")
@@ -115,12 +118,19 @@ def is_missing_schema_object(exc: DBAPIError) -> bool:
 
 
 def raise_translated(
-    exc: BaseException, url: URL | str | None = None, *, committing: bool = False
+    exc: BaseException,
+    url: URL | str | None = None,
+    *,
+    committing: bool = False,
+    readonly: bool = False,
 ) -> NoReturn:
     """Raise the ``tradestore.errors`` exception for ``exc`` (from None: messages are masked,
     the original stays reachable as ``__context__`` for ``database_error_in``).
 
     ``committing`` marks the COMMIT itself: a connection lost there leaves the outcome unknown.
+    ``readonly`` marks a ``readonly=True`` unit of work's block: there SQLite's SQLITE_READONLY
+    is its ``PRAGMA query_only`` refusing the bot's own write (anywhere else it means a
+    database file the process may not write, which is not the caller's mistake).
     """
     if isinstance(exc, TradestoreError):
         raise exc
@@ -152,7 +162,9 @@ def raise_translated(
         ) from None
     if is_transient(exc):
         raise TransientDatabaseError(detail) from None
-    if getattr(exc.orig, "pgcode", None) == _READ_ONLY_TRANSACTION:
+    if getattr(exc.orig, "pgcode", None) == _READ_ONLY_TRANSACTION or (
+        readonly and (getattr(exc.orig, "sqlite_errorcode", 0) & 0xFF) == _SQLITE_READONLY
+    ):
         # SQL of the bot's own in a readonly=True unit of work (the repositories' writes are
         # refused before they are sent): PostgreSQL's read-only transaction refused it
         raise ReadOnlyUnitOfWork("a statement of the bot's own", detail_text) from None
@@ -167,14 +179,16 @@ def raise_translated(
 
 
 @contextmanager
-def translate_errors(url: URL | str | None = None, *, committing: bool = False) -> Iterator[None]:
+def translate_errors(
+    url: URL | str | None = None, *, committing: bool = False, readonly: bool = False
+) -> Iterator[None]:
     """Run the block with ``raise_translated`` as its net."""
     try:
         yield
     except TradestoreError:
         raise
     except (DBAPIError, PendingRollbackError, PoolTimeout) as exc:
-        raise_translated(exc, url, committing=committing)
+        raise_translated(exc, url, committing=committing, readonly=readonly)
 
 
 def _pool_exhausted(exc: PoolTimeout, url: URL | str | None) -> TransientDatabaseError:
