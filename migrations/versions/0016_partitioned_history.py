@@ -38,6 +38,7 @@ policies table. On SQLite only ``partition_policies`` is created (empty).
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import context as environment
@@ -126,7 +127,7 @@ def _interval() -> str:
     return chosen
 
 
-def _run(bind: sa.Connection, sql: str, **params: object) -> sa.CursorResult:
+def _run(bind: sa.Connection, sql: str, **params: object) -> Any:
     return bind.execute(sa.text(sql), params)
 
 
@@ -219,8 +220,9 @@ def _partition(bind: sa.Connection, table: str, interval: str, today: dt.date) -
     q, old = _quote(bind, table), f"{table}__unpartitioned"
     found = _definition(bind, table)
     found.storage = list(
-        _run(bind, "SELECT reloptions FROM pg_class WHERE oid = CAST(:t AS regclass)", t=table)
-        .scalar()
+        _run(
+            bind, "SELECT reloptions FROM pg_class WHERE oid = CAST(:t AS regclass)", t=table
+        ).scalar()
         or []
     )
     _run(bind, f"ALTER TABLE {q} RENAME TO {_quote(bind, old)}")
@@ -243,7 +245,7 @@ def _partition(bind: sa.Connection, table: str, interval: str, today: dt.date) -
     )
     partitioning.create_default(bind, policy, found.storage)
     partitioning.ensure(bind, policy, today, rows_from=old, storage=found.storage)
-    _run(bind, f"INSERT INTO {q} SELECT * FROM {_quote(bind, old)}")
+    _run(bind, f"INSERT INTO {q} SELECT * FROM {_quote(bind, old)}")  # noqa: S608 - quoted identifiers, date literals
     _run(bind, f"DROP TABLE {_quote(bind, old)}")
     _restore(bind, table, found, ", ".join([*old_key, column]))
 
@@ -261,7 +263,7 @@ def _unpartition(bind: sa.Connection, table: str) -> None:
     )
     for sequence, name in found.sequences:
         _run(bind, f"ALTER SEQUENCE {sequence} OWNED BY {q}.{_quote(bind, name)}")
-    _run(bind, f"INSERT INTO {q} SELECT * FROM {_quote(bind, partitioned)}")
+    _run(bind, f"INSERT INTO {q} SELECT * FROM {_quote(bind, partitioned)}")  # noqa: S608 - quoted identifiers, date literals
     _run(bind, f"DROP TABLE {_quote(bind, partitioned)}")
     _restore(bind, table, found, ", ".join(old_key))
     _run(bind, "DELETE FROM partition_policies WHERE table_name = :t", t=table)
@@ -274,7 +276,10 @@ def _create_guard(bind: sa.Connection) -> None:
         "filled_at TIMESTAMP WITH TIME ZONE NOT NULL, "
         "CONSTRAINT pk_fill_ids PRIMARY KEY (bot_id, fill_id))",
     )
-    _run(bind, "INSERT INTO fill_ids (bot_id, fill_id, filled_at) SELECT bot_id, fill_id, filled_at FROM fills")
+    _run(
+        bind,
+        "INSERT INTO fill_ids (bot_id, fill_id, filled_at) SELECT bot_id, fill_id, filled_at FROM fills",
+    )
     _run(bind, "CREATE INDEX idx_fill_ids_filled_at ON fill_ids (filled_at)")
     _run(
         bind,

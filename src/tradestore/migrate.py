@@ -194,7 +194,8 @@ def _include_object(
     Neither backend's inspector lists views among tables today; the ``v_`` rule is the guard
     for an inspector that does (and for views a user adds), so they never show up as
     "removed tables". Partitions and the fill_id guard of revision 0016 are storage, not
-    model tables (``db.partitioning``). Expression indexes in ``UNMODELLED_INDEXES`` are likewise skipped.
+    model tables (``db.partitioning``). Expression indexes in ``UNMODELLED_INDEXES`` are
+    likewise skipped.
     """
     if not reflected or compare_to is not None or name is None:
         return True

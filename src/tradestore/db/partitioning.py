@@ -259,7 +259,7 @@ def _starts_with_rows(connection: Connection, relation: str, policy: Policy) -> 
     utc = f"{column} AT TIME ZONE 'UTC'" if _is_timestamptz(connection, policy) else column
     rows = connection.execute(
         text(
-            f"SELECT DISTINCT CAST(date_trunc('{policy.interval}', {utc}) AS date) "
+            f"SELECT DISTINCT CAST(date_trunc('{policy.interval}', {utc}) AS date) "  # noqa: S608 - quoted identifiers, date literals
             f"FROM {quote(relation)}"
         )
     ).scalars()
@@ -318,7 +318,7 @@ def _create(
         connection.execute(text(f"LOCK TABLE {q(default.name)} IN ACCESS EXCLUSIVE MODE"))
         moved = connection.execute(
             text(
-                f"WITH moved AS (DELETE FROM {q(default.name)} "
+                f"WITH moved AS (DELETE FROM {q(default.name)} "  # noqa: S608 - quoted identifiers, date literals
                 f"WHERE {column} >= {low} AND {column} < {high} RETURNING *) "
                 f"INSERT INTO {q(name)} SELECT * FROM moved"
             )
@@ -328,7 +328,7 @@ def _create(
             guard_table, guard_columns, _ = guard
             names = ", ".join(q(c) for c in guard_columns)
             connection.execute(
-                text(f"INSERT INTO {q(guard_table)} ({names}) SELECT {names} FROM {q(name)}")
+                text(f"INSERT INTO {q(guard_table)} ({names}) SELECT {names} FROM {q(name)}")  # noqa: S608 - quoted identifiers, date literals
             )
     connection.execute(
         text(f"ALTER TABLE {table} ATTACH PARTITION {q(name)} FOR VALUES FROM ({low}) TO ({high})")
@@ -373,7 +373,7 @@ def detach_and_drop(connection: Connection, policy: Policy, partition: Partition
         high = bound_literal(connection, policy, partition.upper)
         connection.execute(
             text(
-                f"DELETE FROM {q(guard_table)} "
+                f"DELETE FROM {q(guard_table)} "  # noqa: S608 - quoted identifiers, date literals
                 f"WHERE {q(guard_column)} >= {low} AND {q(guard_column)} < {high}"
             )
         )
@@ -402,3 +402,10 @@ def set_policy(
         {"interval": new.interval, "premake": new.premake, "table": table},
     )
     return new
+
+
+def is_lock_timeout(exc: BaseException) -> bool:
+    """Whether ``exc`` is PostgreSQL's ``lock_not_available`` (55P03): ``LOCK_TIMEOUT`` ran out."""
+    original = getattr(exc, "orig", exc)
+    code = getattr(original, "pgcode", None) or getattr(original, "sqlstate", None)
+    return code == "55P03"
