@@ -25,7 +25,8 @@ so two keys change:
   tradestore write path asks for (``INSERT ... ON CONFLICT DO NOTHING``, the batch paths'
   count check); a concurrent second writer waits for the first to commit, as it would on a
   unique index. An ``AFTER DELETE`` trigger frees the id; dropping a partition deletes its
-  ids by range (``fill_ids.filled_at`` is indexed for that). A fill's key columns cannot be
+  ids by range (``fill_ids.filled_at`` is indexed for that), a ``TRUNCATE fills`` empties
+  the guard too (a partition truncated on its own does not: use DELETE or drop it). A fill's key columns cannot be
   updated (a third trigger refuses it): a fill is a fact from the broker.
 * ``portfolio_snapshots``: primary key snapshot_id becomes (snapshot_id, snapshot_date);
   snapshot_id stays unique in practice (its sequence); (bot_id, snapshot_date), the key
@@ -81,10 +82,17 @@ BEGIN
     RAISE EXCEPTION 'a fill''s bot_id, fill_id and filled_at cannot be changed'
         USING ERRCODE = 'check_violation', CONSTRAINT = 'fills_key_unchanged';
 END $$""",
+    """CREATE FUNCTION fills_truncate_fill_ids() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE fill_ids;
+    RETURN NULL;
+END $$""",
     "CREATE TRIGGER fills_claim_fill_id BEFORE INSERT ON fills "
     "FOR EACH ROW EXECUTE FUNCTION fills_claim_fill_id()",
     "CREATE TRIGGER fills_free_fill_id AFTER DELETE ON fills "
     "FOR EACH ROW EXECUTE FUNCTION fills_free_fill_id()",
+    "CREATE TRIGGER fills_truncate_fill_ids AFTER TRUNCATE ON fills "
+    "FOR EACH STATEMENT EXECUTE FUNCTION fills_truncate_fill_ids()",
     "CREATE TRIGGER fills_key_unchanged BEFORE UPDATE OF bot_id, fill_id, filled_at ON fills "
     "FOR EACH ROW WHEN (OLD.bot_id IS DISTINCT FROM NEW.bot_id "
     "OR OLD.fill_id IS DISTINCT FROM NEW.fill_id "
@@ -96,9 +104,11 @@ _DROP_GUARD = (
     "DROP TRIGGER IF EXISTS fills_claim_fill_id ON fills",
     "DROP TRIGGER IF EXISTS fills_free_fill_id ON fills",
     "DROP TRIGGER IF EXISTS fills_key_unchanged ON fills",
+    "DROP TRIGGER IF EXISTS fills_truncate_fill_ids ON fills",
     "DROP FUNCTION IF EXISTS fills_claim_fill_id()",
     "DROP FUNCTION IF EXISTS fills_free_fill_id()",
     "DROP FUNCTION IF EXISTS fills_key_unchanged()",
+    "DROP FUNCTION IF EXISTS fills_truncate_fill_ids()",
     "DROP TABLE IF EXISTS fill_ids",
 )
 

@@ -231,8 +231,15 @@ def ensure(
         if bounds is None:
             continue
         lower, upper = bounds
+        # After a change of interval the new boundaries need not meet the old ones: the first
+        # partition of the new interval starts where the last one ends (no gap of less than
+        # an interval for rows to fall into the default partition).
+        previous = max((end for _, end in ranges if end <= lower), default=None)
+        if previous is not None and advance(previous, policy.interval) > lower:
+            lower = previous
         name = partition_name(policy.table, lower)
-        _create(connection, policy, name, lower, upper, storage, default)
+        # Converting (rows_from): the default partition was just created, empty.
+        _create(connection, policy, name, lower, upper, storage, None if rows_from else default)
         ranges = sorted([*ranges, (lower, upper)])
         created.append(name)
     return created
