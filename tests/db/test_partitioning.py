@@ -6,9 +6,11 @@ partitions. Each test has a database of its own: partitions are schema, not rows
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import threading
 from collections.abc import Iterator
-from decimal import Decimal as D
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import psycopg2
@@ -58,15 +60,15 @@ def _fill(database: Database, bot: str, cid: str, when: dt.datetime, n: int = 1)
             ticker="AAPL",
             side="buy",
             order_type="market",
-            quantity=D(n),
+            quantity=Decimal(n),
             submitted_at=when,
         )
         uow.orders.ingest_fills(
             {
                 "fill_id": f"{cid}-f{i}",
                 "order_id": order.order_id,
-                "quantity": D(1),
-                "price": D(100),
+                "quantity": Decimal(1),
+                "price": Decimal(100),
                 "filled_at": when + dt.timedelta(minutes=i),
             }
             for i in range(n)
@@ -89,7 +91,9 @@ def _scalar(database: Database, sql: str, **params: Any) -> Any:
 
 def _rows(database: Database, table: str, order: str) -> list[tuple[Any, ...]]:
     with database.engine.connect() as connection:
-        rows = [tuple(r) for r in connection.execute(text(f"SELECT * FROM {table} ORDER BY {order}"))]
+        rows = [
+            tuple(r) for r in connection.execute(text(f"SELECT * FROM {table} ORDER BY {order}"))
+        ]
         connection.rollback()
     return rows
 
@@ -118,11 +122,12 @@ def test_head_partitions_fills_and_snapshots_monthly_with_a_default(pdb: Databas
     today = dt.datetime.now(dt.UTC).date().replace(day=1)
     for table in ("fills", "portfolio_snapshots"):
         mine = [p for p in report.partitions if p.table == table]
-        assert mine[-1].name == f"{table}_default" and mine[-1].is_default
+        assert mine[-1].name == f"{table}_default"
+        assert mine[-1].is_default
         ranges = [(p.lower, p.upper) for p in mine[:-1]]
         assert ranges[0] == (today, partitioning.advance(today, "month"))
         assert len(ranges) == 4  # this month and three ahead
-        assert all(a[1] == b[0] for a, b in zip(ranges, ranges[1:], strict=False))
+        assert all(a[1] == b[0] for a, b in itertools.pairwise(ranges))
     with pdb.engine.connect() as connection:
         assert compare_schema(connection) == []
         key = connection.execute(
@@ -151,17 +156,19 @@ def test_a_fill_id_is_unique_across_partitions(pdb: Database) -> None:
     with pdb.unit_of_work(bot_id="alpha") as uow:
         # A replay without its time returns the stored fill; with a time months away (another
         # partition) it is a different payload, refused by name.
-        stored = uow.orders.record_fill(order_id, fill_id="c-1-f0", quantity=D(1), price=D(100))
-        assert stored.replayed and stored.fill.filled_at == NOW
-    with pytest.raises(DuplicateFill, match="c-1-f0"):
-        with pdb.unit_of_work(bot_id="alpha") as uow:
-            uow.orders.record_fill(
-                order_id,
-                fill_id="c-1-f0",
-                quantity=D(1),
-                price=D(100),
-                filled_at=NOW + dt.timedelta(days=40),
-            )
+        stored = uow.orders.record_fill(
+            order_id, fill_id="c-1-f0", quantity=Decimal(1), price=Decimal(100)
+        )
+        assert stored.replayed
+        assert stored.fill.filled_at == NOW
+    with pytest.raises(DuplicateFill, match="c-1-f0"), pdb.unit_of_work(bot_id="alpha") as uow:
+        uow.orders.record_fill(
+            order_id,
+            fill_id="c-1-f0",
+            quantity=Decimal(1),
+            price=Decimal(100),
+            filled_at=NOW + dt.timedelta(days=40),
+        )
     # Raw SQL too: a taken (bot_id, fill_id) in any partition inserts nothing.
     with pdb.engine.begin() as connection:
         inserted = connection.execute(
@@ -185,7 +192,11 @@ def test_two_writers_of_one_fill_id_store_one_fill(pdb: Database) -> None:
     _register(pdb, "alpha")
     with pdb.unit_of_work(bot_id="alpha") as uow:
         order_id = uow.orders.submit(
-            client_order_id="c-1", ticker="AAPL", side="buy", order_type="market", quantity=D(2)
+            client_order_id="c-1",
+            ticker="AAPL",
+            side="buy",
+            order_type="market",
+            quantity=Decimal(2),
         ).order_id
     dsn = pdb.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
     insert = (
@@ -223,9 +234,8 @@ def test_deleting_fills_frees_their_ids_and_keys_cannot_change(pdb: Database) ->
     _register(pdb, "alpha")
     _fill(pdb, "alpha", "c-1", NOW, n=2)
     with pdb.engine.begin() as connection:
-        with pytest.raises(Exception, match="cannot be changed"):
-            with connection.begin_nested():
-                connection.execute(text("UPDATE fills SET filled_at = filled_at + interval '1 day'"))
+        with pytest.raises(Exception, match="cannot be changed"), connection.begin_nested():
+            connection.execute(text("UPDATE fills SET filled_at = filled_at + interval '1 day'"))
         # position_id and the other columns stay writable
         connection.execute(text("UPDATE fills SET position_id = NULL"))
         connection.execute(text("DELETE FROM fills WHERE fill_id = 'c-1-f0'"))
@@ -246,7 +256,7 @@ def test_ensure_moves_rows_out_of_the_default_partition(pdb: Database, clock: Cl
         _fill(pdb, "alpha", cid, when, n=2)
         with pdb.unit_of_work(bot_id="alpha") as uow:
             uow.snapshots.record(
-                total_equity=D(1000), cash_balance=D(1000), snapshot_date=when.date(),
+                total_equity=Decimal(1000), cash_balance=Decimal(1000), snapshot_date=when.date(),
                 snapshot_time=when,
             )  # fmt: skip
     clock.now = NOW
@@ -264,11 +274,7 @@ def test_ensure_moves_rows_out_of_the_default_partition(pdb: Database, clock: Cl
     # the moved fills keep their guard rows: a replay is still one fill
     assert _scalar(pdb, "SELECT count(*) FROM fill_ids") == 6
     with pdb.engine.begin() as connection:
-        connection.execute(
-            text(
-                "INSERT INTO fills SELECT * FROM fills WHERE fill_id = 'old-f0' "
-            )
-        )
+        connection.execute(text("INSERT INTO fills SELECT * FROM fills WHERE fill_id = 'old-f0' "))
     assert _scalar(pdb, "SELECT count(*) FROM fills") == 6
     assert tradestore.ops.ensure_partitions(pdb, today=NOW.date()).created == ()
     with pdb.engine.connect() as connection:
@@ -285,8 +291,9 @@ def test_a_changed_interval_cuts_the_next_partitions(pdb: Database) -> None:
     fills = [p for p in tradestore.ops.list_partitions(pdb).partitions if p.table == "fills"]
     new = [p for p in fills if p.name in created]
     # no gap, no overlap: the first one runs from the last month's end to the next Monday
-    assert new and new[0].lower == last.upper
-    assert all(a.upper == b.lower for a, b in zip(new, new[1:], strict=False))
+    assert new
+    assert new[0].lower == last.upper
+    assert all(a.upper == b.lower for a, b in itertools.pairwise(new))
     assert all(p.upper and p.lower and (p.upper - p.lower).days == 7 for p in new[1:])
     assert all(p.upper and p.upper.weekday() == 0 for p in new)
     with pytest.raises(ValidationError, match="interval"):
@@ -310,10 +317,10 @@ def test_prune_drops_whole_partitions_and_deletes_the_rest(pdb: Database, clock:
     with pdb.unit_of_work(bot_id="alpha") as uow:
         open_order = uow.orders.submit(
             client_order_id="open", ticker="AAPL", side="buy", order_type="market",
-            quantity=D(5), submitted_at=mixed_month,
+            quantity=Decimal(5), submitted_at=mixed_month,
         )  # fmt: skip
         uow.orders.record_fill(
-            open_order.order_id, fill_id="open-f0", quantity=D(1), price=D(100),
+            open_order.order_id, fill_id="open-f0", quantity=Decimal(1), price=Decimal(100),
             filled_at=mixed_month,
         )  # fmt: skip
     clock.now = NOW
@@ -328,7 +335,8 @@ def test_prune_drops_whole_partitions_and_deletes_the_rest(pdb: Database, clock:
     assert report.counts["fills"] == dry.counts["fills"] == 9  # 6 dropped + 3 deleted
     assert report.counts["orders"] == dry.counts["orders"] == 3
     names = {p.name for p in tradestore.ops.list_partitions(pdb).partitions}
-    assert "fills_p20240901" not in names and "fills_p20241001" in names
+    assert "fills_p20240901" not in names
+    assert "fills_p20241001" in names
     assert size["fills_p20240901"] > 0
     assert sorted(r[1] for r in _rows(pdb, "fills", "fill_id")) == [
         "d-f0", "d-f1", "d-f2", "open-f0",
@@ -337,9 +345,10 @@ def test_prune_drops_whole_partitions_and_deletes_the_rest(pdb: Database, clock:
     # the dropped ids are free again, the kept ones are not
     with pdb.unit_of_work(bot_id="alpha") as uow:
         again = uow.orders.record_fill(
-            open_order.order_id, fill_id="a-f0", quantity=D(1), price=D(100)
+            open_order.order_id, fill_id="a-f0", quantity=Decimal(1), price=Decimal(100)
         )
-    assert not again.replayed and again.fill.fill_id == "a-f0"
+    assert not again.replayed
+    assert again.fill.fill_id == "a-f0"
     assert prune(pdb, older_than=dt.timedelta(days=365), now=NOW).total == 0
 
 
@@ -352,7 +361,7 @@ def test_prune_drops_snapshot_partitions_wholly_before_the_cutoff(
         for day in range(0, 150, 3):
             when = start + dt.timedelta(days=day)
             uow.snapshots.record(
-                total_equity=D(1000), cash_balance=D(1000), snapshot_date=when.date(),
+                total_equity=Decimal(1000), cash_balance=Decimal(1000), snapshot_date=when.date(),
                 snapshot_time=when,
             )  # fmt: skip
     tradestore.ops.ensure_partitions(pdb, today=NOW.date())
@@ -392,12 +401,15 @@ def test_down_to_plain_tables_and_up_again_keeps_every_row(pdb: Database, clock:
             _fill(pdb, bot, cid, when, n=2)
             with pdb.unit_of_work(bot_id=bot) as uow:
                 uow.snapshots.record(
-                    total_equity=D(1000), cash_balance=D(990), snapshot_date=when.date(),
+                    total_equity=Decimal(1000),
+                    cash_balance=Decimal(990),
+                    snapshot_date=when.date(),
                     snapshot_time=when,
-                )  # fmt: skip
+                )
     clock.now = NOW
     contents = _contents(pdb)
-    assert len(contents["fills"]) == 8 and len(contents["v_order_fill_stats"]) == 4
+    assert len(contents["fills"]) == 8
+    assert len(contents["v_order_fill_stats"]) == 4
 
     pdb.downgrade("0015")
     assert _contents(pdb) == contents
@@ -428,7 +440,9 @@ def test_down_to_plain_tables_and_up_again_keeps_every_row(pdb: Database, clock:
     assert _scalar(pdb, "SELECT count(*) FROM fill_ids") == 8
     with pdb.unit_of_work(bot_id="alpha") as uow:
         snapshot = uow.snapshots.record(
-            total_equity=D(1), cash_balance=D(1), snapshot_date=NOW.date() + dt.timedelta(days=1)
+            total_equity=Decimal(1),
+            cash_balance=Decimal(1),
+            snapshot_date=NOW.date() + dt.timedelta(days=1),
         )
     assert snapshot.snapshot_id > max(row[0] for row in contents["portfolio_snapshots"])
 
@@ -448,8 +462,11 @@ def test_partitioning_none_keeps_plain_tables(fresh_url: str) -> None:
         _register(database, "alpha")
         order_id = _fill(database, "alpha", "c-1", NOW)
         with database.unit_of_work(bot_id="alpha") as uow:
-            again = uow.orders.record_fill(order_id, fill_id="c-1-f0", quantity=D(1), price=D(100))
-        assert again.replayed and again.fill.filled_at == NOW
+            again = uow.orders.record_fill(
+                order_id, fill_id="c-1-f0", quantity=Decimal(1), price=Decimal(100)
+            )
+        assert again.replayed
+        assert again.fill.filled_at == NOW
         assert prune(database, older_than=dt.timedelta(days=1), now=NOW).partitions == ()
     finally:
         database.dispose()
@@ -466,3 +483,45 @@ def test_weekly_partitions(fresh_url: str) -> None:
         assert all(p.lower and p.lower.weekday() == 0 for p in ranges)
     finally:
         database.dispose()
+
+
+def test_stats_size_a_partitioned_table_by_its_partitions(pdb: Database) -> None:
+    """A partitioned table has no storage of its own: its size is its partitions'."""
+    _register(pdb, "alpha")
+    _fill(pdb, "alpha", "c-1", NOW, n=3)
+    stats = tradestore.ops.database_stats(pdb)
+    fills = next(t for t in stats.tables if t.name == "fills")
+    partitions = [p for p in tradestore.ops.list_partitions(pdb).partitions if p.table == "fills"]
+    assert fills.rows == 3
+    assert fills.total_bytes == sum(p.total_bytes for p in partitions) > 0
+    assert not any(t.name.startswith("fills_p") for t in stats.tables)
+
+
+def test_backup_and_restore_keep_partitions_and_the_guard(
+    pdb: Database, clock: Clock, tmp_path: Path
+) -> None:
+    """``pg_restore --clean`` alone cannot restore over partitioned tables (it drops each
+    partition's inherited key on its own): the restore's script filter makes it work."""
+    _register(pdb, "alpha")
+    for when, cid in ((OLD, "old"), (NOW, "now")):
+        clock.now = when
+        _fill(pdb, "alpha", cid, when, n=2)
+    clock.now = NOW
+    tradestore.ops.ensure_partitions(pdb, today=NOW.date())
+    contents = _contents(pdb)
+    partitions = tradestore.ops.list_partitions(pdb).partitions
+    backup = tradestore.ops.backup_database(pdb, directory=tmp_path)
+    _fill(pdb, "alpha", "after", NOW, n=2)  # written after the backup: gone after the restore
+
+    result = tradestore.ops.restore_database(pdb, backup.backup.path, safety_backup=False)
+    assert result.verify.ok, result.verify
+    assert _contents(pdb) == contents
+    restored = tradestore.ops.list_partitions(pdb).partitions
+    assert [(p.name, p.lower, p.upper) for p in restored] == [
+        (p.name, p.lower, p.upper) for p in partitions
+    ]
+    assert _scalar(pdb, "SELECT count(*) FROM fill_ids") == 4
+    # the guard's triggers came back: a replay with another time is still one fill
+    with pdb.engine.begin() as connection:
+        connection.execute(text("INSERT INTO fills SELECT * FROM fills WHERE fill_id = 'old-f0'"))
+    assert _scalar(pdb, "SELECT count(*) FROM fills") == 4
