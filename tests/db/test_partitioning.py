@@ -5,6 +5,7 @@ partitions. Each test has a database of its own: partitions are schema, not rows
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import itertools
 import threading
@@ -15,13 +16,14 @@ from typing import Any
 
 import psycopg2
 import pytest
+from alembic import command
 from sqlalchemy import Connection, text
 
 import tradestore.ops
 from tradestore import Database
 from tradestore.db import partitioning
 from tradestore.errors import DuplicateFill, ValidationError
-from tradestore.migrate import compare_schema
+from tradestore.migrate import alembic_config, compare_schema
 from tradestore.ops.retention import prune
 
 pytestmark = pytest.mark.postgres_only
@@ -525,3 +527,19 @@ def test_backup_and_restore_keep_partitions_and_the_guard(
     with pdb.engine.begin() as connection:
         connection.execute(text("INSERT INTO fills SELECT * FROM fills WHERE fill_id = 'old-f0'"))
     assert _scalar(pdb, "SELECT count(*) FROM fills") == 4
+
+
+def test_alembic_x_argument_chooses_the_interval(fresh_url: str) -> None:
+    """``alembic -x partitioning=quarter upgrade head``, as a project's own Alembic runs it."""
+    config = alembic_config(fresh_url)
+    config.cmd_opts = argparse.Namespace(x=["partitioning=quarter"])
+    command.upgrade(config, "head")
+    database = Database(fresh_url)
+    try:
+        report = tradestore.ops.list_partitions(database)
+        assert {p.interval for p in report.policies} == {"quarter"}
+        lowers = [p.lower for p in report.partitions if p.lower is not None]
+        assert lowers
+        assert all(d.month in (1, 4, 7, 10) and d.day == 1 for d in lowers)
+    finally:
+        database.dispose()
