@@ -147,11 +147,14 @@ def _quote(bind: sa.Connection, name: str) -> str:
 
 def _definition(bind: sa.Connection, table: str) -> _Definition:
     found = _Definition()
-    oid = _run(bind, "SELECT CAST(:t AS regclass)::oid", t=table).scalar_one()
+    # Every catalog lookup names the table (CAST(:oid AS regclass)): asyncpg binds a
+    # regclass parameter as text only.
+    oid = table
     for name, kind, sql, comment in _run(
         bind,
-        "SELECT conname, contype, pg_get_constraintdef(oid), obj_description(oid, 'pg_constraint') "
-        "FROM pg_constraint WHERE conrelid = :oid AND contype IN ('p', 'u', 'c', 'f') "
+        "SELECT conname, CAST(contype AS text), pg_get_constraintdef(oid), "
+        "obj_description(oid, 'pg_constraint') "
+        "FROM pg_constraint WHERE conrelid = CAST(:oid AS regclass) AND contype IN ('p', 'u', 'c', 'f') "
         "ORDER BY contype = 'f', conname",
         oid=oid,
     ):
@@ -165,29 +168,32 @@ def _definition(bind: sa.Connection, table: str) -> _Definition:
         bind,
         "SELECT c.relname, pg_get_indexdef(i.indexrelid), obj_description(c.oid, 'pg_class') "
         "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE i.indrelid = :oid AND NOT EXISTS "
-        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = :oid) "
+        "WHERE i.indrelid = CAST(:oid AS regclass) AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid "
+        "AND k.conrelid = CAST(:oid AS regclass)) "
         "ORDER BY c.relname",
         oid=oid,
     ):
         found.indexes.append((name, sql.replace(" ON ONLY ", " ON ")))
         if comment is not None:
             found.comments.append(f"COMMENT ON INDEX {_quote(bind, name)} IS {_literal(comment)}")
-    comment = _run(bind, "SELECT obj_description(:oid, 'pg_class')", oid=oid).scalar()
+    comment = _run(
+        bind, "SELECT obj_description(CAST(:oid AS regclass), 'pg_class')", oid=oid
+    ).scalar()
     if comment is not None:
         found.comments.append(f"COMMENT ON TABLE {_quote(bind, table)} IS {_literal(comment)}")
     for privilege, grantee in _run(
         bind,
         "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
         "ELSE quote_ident(pg_get_userbyid(a.grantee)) END "
-        "FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = :oid "
+        "FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = CAST(:oid AS regclass) "
         "AND a.grantee <> c.relowner",
         oid=oid,
     ):
         found.grants.append(f"GRANT {privilege} ON {_quote(bind, table)} TO {grantee}")
     for column in _run(
         bind,
-        "SELECT attname FROM pg_attribute WHERE attrelid = :oid AND attnum > 0 "
+        "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:oid AS regclass) AND attnum > 0 "
         "AND NOT attisdropped ORDER BY attnum",
         oid=oid,
     ).scalars():
@@ -196,7 +202,8 @@ def _definition(bind: sa.Connection, table: str) -> _Definition:
             found.sequences.append((sequence, column))
     leaf = _run(
         bind,
-        "SELECT c.reloptions FROM pg_partition_tree(:oid) t JOIN pg_class c ON c.oid = t.relid "
+        "SELECT c.reloptions FROM pg_partition_tree(CAST(:oid AS regclass)) t "
+        "JOIN pg_class c ON c.oid = t.relid "
         "WHERE t.isleaf AND c.reloptions IS NOT NULL ORDER BY t.relid DESC LIMIT 1",
         oid=oid,
     ).scalar()

@@ -120,7 +120,8 @@ def is_partitioned(connection: Connection, table: str) -> bool:
         return False
     kind = connection.execute(
         text(
-            "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "SELECT CAST(c.relkind AS text) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = current_schema() AND c.relname = :name"
         ),
         {"name": table},

@@ -119,11 +119,12 @@ def _postgres_sizes(
     rows = connection.execute(
         text(
             # A partitioned table (revision 0016) has no storage of its own: its sizes are
-            # the sums over its partitions (pg_partition_tree of a plain table is itself).
-            "SELECT c.relname, sum(pg_total_relation_size(t.relid)), "
-            "sum(pg_relation_size(t.relid)), sum(pg_indexes_size(t.relid)) FROM pg_class c "
+            # the sums over its partitions (pg_partition_tree lists none for a plain table).
+            "SELECT c.relname, sum(pg_total_relation_size(coalesce(t.relid, c.oid))), "
+            "sum(pg_relation_size(coalesce(t.relid, c.oid))), "
+            "sum(pg_indexes_size(coalesce(t.relid, c.oid))) FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "CROSS JOIN LATERAL pg_partition_tree(c.oid) t "
+            "LEFT JOIN LATERAL pg_partition_tree(c.oid) t ON true "
             "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
             "AND NOT c.relispartition GROUP BY c.relname"
         )
