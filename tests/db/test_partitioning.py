@@ -543,3 +543,34 @@ def test_alembic_x_argument_chooses_the_interval(fresh_url: str) -> None:
         assert all(d.month in (1, 4, 7, 10) and d.day == 1 for d in lowers)
     finally:
         database.dispose()
+
+
+def test_record_fill_on_an_order_older_than_its_window(pdb: Database, clock: Clock) -> None:
+    """record_fill reads fills within FILLS_WINDOW (partition pruning at planning): an order
+    whose first fill came long before is read again without the window, and a replay of
+    that old fill is still a replay."""
+    _register(pdb, "alpha")
+    start = NOW - dt.timedelta(days=120)
+    clock.now = start
+    with pdb.unit_of_work(bot_id="alpha") as uow:
+        order = uow.orders.submit(
+            client_order_id="gtc", ticker="AAPL", side="buy", order_type="limit",
+            quantity=Decimal(3), limit_price=Decimal(101), time_in_force="gtc",
+        )  # fmt: skip
+        uow.orders.record_fill(
+            order.order_id, fill_id="g-1", quantity=Decimal(1), price=Decimal(100)
+        )
+    clock.now = NOW
+    with pdb.unit_of_work(bot_id="alpha") as uow:
+        second = uow.orders.record_fill(
+            order.order_id, fill_id="g-2", quantity=Decimal(1), price=Decimal(99)
+        )
+        replay = uow.orders.record_fill(
+            order.order_id, fill_id="g-1", quantity=Decimal(1), price=Decimal(100)
+        )
+    assert not second.replayed
+    assert second.order.filled_quantity == 2
+    assert second.order.filled_avg_price == Decimal("99.5")
+    assert replay.replayed
+    assert replay.fill.filled_at == start
+    assert _scalar(pdb, "SELECT count(*) FROM fills") == 2
