@@ -574,3 +574,27 @@ def test_record_fill_on_an_order_older_than_its_window(pdb: Database, clock: Clo
     assert replay.replayed
     assert replay.fill.filled_at == start
     assert _scalar(pdb, "SELECT count(*) FROM fills") == 2
+
+
+def test_a_fill_of_an_open_position_keeps_its_partition(pdb: Database, clock: Clock) -> None:
+    """An old, filled order whose fill belongs to a position still open is not pruned, so
+    neither is its month's partition (the other months' go)."""
+    _register(pdb, "alpha")
+    months = (dt.datetime(2024, 7, 10, tzinfo=dt.UTC), dt.datetime(2024, 8, 10, tzinfo=dt.UTC))
+    for when, cid in zip(months, ("july", "august"), strict=True):
+        clock.now = when
+        _fill(pdb, "alpha", cid, when, n=2)
+    clock.now = NOW
+    with pdb.unit_of_work(bot_id="alpha") as uow:
+        uow.positions.open(
+            "AAPL", side="long", quantity=Decimal(2), entry_price=Decimal(100),
+            position_id="held", opened_at=months[1],
+        )  # fmt: skip
+    with pdb.engine.begin() as connection:
+        connection.execute(
+            text("UPDATE fills SET position_id = 'held' WHERE fill_id = 'august-f0'")
+        )
+    tradestore.ops.ensure_partitions(pdb, today=NOW.date())
+    report = prune(pdb, older_than=dt.timedelta(days=365), now=NOW)
+    assert report.partitions == ("fills_p20240701",)
+    assert sorted(r[1] for r in _rows(pdb, "fills", "fill_id")) == ["august-f0", "august-f1"]
