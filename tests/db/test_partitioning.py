@@ -598,3 +598,51 @@ def test_a_fill_of_an_open_position_keeps_its_partition(pdb: Database, clock: Cl
     report = prune(pdb, older_than=dt.timedelta(days=365), now=NOW)
     assert report.partitions == ("fills_p20240701",)
     assert sorted(r[1] for r in _rows(pdb, "fills", "fill_id")) == ["august-f0", "august-f1"]
+
+
+def _holding_orders(database: Database) -> Any:
+    """A bot's open transaction that has written an order (ROW EXCLUSIVE on orders)."""
+    dsn = database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    bot = psycopg2.connect(dsn)
+    with bot.cursor() as cursor:
+        cursor.execute("UPDATE orders SET updated_at = updated_at WHERE client_order_id = 'live'")
+        cursor.execute("SELECT count(*) FROM fills")  # and reads fills, as record_fill does
+    return bot
+
+
+def test_prune_gives_way_to_a_bot_holding_locks(pdb: Database, clock: Clock) -> None:
+    """The drop takes its locks first and waits LOCK_TIMEOUT at most: with a bot's
+    transaction in the way it falls back to batched deletes, no deadlock, the bot's
+    transaction untouched."""
+    _register(pdb, "alpha")
+    clock.now = OLD
+    _fill(pdb, "alpha", "old", OLD, n=2)
+    clock.now = NOW
+    _fill(pdb, "alpha", "live", NOW)
+    tradestore.ops.ensure_partitions(pdb, today=NOW.date())
+    bot = _holding_orders(pdb)
+    try:
+        report = prune(pdb, older_than=dt.timedelta(days=365), now=NOW, tables=["orders"])
+        assert report.partitions == ()
+        assert report.counts["fills"] == 2  # deleted in batches instead
+        with bot.cursor() as cursor:  # the bot's transaction goes on and commits
+            cursor.execute("SELECT count(*) FROM fills")
+            assert cursor.fetchone() == (1,)
+        bot.commit()
+    finally:
+        bot.close()
+
+
+def test_ensure_waits_for_a_bot_then_creates(pdb: Database, clock: Clock) -> None:
+    _register(pdb, "alpha")
+    _fill(pdb, "alpha", "live", NOW)
+    bot = _holding_orders(pdb)
+    release = threading.Timer(1.2, bot.commit)
+    release.start()
+    try:
+        later = NOW.date() + dt.timedelta(days=200)
+        report = tradestore.ops.ensure_partitions(pdb, today=later)
+        assert report.created  # tried again until the bot's transaction ended
+    finally:
+        release.join()
+        bot.close()

@@ -46,9 +46,12 @@ GUARDS: dict[str, tuple[str, tuple[str, ...], str]] = {
     "fills": ("fill_ids", ("bot_id", "fill_id", "filled_at"), "filled_at"),
 }
 
-#: How long DDL on a partitioned table waits for a lock before giving up (the bots' own
-#: transactions are short; a DDL statement queued behind a long one would block them all).
-LOCK_TIMEOUT = "5s"
+#: How long DDL on a partitioned table waits for a lock before giving up. Shorter than
+#: PostgreSQL's ``deadlock_timeout`` (1 s by default) on purpose: every lock the DDL needs is
+#: taken up front, in one go, before it holds anything else (``_lock``), so if it ever ends
+#: up in a cycle with a bot's transaction it is the one that gives up (lock_not_available),
+#: never the bot (a deadlock victim). Meanwhile a bot waits at most this long for it.
+LOCK_TIMEOUT = "500ms"
 
 
 @dataclass(frozen=True)
@@ -237,7 +240,6 @@ def ensure(
     storage parameters (``name=value``) of a new partition; None takes the newest
     partition's.
     """
-    connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
     existing = partitions(connection, policy.table)
     ranges = sorted((p.lower, p.upper) for p in existing if p.lower and p.upper)
     default = next((p for p in existing if p.is_default), None)
@@ -248,7 +250,13 @@ def ensure(
     source = rows_from or (default.name if default else None)
     if source is not None:
         starts.update(_starts_with_rows(connection, source, policy))
-    created = []
+    created: list[str] = []
+    if all(_clip(x, advance(x, policy.interval), ranges) is None for x in starts):
+        return created
+    if rows_from is None:
+        # What the attaches lock (the tables the foreign keys reference, to validate them;
+        # the default partition, to check it holds no row of the new range), taken first.
+        _lock(connection, policy.table, default.name if default else None, "SHARE ROW EXCLUSIVE")
     for start in sorted(starts):
         bounds = _clip(start, advance(start, policy.interval), ranges)
         if bounds is None:
@@ -343,9 +351,8 @@ def _create(
         )
     )
     if default is not None:
-        # Lock the default partition before looking at it: no row for this range can arrive
-        # there between the move and the attach (the attach checks it holds none).
-        connection.execute(text(f"LOCK TABLE {q(default.name)} IN ACCESS EXCLUSIVE MODE"))
+        # The default partition is locked (by _lock): no row for this range can arrive there
+        # between the move and the attach (the attach checks it holds none).
         moved = connection.execute(
             text(
                 f"WITH moved AS (DELETE FROM {q(default.name)} "  # noqa: S608 - quoted identifiers, date literals
@@ -360,9 +367,18 @@ def _create(
             connection.execute(
                 text(f"INSERT INTO {q(guard_table)} ({names}) SELECT {names} FROM {q(name)}")  # noqa: S608 - quoted identifiers, date literals
             )
+    # The bounds as a CHECK the attach can trust instead of scanning the new table for them.
+    bounds = f"{q(name + '_bounds')}"
+    connection.execute(
+        text(
+            f"ALTER TABLE {q(name)} ADD CONSTRAINT {bounds} "
+            f"CHECK ({column} IS NOT NULL AND {column} >= {low} AND {column} < {high})"
+        )
+    )
     connection.execute(
         text(f"ALTER TABLE {table} ATTACH PARTITION {q(name)} FOR VALUES FROM ({low}) TO ({high})")
     )
+    connection.execute(text(f"ALTER TABLE {q(name)} DROP CONSTRAINT {bounds}"))
 
 
 def create_default(connection: Connection, policy: Policy, storage: Sequence[str]) -> str:
@@ -379,12 +395,46 @@ def create_default(connection: Connection, policy: Policy, storage: Sequence[str
 # --- dropping ----------------------------------------------------------------------------------
 
 
-def lock_for_drop(connection: Connection, table: str) -> None:
-    """Take the lock detaching needs first (``ACCESS EXCLUSIVE`` on the parent, bounded by
-    ``LOCK_TIMEOUT``), so a check made after it still holds when the partition goes."""
+def referenced_tables(connection: Connection, table: str) -> list[str]:
+    """The tables ``table``'s foreign keys reference (``fills``: bots, orders)."""
+    return list(
+        connection.execute(
+            text(
+                "SELECT DISTINCT CAST(confrelid AS regclass)::text FROM pg_constraint "
+                "WHERE conrelid = CAST(:table AS regclass) AND contype = 'f' ORDER BY 1"
+            ),
+            {"table": table},
+        ).scalars()
+    )
+
+
+def _lock(connection: Connection, table: str, default: str | None, referenced_mode: str) -> None:
+    """Every lock a partition DDL on ``table`` needs, up front and bounded by LOCK_TIMEOUT:
+    the referenced tables in ``referenced_mode`` (bots before orders, the order every bot's
+    transaction reaches them in), then ``table`` and its default partition (``ACCESS
+    EXCLUSIVE`` only for a drop: ``referenced_mode`` says which)."""
     q = connection.dialect.identifier_preparer.quote
     connection.execute(text(f"SET LOCAL lock_timeout = '{LOCK_TIMEOUT}'"))
-    connection.execute(text(f"LOCK TABLE {q(table)} IN ACCESS EXCLUSIVE MODE"))
+    referenced = [q(name) for name in referenced_tables(connection, table)]
+    if referenced:
+        connection.execute(text(f"LOCK TABLE {', '.join(referenced)} IN {referenced_mode} MODE"))
+    if referenced_mode == "ACCESS EXCLUSIVE":
+        connection.execute(text(f"LOCK TABLE {q(table)} IN ACCESS EXCLUSIVE MODE"))
+    else:
+        connection.execute(text(f"LOCK TABLE {q(table)} IN SHARE UPDATE EXCLUSIVE MODE"))
+    if default is not None:
+        connection.execute(text(f"LOCK TABLE {q(default)} IN ACCESS EXCLUSIVE MODE"))
+
+
+def lock_for_drop(connection: Connection, table: str) -> None:
+    """Take every lock detaching and dropping a partition of ``table`` needs, first: ``ACCESS
+    EXCLUSIVE`` on the tables its foreign keys reference (dropping the detached partition's
+    foreign keys takes it) and on ``table``, so a check made after it still holds when the
+    partition goes. Bots' statements on those tables wait for the transaction (at most
+    LOCK_TIMEOUT for the locks, then the check and the drop)."""
+    default = next((p.name for p in partitions(connection, table) if p.is_default), None)
+    # The default partition too: detaching widens what it may hold.
+    _lock(connection, table, default, "ACCESS EXCLUSIVE")
 
 
 def detach_and_drop(connection: Connection, policy: Policy, partition: Partition) -> None:
@@ -435,7 +485,9 @@ def set_policy(
 
 
 def is_lock_timeout(exc: BaseException) -> bool:
-    """Whether ``exc`` is PostgreSQL's ``lock_not_available`` (55P03): ``LOCK_TIMEOUT`` ran out."""
+    """Whether ``exc`` is PostgreSQL's ``lock_not_available`` (55P03: ``LOCK_TIMEOUT`` ran
+    out) or ``deadlock_detected`` (40P01, should a cycle be found before it does): the DDL
+    gave way to the bots and can be tried again."""
     original = getattr(exc, "orig", exc)
     code = getattr(original, "pgcode", None) or getattr(original, "sqlstate", None)
-    return code == "55P03"
+    return code in ("55P03", "40P01")

@@ -147,13 +147,18 @@ def pipe(
     env: Mapping[str, str] | None = None,
     transform: Callable[[Iterator[str]], Iterator[str]] = iter,
     on_line: Callable[[int], None] | None = None,
+    begin: str = "",
+    commit: str = "",
 ) -> None:
     """``producer | transform | consumer``, streamed: a script of any size never sits in
     memory or on disk. Either tool failing raises BackupError with its first error line.
 
-    A producer that fails gets its consumer killed before the consumer sees the end of its
-    input, so a ``--single-transaction`` consumer rolls back rather than commit the part of
-    the script that came; a consumer that stops (``ON_ERROR_STOP``) gets its producer killed.
+    ``begin`` goes to the consumer first and ``commit`` last, and ``commit`` only once the
+    producer exited 0 and every line went through: a script cut short for any reason (the
+    producer failing, an exception here, this process killed) reaches the consumer's end
+    of input without it, so a psql running ``BEGIN; ... COMMIT;`` rolls back. The consumer
+    is also killed on any failure here; a consumer that stops (``ON_ERROR_STOP``) gets its
+    producer killed.
     """
     names = (Path(producer[0]).name, Path(consumer[0]).name)
     environment = dict(env) if env is not None else None
@@ -181,19 +186,26 @@ def pipe(
         lines = (raw.decode("utf-8", errors="surrogateescape") for raw in source.stdout)
         count = 0
         try:
+            sink.stdin.write(begin.encode())
             for line in transform(lines):
                 sink.stdin.write(line.encode("utf-8", errors="surrogateescape"))
                 count += 1
                 if on_line is not None and count % 10_000 == 0:
                     on_line(count)
             produced = source.wait()
-            if produced != 0:
-                # Stop the consumer before it sees the end of its input: a script cut short
-                # must roll back, not commit what came so far.
+            if produced == 0:
+                sink.stdin.write(commit.encode())
+            else:
                 sink.kill()
         except BrokenPipeError:  # the consumer stopped reading: it failed
             source.kill()
             produced = source.wait()
+        except BaseException:
+            sink.kill()
+            source.kill()
+            source.wait()
+            sink.wait()
+            raise
         finally:
             with contextlib.suppress(BrokenPipeError):
                 sink.stdin.close()

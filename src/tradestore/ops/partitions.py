@@ -13,9 +13,11 @@ listing returns nothing and ``ensure`` creates nothing.
 from __future__ import annotations
 
 import datetime as dt
+import time
 from dataclasses import dataclass
 
 from sqlalchemy import Connection
+from sqlalchemy.exc import DBAPIError
 
 from tradestore.database import Database
 from tradestore.db import partitioning
@@ -68,8 +70,9 @@ def ensure_partitions(
     one per interval with rows in the default partition), one transaction per table.
 
     ``dry_run`` creates them in a transaction it rolls back, so the names it reports are
-    exactly those a real run creates. Waits at most ``db.partitioning.LOCK_TIMEOUT`` for a
-    lock (then raises, having created nothing for that table).
+    exactly those a real run creates. Each try waits at most ``db.partitioning.LOCK_TIMEOUT``
+    for its locks and gives way to the bots; after ``ATTEMPTS`` tries it raises, having
+    created nothing for that table.
     """
     database.check_schema()
     day = today if today is not None else database.clock().astimezone(dt.UTC).date()
@@ -78,14 +81,34 @@ def ensure_partitions(
         policies = partitioning.policies(connection)
         connection.commit()
         for policy in policies:
-            created += partitioning.ensure(connection, policy, day)
-            if dry_run:
-                connection.rollback()
-            else:
-                connection.commit()
+            created += _ensure_one(connection, policy, day, dry_run)
         found = _all_partitions(connection, policies)
         connection.rollback()
     return PartitionsReport(tuple(policies), tuple(found), tuple(created), dry_run)
+
+
+#: Tries of one table's partitions when a bot holds a lock they need (LOCK_TIMEOUT each).
+ATTEMPTS = 8
+
+
+def _ensure_one(connection: Connection, policy: Policy, day: dt.date, dry_run: bool) -> list[str]:
+    """One table's partitions in one transaction; tried again after a pause when a lock was
+    not granted in time (the partition DDL gives way to the bots, see LOCK_TIMEOUT)."""
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            created = partitioning.ensure(connection, policy, day)
+        except DBAPIError as exc:
+            connection.rollback()
+            if attempt == ATTEMPTS or not partitioning.is_lock_timeout(exc):
+                raise
+            time.sleep(0.1 * attempt)
+            continue
+        if dry_run:
+            connection.rollback()
+        else:
+            connection.commit()
+        return created
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def set_partition_policy(

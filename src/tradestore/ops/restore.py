@@ -17,10 +17,10 @@ The order is what makes it safe:
      the old, now unlinked inode (a running bot would keep writing into a file nobody reads)
      and would have to delete ``-wal``/``-shm`` files that may hold frames of the old
      database: a stale WAL replayed over a new file corrupts it;
-   * PostgreSQL: ``pg_restore --clean --if-exists`` as a script into one ``psql
-     --single-transaction``: all or nothing (the script's clean step without the drops a
-     partitioned table refuses, see ``clean_partition_drops``). ``lock_timeout`` makes it
-     fail instead of waiting forever for a bot that holds locks;
+   * PostgreSQL: ``pg_restore --clean --if-exists`` as a script into ``psql``, in one
+     transaction committed only after the whole script: all or nothing (the script's clean
+     step without the drops a partitioned table refuses, see ``clean_partition_drops``).
+     ``lock_timeout`` makes it fail instead of waiting forever for a bot that holds locks;
 
 4. ``verify`` runs and the row counts are reported.
 """
@@ -247,13 +247,14 @@ def _restore_postgres(
     source: Path, pg_restore: str, progress: Progress, target: _pgtools.Target
 ) -> None:
     """``pg_restore --clean`` as a script, piped through :func:`clean_partition_drops` into
-    one ``psql --single-transaction``: all or nothing, as ``pg_restore --single-transaction``
-    would be, which cannot restore over partitioned tables (its clean step drops each
+    ``psql`` inside ``BEGIN`` ... ``COMMIT`` (sent only once all of it went through; see
+    ``_pgtools.pipe``): all or nothing, as ``pg_restore --single-transaction`` would be,
+    which cannot restore over partitioned tables (its clean step drops each
     partition's inherited key and indexes on their own, which PostgreSQL refuses)."""
     psql = _pgtools.find_tool("psql", Path(pg_restore).parent)
     producer_argv = [pg_restore, "--clean", "--if-exists", "--no-owner", "--file=-", str(source)]
     consumer_argv = [
-        psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
+        psql, "--no-psqlrc", "--quiet", "--set=ON_ERROR_STOP=1",
         f"--dbname={target.conninfo}", "--file=-",
     ]  # fmt: skip
     try:
@@ -263,6 +264,9 @@ def _restore_postgres(
             env=target.env,
             transform=clean_partition_drops,
             on_line=lambda done: progress("restoring", done, None),
+            # One transaction, committed only when the whole script went through.
+            begin="BEGIN;\n",
+            commit="COMMIT;\n",
         )
     except BackupError as exc:
         raise BackupError(f"restore rolled back, the database is unchanged: {exc}") from None
