@@ -223,6 +223,7 @@ def generate(
     end: dt.datetime,
     *,
     say: Callable[[str], None] = print,
+    ingest_orders: int = INGEST_ORDERS,
 ) -> dict[str, float]:
     """Fill an empty migrated database; {step: seconds}. The caller runs ANALYZE."""
     start, end = window(end)
@@ -238,7 +239,7 @@ def generate(
         "episodes": sizes.episodes_per_run,
         "open_per_bot": OPEN_PER_BOT,
         "ingest_bot": INGEST_BOT,
-        "ingest_orders": INGEST_ORDERS,
+        "ingest_orders": ingest_orders,
     }
     timings: dict[str, float] = {}
 
@@ -251,7 +252,10 @@ def generate(
                 connection.commit()
         seconds = time.perf_counter() - began
         timings[name] = seconds
-        say(f"  generated {name:<20} {rows:>12,} rows in {seconds:8.1f} s  ({rows / seconds:,.0f} rows/s)")
+        say(
+            f"  generated {name:<20} {rows:>12,} rows in {seconds:8.1f} s"
+            f"  ({rows / seconds:,.0f} rows/s)"
+        )
 
     began = time.perf_counter()
     with db.unit_of_work() as uow:
@@ -264,7 +268,7 @@ def generate(
     step("orders", sizes.orders, [(_ORDERS, {"k0": lo, "k1": hi}) for lo, hi in order_chunks])
     step(
         "open orders",
-        sizes.bots * OPEN_PER_BOT + 2 * INGEST_ORDERS,
+        sizes.bots * OPEN_PER_BOT + 2 * ingest_orders,
         [(_OPEN_ORDERS, {})],
     )
     step("fills", sizes.fills, [(_FILLS, {"k0": lo, "k1": hi}) for lo, hi in order_chunks])
@@ -274,10 +278,7 @@ def generate(
     step(
         "training_episodes",
         sizes.episodes,
-        [
-            (_EPISODES, {"r0": f"run-{lo:05d}", "r1": f"run-{hi:05d}"})
-            for lo, hi in run_chunks
-        ],
+        [(_EPISODES, {"r0": f"run-{lo:05d}", "r1": f"run-{hi:05d}"}) for lo, hi in run_chunks],
     )
     step("agent_performance", sizes.runs, [(_EVALUATIONS, {})])
     return timings

@@ -164,9 +164,9 @@ def _pgbouncer() -> str:
 
 
 @contextlib.contextmanager
-def bouncer(upstream: Cluster, *, pool_size: int = 20, max_client_conn: int = 300) -> Iterator[
-    Bouncer
-]:
+def bouncer(
+    upstream: Cluster, *, pool_size: int = 20, max_client_conn: int = 300
+) -> Iterator[Bouncer]:
     """PgBouncer in transaction pooling mode in front of ``upstream``; stopped afterwards."""
     directory = Path(tempfile.mkdtemp(prefix="tradestore-scale-bouncer-"))
     if os.geteuid() == 0:
