@@ -111,6 +111,7 @@ class Arm:
     #: (statement, parameters) the engine's cursor saw while ``capturing``.
     captured: list[tuple[str, Any]] = field(default_factory=list)
     capturing: bool = False
+    connections: dict[str, Any] = field(default_factory=dict)
 
     def listen(self) -> None:
         def record(
@@ -132,6 +133,23 @@ class Arm:
 
     def raw(self) -> Any:
         return self.server.connect(self.name)
+
+    def kept(self, kind: str) -> Any:
+        """A raw connection kept for the whole run (the raw sides' "pool"): ``reader`` in
+        read-only REPEATABLE READ transactions as tradestore's read-only units of work,
+        ``writer`` for COPY."""
+        connection = self.connections.get(kind)
+        if connection is None:
+            connection = self.connections[kind] = self.raw()
+            if kind == "reader":
+                connection.set_session(readonly=True, isolation_level="REPEATABLE READ")
+        return connection
+
+    def close(self) -> None:
+        for connection in self.connections.values():
+            connection.close()
+        self.connections.clear()
+        self.db.dispose()
 
     def scalar(self, sql: str) -> Any:
         connection = self.raw()
@@ -271,7 +289,7 @@ def ingest_work(arm: Arm, count: int) -> dict[str, Callable[[int], object]]:
 
     def raw(rep: int) -> object:
         prepare(rep)
-        connection = arm.raw()
+        connection = arm.kept("writer")
         try:
             buffer = io.StringIO()
             for row in raw_rows[rep]:
@@ -284,8 +302,9 @@ def ingest_work(arm: Arm, count: int) -> dict[str, Callable[[int], object]]:
             with connection.cursor() as cursor:
                 cursor.copy_expert(_COPY, buffer)
             connection.commit()
-        finally:
-            connection.close()
+        except BaseException:
+            connection.rollback()
+            raise
         return None
 
     # Rows are built outside the timing for both sides: prepare every repetition now.
@@ -332,19 +351,17 @@ def replayer(arm: Arm, statements: list[tuple[str, Any]]) -> Callable[[], object
     queries = [(s, p) for s, p in statements if not _is_control(s)]
 
     def run() -> object:
-        connection = arm.raw()
+        connection = arm.kept("reader")
+        rows: list[Any] = []
         try:
-            connection.set_session(readonly=True, isolation_level="REPEATABLE READ")
-            rows: list[Any] = []
             with connection.cursor() as cursor:
                 for statement, parameters in queries:
                     cursor.execute(statement, parameters)
                     if cursor.description is not None:
                         rows.extend(cursor.fetchall())
-            connection.rollback()
-            return rows
         finally:
-            connection.close()
+            connection.rollback()
+        return rows
 
     return run
 
@@ -373,7 +390,8 @@ class PlanSummary:
 
     def line(self) -> str:
         scans = ", ".join(f"{kind} x{n}" for kind, n in sorted(self.scans.items())) or "no scan"
-        shown = ", ".join(self.relations[:4]) + (" ..." if len(self.relations) > 4 else "")
+        unique = list(dict.fromkeys(self.relations))
+        shown = ", ".join(unique[:4]) + (f" and {len(unique) - 4} more" if len(unique) > 4 else "")
         pruning = ""
         if self.partitions or self.subplans_removed:
             pruning = (
@@ -514,7 +532,11 @@ def concurrent_bots(
 
 
 def sizes(arm: Arm) -> dict[str, int]:
-    sql = "SELECT coalesce(sum(pg_total_relation_size(relid)), 0) FROM pg_partition_tree('{t}')"
+    sql = (  # a partitioned table's own size is 0: the sum over its partitions
+        "SELECT CASE WHEN c.relkind = 'p' THEN (SELECT sum(pg_total_relation_size(relid)) "
+        "FROM pg_partition_tree(c.oid)) ELSE pg_total_relation_size(c.oid) END "
+        "FROM pg_class c WHERE c.oid = to_regclass('{t}')"
+    )
     found = {
         table: int(arm.scalar(sql.format(t=table)) or 0)
         for table in ("fills", "portfolio_snapshots", "orders", "training_episodes")
@@ -715,7 +737,7 @@ def main() -> None:
                 row("fill_ids size: before / after / after VACUUM", name,
                     f"{mb(b)} / {mb(a)} / {mb(v)}")  # fmt: skip
         for arm in arms.values():
-            arm.db.dispose()
+            arm.close()
 
     say(f"\n  At scale ({sizes_.describe()}; median of {args.repeat}):\n")
     say(f"| measurement | {' | '.join(ARMS)} |")
