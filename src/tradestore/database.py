@@ -45,6 +45,7 @@ from tradestore.db.engine import (
 )
 from tradestore.db.errors import UPGRADE_HINT, translate_errors
 from tradestore.db.executor import Clock, Executor, utc_now
+from tradestore.db.partitioning import INTERVALS
 from tradestore.db.replicas import (
     ANY_SERVER,
     DEFAULT_CHECK_INTERVAL,
@@ -581,19 +582,26 @@ class Database(BaseDatabase):
             connection.rollback()
         return heads[0] if heads else None
 
-    def upgrade(self, revision: str = "head") -> None:
+    def upgrade(self, revision: str = "head", *, partitioning: str | None = None) -> None:
         """Migrate to ``revision``; the same as ``alembic upgrade head`` for the default.
 
-        Safe to call from several processes at once: the migration lock serialises them and
-        the later ones find nothing to do.
+        ``partitioning`` is how revision 0016 cuts the history tables on PostgreSQL when it
+        runs: ``"month"`` (the default), ``"day"``, ``"week"``, ``"quarter"``, ``"year"``, or
+        ``"none"`` for plain tables (``alembic -x partitioning=...``); ignored once 0016 has
+        run and on SQLite. Safe to call from several processes at once: the migration lock
+        serialises them and the later ones find nothing to do.
         """
-        self._migrate("upgrade", revision)
+        if partitioning is not None and partitioning not in ("none", *INTERVALS):
+            raise ValidationError(
+                "partitioning", partitioning, f"must be one of none, {', '.join(INTERVALS)}"
+            )
+        self._migrate("upgrade", revision, partitioning=partitioning)
 
     def downgrade(self, revision: str) -> None:
         """Migrate down to ``revision`` ("base" drops every tradestore table)."""
         self._migrate("downgrade", revision)
 
-    def _migrate(self, direction: str, revision: str) -> None:
+    def _migrate(self, direction: str, revision: str, *, partitioning: str | None = None) -> None:
         from alembic import command
         from alembic.util import CommandError
 
@@ -602,6 +610,8 @@ class Database(BaseDatabase):
         with self.connect() as connection:
             config = alembic_config(connection=connection)
             config.attributes[SLEEP_ATTRIBUTE] = self._sleep  # awaited under tradestore.aio
+            if partitioning is not None:
+                config.attributes["partitioning"] = partitioning
             try:
                 run(config, revision)
             except TradestoreError:

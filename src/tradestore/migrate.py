@@ -38,6 +38,7 @@ from sqlalchemy.pool import AssertionPool, QueuePool, SingletonThreadPool, Stati
 
 from tradestore.config import mask_text, mask_url, resolve_url, secret_fragments, sqlite_path
 from tradestore.db.engine import behind_pgbouncer, create_engine_for
+from tradestore.db.partitioning import is_storage_of_partitioned
 from tradestore.db.types import Money, Real, UTCDateTime
 from tradestore.domain.enums import MigrationStatus
 from tradestore.errors import ConfigurationError, MigrationError
@@ -192,12 +193,14 @@ def _include_object(
 
     Neither backend's inspector lists views among tables today; the ``v_`` rule is the guard
     for an inspector that does (and for views a user adds), so they never show up as
-    "removed tables". Expression indexes in ``UNMODELLED_INDEXES`` are likewise skipped.
+    "removed tables". Partitions and the fill_id guard of revision 0016 are storage, not
+    model tables (``db.partitioning``). Expression indexes in ``UNMODELLED_INDEXES`` are
+    likewise skipped.
     """
     if not reflected or compare_to is not None or name is None:
         return True
     if type_ == "table":
-        return not name.startswith("v_")
+        return not name.startswith("v_") and not is_storage_of_partitioned(name)
     if type_ == "index":
         return name not in UNMODELLED_INDEXES
     return True

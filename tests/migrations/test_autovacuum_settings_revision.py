@@ -72,6 +72,18 @@ def _rows(database: Database) -> list[object]:
         ]
 
 
+#: Tables of later revisions: the models hold them, a database at 0015 does not yet.
+LATER_TABLES = {"partition_policies"}
+
+
+def _differences(connection: Connection) -> list[object]:
+    return [
+        d
+        for d in compare_schema(connection)
+        if not (d[0] == "add_table" and d[1].name in LATER_TABLES)
+    ]
+
+
 def test_up_sets_the_settings_down_resets_them(at_previous: Database) -> None:
     module = revision_module()
     settings: dict[str, dict[str, str]] = {
@@ -88,7 +100,7 @@ def test_up_sets_the_settings_down_resets_them(at_previous: Database) -> None:
 
     assert _rows(at_previous) == rows
     with at_previous.connect() as connection:
-        assert compare_schema(connection) == []
+        assert _differences(connection) == []
         if postgres:
             assert reloptions(connection) == settings
     # the hot tables named by the revision exist under those names
@@ -100,7 +112,7 @@ def test_up_sets_the_settings_down_resets_them(at_previous: Database) -> None:
     with at_previous.connect() as connection:
         if postgres:
             assert reloptions(connection) == {}
-        assert compare_schema(connection) == []
+        assert _differences(connection) == []
     assert _rows(at_previous) == rows
 
     at_previous.upgrade(REVISION)

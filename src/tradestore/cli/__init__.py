@@ -1,5 +1,5 @@
 """The ``tradestore`` command: migrations, verify, backup, restore, pitr, prune, maintain,
-stats, export, report.
+partitions, stats, export, report.
 
 Exit codes: 0 success, 1 a check or operation failed, 2 usage error (click's own). Errors are
 one line on stderr with the URL's password masked; ``--debug`` shows the traceback. Tables and
@@ -26,6 +26,7 @@ from tradestore.cli import backup as _backup  # noqa: E402  (commands register o
 from tradestore.cli import db as _db  # noqa: E402
 from tradestore.cli import export as _export  # noqa: E402
 from tradestore.cli import maintain as _maintain  # noqa: E402
+from tradestore.cli import partitions as _partitions  # noqa: E402
 from tradestore.cli import pitr as _pitr  # noqa: E402
 from tradestore.cli import report as _report  # noqa: E402
 from tradestore.cli import retention as _retention  # noqa: E402
@@ -37,6 +38,7 @@ main.add_command(_backup.restore_command)
 main.add_command(_pitr.pitr)
 main.add_command(_retention.prune_command)
 main.add_command(_maintain.maintain_command)
+main.add_command(_partitions.partitions)
 main.add_command(_stats.stats_command)
 main.add_command(_export.export_command)
 main.add_command(_report.report_command)

@@ -3,6 +3,7 @@
 from tradestore.models.base import NAMING_CONVENTION, Base
 from tradestore.models.bots import Bot, TradingSession
 from tradestore.models.migrations import MigrationHistory
+from tradestore.models.partitions import PARTITION_INTERVALS, PartitionPolicy
 from tradestore.models.positions import ClosedPosition, Position, PositionTotal
 from tradestore.models.trading import (
     ALL_STRATEGIES,
@@ -25,6 +26,7 @@ from tradestore.models.training import (
 __all__ = [
     "ALL_STRATEGIES",
     "NAMING_CONVENTION",
+    "PARTITION_INTERVALS",
     "AgentPerformance",
     "Base",
     "Bot",
@@ -36,6 +38,7 @@ __all__ = [
     "IntradaySnapshotSymbol",
     "MigrationHistory",
     "Order",
+    "PartitionPolicy",
     "PerformanceMetric",
     "PeriodMetric",
     "PortfolioSnapshot",

@@ -2,8 +2,9 @@
 
 One module per operation: ``status`` (migration status), ``verify``, ``backup``, ``restore``,
 ``pitr`` (WAL archiving, base backups, restore to a point in time on PostgreSQL),
-``retention`` (prune), ``totals`` (rebuilding the running totals), ``maintain`` (vacuum,
-analyze, reindex), ``stats`` and ``export``. None of them prints; long ones accept a
+``retention`` (prune), ``partitions`` (time partitions on PostgreSQL), ``totals``
+(rebuilding the running totals), ``maintain`` (vacuum, analyze, reindex), ``stats`` and
+``export``. None of them prints; long ones accept a
 ``progress(phase, done, total)`` callback. The functions are named apart from their modules
 (``verify_database`` in ``ops.verify``) so that neither shadows the other.
 
@@ -25,6 +26,12 @@ from tradestore.ops.backup import (
 )
 from tradestore.ops.export import ExportResult, export_table
 from tradestore.ops.maintain import MaintenanceReport, MaintenanceStep, maintain_database
+from tradestore.ops.partitions import (
+    PartitionsReport,
+    ensure_partitions,
+    list_partitions,
+    set_partition_policy,
+)
 from tradestore.ops.pitr import (
     BaseBackupInfo,
     PitrRestore,
@@ -50,6 +57,7 @@ __all__ = [
     "IndexStats",
     "MaintenanceReport",
     "MaintenanceStep",
+    "PartitionsReport",
     "PitrRestore",
     "Progress",
     "PruneReport",
@@ -63,7 +71,9 @@ __all__ = [
     "backup_database",
     "base_backup",
     "database_stats",
+    "ensure_partitions",
     "export_table",
+    "list_partitions",
     "maintain_database",
     "prune",
     "prune_backups",
@@ -72,6 +82,7 @@ __all__ = [
     "restore_to_time",
     "row_counts",
     "schema_status",
+    "set_partition_policy",
     "verify_backup",
     "verify_database",
 ]

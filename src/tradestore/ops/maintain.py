@@ -40,6 +40,7 @@ from tradestore.database import Database
 from tradestore.db.engine import SQLITE_BEGIN
 from tradestore.errors import ValidationError
 from tradestore.ops._common import Progress, no_progress
+from tradestore.ops.partitions import ensure_partitions
 
 Reindex = Literal["none", "bloated", "all"]
 REINDEX_CHOICES: tuple[Reindex, ...] = ("none", "bloated", "all")
@@ -55,6 +56,8 @@ LOCKS: dict[str, str] = {
     "incremental_vacuum": "the write lock while free pages are released",
     "sqlite_analyze": "the write lock for one scan of the table (writers wait, readers do not)",
     "checkpoint": "waits for the current writer, then blocks writers while the WAL is copied",
+    "partitions": "SHARE UPDATE EXCLUSIVE on the table (ATTACH PARTITION): reads and writes go "
+    "on; its DEFAULT partition is locked while rows of a new range move out of it",
 }
 
 _PAGE = 8192
@@ -124,6 +127,9 @@ def maintain_database(
         raise ValidationError("bloat_ratio", bloat_ratio, "must be greater than 1")
     if min_index_bytes < 0:
         raise ValidationError("min_index_bytes", min_index_bytes, "must not be negative")
+    partition_steps: list[MaintenanceStep] = []
+    if database.dialect_name == "postgresql" and not analyze_only:
+        partition_steps = _ensure_partitions(database, tables, dry_run)
     with _autocommit(database) as connection:
         selected = _selected(connection, tables)
         if connection.dialect.name == "postgresql":
@@ -136,10 +142,33 @@ def maintain_database(
     return MaintenanceReport(
         backend=database.dialect_name,
         dry_run=dry_run,
-        steps=tuple(steps),
+        steps=(*partition_steps, *steps),
         notes=tuple(notes),
         seconds=time.monotonic() - started,
     )
+
+
+def _ensure_partitions(
+    database: Database, tables: Collection[str] | None, dry_run: bool
+) -> list[MaintenanceStep]:
+    """Partitions created ahead first (``ops.partitions``): a table whose next interval has
+    no partition yet would collect its rows in the default partition."""
+    started = time.monotonic()
+    report = ensure_partitions(database, dry_run=dry_run)
+    seconds = None if dry_run else time.monotonic() - started
+    return [
+        MaintenanceStep(
+            "partitions",
+            policy.table,
+            f"ensure partitions of {policy.table} ({policy.interval}ly, {policy.premake} ahead)",
+            LOCKS["partitions"],
+            seconds=seconds,
+            result=", ".join(n for n in report.created if n.startswith(f"{policy.table}_p"))
+            or "none missing",
+        )
+        for policy in report.policies
+        if tables is None or policy.table in tables
+    ]
 
 
 @contextlib.contextmanager

@@ -37,6 +37,16 @@ migration_history are never pruned.
 A batch of closed positions is taken out of the running totals (``position_totals``) in its
 own transaction, before its rows go: the totals stay equal to the closed rows that remain.
 
+**Partitions first.** On PostgreSQL, where revision 0016 partitioned ``fills`` and
+``portfolio_snapshots`` by time, a partition whose whole range is before the cut-off and all of
+whose rows may go (every fill's order is prunable; every snapshot is older than the cut-off)
+is detached and dropped: instant, nothing for VACUUM, the table's size falls at once. Each
+drop is its own transaction: the parent is locked ``ACCESS EXCLUSIVE`` (waiting at most
+``db.partitioning.LOCK_TIMEOUT``; a busy table falls back to batched deletes), the rows are
+checked again under that lock, the partition (and its fills' guard rows) goes. What remains
+is pruned by the batched deletes below. Dropped fills are counted as deleted; the report
+names the partitions (a dry run names those it would drop).
+
 Rows are deleted in batches of ``batch_size``, each in its own short transaction (on SQLite a
 ``BEGIN IMMEDIATE`` that holds the write lock for one batch only; on PostgreSQL the batch's rows
 are locked ``FOR UPDATE`` and the predicate re-checked), so a bot writing at the same time
@@ -47,6 +57,7 @@ so its figures are what a real run deletes from the same data.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
@@ -59,14 +70,18 @@ from sqlalchemy import (
     Table,
     and_,
     bindparam,
+    column,
     delete,
     exists,
     func,
     select,
     tuple_,
 )
+from sqlalchemy import table as sa_table
+from sqlalchemy.exc import OperationalError
 
 from tradestore.database import Database
+from tradestore.db import partitioning
 from tradestore.db.executor import Executor
 from tradestore.domain.enums import TERMINAL_ORDER_STATUSES, MetricPeriod, RunStatus
 from tradestore.domain.timestamps import ensure_aware
@@ -120,6 +135,8 @@ REPORTED = (
 _WITH_PARENT = {"fills": "orders", "intraday_snapshot_symbols": "intraday_snapshots"}
 DEFAULT_BATCH_SIZE = 1000
 
+_log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class PruneReport:
@@ -128,6 +145,8 @@ class PruneReport:
     #: Rows deleted (or, in a dry run, that would be deleted) per table.
     counts: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
+    #: Partitions detached and dropped whole (in a dry run: that would be), PostgreSQL only.
+    partitions: tuple[str, ...] = ()
 
     @property
     def total(self) -> int:
@@ -160,12 +179,124 @@ def prune(
     database.check_schema()
     plan = _count_plan(database, limit, selected)
     if dry_run:
-        return PruneReport(limit, True, plan, time.monotonic() - started)
+        with read_connection(database) as connection:
+            would_drop = [
+                partition.name
+                for group in selected
+                for partition in _droppable(connection, group, limit)
+            ]
+        return PruneReport(limit, True, plan, time.monotonic() - started, tuple(would_drop))
     deleted = dict.fromkeys(plan, 0)
+    dropped: list[str] = []
     with database.connect() as connection:
         for group in selected:
+            dropped += _drop_partitions(connection, group, limit, deleted, progress)
             _GROUPS[group].delete(connection, limit, batch_size, deleted, plan, progress)
-    return PruneReport(limit, False, deleted, time.monotonic() - started)
+    return PruneReport(limit, False, deleted, time.monotonic() - started, tuple(dropped))
+
+
+# --- whole partitions --------------------------------------------------------------------------
+
+
+def _fills_kept(limit: dt.datetime, part: Any) -> ColumnElement[bool]:
+    """A fill stays while its order does (fills go with their orders, never on their own)."""
+    return ~exists().where(
+        Order.bot_id == part.c.bot_id, Order.order_id == part.c.order_id, _orders_predicate(limit)
+    )
+
+
+def _snapshots_kept(limit: dt.datetime, part: Any) -> ColumnElement[bool]:
+    return cast(ColumnElement[bool], part.c.snapshot_time >= limit)
+
+
+#: group -> (its partitioned table, the rows of one partition that must stay).
+_PARTITIONED: dict[str, tuple[str, Callable[[dt.datetime, Any], ColumnElement[bool]]]] = {
+    "orders": ("fills", _fills_kept),
+    "portfolio_snapshots": ("portfolio_snapshots", _snapshots_kept),
+}
+
+
+def _partition_table(name: str) -> Any:
+    """A partition as a selectable with the columns the checks read (their model types)."""
+    columns = [
+        column(c.name, c.type)
+        for c in (*_table(Fill).c, *_table(PortfolioSnapshot).c)
+        if c.name in ("bot_id", "order_id", "snapshot_time")
+    ]
+    return sa_table(name, *{c.name: c for c in columns}.values())
+
+
+def _candidates(
+    connection: Connection, group: str, limit: dt.datetime
+) -> tuple[partitioning.Policy | None, list[partitioning.Partition]]:
+    if group not in _PARTITIONED:
+        return None, []
+    policy = partitioning.policy(connection, _PARTITIONED[group][0])
+    if policy is None:
+        return None, []
+    before = [
+        p
+        for p in partitioning.partitions(connection, policy.table)
+        if p.upper is not None and dt.datetime.combine(p.upper, dt.time(), dt.UTC) <= limit
+    ]
+    return policy, before
+
+
+def _rows_and_kept(
+    connection: Connection, group: str, partition: partitioning.Partition, limit: dt.datetime
+) -> tuple[int, int]:
+    part = _partition_table(partition.name)
+    kept = _PARTITIONED[group][1](limit, part)
+    rows, keep = connection.execute(
+        select(func.count(), func.count().filter(kept)).select_from(part)
+    ).one()
+    return int(rows), int(keep)
+
+
+def _droppable(
+    connection: Connection, group: str, limit: dt.datetime
+) -> list[partitioning.Partition]:
+    _, before = _candidates(connection, group, limit)
+    return [p for p in before if _rows_and_kept(connection, group, p, limit)[1] == 0]
+
+
+def _drop_partitions(
+    connection: Connection,
+    group: str,
+    limit: dt.datetime,
+    deleted: dict[str, int],
+    progress: Progress,
+) -> list[str]:
+    """Drop the partitions of ``group``'s table that hold only prunable rows (module doc)."""
+    policy, before = _candidates(connection, group, limit)
+    connection.commit()
+    if policy is None:
+        return []
+    dropped = []
+    phase = f"dropping partitions of {policy.table}"
+    for index, partition in enumerate(before):
+        progress(phase, index, len(before))
+        if _rows_and_kept(connection, group, partition, limit)[1]:
+            connection.commit()
+            continue  # some rows stay: the batched deletes take the others
+        try:
+            partitioning.lock_for_drop(connection, policy.table)
+            rows, kept = _rows_and_kept(connection, group, partition, limit)
+            if kept:
+                connection.rollback()
+                continue
+            partitioning.detach_and_drop(connection, policy, partition)
+            connection.commit()
+        except OperationalError as exc:
+            connection.rollback()
+            if not partitioning.is_lock_timeout(exc):
+                raise
+            _log.info("%s is busy: %s left to batched deletes", policy.table, partition.name)
+            continue
+        deleted[policy.table] = deleted.get(policy.table, 0) + rows
+        dropped.append(partition.name)
+    progress(phase, len(before), len(before))
+    return dropped
 
 
 def _cutoff(
