@@ -185,23 +185,26 @@ def make_arm(server: scale_servers.Cluster, name: str, start: dt.datetime) -> Ar
         )
     )
     if arm.partitioned:
-        ensure_history_partitions(arm, start)
+        created = ensure_history_partitions(arm, start)
+        print(f"  [{name}] ops.ensure_partitions created {created} partitions", flush=True)
     arm.listen()
     return arm
 
 
-def ensure_history_partitions(arm: Arm, start: dt.datetime) -> None:
-    """Partitions for three years of history before loading it: ``ops.ensure_partitions``
-    with its earliest-instant argument, whatever it is named."""
+def ensure_history_partitions(arm: Arm, start: dt.datetime) -> int:
+    """Partitions for three years of history before loading it, so that no row lands in the
+    DEFAULT partition: ``ops.ensure_partitions(db, today=...)`` for every month since
+    ``start`` (each call creates that month's partition and the policy's ``premake`` after
+    it; the library has no "since" argument). Returns how many it created."""
     ensure = getattr(ops, "ensure_partitions", None)
     if ensure is None:
-        return
-    parameters = inspect.signature(ensure).parameters
-    for name in ("since", "start", "starting", "from_", "begin", "oldest", "back_to"):
-        if name in parameters:
-            ensure(arm.db, **{name: start})
-            return
-    ensure(arm.db)
+        return 0
+    created = 0
+    day = start.date().replace(day=1)
+    while day <= dt.date.today():
+        created += len(ensure(arm.db, today=day).created)
+        day = (day + dt.timedelta(days=32)).replace(day=1)
+    return created
 
 
 def partition_count(arm: Arm, table: str) -> int:
@@ -565,14 +568,17 @@ def retention(arm: Arm, cutoff: dt.datetime, say: Callable[[str], None]) -> dict
     rest = ops.prune(arm.db, cutoff=cutoff)
     vacuum_s = vacuum(arm)
     vacuumed = sizes(arm)
+    dropped = tuple(getattr(history, "partitions", ()))
     say(
         f"  [{arm.name}] prune orders+fills+snapshots before {cutoff:%Y-%m-%d}: "
-        f"{history.seconds:.1f} s, {history.counts}; the rest: {rest.seconds:.1f} s, "
-        f"{rest.counts}; VACUUM {vacuum_s:.1f} s"
+        f"{history.seconds:.1f} s, {history.counts}, {len(dropped)} partitions dropped "
+        f"{list(dropped)}; the rest: {rest.seconds:.1f} s, {rest.counts}; "
+        f"VACUUM {vacuum_s:.1f} s"
     )
     return {
         "history_s": history.seconds,
         "history_counts": history.counts,
+        "dropped": len(dropped),
         "rest_s": rest.seconds,
         "rest_counts": rest.counts,
         "before": before,
@@ -727,6 +733,7 @@ def main() -> None:
             row("  rows deleted (orders / fills / snapshots)", name,
                 f"{counts.get('orders', 0):,} / {counts.get('fills', 0):,} / "
                 f"{counts.get('portfolio_snapshots', 0):,}")  # fmt: skip
+            row("  partitions dropped whole", name, str(kept["dropped"]))
             row("prune 1 year: the rest (episodes ...), s", name, f"{kept['rest_s']:.1f}")
             for table_name in ("fills", "portfolio_snapshots"):
                 b, a, v = (kept[k].get(table_name, 0) for k in ("before", "after", "vacuumed"))
