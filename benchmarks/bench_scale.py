@@ -18,7 +18,8 @@ between the arms (the order alternating per repetition), medians of ``--repeat``
    psycopg2 ``COPY fills FROM STDIN`` (the buffer built from the rows inside the timing),
    rows/s and the ratio;
 2. ``uow.bots.recover`` of one bot (its unit of work rolled back: every repetition restarts
-   from the same state);
+   from the same state), and one bot's hot path alone: a unit of work submitting an order
+   and recording its three fills (committed), EXPLAINed like the reads;
 3. the reads a user makes, in read-only units of work: fill rate per day (90 days of one
    bot), equity curve of one bot over a year, reward curve of one run, the agent
    leaderboard; each against the raw driver replaying the exact statements tradestore sent
@@ -44,6 +45,7 @@ import argparse
 import datetime as dt
 import inspect
 import io
+import itertools
 import json
 import os
 import select
@@ -62,7 +64,7 @@ from typing import Any
 
 from sqlalchemy import event
 
-from benchmarks import scale_data, scale_servers
+from benchmarks import scale_data, scale_servers, scale_writers
 from benchmarks.harness import Result, note, report
 from tradestore import Database, ops
 
@@ -71,9 +73,12 @@ EXPLICIT_ONLY = True
 INGEST_ROWS = 10_000
 RECOVER_BOT = "bot-007"
 READ_BOT = "bot-042"
+HOT_BOT = "bot-001"
 PROCESSES = 4
 THREADS = 50
 ARMS = ("plain", "partitioned")
+#: The calls of step 2 that write (no read-only replay for them).
+WRITES = ("recover (1 bot)", "order + 3 fills (1 unit of work)")
 
 
 def options(argv: list[str]) -> argparse.Namespace:
@@ -211,16 +216,17 @@ def partition_count(arm: Arm, table: str) -> int:
     return int(arm.scalar(f"SELECT count(*) FROM pg_partition_tree('{table}') WHERE isleaf") or 0)
 
 
-def leaf_names(arm: Arm) -> set[str]:
+def leaf_names(arm: Arm) -> dict[str, str]:
+    """Every partition of fills and portfolio_snapshots -> its parent."""
     connection = arm.raw()
     try:
         with connection.cursor() as cursor:
             cursor.execute(
-                "SELECT relid::regclass::text FROM pg_partition_tree('fills') WHERE isleaf "
-                "AND level > 0 UNION ALL SELECT relid::regclass::text FROM "
-                "pg_partition_tree('portfolio_snapshots') WHERE isleaf AND level > 0"
+                "SELECT relid::regclass::text, t FROM unnest(ARRAY['fills', "
+                "'portfolio_snapshots']) AS t, pg_partition_tree(t::regclass) "
+                "WHERE isleaf AND level > 0"
             )
-            return {row[0] for row in cursor.fetchall()}
+            return {row[0]: row[1] for row in cursor.fetchall()}
     finally:
         connection.close()
 
@@ -331,6 +337,17 @@ def recover(arm: Arm) -> object:
         return state
 
 
+_UNITS = itertools.count()
+
+
+def hot_unit(arm: Arm) -> object:
+    """One bot's hot path alone: a unit of work submitting an order and recording its three
+    fills (what each of the 200 bots does below), committed."""
+    with arm.db.unit_of_work(bot_id=HOT_BOT) as uow:
+        scale_writers._trade(uow, f"hot-{arm.name}", next(_UNITS))
+    return None
+
+
 def reads(arm: Arm, run_id: str, today: dt.date) -> dict[str, Callable[[], object]]:
     def in_bot(call: Callable[[Any], object], bot: str | None = READ_BOT) -> Callable[[], object]:
         def run() -> object:
@@ -382,9 +399,12 @@ def _is_select(sql: str) -> bool:
 
 @dataclass
 class PlanSummary:
+    #: Scan node type -> count (partitions' scans counted one each).
     scans: dict[str, int]
-    relations: list[str]
-    partitions: int
+    #: Relations scanned, partitions named by their parent, with (in the plan, executed).
+    relations: dict[str, list[int]]
+    #: Partitioned table -> its number of partitions, for the tables the plan touched.
+    leaves_of: dict[str, int]
     subplans_removed: int
     planning_ms: float
     execution_ms: float
@@ -393,16 +413,19 @@ class PlanSummary:
 
     def line(self) -> str:
         scans = ", ".join(f"{kind} x{n}" for kind, n in sorted(self.scans.items())) or "no scan"
-        unique = list(dict.fromkeys(self.relations))
-        shown = ", ".join(unique[:4]) + (f" and {len(unique) - 4} more" if len(unique) > 4 else "")
-        pruning = ""
-        if self.partitions or self.subplans_removed:
-            pruning = (
-                f"; partitions scanned {self.partitions}, subplans removed {self.subplans_removed}"
-            )
+        parts = []
+        for relation, (planned, executed) in self.relations.items():
+            if relation in self.leaves_of:
+                parts.append(
+                    f"{relation}: {planned} of {self.leaves_of[relation]} partitions in the "
+                    f"plan, {executed} executed"
+                )
+            else:
+                parts.append(relation)
+        removed = f", subplans removed {self.subplans_removed}" if self.subplans_removed else ""
         return (
-            f"{scans} on {shown}{pruning}; planning {self.planning_ms:.2f} ms, execution "
-            f"{self.execution_ms:.2f} ms; buffers hit {self.hit} read {self.read}"
+            f"{scans} on {'; '.join(parts)}{removed}; planning {self.planning_ms:.2f} ms, "
+            f"execution {self.execution_ms:.2f} ms; buffers hit {self.hit} read {self.read}"
         )
 
 
@@ -412,8 +435,43 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield from _nodes(child)
 
 
-def explain(arm: Arm, statements: list[tuple[str, Any]], leaves: set[str]) -> list[PlanSummary]:
-    """EXPLAIN (ANALYZE, BUFFERS) of every SELECT captured, in a transaction rolled back."""
+def summarize(top: dict[str, Any], leaves: dict[str, str]) -> PlanSummary:
+    scans: dict[str, int] = {}
+    relations: dict[str, list[int]] = {}
+    removed = 0
+    for node in _nodes(top["Plan"]):
+        removed += int(node.get("Subplans Removed", 0))
+        relation = node.get("Relation Name")
+        if relation is None:
+            continue
+        kind = node["Node Type"]
+        scans[kind] = scans.get(kind, 0) + 1
+        index = node.get("Index Name")
+        name = leaves.get(relation, relation)
+        if name == relation and index:
+            name = f"{relation} ({index})"
+        counts = relations.setdefault(name, [0, 0])
+        counts[0] += 1
+        counts[1] += 1 if node.get("Actual Loops", 1) else 0
+    total = {parent: sum(1 for p in leaves.values() if p == parent) for parent in relations}
+    root = top["Plan"]
+    return PlanSummary(
+        scans,
+        relations,
+        {parent: n for parent, n in total.items() if n},
+        removed,
+        float(top.get("Planning Time", 0.0)),
+        float(top.get("Execution Time", 0.0)),
+        int(root.get("Shared Hit Blocks", 0)),
+        int(root.get("Shared Read Blocks", 0)),
+    )
+
+
+def explain(
+    arm: Arm, statements: list[tuple[str, Any]], leaves: dict[str, str]
+) -> list[PlanSummary]:
+    """EXPLAIN (ANALYZE, BUFFERS) of every SELECT captured, in a transaction rolled back;
+    each twice, the second reported (the first pays the new connection's catalog caches)."""
     summaries = []
     connection = arm.raw()
     try:
@@ -421,34 +479,13 @@ def explain(arm: Arm, statements: list[tuple[str, Any]], leaves: set[str]) -> li
             for statement, parameters in statements:
                 if not _is_select(statement):
                     continue
-                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters)
-                document = cursor.fetchone()[0]
-                top = (json.loads(document) if isinstance(document, str) else document)[0]
-                scans: dict[str, int] = {}
-                relations: list[str] = []
-                removed = 0
-                for node in _nodes(top["Plan"]):
-                    removed += int(node.get("Subplans Removed", 0))
-                    relation = node.get("Relation Name")
-                    if relation is None:
-                        continue
-                    kind = node["Node Type"]
-                    scans[kind] = scans.get(kind, 0) + 1
-                    index = node.get("Index Name")
-                    relations.append(f"{relation}({index})" if index else relation)
-                root = top["Plan"]
-                summaries.append(
-                    PlanSummary(
-                        scans,
-                        relations,
-                        sum(1 for r in relations if r.split("(")[0] in leaves),
-                        removed,
-                        float(top.get("Planning Time", 0.0)),
-                        float(top.get("Execution Time", 0.0)),
-                        int(root.get("Shared Hit Blocks", 0)),
-                        int(root.get("Shared Read Blocks", 0)),
+                for _ in range(2):
+                    cursor.execute(
+                        "EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + statement, parameters
                     )
-                )
+                    document = cursor.fetchone()[0]
+                top = (json.loads(document) if isinstance(document, str) else document)[0]
+                summaries.append(summarize(top, leaves))
         connection.rollback()
     finally:
         connection.close()
@@ -672,7 +709,10 @@ def main() -> None:
         plans: dict[str, dict[str, list[PlanSummary]]] = {}
         for arm in arms.values():
             leaves_of_arm = leaf_names(arm)
-            calls: dict[str, Callable[[], object]] = {"recover (1 bot)": partial(recover, arm)}
+            calls: dict[str, Callable[[], object]] = {
+                "recover (1 bot)": partial(recover, arm),
+                "order + 3 fills (1 unit of work)": partial(hot_unit, arm),
+            }
             calls.update(reads(arm, str(run_id), today))
             for label, call in calls.items():
                 call()  # warm: the schema check, compiled statements
@@ -685,7 +725,7 @@ def main() -> None:
                     return c()
 
                 measurements.setdefault(label, {})[f"{arm.name}/tradestore"] = timed_call
-                if label.startswith("recover"):
+                if label in WRITES:
                     continue  # it writes: no read-only replay
                 replay = replayer(arm, captured)
                 measurements[label][f"{arm.name}/raw"] = partial(_ignore_rep, replay)
