@@ -406,6 +406,8 @@ class PlanSummary:
     #: Partitioned table -> its number of partitions, for the tables the plan touched.
     leaves_of: dict[str, int]
     subplans_removed: int
+    #: Partitioned table -> the partitions of it the plan scans.
+    partitions: dict[str, set[str]]
     planning_ms: float
     execution_ms: float
     hit: int
@@ -416,9 +418,10 @@ class PlanSummary:
         parts = []
         for relation, (planned, executed) in self.relations.items():
             if relation in self.leaves_of:
+                distinct = len(self.partitions.get(relation, set()))
                 parts.append(
-                    f"{relation}: {planned} of {self.leaves_of[relation]} partitions in the "
-                    f"plan, {executed} executed"
+                    f"{relation}: {distinct} of {self.leaves_of[relation]} partitions in the "
+                    f"plan ({planned} partition scans, {executed} executed)"
                 )
             else:
                 parts.append(relation)
@@ -438,6 +441,7 @@ def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
 def summarize(top: dict[str, Any], leaves: dict[str, str]) -> PlanSummary:
     scans: dict[str, int] = {}
     relations: dict[str, list[int]] = {}
+    partitions: dict[str, set[str]] = {}
     removed = 0
     for node in _nodes(top["Plan"]):
         removed += int(node.get("Subplans Removed", 0))
@@ -450,6 +454,8 @@ def summarize(top: dict[str, Any], leaves: dict[str, str]) -> PlanSummary:
         name = leaves.get(relation, relation)
         if name == relation and index:
             name = f"{relation} ({index})"
+        if relation in leaves:
+            partitions.setdefault(name, set()).add(relation)
         counts = relations.setdefault(name, [0, 0])
         counts[0] += 1
         counts[1] += 1 if node.get("Actual Loops", 1) else 0
@@ -460,6 +466,7 @@ def summarize(top: dict[str, Any], leaves: dict[str, str]) -> PlanSummary:
         relations,
         {parent: n for parent, n in total.items() if n},
         removed,
+        partitions,
         float(top.get("Planning Time", 0.0)),
         float(top.get("Execution Time", 0.0)),
         int(root.get("Shared Hit Blocks", 0)),
