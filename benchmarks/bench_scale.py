@@ -117,6 +117,8 @@ class Arm:
     captured: list[tuple[str, Any]] = field(default_factory=list)
     capturing: bool = False
     connections: dict[str, Any] = field(default_factory=dict)
+    #: While not None: statement kind -> [count, seconds] (``statement_kind``).
+    timing: dict[str, list[Any]] | None = None
 
     def listen(self) -> None:
         def record(
@@ -125,7 +127,25 @@ class Arm:
             if self.capturing:
                 self.captured.append((statement, parameters))
 
+        def started(
+            _conn: Any, _cursor: Any, _statement: str, _parameters: Any, ctx: Any, _many: bool
+        ) -> None:
+            if self.timing is not None and ctx is not None:
+                ctx._scale_started = time.perf_counter()
+
+        def ended(
+            _conn: Any, _cursor: Any, statement: str, _parameters: Any, ctx: Any, _many: bool
+        ) -> None:
+            began = getattr(ctx, "_scale_started", None)
+            if self.timing is not None and began is not None:
+                kind = statement_kind(statement)
+                spent = self.timing.setdefault(kind, [0, 0.0])
+                spent[0] += 1
+                spent[1] += time.perf_counter() - began
+
         event.listen(self.db.engine, "before_cursor_execute", record)
+        event.listen(self.db.engine, "before_cursor_execute", started)
+        event.listen(self.db.engine, "after_cursor_execute", ended)
 
     @contextmanager
     def capture(self) -> Iterator[list[tuple[str, Any]]]:
@@ -165,6 +185,20 @@ class Arm:
                 return None if row is None else row[0]
         finally:
             connection.close()
+
+
+def statement_kind(statement: str) -> str:
+    """``DELETE FROM fills``, ``SELECT ... FROM orders``: what a statement does, to what."""
+    words = statement.split()
+    head = " ".join(words[:3]).upper()
+    if head.startswith(("DELETE FROM", "INSERT INTO")):
+        return " ".join(words[:3])
+    if words[:1] and words[0].upper() in ("SELECT", "WITH"):
+        upper = [w.upper() for w in words]
+        table = words[upper.index("FROM") + 1] if "FROM" in upper else "?"
+        locking = " FOR UPDATE" if "FOR" in upper[-6:] else ""
+        return f"SELECT ... FROM {table}{locking}"
+    return " ".join(words[:2])
 
 
 def make_arm(server: scale_servers.Cluster, name: str, start: dt.datetime) -> Arm:
@@ -390,10 +424,6 @@ def _is_control(sql: str) -> bool:
     return sql.lstrip().upper().startswith(("BEGIN", "COMMIT", "ROLLBACK", "SET ", "SHOW "))
 
 
-def _is_select(sql: str) -> bool:
-    return sql.lstrip().upper().startswith(("SELECT", "WITH"))
-
-
 # --- EXPLAIN -------------------------------------------------------------------------------
 
 
@@ -475,7 +505,10 @@ def summarize(top: dict[str, Any], leaves: dict[str, str]) -> PlanSummary:
 
 
 def explain(
-    arm: Arm, statements: list[tuple[str, Any]], leaves: dict[str, str]
+    arm: Arm,
+    statements: list[tuple[str, Any]],
+    leaves: dict[str, str],
+    kinds: tuple[str, ...] = ("SELECT", "WITH"),
 ) -> list[PlanSummary]:
     """EXPLAIN (ANALYZE, BUFFERS) of every SELECT captured, in a transaction rolled back;
     each twice, the second reported (the first pays the new connection's catalog caches)."""
@@ -484,7 +517,7 @@ def explain(
     try:
         with connection.cursor() as cursor:
             for statement, parameters in statements:
-                if not _is_select(statement):
+                if not statement.lstrip().upper().startswith(kinds):
                     continue
                 for _ in range(2):
                     cursor.execute(
@@ -607,8 +640,19 @@ def vacuum(arm: Arm) -> float:
 
 def retention(arm: Arm, cutoff: dt.datetime, say: Callable[[str], None]) -> dict[str, Any]:
     before = sizes(arm)
-    history = ops.prune(arm.db, cutoff=cutoff, tables=["orders", "portfolio_snapshots"])
+    arm.timing = {}
+    with arm.capture() as statements:
+        history = ops.prune(arm.db, cutoff=cutoff, tables=["orders", "portfolio_snapshots"])
+    spent, arm.timing = arm.timing, None
     after = sizes(arm)
+    for kind, (count, seconds) in sorted(spent.items(), key=lambda item: -item[1][1])[:6]:
+        say(f"  [{arm.name}]   prune statements {kind}: {count} in {seconds:.1f} s")
+    deletes = [(sql, p) for sql, p in statements if sql.startswith("DELETE FROM fills")]
+    if deletes:
+        # The first batch's DELETE of fills again (its rows are gone; the plan and its
+        # planning time are what each batch paid), in a transaction rolled back.
+        plan = explain(arm, deletes[:1], leaf_names(arm), kinds=("DELETE",))
+        say(f"  [{arm.name}]   EXPLAIN of prune's DELETE FROM fills: {plan[0].line()}")
     rest = ops.prune(arm.db, cutoff=cutoff)
     vacuum_s = vacuum(arm)
     vacuumed = sizes(arm)
