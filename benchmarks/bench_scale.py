@@ -1,6 +1,7 @@
 """tradestore at scale: partitioned and unpartitioned PostgreSQL side by side in one run.
 
-``python -m benchmarks scale [--small | --fraction F] [--repeat N] [--seconds S]``
+``python -m benchmarks scale [--small | --fraction F] [--repeat N] [--seconds S]
+[--skip-retention] [--no-bouncer-plain]``
 
 The benchmark starts its own PostgreSQL cluster (initdb under a temporary directory, a port
 of 55300-55349, bulk-load settings, fsync on: ``benchmarks/scale_servers.py``) and a PgBouncer
@@ -91,6 +92,7 @@ def options(argv: list[str]) -> argparse.Namespace:
     parser.add_argument("--seconds", type=float, default=None)
     parser.add_argument("--ingest-rows", type=int, default=INGEST_ROWS)
     parser.add_argument("--no-bouncer-plain", action="store_true")
+    parser.add_argument("--skip-retention", action="store_true")
     known, _ = parser.parse_known_args(argv)
     if known.fraction is None:
         known.fraction = 0.01 if known.small else 1.0
@@ -817,7 +819,7 @@ def main() -> None:
 
         # -- 5. retention of the oldest year
         cutoff = start + dt.timedelta(days=365)
-        for name in ARMS:
+        for name in () if args.skip_retention else ARMS:
             kept = retention(arms[name], cutoff, say)
             counts = kept["history_counts"]
             row("prune 1 year: orders+fills+snapshots, s", name, f"{kept['history_s']:.1f}")
