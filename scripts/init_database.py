@@ -26,11 +26,16 @@ def main(argv: list[str] | None = None) -> int:
         help="database URL (default: TRADESTORE_DATABASE_URL, "
         "DATABASE_URL, sqlite:///data/tradestore.db)",
     )
+    parser.add_argument(
+        "--partitioning",
+        choices=("none", "day", "week", "month", "quarter", "year"),
+        help="PostgreSQL: how the history tables are partitioned by time (default: month)",
+    )
     args = parser.parse_args(argv)
     try:
         with Database(args.url, check_schema=False) as database:
             before = database.current_revision()
-            database.upgrade()
+            database.upgrade(partitioning=args.partitioning)
             after = database.current_revision()
             report = verify_structure(database)
             action = (

@@ -28,7 +28,9 @@ BACKENDS = ("sqlite", "postgresql")
 IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 PG_ENV = "TRADESTORE_TEST_POSTGRES_URL"
 #: Tables that are not domain data: never truncated between tests.
-KEEP_TABLES = {"migration_history", "tradestore_alembic_version"}
+#: Not emptied between tests: the audit log, the version table, and how the partitioned tables
+#: are cut (revision 0016 writes it once; a test that changes it restores it).
+KEEP_TABLES = {"migration_history", "tradestore_alembic_version", "partition_policies"}
 
 
 def _postgres_admin_url() -> URL | None:

@@ -31,7 +31,9 @@ END = START + dt.timedelta(days=7)
 ZONE = dt.timezone(dt.timedelta(hours=5))
 BOT = "sim"
 #: Written by ``tradestore db upgrade`` when the schema is created, not by a unit of work.
-NOT_SESSION_TABLES = {"migration_history"}
+#: Not a bot session's: the audit log, and how partitioned tables are cut (revision 0016 writes
+#: it once, on PostgreSQL only; it holds no timestamp).
+NOT_SESSION_TABLES = {"migration_history", "partition_policies"}
 #: Dates that are not the clock's but a calendar boundary derived from it: the first day of
 #: the week, month or history that contains ``as_of`` (which is the clock's and is checked).
 PERIOD_BOUNDARIES = {"period_metrics.period_start"}

@@ -25,7 +25,8 @@ so two keys change:
   tradestore write path asks for (``INSERT ... ON CONFLICT DO NOTHING``, the batch paths'
   count check); a concurrent second writer waits for the first to commit, as it would on a
   unique index. An ``AFTER DELETE`` trigger frees the id; dropping a partition deletes its
-  ids by range (``fill_ids.filled_at`` is indexed for that). A fill's key columns cannot be
+  ids by range (``fill_ids.filled_at`` is indexed for that), a ``TRUNCATE fills`` empties
+  the guard too (a partition truncated on its own does not: use DELETE or drop it). A fill's key columns cannot be
   updated (a third trigger refuses it): a fill is a fact from the broker.
 * ``portfolio_snapshots``: primary key snapshot_id becomes (snapshot_id, snapshot_date);
   snapshot_id stays unique in practice (its sequence); (bot_id, snapshot_date), the key
@@ -81,10 +82,17 @@ BEGIN
     RAISE EXCEPTION 'a fill''s bot_id, fill_id and filled_at cannot be changed'
         USING ERRCODE = 'check_violation', CONSTRAINT = 'fills_key_unchanged';
 END $$""",
+    """CREATE FUNCTION fills_truncate_fill_ids() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    TRUNCATE fill_ids;
+    RETURN NULL;
+END $$""",
     "CREATE TRIGGER fills_claim_fill_id BEFORE INSERT ON fills "
     "FOR EACH ROW EXECUTE FUNCTION fills_claim_fill_id()",
     "CREATE TRIGGER fills_free_fill_id AFTER DELETE ON fills "
     "FOR EACH ROW EXECUTE FUNCTION fills_free_fill_id()",
+    "CREATE TRIGGER fills_truncate_fill_ids AFTER TRUNCATE ON fills "
+    "FOR EACH STATEMENT EXECUTE FUNCTION fills_truncate_fill_ids()",
     "CREATE TRIGGER fills_key_unchanged BEFORE UPDATE OF bot_id, fill_id, filled_at ON fills "
     "FOR EACH ROW WHEN (OLD.bot_id IS DISTINCT FROM NEW.bot_id "
     "OR OLD.fill_id IS DISTINCT FROM NEW.fill_id "
@@ -96,9 +104,11 @@ _DROP_GUARD = (
     "DROP TRIGGER IF EXISTS fills_claim_fill_id ON fills",
     "DROP TRIGGER IF EXISTS fills_free_fill_id ON fills",
     "DROP TRIGGER IF EXISTS fills_key_unchanged ON fills",
+    "DROP TRIGGER IF EXISTS fills_truncate_fill_ids ON fills",
     "DROP FUNCTION IF EXISTS fills_claim_fill_id()",
     "DROP FUNCTION IF EXISTS fills_free_fill_id()",
     "DROP FUNCTION IF EXISTS fills_key_unchanged()",
+    "DROP FUNCTION IF EXISTS fills_truncate_fill_ids()",
     "DROP TABLE IF EXISTS fill_ids",
 )
 
@@ -137,11 +147,14 @@ def _quote(bind: sa.Connection, name: str) -> str:
 
 def _definition(bind: sa.Connection, table: str) -> _Definition:
     found = _Definition()
-    oid = _run(bind, "SELECT CAST(:t AS regclass)::oid", t=table).scalar_one()
+    # Every catalog lookup names the table (CAST(:oid AS regclass)): asyncpg binds a
+    # regclass parameter as text only.
+    oid = table
     for name, kind, sql, comment in _run(
         bind,
-        "SELECT conname, contype, pg_get_constraintdef(oid), obj_description(oid, 'pg_constraint') "
-        "FROM pg_constraint WHERE conrelid = :oid AND contype IN ('p', 'u', 'c', 'f') "
+        "SELECT conname, CAST(contype AS text), pg_get_constraintdef(oid), "
+        "obj_description(oid, 'pg_constraint') "
+        "FROM pg_constraint WHERE conrelid = CAST(:oid AS regclass) AND contype IN ('p', 'u', 'c', 'f') "
         "ORDER BY contype = 'f', conname",
         oid=oid,
     ):
@@ -155,29 +168,32 @@ def _definition(bind: sa.Connection, table: str) -> _Definition:
         bind,
         "SELECT c.relname, pg_get_indexdef(i.indexrelid), obj_description(c.oid, 'pg_class') "
         "FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
-        "WHERE i.indrelid = :oid AND NOT EXISTS "
-        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid AND k.conrelid = :oid) "
+        "WHERE i.indrelid = CAST(:oid AS regclass) AND NOT EXISTS "
+        "(SELECT 1 FROM pg_constraint k WHERE k.conindid = i.indexrelid "
+        "AND k.conrelid = CAST(:oid AS regclass)) "
         "ORDER BY c.relname",
         oid=oid,
     ):
         found.indexes.append((name, sql.replace(" ON ONLY ", " ON ")))
         if comment is not None:
             found.comments.append(f"COMMENT ON INDEX {_quote(bind, name)} IS {_literal(comment)}")
-    comment = _run(bind, "SELECT obj_description(:oid, 'pg_class')", oid=oid).scalar()
+    comment = _run(
+        bind, "SELECT obj_description(CAST(:oid AS regclass), 'pg_class')", oid=oid
+    ).scalar()
     if comment is not None:
         found.comments.append(f"COMMENT ON TABLE {_quote(bind, table)} IS {_literal(comment)}")
     for privilege, grantee in _run(
         bind,
         "SELECT a.privilege_type, CASE WHEN a.grantee = 0 THEN 'PUBLIC' "
         "ELSE quote_ident(pg_get_userbyid(a.grantee)) END "
-        "FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = :oid "
+        "FROM pg_class c, aclexplode(c.relacl) a WHERE c.oid = CAST(:oid AS regclass) "
         "AND a.grantee <> c.relowner",
         oid=oid,
     ):
         found.grants.append(f"GRANT {privilege} ON {_quote(bind, table)} TO {grantee}")
     for column in _run(
         bind,
-        "SELECT attname FROM pg_attribute WHERE attrelid = :oid AND attnum > 0 "
+        "SELECT attname FROM pg_attribute WHERE attrelid = CAST(:oid AS regclass) AND attnum > 0 "
         "AND NOT attisdropped ORDER BY attnum",
         oid=oid,
     ).scalars():
@@ -186,7 +202,8 @@ def _definition(bind: sa.Connection, table: str) -> _Definition:
             found.sequences.append((sequence, column))
     leaf = _run(
         bind,
-        "SELECT c.reloptions FROM pg_partition_tree(:oid) t JOIN pg_class c ON c.oid = t.relid "
+        "SELECT c.reloptions FROM pg_partition_tree(CAST(:oid AS regclass)) t "
+        "JOIN pg_class c ON c.oid = t.relid "
         "WHERE t.isleaf AND c.reloptions IS NOT NULL ORDER BY t.relid DESC LIMIT 1",
         oid=oid,
     ).scalar()

@@ -499,7 +499,8 @@ OPS: dict[str, OpsCall] = {
         db, directory=s.directory / "backups"
     ),
     "database_stats": lambda db, s: tradestore.ops.database_stats(db, indexes=True),
-    "ensure_partitions": lambda db, s: tradestore.ops.ensure_partitions(db),
+    # a dry run: the same statements every time (a real run creates nothing the second time)
+    "ensure_partitions": lambda db, s: tradestore.ops.ensure_partitions(db, dry_run=True),
     "export_table": lambda db, s: tradestore.ops.export_table(
         db, "positions", s.export_path(), format="csv"
     ),

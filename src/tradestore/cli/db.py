@@ -21,6 +21,7 @@ from tradestore.cli._common import (
     url_option,
     when,
 )
+from tradestore.db.partitioning import INTERVALS
 from tradestore.ops.verify import VerifyReport
 
 backup_dir_option = click.option(
@@ -52,13 +53,21 @@ def _backup_first(database: object, directory: Path | None) -> None:
 @url_option
 @click.argument("revision", default="head")
 @backup_dir_option
+@click.option(
+    "--partitioning",
+    type=click.Choice(("none", *INTERVALS)),
+    help="How revision 0016 partitions fills and snapshots on PostgreSQL (default: month); "
+    "only when 0016 runs.",
+)
 @handle_errors
-def upgrade(url: str | None, revision: str, backup_dir: Path | None) -> None:
+def upgrade(
+    url: str | None, revision: str, backup_dir: Path | None, partitioning: str | None
+) -> None:
     """Upgrade the schema to REVISION (default: head)."""
     with open_database(url, create=True) as database:
         _backup_first(database, backup_dir)
         before = database.current_revision()
-        database.upgrade(revision)
+        database.upgrade(revision, partitioning=partitioning)
         after = database.current_revision()
         state = "already at" if before == after else f"{before or 'empty'} ->"
         console().print(f"{database.safe_url}: {state} {after or 'base'}")

@@ -207,8 +207,9 @@ def copy_rows(
             name: repeat(value, count) for name, value in shared.items()
         }
         copied.update(columns)
-        _copy(executor, target.name, target, copied, count, format)
-        return count
+        # What the server counted: a BEFORE INSERT trigger may skip rows (the fill_id guard
+        # of a partitioned fills table skips a taken id, revision 0016).
+        return _copy(executor, target.name, target, copied, count, format)
     stage, ddl = _stage(target, dialect)
     executor.execute(text(ddl))
     _copy(executor, f"pg_temp.{stage}", target, dict(columns), count, format)
@@ -227,7 +228,8 @@ def _copy(
     columns: Mapping[str, Sequence[Any] | repeat[Any]],
     count: int,
     format: CopyFormat,
-) -> None:
+) -> int:
+    """COPY ``columns`` into ``into``; the rows the server reports as copied."""
     dialect = executor.dialect
     kinds = [storage(target.c[name].type, dialect) for name in columns]
     if format == "binary":
@@ -245,9 +247,9 @@ def _copy(
     statement = f"COPY {into} ({names}) FROM STDIN WITH (FORMAT {format})"
     with executor.driver_cursor(statement) as cursor:
         if executor.dialect.driver == "asyncpg":
-            _asyncpg_copy(executor, cursor, into, list(columns), data.getvalue(), format)
-        else:
-            cursor.copy_expert(statement, data)
+            return _asyncpg_copy(executor, cursor, into, list(columns), data.getvalue(), format)
+        cursor.copy_expert(statement, data)
+        return int(cursor.rowcount)
 
 
 def _asyncpg_copy(
@@ -257,8 +259,9 @@ def _asyncpg_copy(
     names: list[str],
     data: bytes | str,
     format: CopyFormat,
-) -> None:
-    """The same COPY stream through asyncpg's ``copy_to_table`` (tradestore.aio).
+) -> int:
+    """The same COPY stream through asyncpg's ``copy_to_table`` (tradestore.aio); the rows
+    its command tag (``COPY n``) reports.
 
     Runs inside the unit of work's greenlet: ``run_async`` awaits the driver coroutine on
     the calling task. SQLAlchemy's adapter begins its transaction on the first statement it
@@ -273,7 +276,7 @@ def _asyncpg_copy(
     # A memoryview: asyncpg would read bytes as a file name.
     source = memoryview(data.encode() if isinstance(data, str) else data)
     try:
-        adapted.run_async(
+        status = adapted.run_async(
             lambda connection: connection.copy_to_table(
                 table_name,
                 source=source,
@@ -284,6 +287,7 @@ def _asyncpg_copy(
         )
     except Exception as exc:
         raise _asyncpg_error(executor.dialect.loaded_dbapi, exc) from exc
+    return int(str(status).rsplit(" ", 1)[-1])
 
 
 def _asyncpg_error(dbapi: Any, exc: Exception) -> Exception:

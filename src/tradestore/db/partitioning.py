@@ -81,12 +81,34 @@ class Partition:
 _PARTITION_NAME = re.compile(rf"(?:{'|'.join(PARTITIONABLE)})_(?:p\d{{8}}|default)")
 
 
+#: What revision 0016 creates besides the models' tables where it partitions ``fills``: the
+#: guard table, its key and index, and the fills triggers with their functions.
+GUARD_TABLES = frozenset({"fill_ids"})
+GUARD_INDEXES = frozenset({"pk_fill_ids", "idx_fill_ids_filled_at"})
+GUARD_CONSTRAINTS = frozenset({("fill_ids", "pk_fill_ids")})
+GUARD_TRIGGERS = frozenset(
+    {"fills_claim_fill_id", "fills_free_fill_id", "fills_key_unchanged", "fills_truncate_fill_ids"}
+)
+GUARD_FUNCTIONS = GUARD_TRIGGERS
+
+_PARTITION_OBJECT = re.compile(rf"(?:{'|'.join(PARTITIONABLE)})_(?:p\d{{8}}|default)(?:_\w+)?")
+
+
+def is_partition_object_name(name: str) -> bool:
+    """A partition, or an index PostgreSQL named after one (``fills_p20260101_pkey``)."""
+    return bool(_PARTITION_OBJECT.fullmatch(name))
+
+
+def is_partition_name(name: str) -> bool:
+    """Whether ``name`` is how this module names a partition (``fills_p20260101``,
+    ``fills_default``): a table that only holds a partitioned table's rows."""
+    return bool(_PARTITION_NAME.fullmatch(name))
+
+
 def is_storage_of_partitioned(name: str) -> bool:
     """Whether a table of that name is one of the partitions of a partitioned table or the
     fill_id guard: storage the models do not declare (schema comparisons leave them out)."""
-    return name in {guard for guard, _, _ in GUARDS.values()} or bool(
-        _PARTITION_NAME.fullmatch(name)
-    )
+    return name in {guard for guard, _, _ in GUARDS.values()} or is_partition_name(name)
 
 
 # --- reading -----------------------------------------------------------------------------------
@@ -98,7 +120,8 @@ def is_partitioned(connection: Connection, table: str) -> bool:
         return False
     kind = connection.execute(
         text(
-            "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "SELECT CAST(c.relkind AS text) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = current_schema() AND c.relname = :name"
         ),
         {"name": table},
@@ -231,8 +254,15 @@ def ensure(
         if bounds is None:
             continue
         lower, upper = bounds
+        # After a change of interval the new boundaries need not meet the old ones: the first
+        # partition of the new interval starts where the last one ends (no gap of less than
+        # an interval for rows to fall into the default partition).
+        previous = max((end for _, end in ranges if end <= lower), default=None)
+        if previous is not None and advance(previous, policy.interval) > lower:
+            lower = previous
         name = partition_name(policy.table, lower)
-        _create(connection, policy, name, lower, upper, storage, default)
+        # Converting (rows_from): the default partition was just created, empty.
+        _create(connection, policy, name, lower, upper, storage, None if rows_from else default)
         ranges = sorted([*ranges, (lower, upper)])
         created.append(name)
     return created

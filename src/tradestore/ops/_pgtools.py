@@ -7,11 +7,12 @@ appears neither in ``ps`` output nor in error messages.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -137,3 +138,76 @@ def run(
         detail = errors[0] if errors else f"exit status {returncode}"
         raise BackupError(f"{tool} failed: {mask_text(detail)}")
     return output
+
+
+def pipe(
+    producer: Sequence[str],
+    consumer: Sequence[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    transform: Callable[[Iterator[str]], Iterator[str]] = iter,
+    on_line: Callable[[int], None] | None = None,
+) -> None:
+    """``producer | transform | consumer``, streamed: a script of any size never sits in
+    memory or on disk. Either tool failing raises BackupError with its first error line.
+
+    A producer that fails gets its consumer killed before the consumer sees the end of its
+    input, so a ``--single-transaction`` consumer rolls back rather than commit the part of
+    the script that came; a consumer that stops (``ON_ERROR_STOP``) gets its producer killed.
+    """
+    names = (Path(producer[0]).name, Path(consumer[0]).name)
+    environment = dict(env) if env is not None else None
+    with tempfile.TemporaryFile() as producer_err, tempfile.TemporaryFile() as consumer_err:
+        try:
+            source = subprocess.Popen(  # noqa: S603 - argv is built by tradestore, no shell
+                list(producer), stdout=subprocess.PIPE, stderr=producer_err, env=environment
+            )
+        except OSError as exc:
+            raise BackupError(f"cannot run {names[0]}: {exc}") from None
+        try:
+            sink = subprocess.Popen(  # noqa: S603 - argv is built by tradestore, no shell
+                list(consumer),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=consumer_err,
+                env=environment,
+            )
+        except OSError as exc:
+            source.kill()
+            source.wait()
+            raise BackupError(f"cannot run {names[1]}: {exc}") from None
+        assert source.stdout is not None
+        assert sink.stdin is not None
+        lines = (raw.decode("utf-8", errors="surrogateescape") for raw in source.stdout)
+        count = 0
+        try:
+            for line in transform(lines):
+                sink.stdin.write(line.encode("utf-8", errors="surrogateescape"))
+                count += 1
+                if on_line is not None and count % 10_000 == 0:
+                    on_line(count)
+            produced = source.wait()
+            if produced != 0:
+                # Stop the consumer before it sees the end of its input: a script cut short
+                # must roll back, not commit what came so far.
+                sink.kill()
+        except BrokenPipeError:  # the consumer stopped reading: it failed
+            source.kill()
+            produced = source.wait()
+        finally:
+            with contextlib.suppress(BrokenPipeError):
+                sink.stdin.close()
+            source.stdout.close()
+        consumed = sink.wait()
+        for returncode, name, err in (
+            (produced, names[0], producer_err),
+            (consumed, names[1], consumer_err),
+        ):
+            if returncode != 0:
+                err.seek(0)
+                text = err.read().decode("utf-8", errors="replace").splitlines()
+                errors = [
+                    line for line in text if "error" in line.lower() or "fatal" in line.lower()
+                ]
+                detail = (errors or text or [f"exit status {returncode}"])[0]
+                raise BackupError(f"{name} failed: {mask_text(detail)}")

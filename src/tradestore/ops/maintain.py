@@ -37,6 +37,7 @@ from typing import Literal
 from sqlalchemy import Connection, inspect, text
 
 from tradestore.database import Database
+from tradestore.db import partitioning
 from tradestore.db.engine import SQLITE_BEGIN
 from tradestore.errors import ValidationError
 from tradestore.ops._common import Progress, no_progress
@@ -182,7 +183,11 @@ def _autocommit(database: Database) -> Iterator[Connection]:
 
 
 def _selected(connection: Connection, tables: Collection[str] | None) -> list[str]:
-    present = sorted(inspect(connection).get_table_names())
+    # A partition is vacuumed, analyzed and reindexed through its partitioned table (which
+    # autovacuum never analyzes on its own: only this ANALYZE gives the planner its figures).
+    present = sorted(
+        n for n in inspect(connection).get_table_names() if not partitioning.is_partition_name(n)
+    )
     if tables is None:
         return present
     unknown = sorted(set(tables) - set(present))

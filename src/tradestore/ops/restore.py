@@ -17,9 +17,10 @@ The order is what makes it safe:
      the old, now unlinked inode (a running bot would keep writing into a file nobody reads)
      and would have to delete ``-wal``/``-shm`` files that may hold frames of the old
      database: a stale WAL replayed over a new file corrupts it;
-   * PostgreSQL: ``pg_restore --clean --if-exists --single-transaction``: one transaction,
-     all or nothing. ``lock_timeout`` makes it fail instead of waiting forever for a bot
-     that holds locks;
+   * PostgreSQL: ``pg_restore --clean --if-exists`` as a script into one ``psql
+     --single-transaction``: all or nothing (the script's clean step without the drops a
+     partitioned table refuses, see ``clean_partition_drops``). ``lock_timeout`` makes it
+     fail instead of waiting forever for a bot that holds locks;
 
 4. ``verify`` runs and the row counts are reported.
 """
@@ -27,13 +28,16 @@ The order is what makes it safe:
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from tradestore.config import sqlite_path
 from tradestore.database import Database
+from tradestore.db import partitioning
 from tradestore.errors import BackupError, CorruptBackup, InsufficientSpace
 from tradestore.migrate import script_directory
 from tradestore.ops import _pgtools
@@ -242,29 +246,49 @@ def _restore_sqlite(scratch: Path, live: Path, progress: Progress) -> None:
 def _restore_postgres(
     source: Path, pg_restore: str, progress: Progress, target: _pgtools.Target
 ) -> None:
-    steps = 0
-
-    def on_line(line: str) -> None:
-        nonlocal steps
-        if line.startswith("pg_restore: ") and "error" not in line:
-            steps += 1
-            progress("restoring", steps, None)
-
+    """``pg_restore --clean`` as a script, piped through :func:`clean_partition_drops` into
+    one ``psql --single-transaction``: all or nothing, as ``pg_restore --single-transaction``
+    would be, which cannot restore over partitioned tables (its clean step drops each
+    partition's inherited key and indexes on their own, which PostgreSQL refuses)."""
+    psql = _pgtools.find_tool("psql", Path(pg_restore).parent)
+    producer_argv = [pg_restore, "--clean", "--if-exists", "--no-owner", "--file=-", str(source)]
+    consumer_argv = [
+        psql, "--no-psqlrc", "--quiet", "--single-transaction", "--set=ON_ERROR_STOP=1",
+        f"--dbname={target.conninfo}", "--file=-",
+    ]  # fmt: skip
     try:
-        _pgtools.run(
-            [
-                pg_restore,
-                "--clean",
-                "--if-exists",
-                "--single-transaction",
-                "--exit-on-error",
-                "--no-owner",
-                "--verbose",
-                f"--dbname={target.conninfo}",
-                str(source),
-            ],
+        _pgtools.pipe(
+            producer_argv,
+            consumer_argv,
             env=target.env,
-            on_stderr_line=on_line,
+            transform=clean_partition_drops,
+            on_line=lambda done: progress("restoring", done, None),
         )
     except BackupError as exc:
         raise BackupError(f"restore rolled back, the database is unchanged: {exc}") from None
+
+
+_DROP_CONSTRAINT = re.compile(
+    r"ALTER TABLE IF EXISTS ONLY (?:\w+\.)?\"?(?P<table>\w+)\"? DROP CONSTRAINT IF EXISTS "
+)
+_DROP_INDEX = re.compile(r"DROP INDEX IF EXISTS (?:\w+\.)?\"?(?P<index>\w+)\"?;")
+
+
+def clean_partition_drops(lines: Iterator[str]) -> Iterator[str]:
+    """A restore script without its clean step's drops of a partition's own key, checks and
+    indexes: they are inherited from the partitioned table (revision 0016), go with its
+    drop, and PostgreSQL refuses to drop them alone. COPY data passes through untouched."""
+    in_copy = False
+    for line in lines:
+        if in_copy:
+            in_copy = line.rstrip("\n") != "\\."
+        elif line.startswith("COPY ") and line.rstrip().endswith("FROM stdin;"):
+            in_copy = True
+        else:
+            constraint = _DROP_CONSTRAINT.match(line)
+            if constraint and partitioning.is_partition_name(constraint["table"]):
+                continue
+            index = _DROP_INDEX.match(line)
+            if index and partitioning.is_partition_object_name(index["index"]):
+                continue
+        yield line

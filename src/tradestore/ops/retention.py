@@ -67,6 +67,7 @@ from sqlalchemy import (
     BindParameter,
     ColumnElement,
     Connection,
+    Select,
     Table,
     and_,
     bindparam,
@@ -74,6 +75,7 @@ from sqlalchemy import (
     delete,
     exists,
     func,
+    or_,
     select,
     tuple_,
 )
@@ -198,21 +200,38 @@ def prune(
 # --- whole partitions --------------------------------------------------------------------------
 
 
-def _fills_kept(limit: dt.datetime, part: Any) -> ColumnElement[bool]:
-    """A fill stays while its order does (fills go with their orders, never on their own)."""
-    return ~exists().where(
-        Order.bot_id == part.c.bot_id, Order.order_id == part.c.order_id, _orders_predicate(limit)
+def _fills_check(limit: dt.datetime, part: Any) -> Select[int, int]:
+    """(fills, fills that stay) of one partition: a fill stays while its order does (fills
+    go with their orders, never on their own), by ``_orders_predicate`` stated for a join:
+    the orders holding a fill of an open position are found once (a hashed set from the
+    open positions, which are few), not per order across every partition."""
+    of_open_positions = select(Fill.bot_id, Fill.order_id).join(
+        Position, and_(Position.bot_id == Fill.bot_id, Position.position_id == Fill.position_id)
+    )
+    stays = or_(
+        Order.status.not_in(sorted(TERMINAL_ORDER_STATUSES)),
+        Order.updated_at >= limit,
+        Order.submitted_at >= limit,
+        _open_position(Order.bot_id, Order.position_id),
+        tuple_(Order.bot_id, Order.order_id).in_(of_open_positions),
+    )
+    return select(func.count(), func.count().filter(stays)).select_from(
+        part.join(
+            _table(Order), and_(Order.bot_id == part.c.bot_id, Order.order_id == part.c.order_id)
+        )
     )
 
 
-def _snapshots_kept(limit: dt.datetime, part: Any) -> ColumnElement[bool]:
-    return cast(ColumnElement[bool], part.c.snapshot_time >= limit)
+def _snapshots_check(limit: dt.datetime, part: Any) -> Select[int, int]:
+    return select(func.count(), func.count().filter(part.c.snapshot_time >= limit)).select_from(
+        part
+    )
 
 
-#: group -> (its partitioned table, the rows of one partition that must stay).
-_PARTITIONED: dict[str, tuple[str, Callable[[dt.datetime, Any], ColumnElement[bool]]]] = {
-    "orders": ("fills", _fills_kept),
-    "portfolio_snapshots": ("portfolio_snapshots", _snapshots_kept),
+#: group -> (its partitioned table, the count of one partition's rows and of those that stay).
+_PARTITIONED: dict[str, tuple[str, Callable[[dt.datetime, Any], Select[int, int]]]] = {
+    "orders": ("fills", _fills_check),
+    "portfolio_snapshots": ("portfolio_snapshots", _snapshots_check),
 }
 
 
@@ -245,11 +264,8 @@ def _candidates(
 def _rows_and_kept(
     connection: Connection, group: str, partition: partitioning.Partition, limit: dt.datetime
 ) -> tuple[int, int]:
-    part = _partition_table(partition.name)
-    kept = _PARTITIONED[group][1](limit, part)
-    rows, keep = connection.execute(
-        select(func.count(), func.count().filter(kept)).select_from(part)
-    ).one()
+    check = _PARTITIONED[group][1](limit, _partition_table(partition.name))
+    rows, keep = connection.execute(check).one()
     return int(rows), int(keep)
 
 

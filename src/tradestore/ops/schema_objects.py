@@ -10,8 +10,10 @@ list it.
 names of ``Base.metadata`` (the models Alembic's compare holds the migrations to), the version
 table, the views the read side declares (``tradestore.analytics.schema.VIEWS``), the functions
 revision 0004 creates (``POSTGRESQL_FUNCTIONS``) and the expression index the models cannot
-declare (``tradestore.migrate.UNMODELLED_INDEXES``). The tests check that a freshly migrated
-database holds exactly these objects, so the derivation cannot drift from the migrations.
+declare (``tradestore.migrate.UNMODELLED_INDEXES``), and on a partitioned PostgreSQL
+database the partitions and the fill_id guard (``tradestore.db.partitioning``). The tests
+check that a freshly migrated database holds exactly these objects, so the derivation cannot
+drift from the migrations.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from sqlalchemy import Connection, text
 from sqlalchemy.dialects import postgresql
 
 from tradestore.analytics.schema import POSTGRESQL_FUNCTIONS, VIEWS
+from tradestore.db import partitioning
 from tradestore.migrate import UNMODELLED_INDEXES, VERSION_TABLE
 from tradestore.models import Base
 
@@ -82,6 +85,8 @@ def foreign(
     views = expected.views | set(also_views)
     found: set[SchemaObject] = set()
     for item in objects:
+        if _partition_storage(item):
+            continue
         if item.kind == "table":
             known = item.name in expected.tables
         elif item.kind == "view":
@@ -100,6 +105,26 @@ def foreign(
         if not known:
             found.add(item)
     return sorted(found)
+
+
+def _partition_storage(item: SchemaObject) -> bool:
+    """Revision 0016's partitions (and what PostgreSQL clones onto them from their parent:
+    indexes, constraints, triggers) and the fill_id guard with its triggers."""
+    if item.table is not None and partitioning.is_partition_name(item.table):
+        return True
+    if item.kind in ("table", "index") and partitioning.is_partition_object_name(item.name):
+        return True
+    if item.kind == "table":
+        return item.name in partitioning.GUARD_TABLES
+    if item.kind == "index":
+        return item.name in partitioning.GUARD_INDEXES
+    if item.kind == "constraint":
+        return (item.table or "", item.name) in partitioning.GUARD_CONSTRAINTS
+    if item.kind == "trigger":
+        return item.table == "fills" and item.name in partitioning.GUARD_TRIGGERS
+    if item.kind == "function":
+        return item.name in partitioning.GUARD_FUNCTIONS
+    return False
 
 
 def describe(objects: list[SchemaObject], limit: int = 10) -> str:

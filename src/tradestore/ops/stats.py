@@ -15,6 +15,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tradestore.config import sqlite_path
 from tradestore.database import Database
+from tradestore.db import partitioning
 from tradestore.ops._common import Progress, no_progress, read_connection
 
 
@@ -58,7 +59,12 @@ def database_stats(
 ) -> DatabaseStats:
     """Rows and size of every table in the database's schema (and of every index if asked)."""
     with read_connection(database) as connection:
-        names = sorted(inspect(connection).get_table_names())
+        # Partitions are counted in their partitioned table (revision 0016), not on their own.
+        names = sorted(
+            n
+            for n in inspect(connection).get_table_names()
+            if not partitioning.is_partition_name(n)
+        )
         counts: dict[str, int] = {}
         for done, name in enumerate(names, start=1):
             counts[name] = _count(connection, name)
@@ -87,7 +93,15 @@ def database_stats(
 def row_counts(database: Database, tables: list[str] | None = None) -> dict[str, int]:
     """Exact row count of each table (default: every table in the schema), one snapshot."""
     with read_connection(database) as connection:
-        names = sorted(tables if tables is not None else inspect(connection).get_table_names())
+        if tables is None:
+            # a partition's rows are counted in its partitioned table (revision 0016)
+            names = sorted(
+                n
+                for n in inspect(connection).get_table_names()
+                if not partitioning.is_partition_name(n)
+            )
+        else:
+            names = sorted(tables)
         return {name: _count(connection, name) for name in names}
 
 
@@ -104,10 +118,15 @@ def _postgres_sizes(
 ) -> tuple[_Sizes, list[IndexStats], int | None]:
     rows = connection.execute(
         text(
-            "SELECT c.relname, pg_total_relation_size(c.oid), pg_relation_size(c.oid), "
-            "pg_indexes_size(c.oid) FROM pg_class c "
+            # A partitioned table (revision 0016) has no storage of its own: its sizes are
+            # the sums over its partitions (pg_partition_tree lists none for a plain table).
+            "SELECT c.relname, sum(pg_total_relation_size(coalesce(t.relid, c.oid))), "
+            "sum(pg_relation_size(coalesce(t.relid, c.oid))), "
+            "sum(pg_indexes_size(coalesce(t.relid, c.oid))) FROM pg_class c "
             "JOIN pg_namespace n ON n.oid = c.relnamespace "
-            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p')"
+            "LEFT JOIN LATERAL pg_partition_tree(c.oid) t ON true "
+            "WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p') "
+            "AND NOT c.relispartition GROUP BY c.relname"
         )
     )
     sizes: _Sizes = {row[0]: (int(row[1]), int(row[2]), int(row[3])) for row in rows}

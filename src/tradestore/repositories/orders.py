@@ -898,6 +898,7 @@ class OrderRepository(BotScopedRepository):
             "commission": fill.commission,
             "updated_at": self._db.now(),
         }
+        params["fills_from"] = min(fill.filled_at, self._db.now()) - sql.FILLS_WINDOW
         for attempt in range(2):
             rows = connection.run(sql.RECORD_FILL_POSTGRESQL, params).rows
             if not rows:
@@ -924,10 +925,19 @@ class OrderRepository(BotScopedRepository):
             state = LockedOrder.from_record(current)
             if quantity != current.filled_quantity:
                 # A fill committed while this writer waited for the lock: this snapshot
-                # misses it (and maybe a replay's stored fill). Decide nothing from it.
+                # misses it (and maybe a replay's stored fill); or the order has fills from
+                # before the window. Decide nothing from it: run again, under the lock it
+                # now holds and without a window.
                 if attempt == 0:
+                    params["fills_from"] = sql.ALL_FILLS
                     continue
                 state.check_consistent_with(quantity)
+            if stored_fill is None:
+                # A fill of that id from before the window, or committed since the snapshot:
+                # a replay of this order's fill is answered as one before any other check.
+                stored_fill = self._find_fill(connection, fill.fill_id)
+                if stored_fill is not None and stored_fill.order_id == fill.order_id:
+                    return self._replay(connection, stored_fill, fill, given_time, order=current)
             state.check_fillable()
             check_overfill(state, fill, current.filled_quantity)
             state.current_totals = FillTotals(quantity, notional, commission, 0, None, last)
@@ -1011,10 +1021,14 @@ class OrderRepository(BotScopedRepository):
         return RecordedFill(fill=stored, order=order, replayed=True)
 
     def _fill(self, connection: Executor, fill_id: str) -> FillRecord:
-        rows = connection.run(sql.FILL_BY_ID, {"bot_id": self._bot_id, "fill_id": fill_id}).rows
-        if not rows:  # pragma: no cover - only if a concurrent writer deleted it
+        found = self._find_fill(connection, fill_id)
+        if found is None:  # pragma: no cover - only if a concurrent writer deleted it
             raise ConflictError(f"fill {fill_id!r} conflicted but cannot be read back")
-        return FillRecord(*rows[0])
+        return found
+
+    def _find_fill(self, connection: Executor, fill_id: str) -> FillRecord | None:
+        rows = connection.run(sql.FILL_BY_ID, {"bot_id": self._bot_id, "fill_id": fill_id}).rows
+        return FillRecord(*rows[0]) if rows else None
 
     # --- bulk import ----------------------------------------------------------------------
 
