@@ -129,7 +129,11 @@ def maintain_database(
     if min_index_bytes < 0:
         raise ValidationError("min_index_bytes", min_index_bytes, "must not be negative")
     partition_steps: list[MaintenanceStep] = []
-    if database.dialect_name == "postgresql" and not analyze_only:
+    if (
+        database.dialect_name == "postgresql"
+        and not analyze_only
+        and (tables is None or set(tables) & set(partitioning.PARTITIONABLE))
+    ):
         partition_steps = _ensure_partitions(database, tables, dry_run)
     with _autocommit(database) as connection:
         selected = _selected(connection, tables)
