@@ -78,6 +78,11 @@ def _fill(database: Database, bot: str, cid: str, when: dt.datetime, n: int = 1)
     return order.order_id
 
 
+def _dsn(database: Database) -> str:
+    """The database's URL for a raw psycopg2 connection (a bot's own transaction)."""
+    return database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+
+
 def _register(database: Database, *bots: str) -> None:
     with database.unit_of_work() as uow:
         for bot in bots:
@@ -200,7 +205,7 @@ def test_two_writers_of_one_fill_id_store_one_fill(pdb: Database) -> None:
             order_type="market",
             quantity=Decimal(2),
         ).order_id
-    dsn = pdb.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
+    dsn = _dsn(pdb)
     insert = (
         "INSERT INTO fills (bot_id, fill_id, order_id, ticker, side, quantity, price, "
         "filled_at, liquidity, commission) VALUES ('alpha', 'f-x', %s, 'AAPL', 'buy', 1, "
@@ -602,8 +607,7 @@ def test_a_fill_of_an_open_position_keeps_its_partition(pdb: Database, clock: Cl
 
 def _holding_orders(database: Database) -> Any:
     """A bot's open transaction that has written an order (ROW EXCLUSIVE on orders)."""
-    dsn = database.engine.url.set(drivername="postgresql").render_as_string(hide_password=False)
-    bot = psycopg2.connect(dsn)
+    bot = psycopg2.connect(_dsn(database))
     with bot.cursor() as cursor:
         cursor.execute("UPDATE orders SET updated_at = updated_at WHERE client_order_id = 'live'")
         cursor.execute("SELECT count(*) FROM fills")  # and reads fills, as record_fill does
