@@ -167,7 +167,8 @@ class Fill(Base):
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("price > 0", name="price_positive"),
         CheckConstraint("commission >= 0", name="commission_non_negative"),
-        Index("idx_fills_order_id", "order_id"),
+        # An order's fills, found by (bot_id, order_id) as the key says (revision 0017).
+        Index("idx_fills_bot_order_id", "bot_id", "order_id"),
         Index("idx_fills_ticker_filled_at", "ticker", "filled_at"),
         Index("idx_fills_filled_at", "filled_at"),
         Index("idx_fills_position_id", "position_id"),
