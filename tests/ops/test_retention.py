@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 import pytest
 from ops_scenario import CUTOFF, NOW, RETENTION, RetentionScenario, count
@@ -132,3 +133,36 @@ def test_prune_refuses_a_schema_behind_head(fresh_url: str) -> None:
             prune(database, older_than=RETENTION, dry_run=True)
     finally:
         database.dispose()
+
+
+@pytest.mark.postgres_only
+def test_a_batch_of_orders_is_bound_as_one_array_per_key_column(
+    db: Database, scenario: RetentionScenario
+) -> None:
+    """On PostgreSQL the batch of (bot_id, order_id) keys reaches fills and orders as two
+    arrays joined through unnest, never as a row-value IN list: the list is planned as one
+    index scan per key in every partition of fills (seconds per batch at 41 partitions), and
+    its statement text, hence its plan, changes with the batch's size."""
+    from sqlalchemy import event
+
+    seen: list[tuple[str, dict[str, object]]] = []
+
+    def listen(*args: object) -> None:
+        statement, parameters = args[2], args[3]
+        assert isinstance(statement, str)
+        if statement.startswith(("DELETE FROM fills", "DELETE FROM orders")):
+            assert isinstance(parameters, dict)
+            seen.append((statement, parameters))
+
+    event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        report = prune(db, older_than=RETENTION, now=NOW)
+    finally:
+        event.remove(db.engine, "before_cursor_execute", listen)
+    assert report.counts == scenario.expected
+    assert scenario.expected["orders"] > 1
+    assert [statement.split()[2] for statement, _ in seen] == ["fills", "orders"]  # one batch
+    for statement, parameters in seen:
+        assert "unnest(" in statement
+        assert sorted(parameters) == ["keys_0", "keys_1"]
+        assert len(cast(list[str], parameters["keys_0"])) == scenario.expected["orders"]
