@@ -85,14 +85,24 @@ WRITES = ("recover (1 bot)", "order + 3 fills (1 unit of work)")
 def options(argv: list[str]) -> argparse.Namespace:
     """The benchmark's own flags, read from the command line (``python -m benchmarks scale
     --small``: the runner leaves them in sys.argv)."""
-    parser = argparse.ArgumentParser(prog="python -m benchmarks scale", add_help=False)
-    parser.add_argument("--small", action="store_true")
-    parser.add_argument("--fraction", type=float, default=None)
-    parser.add_argument("--repeat", type=int, default=7)
-    parser.add_argument("--seconds", type=float, default=None)
-    parser.add_argument("--ingest-rows", type=int, default=INGEST_ROWS)
-    parser.add_argument("--no-bouncer-plain", action="store_true")
-    parser.add_argument("--skip-retention", action="store_true")
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks scale",
+        description="The scale benchmark: a throwaway PostgreSQL cluster and PgBouncer, "
+        "partitioned and unpartitioned arms side by side (docs/performance.md, At scale).",
+    )
+    parser.add_argument("--small", action="store_true", help="1/100 of the full size")
+    parser.add_argument("--fraction", type=float, default=None, help="any size (1.0: full)")
+    parser.add_argument("--repeat", type=int, default=7, help="repetitions per measurement")
+    parser.add_argument(
+        "--seconds", type=float, default=None, help="length of the PgBouncer phase (10 / 30)"
+    )
+    parser.add_argument(
+        "--ingest-rows", type=int, default=INGEST_ROWS, help="fills per ingest_fills call"
+    )
+    parser.add_argument(
+        "--no-bouncer-plain", action="store_true", help="the PgBouncer phase on one arm only"
+    )
+    parser.add_argument("--skip-retention", action="store_true", help="no prune phase")
     known, _ = parser.parse_known_args(argv)
     if known.fraction is None:
         known.fraction = 0.01 if known.small else 1.0
