@@ -73,7 +73,8 @@ def _storage(connection: sa.Connection, table: str) -> list[str]:
     """The relations that hold ``table``'s rows: itself, or its leaf partitions."""
     kind = connection.execute(
         sa.text(
-            "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "SELECT CAST(c.relkind AS text) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE n.nspname = current_schema() AND c.relname = :name"
         ),
         {"name": table},
