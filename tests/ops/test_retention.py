@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import cast
+from typing import Any
 
 import pytest
-from ops_scenario import CUTOFF, NOW, RETENTION, RetentionScenario, count
-from sqlalchemy import select
+from ops_scenario import CUTOFF, NOW, OLD, RETENTION, RetentionScenario, add_order, count
+from sqlalchemy import event, select
 
 from tradestore import Database
 from tradestore.errors import NaiveDatetimeError, SchemaOutOfDate, ValidationError
@@ -142,10 +142,12 @@ def test_a_batch_of_orders_is_bound_as_one_array_per_key_column(
     """On PostgreSQL the batch of (bot_id, order_id) keys reaches fills and orders as two
     arrays joined through unnest, never as a row-value IN list: the list is planned as one
     index scan per key in every partition of fills (seconds per batch at 41 partitions), and
-    its statement text, hence its plan, changes with the batch's size."""
-    from sqlalchemy import event
-
-    seen: list[tuple[str, dict[str, object]]] = []
+    its statement text, hence its plan, changes with the batch's size. The arrays stay zipped:
+    each bot's live order of the id another bot's pruned order has (crossed pairs) stays."""
+    with db.engine.begin() as conn:
+        add_order(conn, "o-filled-old", bot_id="beta", status="pending", updated=OLD, fills=1)
+        add_order(conn, "o-cancelled-old", status="pending", updated=OLD, fills=1)
+    seen: list[tuple[str, dict[str, list[str]]]] = []
 
     def listen(*args: object) -> None:
         statement, parameters = args[2], args[3]
@@ -156,13 +158,33 @@ def test_a_batch_of_orders_is_bound_as_one_array_per_key_column(
 
     event.listen(db.engine, "before_cursor_execute", listen)
     try:
-        report = prune(db, older_than=RETENTION, now=NOW)
+        report = prune(db, older_than=RETENTION, now=NOW, batch_size=2)
     finally:
         event.remove(db.engine, "before_cursor_execute", listen)
     assert report.counts == scenario.expected
-    assert scenario.expected["orders"] > 1
-    assert [statement.split()[2] for statement, _ in seen] == ["fills", "orders"]  # one batch
+    assert scenario.expected["orders"] == 4
+    assert [statement.split()[2] for statement, _ in seen] == ["fills", "orders"] * 2
+    assert len({statement for statement, _ in seen}) == 2, "the text changed between batches"
+    pairs: set[tuple[str, str]] = set()
     for statement, parameters in seen:
         assert "unnest(" in statement
         assert sorted(parameters) == ["keys_0", "keys_1"]
-        assert len(cast(list[str], parameters["keys_0"])) == scenario.expected["orders"]
+        pairs |= set(zip(parameters["keys_0"], parameters["keys_1"], strict=True))
+    assert pairs == {
+        ("alpha", "o-filled-old"),
+        ("alpha", "o-rejected-old"),
+        ("alpha", "o-expired-old"),
+        ("beta", "o-cancelled-old"),
+    }
+    kept = {(bot, order) for bot, order in _pairs(db, Order.bot_id, Order.order_id)}
+    assert {("beta", "o-filled-old"), ("alpha", "o-cancelled-old")} <= kept
+    fills = {(bot, order) for bot, order in _pairs(db, Fill.bot_id, Fill.order_id)}
+    assert {("beta", "o-filled-old"), ("alpha", "o-cancelled-old")} <= fills
+    assert ("alpha", "o-filled-old") not in fills
+
+
+def _pairs(db: Database, *columns: Any) -> list[tuple[str, str]]:
+    with db.engine.connect() as conn:
+        rows = [(str(a), str(b)) for a, b in conn.execute(select(*columns))]
+        conn.rollback()
+    return rows

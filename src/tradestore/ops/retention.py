@@ -557,8 +557,10 @@ def _in_batch(columns: tuple[Any, ...], postgresql: bool) -> ColumnElement[bool]
     ``unnest``: PostgreSQL expands a row-value ``IN`` list into an ``OR`` of one equality per
     key, which it plans as one index scan per key *per partition*; over the fills' partitions
     a batch of 1,000 orders took seconds to plan and run, the ``unnest`` join milliseconds
-    (docs/operations/partitioning.md). Elsewhere an expanding ``IN`` list: a single column's
-    is one ``= ANY(array)`` on PostgreSQL, and SQLite has row values.
+    (docs/operations/partitioning.md). Elsewhere an expanding ``IN`` list, one parameter per
+    key: PostgreSQL folds a single column's into one ``= ANY(array)`` scan, and SQLite has
+    row values and no partitions. The arrays are typed by the key columns (a bind cast such as
+    ``::VARCHAR(64)[]``), so the driver never sends an untyped array to ``unnest``.
     """
     if len(columns) == 1 or not postgresql:
         return _key_in(columns, bindparam("keys", expanding=True))
