@@ -562,7 +562,7 @@ def _in_batch(columns: tuple[Any, ...], postgresql: bool) -> ColumnElement[bool]
     row values and no partitions. The arrays are typed by the key columns (a bind cast such as
     ``::VARCHAR(64)[]``), so the driver never sends an untyped array to ``unnest``.
     """
-    if len(columns) == 1 or not postgresql:
+    if not _as_arrays(len(columns), postgresql):
         return _key_in(columns, bindparam("keys", expanding=True))
     arrays = [
         bindparam(f"keys_{index}", type_=ARRAY(column.type)) for index, column in enumerate(columns)
@@ -573,9 +573,14 @@ def _in_batch(columns: tuple[Any, ...], postgresql: bool) -> ColumnElement[bool]
 
 
 def _batch_parameters(keys: list[Any], width: int, postgresql: bool) -> dict[str, Any]:
-    if width == 1 or not postgresql:
+    if not _as_arrays(width, postgresql):
         return {"keys": keys}
     return {f"keys_{index}": [key[index] for key in keys] for index in range(width)}
+
+
+def _as_arrays(width: int, postgresql: bool) -> bool:
+    """Whether a batch of keys this wide is bound as one array per column (``_in_batch``)."""
+    return width > 1 and postgresql
 
 
 def _key_in(columns: tuple[Any, ...], keys: Any) -> ColumnElement[bool]:
